@@ -1,0 +1,59 @@
+# Two entry points: `make run` and `make test`. Both build the virtualenv from the
+# lock files on first use, so a fresh machine needs nothing else.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+LOCKS  := requirements/build.lock requirements/dev.lock
+# PostgreSQL used by the second test pass (CI machine default: trust auth on 127.0.0.1).
+TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test test-sqlite test-postgres venv lock bench lint clean
+
+venv: $(STAMP)
+
+$(STAMP): $(LOCKS) pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "podsight needs Python 3.11; set PYTHON=/path/to/python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements/build.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements/dev.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+run: $(STAMP)
+	$(BIN)/podsight demo load
+	$(BIN)/podsight serve --host $(HOST) --port $(PORT)
+
+test: test-sqlite test-postgres
+
+test-sqlite: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# Only tests that touch the database run again on PostgreSQL; pure parsers need not.
+test-postgres: $(STAMP)
+	@if $(BIN)/python scripts/pg_available.py "$(TEST_POSTGRES_URL)"; then \
+		DATABASE_URL="$(TEST_POSTGRES_URL)" $(BIN)/python -m pytest -q -p no:cacheprovider -m django_db; \
+	elif [ "$$CI" = "true" ]; then \
+		echo "PostgreSQL is required under CI but $(TEST_POSTGRES_URL) does not answer"; exit 1; \
+	else \
+		echo "SKIPPED PostgreSQL pass: $(TEST_POSTGRES_URL) does not answer (start it, or set TEST_POSTGRES_URL)"; \
+	fi
+
+# Regenerate the lock files after editing pyproject.toml dependencies.
+lock: $(STAMP)
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes -o requirements/base.lock -q
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements/dev.lock -q
+	$(BIN)/uv pip compile requirements/build.in --python-version 3.11 --generate-hashes -o requirements/build.lock -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/rss_parse.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,1 @@
+"""Shared REST plumbing: one error shape, pagination, routing."""

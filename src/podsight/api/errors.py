@@ -1,0 +1,66 @@
+"""One JSON error shape for every API failure.
+
+``{"error": {"status": 404, "code": "not_found", "message": "...", "details": {...}}}``
+
+``details`` is present for validation errors (field name → list of messages).
+Django-level 404/500 (unknown URL, unexpected crash) use the same shape.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.http import JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+__all__ = ["error_body", "exception_handler", "json_not_found", "json_server_error"]
+
+log = logging.getLogger(__name__)
+
+
+def error_body(status_code: int, code: str, message: str, details: Any = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"status": status_code, "code": code, "message": message}
+    if details:
+        error["details"] = details
+    return {"error": error}
+
+
+def _flatten(detail: Any) -> Any:
+    if isinstance(detail, dict):
+        return {k: _flatten(v) for k, v in detail.items()}
+    if isinstance(detail, list):
+        return [_flatten(v) for v in detail]
+    return str(detail)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, exceptions.ValidationError):
+        details = _flatten(exc.detail)
+        if not isinstance(details, dict):
+            details = {"non_field_errors": details if isinstance(details, list) else [details]}
+        body = error_body(400, "invalid", "The request has invalid parameters.", details)
+        return Response(body, status=status.HTTP_400_BAD_REQUEST)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    detail = getattr(exc, "detail", None)
+    code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
+    message = str(detail) if detail is not None else str(exc)
+    response.data = error_body(response.status_code, str(code), message)
+    return response
+
+
+def json_not_found(request, exception=None) -> JsonResponse:
+    return JsonResponse(
+        error_body(404, "not_found", f"Nothing at {request.path}."), status=404
+    )
+
+
+def json_server_error(request) -> JsonResponse:
+    log.error("unhandled error on %s", request.path)
+    return JsonResponse(
+        error_body(500, "server_error", "Internal error; it has been logged."), status=500
+    )

@@ -1,0 +1,16 @@
+"""Routes of the REST API (``/api/…``)."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from podsight.catalog import api as catalog
+
+urlpatterns = [
+    path("channels", catalog.ChannelListView.as_view(), name="channel-list"),
+    path("channels/<int:pk>", catalog.ChannelDetailView.as_view(), name="channel-detail"),
+    path("channels/<int:pk>/episodes", catalog.ChannelEpisodesView.as_view(), name="channel-episodes"),
+    path("episodes", catalog.EpisodeListView.as_view(), name="episode-list"),
+    path("episodes/<int:pk>", catalog.EpisodeDetailView.as_view(), name="episode-detail"),
+    path("schema", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+]

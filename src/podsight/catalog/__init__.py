@@ -1,0 +1,1 @@
+"""The canonical catalog: channels (shows) and episodes, one row per real-world thing."""

@@ -1,0 +1,306 @@
+"""Read-only REST API of the canonical catalog: channels, episodes and their source records."""
+
+from __future__ import annotations
+
+from django import forms
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import exceptions, generics, serializers
+
+from podsight.api.pagination import KeysetPagination
+from podsight.catalog.models import Channel, ChannelCategory, Episode
+from podsight.catalog.search import fulltext_filter
+from podsight.catalog.services import resolve_channel, resolve_episode
+from podsight.sources.models import Source, SourceChannel, SourceEpisode
+
+__all__ = [
+    "ChannelDetailView",
+    "ChannelEpisodesView",
+    "ChannelListView",
+    "EpisodeDetailView",
+    "EpisodeListView",
+]
+
+
+# --- serializers -------------------------------------------------------------------------
+
+
+class SourceRecordSerializer(serializers.Serializer):
+    source = serializers.CharField()
+    external_id = serializers.CharField()
+    url = serializers.CharField()
+    method = serializers.CharField(source="link_method")
+    confidence = serializers.FloatField(source="link_confidence", allow_null=True)
+    explanation = serializers.CharField(source="link_explanation")
+    fetched_at = serializers.DateTimeField()
+    first_seen_at = serializers.DateTimeField()
+    vanished_at = serializers.DateTimeField(allow_null=True)
+
+
+class SourceRecordDetailSerializer(SourceRecordSerializer):
+    content_hash = serializers.CharField()
+    data = serializers.JSONField(help_text="The source's normalised fields.")
+
+
+class TranscriptSerializer(serializers.Serializer):
+    url = serializers.CharField()
+    type = serializers.CharField(allow_null=True)
+    language = serializers.CharField(allow_null=True)
+    rel = serializers.CharField(allow_null=True)
+
+
+class ChannelSerializer(serializers.ModelSerializer):
+    description = serializers.CharField(source="description_text")
+    categories = serializers.SerializerMethodField()
+    episode_count = serializers.IntegerField(read_only=True)
+    sources = SourceRecordSerializer(source="source_records", many=True)
+
+    class Meta:
+        model = Channel
+        fields = [
+            "id", "title", "description", "link", "language", "author", "owner_name",
+            "image_url", "categories", "explicit", "itunes_type", "podcast_guid",
+            "episode_count", "sources", "created_at", "updated_at",
+        ]  # fmt: skip
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_categories(self, obj: Channel) -> list[str]:
+        return [c.path for c in obj.categories.all()]
+
+
+class ChannelDetailSerializer(ChannelSerializer):
+    sources = SourceRecordDetailSerializer(source="source_records", many=True)
+
+    class Meta(ChannelSerializer.Meta):
+        fields = ChannelSerializer.Meta.fields + [
+            "description_html", "owner_email", "funding", "persons", "field_sources",
+        ]  # fmt: skip
+
+
+class EpisodeSerializer(serializers.ModelSerializer):
+    channel = serializers.IntegerField(source="channel_id")
+    channel_title = serializers.CharField(source="channel.title")
+    description = serializers.CharField(source="description_text")
+    transcripts = TranscriptSerializer(many=True)
+    sources = SourceRecordSerializer(source="source_records", many=True)
+
+    class Meta:
+        model = Episode
+        fields = [
+            "id", "title", "channel", "channel_title", "guid", "description", "published_at",
+            "duration_s", "enclosure_url", "enclosure_type", "enclosure_length",
+            "episode_number", "season_number", "episode_type", "explicit", "image_url", "link",
+            "transcripts", "has_transcript", "available", "sources", "created_at", "updated_at",
+        ]  # fmt: skip
+
+
+class EpisodeDetailSerializer(EpisodeSerializer):
+    sources = SourceRecordDetailSerializer(source="source_records", many=True)
+
+    class Meta(EpisodeSerializer.Meta):
+        fields = EpisodeSerializer.Meta.fields + [
+            "description_html", "chapters", "persons", "field_sources",
+        ]  # fmt: skip
+
+
+# --- filters ----------------------------------------------------------------------------
+
+
+class StrictBooleanField(forms.Field):
+    """true/false/1/0/yes/no; anything else is an error (django-filter would ignore it)."""
+
+    TRUE, FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        text = str(value).strip().lower()
+        if text in self.TRUE:
+            return True
+        if text in self.FALSE:
+            return False
+        raise forms.ValidationError(_("must be true or false"), code="invalid")
+
+
+class StrictBooleanFilter(filters.Filter):
+    field_class = StrictBooleanField
+
+
+def _language_q(prefix: str, value: str) -> Q:
+    value = value.strip().lower()
+    return Q(**{f"{prefix}language": value}) | Q(**{f"{prefix}language__startswith": f"{value}-"})
+
+
+def _category_exists(channel_ref: str, value: str) -> Exists:
+    name = value.strip()
+    return Exists(
+        ChannelCategory.objects.filter(channel_id=OuterRef(channel_ref)).filter(
+            Q(name__iexact=name) | Q(path__iexact=name)
+        )
+    )
+
+
+SOURCE_CHOICES = Source.choices
+
+
+class ChannelFilter(filters.FilterSet):
+    language = filters.CharFilter(method="filter_language", help_text="e.g. `en` (matches en-us)")
+    category = filters.CharFilter(method="filter_category", help_text="Category name or path")
+    explicit = StrictBooleanFilter(field_name="explicit")
+    source = filters.ChoiceFilter(choices=SOURCE_CHOICES, method="filter_source")
+    q = filters.CharFilter(method="filter_q", help_text="Full-text search in title and description")
+
+    class Meta:
+        model = Channel
+        fields: list[str] = []
+
+    def filter_language(self, qs, name, value):
+        return qs.filter(_language_q("", value))
+
+    def filter_category(self, qs, name, value):
+        return qs.filter(_category_exists("pk", value))
+
+    def filter_source(self, qs, name, value):
+        return qs.filter(Exists(SourceChannel.objects.filter(channel_id=OuterRef("pk"), source=value)))
+
+    def filter_q(self, qs, name, value):
+        return fulltext_filter(qs, value)
+
+
+class EpisodeFilter(filters.FilterSet):
+    channel = filters.NumberFilter(method="filter_channel", help_text="Canonical channel id")
+    language = filters.CharFilter(method="filter_language", help_text="Channel language, e.g. `en`")
+    category = filters.CharFilter(method="filter_category", help_text="Channel category name or path")
+    published_after = filters.IsoDateTimeFilter(field_name="published_at", lookup_expr="gte")
+    published_before = filters.IsoDateTimeFilter(field_name="published_at", lookup_expr="lt")
+    duration_min = filters.NumberFilter(field_name="duration_s", lookup_expr="gte", help_text="seconds")
+    duration_max = filters.NumberFilter(field_name="duration_s", lookup_expr="lte", help_text="seconds")
+    has_transcript = StrictBooleanFilter(field_name="has_transcript")
+    explicit = StrictBooleanFilter(field_name="explicit")
+    source = filters.ChoiceFilter(choices=SOURCE_CHOICES, method="filter_source")
+    q = filters.CharFilter(method="filter_q", help_text="Full-text search in title and description")
+
+    class Meta:
+        model = Episode
+        fields: list[str] = []
+
+    def filter_channel(self, qs, name, value):
+        channel = resolve_channel(int(value)) if value == int(value) else None
+        return qs.filter(channel_id=channel.pk) if channel else qs.none()
+
+    def filter_language(self, qs, name, value):
+        return qs.filter(_language_q("channel__", value))
+
+    def filter_category(self, qs, name, value):
+        return qs.filter(_category_exists("channel_id", value))
+
+    def filter_source(self, qs, name, value):
+        return qs.filter(Exists(SourceEpisode.objects.filter(episode_id=OuterRef("pk"), source=value)))
+
+    def filter_q(self, qs, name, value):
+        return fulltext_filter(qs, value)
+
+
+# --- views ------------------------------------------------------------------------------
+
+
+def _episode_count():
+    live = (
+        Episode.objects.filter(channel_id=OuterRef("pk"), merged_into__isnull=True)
+        .order_by()
+        .values("channel_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(live, output_field=IntegerField()), 0)
+
+
+def _channels():
+    return (
+        Channel.objects.alive()
+        .annotate(episode_count=_episode_count())
+        .prefetch_related("categories", "source_records")
+    )
+
+
+def _episodes():
+    return (
+        Episode.objects.alive().select_related("channel").prefetch_related("source_records")
+    )
+
+
+class ChannelListView(generics.ListAPIView):
+    """Canonical channels (shows)."""
+
+    serializer_class = ChannelSerializer
+    filterset_class = ChannelFilter
+    pagination_class = KeysetPagination
+    ordering_fields = {"id": "id", "title": "title", "created_at": "created_at"}
+    default_ordering = "id"
+
+    def get_queryset(self):
+        return _channels()
+
+
+class ChannelDetailView(generics.RetrieveAPIView):
+    """One channel with its episode count and every per-source record linked to it.
+
+    An id that was merged into another channel answers with the surviving channel."""
+
+    serializer_class = ChannelDetailSerializer
+
+    def get_object(self):
+        channel = resolve_channel(self.kwargs["pk"])
+        if channel is None:
+            raise exceptions.NotFound(f"No channel with id {self.kwargs['pk']}.")
+        return _channels().get(pk=channel.pk)
+
+
+EPISODE_ORDERING = {
+    "published_at": "published_at",
+    "duration_s": "duration_s",
+    "title": "title",
+    "id": "id",
+}
+
+
+class EpisodeListView(generics.ListAPIView):
+    """Canonical episodes across all channels."""
+
+    serializer_class = EpisodeSerializer
+    filterset_class = EpisodeFilter
+    pagination_class = KeysetPagination
+    ordering_fields = EPISODE_ORDERING
+    default_ordering = "-published_at"
+
+    def get_queryset(self):
+        return _episodes()
+
+
+class ChannelEpisodesView(EpisodeListView):
+    """Episodes of one channel (same filters as /api/episodes)."""
+
+    def get_queryset(self):
+        channel = resolve_channel(self.kwargs["pk"])
+        if channel is None:
+            raise exceptions.NotFound(f"No channel with id {self.kwargs['pk']}.")
+        return _episodes().filter(channel_id=channel.pk)
+
+
+class EpisodeDetailView(generics.RetrieveAPIView):
+    """One episode with every per-source record linked to it.
+
+    An id that was merged into another episode answers with the surviving episode."""
+
+    serializer_class = EpisodeDetailSerializer
+
+    def get_object(self):
+        episode = resolve_episode(self.kwargs["pk"])
+        if episode is None:
+            raise exceptions.NotFound(f"No episode with id {self.kwargs['pk']}.")
+        return _episodes().get(pk=episode.pk)
+
+

@@ -1,0 +1,155 @@
+"""Keeping canonical rows in step with the source records linked to them."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from podsight.catalog.models import Channel, ChannelCategory, Episode
+from podsight.catalog.survivorship import CHANNEL_RULES, EPISODE_RULES, survive
+
+__all__ = [
+    "apply_channel_values",
+    "episode_values_for",
+    "refresh_channels",
+    "refresh_episodes",
+    "resolve_channel",
+    "resolve_episode",
+]
+
+_CHANNEL_DEFAULTS: dict[str, Any] = {
+    f.name: f.get_default() for f in Channel._meta.concrete_fields if f.name in CHANNEL_RULES
+}
+_EPISODE_DEFAULTS: dict[str, Any] = {
+    f.name: f.get_default() for f in Episode._meta.concrete_fields if f.name in EPISODE_RULES
+}
+
+
+def _resolve(model: type[Channel] | type[Episode], pk: int):
+    """Follow ``merged_into`` to the surviving row; ``None`` if the id never existed."""
+    seen: set[int] = set()
+    row = model.objects.filter(pk=pk).first()
+    while row is not None and row.merged_into_id is not None and row.pk not in seen:
+        seen.add(row.pk)
+        row = model.objects.filter(pk=row.merged_into_id).first()
+    return row
+
+
+def resolve_channel(pk: int) -> Channel | None:
+    return _resolve(Channel, pk)
+
+
+def resolve_episode(pk: int) -> Episode | None:
+    return _resolve(Episode, pk)
+
+
+def _record_tuples(records: Iterable[Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    # Vanished records still count, but only when nothing live says otherwise.
+    live = [r for r in records if r.vanished_at is None]
+    chosen = live or list(records)
+    return [(r.source, r.external_id, r.data) for r in chosen]
+
+
+def episode_values_for(records: Sequence[Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Canonical episode field values (model-ready) and their origins."""
+    values, origins = survive(_record_tuples(records), EPISODE_RULES)
+    out = dict(_EPISODE_DEFAULTS)
+    out.update(values)
+    if isinstance(out.get("published_at"), str):
+        out["published_at"] = datetime.fromisoformat(out["published_at"])
+    out["has_transcript"] = bool(out.get("transcripts"))
+    out["available"] = any(r.vanished_at is None for r in records)
+    out["field_sources"] = origins
+    return out, origins
+
+
+def apply_channel_values(channel: Channel, records: Sequence[Any]) -> bool:
+    """Set the channel's canonical fields from its records; returns whether anything changed."""
+    values, origins = survive(_record_tuples(records), CHANNEL_RULES)
+    categories = values.pop("categories", None) or []
+    merged = dict(_CHANNEL_DEFAULTS)
+    merged.update({k: v for k, v in values.items() if k in _CHANNEL_DEFAULTS})
+    merged["field_sources"] = origins
+    changed = False
+    for name, value in merged.items():
+        if getattr(channel, name) != value:
+            setattr(channel, name, value)
+            changed = True
+    if channel.pk is None:
+        channel.save()
+        changed = True
+    elif changed:
+        channel.save()
+    if _set_categories(channel, categories):
+        changed = True
+    return changed
+
+
+def _set_categories(channel: Channel, paths: list[list[str]]) -> bool:
+    wanted: dict[str, tuple[str, str]] = {}
+    for path in paths:
+        parts = [p for p in path if p]
+        if parts:
+            wanted[" > ".join(parts)] = (parts[-1], parts[-2] if len(parts) > 1 else "")
+    existing = {c.path: c for c in channel.categories.all()}
+    if set(existing) == set(wanted):
+        return False
+    stale = [c.pk for p, c in existing.items() if p not in wanted]
+    if stale:
+        ChannelCategory.objects.filter(pk__in=stale).delete()
+    ChannelCategory.objects.bulk_create(
+        [
+            ChannelCategory(channel=channel, path=p, name=n, parent=parent)
+            for p, (n, parent) in wanted.items()
+            if p not in existing
+        ]
+    )
+    return True
+
+
+@transaction.atomic
+def refresh_channels(channel_ids: Iterable[int]) -> int:
+    """Recompute canonical channels from their linked records; returns how many changed."""
+    changed = 0
+    for channel in Channel.objects.filter(pk__in=set(channel_ids)):
+        if apply_channel_values(channel, list(channel.source_records.all())):
+            changed += 1
+    return changed
+
+
+@transaction.atomic
+def refresh_episodes(episode_ids: Iterable[int]) -> int:
+    """Recompute canonical episodes from their linked records; returns how many changed."""
+    from podsight.sources.models import SourceEpisode
+
+    ids = set(episode_ids)
+    if not ids:
+        return 0
+    by_episode: dict[int, list[SourceEpisode]] = defaultdict(list)
+    for record in SourceEpisode.objects.filter(episode_id__in=ids):
+        by_episode[record.episode_id].append(record)
+    now = timezone.now()
+    dirty: list[Episode] = []
+    fields: set[str] = set()
+    for episode in Episode.objects.filter(pk__in=ids):
+        records = by_episode.get(episode.pk)
+        if not records:
+            continue
+        values, _ = episode_values_for(records)
+        row_changed = False
+        for name, value in values.items():
+            if getattr(episode, name) != value:
+                setattr(episode, name, value)
+                fields.add(name)
+                row_changed = True
+        if row_changed:
+            episode.updated_at = now
+            dirty.append(episode)
+    if dirty:
+        Episode.objects.bulk_update(dirty, sorted(fields | {"updated_at"}), batch_size=500)
+    return len(dirty)

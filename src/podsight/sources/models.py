@@ -1,0 +1,99 @@
+"""Per-source records: what one source (RSS, Podcast Index, Apple, Spotify, YouTube) says.
+
+Each record keeps the source's normalised fields (``data``), a content hash to
+detect changes, and its link to a canonical channel/episode with the method and
+confidence of that link. Records are never deleted when they disappear from the
+source: ``vanished_at`` marks them.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from podsight.catalog.models import Channel, Episode
+
+__all__ = ["Feed", "LinkMethod", "Source", "SourceChannel", "SourceEpisode"]
+
+
+class Source(models.TextChoices):
+    RSS = "rss", "RSS/Atom feed"
+    PODCASTINDEX = "podcastindex", "Podcast Index"
+    APPLE = "apple", "Apple Podcasts"
+    SPOTIFY = "spotify", "Spotify"
+    YOUTUBE = "youtube", "YouTube"
+
+
+class LinkMethod(models.TextChoices):
+    KEY = "key", "shared strong key (or the record's own identity)"
+    FUZZY = "fuzzy", "fuzzy match"
+    MANUAL = "manual", "set by a person"
+
+
+class SourceRecord(models.Model):
+    source = models.CharField(max_length=20, choices=Source.choices, db_index=True)
+    external_id = models.TextField()
+    url = models.TextField(blank=True, default="")
+    data = models.JSONField(default=dict)
+    content_hash = models.CharField(max_length=64)
+    # When the content we hold was fetched (unchanged re-fetches do not touch the row).
+    fetched_at = models.DateTimeField()
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    vanished_at = models.DateTimeField(null=True, blank=True)
+    link_method = models.CharField(max_length=10, choices=LinkMethod.choices, blank=True, default="")
+    link_confidence = models.FloatField(null=True)
+    link_explanation = models.TextField(blank=True, default="")
+    linked_at = models.DateTimeField(null=True)
+
+    class Meta:
+        abstract = True
+
+
+class SourceChannel(SourceRecord):
+    channel = models.ForeignKey(
+        Channel, null=True, on_delete=models.SET_NULL, related_name="source_records"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "external_id"], name="uniq_source_channel")
+        ]
+        ordering = ["id"]
+
+
+class SourceEpisode(SourceRecord):
+    source_channel = models.ForeignKey(
+        SourceChannel, on_delete=models.CASCADE, related_name="episodes"
+    )
+    episode = models.ForeignKey(
+        Episode, null=True, on_delete=models.SET_NULL, related_name="source_records"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_channel", "external_id"], name="uniq_source_episode"
+            )
+        ]
+        ordering = ["id"]
+
+
+class Feed(models.Model):
+    """A place an RSS/Atom document is read from, with the state conditional GET needs."""
+
+    url = models.TextField(unique=True)  # http(s) URL or file:// URI
+    source_channel = models.OneToOneField(
+        SourceChannel, null=True, blank=True, on_delete=models.SET_NULL, related_name="feed"
+    )
+    etag = models.TextField(blank=True, default="")
+    last_modified = models.TextField(blank=True, default="")
+    previous_urls = models.JSONField(default=list, blank=True)
+    last_checked_at = models.DateTimeField(null=True)
+    last_status = models.CharField(max_length=20, blank=True, default="")
+    last_http_status = models.IntegerField(null=True)
+    last_error = models.TextField(blank=True, default="")
+    consecutive_failures = models.IntegerField(default=0)
+    repairs = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]

@@ -1,0 +1,194 @@
+"""Ingestion into the catalog: idempotence, in-place updates, vanished items, HTTP behaviour."""
+
+from __future__ import annotations
+
+import gzip
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from podsight.catalog.models import Channel, Episode
+from podsight.sources.models import Feed, SourceChannel, SourceEpisode
+from podsight.sources.rss.ingest import ingest_feeds
+
+from conftest import Reply
+
+pytestmark = pytest.mark.django_db
+
+ITEM = re.compile(rb"<item>.*?</item>", re.S)
+
+
+@pytest.fixture
+def bc_sample(rss_corpus: Path) -> bytes:
+    return (rss_corpus / "podcast-feed-parser" / "bc-sample.xml").read_bytes()
+
+
+def _ingest(*locations: str):
+    return ingest_feeds(list(locations), progress=False)
+
+
+def _snapshot():
+    return (
+        list(Channel.objects.values_list("id", "title", "updated_at")),
+        list(Episode.objects.values_list("id", "title", "updated_at", "available")),
+        list(SourceEpisode.objects.values_list("id", "content_hash", "fetched_at", "vanished_at")),
+    )
+
+
+def test_reingesting_the_same_feed_changes_nothing(tmp_path: Path, bc_sample: bytes):
+    feed = tmp_path / "bc.xml"
+    feed.write_bytes(bc_sample)
+    first = _ingest(str(feed)).outcomes[0]
+    assert first.status == "new" and first.episodes_new == 4
+    before = _snapshot()
+    second = _ingest(str(feed)).outcomes[0]
+    assert second.status == "unchanged"
+    assert (second.episodes_new, second.episodes_updated, second.episodes_vanished) == (0, 0, 0)
+    assert _snapshot() == before
+    assert Channel.objects.count() == 1 and Episode.objects.count() == 4
+
+
+def test_changed_items_update_in_place(tmp_path: Path, bc_sample: bytes):
+    feed = tmp_path / "bc.xml"
+    feed.write_bytes(bc_sample)
+    _ingest(str(feed))
+    first_item = ITEM.search(bc_sample).group(0)
+    old_title = re.search(rb"<title>(.*?)</title>", first_item, re.S).group(1)
+    changed = bc_sample.replace(old_title, b"A corrected title", 1)
+    feed.write_bytes(changed)
+    ids_before = set(Episode.objects.values_list("id", flat=True))
+    outcome = _ingest(str(feed)).outcomes[0]
+    assert outcome.status == "updated" and outcome.episodes_updated == 1
+    assert set(Episode.objects.values_list("id", flat=True)) == ids_before
+    assert Episode.objects.filter(title="A corrected title").count() == 1
+    record = SourceEpisode.objects.get(data__title="A corrected title")
+    assert record.episode.title == "A corrected title"
+    assert record.episode.field_sources["title"] == f"rss:{record.external_id}"
+
+
+def test_vanished_items_are_marked_not_deleted(tmp_path: Path, bc_sample: bytes):
+    feed = tmp_path / "bc.xml"
+    feed.write_bytes(bc_sample)
+    _ingest(str(feed))
+    last_item = ITEM.findall(bc_sample)[-1]
+    feed.write_bytes(bc_sample.replace(last_item, b""))
+    outcome = _ingest(str(feed)).outcomes[0]
+    assert outcome.episodes_vanished == 1
+    assert Episode.objects.count() == 4  # nothing deleted
+    gone = SourceEpisode.objects.get(vanished_at__isnull=False)
+    assert gone.episode.available is False
+    assert Episode.objects.filter(available=True).count() == 3
+    # It comes back: the same record and canonical episode are revived.
+    feed.write_bytes(bc_sample)
+    outcome = _ingest(str(feed)).outcomes[0]
+    assert outcome.episodes_updated == 1
+    gone.refresh_from_db()
+    assert gone.vanished_at is None and gone.episode.available is True
+
+
+def test_truncated_document_does_not_mark_missing_items_vanished(tmp_path: Path, bc_sample: bytes):
+    feed = tmp_path / "bc.xml"
+    feed.write_bytes(bc_sample)
+    _ingest(str(feed))
+    cut = bc_sample.index(ITEM.findall(bc_sample)[2])
+    feed.write_bytes(bc_sample[: cut + 200])  # cut inside the third item
+    outcome = _ingest(str(feed)).outcomes[0]
+    assert outcome.status != "failed"
+    assert "recovered" in outcome.repairs
+    assert SourceEpisode.objects.filter(vanished_at__isnull=False).count() == 0
+
+
+def test_items_without_guid_get_a_stable_identity(tmp_path: Path, bc_sample: bytes):
+    feed = tmp_path / "bc.xml"
+    no_guids = re.sub(rb"<guid[^>]*>.*?</guid>", b"", bc_sample, flags=re.S)
+    feed.write_bytes(no_guids)
+    _ingest(str(feed))
+    ids = sorted(SourceEpisode.objects.values_list("external_id", flat=True))
+    assert all(i.startswith("http") for i in ids), ids  # enclosure URLs
+    before = _snapshot()
+    assert _ingest(str(feed)).outcomes[0].status == "unchanged"
+    assert _snapshot() == before
+
+
+def test_unreadable_feed_is_recorded_and_the_run_goes_on(tmp_path: Path, bc_sample: bytes):
+    good = tmp_path / "good.xml"
+    good.write_bytes(bc_sample)
+    bad = tmp_path / "bad.xml"
+    bad.write_bytes(b"<html><body>502 Bad Gateway</body></html>")
+    report = _ingest(str(bad), str(good))
+    statuses = {Path(o.location).name: o.status for o in report.outcomes}
+    assert statuses == {"bad.xml": "failed", "good.xml": "new"}
+    assert not report.all_failed
+    failed = Feed.objects.get(url=bad.resolve().as_uri())
+    assert failed.last_status == "failed" and failed.last_error
+    assert failed.consecutive_failures == 1
+
+
+def test_cli_exits_non_zero_only_when_every_feed_failed(tmp_path: Path, bc_sample: bytes):
+    from podsight.cli.main import app
+
+    bad = tmp_path / "bad.xml"
+    bad.write_bytes(b"not a feed at all")
+    good = tmp_path / "good.xml"
+    good.write_bytes(bc_sample)
+    runner = CliRunner()
+    result = runner.invoke(app, ["ingest", "rss", "--no-progress", str(bad)])
+    assert result.exit_code == 1, result.output
+    result = runner.invoke(app, ["ingest", "rss", "--no-progress", str(bad), str(good)])
+    assert result.exit_code == 0, result.output
+    assert "All Things Chemical" in result.output and "failed" in result.output
+
+
+# --- over HTTP, against a real local server ---------------------------------------------
+
+
+@pytest.fixture
+def allow_private(monkeypatch):
+    monkeypatch.setenv("PODSIGHT_ALLOW_PRIVATE_URLS", "1")
+
+
+def test_conditional_get_yields_not_modified(local_server, bc_sample, allow_private):
+    def feed(handler):
+        if handler.headers.get("If-None-Match") == '"v1"':
+            return Reply(304, b"", {"ETag": '"v1"'})
+        body = gzip.compress(bc_sample)
+        return Reply(
+            200,
+            body,
+            {"ETag": '"v1"', "Content-Type": "application/rss+xml", "Content-Encoding": "gzip"},
+        )
+
+    local_server.routes["/feed.xml"] = feed
+    url = local_server.url("/feed.xml")
+    assert _ingest(url).outcomes[0].status == "new"
+    assert Feed.objects.get(url=url).etag == '"v1"'
+    outcome = _ingest(url).outcomes[0]
+    assert outcome.status == "not-modified"
+    assert outcome.title == "All Things Chemical"
+    assert local_server.seen[-1][1].get("if-none-match") == '"v1"'
+    assert "podsight" in local_server.seen[-1][1]["user-agent"]
+
+
+def test_permanent_redirect_updates_the_stored_feed_url(local_server, bc_sample, allow_private):
+    local_server.routes["/old.xml"] = lambda h: Reply(301, b"", {"Location": "/new.xml"})
+    local_server.routes["/new.xml"] = lambda h: Reply(200, bc_sample)
+    old = local_server.url("/old.xml")
+    assert _ingest(old).outcomes[0].status == "new"
+    feed = Feed.objects.get()
+    assert feed.url == local_server.url("/new.xml")
+    assert feed.previous_urls == [old]
+    # Asking for the old address again finds the same feed, not a new one.
+    _ingest(old)
+    assert Feed.objects.count() == 1 and SourceChannel.objects.count() == 1
+
+
+def test_private_addresses_are_refused_without_the_setting(local_server, bc_sample, monkeypatch):
+    monkeypatch.delenv("PODSIGHT_ALLOW_PRIVATE_URLS", raising=False)
+    local_server.routes["/feed.xml"] = lambda h: Reply(200, bc_sample)
+    report = _ingest(local_server.url("/feed.xml"))
+    outcome = report.outcomes[0]
+    assert outcome.status == "failed" and report.all_failed
+    assert "PODSIGHT_ALLOW_PRIVATE_URLS" in outcome.error
+    assert local_server.seen == []  # refused before any connection

@@ -1,0 +1,64 @@
+"""What `make run` does, over a real socket: load the demo world, serve, answer /api/channels.
+
+Runs the real CLI in subprocesses on a fresh PODSIGHT_HOME with the default SQLite
+database (DATABASE_URL removed, so the PostgreSQL pass never touches a live database).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_demo_load_then_serve_answers_with_data(tmp_path: Path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PODSIGHT_FEEDS")}
+    env["PODSIGHT_HOME"] = str(tmp_path / "home")
+    load = subprocess.run(
+        [BIN / "podsight", "demo", "load", "--shows", "8", "--no-progress"],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert load.returncode == 0, load.stdout + load.stderr
+    assert "failed" in load.stdout  # the demo deliberately carries an unreadable document
+    port = _free_port()
+    server = subprocess.Popen(
+        [BIN / "podsight", "serve", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "server did not come up"
+            time.sleep(0.2)
+        channels = httpx.get(f"{base}/api/channels").json()
+        assert len(channels["results"]) >= 7
+        assert all(c["episode_count"] >= 1 for c in channels["results"])
+        first = channels["results"][0]["id"]
+        episodes = httpx.get(f"{base}/api/channels/{first}/episodes").json()["results"]
+        assert episodes and episodes[0]["enclosure_url"]
+        docs = httpx.get(f"{base}/api/docs")
+        assert docs.status_code == 200
+        # The Swagger UI's assets come from the package, not a CDN.
+        assert "cdn" not in docs.text.lower()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
