@@ -40,6 +40,6 @@ def query(sql: str, params: list[Any] | None = None, **tables: str) -> pa.Table:
     try:
         for alias, name in tables.items():
             con.register(alias, DeltaTable(str(table_path(name))).to_pyarrow_dataset())
-        return con.execute(sql, params or []).fetch_arrow_table()
+        return con.sql(sql, params=params or None).to_arrow_table()
     finally:
         con.close()
