@@ -35,4 +35,8 @@ def build_demo_feeds(out_dir: Path, *, seed: int = 42, shows: int = 24) -> list[
     """Write the seeded demo world's RSS documents into ``out_dir`` → their paths."""
     from podsight.demo import build_world, write_rss_feeds
 
+    # A folder reused with another seed or size must not keep the old world's feeds.
+    if out_dir.is_dir():
+        for stale in out_dir.glob("*.xml"):
+            stale.unlink()
     return write_rss_feeds(build_world(seed=seed, shows=shows), out_dir)
