@@ -12,7 +12,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Tests never write into the developer's ./var; must be set before Django reads settings.
+# Runtime users of PODSIGHT_HOME (lake, demo) write into a throw-away folder, not ./var.
+# (The test database itself is pytest-django's: in-memory SQLite or test_<name> on PostgreSQL.)
 os.environ.setdefault("PODSIGHT_HOME", tempfile.mkdtemp(prefix="podsight-test-home-"))
 
 

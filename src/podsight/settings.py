@@ -69,8 +69,8 @@ LANGUAGE_CODE = "en-us"
 USE_I18N = False
 
 STATIC_URL = "/static/"
-STATIC_ROOT = str(HOME / "static")
-WHITENOISE_USE_FINDERS = True  # serve app static (Swagger UI assets) without collectstatic
+STATIC_ROOT = None  # nothing is collected: WhiteNoise serves app static (Swagger UI assets) from finders
+WHITENOISE_USE_FINDERS = True
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from podsight import conf
@@ -22,6 +23,9 @@ app.add_typer(ingest_app, name="ingest")
 app.add_typer(demo_app, name="demo")
 
 console = Console()
+if not console.is_terminal:
+    # Logs and pipes: wide enough that the per-feed summary is not folded mid-title.
+    console = Console(width=200)
 err = Console(stderr=True)
 
 
@@ -44,9 +48,9 @@ def _print_report(report) -> None:
         colour = colours.get(o.status, "white")
         notes = o.error or ", ".join(o.repairs)
         table.add_row(
-            f"[{colour}]{o.status}[/]", o.location[-48:], (o.title or "")[:40],
+            f"[{colour}]{o.status}[/]", escape(o.location[-48:]), escape((o.title or "")[:40]),
             str(o.episodes_total), str(o.episodes_new), str(o.episodes_updated),
-            str(o.episodes_vanished), notes[:120],
+            str(o.episodes_vanished), escape(notes[:120]),
         )  # fmt: skip
     console.print(table)
     counts = {s: report.count(s) for s in ("new", "updated", "unchanged", "not-modified", "failed")}

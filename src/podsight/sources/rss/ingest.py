@@ -20,6 +20,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from podsight.catalog.models import Channel, Episode
@@ -183,7 +184,7 @@ def store_feed(feed: Feed, result: ParseResult, *, fetched_at: datetime) -> Feed
 
         changes = _store_episodes(record, canonical_channel_id, result, fetched_at)
         outcome.episodes_new, outcome.episodes_updated, outcome.episodes_vanished = changes
-        outcome.episodes_total = len({e.identity for e in result.episodes})
+        outcome.episodes_total = len(_unique_identities(result.episodes))
         if outcome.status == "unchanged" and any(changes):
             outcome.status = "updated"
 
@@ -198,12 +199,25 @@ def store_feed(feed: Feed, result: ParseResult, *, fetched_at: datetime) -> Feed
     return outcome
 
 
+def _unique_identities(episodes: Sequence[ParsedEpisode]) -> dict[str, ParsedEpisode]:
+    """Identity → episode. Publishers sometimes reuse one guid for different items; the
+    first keeps the identity, later ones with another title get a title-derived suffix
+    (stable across runs) so nothing is lost. True repeats are dropped."""
+    out: dict[str, ParsedEpisode] = {}
+    for episode in episodes:
+        first = out.get(episode.identity)
+        if first is None:
+            out[episode.identity] = episode
+        elif first.title != episode.title:
+            digest = hashlib.sha1((episode.title or "").encode()).hexdigest()[:12]
+            out.setdefault(f"{episode.identity}#{digest}", episode)
+    return out
+
+
 def _store_episodes(
     record: SourceChannel, channel_id: int | None, result: ParseResult, now: datetime
 ) -> tuple[int, int, int]:
-    parsed: dict[str, ParsedEpisode] = {}
-    for episode in result.episodes:
-        parsed.setdefault(episode.identity, episode)  # a repeated guid: the first one wins
+    parsed = _unique_identities(result.episodes)
     existing = {r.external_id: r for r in record.episodes.all()}
 
     new_records: list[SourceEpisode] = []
@@ -298,7 +312,7 @@ def ingest_feeds(
     ) as bar:
         task = bar.add_task("", total=len(targets))
         for location in targets:
-            bar.update(task, description=location[-60:])
+            bar.update(task, description=escape(location[-60:]))
             outcomes.append(_ingest_one(feeds[location], location, fetched.get(location)))
             bar.advance(task)
     return IngestReport(outcomes)
