@@ -192,3 +192,32 @@ def test_private_addresses_are_refused_without_the_setting(local_server, bc_samp
     assert outcome.status == "failed" and report.all_failed
     assert "PODSIGHT_ALLOW_PRIVATE_URLS" in outcome.error
     assert local_server.seen == []  # refused before any connection
+
+
+def test_over_http_reingest_is_idempotent_and_vanished_items_are_marked(
+    local_server, bc_sample, allow_private
+):
+    # No validators: the server sends the full body every time, so content hashes decide.
+    current = {"body": bc_sample}
+    local_server.routes["/feed.xml"] = lambda h: Reply(200, current["body"])
+    url = local_server.url("/feed.xml")
+    assert _ingest(url).outcomes[0].status == "new"
+    before = _snapshot()
+    again = _ingest(url).outcomes[0]
+    assert again.status == "unchanged" and _snapshot() == before
+    current["body"] = bc_sample.replace(ITEM.findall(bc_sample)[0], b"")
+    outcome = _ingest(url).outcomes[0]
+    assert (outcome.status, outcome.episodes_vanished) == ("updated", 1)
+    assert Episode.objects.count() == 4 and Episode.objects.filter(available=False).count() == 1
+    assert len(local_server.seen) == 3
+
+
+def test_demo_load_ingests_podsight_feeds_when_set(tmp_path, bc_sample, monkeypatch):
+    from podsight.cli.main import app
+
+    feed = tmp_path / "mine.xml"
+    feed.write_bytes(bc_sample)
+    monkeypatch.setenv("PODSIGHT_FEEDS", str(feed))
+    result = CliRunner().invoke(app, ["demo", "load", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert list(Channel.objects.values_list("title", flat=True)) == ["All Things Chemical"]
