@@ -57,8 +57,12 @@ def test_demo_load_then_serve_answers_with_data(tmp_path: Path):
         assert episodes and episodes[0]["enclosure_url"]
         docs = httpx.get(f"{base}/api/docs")
         assert docs.status_code == 200
-        # The Swagger UI's assets come from the package, not a CDN.
+        # The Swagger UI's assets come from the package, not a CDN, and are served.
         assert "cdn" not in docs.text.lower()
+        bundle = httpx.get(
+            f"{base}/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js"
+        )
+        assert bundle.status_code == 200 and len(bundle.content) > 100_000
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -1,4 +1,4 @@
-"""Django settings. Everything that varies by deployment comes from the environment (see conf.py)."""
+"""Django settings. What varies by deployment comes from the environment (see conf.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from podsight import conf
 
 HOME = conf.podsight_home()
 
-SECRET_KEY = os.environ.get("PODSIGHT_SECRET_KEY") or "podsight-dev-insecure-key-set-PODSIGHT_SECRET_KEY"
+SECRET_KEY = (
+    os.environ.get("PODSIGHT_SECRET_KEY") or "podsight-dev-insecure-key-set-PODSIGHT_SECRET_KEY"
+)
 DEBUG = conf.env_flag("PODSIGHT_DEBUG")
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("PODSIGHT_ALLOWED_HOSTS", "*").split(",") if h]
 
@@ -69,7 +71,9 @@ LANGUAGE_CODE = "en-us"
 USE_I18N = False
 
 STATIC_URL = "/static/"
-STATIC_ROOT = None  # nothing is collected: WhiteNoise serves app static (Swagger UI assets) from finders
+STATIC_ROOT = (
+    None  # nothing is collected: WhiteNoise serves app static (Swagger UI assets) from finders
+)
 WHITENOISE_USE_FINDERS = True
 
 REST_FRAMEWORK = {
@@ -85,7 +89,7 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "podsight API",
-    "DESCRIPTION": "Canonical podcast catalog: channels, episodes and the per-source records behind them.",
+    "DESCRIPTION": "Canonical podcast catalog: channels, episodes and their per-source records.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -100,6 +104,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
-        "podsight": {"handlers": ["console"], "level": os.environ.get("PODSIGHT_LOG_LEVEL", "INFO")},
+        "podsight": {
+            "handlers": ["console"],
+            "level": os.environ.get("PODSIGHT_LOG_LEVEL", "INFO"),
+        },
     },
 }

@@ -77,7 +77,16 @@ def test_channel_episodes_and_episode_detail(api, catalog):
     dates = [e["published_at"] for e in episodes]
     assert dates == sorted(dates, reverse=True)  # newest first by default
     one = episodes[0]
-    for key in ("id", "title", "channel", "published_at", "duration_s", "enclosure_url", "transcripts", "sources"):
+    for key in (
+        "id",
+        "title",
+        "channel",
+        "published_at",
+        "duration_s",
+        "enclosure_url",
+        "transcripts",
+        "sources",
+    ):
         assert key in one
     assert one["channel"] == chem.pk and one["duration_s"] > 0
     detail = api.get(f"/api/episodes/{one['id']}").json()
@@ -114,9 +123,7 @@ def test_filters(api, catalog):
 
 def test_full_text_search(api, catalog):
     hits = _all_pages(api, "/api/episodes?q=chemical")
-    assert hits and all(
-        "chemical" in (e["title"] + " " + e["description"]).lower() for e in hits
-    )
+    assert hits and all("chemical" in (e["title"] + " " + e["description"]).lower() for e in hits)
     assert _all_pages(api, "/api/channels?q=chemical")[0]["title"] == "All Things Chemical"
     assert _all_pages(api, "/api/episodes?q=zzqxnotaword") == []
     # Punctuation and operators in user text never break the query.

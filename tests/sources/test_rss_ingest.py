@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from conftest import Reply
 from podsight.catalog.models import Channel, Episode
 from podsight.sources.models import Feed, SourceChannel, SourceEpisode
 from podsight.sources.rss.ingest import ingest_feeds
-
-from conftest import Reply
 
 pytestmark = pytest.mark.django_db
 

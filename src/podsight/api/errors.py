@@ -54,9 +54,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
 
 def json_not_found(request, exception=None) -> JsonResponse:
-    return JsonResponse(
-        error_body(404, "not_found", f"Nothing at {request.path}."), status=404
-    )
+    return JsonResponse(error_body(404, "not_found", f"Nothing at {request.path}."), status=404)
 
 
 def json_server_error(request) -> JsonResponse:

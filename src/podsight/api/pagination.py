@@ -55,12 +55,16 @@ class KeysetPagination(BasePagination):
         except ValueError:
             size = 0
         if size < 1:
-            raise _bad(self.page_size_param, f"must be a whole number from 1 to {self.max_page_size}")
+            raise _bad(
+                self.page_size_param, f"must be a whole number from 1 to {self.max_page_size}"
+            )
         return min(size, self.max_page_size)
 
     def _decode(self, token: str, ordering: str) -> tuple[Any, int]:
         try:
-            payload = json.loads(base64.urlsafe_b64decode(token.encode() + b"=" * (-len(token) % 4)))
+            payload = json.loads(
+                base64.urlsafe_b64decode(token.encode() + b"=" * (-len(token) % 4))
+            )
             if payload["o"] != ordering:
                 raise _bad(self.cursor_param, "cursor belongs to another ordering")
             return payload["v"], int(payload["i"])
@@ -136,14 +140,16 @@ class KeysetPagination(BasePagination):
                 "name": self.page_size_param,
                 "in": "query",
                 "required": False,
-                "description": f"Items per page, 1–{self.max_page_size} (default {self.page_size}).",
+                "description": f"Items per page, 1–{self.max_page_size} "
+                f"(default {self.page_size}).",
                 "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size},
             },
             {
                 "name": self.ordering_param,
                 "in": "query",
                 "required": False,
-                "description": f"Sort key (prefix `-` for descending); default `{view.default_ordering}`.",
+                "description": "Sort key (prefix `-` for descending); "
+                f"default `{view.default_ordering}`.",
                 "schema": {"type": "string", "enum": names + [f"-{n}" for n in names]},
             },
         ]
@@ -154,5 +160,3 @@ def _lookup(row: Any, field: str) -> Any:
     for part in field.split("__"):
         value = getattr(value, part)
     return value
-
-

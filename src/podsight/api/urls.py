@@ -8,7 +8,9 @@ from podsight.catalog import api as catalog
 urlpatterns = [
     path("channels", catalog.ChannelListView.as_view(), name="channel-list"),
     path("channels/<int:pk>", catalog.ChannelDetailView.as_view(), name="channel-detail"),
-    path("channels/<int:pk>/episodes", catalog.ChannelEpisodesView.as_view(), name="channel-episodes"),
+    path(
+        "channels/<int:pk>/episodes", catalog.ChannelEpisodesView.as_view(), name="channel-episodes"
+    ),
     path("episodes", catalog.EpisodeListView.as_view(), name="episode-list"),
     path("episodes/<int:pk>", catalog.EpisodeDetailView.as_view(), name="episode-detail"),
     path("schema", SpectacularAPIView.as_view(), name="schema"),

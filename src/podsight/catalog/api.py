@@ -7,7 +7,7 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, generics, serializers
 
 from podsight.api.pagination import KeysetPagination
@@ -164,7 +164,9 @@ class ChannelFilter(filters.FilterSet):
         return qs.filter(_category_exists("pk", value))
 
     def filter_source(self, qs, name, value):
-        return qs.filter(Exists(SourceChannel.objects.filter(channel_id=OuterRef("pk"), source=value)))
+        return qs.filter(
+            Exists(SourceChannel.objects.filter(channel_id=OuterRef("pk"), source=value))
+        )
 
     def filter_q(self, qs, name, value):
         return fulltext_filter(qs, value)
@@ -173,11 +175,17 @@ class ChannelFilter(filters.FilterSet):
 class EpisodeFilter(filters.FilterSet):
     channel = filters.NumberFilter(method="filter_channel", help_text="Canonical channel id")
     language = filters.CharFilter(method="filter_language", help_text="Channel language, e.g. `en`")
-    category = filters.CharFilter(method="filter_category", help_text="Channel category name or path")
+    category = filters.CharFilter(
+        method="filter_category", help_text="Channel category name or path"
+    )
     published_after = filters.IsoDateTimeFilter(field_name="published_at", lookup_expr="gte")
     published_before = filters.IsoDateTimeFilter(field_name="published_at", lookup_expr="lt")
-    duration_min = filters.NumberFilter(field_name="duration_s", lookup_expr="gte", help_text="seconds")
-    duration_max = filters.NumberFilter(field_name="duration_s", lookup_expr="lte", help_text="seconds")
+    duration_min = filters.NumberFilter(
+        field_name="duration_s", lookup_expr="gte", help_text="seconds"
+    )
+    duration_max = filters.NumberFilter(
+        field_name="duration_s", lookup_expr="lte", help_text="seconds"
+    )
     has_transcript = StrictBooleanFilter(field_name="has_transcript")
     explicit = StrictBooleanFilter(field_name="explicit")
     source = filters.ChoiceFilter(choices=SOURCE_CHOICES, method="filter_source")
@@ -198,7 +206,9 @@ class EpisodeFilter(filters.FilterSet):
         return qs.filter(_category_exists("channel_id", value))
 
     def filter_source(self, qs, name, value):
-        return qs.filter(Exists(SourceEpisode.objects.filter(episode_id=OuterRef("pk"), source=value)))
+        return qs.filter(
+            Exists(SourceEpisode.objects.filter(episode_id=OuterRef("pk"), source=value))
+        )
 
     def filter_q(self, qs, name, value):
         return fulltext_filter(qs, value)
@@ -227,9 +237,7 @@ def _channels():
 
 
 def _episodes():
-    return (
-        Episode.objects.alive().select_related("channel").prefetch_related("source_records")
-    )
+    return Episode.objects.alive().select_related("channel").prefetch_related("source_records")
 
 
 class ChannelListView(generics.ListAPIView):
@@ -302,5 +310,3 @@ class EpisodeDetailView(generics.RetrieveAPIView):
         if episode is None:
             raise exceptions.NotFound(f"No episode with id {self.kwargs['pk']}.")
         return _episodes().get(pk=episode.pk)
-
-

@@ -15,7 +15,9 @@ from django.db.models import QuerySet
 __all__ = ["PG_DOCUMENT", "fulltext_filter", "fts5_query"]
 
 # ``{p}`` is "" in the index definition and "<table>." in queries.
-PG_DOCUMENT = "to_tsvector('simple', coalesce({p}title, '') || ' ' || coalesce({p}description_text, ''))"
+PG_DOCUMENT = (
+    "to_tsvector('simple', coalesce({p}title, '') || ' ' || coalesce({p}description_text, ''))"
+)
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -34,7 +36,9 @@ def fulltext_filter(queryset: QuerySet, text: str) -> QuerySet:
     table = queryset.model._meta.db_table
     if connection.vendor == "postgresql":
         document = PG_DOCUMENT.format(p=f"{table}.")
-        return queryset.extra(where=[f"{document} @@ websearch_to_tsquery('simple', %s)"], params=[text])
+        return queryset.extra(
+            where=[f"{document} @@ websearch_to_tsquery('simple', %s)"], params=[text]
+        )
     query = fts5_query(text)
     if not query:
         return queryset.none()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -123,7 +122,6 @@ def serve(
 
     err.print(f"serving on http://{host}:{port}/api/channels  (docs: /api/docs)")
     waitress_serve(application, host=host, port=port, threads=threads, ident="podsight")
-
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ def append(name: str, rows: pa.Table, *, partition_by: list[str] | None = None) 
 
 
 def query(sql: str, params: list[Any] | None = None, **tables: str) -> pa.Table:
-    """Run DuckDB SQL where each keyword names a lake table, e.g. ``query(sql, m="source_metrics")``."""
+    """Run DuckDB SQL; each keyword names a lake table: ``query(sql, m="source_metrics")``."""
     con = duckdb.connect()
     try:
         for alias, name in tables.items():

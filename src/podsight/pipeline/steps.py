@@ -22,7 +22,9 @@ def step(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 
 
 @step("ingest.rss")
-def ingest_rss(locations: Sequence[str], *, concurrency: int = 8, progress: bool = True, console=None):
+def ingest_rss(
+    locations: Sequence[str], *, concurrency: int = 8, progress: bool = True, console=None
+):
     """Fetch/read, parse and store RSS/Atom feeds → :class:`IngestReport`."""
     ensure_database()
     from podsight.sources.rss.ingest import ingest_feeds

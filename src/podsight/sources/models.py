@@ -39,7 +39,9 @@ class SourceRecord(models.Model):
     fetched_at = models.DateTimeField()
     first_seen_at = models.DateTimeField(auto_now_add=True)
     vanished_at = models.DateTimeField(null=True, blank=True)
-    link_method = models.CharField(max_length=10, choices=LinkMethod.choices, blank=True, default="")
+    link_method = models.CharField(
+        max_length=10, choices=LinkMethod.choices, blank=True, default=""
+    )
     link_confidence = models.FloatField(null=True)
     link_explanation = models.TextField(blank=True, default="")
     linked_at = models.DateTimeField(null=True)

@@ -1,1 +1,1 @@
-"""RSS/Atom feeds: parsing (:mod:`.parser`), fetching (:mod:`.fetch`) and ingestion (:mod:`.ingest`)."""
+"""RSS/Atom feeds: parsing (.parser), fetching (.fetch) and ingestion (.ingest)."""

@@ -177,9 +177,11 @@ def store_feed(feed: Feed, result: ParseResult, *, fetched_at: datetime) -> Feed
             feed.source_channel = record
         canonical_channel_id = record.channel_id
         if canonical_channel_id is not None:
-            survivor = Channel.objects.filter(pk=canonical_channel_id).values_list(
-                "merged_into_id", flat=True
-            ).first()
+            survivor = (
+                Channel.objects.filter(pk=canonical_channel_id)
+                .values_list("merged_into_id", flat=True)
+                .first()
+            )
             canonical_channel_id = survivor or canonical_channel_id
 
         changes = _store_episodes(record, canonical_channel_id, result, fetched_at)
@@ -292,7 +294,9 @@ def ingest_feeds(
     if urls:
         requests = [
             FetchRequest(
-                url=feeds[u].url, etag=feeds[u].etag or None, last_modified=feeds[u].last_modified or None
+                url=feeds[u].url,
+                etag=feeds[u].etag or None,
+                last_modified=feeds[u].last_modified or None,
             )
             for u in urls
         ]
@@ -366,7 +370,9 @@ def _remember_http_state(feed: Feed, fetch: FetchResult, now: datetime) -> None:
         feed.last_modified = fetch.last_modified or ""
     if fetch.permanent_redirect and fetch.permanent_redirect != feed.url:
         if Feed.objects.filter(url=fetch.permanent_redirect).exclude(pk=feed.pk).exists():
-            log.warning("feed %s moved to %s, which is already known", feed.url, fetch.permanent_redirect)
+            log.warning(
+                "feed %s moved to %s, which is already known", feed.url, fetch.permanent_redirect
+            )
         else:
             log.info("feed %s moved permanently to %s", feed.url, fetch.permanent_redirect)
             feed.previous_urls = [*feed.previous_urls, feed.url]

@@ -428,24 +428,22 @@ def _t(v: dict[str, Any], key: str) -> str | None:
     return None if el is None else _text(el)
 
 
-def _first_text(v: dict[str, Any], keys: tuple[str, ...]) -> str | None:
+def _first_text(
+    v: dict[str, Any], keys: tuple[str, ...], read: Callable[[Any], str | None] | None = None
+) -> str | None:
+    """The first non-empty value among ``keys``, read with ``read`` (default: plain text)."""
+    read = read or _text
     for k in keys:
         el = v.get(k)
         if el is not None:
-            t = _text(el)
+            t = read(el)
             if t:
                 return t
     return None
 
 
 def _first_markup(v: dict[str, Any], keys: tuple[str, ...]) -> str | None:
-    for k in keys:
-        el = v.get(k)
-        if el is not None:
-            t = _markup(el)
-            if t:
-                return t
-    return None
+    return _first_text(v, keys, _markup)
 
 
 def _html_and_text(markup: str | None) -> tuple[str | None, str | None]:
