@@ -269,17 +269,7 @@ _ITEM_TEXT = frozenset(
     }
     - {"guid"}
 )
-_ITEM_HTML = frozenset(
-    {
-        "content:encoded",
-        "description",
-        "atom:content",
-        "atom:summary",
-        "itunes:summary",
-        "media:description",
-    }
-)
-_DESCRIPTION_ORDER = (
+_DESCRIPTION_ORDER = (  # preference order: the fullest HTML first
     "content:encoded",
     "description",
     "atom:content",
@@ -287,6 +277,7 @@ _DESCRIPTION_ORDER = (
     "itunes:summary",
     "media:description",
 )
+_ITEM_HTML = frozenset(_DESCRIPTION_ORDER)
 _TITLE_ORDER = ("title", "atom:title", "itunes:title", "media:title")
 _DATE_ORDER = (
     "pubdate",
