@@ -143,14 +143,11 @@ def _category_exists(channel_ref: str, value: str) -> Exists:
     )
 
 
-SOURCE_CHOICES = Source.choices
-
-
 class ChannelFilter(filters.FilterSet):
     language = filters.CharFilter(method="filter_language", help_text="e.g. `en` (matches en-us)")
     category = filters.CharFilter(method="filter_category", help_text="Category name or path")
     explicit = StrictBooleanFilter(field_name="explicit")
-    source = filters.ChoiceFilter(choices=SOURCE_CHOICES, method="filter_source")
+    source = filters.ChoiceFilter(choices=Source.choices, method="filter_source")
     q = filters.CharFilter(method="filter_q", help_text="Full-text search in title and description")
 
     class Meta:
@@ -188,7 +185,7 @@ class EpisodeFilter(filters.FilterSet):
     )
     has_transcript = StrictBooleanFilter(field_name="has_transcript")
     explicit = StrictBooleanFilter(field_name="explicit")
-    source = filters.ChoiceFilter(choices=SOURCE_CHOICES, method="filter_source")
+    source = filters.ChoiceFilter(choices=Source.choices, method="filter_source")
     q = filters.CharFilter(method="filter_q", help_text="Full-text search in title and description")
 
     class Meta:

@@ -16,7 +16,6 @@ from podsight.catalog.survivorship import CHANNEL_RULES, EPISODE_RULES, survive
 __all__ = [
     "apply_channel_values",
     "episode_values_for",
-    "refresh_channels",
     "refresh_episodes",
     "resolve_channel",
     "resolve_episode",
@@ -55,8 +54,8 @@ def _record_tuples(records: Iterable[Any]) -> list[tuple[str, str, dict[str, Any
     return [(r.source, r.external_id, r.data) for r in chosen]
 
 
-def episode_values_for(records: Sequence[Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    """Canonical episode field values (model-ready) and their origins."""
+def episode_values_for(records: Sequence[Any]) -> dict[str, Any]:
+    """Canonical episode field values, model-ready, ``field_sources`` included."""
     values, origins = survive(_record_tuples(records), EPISODE_RULES)
     out = dict(_EPISODE_DEFAULTS)
     out.update(values)
@@ -65,7 +64,7 @@ def episode_values_for(records: Sequence[Any]) -> tuple[dict[str, Any], dict[str
     out["has_transcript"] = bool(out.get("transcripts"))
     out["available"] = any(r.vanished_at is None for r in records)
     out["field_sources"] = origins
-    return out, origins
+    return out
 
 
 def apply_channel_values(channel: Channel, records: Sequence[Any]) -> bool:
@@ -113,16 +112,6 @@ def _set_categories(channel: Channel, paths: list[list[str]]) -> bool:
 
 
 @transaction.atomic
-def refresh_channels(channel_ids: Iterable[int]) -> int:
-    """Recompute canonical channels from their linked records; returns how many changed."""
-    changed = 0
-    for channel in Channel.objects.filter(pk__in=set(channel_ids)):
-        if apply_channel_values(channel, list(channel.source_records.all())):
-            changed += 1
-    return changed
-
-
-@transaction.atomic
 def refresh_episodes(episode_ids: Iterable[int]) -> int:
     """Recompute canonical episodes from their linked records; returns how many changed."""
     from podsight.sources.models import SourceEpisode
@@ -140,7 +129,7 @@ def refresh_episodes(episode_ids: Iterable[int]) -> int:
         records = by_episode.get(episode.pk)
         if not records:
             continue
-        values, _ = episode_values_for(records)
+        values = episode_values_for(records)
         row_changed = False
         for name, value in values.items():
             if getattr(episode, name) != value:

@@ -262,8 +262,7 @@ def _store_episodes(
             raise RuntimeError(f"source channel {record.pk} has no canonical channel")
         episodes = []
         for source_episode in new_records:
-            values, _ = episode_values_for([source_episode])
-            episodes.append(Episode(channel_id=channel_id, **values))
+            episodes.append(Episode(channel_id=channel_id, **episode_values_for([source_episode])))
         Episode.objects.bulk_create(episodes, batch_size=500)
         for source_episode, episode in zip(new_records, episodes, strict=True):
             source_episode.episode = episode
