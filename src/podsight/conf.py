@@ -9,14 +9,54 @@ import os
 from pathlib import Path
 
 __all__ = [
+    "API_URLS",
     "allow_private_urls",
+    "api_url",
+    "credential",
     "database_url",
+    "env",
+    "env_float",
     "env_flag",
     "podsight_home",
     "user_agent",
 ]
 
 _TRUE = {"1", "true", "yes", "on"}
+
+
+# Base URLs of the source APIs (settings, so tests and the demo point them at a local server).
+API_URLS = {
+    "PODSIGHT_SPOTIFY_API_URL": "https://api.spotify.com/v1",
+    "PODSIGHT_SPOTIFY_ACCOUNTS_URL": "https://accounts.spotify.com",
+    "PODSIGHT_YOUTUBE_API_URL": "https://www.googleapis.com/youtube/v3",
+    "PODSIGHT_PODCASTINDEX_API_URL": "https://api.podcastindex.org/api/1.0",
+    "PODSIGHT_ITUNES_API_URL": "https://itunes.apple.com",
+}
+
+
+def env(name: str, default: str = "") -> str:
+    value = os.environ.get(name)
+    return default if value is None or value.strip() == "" else value.strip()
+
+
+def env_float(name: str, default: float) -> float:
+    raw = env(name, "")
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {raw!r}") from None
+
+
+def api_url(name: str) -> str:
+    """A source API's base URL: the environment's, else the real service's."""
+    return env(name, API_URLS[name]).rstrip("/")
+
+
+def credential(name: str) -> str:
+    """A secret from the environment ("" when unset). Callers must never log it."""
+    return env(name, "")
 
 
 def env_flag(name: str, default: bool = False) -> bool:

@@ -12,7 +12,15 @@ from django.db import models
 
 from podsight.catalog.models import Channel, Episode
 
-__all__ = ["Feed", "LinkMethod", "Source", "SourceChannel", "SourceEpisode"]
+__all__ = [
+    "Feed",
+    "KeyKind",
+    "LinkMethod",
+    "Source",
+    "SourceChannel",
+    "SourceEpisode",
+    "SourceKey",
+]
 
 
 class Source(models.TextChoices):
@@ -98,4 +106,31 @@ class Feed(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        ordering = ["id"]
+
+
+class KeyKind(models.TextChoices):
+    FEED_URL = "feed_url", "normalised feed URL"
+    PODCAST_GUID = "podcast_guid", "podcast:guid"
+    ITUNES_ID = "itunes_id", "iTunes / Apple collection id"
+    PODCASTINDEX_ID = "podcastindex_id", "Podcast Index feed id"
+
+
+class SourceKey(models.Model):
+    """A strong key a source channel record carries (normalised, see ``sources.keys``).
+
+    Two records sharing a key are the same show: the second links to the first's
+    canonical channel with method ``key``. The index on (kind, value) makes that
+    lookup one query, also for batches of a million dump rows.
+    """
+
+    kind = models.CharField(max_length=20, choices=KeyKind.choices)
+    value = models.TextField()
+    record = models.ForeignKey(SourceChannel, on_delete=models.CASCADE, related_name="keys")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["record", "kind", "value"], name="uniq_source_key")
+        ]
+        indexes = [models.Index(fields=["kind", "value"], name="source_key_lookup")]
         ordering = ["id"]
