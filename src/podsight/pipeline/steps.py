@@ -42,3 +42,46 @@ def build_demo_feeds(out_dir: Path, *, seed: int = 42, shows: int = 24) -> list[
         for stale in out_dir.glob("*.xml"):
             stale.unlink()
     return write_rss_feeds(build_world(seed=seed, shows=shows), out_dir)
+
+
+@step("sources.sync")
+def sync_sources(specs, *, sources=None, cache: bool = True, progress: bool = True, console=None):
+    """Sync shows (``ShowSpec`` list) from every selected source → :class:`SyncReport`."""
+    ensure_database()
+    from podsight.sources.sync import sync_shows
+
+    return sync_shows(specs, sources=sources, cache=cache, progress=progress, console=console)
+
+
+@step("sources.replay")
+def replay_sources(source: str | None = None, *, progress: bool = True, console=None):
+    """Re-normalise and store kept API payloads → :class:`ReplayReport`."""
+    ensure_database()
+    from podsight.sources.replay import replay_payloads
+
+    return replay_payloads(source, progress=progress, console=console)
+
+
+@step("podcastindex.import_dump")
+def import_podcastindex_dump(path: Path, **options: Any):
+    """Import the Podcast Index SQLite dump → :class:`DumpImportReport`."""
+    ensure_database()
+    from podsight.sources.podcastindex.dump import import_dump
+
+    return import_dump(path, **options)
+
+
+@step("discover.trending")
+def discover_trending(sources_file: Path, *, limit: int = 10):
+    ensure_database()
+    from podsight.sources.discover import discover_trending as run
+
+    return run(sources_file, limit=limit)
+
+
+@step("discover.search")
+def discover_search(term: str, sources_file: Path, *, limit: int = 10):
+    ensure_database()
+    from podsight.sources.discover import discover_search as run
+
+    return run(term, sources_file, limit=limit)

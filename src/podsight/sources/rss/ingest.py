@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from podsight.sources.models import Feed, LinkMethod, Source, SourceChannel, Sou
 from podsight.sources.rss.fetch import FetchRequest, FetchResult, fetch_feeds
 from podsight.sources.rss.model import ParsedChannel, ParsedEpisode, ParseResult
 from podsight.sources.rss.parser import FeedParseError, parse_feed
+from podsight.sources.store import OWN_IDENTITY, content_hash, link_or_create_channel, sync_keys
 
 __all__ = ["FeedOutcome", "IngestReport", "expand_locations", "ingest_feeds", "store_feed"]
 
@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 
 # Files in a folder that are feeds; anything else (JSON expectations, XSDs, notes) is skipped.
 FEED_SUFFIXES = {".xml", ".rss", ".atom", ".rdf", ".feed"}
-OWN_IDENTITY = "canonical record created from this source record (cluster of one)"
 
 
 @dataclass
@@ -112,11 +111,6 @@ def episode_data(episode: ParsedEpisode) -> dict[str, Any]:
     return _jsonable(dataclasses.asdict(episode))
 
 
-def content_hash(data: dict[str, Any]) -> str:
-    blob = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(blob.encode()).hexdigest()
-
-
 def _find_feed(location: str) -> Feed:
     feed = Feed.objects.filter(url=location).first()
     if feed is None:
@@ -148,27 +142,22 @@ def store_feed(feed: Feed, result: ParseResult, *, fetched_at: datetime) -> Feed
             record = SourceChannel.objects.filter(source=Source.RSS, external_id=feed.url).first()
         url = result.channel.self_url or feed.url
         if record is None:
-            record = SourceChannel(
+            record = SourceChannel.objects.create(
                 source=Source.RSS,
                 external_id=feed.url,
                 url=url,
                 data=cdata,
                 content_hash=chash,
                 fetched_at=fetched_at,
-                link_method=LinkMethod.KEY,
-                link_confidence=1.0,
-                link_explanation=OWN_IDENTITY,
-                linked_at=fetched_at,
             )
-            channel = Channel()
-            apply_channel_values(channel, [record])
-            record.channel = channel
-            record.save()
+            # Another source (Apple's feedUrl, Podcast Index) may already know this feed.
+            link_or_create_channel(record, now=fetched_at)
             outcome.status = "new"
         elif record.content_hash != chash or record.vanished_at is not None or record.url != url:
             record.data, record.content_hash, record.url = cdata, chash, url
             record.fetched_at, record.vanished_at = fetched_at, None
             record.save()
+            sync_keys(record)
             if record.channel_id is not None:
                 channel = Channel.objects.get(pk=record.channel_id)
                 apply_channel_values(channel, list(channel.source_records.all()))
