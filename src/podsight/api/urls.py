@@ -13,6 +13,11 @@ urlpatterns = [
     ),
     path("episodes", catalog.EpisodeListView.as_view(), name="episode-list"),
     path("episodes/<int:pk>", catalog.EpisodeDetailView.as_view(), name="episode-detail"),
+    path(
+        "episodes/<int:pk>/metrics",
+        catalog.EpisodeMetricsView.as_view(),
+        name="episode-metrics",
+    ),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

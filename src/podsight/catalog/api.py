@@ -7,13 +7,15 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import exceptions, generics, serializers
+from rest_framework.response import Response
 
 from podsight.api.pagination import KeysetPagination
 from podsight.catalog.models import Channel, ChannelCategory, Episode
 from podsight.catalog.search import fulltext_filter
 from podsight.catalog.services import resolve_channel, resolve_episode
+from podsight.lake.metrics import latest_metrics, metric_series
 from podsight.sources.models import Source, SourceChannel, SourceEpisode
 
 __all__ = [
@@ -22,7 +24,13 @@ __all__ = [
     "ChannelListView",
     "EpisodeDetailView",
     "EpisodeListView",
+    "EpisodeMetricsView",
 ]
+
+
+def resolve_channel_id(pk: int) -> int | None:
+    channel = resolve_channel(pk)
+    return channel.pk if channel else None
 
 
 # --- serializers -------------------------------------------------------------------------
@@ -43,6 +51,15 @@ class SourceRecordSerializer(serializers.Serializer):
 class SourceRecordDetailSerializer(SourceRecordSerializer):
     content_hash = serializers.CharField()
     data = serializers.JSONField(help_text="The source's normalised fields.")
+    latest_metrics = serializers.SerializerMethodField(
+        help_text="Newest snapshot of each metric this source reports (views, likes…): "
+        '{"views": {"value": 80702.0, "observed_at": "…"}}. History: …/metrics.'
+    )
+
+    @extend_schema_field(serializers.DictField(child=serializers.DictField()))
+    def get_latest_metrics(self, obj) -> dict:
+        latest = self.context.get("latest_metrics") or {}
+        return latest.get((obj.source, obj.external_id), {})
 
 
 class TranscriptSerializer(serializers.Serializer):
@@ -263,6 +280,14 @@ class ChannelDetailView(generics.RetrieveAPIView):
             raise exceptions.NotFound(f"No channel with id {self.kwargs['pk']}.")
         return _channels().get(pk=channel.pk)
 
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        records = SourceChannel.objects.filter(channel_id=resolve_channel_id(self.kwargs["pk"]))
+        context["latest_metrics"] = latest_metrics(
+            "channel", [(r.source, r.external_id) for r in records]
+        )
+        return context
+
 
 EPISODE_ORDERING = {
     "published_at": "published_at",
@@ -307,3 +332,49 @@ class EpisodeDetailView(generics.RetrieveAPIView):
         if episode is None:
             raise exceptions.NotFound(f"No episode with id {self.kwargs['pk']}.")
         return _episodes().get(pk=episode.pk)
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        episode = resolve_episode(self.kwargs["pk"])
+        records = SourceEpisode.objects.filter(episode_id=episode.pk) if episode else []
+        context["latest_metrics"] = latest_metrics(
+            "episode", [(r.source, r.external_id) for r in records]
+        )
+        return context
+
+
+class MetricPointSerializer(serializers.Serializer):
+    observed_at = serializers.DateTimeField()
+    value = serializers.FloatField()
+
+
+class MetricSeriesSerializer(serializers.Serializer):
+    source = serializers.CharField()
+    external_id = serializers.CharField()
+    metric = serializers.CharField()
+    points = MetricPointSerializer(many=True)
+
+
+class EpisodeMetricsSerializer(serializers.Serializer):
+    episode = serializers.IntegerField()
+    series = MetricSeriesSerializer(many=True)
+
+
+class EpisodeMetricsView(generics.GenericAPIView):
+    """Time series of the metrics (views, likes, comments…) every linked source reported
+    for this episode, one series per source record and metric, oldest point first.
+
+    `?metric=views` keeps one metric."""
+
+    serializer_class = EpisodeMetricsSerializer
+    pagination_class = None
+
+    @extend_schema(parameters=[OpenApiParameter("metric", str, description="Only this metric.")])
+    def get(self, request, pk: int):
+        episode = resolve_episode(pk)
+        if episode is None:
+            raise exceptions.NotFound(f"No episode with id {pk}.")
+        records = SourceEpisode.objects.filter(episode_id=episode.pk)
+        metric = request.query_params.get("metric") or None
+        series = metric_series("episode", [(r.source, r.external_id) for r in records], metric)
+        return Response(self.get_serializer({"episode": episode.pk, "series": series}).data)

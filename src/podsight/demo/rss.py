@@ -31,8 +31,20 @@ __all__ = ["format_duration", "format_rfc822", "render_rss", "write_rss_feeds"]
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _FULL_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_FULL_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-                "September", "October", "November", "December")
+_FULL_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 _PHP_WARNING = (
     b"<br />\n<b>Warning</b>:  Cannot modify header information - headers already sent by "
     b"(output started at /var/www/html/wp-content/plugins/podcast-feed/functions.php:212) in "
@@ -55,21 +67,29 @@ capacity problems. Please try again later.</p>
 def format_rfc822(dt: datetime, offset_min: int = 0, label: str = "+0000") -> str:
     """RFC 822 date in the publisher's local zone; locale-independent (no strftime %a/%b)."""
     local = dt.astimezone(timezone(timedelta(minutes=offset_min)))
-    return (f"{_DAYS[local.weekday()]}, {local.day:02d} {_MONTHS[local.month - 1]} {local.year} "
-            f"{local:%H:%M:%S} {label}")
+    return (
+        f"{_DAYS[local.weekday()]}, {local.day:02d} {_MONTHS[local.month - 1]} {local.year} "
+        f"{local:%H:%M:%S} {label}"
+    )
 
 
 def _broken_rfc822(dt: datetime, variant: int) -> str:
     """Sloppy dates real CMSs emit: unpadded + named zone, missing seconds, full names."""
     if variant == 0:
         pst = dt.astimezone(timezone(timedelta(hours=-8)))
-        return (f"{_DAYS[pst.weekday()]}, {pst.day} {_MONTHS[pst.month - 1]} {pst.year} "
-                f"{pst.hour}:{pst:%M:%S} PST")
+        return (
+            f"{_DAYS[pst.weekday()]}, {pst.day} {_MONTHS[pst.month - 1]} {pst.year} "
+            f"{pst.hour}:{pst:%M:%S} PST"
+        )
     if variant == 1:
-        return (f"{_DAYS[dt.weekday()]}, {dt.day:02d} {_MONTHS[dt.month - 1]} {dt.year} "
-                f"{dt:%H:%M} +0000")  # no seconds
-    return (f"{_FULL_DAYS[dt.weekday()]}, {dt.day:02d} {_FULL_MONTHS[dt.month - 1]} {dt.year} "
-            f"{dt:%H:%M:%S} GMT")
+        return (
+            f"{_DAYS[dt.weekday()]}, {dt.day:02d} {_MONTHS[dt.month - 1]} {dt.year} "
+            f"{dt:%H:%M} +0000"
+        )  # no seconds
+    return (
+        f"{_FULL_DAYS[dt.weekday()]}, {dt.day:02d} {_FULL_MONTHS[dt.month - 1]} {dt.year} "
+        f"{dt:%H:%M:%S} GMT"
+    )
 
 
 def format_duration(seconds: int, style: str) -> str:
@@ -102,7 +122,8 @@ class _Writer:
         self.lines: list[str] = []
         # Latin-1 feeds never use CDATA: characters outside Latin-1 must become char refs.
         self.cdata = show.style.cdata and not {BREAK_LATIN1, BREAK_UNDEFINED_ENTITY} & set(
-            show.breakage)
+            show.breakage
+        )
 
     def el(self, depth: int, tag: str, text: str | int, **attrs: str | int | None) -> None:
         self.lines.append(f"{'  ' * depth}<{tag}{self._attrs(attrs)}>{escape(str(text))}</{tag}>")
@@ -121,9 +142,9 @@ class _Writer:
 
 def _rss_open(show: Show) -> str:
     ns = [
-        ('itunes', "http://www.itunes.com/dtds/podcast-1.0.dtd"),
-        ('atom', "http://www.w3.org/2005/Atom"),
-        ('content', "http://purl.org/rss/1.0/modules/content/"),
+        ("itunes", "http://www.itunes.com/dtds/podcast-1.0.dtd"),
+        ("atom", "http://www.w3.org/2005/Atom"),
+        ("content", "http://purl.org/rss/1.0/modules/content/"),
     ]
     if show.style.podcast_ns and BREAK_UNBOUND_PREFIX not in show.breakage:
         ns.append(("podcast", show.style.podcast_ns))
@@ -195,8 +216,9 @@ def _item(w: _Writer, show: Show, ep: Episode) -> None:
         w.html(3, "description", ep.description_html)
     if st.content_encoded:
         w.html(3, "content:encoded", ep.description_html)
-    w.empty(3, "enclosure", url=ep.enclosure_url, length=ep.enclosure_length,
-            type=ep.enclosure_type)
+    w.empty(
+        3, "enclosure", url=ep.enclosure_url, length=ep.enclosure_length, type=ep.enclosure_type
+    )
     w.el(3, "itunes:duration", format_duration(ep.duration_s, st.duration_format))
     if ep.season is not None:
         w.el(3, "itunes:season", ep.season)
@@ -207,8 +229,9 @@ def _item(w: _Writer, show: Show, ep: Episode) -> None:
     if ep.image_url:
         w.empty(3, "itunes:image", href=ep.image_url)
     for t in ep.transcripts:
-        w.empty(3, "podcast:transcript", url=t.url, type=t.mime_type, language=t.language,
-                rel=t.rel)
+        w.empty(
+            3, "podcast:transcript", url=t.url, type=t.mime_type, language=t.language, rel=t.rel
+        )
     if ep.chapters_url:
         w.empty(3, "podcast:chapters", url=ep.chapters_url, type="application/json+chapters")
     for p in ep.persons:

@@ -127,19 +127,38 @@ _LANGS: dict[str, _Lang] = {
             "food": ("sourdough", "street food", "home cooking"),
             "langlearn": ("Spanish grammar", "English idioms", "pronunciation"),
         },
-        ("The {Topic} Show", "{Topic} Weekly", "{Topic} Today", "Talking {Topic}",
-         "{host}'s {Topic} Hour", "All About {Topic}", "The {Topic} Podcast", "{Topic} Unpacked",
-         "Notes on {Topic}"),
-        ("{Topic}: what nobody tells you", "Why {topic} matters more than ever",
-         "Ask us anything about {topic}", "{Topic} in {year}", "The future of {topic}",
-         "Five myths about {topic}", "How we got {topic} wrong", "A beginner's guide to {topic}"),
+        (
+            "The {Topic} Show",
+            "{Topic} Weekly",
+            "{Topic} Today",
+            "Talking {Topic}",
+            "{host}'s {Topic} Hour",
+            "All About {Topic}",
+            "The {Topic} Podcast",
+            "{Topic} Unpacked",
+            "Notes on {Topic}",
+        ),
+        (
+            "{Topic}: what nobody tells you",
+            "Why {topic} matters more than ever",
+            "Ask us anything about {topic}",
+            "{Topic} in {year}",
+            "The future of {topic}",
+            "Five myths about {topic}",
+            "How we got {topic} wrong",
+            "A beginner's guide to {topic}",
+        ),
         ("{guest} on {topic}", "Interview: {guest}", "{guest} explains {topic}"),
         "A show about {topic} for curious people — fresh episodes, honest conversations and "
         "no jargon. Hosted by {hosts}.",
         "This week {host} digs into {topic}.",
         "{host} talks with {guest} about {topic}.",
         "We look at where {topic} came from, what changed in {year} and what comes next.",
-        "Links", "Show notes", "Support the show", "Trailer", "Bonus: {topic}",
+        "Links",
+        "Show notes",
+        "Support the show",
+        "Trailer",
+        "Bonus: {topic}",
     ),
     "es": _Lang(
         ("es", "es-ES", "es-mx"),
@@ -155,14 +174,22 @@ _LANGS: dict[str, _Lang] = {
             "langlearn": ("inglés para hispanohablantes",),
         },
         ("Hablemos de {topic}", "{Topic} al día", "El podcast de {topic}", "Café y {topic}"),
-        ("¿Por qué importa {topic}?", "Todo sobre {topic} en {year}", "Mitos sobre {topic}",
-         "El futuro de {topic}"),
+        (
+            "¿Por qué importa {topic}?",
+            "Todo sobre {topic} en {year}",
+            "Mitos sobre {topic}",
+            "El futuro de {topic}",
+        ),
         ("{guest} nos habla de {topic}", "Entrevista con {guest}"),
         "Un podcast semanal sobre {topic}, con conversaciones y análisis. Presentan {hosts}.",
         "Esta semana {host} analiza {topic}.",
         "{host} conversa con {guest} sobre {topic}.",
         "Repasamos de dónde viene {topic}, qué cambió en {year} y qué viene después.",
-        "Enlaces", "Notas del episodio", "Apoya el programa", "Tráiler", "Extra: {topic}",
+        "Enlaces",
+        "Notas del episodio",
+        "Apoya el programa",
+        "Tráiler",
+        "Extra: {topic}",
     ),
     "de": _Lang(
         ("de", "de-DE"),
@@ -177,14 +204,22 @@ _LANGS: dict[str, _Lang] = {
             "doc": ("Kleinstädte",),
         },
         ("{Topic} kompakt", "Alles über {topic}", "Zeitreise: {Topic}", "{Topic} – der Podcast"),
-        ("Warum {topic} wichtig ist", "{Topic} im Jahr {year}", "Fünf Mythen über {topic}",
-         "Die Zukunft: {topic}"),
+        (
+            "Warum {topic} wichtig ist",
+            "{Topic} im Jahr {year}",
+            "Fünf Mythen über {topic}",
+            "Die Zukunft: {topic}",
+        ),
         ("{guest} über {topic}", "Im Gespräch mit {guest}"),
         "Der Podcast über {topic} – jede Woche neu, mit Gästen und Hintergründen. Mit {hosts}.",
         "Diese Woche schaut sich {host} {topic} genauer an.",
         "{host} spricht mit {guest} über {topic}.",
         "Woher kommt {topic}, was hat sich {year} geändert und wie geht es weiter?",
-        "Links", "Shownotes", "Unterstütze den Podcast", "Trailer", "Bonusfolge: {topic}",
+        "Links",
+        "Shownotes",
+        "Unterstütze den Podcast",
+        "Trailer",
+        "Bonusfolge: {topic}",
     ),
     "fr": _Lang(
         ("fr", "fr-FR", "fr-ca"),
@@ -200,14 +235,22 @@ _LANGS: dict[str, _Lang] = {
             "food": ("la cuisine de saison",),
         },
         ("Parlons de {topic}", "{Topic}, le podcast", "Les carnets : {topic}"),
-        ("Pourquoi {topic} compte", "{Topic} en {year}", "Cinq idées reçues sur {topic}",
-         "L'avenir de {topic}"),
+        (
+            "Pourquoi {topic} compte",
+            "{Topic} en {year}",
+            "Cinq idées reçues sur {topic}",
+            "L'avenir de {topic}",
+        ),
         ("{guest} nous parle de {topic}", "Rencontre avec {guest}"),
         "Un podcast sur {topic} : épisodes réguliers, invités et débats. Animé par {hosts}.",
         "Cette semaine, {host} explore {topic}.",
         "{host} reçoit {guest} pour parler de {topic}.",
         "D'où vient {topic}, qu'est-ce qui a changé en {year} et que nous réserve la suite ?",
-        "Liens", "Notes de l'épisode", "Soutenez le podcast", "Bande-annonce", "Bonus : {topic}",
+        "Liens",
+        "Notes de l'épisode",
+        "Soutenez le podcast",
+        "Bande-annonce",
+        "Bonus : {topic}",
     ),
     "pt": _Lang(
         ("pt-BR", "pt-br", "pt"),
@@ -221,14 +264,22 @@ _LANGS: dict[str, _Lang] = {
             "technews": ("tecnologia", "celulares"),
         },
         ("Falando de {topic}", "{Topic} em Pauta", "Café com {topic}"),
-        ("Por que {topic} importa", "{Topic} em {year}", "Cinco mitos sobre {topic}",
-         "O futuro de {topic}"),
+        (
+            "Por que {topic} importa",
+            "{Topic} em {year}",
+            "Cinco mitos sobre {topic}",
+            "O futuro de {topic}",
+        ),
         ("{guest} fala sobre {topic}", "Entrevista: {guest}"),
         "Um podcast sobre {topic}, com convidados e análises toda semana. Apresentação: {hosts}.",
         "Nesta semana, {host} fala sobre {topic}.",
         "{host} conversa com {guest} sobre {topic}.",
         "De onde vem {topic}, o que mudou em {year} e o que vem por aí.",
-        "Links", "Notas do episódio", "Apoie o podcast", "Trailer", "Bônus: {topic}",
+        "Links",
+        "Notas do episódio",
+        "Apoie o podcast",
+        "Trailer",
+        "Bônus: {topic}",
     ),
     "sv": _Lang(
         ("sv", "sv-SE"),
@@ -242,25 +293,52 @@ _LANGS: dict[str, _Lang] = {
             "langlearn": ("svenska för nybörjare",),
         },
         ("{Topic} – podden", "Allt om {topic}", "Podden om {topic}"),
-        ("Därför spelar {topic} roll", "{Topic} år {year}", "Fem myter om {topic}",
-         "Framtiden för {topic}"),
+        (
+            "Därför spelar {topic} roll",
+            "{Topic} år {year}",
+            "Fem myter om {topic}",
+            "Framtiden för {topic}",
+        ),
         ("{guest} om {topic}", "Samtal med {guest}"),
         "En podd om {topic}, med samtal och fördjupning varje vecka. Med {hosts}.",
         "Den här veckan tittar {host} närmare på {topic}.",
         "{host} pratar med {guest} om {topic}.",
         "Var kommer {topic} ifrån, vad hände {year} och vad händer sedan?",
-        "Länkar", "Avsnittsanteckningar", "Stöd podden", "Trailer", "Bonus: {topic}",
+        "Länkar",
+        "Avsnittsanteckningar",
+        "Stöd podden",
+        "Trailer",
+        "Bonus: {topic}",
     ),
 }
-_NETWORKS = ("Northwind Audio", "Estudio Faro", "Funkhaus Nord", "Studio Lumière", "Rádio Aurora",
-             "Fyren Media")
-_GENERATORS = ("Buzzsprout (https://www.buzzsprout.com)", "Libsyn WebEngine 2.0",
-               "Castopod v1.10.5", "Podbean", "Ghost 5.82", "Anchor Podcasts")
+_NETWORKS = (
+    "Northwind Audio",
+    "Estudio Faro",
+    "Funkhaus Nord",
+    "Studio Lumière",
+    "Rádio Aurora",
+    "Fyren Media",
+)
+_GENERATORS = (
+    "Buzzsprout (https://www.buzzsprout.com)",
+    "Libsyn WebEngine 2.0",
+    "Castopod v1.10.5",
+    "Podbean",
+    "Ghost 5.82",
+    "Anchor Podcasts",
+)
 _WORDPRESS = "https://wordpress.org/?v=6.4.3"
-_MEDIA_PREFIXES = ("https://cdn.demo-hosting.invalid/audio", "https://media.podhost.invalid",
-                   "https://dts.demo-tracker.invalid/redirect.mp3/cdn.demo-hosting.invalid/audio")
-_TRANSCRIPT_TYPES = (("text/vtt", "vtt"), ("application/x-subrip", "srt"),
-                     ("application/json", "json"), ("text/html", "html"))
+_MEDIA_PREFIXES = (
+    "https://cdn.demo-hosting.invalid/audio",
+    "https://media.podhost.invalid",
+    "https://dts.demo-tracker.invalid/redirect.mp3/cdn.demo-hosting.invalid/audio",
+)
+_TRANSCRIPT_TYPES = (
+    ("text/vtt", "vtt"),
+    ("application/x-subrip", "srt"),
+    ("application/json", "json"),
+    ("text/html", "html"),
+)
 _NUMBERING = ("", "#{n}: ", "Ep. {n} – ", "{n}. ", "E{n} | ")
 
 
@@ -430,8 +508,15 @@ def build_world(seed: int = 42, shows: int = 24) -> World:
     result: list[Show] = []
     for i in range(shows):
         srng = random.Random(rng.getrandbits(64))  # per-show stream: shows don't shift each other
-        show = _build_show(srng, i + 1, langs[i], breakage[i], used_slugs,
-                           guidless=i == guidless, legacy_ns=i == legacy_ns)
+        show = _build_show(
+            srng,
+            i + 1,
+            langs[i],
+            breakage[i],
+            used_slugs,
+            guidless=i == guidless,
+            legacy_ns=i == legacy_ns,
+        )
         result.append(show)
     return World(seed=seed, epoch=EPOCH, shows=result)
 
@@ -444,16 +529,25 @@ def _person(rng: random.Random, lang: _Lang, role: str) -> Person:
     return Person(name, role, href, img)
 
 
-def _build_show(rng: random.Random, show_id: int, code: str, breakage: list[str],
-                used_slugs: set[str], *, guidless: bool, legacy_ns: bool) -> Show:
+def _build_show(
+    rng: random.Random,
+    show_id: int,
+    code: str,
+    breakage: list[str],
+    used_slugs: set[str],
+    *,
+    guidless: bool,
+    legacy_ns: bool,
+) -> Show:
     lang = _LANGS[code]
     cat_key = rng.choice(sorted(lang.topics))
     topic = rng.choice(lang.topics[cat_key])
     hosts = [_person(rng, lang, "host") for _ in range(rng.choice((1, 1, 2, 2, 3)))]
     # English show names are Title Cased; the other languages capitalise only the first word.
     topic_cap = " ".join(map(_cap, topic.split())) if code == "en" else _cap(topic)
-    title = _fill(rng.choice(lang.show_titles), topic=topic, Topic=topic_cap,
-                  host=hosts[0].name.split()[0])
+    title = _fill(
+        rng.choice(lang.show_titles), topic=topic, Topic=topic_cap, host=hosts[0].name.split()[0]
+    )
     slug = base = _slugify(title)
     while slug in used_slugs:  # two shows may draw the same pattern+topic
         slug = f"{base}-{len(used_slugs)}"
@@ -470,9 +564,12 @@ def _build_show(rng: random.Random, show_id: int, code: str, breakage: list[str]
     ns = None
     if uses_ns:  # both namespace URIs are in the wild; the GitHub one is older
         ns = PODCAST_NS_LEGACY if legacy_ns or rng.random() < 0.25 else PODCAST_NS
-    tz_offset, tz_label = rng.choice({"en": ((0, "+0000"), (0, "GMT"), (-300, "-0500"),
-                                              (-480, "-0800")),
-                                      "pt": ((-180, "-0300"),)}.get(code, ((60, "+0100"),)))
+    tz_offset, tz_label = rng.choice(
+        {
+            "en": ((0, "+0000"), (0, "GMT"), (-300, "-0500"), (-480, "-0800")),
+            "pt": ((-180, "-0300"),),
+        }.get(code, ((60, "+0100"),))
+    )
     cadence = rng.choice(("daily", "weekly", "weekly", "weekly", "biweekly"))
     style = FeedStyle(
         podcast_ns=ns,
@@ -488,24 +585,37 @@ def _build_show(rng: random.Random, show_id: int, code: str, breakage: list[str]
     )
     link = f"https://{slug}.demo.podsight.invalid/"
     show = Show(
-        id=show_id, slug=slug, title=title,
+        id=show_id,
+        slug=slug,
+        title=title,
         description_html=f"<p>{_fill(lang.show_desc, topic=topic, hosts=host_names)}</p>",
-        language=code, language_tag=rng.choice(lang.tags), author=author,
-        owner_name=author, owner_email=f"podcast@{slug}.demo.podsight.invalid",
-        image_url=f"https://img.demo-hosting.invalid/{slug}/cover-3000.jpg", link=link,
-        categories=categories, topics=list(lang.topics[cat_key]), hosts=hosts,
+        language=code,
+        language_tag=rng.choice(lang.tags),
+        author=author,
+        owner_name=author,
+        owner_email=f"podcast@{slug}.demo.podsight.invalid",
+        image_url=f"https://img.demo-hosting.invalid/{slug}/cover-3000.jpg",
+        link=link,
+        categories=categories,
+        topics=list(lang.topics[cat_key]),
+        hosts=hosts,
         explicit=rng.random() < (0.6 if cat_key == "comedy" else 0.15),
-        show_type="serial" if rng.random() < 0.2 else "episodic", cadence=cadence,
+        show_type="serial" if rng.random() < 0.2 else "episodic",
+        cadence=cadence,
         podcast_guid=podcast_guid_for(f"{DEFAULT_BASE_URL}/feeds/{slug}.xml"),
         declares_podcast_guid=uses_ns and (BREAK_UNBOUND_PREFIX in breakage or rng.random() < 0.75),
-        copyright=f"© {EPOCH.year} {author}", bitrate_kbps=rng.choice((64, 96, 128, 128, 192)),
-        last_build=EPOCH, style=style, breakage=list(breakage),
+        copyright=f"© {EPOCH.year} {author}",
+        bitrate_kbps=rng.choice((64, 96, 128, 128, 192)),
+        last_build=EPOCH,
+        style=style,
+        breakage=list(breakage),
     )
     if uses_ns and rng.random() < 0.35:
         show.funding = Funding(f"https://support.demo.podsight.invalid/{slug}", lang.funding)
     _add_episodes(rng, show, lang, guidless=guidless)
-    show.last_build = min(EPOCH, max(e.published for e in show.episodes) + timedelta(
-        minutes=rng.randint(1, 90)))
+    show.last_build = min(
+        EPOCH, max(e.published for e in show.episodes) + timedelta(minutes=rng.randint(1, 90))
+    )
     return show
 
 
@@ -513,8 +623,9 @@ def _publish_times(rng: random.Random, show: Show, count: int) -> list[datetime]
     """Walk back from the latest release by the cadence, with jitter and occasional hiatuses."""
     r = rng.random()
     # Most shows are active; some paused for a while and a few went dormant long ago.
-    days_back = rng.randint(0, 10) if r < 0.6 else rng.randint(10, 90) if r < 0.9 else rng.randint(
-        200, 700)
+    days_back = (
+        rng.randint(0, 10) if r < 0.6 else rng.randint(10, 90) if r < 0.9 else rng.randint(200, 700)
+    )
     local_hour = rng.randint(4, 17)
     t = (EPOCH - timedelta(days=days_back)).replace(hour=local_hour, minute=0)
     t -= timedelta(minutes=show.style.tz_offset_min)
@@ -563,8 +674,11 @@ def _add_episodes(rng: random.Random, show: Show, lang: _Lang, *, guidless: bool
     first_year = times[0].year
     full_no = 0
     for idx, published in enumerate(times):
-        kind = "trailer" if has_trailer and idx == 0 else (
-            "bonus" if idx > 1 and rng.random() < bonus_rate else "full")
+        kind = (
+            "trailer"
+            if has_trailer and idx == 0
+            else ("bonus" if idx > 1 and rng.random() < bonus_rate else "full")
+        )
         topic = rng.choice(show.topics)
         has_guest = kind == "full" and rng.random() < guest_rate
         guest = _person(rng, lang, "guest") if has_guest else None
@@ -589,8 +703,11 @@ def _add_episodes(rng: random.Random, show: Show, lang: _Lang, *, guidless: bool
                 episode_no = (full_no - 1) % season_len + 1 if serial else full_no
                 title = numbering.format(n=episode_no) + title
         if seasons:
-            season = (max(full_no, 1) - 1) // season_len + 1 if serial else (
-                published.year - first_year + 1)
+            season = (
+                (max(full_no, 1) - 1) // season_len + 1
+                if serial
+                else (published.year - first_year + 1)
+            )
         key = f"{idx + 1:03d}-{_slugify(title)[:40].strip('-')}"
         ep_link = f"{show.link}episodes/{key}"
         guid: str | None = None
@@ -605,29 +722,43 @@ def _add_episodes(rng: random.Random, show: Show, lang: _Lang, *, guidless: bool
         if legacy_missing and idx < count // 5 and rng.random() < 0.5:
             guid = None
         host = rng.choice(show.hosts).name
-        intro = (_fill(lang.ep_intro_guest, host=host, guest=guest.name, topic=topic) if guest
-                 else _fill(lang.ep_intro, host=host, topic=topic))
+        intro = (
+            _fill(lang.ep_intro_guest, host=host, guest=guest.name, topic=topic)
+            if guest
+            else _fill(lang.ep_intro, host=host, topic=topic)
+        )
         notes_url = f"{show.link}notes/{key}"
-        desc = (f"<p>{intro}</p>\n<p>{_fill(lang.ep_body, topic=topic, year=year)}</p>\n"
-                f"<p>{lang.links}:</p>\n<ul><li><a href=\"{notes_url}\">{lang.notes}</a></li>")
+        desc = (
+            f"<p>{intro}</p>\n<p>{_fill(lang.ep_body, topic=topic, year=year)}</p>\n"
+            f'<p>{lang.links}:</p>\n<ul><li><a href="{notes_url}">{lang.notes}</a></li>'
+        )
         if guest and guest.href:
-            desc += f"<li><a href=\"{guest.href}\">{guest.name}</a></li>"
+            desc += f'<li><a href="{guest.href}">{guest.name}</a></li>'
         desc += "</ul>"
         if show.funding:
-            desc += f"\n<p><a href=\"{show.funding.url}\">{show.funding.text}</a></p>"
+            desc += f'\n<p><a href="{show.funding.url}">{show.funding.text}</a></p>'
         ext = "m4a" if m4a else "mp3"
         # ID3 tags/cover art add a few hundred KB on top of duration × bitrate.
         length = duration * show.bitrate_kbps * 125 + rng.randint(20_000, 400_000)
         ep = Episode(
-            index=idx, title=title, description_html=desc, published=published,
-            duration_s=duration, enclosure_url=f"{media}/{key}.{ext}", enclosure_length=length,
-            enclosure_type="audio/x-m4a" if m4a else "audio/mpeg", guid=guid,
+            index=idx,
+            title=title,
+            description_html=desc,
+            published=published,
+            duration_s=duration,
+            enclosure_url=f"{media}/{key}.{ext}",
+            enclosure_length=length,
+            enclosure_type="audio/x-m4a" if m4a else "audio/mpeg",
+            guid=guid,
             guid_is_permalink=guid_style == "permalink" and guid is not None,
             link=ep_link if guid_style == "permalink" or rng.random() < 0.7 else None,
-            episode_type=kind, episode=episode_no, season=season,
+            episode_type=kind,
+            episode=episode_no,
+            season=season,
             explicit=show.explicit and rng.random() < 0.7 or rng.random() < 0.03,
             image_url=f"https://img.demo-hosting.invalid/{show.slug}/{key}.jpg"
-            if ep_images else None,
+            if ep_images
+            else None,
         )
         if kind != "trailer" and idx >= count * (1 - share):  # transcripts since some date
             for mime, text_ext in formats:

@@ -6,15 +6,23 @@ the ordered list of its snapshots.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import pyarrow as pa
 
 from podsight import lake
 
-__all__ = ["TABLE", "MetricSnapshot", "metric_history", "record_metrics"]
+__all__ = [
+    "TABLE",
+    "MetricSnapshot",
+    "latest_metrics",
+    "metric_history",
+    "metric_series",
+    "record_metrics",
+]
 
 TABLE = "source_metrics"
 
@@ -67,3 +75,61 @@ def metric_history(source: str, external_id: str, metric: str) -> list[tuple[dat
         m=TABLE,
     )
     return list(zip(table["observed_at"].to_pylist(), table["value"].to_pylist(), strict=True))
+
+
+def _records_filter(kind: str, records: Sequence[tuple[str, str]]) -> tuple[str, list[Any]]:
+    pairs = " OR ".join("(source = ? AND external_id = ?)" for _ in records)
+    params: list[Any] = [kind]
+    for source, external_id in records:
+        params.extend([source, external_id])
+    return f"kind = ? AND ({pairs})", params
+
+
+def latest_metrics(
+    kind: str, records: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], dict[str, dict[str, Any]]]:
+    """(source, external_id) → metric → {"value", "observed_at"} of the newest snapshot."""
+    if not records or not lake.exists(TABLE):
+        return {}
+    where, params = _records_filter(kind, records)
+    table = lake.query(
+        "SELECT source, external_id, metric, arg_max(value, observed_at) AS value, "
+        f"max(observed_at) AS observed_at FROM m WHERE {where} "
+        "GROUP BY source, external_id, metric ORDER BY source, external_id, metric",
+        params,
+        m=TABLE,
+    )
+    out: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    for row in table.to_pylist():
+        out.setdefault((row["source"], row["external_id"]), {})[row["metric"]] = {
+            "value": row["value"],
+            "observed_at": row["observed_at"],
+        }
+    return out
+
+
+def metric_series(
+    kind: str, records: Sequence[tuple[str, str]], metric: str | None = None
+) -> list[dict[str, Any]]:
+    """Every snapshot of the records' metrics, one series per (source, id, metric)."""
+    if not records or not lake.exists(TABLE):
+        return []
+    where, params = _records_filter(kind, records)
+    if metric:
+        where += " AND metric = ?"
+        params.append(metric)
+    table = lake.query(
+        f"SELECT source, external_id, metric, observed_at, value FROM m WHERE {where} "
+        "ORDER BY source, external_id, metric, observed_at",
+        params,
+        m=TABLE,
+    )
+    series: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for row in table.to_pylist():
+        key = (row["source"], row["external_id"], row["metric"])
+        entry = series.setdefault(
+            key,
+            {"source": key[0], "external_id": key[1], "metric": key[2], "points": []},
+        )
+        entry["points"].append({"observed_at": row["observed_at"], "value": row["value"]})
+    return list(series.values())
