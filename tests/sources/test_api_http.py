@@ -213,3 +213,12 @@ def test_redact_keeps_everything_but_secrets():
         "https://x.test/v3/videos?id=1&key=REDACTED&part=snippet"
     )
     assert redact("https://x.test/v1/shows/1") == "https://x.test/v1/shows/1"
+
+
+def test_closing_one_client_leaves_the_shared_cache_usable(home):
+    with ApiServer({"spotify": Echo()}) as server:
+        first = client(server)
+        first.get("shows/{id}", id="a")
+        first.close()
+        second = ApiClient("spotify", server.url("spotify"))  # cache=True: the shared store
+        assert second.get("shows/{id}", id="a").revalidated

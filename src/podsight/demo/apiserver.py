@@ -152,7 +152,10 @@ class ApiServer:
         return {setting: self.base_url + prefix for prefix, setting in MOUNTS.values()}
 
     def start(self) -> ApiServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        # A short poll interval makes stop() quick (tests start many servers).
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -196,6 +199,10 @@ class ApiServer:
     def clear_log(self) -> None:
         with self._lock:
             self.requests.clear()
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
 
     # -- internals --------------------------------------------------------------------
 

@@ -263,6 +263,13 @@ class _RateLimitedTransport(httpx.BaseTransport):
 # --- client --------------------------------------------------------------------------
 
 
+class _SharedStoreCacheTransport(CacheTransport):
+    """hishel's transport closes its storage on close; ours is shared by every client."""
+
+    def close(self) -> None:
+        self.next_transport.close()
+
+
 class _Retry(Exception):
     def __init__(self, error: ApiError, wait_s: float | None) -> None:
         super().__init__(str(error))
@@ -333,7 +340,7 @@ class ApiClient:
         if cache is True:
             cache = cache_storage()
         if cache:
-            network = CacheTransport(
+            network = _SharedStoreCacheTransport(
                 next_transport=network,
                 storage=cache,
                 rfc=hishel.CacheOptions(shared=False),
