@@ -70,11 +70,11 @@ def iter_payloads(source: str | None = None, *, batch_rows: int = 500) -> Iterat
     try:
         con.register("p", DeltaTable(str(lake.table_path(TABLE))).to_pyarrow_dataset())
         where, params = ("WHERE source = ?", [source]) if source else ("", [])
-        reader = con.execute(
+        reader = con.sql(
             "SELECT source, endpoint, params, url, status, fetched_at, body FROM p "
             f"{where} ORDER BY fetched_at, source, endpoint",
-            params,
-        ).fetch_record_batch(batch_rows)
+            params=params or None,
+        ).to_arrow_reader(batch_rows)
         for batch in reader:
             for row in batch.to_pylist():
                 yield Payload(
