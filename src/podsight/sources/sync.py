@@ -367,6 +367,11 @@ def sync_shows(
             run.status, run.message = "skipped", str(exc)
             console.print(f"[yellow]skipped {source}[/]: {escape(str(exc))}")
             continue
+        except (ApiError, ValueError) as exc:  # e.g. a malformed setting: say which
+            run.status, run.message = "failed", str(exc)
+            run.shows_failed = len(wanted)
+            console.print(f"[red]{source}[/]: {escape(str(exc))}")
+            continue
         try:
             _sync_source(source, connector, wanted, run, report, console, progress)
         finally:
