@@ -222,3 +222,14 @@ def test_closing_one_client_leaves_the_shared_cache_usable(home):
         first.close()
         second = ApiClient("spotify", server.url("spotify"))  # cache=True: the shared store
         assert second.get("shows/{id}", id="a").revalidated
+
+
+def test_rate_limit_setting(monkeypatch):
+    assert http.rate_setting("apple", (20, 60)) == (20, 60)
+    monkeypatch.setenv("PODSIGHT_APPLE_RATE_LIMIT", "5/2")
+    assert http.rate_setting("apple", (20, 60)) == (5, 2.0)
+    monkeypatch.setenv("PODSIGHT_APPLE_RATE_LIMIT", "off")
+    assert http.rate_setting("apple", (20, 60)) is None
+    monkeypatch.setenv("PODSIGHT_APPLE_RATE_LIMIT", "fast")
+    with pytest.raises(ValueError, match="PODSIGHT_APPLE_RATE_LIMIT"):
+        http.rate_setting("apple", (20, 60))

@@ -114,6 +114,9 @@ def demo_load(
         _demo_sync(seed, shows, progress)
 
 
+DEMO_API_PORT = 8010
+
+
 def _demo_sync(seed: int, shows: int, progress: bool) -> None:
     from podsight.demo import build_world
     from podsight.demo.apis import build_demo_api_server, demo_show_specs, pointed_at
@@ -123,7 +126,12 @@ def _demo_sync(seed: int, shows: int, progress: bool) -> None:
     specs = demo_show_specs(world)
     sources_file = conf.podsight_home() / "demo" / "sources.toml"
     sources_file.write_text("".join("\n" + s.to_toml() for s in specs).lstrip(), "utf-8")
-    with build_demo_api_server(world) as server, pointed_at(server):
+    try:
+        # A stable address keeps request URLs, and so the HTTP cache, valid across runs.
+        server = build_demo_api_server(world, port=DEMO_API_PORT)
+    except OSError:
+        server = build_demo_api_server(world)
+    with server, pointed_at(server):
         err.print(
             f"demo APIs (Podcast Index, Apple, Spotify, YouTube) on {server.base_url}; "
             f"syncing {len(specs)} shows listed in {sources_file}"
@@ -135,14 +143,19 @@ def _demo_sync(seed: int, shows: int, progress: bool) -> None:
 @demo_app.command("apis")
 def demo_apis(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535)] = 8010,
+    port: Annotated[int, typer.Option(min=1, max=65535)] = DEMO_API_PORT,
     seed: Annotated[int, typer.Option(help="Seed of the demo world.")] = 42,
     shows: Annotated[int, typer.Option(min=1, max=5000, help="Number of demo shows.")] = 24,
     cache_mode: Annotated[str, typer.Option(help="Caching headers: etag, max-age, ...")] = "etag",
 ) -> None:
     """Serve the demo world as the Podcast Index, Apple, Spotify and YouTube APIs."""
     from podsight.demo import build_world
-    from podsight.demo.apis import DEMO_CREDENTIALS, build_demo_api_server, demo_show_specs
+    from podsight.demo.apis import (
+        DEMO_CREDENTIALS,
+        DEMO_RATE_LIMITS,
+        build_demo_api_server,
+        demo_show_specs,
+    )
 
     world = build_world(seed=seed, shows=shows)
     server = build_demo_api_server(world, host=host, port=port, cache_mode=cache_mode)
@@ -152,7 +165,7 @@ def demo_apis(
         "".join("\n" + s.to_toml() for s in demo_show_specs(world)).lstrip(), "utf-8"
     )
     console.print("Point podsight at these APIs with:")
-    for name, value in {**server.env(), **DEMO_CREDENTIALS}.items():
+    for name, value in {**server.env(), **DEMO_CREDENTIALS, **DEMO_RATE_LIMITS}.items():
         console.print(f"  export {name}={value}")
     console.print(f"then: podsight sync --sources {sources_file}")
     try:

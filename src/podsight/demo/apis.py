@@ -16,7 +16,13 @@ from podsight.demo.apiserver import ApiServer
 from podsight.demo.world import World
 from podsight.sources.sync import ShowSpec
 
-__all__ = ["DEMO_CREDENTIALS", "build_demo_api_server", "demo_show_specs", "pointed_at"]
+__all__ = [
+    "DEMO_CREDENTIALS",
+    "DEMO_RATE_LIMITS",
+    "build_demo_api_server",
+    "demo_show_specs",
+    "pointed_at",
+]
 
 # The demo backends accept exactly these; they are not secrets.
 DEMO_CREDENTIALS = {
@@ -25,6 +31,12 @@ DEMO_CREDENTIALS = {
     "YOUTUBE_API_KEY": "demo",
     "PODCASTINDEX_API_KEY": "demo",
     "PODCASTINDEX_API_SECRET": "demo",
+}
+# The local server has no rate limits; the real services' (Apple: ~20 calls/minute)
+# would make the demo wait a minute for nothing.
+DEMO_RATE_LIMITS = {
+    f"PODSIGHT_{source}_RATE_LIMIT": "off"
+    for source in ("APPLE", "SPOTIFY", "YOUTUBE", "PODCASTINDEX")
 }
 
 
@@ -77,7 +89,7 @@ def demo_show_specs(world: World) -> list[ShowSpec]:
 @contextmanager
 def pointed_at(server: ApiServer) -> Iterator[dict[str, str]]:
     """Environment pointing every connector at ``server`` with the demo credentials."""
-    wanted = {**server.env(), **DEMO_CREDENTIALS}
+    wanted = {**server.env(), **DEMO_CREDENTIALS, **DEMO_RATE_LIMITS}
     saved = {name: os.environ.get(name) for name in wanted}
     os.environ.update(wanted)
     try:

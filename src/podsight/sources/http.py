@@ -242,6 +242,25 @@ def host_limiter(host: str, calls: int, per_seconds: float) -> Limiter:
         return limiter
 
 
+def rate_setting(source: str, default: tuple[int, float] | None) -> tuple[int, float] | None:
+    """``PODSIGHT_<SOURCE>_RATE_LIMIT`` ("20/60": 20 calls per 60 s, or "off") overrides
+    a connector's built-in rate, e.g. for a local replay server or a raised quota."""
+    name = f"PODSIGHT_{source.upper()}_RATE_LIMIT"
+    raw = conf.env(name, "")
+    if not raw:
+        return default
+    if raw.lower() in ("off", "none", "0"):
+        return None
+    try:
+        calls, _, seconds = raw.partition("/")
+        parsed = (int(calls), float(seconds or 1))
+    except ValueError:
+        parsed = (0, 0.0)
+    if parsed[0] <= 0 or parsed[1] <= 0:
+        raise ValueError(f'{name} must look like "20/60" (calls/seconds) or "off", not {raw!r}')
+    return parsed
+
+
 class _RateLimitedTransport(httpx.BaseTransport):
     def __init__(self, inner: httpx.BaseTransport, limiter: Limiter | None, name: str) -> None:
         self._inner = inner
@@ -335,6 +354,7 @@ class ApiClient:
         self.payloads: list[Payload] = []
         self.stats = CallStats()
         host = urlsplit(self.base_url).netloc
+        rate = rate_setting(source, rate)
         limiter = host_limiter(host, *rate) if rate else None
         network: httpx.BaseTransport = _RateLimitedTransport(httpx.HTTPTransport(), limiter, host)
         if cache is True:
