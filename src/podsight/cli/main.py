@@ -240,7 +240,9 @@ def import_podcastindex(
     report = STEPS["podcastindex.import_dump"](
         dump, batch_size=batch_size, resume=resume, progress=progress, console=err
     )
-    console.print(escape(str(report)))
+    # import_dump printed its own summary.
+    if not report.finished:
+        raise typer.Exit(1)
 
 
 def _print_discover(report) -> None:

@@ -1,0 +1,1206 @@
+"""Import the public Podcast Index SQLite dump (``podcastindex_feeds.db``) as source records.
+
+The dump (https://public.podcastindex.org/podcastindex_feeds.db.tgz, updated daily, about
+4 million rows) has one table, ``podcasts``, one row per feed (see :data:`DUMP_COLUMNS`).
+Dates are unix seconds; ``itunesId`` is an integer, an empty string or stray text; any
+column may be NULL. Each row becomes a :class:`~podsight.sources.models.SourceChannel`
+(``source="podcastindex"``, ``external_id`` = the feed id, ``url`` = the site link or else
+the feed URL) whose ``data`` uses the same field names as the API normaliser
+(:mod:`podsight.sources.podcastindex.normalize`) and whose ``content_hash`` is
+:func:`podsight.sources.rss.ingest.content_hash` of that data, plus its strong keys
+(:func:`podsight.sources.keys.channel_keys`) as ``SourceKey`` rows.
+
+How it runs:
+
+- The dump is opened read-only (``file:…?mode=ro``) and read in ``id`` order in batches;
+  memory stays bounded by the batch size whatever the dump's size. On a multi-core
+  machine the rows are read and normalised in helper processes (each preparing every
+  n-th batch) while this process writes, so every core works. ``PODSIGHT_DUMP_WORKERS``
+  sets their number (0: all in this process).
+- Each batch is one transaction: one query finds the stored hashes of the batch's ids;
+  new rows are inserted (``INSERT … ON CONFLICT (source, external_id) DO UPDATE``),
+  changed rows updated, unchanged rows not written at all, and ``SourceKey`` rows written
+  for new and changed rows. A re-import therefore never duplicates anything.
+- **Linking**: a row sharing a strong key (podcast:guid, Podcast Index id, iTunes id or
+  normalised feed URL, in that order) with a record that already has a canonical channel
+  joins that channel (``link_method="key"``, confidence 1.0, and an explanation such as
+  ``shares feed URL example.com/feed with rss:https://example.com/feed``). Every other
+  row stays **unlinked** (``channel`` NULL): the dump's millions of feeds are candidates
+  for later matching, not new canonical channels. Unchanged unlinked rows are linked too
+  when a matching record has appeared since the last import.
+- **Resumable**: after each committed batch the last imported id is written to a
+  checkpoint under ``$PODSIGHT_HOME/state/`` keyed by the dump's resolved path, size and
+  mtime; ``resume=True`` continues after it (a crash between a commit and the checkpoint
+  write only means that batch is read again and found unchanged). A finished import
+  removes its checkpoint.
+
+Rows without a usable feed URL or id are skipped and counted with the reason. Rows that
+disappear from a later dump are left as they are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import queue
+import random
+import sqlite3
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from podsight import conf
+from podsight.sources.keys import channel_keys
+from podsight.sources.podcastindex.normalize import SOURCE, as_int, itunes_id_of
+from podsight.sources.rss.normalize import html_to_text, normalise_language, sanitize_html
+
+# Dump descriptions are all different: skip the lru_cache (hashing, eviction, memory).
+_sanitize_html = getattr(sanitize_html, "__wrapped__", sanitize_html)
+_html_to_text = getattr(html_to_text, "__wrapped__", html_to_text)
+
+__all__ = [
+    "DUMP_COLUMNS",
+    "DUMP_SCHEMA",
+    "KEY_ORDER",
+    "DumpFormatError",
+    "DumpImportReport",
+    "checkpoint_path",
+    "import_dump",
+    "prepare_row",
+    "row_data",
+    "write_sample_dump",
+]
+
+log = logging.getLogger(__name__)
+
+# The ``podcasts`` table of the public dump, in column order, with declared types.
+DUMP_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("id", "INTEGER"),
+    ("url", "TEXT"),
+    ("title", "TEXT"),
+    ("lastUpdate", "INTEGER"),
+    ("link", "TEXT"),
+    ("lastHttpStatus", "INTEGER"),
+    ("dead", "INTEGER"),
+    ("contentType", "TEXT"),
+    ("itunesId", "INTEGER"),
+    ("originalUrl", "TEXT"),
+    ("itunesAuthor", "TEXT"),
+    ("itunesOwnerName", "TEXT"),
+    ("explicit", "INTEGER"),
+    ("imageUrl", "TEXT"),
+    ("itunesType", "TEXT"),
+    ("generator", "TEXT"),
+    ("newestItemPubdate", "INTEGER"),
+    ("language", "TEXT"),
+    ("oldestItemPubdate", "INTEGER"),
+    ("episodeCount", "INTEGER"),
+    ("popularityScore", "INTEGER"),
+    ("priority", "INTEGER"),
+    ("createdOn", "INTEGER"),
+    ("updateFrequency", "INTEGER"),
+    ("chash", "TEXT"),
+    ("host", "TEXT"),
+    ("newestEnclosureUrl", "TEXT"),
+    ("podcastGuid", "TEXT"),
+    ("description", "TEXT"),
+    *((f"category{i}", "TEXT") for i in range(1, 11)),
+    ("newestEnclosureDuration", "INTEGER"),
+)
+# Same columns, order and declared types as the public dump; constraints are left out so
+# generated samples can hold NULLs anywhere, as the importer must tolerate.
+DUMP_SCHEMA = (
+    "CREATE TABLE podcasts (\n"
+    + ",\n".join(
+        f"  {name} {kind}{' PRIMARY KEY' if name == 'id' else ''}" for name, kind in DUMP_COLUMNS
+    )
+    + "\n)"
+)
+# Columns read. Crawler bookkeeping that changes without the feed changing (lastUpdate,
+# priority, updateFrequency, chash) and host (part of the URL) are not.
+_READ = (
+    "id url title link lastHttpStatus dead contentType itunesId originalUrl itunesAuthor "
+    "itunesOwnerName explicit imageUrl itunesType generator newestItemPubdate language "
+    "oldestItemPubdate episodeCount popularityScore createdOn newestEnclosureUrl podcastGuid "
+    "description category1 category2 category3 category4 category5 category6 category7 "
+    "category8 category9 category10 newestEnclosureDuration"
+).split()
+# Strongest key first: an explicit guid or platform id beats a URL (as sources.store does).
+KEY_ORDER = ("podcast_guid", "podcastindex_id", "itunes_id", "feed_url")
+KEY_LABELS = {
+    "feed_url": "feed URL",
+    "podcast_guid": "podcast:guid",
+    "itunes_id": "iTunes id",
+    "podcastindex_id": "Podcast Index id",
+}
+CHECKPOINT_PREFIX = "podcastindex-dump-"
+# Up to this many keys of already-linked records are held in memory for linking; past it
+# each batch asks the database instead.
+PRELOAD_KEYS = 300_000
+_QUEUE_BATCHES = 1
+_MAX_EXAMPLES = 20
+
+
+class DumpFormatError(ValueError):
+    """The file is not a Podcast Index dump (no ``podcasts`` table or columns missing)."""
+
+
+# --- row normalisation (pure; runs in the helper process) -----------------------------
+
+_LANGUAGES: dict[str, str | None] = {}
+_DAYS: dict[int, str] = {}
+_EPOCH_DAY = date(1970, 1, 1)
+_MAX_EPOCH = 32503680000  # year 3000: past it a "date" is garbage
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if value.__class__ is not str:
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
+        elif isinstance(value, (int, float)):
+            value = str(value)
+        else:
+            return None
+    value = value.strip()
+    return value or None
+
+
+def _iso(value: Any) -> str | None:
+    """Unix seconds → ``2019-01-02T03:30:13+00:00`` (as ``normalize.epoch_iso``), fast."""
+    if value.__class__ is not int:
+        value = as_int(value)
+        if value is None:
+            return None
+    if value <= 0 or value > _MAX_EPOCH:
+        return None
+    days, seconds = divmod(value, 86400)
+    day = _DAYS.get(days)
+    if day is None:
+        day = _DAYS[days] = (_EPOCH_DAY + timedelta(days=days)).isoformat()
+    hours, seconds = divmod(seconds, 3600)
+    minutes, seconds = divmod(seconds, 60)
+    return f"{day}T{hours:02d}:{minutes:02d}:{seconds:02d}+00:00"
+
+
+def _language(value: Any) -> str | None:
+    if value is None:
+        return None
+    try:
+        return _LANGUAGES[value]
+    except (KeyError, TypeError):
+        pass
+    text = _text(value)
+    result = normalise_language(text) if text else None
+    if len(_LANGUAGES) < 10_000 and isinstance(value, str):
+        _LANGUAGES[value] = result
+    return result
+
+
+def _int(value: Any) -> int | None:
+    if value.__class__ is int or value is None:
+        return value
+    return as_int(value)
+
+
+def _positive(value: Any) -> int | None:
+    if value.__class__ is int:
+        return value if value > 0 else None
+    number = as_int(value)
+    return number if number is not None and number > 0 else None
+
+
+def _flag(value: Any) -> bool | None:
+    number = _int(value)
+    return None if number is None else number != 0
+
+
+def row_data(row: Sequence[Any]) -> dict[str, Any]:
+    """The normalised ``data`` of one dump row (columns in :data:`_READ` order).
+
+    Field names are the API normaliser's; absent, NULL and empty values are left out.
+    """
+    # Strip every text value once (empty → None); odd types (bytes, numbers in text
+    # columns) are fixed by _text where a text is expected. The hot loop of the import.
+    (
+        feed_id,
+        url,
+        title,
+        link,
+        http_status,
+        dead,
+        content_type,
+        itunes_id,
+        original_url,
+        author,
+        owner_name,
+        explicit,
+        image_url,
+        itunes_type,
+        generator,
+        newest,
+        language,
+        oldest,
+        episode_count,
+        popularity,
+        created_on,
+        newest_enclosure_url,
+        podcast_guid,
+        description,
+        *rest,
+    ) = [(v.strip() or None) if v.__class__ is str else v for v in row]
+    newest_duration = rest[10]
+    categories = [
+        [name]
+        for name in dict.fromkeys(
+            c if c.__class__ is str else _text(c) for c in rest[:10] if c is not None
+        )
+        if name
+    ] or None
+    if url.__class__ is not str:
+        url = _text(url)
+    if original_url.__class__ is not str:
+        original_url = _text(original_url)
+    if description.__class__ is not str:
+        description = _text(description)
+    if description:
+        # Plain text needs no sanitiser (sanitize_html would return it unchanged).
+        html = _sanitize_html(description) if "<" in description else description
+        text = _html_to_text(description)
+    else:
+        html = text = None
+    if itunes_type.__class__ is not str:
+        itunes_type = _text(itunes_type)
+    data = {
+        "title": title if title.__class__ is str else _text(title),
+        "description_html": html,
+        "description_text": text,
+        "link": link if link.__class__ is str else _text(link),
+        "language": _language(language),
+        "author": author if author.__class__ is str else _text(author),
+        "owner_name": owner_name if owner_name.__class__ is str else _text(owner_name),
+        "image_url": image_url if image_url.__class__ is str else _text(image_url),
+        "explicit": None if explicit is None else _flag(explicit),
+        "itunes_type": itunes_type.lower() if itunes_type else None,
+        "categories": categories,
+        "podcast_guid": podcast_guid if podcast_guid.__class__ is str else _text(podcast_guid),
+        "feed_url": url,
+        "original_url": original_url if original_url != url else None,
+        "itunes_id": itunes_id_of(itunes_id),
+        "podcastindex_id": _positive(feed_id),
+        "episode_count": _int(episode_count),
+        "dead": None if dead is None else _flag(dead),
+        "last_http_status": _positive(http_status),
+        "content_type": content_type if content_type.__class__ is str else _text(content_type),
+        "generator": generator if generator.__class__ is str else _text(generator),
+        "newest_item_published_at": _iso(newest),
+        "oldest_item_published_at": _iso(oldest),
+        "podcastindex_created_at": _iso(created_on),
+        "popularity_score": _int(popularity),
+        "newest_enclosure_url": newest_enclosure_url
+        if newest_enclosure_url.__class__ is str
+        else _text(newest_enclosure_url),
+        "newest_enclosure_duration_s": _positive(newest_duration),
+    }
+    return {k: v for k, v in data.items() if v is not None}
+
+
+class _BadRow(ValueError):
+    """A row that cannot become a record (the message is the reason)."""
+
+
+# (external_id, url, data JSON, content hash, keys) of one row ready to store.
+Prepared = tuple[str, str, str, str, tuple[tuple[str, str], ...]]
+
+
+def prepare_row(row: Sequence[Any]) -> Prepared:
+    """One dump row → what the writer stores; raises ``ValueError`` naming a bad row."""
+    feed_id = _positive(row[0])
+    if feed_id is None:
+        raise _BadRow("id is not a positive integer")
+    data = row_data(row)
+    external_id = str(feed_id)
+    keys = channel_keys(SOURCE, external_id, data)
+    if not any(kind == "feed_url" for kind, _ in keys):
+        raise _BadRow("no usable feed URL")
+    # Serialised once, exactly as content_hash() does, and stored as it is.
+    blob = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    digest = hashlib.sha256(blob.encode()).hexdigest()
+    return (
+        external_id,
+        data.get("link") or data["feed_url"],
+        blob,
+        digest,
+        tuple(sorted(keys)),
+    )
+
+
+@dataclass
+class _Batch:
+    first_id: int
+    last_id: int
+    rows: list[Prepared]
+    bad: list[tuple[Any, str]]
+
+    @property
+    def read(self) -> int:
+        return len(self.rows) + len(self.bad)
+
+
+def _dump_uri(path: Path) -> str:
+    return path.resolve().as_uri() + "?mode=ro"
+
+
+def _open_dump(path: Path) -> sqlite3.Connection:
+    try:
+        source = sqlite3.connect(_dump_uri(path), uri=True)
+        info = {r[1]: r for r in source.execute("PRAGMA table_info(podcasts)")}
+        columns = set(info)
+    except sqlite3.DatabaseError as exc:
+        raise DumpFormatError(f"{path} is not a readable SQLite database ({exc})") from exc
+    if not columns:
+        source.close()
+        raise DumpFormatError(f"{path} has no 'podcasts' table: not a Podcast Index dump")
+    missing = [c for c in _READ if c not in columns]
+    if missing:
+        source.close()
+        raise DumpFormatError(
+            f"{path}: table 'podcasts' lacks column(s) {', '.join(missing)}; "
+            "not the Podcast Index dump layout"
+        )
+    if not info["id"][5] or str(info["id"][2]).upper() != "INTEGER":
+        source.close()  # rows are paged by id: it must be the table's integer key
+        raise DumpFormatError(f"{path}: podcasts.id is not the INTEGER PRIMARY KEY")
+    return source
+
+
+def _prepare_rows(rows: list[Sequence[Any]]) -> _Batch:
+    prepared: list[Prepared] = []
+    bad: list[tuple[Any, str]] = []
+    for row in rows:
+        try:
+            prepared.append(prepare_row(row))
+        except _BadRow as exc:
+            bad.append((row[0], str(exc)))
+        except Exception as exc:  # one odd row must not stop a 4-million-row import
+            bad.append((row[0], f"unreadable row ({type(exc).__name__}: {exc})"))
+    return _Batch(rows[0][0], rows[-1][0], prepared, bad)
+
+
+def _read_batches(
+    path: Path, after_id: int, batch_size: int, *, share: tuple[int, int] = (0, 1)
+) -> Iterator[_Batch]:
+    """Prepared batches of rows with ``id > after_id``, in id order (bounded memory).
+
+    ``share=(k, n)``: only every n-th batch starting at the k-th, for n helper processes
+    splitting the work; the other batches' bounds are found from the id index alone.
+    """
+    mine, helpers = share
+    source = _open_dump(path)
+    select = f"SELECT {', '.join(_READ)} FROM podcasts WHERE id > ? ORDER BY id LIMIT ?"
+    skip = "SELECT max(id) FROM (SELECT id FROM podcasts WHERE id > ? ORDER BY id LIMIT ?)"
+    try:
+        index = 0
+        while True:
+            if index % helpers == mine:
+                rows = source.execute(select, (after_id, batch_size)).fetchall()
+                if not rows:
+                    return
+                batch = _prepare_rows(rows)
+                del rows
+                yield batch
+                after_id = batch.last_id
+            else:
+                last = source.execute(skip, (after_id, batch_size)).fetchone()[0]
+                if last is None:
+                    return
+                after_id = last
+            index += 1
+    finally:
+        source.close()
+
+
+def _produce(path: Path, after_id: int, batch_size: int, share: tuple[int, int], out: Any) -> None:
+    """Helper process: read and prepare its share of batches, hand them over in order."""
+    try:
+        for batch in _read_batches(path, after_id, batch_size, share=share):
+            out.put(("batch", batch))
+        out.put(("done", None))
+    except BaseException as exc:  # report, never leave the writer waiting
+        out.put(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def _parallel_batches(path: Path, after_id: int, batch_size: int, helpers: int) -> Iterator[_Batch]:
+    """Batches prepared by ``helpers`` processes, yielded in id order."""
+    # Spawned, not forked: a helper starts small instead of sharing the writer's heap and
+    # page cache, and no database connection is ever inherited.
+    context = multiprocessing.get_context("spawn")
+    channels = [context.Queue(maxsize=_QUEUE_BATCHES) for _ in range(helpers)]
+    processes = [
+        context.Process(
+            target=_produce,
+            args=(path, after_id, batch_size, (k, helpers), channels[k]),
+            daemon=True,
+        )
+        for k in range(helpers)
+    ]
+    for process in processes:
+        process.start()
+    try:
+        index = 0
+        while True:
+            k = index % helpers
+            try:
+                kind, payload = channels[k].get(timeout=1.0)
+            except queue.Empty:
+                if not processes[k].is_alive():
+                    raise RuntimeError(
+                        f"the dump reader process stopped (exit code {processes[k].exitcode})"
+                    ) from None
+                continue
+            if kind == "done":  # batch `index` does not exist: every row has been read
+                return
+            if kind == "error":
+                raise RuntimeError(f"reading the dump failed: {payload}")
+            yield payload
+            index += 1
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process, channel in zip(processes, channels, strict=True):
+            process.join(timeout=10)
+            channel.close()
+            channel.cancel_join_thread()
+
+
+def _helper_count(rows_expected: int, batch_size: int) -> int:
+    """Processes to prepare rows in (0: this process does it)."""
+    configured = conf.env("PODSIGHT_DUMP_WORKERS", "")
+    if configured:
+        wanted = int(configured) if configured.isdigit() else 0
+    else:
+        wanted = min(os.cpu_count() or 1, 4)
+        if wanted < 2:
+            wanted = 0  # one core: a helper would only add copying
+    if rows_expected <= batch_size:
+        return 0  # one batch: nothing to overlap
+    return wanted
+
+
+# --- checkpoints ----------------------------------------------------------------------
+
+
+def _identity(path: Path) -> tuple[str, int, int]:
+    resolved = path.resolve()
+    stat = resolved.stat()
+    return str(resolved), stat.st_size, stat.st_mtime_ns
+
+
+def checkpoint_path(path: Path) -> Path:
+    """Where the import of this dump file (path + size + mtime) keeps its progress."""
+    resolved, size, mtime = _identity(path)
+    digest = hashlib.sha1(f"{resolved}|{size}|{mtime}".encode()).hexdigest()[:16]
+    return conf.podsight_home() / "state" / f"{CHECKPOINT_PREFIX}{digest}.json"
+
+
+def _read_checkpoint(target: Path, path: Path) -> int | None:
+    try:
+        state = json.loads(target.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    resolved, size, mtime = _identity(path)
+    if (state.get("dump"), state.get("size"), state.get("mtime_ns")) != (resolved, size, mtime):
+        return None
+    last = state.get("last_id")
+    return last if isinstance(last, int) else None
+
+
+def _write_checkpoint(target: Path, path: Path, last_id: int, report: DumpImportReport) -> None:
+    resolved, size, mtime = _identity(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    state = {
+        "dump": resolved,
+        "size": size,
+        "mtime_ns": mtime,
+        "last_id": last_id,
+        "updated_at": datetime.now(UTC).isoformat(),
+        "run": report.counts(),
+    }
+    scratch = target.with_suffix(".tmp")
+    scratch.write_text(json.dumps(state, indent=1), encoding="utf-8")
+    os.replace(scratch, target)
+
+
+def _forget_other_versions(path: Path, keep: Path) -> None:
+    """Checkpoints of older versions of the same dump file can never resume: drop them."""
+    resolved = str(path.resolve())
+    for candidate in keep.parent.glob(f"{CHECKPOINT_PREFIX}*.json"):
+        if candidate == keep:
+            continue
+        try:
+            if json.loads(candidate.read_text(encoding="utf-8")).get("dump") == resolved:
+                candidate.unlink()
+        except (OSError, ValueError):
+            continue
+
+
+# --- report ---------------------------------------------------------------------------
+
+
+@dataclass
+class DumpImportReport:
+    """What one ``import_dump`` run did (a resumed run counts only its own rows)."""
+
+    path: str
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    linked: int = 0
+    skipped: int = 0
+    skip_reasons: Counter = field(default_factory=Counter)
+    skipped_examples: list[tuple[Any, str]] = field(default_factory=list)
+    rows_read: int = 0
+    batches: int = 0
+    resumed_from: int | None = None
+    last_id: int | None = None
+    finished: bool = False
+    elapsed_s: float = 0.0
+    helpers: int = 0  # processes that prepared the rows (0: this one)
+
+    @property
+    def rows_per_s(self) -> float:
+        return self.rows_read / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "new": self.new,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "linked": self.linked,
+            "skipped": self.skipped,
+            "rows_read": self.rows_read,
+        }
+
+    def __str__(self) -> str:
+        lines = [
+            f"Podcast Index dump {self.path}: "
+            + ("finished" if self.finished else f"stopped after id {self.last_id}"),
+            f"  rows read {self.rows_read:,} in {self.elapsed_s:.1f} s "
+            f"({self.rows_per_s:,.0f} rows/s)"
+            + (f", resumed after id {self.resumed_from}" if self.resumed_from else ""),
+            f"  new {self.new:,} · updated {self.updated:,} · unchanged {self.unchanged:,} · "
+            f"linked to a channel {self.linked:,} · skipped {self.skipped:,}",
+        ]
+        for reason, count in self.skip_reasons.most_common():
+            lines.append(f"  skipped {count:,}: {reason}")
+        return "\n".join(lines)
+
+
+# --- writing (Django) -----------------------------------------------------------------
+
+
+class _Linker:
+    """Finds, for a row's keys, a record that already has a canonical channel."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+        self.preloaded: dict[tuple[str, str], tuple[int | None, str, str, int]] | None = None
+        self.survivors: dict[int, int | None] = {}
+        self.any_linked = True
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM sources_sourcekey k JOIN sources_sourcechannel r "
+                "ON r.id = k.record_id WHERE r.channel_id IS NOT NULL"
+            )
+            count = cursor.fetchone()[0]
+        if count == 0:
+            self.any_linked = False
+            self.preloaded = {}
+        elif count <= PRELOAD_KEYS:
+            self.preloaded = {}
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT k.kind, k.value, r.id, r.source, r.external_id, r.channel_id "
+                    "FROM sources_sourcekey k JOIN sources_sourcechannel r "
+                    "ON r.id = k.record_id WHERE r.channel_id IS NOT NULL ORDER BY r.id"
+                )
+                for kind, value, record_id, source, external_id, channel_id in cursor:
+                    self.preloaded.setdefault(
+                        (kind, value), (record_id, source, external_id, channel_id)
+                    )
+
+    def batch_map(
+        self, wanted: set[tuple[str, str]]
+    ) -> dict[tuple[str, str], tuple[int | None, str, str, int]]:
+        if self.preloaded is not None:
+            return self.preloaded
+        found: dict[tuple[str, str], tuple[int | None, str, str, int]] = {}
+        by_kind: dict[str, list[str]] = {}
+        for kind, value in wanted:
+            by_kind.setdefault(kind, []).append(value)
+        with self.connection.cursor() as cursor:
+            for kind, values in by_kind.items():
+                cursor.execute(
+                    "SELECT k.value, r.id, r.source, r.external_id, r.channel_id "
+                    "FROM sources_sourcekey k JOIN sources_sourcechannel r "
+                    f"ON r.id = k.record_id WHERE k.kind = %s AND k.value {_in(self.connection)} "
+                    "AND r.channel_id IS NOT NULL ORDER BY r.id",
+                    [kind, _in_param(self.connection, values)],
+                )
+                for value, record_id, source, external_id, channel_id in cursor.fetchall():
+                    found.setdefault((kind, value), (record_id, source, external_id, channel_id))
+        return found
+
+    def survivor(self, channel_id: int) -> int | None:
+        """The channel a merged-away channel now lives on."""
+        if channel_id in self.survivors:
+            return self.survivors[channel_id]
+        from podsight.catalog.models import Channel
+
+        seen: set[int] = set()
+        current: int | None = channel_id
+        while current is not None and current not in seen:
+            seen.add(current)
+            rows = list(Channel.objects.filter(pk=current).values_list("merged_into_id", flat=True))
+            if not rows:  # deleted meanwhile: nothing to join
+                current = None
+            elif rows[0] is None:
+                break
+            else:
+                current = rows[0]
+        self.survivors[channel_id] = current
+        return current
+
+
+def _in(connection: Any) -> str:
+    if connection.vendor == "sqlite":
+        return "IN (SELECT value FROM json_each(%s))"
+    return "= ANY(%s)"
+
+
+def _in_param(connection: Any, values: list[str]) -> Any:
+    return json.dumps(values) if connection.vendor == "sqlite" else list(values)
+
+
+class _Writer:
+    def __init__(self, connection: Any, now: datetime) -> None:
+        self.connection = connection
+        self.vendor = connection.vendor
+        self.now = connection.ops.adapt_datetimefield_value(now)
+        data = "CAST(%s AS jsonb)" if self.vendor == "postgresql" else "%s"
+        self.insert_sql = (
+            "INSERT INTO sources_sourcechannel (source, external_id, url, data, content_hash, "
+            "fetched_at, first_seen_at, link_method, link_confidence, link_explanation, "
+            f"linked_at, channel_id) VALUES (%s, %s, %s, {data}, %s, %s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (source, external_id) DO UPDATE SET url = excluded.url, "
+            "data = excluded.data, content_hash = excluded.content_hash, "
+            "fetched_at = excluded.fetched_at, vanished_at = NULL"
+        )
+        self.update_sql = (
+            f"UPDATE sources_sourcechannel SET url = %s, data = {data}, content_hash = %s, "
+            "fetched_at = %s, vanished_at = NULL WHERE id = %s"
+        )
+        self.link_sql = (
+            "UPDATE sources_sourcechannel SET channel_id = %s, link_method = %s, "
+            "link_confidence = %s, link_explanation = %s, linked_at = %s "
+            "WHERE id = %s AND channel_id IS NULL"
+        )
+        self.key_sql = (
+            "INSERT INTO sources_sourcekey (kind, value, record_id) VALUES (%s, %s, %s) "
+            "ON CONFLICT DO NOTHING"
+        )
+
+    def executemany(self, sql: str, rows: list[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        if self.vendor == "sqlite":
+            # The DB-API connection directly: Django's wrapper costs ~2 µs a row here.
+            self.connection.connection.executemany(sql.replace("%s", "?"), rows)
+        else:
+            with self.connection.cursor() as cursor:
+                cursor.executemany(sql, rows)
+
+    def fetch(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
+    def existing(self, external_ids: list[str]) -> dict[str, tuple[int, str, int | None, bool]]:
+        if not external_ids:
+            return {}
+        rows = self.fetch(
+            "SELECT external_id, id, content_hash, channel_id, vanished_at "
+            f"FROM sources_sourcechannel WHERE source = %s AND external_id {_in(self.connection)}",
+            [SOURCE, _in_param(self.connection, external_ids)],
+        )
+        return {row[0]: (row[1], row[2], row[3], row[4] is not None) for row in rows}
+
+    def ids_of(self, external_ids: list[str]) -> dict[str, int]:
+        if not external_ids:
+            return {}
+        rows = self.fetch(
+            "SELECT external_id, id FROM sources_sourcechannel "
+            f"WHERE source = %s AND external_id {_in(self.connection)}",
+            [SOURCE, _in_param(self.connection, external_ids)],
+        )
+        return dict(rows)
+
+    def delete_keys(self, record_ids: list[int]) -> None:
+        if not record_ids:
+            return
+        with self.connection.cursor() as cursor:
+            if self.vendor == "sqlite":
+                cursor.execute(
+                    "DELETE FROM sources_sourcekey WHERE record_id IN "
+                    "(SELECT value FROM json_each(%s))",
+                    [json.dumps(record_ids)],
+                )
+            else:
+                cursor.execute(
+                    "DELETE FROM sources_sourcekey WHERE record_id = ANY(%s)", [record_ids]
+                )
+
+
+def _store_batch(
+    batch: _Batch, writer: _Writer, linker: _Linker, report: DumpImportReport
+) -> set[int]:
+    """Write one prepared batch (inside the caller's transaction); returns channels touched."""
+    existing = writer.existing([row[0] for row in batch.rows])
+    new_rows: list[Prepared] = []
+    changed: list[tuple[Prepared, int]] = []
+    unlinked: dict[str, int | None] = {}  # external id → record id (None: new)
+    for row in batch.rows:
+        known = existing.get(row[0])
+        if known is None:
+            new_rows.append(row)
+            unlinked[row[0]] = None
+            continue
+        pk, digest, channel_id, vanished = known
+        if digest != row[3] or vanished:
+            changed.append((row, pk))
+        if channel_id is None:
+            unlinked[row[0]] = pk
+
+    links = _find_links(batch, unlinked, linker) if linker.any_linked and unlinked else {}
+    touched_channels: set[int] = set()
+    link_method, confidence, now = "key", 1.0, writer.now
+
+    writer.executemany(
+        writer.insert_sql,
+        [
+            (SOURCE, ext, url, blob, digest, now, now, *_link_fields(links.get(ext), now))
+            for ext, url, blob, digest, _keys in new_rows
+        ],
+    )
+    writer.executemany(
+        writer.update_sql,
+        [(url, blob, digest, now, pk) for (_e, url, blob, digest, _k), pk in changed],
+    )
+    linked_existing = [
+        (channel, link_method, confidence, why, now, unlinked[ext])
+        for ext, (channel, why) in links.items()
+        if unlinked.get(ext) is not None
+    ]
+    writer.executemany(writer.link_sql, linked_existing)
+
+    new_ids = writer.ids_of([row[0] for row in new_rows])
+    writer.delete_keys([pk for _row, pk in changed])
+    key_rows = [(k, v, new_ids[row[0]]) for row in new_rows for k, v in row[4]]
+    key_rows += [(k, v, pk) for row, pk in changed for k, v in row[4]]
+    writer.executemany(writer.key_sql, key_rows)
+
+    touched_channels.update(channel for channel, _why in links.values())
+    for row, _pk in changed:
+        channel_id = existing[row[0]][2]
+        if channel_id is not None:
+            touched_channels.add(channel_id)
+
+    report.new += len(new_rows)
+    report.updated += len(changed)
+    report.unchanged += len(batch.rows) - len(new_rows) - len(changed)
+    report.linked += len(links)
+    return touched_channels
+
+
+def _link_fields(link: tuple[int, str] | None, now: Any) -> tuple[Any, ...]:
+    if link is None:
+        return ("", None, "", None, None)
+    channel, why = link
+    return ("key", 1.0, why, now, channel)
+
+
+def _find_links(
+    batch: _Batch, unlinked: dict[str, int | None], linker: _Linker
+) -> dict[str, tuple[int, str]]:
+    """External id → (channel id, explanation) for unlinked rows sharing a key."""
+    candidates = [row for row in batch.rows if row[0] in unlinked]
+    wanted = {key for row in candidates for key in row[4]}
+    known = linker.batch_map(wanted)
+    links: dict[str, tuple[int, str]] = {}
+    for external_id, _url, _blob, _digest, keys in candidates:
+        own = unlinked[external_id]
+        for kind in KEY_ORDER:
+            hit = None
+            for key_kind, value in keys:
+                if key_kind != kind:
+                    continue
+                found = known.get((kind, value))
+                if found is None:
+                    continue
+                itself = (own is not None and found[0] == own) or (
+                    found[1] == SOURCE and found[2] == external_id
+                )
+                if not itself:
+                    hit = (value, found)
+                    break
+            if hit is None:
+                continue
+            value, (_record, source, other, channel_id) = hit
+            channel = linker.survivor(channel_id)
+            if channel is None:
+                continue
+            why = f"shares {KEY_LABELS[kind]} {value} with {source}:{other}"
+            links[external_id] = (channel, why)
+            # Later rows sharing a key with this one join the same channel.
+            for key in keys:
+                known.setdefault(key, (own, SOURCE, external_id, channel))
+            break
+    return links
+
+
+def _refresh_channels(channel_ids: set[int]) -> None:
+    if not channel_ids:
+        return
+    from podsight.catalog.models import Channel
+    from podsight.catalog.services import apply_channel_values
+
+    for channel in Channel.objects.filter(pk__in=channel_ids).prefetch_related("source_records"):
+        apply_channel_values(channel, list(channel.source_records.all()))
+
+
+def _tune_sqlite(connection: Any) -> str | None:
+    """A larger page cache for the import; returns the previous setting to restore."""
+    if connection.vendor != "sqlite":
+        return None
+    connection.ensure_connection()
+    previous = connection.connection.execute("PRAGMA cache_size").fetchone()[0]
+    connection.connection.execute("PRAGMA cache_size = -131072")  # 128 MiB
+    return str(previous)
+
+
+def import_dump(
+    path: Path,
+    *,
+    batch_size: int = 20_000,
+    progress: bool = True,
+    console: Any = None,
+    resume: bool = True,
+) -> DumpImportReport:
+    """Import the Podcast Index dump at ``path``; see the module docstring."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    path = Path(path)
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    if not path.is_file():
+        raise FileNotFoundError(f"no dump at {path}")
+    started = time.perf_counter()
+    report = DumpImportReport(path=str(path))
+    checkpoint = checkpoint_path(path)
+    _forget_other_versions(path, checkpoint)
+    after_id = 0
+    if resume:
+        resumed = _read_checkpoint(checkpoint, path)
+        if resumed is not None:
+            after_id = report.resumed_from = resumed
+    source = _open_dump(path)
+    try:
+        max_id = source.execute("SELECT max(id) FROM podcasts").fetchone()[0] or 0
+        # Rows left, estimated from ids (a count(*) would read the whole multi-GB file).
+        min_id = source.execute(
+            "SELECT min(id) FROM podcasts WHERE id > ?", (after_id,)
+        ).fetchone()[0]
+    finally:
+        source.close()
+    remaining = 0 if min_id is None else max_id - min_id + 1
+
+    console = console or Console(stderr=True)
+    report.helpers = _helper_count(remaining, batch_size)
+    batches = (
+        _parallel_batches(path, after_id, batch_size, report.helpers)
+        if report.helpers
+        else _read_batches(path, after_id, batch_size)
+    )
+    previous_cache = _tune_sqlite(connection)
+    linker = _Linker(connection)
+    writer = _Writer(connection, timezone.now())
+    try:
+        with Progress(
+            TextColumn("[bold]podcastindex dump[/]"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TimeElapsedColumn(),
+            TextColumn("{task.description}"),
+            console=console,
+            disable=not progress,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("", total=max(max_id, 1), completed=min(after_id, max_id))
+            for batch in batches:
+                with transaction.atomic():
+                    touched = _store_batch(batch, writer, linker, report)
+                    _refresh_channels(touched)
+                report.batches += 1
+                report.rows_read += batch.read
+                report.skipped += len(batch.bad)
+                for feed_id, reason in batch.bad:
+                    report.skip_reasons[reason] += 1
+                    if len(report.skipped_examples) < _MAX_EXAMPLES:
+                        report.skipped_examples.append((feed_id, reason))
+                report.last_id = batch.last_id
+                _write_checkpoint(checkpoint, path, batch.last_id, report)
+                elapsed = time.perf_counter() - started
+                bar.update(
+                    task,
+                    completed=min(batch.last_id, max_id),
+                    description=f"{report.rows_read:,} rows · "
+                    f"{report.rows_read / elapsed if elapsed else 0:,.0f} rows/s",
+                )
+        report.finished = True
+        checkpoint.unlink(missing_ok=True)
+    finally:
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()
+        if previous_cache is not None and connection.connection is not None:
+            connection.connection.execute(f"PRAGMA cache_size = {int(previous_cache)}")
+        report.elapsed_s = time.perf_counter() - started
+    # Interactive runs print the summary; quiet ones (progress=False) log it.
+    log.log(
+        logging.DEBUG if progress else logging.INFO,
+        "podcastindex dump %s: %d rows in %.1f s, new %d, updated %d, unchanged %d, "
+        "linked %d, skipped %d",
+        path,
+        report.rows_read,
+        report.elapsed_s,
+        report.new,
+        report.updated,
+        report.unchanged,
+        report.linked,
+        report.skipped,
+    )
+    if progress:
+        console.print(str(report))
+    return report
+
+
+# --- sample dumps ---------------------------------------------------------------------
+
+_WORDS = {
+    "en": "the weekly show about news science history stories people life business money "
+    "health faith music sports culture technology comedy interviews family love books film "
+    "talk daily real true crime mind body world home startup design future hour".split(),
+    "es": "el la de los podcast historias semanal noticias ciencia vida fútbol música cine "
+    "conversaciones educación familia salud tecnología cultura".split(),
+    "de": "der die das und über Geschichte Wissenschaft Gespräche Woche Fußball Musik Leben "
+    "Technik Kultur Nachrichten Bücher Gesundheit".split(),
+    "fr": "le la les des émission histoire société culture musique économie santé cinéma "
+    "littérature débats quotidien".split(),
+    "pt": "o a os de conversa notícias futebol música saúde ciência história fé vida".split(),
+    "ja": "ポッドキャスト ニュース 音楽 歴史 科学 毎週 話 映画 英語 ラジオ".split(),
+    "ru": "подкаст новости история музыка наука жизнь разговоры".split(),
+}
+_LANG_TAGS = {
+    "en": ("en", "en-us", "en-US", "en-gb", "en_US", "English"),
+    "es": ("es", "es-es", "es-MX", "es-419"),
+    "de": ("de", "de-DE", "de-de"),
+    "fr": ("fr", "fr-FR", "fr-ca"),
+    "pt": ("pt", "pt-br", "pt-BR"),
+    "ja": ("ja", "ja-JP"),
+    "ru": ("ru", "ru-RU"),
+}
+_LANG_WEIGHTS = (("en", 62), ("es", 10), ("de", 7), ("fr", 6), ("pt", 8), ("ja", 4), ("ru", 3))
+_PI_CATEGORIES = (
+    "Arts Books Design Food Business Careers Entrepreneurship Investing Management Marketing "
+    "Comedy Interviews Improv Education Courses How-To Language Learning Self-Improvement "
+    "Fiction Drama History Health Fitness Medicine Mental Nutrition Kids Family Parenting "
+    "Leisure Games Hobbies Music Commentary News Daily Entertainment Government Politics "
+    "Christianity Religion Spirituality Science Astronomy Nature Physics Social Society "
+    "Culture Documentary Personal Journals Philosophy Travel Relationships Sports Baseball "
+    "Basketball Football Soccer Running Technology TV Film Reviews"
+).split() + ["True Crime", "After-Shows"]
+_GENERATORS = (
+    "Anchor Podcasts",
+    "Buzzsprout (https://www.buzzsprout.com)",
+    "Libsyn WebEngine 2.0",
+    "Spreaker (https://www.spreaker.com/)",
+    "RSS.com",
+    "PodBean.com",
+    "Podcast Generator 3.2.9",
+    "https://wordpress.org/?v=6.4.3",
+    "Castos",
+    "",
+    "",
+)
+_CONTENT_TYPES = (
+    "application/rss+xml",
+    "application/rss+xml; charset=utf-8",
+    "text/xml; charset=UTF-8",
+    "application/xml",
+    "text/xml",
+    "",
+)
+_STATUSES = (200,) * 34 + (301, 302, 304, 404, 410, 500, 0, 906, 911)
+
+
+def _feed_url(rng: random.Random, feed_id: int, slug: str) -> tuple[str, str]:
+    token = f"{rng.getrandbits(48):012x}"
+    choice = rng.randrange(12)
+    url = (
+        f"https://anchor.fm/s/{token[:8]}/podcast/rss",
+        f"https://feeds.buzzsprout.com/{feed_id}.rss",
+        f"https://feeds.megaphone.fm/{token[:3].upper()}{feed_id}",
+        f"https://feeds.libsyn.com/{feed_id}/rss",
+        f"https://rss.art19.com/{slug}-{feed_id}",
+        f"https://feeds.simplecast.com/{token}{feed_id}",
+        f"https://www.spreaker.com/show/{feed_id}/episodes/feed",
+        f"https://feed.podbean.com/{slug}{feed_id}/feed.xml",
+        f"http://{slug}{feed_id}.libsyn.com/rss",
+        f"https://media.rss.com/{slug}-{feed_id}/feed.xml",
+        f"https://feeds.soundcloud.com/users/soundcloud:users:{feed_id}/sounds.rss",
+        f"https://www.omnycontent.com/d/playlist/{uuid.UUID(int=rng.getrandbits(128))}/"
+        f"{feed_id}/podcast.rss",
+    )[choice]
+    return url, url.split("/")[2]
+
+
+def _sentence(rng: random.Random, words: list[str], length: int) -> str:
+    return " ".join(rng.choices(words, k=length))
+
+
+def write_sample_dump(path: Path, rows: int, seed: int = 0, *, first_id: int = 1) -> Path:
+    """Write a synthetic dump with the real ``podcasts`` layout and its quirks.
+
+    ``rows`` feeds with ids from ``first_id`` upwards (with gaps, as deleted feeds leave):
+    non-ASCII titles and descriptions of 300–1000 characters (a third of them HTML),
+    ``itunesId`` as an integer, ``""``, stray text or NULL, NULLs and empty strings in
+    other columns, dead feeds and made-up 9xx statuses. Same ``seed``, same file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        path.unlink()
+    rng = random.Random(seed)
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA journal_mode = OFF")
+    db.execute("PRAGMA synchronous = OFF")
+    db.execute(DUMP_SCHEMA)
+    names = [name for name, _ in DUMP_COLUMNS]
+    insert = f"INSERT INTO podcasts ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+    langs = [code for code, weight in _LANG_WEIGHTS for _ in range(weight)]
+    vocab = {code: words + _WORDS["en"][:8] for code, words in _WORDS.items()}
+    # A pool of description bodies; each row's description starts with its own title and
+    # id, so no two are equal (the HTML caches cannot make an import look faster).
+    pool: dict[str, list[tuple[str, bool]]] = {}
+    for code, words in vocab.items():
+        bodies = []
+        for _ in range(200):
+            text = _sentence(rng, words, rng.randint(50, 160))
+            if rng.random() < 0.35:
+                half = len(text) // 2
+                text = (
+                    f"<p>{text[:half]}</p>\n<p><strong>{words[0]}</strong> {text[half:]} "
+                    f'<a href="https://example.com/{rng.getrandbits(24)}">link</a> &amp; more'
+                    "<br/></p>"
+                )
+                bodies.append((text, True))
+            else:
+                bodies.append((text.replace(" ", "\n", 1) if rng.random() < 0.2 else text, False))
+        pool[code] = bodies
+    base = int(datetime(2025, 3, 1, tzinfo=UTC).timestamp())
+    feed_id = first_id - 1
+    chunk: list[tuple[Any, ...]] = []
+    for _ in range(rows):
+        feed_id += 1 if rng.random() < 0.8 else rng.randint(2, 5)
+        code = rng.choice(langs)
+        words = vocab[code]
+        title = _sentence(rng, words, rng.randint(2, 6)).title()
+        slug = "".join(ch for ch in title.lower() if ch.isascii() and ch.isalnum())[:20] or "show"
+        url, host = _feed_url(rng, feed_id, slug)
+        body, _html = rng.choice(pool[code])
+        description = f"{title} #{feed_id}. {body}"
+        while len(description) < 300:
+            description += " " + rng.choice(pool[code])[0]
+        description = description[:1000]
+        r = rng.random()
+        itunes: Any = (
+            rng.randint(100_000_000, 1_790_000_000)
+            if r < 0.55
+            else ""
+            if r < 0.90
+            else rng.choice(("id1234567", "null", "N/A", "0"))
+            if r < 0.92
+            else None
+        )
+        newest = base - int(rng.expovariate(1 / (86400 * 120)))
+        oldest = newest - rng.randint(0, 86400 * 3000)
+        category_count = rng.choice((0, 1, 1, 2, 2, 2, 3, 3, 4, 5))
+        categories = rng.sample(_PI_CATEGORIES, category_count)
+        categories += [None if rng.random() < 0.02 else ""] * (10 - category_count)
+        author = _sentence(rng, _WORDS["en"], 2).title() if rng.random() < 0.8 else ""
+        chunk.append(
+            (
+                feed_id,
+                url,
+                title if rng.random() > 0.005 else "",
+                newest + rng.randint(0, 86400 * 30),
+                f"https://{host}/{slug}" if rng.random() < 0.85 else "",
+                rng.choice(_STATUSES),
+                1 if rng.random() < 0.02 else 0,
+                rng.choice(_CONTENT_TYPES),
+                itunes,
+                url if rng.random() < 0.9 else url.replace("https://", "http://", 1),
+                author,
+                author if rng.random() < 0.6 else "",
+                rng.choice((0, 0, 0, 1, None)) if rng.random() < 0.98 else None,
+                f"https://{host}/art/{feed_id}.jpg" if rng.random() < 0.95 else "",
+                rng.choice(("episodic", "episodic", "serial", "", "Episodic")),
+                rng.choice(_GENERATORS),
+                newest if rng.random() > 0.03 else 0,
+                rng.choice(_LANG_TAGS[code]) if rng.random() > 0.03 else "",
+                oldest if rng.random() > 0.01 else None,
+                min(5000, int(rng.expovariate(1 / 80))),
+                0 if rng.random() < 0.7 else rng.randint(1, 29),
+                rng.randint(-1, 5),
+                base - rng.randint(0, 86400 * 2500),
+                rng.randint(0, 9),
+                f"{rng.getrandbits(128):032x}",
+                host,
+                f"https://{host}/audio/{feed_id}/latest.mp3" if rng.random() < 0.9 else "",
+                str(uuid.UUID(int=rng.getrandbits(128), version=5)) if rng.random() < 0.85 else "",
+                description if rng.random() > 0.04 else (None if rng.random() < 0.5 else ""),
+                *categories,
+                rng.randint(60, 7200) if rng.random() < 0.9 else rng.choice((0, None)),
+            )
+        )
+        if len(chunk) >= 10_000:
+            db.executemany(insert, chunk)
+            chunk.clear()
+    if chunk:
+        db.executemany(insert, chunk)
+    db.commit()
+    db.close()
+    return path

@@ -1,0 +1,389 @@
+"""Importing the Podcast Index SQLite dump: counts, re-import, resume, quirks, key linking.
+
+Dumps are generated with the real ``podcasts`` layout by ``write_sample_dump`` (the
+benchmark's generator). The tests commit for real (``transaction=True``): resuming is
+about what survived a failed batch.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from podsight.catalog.models import Channel
+from podsight.sources.keys import channel_keys, normalise_feed_url
+from podsight.sources.models import SourceChannel, SourceKey
+from podsight.sources.podcastindex import dump
+from podsight.sources.podcastindex.dump import (
+    DUMP_COLUMNS,
+    DumpFormatError,
+    checkpoint_path,
+    import_dump,
+    row_data,
+    write_sample_dump,
+)
+from podsight.sources.podcastindex.normalize import epoch_iso
+from podsight.sources.rss.ingest import content_hash
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ROWS = 1500
+BATCH = 400
+BAD_URLS = {"no-url": None, "not-a-url": "just some text", "blank": "   "}
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated dump plus three rows without a usable feed URL."""
+    path = write_sample_dump(tmp_path_factory.mktemp("dump") / "podcastindex_feeds.db", ROWS, 11)
+    with sqlite3.connect(path) as db:
+        top = db.execute("SELECT max(id) FROM podcasts").fetchone()[0]
+        for offset, (title, url) in enumerate(BAD_URLS.items(), start=1):
+            db.execute(
+                "INSERT INTO podcasts (id, url, title) VALUES (?, ?, ?)", (top + offset, url, title)
+            )
+    db.close()
+    return path
+
+
+@pytest.fixture
+def dump_copy(sample: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "podcastindex_feeds.db"
+    target.write_bytes(sample.read_bytes())
+    return target
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("PODSIGHT_HOME", str(tmp_path / "home"))
+    # Prepare rows in this process (helper processes are tested where asked for).
+    monkeypatch.setenv("PODSIGHT_DUMP_WORKERS", "0")
+    return tmp_path / "home"
+
+
+def _rows(path: Path, where: str = "1 = 1", params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+    db = sqlite3.connect(path)
+    db.row_factory = sqlite3.Row
+    try:
+        return db.execute(f"SELECT * FROM podcasts WHERE {where} ORDER BY id", params).fetchall()
+    finally:
+        db.close()
+
+
+def _execute(path: Path, sql: str, params: tuple[Any, ...] = ()) -> None:
+    db = sqlite3.connect(path)
+    try:
+        db.execute(sql, params)
+        db.commit()
+    finally:
+        db.close()
+
+
+def _good_ids(path: Path, after: int = 0) -> list[int]:
+    return [r["id"] for r in _rows(path, "id > ?", (after,)) if normalise_feed_url(r["url"])]
+
+
+def test_import_counts_records_and_keys(dump_copy: Path) -> None:
+    report = import_dump(dump_copy, batch_size=BATCH, progress=False)
+
+    good = _good_ids(dump_copy)
+    assert len(good) == ROWS
+    assert (report.new, report.updated, report.unchanged) == (ROWS, 0, 0)
+    assert report.skipped == len(BAD_URLS)
+    assert report.skip_reasons == {"no usable feed URL": len(BAD_URLS)}
+    assert report.rows_read == ROWS + len(BAD_URLS) and report.finished
+    assert report.linked == 0 and report.rows_per_s > 0
+    records = SourceChannel.objects.filter(source="podcastindex")
+    assert sorted(int(e) for e in records.values_list("external_id", flat=True)) == good
+    assert not records.filter(channel__isnull=False).exists()  # candidates, not channels
+    assert Channel.objects.count() == 0
+    assert SourceKey.objects.filter(kind="podcastindex_id").count() == ROWS
+    assert SourceKey.objects.filter(kind="feed_url").count() == ROWS
+    assert not checkpoint_path(dump_copy).exists()  # a finished import leaves no checkpoint
+
+    # Spot-check records against the raw rows.
+    raw = {r["id"]: r for r in _rows(dump_copy)}
+    for record in random.Random(3).sample(list(records), 40):
+        row = raw[int(record.external_id)]
+        data = record.data
+        assert record.content_hash == content_hash(data)
+        assert data["feed_url"] == row["url"].strip()
+        assert record.url == ((row["link"] or "").strip() or row["url"].strip())
+        assert data.get("title") == ((row["title"] or "").strip() or None)
+        assert data.get("newest_item_published_at") == epoch_iso(row["newestItemPubdate"])
+        assert data.get("podcast_guid") == ((row["podcastGuid"] or "").strip() or None)
+        if data.get("description_html"):
+            assert "<p>" not in data["description_text"]
+        keys = set(record.keys.values_list("kind", "value"))
+        assert keys == channel_keys("podcastindex", record.external_id, data)
+
+
+def test_reimport_updates_changed_rows_and_never_duplicates(dump_copy: Path) -> None:
+    import_dump(dump_copy, batch_size=BATCH, progress=False)
+    keys_before = SourceKey.objects.count()
+    renamed, moved = _good_ids(dump_copy)[10], _good_ids(dump_copy)[20]
+    old_url = _rows(dump_copy, "id = ?", (moved,))[0]["url"]
+    _execute(dump_copy, "UPDATE podcasts SET title = 'Renamed Show ✓' WHERE id = ?", (renamed,))
+    _execute(
+        dump_copy,
+        "UPDATE podcasts SET url = 'https://moved.example.org/feed.xml' WHERE id = ?",
+        (moved,),
+    )
+
+    report = import_dump(dump_copy, batch_size=BATCH, progress=False)
+
+    assert (report.new, report.updated, report.unchanged) == (0, 2, ROWS - 2)
+    assert SourceChannel.objects.count() == ROWS
+    assert SourceKey.objects.count() == keys_before
+    record = SourceChannel.objects.get(source="podcastindex", external_id=str(renamed))
+    assert record.data["title"] == "Renamed Show ✓"
+    assert record.content_hash == content_hash(record.data)
+    moved_keys = set(
+        SourceKey.objects.filter(record__external_id=str(moved), kind="feed_url").values_list(
+            "value", flat=True
+        )
+    )
+    assert moved_keys == {"moved.example.org/feed.xml"}
+    assert not SourceKey.objects.filter(value=normalise_feed_url(old_url)).exists()
+
+    third = import_dump(dump_copy, batch_size=BATCH, progress=False)
+    assert (third.new, third.updated, third.unchanged) == (0, 0, ROWS)
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_interrupted_import_resumes_after_the_last_committed_batch(
+    dump_copy: Path, monkeypatch: pytest.MonkeyPatch, workers: str
+) -> None:
+    monkeypatch.setenv("PODSIGHT_DUMP_WORKERS", workers)
+    real_store = dump._store_batch
+    calls = {"n": 0}
+
+    def failing_third_batch(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        result = real_store(*args, **kwargs)  # written, then the batch fails before commit
+        if calls["n"] == 3:
+            raise RuntimeError("disk full")
+        return result
+
+    monkeypatch.setattr(dump, "_store_batch", failing_third_batch)
+    with pytest.raises(RuntimeError, match="disk full"):
+        import_dump(dump_copy, batch_size=BATCH, progress=False)
+
+    ids = [r["id"] for r in _rows(dump_copy)]
+    committed_last = ids[2 * BATCH - 1]
+    state = json.loads(checkpoint_path(dump_copy).read_text())
+    assert state["last_id"] == committed_last
+    assert SourceChannel.objects.count() == len(_good_ids(dump_copy)) - len(
+        _good_ids(dump_copy, committed_last)
+    )  # the failed third batch was rolled back
+
+    monkeypatch.setattr(dump, "_store_batch", real_store)
+    report = import_dump(dump_copy, batch_size=BATCH, progress=False)
+    remaining = [i for i in ids if i > committed_last]
+    assert report.resumed_from == committed_last
+    assert report.rows_read == len(remaining)  # committed batches are not read again
+    assert report.new == len(_good_ids(dump_copy, committed_last))
+    assert report.unchanged == 0 and report.helpers == (2 if workers == "2" else 0)
+    assert SourceChannel.objects.count() == ROWS
+    assert not checkpoint_path(dump_copy).exists()
+
+
+def test_resume_false_starts_over(dump_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_store = dump._store_batch
+
+    def fail_second(*args: Any, **kwargs: Any) -> Any:
+        if fail_second.calls == 1:  # type: ignore[attr-defined]
+            raise RuntimeError("stop")
+        fail_second.calls += 1  # type: ignore[attr-defined]
+        return real_store(*args, **kwargs)
+
+    fail_second.calls = 0  # type: ignore[attr-defined]
+    monkeypatch.setattr(dump, "_store_batch", fail_second)
+    with pytest.raises(RuntimeError):
+        import_dump(dump_copy, batch_size=BATCH, progress=False)
+    monkeypatch.setattr(dump, "_store_batch", real_store)
+
+    report = import_dump(dump_copy, batch_size=BATCH, progress=False, resume=False)
+    assert report.resumed_from is None
+    assert report.rows_read == ROWS + len(BAD_URLS)
+    assert (report.new, report.unchanged) == (ROWS - BATCH, BATCH)
+
+
+def test_itunes_id_quirks_and_nulls(tmp_path: Path) -> None:
+    path = write_sample_dump(tmp_path / "quirks.db", 6, seed=2)
+    ids = [r["id"] for r in _rows(path)]
+    values: list[Any] = ["", "not-a-number", 1441923632, None, " 987654321 ", "0"]
+    for feed_id, value in zip(ids, values, strict=True):
+        _execute(path, "UPDATE podcasts SET itunesId = ? WHERE id = ?", (value, feed_id))
+    nulls = ", ".join(f"{name} = NULL" for name, _ in DUMP_COLUMNS if name not in ("id", "url"))
+    _execute(path, f"UPDATE podcasts SET {nulls} WHERE id = ?", (ids[3],))
+
+    report = import_dump(path, progress=False)
+
+    assert report.new == 6 and report.skipped == 0
+    got = {
+        int(r.external_id): r.data.get("itunes_id")
+        for r in SourceChannel.objects.filter(source="podcastindex")
+    }
+    assert [got[i] for i in ids] == [None, None, 1441923632, None, 987654321, None]
+    itunes_keys = SourceKey.objects.filter(kind="itunes_id").values_list("value", flat=True)
+    assert sorted(itunes_keys) == ["1441923632", "987654321"]
+    bare = SourceChannel.objects.get(external_id=str(ids[3]))
+    assert set(bare.data) == {"feed_url", "podcastindex_id"}
+
+
+def test_row_data_tolerates_odd_values() -> None:
+    names = [n for n in dump._READ]
+    row: list[Any] = [None] * len(names)
+    row[names.index("id")] = 7
+    row[names.index("url")] = b"https://bytes.example.com/feed"
+    row[names.index("title")] = 12345  # a number in a text column
+    row[names.index("dead")] = "1"
+    row[names.index("newestItemPubdate")] = "1546399813"
+    row[names.index("category1")] = " News "
+    row[names.index("category2")] = "News"
+    row[names.index("description")] = "<p>Hello &amp; <script>x()</script>welcome</p>"
+    data = row_data(row)
+    assert data["feed_url"] == "https://bytes.example.com/feed"
+    assert data["title"] == "12345" and data["dead"] is True
+    assert data["newest_item_published_at"] == "2019-01-02T03:30:13+00:00"
+    assert data["categories"] == [["News"]]
+    assert "<script>" not in data["description_html"]
+    assert data["description_text"] == "Hello & welcome"
+
+
+def test_fast_iso_matches_epoch_iso() -> None:
+    rng = random.Random(5)
+    for value in [
+        1,
+        86399,
+        86400,
+        951782400,
+        4102444800,
+        *(rng.randint(1, 4_000_000_000) for _ in range(500)),
+    ]:
+        assert dump._iso(value) == epoch_iso(value)
+    assert dump._iso(0) is None and dump._iso(-5) is None and dump._iso("") is None
+
+
+@pytest.mark.parametrize("preload", [True, False])
+def test_rows_sharing_a_key_with_a_linked_record_join_its_channel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, preload: bool
+) -> None:
+    if not preload:
+        monkeypatch.setattr(dump, "PRELOAD_KEYS", 0)  # ask the database per batch
+    rss_url = "https://www.Example.com/shows/feed/"
+    rss_data = {"title": "Example Show", "feed_url": rss_url, "language": "en"}
+    channel = Channel.objects.create(title="Example Show")
+    rss = SourceChannel.objects.create(
+        source="rss",
+        external_id=rss_url,
+        url=rss_url,
+        data=rss_data,
+        content_hash=content_hash(rss_data),
+        fetched_at="2025-01-01T00:00:00Z",
+        channel=channel,
+        link_method="key",
+        link_confidence=1.0,
+    )
+    for kind, value in channel_keys("rss", rss_url, rss_data):
+        SourceKey.objects.create(kind=kind, value=value, record=rss)
+
+    path = write_sample_dump(tmp_path / "link.db", 4, seed=9)
+    first, second, third, fourth = (r["id"] for r in _rows(path))
+    _execute(
+        path,
+        "UPDATE podcasts SET url = 'http://example.com/shows/feed', podcastGuid = '', "
+        "itunesId = 555111222, imageUrl = 'https://img.example.com/a.jpg' WHERE id = ?",
+        (first,),
+    )
+    # Shares only the iTunes id with the row above: it joins through that row's link.
+    _execute(
+        path, "UPDATE podcasts SET itunesId = 555111222, podcastGuid = '' WHERE id = ?", (third,)
+    )
+    _execute(
+        path,
+        "UPDATE podcasts SET podcastGuid = '', itunesId = '' WHERE id IN (?, ?)",
+        (second, fourth),
+    )
+
+    report = import_dump(path, progress=False)
+
+    assert report.new == 4 and report.linked == 2
+    linked = SourceChannel.objects.get(source="podcastindex", external_id=str(first))
+    assert linked.channel_id == channel.pk
+    assert linked.link_method == "key" and linked.link_confidence == 1.0
+    assert linked.link_explanation == f"shares feed URL example.com/shows/feed with rss:{rss_url}"
+    assert linked.linked_at is not None
+    via_row = SourceChannel.objects.get(source="podcastindex", external_id=str(third))
+    assert via_row.channel_id == channel.pk
+    assert via_row.link_explanation == f"shares iTunes id 555111222 with podcastindex:{first}"
+    for other in (second, fourth):
+        alone = SourceChannel.objects.get(source="podcastindex", external_id=str(other))
+        assert alone.channel_id is None and alone.link_method == "" and alone.linked_at is None
+    channel.refresh_from_db()
+    assert channel.image_url == "https://img.example.com/a.jpg"  # filled from the dump row
+    assert channel.field_sources["image_url"] == f"podcastindex:{first}"
+    assert channel.title == "Example Show"  # RSS still wins where it has a value
+
+
+def test_unchanged_unlinked_rows_link_once_a_match_appears(tmp_path: Path) -> None:
+    path = write_sample_dump(tmp_path / "later.db", 3, seed=4)
+    target = _rows(path)[1]
+    assert import_dump(path, progress=False).linked == 0
+
+    guid = (target["podcastGuid"] or "").strip().lower() or "c0ffee00-0000-5000-8000-000000000001"
+    _execute(path, "UPDATE podcasts SET podcastGuid = ? WHERE id = ?", (guid, target["id"]))
+    import_dump(path, progress=False)
+    channel = Channel.objects.create(title="From an API")
+    other = SourceChannel.objects.create(
+        source="apple",
+        external_id="123",
+        data={"podcast_guid": guid},
+        content_hash="x",
+        fetched_at="2025-01-01T00:00:00Z",
+        channel=channel,
+    )
+    SourceKey.objects.create(kind="podcast_guid", value=guid, record=other)
+
+    report = import_dump(path, progress=False)
+    assert (report.new, report.updated, report.unchanged, report.linked) == (0, 0, 3, 1)
+    record = SourceChannel.objects.get(source="podcastindex", external_id=str(target["id"]))
+    assert record.channel_id == channel.pk
+    assert record.link_explanation == f"shares podcast:guid {guid} with apple:123"
+
+
+def test_not_a_dump_is_refused(tmp_path: Path) -> None:
+    text = tmp_path / "notes.db"
+    text.write_text("this is not sqlite", encoding="utf-8")
+    with pytest.raises(DumpFormatError):
+        import_dump(text, progress=False)
+    other = tmp_path / "other.db"
+    db = sqlite3.connect(other)
+    db.execute("CREATE TABLE podcasts (id INTEGER PRIMARY KEY, url TEXT)")
+    db.commit()
+    db.close()
+    with pytest.raises(DumpFormatError, match="lacks column"):
+        import_dump(other, progress=False)
+
+
+def test_sample_dump_has_the_real_layout_and_quirks(sample: Path) -> None:
+    db = sqlite3.connect(sample)
+    columns = [(r[1], r[2]) for r in db.execute("PRAGMA table_info(podcasts)")]
+    assert columns == list(DUMP_COLUMNS)
+    types = dict(db.execute("SELECT typeof(itunesId), count(*) FROM podcasts GROUP BY 1"))
+    lengths = db.execute(
+        "SELECT min(length(description)), max(length(description)) FROM podcasts "
+        "WHERE length(description) > 0"
+    ).fetchone()
+    non_ascii = db.execute("SELECT count(*) FROM podcasts WHERE title GLOB '*[^ -~]*'").fetchone()
+    dead = db.execute("SELECT count(*) FROM podcasts WHERE dead = 1").fetchone()[0]
+    db.close()
+    assert {"integer", "text", "null"} <= set(types)  # ids, "" and stray text, NULL
+    assert lengths[0] >= 300 and lengths[1] <= 1000
+    assert non_ascii[0] > 0 and dead > 0
