@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from podsight.catalog.models import Channel, Episode
+from podsight.sources.models import SourceChannel
 from podsight.sources.rss.ingest import expand_locations, ingest_feeds
 
 pytestmark = pytest.mark.django_db
@@ -56,7 +57,23 @@ def test_whole_corpus_ingests_and_every_real_show_yields_its_episodes(rss_corpus
         assert outcome.episodes_total == items, (name, outcome.episodes_total)
         channel = Channel.objects.get(pk=outcome.channel_id)
         assert channel.title == outcome.title
-        assert Episode.objects.filter(channel=channel).count() == items, name
+        record = SourceChannel.objects.get(
+            source="rss", external_id=(rss_corpus / name).resolve().as_uri()
+        )
+        assert record.channel_id == channel.pk
+        assert record.episodes.count() == items, name
+        # Copies of one feed (same self URL or podcast:guid) share a channel, so it can
+        # hold more episodes than one file, never fewer.
+        assert Episode.objects.filter(channel=channel).count() >= items, name
+    # The corpus has a broken copy of one feed: linked by key to the good one, not a new show.
+    good = SourceChannel.objects.get(
+        external_id=(rss_corpus / "podcast-feed-parser/bc-sample.xml").resolve().as_uri()
+    )
+    bad = SourceChannel.objects.get(
+        external_id=(rss_corpus / "podcast-feed-parser/bc-sample-bad.xml").resolve().as_uri()
+    )
+    assert good.channel_id == bad.channel_id
+    assert "shares" in (good.link_explanation + bad.link_explanation)
     failures = [o for o in report.outcomes if o.failed]
     # Failures are documents with no feed in them at all; each says why.
     assert all(o.error for o in failures)
