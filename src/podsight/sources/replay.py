@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from podsight.lake.payloads import iter_payloads, payload_count
+from podsight.progress import step_progress
 from podsight.sources.http import ApiError
 from podsight.sources.records import Normalized
 from podsight.sources.store import StoreReport, store_normalized
@@ -53,15 +53,7 @@ def replay_payloads(
     console = console or Console(stderr=True)
     report = ReplayReport()
     total = payload_count(source)
-    with Progress(
-        TextColumn("[bold]replay[/]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        disable=not progress,
-        transient=True,
-    ) as bar:
+    with step_progress("replay", console, enabled=progress) as bar:
         task = bar.add_task("", total=total)
         for payload in iter_payloads(source):
             bar.advance(task)

@@ -31,12 +31,12 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from podsight import conf
 from podsight.lake.metrics import record_metrics
 from podsight.lake.payloads import record_payloads
+from podsight.progress import step_progress
 from podsight.sources.http import (
     ApiAuthError,
     ApiError,
@@ -391,16 +391,7 @@ def _sync_source(
     progress: bool,
 ) -> None:
     fetch = FETCHERS[source]
-    with Progress(
-        TextColumn(f"[bold]{source}[/]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.description}"),
-        console=console,
-        disable=not progress,
-        transient=True,
-    ) as bar:
+    with step_progress(source, console, enabled=progress) as bar:
         task = bar.add_task("", total=len(specs))
         for index, spec in enumerate(specs):
             bar.update(task, description=escape(spec.name[:60]))

@@ -23,6 +23,7 @@ from podsight.sources.http import ApiResponseError
 from podsight.sources.records import EpisodeRecord, Normalized, ShowRecord
 from podsight.sources.rss.normalize import parse_date, sanitize_html
 from podsight.sources.spotify.normalize import episode_kind
+from podsight.sources.values import as_int as _int
 
 __all__ = ["SOURCE", "enclosure_type", "episode_record", "normalize", "show_record"]
 
@@ -88,18 +89,6 @@ def _text(value: Any) -> str | None:
         return None
     value = value.strip()
     return value or None
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().isdecimal():
-        return int(value.strip())
-    return None
 
 
 def _id(value: Any) -> str | None:

@@ -20,10 +20,10 @@ from django.db import transaction
 from django.utils import timezone
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from podsight.catalog.models import Channel, Episode
 from podsight.catalog.services import apply_channel_values, episode_values_for, refresh_episodes
+from podsight.progress import step_progress
 from podsight.sources.models import Feed, LinkMethod, Source, SourceChannel, SourceEpisode
 from podsight.sources.rss.fetch import FetchRequest, FetchResult, fetch_feeds
 from podsight.sources.rss.model import ParsedChannel, ParsedEpisode, ParseResult
@@ -292,16 +292,7 @@ def ingest_feeds(
         fetched = dict(zip(urls, results, strict=True))
 
     outcomes: list[FeedOutcome] = []
-    with Progress(
-        TextColumn("[bold]ingest[/]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.description}"),
-        console=console,
-        disable=not progress,
-        transient=True,
-    ) as bar:
+    with step_progress("ingest", console, enabled=progress) as bar:
         task = bar.add_task("", total=len(targets))
         for location in targets:
             bar.update(task, description=escape(location[-60:]))

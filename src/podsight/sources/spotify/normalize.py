@@ -28,6 +28,7 @@ from typing import Any
 from podsight.sources.http import ApiResponseError
 from podsight.sources.records import EpisodeRecord, Normalized, ShowRecord
 from podsight.sources.rss.normalize import html_to_text, normalise_language, sanitize_html
+from podsight.sources.values import as_int as _int
 
 __all__ = [
     "SOURCE",
@@ -165,18 +166,6 @@ def _bool(value: Any) -> bool | None:
         return value
     if isinstance(value, int) and value in (0, 1):  # database exports store flags as 0/1
         return bool(value)
-    return None
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().isdecimal():
-        return int(value.strip())
     return None
 
 
