@@ -14,13 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from deltalake import DeltaTable
 
+from podsight import lake
 from podsight.catalog.models import Channel
 from podsight.sources.keys import channel_keys, normalise_feed_url
 from podsight.sources.models import SourceChannel, SourceKey
 from podsight.sources.podcastindex import dump
 from podsight.sources.podcastindex.dump import (
     DUMP_COLUMNS,
+    LAKE_TABLE,
     DumpFormatError,
     checkpoint_path,
     import_dump,
@@ -61,8 +64,6 @@ def dump_copy(sample: Path, tmp_path: Path) -> Path:
 @pytest.fixture(autouse=True)
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("PODSIGHT_HOME", str(tmp_path / "home"))
-    # Prepare rows in this process (helper processes are tested where asked for).
-    monkeypatch.setenv("PODSIGHT_DUMP_WORKERS", "0")
     return tmp_path / "home"
 
 
@@ -88,7 +89,13 @@ def _good_ids(path: Path, after: int = 0) -> list[int]:
     return [r["id"] for r in _rows(path, "id > ?", (after,)) if normalise_feed_url(r["url"])]
 
 
-def test_import_counts_records_and_keys(dump_copy: Path) -> None:
+def _lake(**filters: Any) -> dict[int, dict[str, Any]]:
+    """The lake table's rows by feed id."""
+    table = DeltaTable(str(lake.table_path(LAKE_TABLE))).to_pyarrow_table()
+    return {row["id"]: row for row in table.to_pylist()}
+
+
+def test_import_writes_every_feed_to_the_lake_with_its_keys(dump_copy: Path) -> None:
     report = import_dump(dump_copy, batch_size=BATCH, progress=False)
 
     good = _good_ids(dump_copy)
@@ -98,36 +105,39 @@ def test_import_counts_records_and_keys(dump_copy: Path) -> None:
     assert report.skip_reasons == {"no usable feed URL": len(BAD_URLS)}
     assert report.rows_read == ROWS + len(BAD_URLS) and report.finished
     assert report.linked == 0 and report.rows_per_s > 0
-    records = SourceChannel.objects.filter(source="podcastindex")
-    assert sorted(int(e) for e in records.values_list("external_id", flat=True)) == good
-    assert not records.filter(channel__isnull=False).exists()  # candidates, not channels
-    assert Channel.objects.count() == 0
-    assert SourceKey.objects.filter(kind="podcastindex_id").count() == ROWS
-    assert SourceKey.objects.filter(kind="feed_url").count() == ROWS
     assert not checkpoint_path(dump_copy).exists()  # a finished import leaves no checkpoint
+    # Nothing in the catalog shares a key with these feeds: they stay bulk data.
+    assert not SourceChannel.objects.filter(source="podcastindex").exists()
+    assert Channel.objects.count() == 0
 
-    # Spot-check records against the raw rows.
+    stored = _lake()
+    assert sorted(stored) == good
     raw = {r["id"]: r for r in _rows(dump_copy)}
-    for record in random.Random(3).sample(list(records), 40):
-        row = raw[int(record.external_id)]
-        data = record.data
-        assert record.content_hash == content_hash(data)
-        assert data["feed_url"] == row["url"].strip()
-        assert record.url == ((row["link"] or "").strip() or row["url"].strip())
-        assert data.get("title") == ((row["title"] or "").strip() or None)
-        assert data.get("newest_item_published_at") == epoch_iso(row["newestItemPubdate"])
-        assert data.get("podcast_guid") == ((row["podcastGuid"] or "").strip() or None)
-        if data.get("description_html"):
-            assert "<p>" not in data["description_text"]
-        keys = set(record.keys.values_list("kind", "value"))
-        assert keys == channel_keys("podcastindex", record.external_id, data)
+    for feed_id in random.Random(3).sample(good, 60):
+        row, kept = raw[feed_id], stored[feed_id]
+        for name in dump._READ:  # the dump's own columns, as the dump has them
+            value = row[name]
+            if name == "itunesId" and value is not None:
+                value = str(value)
+            assert kept[name] == value, name
+        assert kept["feed_key"] == normalise_feed_url(row["url"])
+        guid = (row["podcastGuid"] or "").strip().lower() or None
+        assert kept["guid_key"] == guid
+        itunes = {
+            v
+            for k, v in channel_keys(
+                "podcastindex", "1", row_data(tuple(row[c] for c in dump._READ))
+            )
+            if k == "itunes_id"
+        }
+        assert ({str(kept["itunes_key"])} if kept["itunes_key"] else set()) == itunes
+        assert kept["first_imported_at"] == kept["imported_at"]
 
 
 def test_reimport_updates_changed_rows_and_never_duplicates(dump_copy: Path) -> None:
     import_dump(dump_copy, batch_size=BATCH, progress=False)
-    keys_before = SourceKey.objects.count()
+    before = _lake()
     renamed, moved = _good_ids(dump_copy)[10], _good_ids(dump_copy)[20]
-    old_url = _rows(dump_copy, "id = ?", (moved,))[0]["url"]
     _execute(dump_copy, "UPDATE podcasts SET title = 'Renamed Show ✓' WHERE id = ?", (renamed,))
     _execute(
         dump_copy,
@@ -138,80 +148,99 @@ def test_reimport_updates_changed_rows_and_never_duplicates(dump_copy: Path) -> 
     report = import_dump(dump_copy, batch_size=BATCH, progress=False)
 
     assert (report.new, report.updated, report.unchanged) == (0, 2, ROWS - 2)
-    assert SourceChannel.objects.count() == ROWS
-    assert SourceKey.objects.count() == keys_before
-    record = SourceChannel.objects.get(source="podcastindex", external_id=str(renamed))
-    assert record.data["title"] == "Renamed Show ✓"
-    assert record.content_hash == content_hash(record.data)
-    moved_keys = set(
-        SourceKey.objects.filter(record__external_id=str(moved), kind="feed_url").values_list(
-            "value", flat=True
-        )
-    )
-    assert moved_keys == {"moved.example.org/feed.xml"}
-    assert not SourceKey.objects.filter(value=normalise_feed_url(old_url)).exists()
+    after = _lake()
+    assert len(after) == ROWS
+    assert after[renamed]["title"] == "Renamed Show ✓"
+    assert after[moved]["feed_key"] == "moved.example.org/feed.xml"
+    for feed_id in (renamed, moved):
+        assert after[feed_id]["first_imported_at"] == before[feed_id]["first_imported_at"]
+        assert after[feed_id]["imported_at"] > before[feed_id]["imported_at"]
+        assert after[feed_id]["row_hash"] != before[feed_id]["row_hash"]
+    untouched = _good_ids(dump_copy)[30]
+    assert after[untouched] == before[untouched]
+    # The old content is still there, one Delta version back.
+    table = DeltaTable(str(lake.table_path(LAKE_TABLE)))
+    previous = DeltaTable(str(lake.table_path(LAKE_TABLE)), version=table.version() - 1)
+    titles = previous.to_pyarrow_table(filters=[("id", "=", renamed)]).column("title")
+    assert titles.to_pylist() == [before[renamed]["title"]]
 
     third = import_dump(dump_copy, batch_size=BATCH, progress=False)
     assert (third.new, third.updated, third.unchanged) == (0, 0, ROWS)
+    assert DeltaTable(str(lake.table_path(LAKE_TABLE))).version() == table.version()
 
 
-@pytest.mark.parametrize("workers", ["0", "2"])
-def test_interrupted_import_resumes_after_the_last_committed_batch(
-    dump_copy: Path, monkeypatch: pytest.MonkeyPatch, workers: str
+@pytest.mark.parametrize("failing", ["_write_lake", "_store_catalog_rows"])
+def test_interrupted_import_resumes_after_the_last_stored_batch(
+    dump_copy: Path, monkeypatch: pytest.MonkeyPatch, failing: str
 ) -> None:
-    monkeypatch.setenv("PODSIGHT_DUMP_WORKERS", workers)
-    real_store = dump._store_batch
+    real = getattr(dump, failing)
     calls = {"n": 0}
 
-    def failing_third_batch(*args: Any, **kwargs: Any) -> Any:
+    def fail_third_batch(*args: Any, **kwargs: Any) -> Any:
         calls["n"] += 1
-        result = real_store(*args, **kwargs)  # written, then the batch fails before commit
         if calls["n"] == 3:
             raise RuntimeError("disk full")
-        return result
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(dump, "_store_batch", failing_third_batch)
+    monkeypatch.setattr(dump, failing, fail_third_batch)
     with pytest.raises(RuntimeError, match="disk full"):
         import_dump(dump_copy, batch_size=BATCH, progress=False)
 
     ids = [r["id"] for r in _rows(dump_copy)]
-    committed_last = ids[2 * BATCH - 1]
+    stored_last = ids[2 * BATCH - 1]
     state = json.loads(checkpoint_path(dump_copy).read_text())
-    assert state["last_id"] == committed_last
-    assert SourceChannel.objects.count() == len(_good_ids(dump_copy)) - len(
-        _good_ids(dump_copy, committed_last)
-    )  # the failed third batch was rolled back
+    assert state["last_id"] == stored_last
+    assert sorted(_lake()) == ids[: 2 * BATCH]
 
-    monkeypatch.setattr(dump, "_store_batch", real_store)
+    monkeypatch.setattr(dump, failing, real)
     report = import_dump(dump_copy, batch_size=BATCH, progress=False)
-    remaining = [i for i in ids if i > committed_last]
-    assert report.resumed_from == committed_last
-    assert report.rows_read == len(remaining)  # committed batches are not read again
-    assert report.new == len(_good_ids(dump_copy, committed_last))
-    assert report.unchanged == 0 and report.helpers == (2 if workers == "2" else 0)
-    assert SourceChannel.objects.count() == ROWS
+    remaining = _good_ids(dump_copy, stored_last)
+    assert report.resumed_from == stored_last
+    assert report.rows_read == len([i for i in ids if i > stored_last])  # no re-reading
+    assert (report.new, report.unchanged) == (len(remaining), 0)
+    assert sorted(_lake()) == _good_ids(dump_copy)
     assert not checkpoint_path(dump_copy).exists()
 
 
 def test_resume_false_starts_over(dump_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real_store = dump._store_batch
+    real = dump._write_lake
+    calls = {"n": 0}
 
     def fail_second(*args: Any, **kwargs: Any) -> Any:
-        if fail_second.calls == 1:  # type: ignore[attr-defined]
+        calls["n"] += 1
+        if calls["n"] == 2:
             raise RuntimeError("stop")
-        fail_second.calls += 1  # type: ignore[attr-defined]
-        return real_store(*args, **kwargs)
+        return real(*args, **kwargs)
 
-    fail_second.calls = 0  # type: ignore[attr-defined]
-    monkeypatch.setattr(dump, "_store_batch", fail_second)
+    monkeypatch.setattr(dump, "_write_lake", fail_second)
     with pytest.raises(RuntimeError):
         import_dump(dump_copy, batch_size=BATCH, progress=False)
-    monkeypatch.setattr(dump, "_store_batch", real_store)
+    monkeypatch.setattr(dump, "_write_lake", real)
 
     report = import_dump(dump_copy, batch_size=BATCH, progress=False, resume=False)
     assert report.resumed_from is None
     assert report.rows_read == ROWS + len(BAD_URLS)
     assert (report.new, report.unchanged) == (ROWS - BATCH, BATCH)
+
+
+def test_column_types_hold_whatever_sqlite_stored(tmp_path: Path) -> None:
+    """SQLite lets any column hold any type; ADBC types a column from the values it sees."""
+    path = write_sample_dump(tmp_path / "types.db", 30, seed=6)
+    ids = [r["id"] for r in _rows(path)]
+    # All NULL in the first batch, text later; text in integer columns; a float.
+    _execute(path, "UPDATE podcasts SET category10 = NULL, generator = NULL")
+    _execute(
+        path, "UPDATE podcasts SET category10 = 'Late', generator = 7 WHERE id = ?", (ids[-1],)
+    )
+    _execute(path, "UPDATE podcasts SET episodeCount = 'many', dead = 2.0 WHERE id = ?", (ids[5],))
+
+    report = import_dump(path, batch_size=10, progress=False)
+
+    assert report.new == 30 and report.skipped == 0
+    stored = _lake()
+    assert stored[ids[-1]]["category10"] == "Late" and stored[ids[-1]]["generator"] == "7"
+    assert stored[ids[0]]["category10"] is None
+    assert stored[ids[5]]["episodeCount"] == 0 and stored[ids[5]]["dead"] == 2
 
 
 def test_itunes_id_quirks_and_nulls(tmp_path: Path) -> None:
@@ -226,15 +255,29 @@ def test_itunes_id_quirks_and_nulls(tmp_path: Path) -> None:
     report = import_dump(path, progress=False)
 
     assert report.new == 6 and report.skipped == 0
-    got = {
-        int(r.external_id): r.data.get("itunes_id")
-        for r in SourceChannel.objects.filter(source="podcastindex")
+    stored = _lake()
+    assert [stored[i]["itunesId"] for i in ids] == [
+        "",
+        "not-a-number",
+        "1441923632",
+        None,
+        "987654321",  # SQLite's INTEGER affinity stored " 987654321 " as a number
+        "0",
+    ]
+    assert [stored[i]["itunes_key"] for i in ids] == [None, None, 1441923632, None, 987654321, None]
+    bare = stored[ids[3]]
+    assert {k for k, v in bare.items() if v is not None} == {
+        "id",
+        "url",
+        "feed_key",
+        "row_hash",
+        "first_imported_at",
+        "imported_at",
     }
-    assert [got[i] for i in ids] == [None, None, 1441923632, None, 987654321, None]
-    itunes_keys = SourceKey.objects.filter(kind="itunes_id").values_list("value", flat=True)
-    assert sorted(itunes_keys) == ["1441923632", "987654321"]
-    bare = SourceChannel.objects.get(external_id=str(ids[3]))
-    assert set(bare.data) == {"feed_url", "podcastindex_id"}
+    # The catalog's normaliser reads the same values the same way.
+    data = [row_data(tuple(stored[i][c] for c in dump._READ)) for i in ids]
+    assert [d.get("itunes_id") for d in data] == [None, None, 1441923632, None, 987654321, None]
+    assert set(data[3]) == {"feed_url", "podcastindex_id"}
 
 
 def test_row_data_tolerates_odd_values() -> None:
@@ -315,6 +358,7 @@ def test_rows_sharing_a_key_with_a_linked_record_join_its_channel(
     report = import_dump(path, progress=False)
 
     assert report.new == 4 and report.linked == 2
+    assert SourceChannel.objects.filter(source="podcastindex").count() == 2
     linked = SourceChannel.objects.get(source="podcastindex", external_id=str(first))
     assert linked.channel_id == channel.pk
     assert linked.link_method == "key" and linked.link_confidence == 1.0
@@ -323,9 +367,9 @@ def test_rows_sharing_a_key_with_a_linked_record_join_its_channel(
     via_row = SourceChannel.objects.get(source="podcastindex", external_id=str(third))
     assert via_row.channel_id == channel.pk
     assert via_row.link_explanation == f"shares iTunes id 555111222 with podcastindex:{first}"
-    for other in (second, fourth):
-        alone = SourceChannel.objects.get(source="podcastindex", external_id=str(other))
-        assert alone.channel_id is None and alone.link_method == "" and alone.linked_at is None
+    for other in (second, fourth):  # linked to nothing: in the lake only
+        assert not SourceChannel.objects.filter(external_id=str(other)).exists()
+        assert other in _lake()
     channel.refresh_from_db()
     assert channel.image_url == "https://img.example.com/a.jpg"  # filled from the dump row
     assert channel.field_sources["image_url"] == f"podcastindex:{first}"
@@ -356,6 +400,31 @@ def test_unchanged_unlinked_rows_link_once_a_match_appears(tmp_path: Path) -> No
     record = SourceChannel.objects.get(source="podcastindex", external_id=str(target["id"]))
     assert record.channel_id == channel.pk
     assert record.link_explanation == f"shares podcast:guid {guid} with apple:123"
+
+
+def test_records_the_catalog_holds_are_refreshed_from_the_dump(tmp_path: Path) -> None:
+    path = write_sample_dump(tmp_path / "known.db", 5, seed=8)
+    row = _rows(path)[2]
+    stale = {"title": "Old Title", "feed_url": row["url"]}
+    record = SourceChannel.objects.create(
+        source="podcastindex",
+        external_id=str(row["id"]),
+        url=row["url"],
+        data=stale,
+        content_hash=content_hash(stale),
+        fetched_at="2025-01-01T00:00:00Z",
+    )
+
+    report = import_dump(path, progress=False)
+
+    assert (report.new, report.refreshed, report.linked) == (5, 1, 0)
+    record.refresh_from_db()
+    assert record.data == row_data(tuple(row[c] for c in dump._READ))
+    assert record.content_hash == content_hash(record.data)
+    keys = set(record.keys.values_list("kind", "value"))
+    assert keys == channel_keys("podcastindex", record.external_id, record.data)
+    assert SourceChannel.objects.filter(source="podcastindex").count() == 1
+    assert import_dump(path, progress=False).refreshed == 0
 
 
 def test_not_a_dump_is_refused(tmp_path: Path) -> None:

@@ -228,11 +228,11 @@ def import_podcastindex(
     dump: Annotated[
         Path, typer.Argument(help="The Podcast Index SQLite dump (podcastindex_feeds.db).")
     ],
-    batch_size: Annotated[int, typer.Option(min=100, help="Rows per transaction.")] = 20_000,
+    batch_size: Annotated[int, typer.Option(min=100, help="Rows read per batch.")] = 25_000,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted import.")] = True,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
-    """Import the Podcast Index dump as source records; re-imports update, never duplicate."""
+    """Import the Podcast Index dump into the lake, linking feeds the catalog shares keys with."""
     _database()
     if not dump.is_file():
         err.print(f"[red]error:[/] {escape(str(dump))} is not a file")

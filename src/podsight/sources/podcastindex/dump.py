@@ -1,53 +1,59 @@
-"""Import the public Podcast Index SQLite dump (``podcastindex_feeds.db``) as source records.
+"""Import the public Podcast Index SQLite dump (``podcastindex_feeds.db``).
 
 The dump (https://public.podcastindex.org/podcastindex_feeds.db.tgz, updated daily, about
 4 million rows) has one table, ``podcasts``, one row per feed (see :data:`DUMP_COLUMNS`).
 Dates are unix seconds; ``itunesId`` is an integer, an empty string or stray text; any
-column may be NULL. Each row becomes a :class:`~podsight.sources.models.SourceChannel`
-(``source="podcastindex"``, ``external_id`` = the feed id, ``url`` = the site link or else
-the feed URL) whose ``data`` uses the same field names as the API normaliser
-(:mod:`podsight.sources.podcastindex.normalize`) and whose ``content_hash`` is
-:func:`podsight.sources.rss.ingest.content_hash` of that data, plus its strong keys
-(:func:`podsight.sources.keys.channel_keys`) as ``SourceKey`` rows.
+column may be NULL.
 
-How it runs:
+Where the rows go:
 
-- The dump is opened read-only (``file:…?mode=ro``) and read in ``id`` order in batches;
-  memory stays bounded by the batch size whatever the dump's size. On a multi-core
-  machine the rows are read and normalised in helper processes (each preparing every
-  n-th batch) while this process writes, so every core works. ``PODSIGHT_DUMP_WORKERS``
-  sets their number (0: all in this process).
-- Each batch is one transaction: one query finds the stored hashes of the batch's ids;
-  new rows are inserted (``INSERT … ON CONFLICT (source, external_id) DO UPDATE``),
-  changed rows updated, unchanged rows not written at all, and ``SourceKey`` rows written
-  for new and changed rows. A re-import therefore never duplicates anything.
-- **Linking**: a row sharing a strong key (podcast:guid, Podcast Index id, iTunes id or
-  normalised feed URL, in that order) with a record that already has a canonical channel
-  joins that channel (``link_method="key"``, confidence 1.0, and an explanation such as
-  ``shares feed URL example.com/feed with rss:https://example.com/feed``). Every other
-  row stays **unlinked** (``channel`` NULL): the dump's millions of feeds are candidates
-  for later matching, not new canonical channels. Unchanged unlinked rows are linked too
-  when a matching record has appeared since the last import.
-- **Resumable**: after each committed batch the last imported id is written to a
+- **The lake**, all of them: Delta table ``lake/podcastindex_feeds`` holds the dump's
+  columns as the dump names them (:data:`LAKE_SCHEMA`), one row per feed id, plus the
+  derived strong keys ``feed_key`` (:func:`~podsight.sources.keys.normalise_feed_url` of
+  ``url``), ``guid_key`` and ``itunes_key``, a ``row_hash`` of the content, and
+  ``first_imported_at``/``imported_at``. Millions of feeds nobody follows are bulk data,
+  not catalog rows; DuckDB joins them by key when matching needs them.
+- **The catalog**, only the feeds that concern it: a row that shares a strong key
+  (podcast:guid, Podcast Index id, iTunes id or normalised feed URL, in that order) with
+  a source record already in a canonical channel becomes (or refreshes) a
+  :class:`~podsight.sources.models.SourceChannel` (``source="podcastindex"``,
+  ``external_id`` = the feed id) with the API normaliser's field names
+  (:func:`row_data`), its ``SourceKey`` rows, and a link to that channel
+  (``link_method="key"``, confidence 1.0, an explanation such as ``shares feed URL
+  example.com/feed with rss:https://example.com/feed``). Podcast Index records the
+  catalog already holds (from the API) are refreshed from the dump when it differs.
+
+How it runs, in three threads so both cores work: one reads the dump in ``id`` order
+in batches (ADBC's SQLite driver, straight into Arrow); this one derives keys and hashes
+with Arrow and DuckDB kernels, compares each row's hash with the lake's, and writes the
+catalog's few rows through Django; one writes the lake (a plain append for new rows, a
+delta-rs merge on the feed id when rows changed). Memory is bounded by the batch size.
+
+- **Re-import** never duplicates: unchanged rows are not written at all, changed rows
+  replace the old ones (Delta keeps the old versions: ``DeltaTable.history``), new rows
+  are appended. Rows that disappear from a later dump stay as they were.
+- **Resumable**: after each batch is in both stores, the last imported id is written to a
   checkpoint under ``$PODSIGHT_HOME/state/`` keyed by the dump's resolved path, size and
-  mtime; ``resume=True`` continues after it (a crash between a commit and the checkpoint
-  write only means that batch is read again and found unchanged). A finished import
+  mtime; ``resume=True`` continues after it. A crash between the stores and the
+  checkpoint only means that batch is read again and found unchanged. A finished import
   removes its checkpoint.
 
-Rows without a usable feed URL or id are skipped and counted with the reason. Rows that
-disappear from a later dump are left as they are.
+Rows without a positive id or a usable feed URL are skipped and counted with the reason.
+Integer columns holding stray text read as 0 (SQLite's ``CAST``); ``itunesId`` is kept
+as text, as the dump has it.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import logging
-import multiprocessing
 import os
 import queue
 import random
 import sqlite3
+import threading
 import time
 import uuid
 from collections import Counter
@@ -57,8 +63,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from podsight import conf
-from podsight.sources.keys import channel_keys
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from podsight import conf, lake
+from podsight.sources.keys import channel_keys, normalise_feed_urls
 from podsight.sources.podcastindex.normalize import SOURCE, as_int, itunes_id_of
 from podsight.sources.rss.normalize import html_to_text, normalise_language, sanitize_html
 
@@ -70,6 +79,8 @@ __all__ = [
     "DUMP_COLUMNS",
     "DUMP_SCHEMA",
     "KEY_ORDER",
+    "LAKE_SCHEMA",
+    "LAKE_TABLE",
     "DumpFormatError",
     "DumpImportReport",
     "checkpoint_path",
@@ -78,6 +89,9 @@ __all__ = [
     "row_data",
     "write_sample_dump",
 ]
+
+log = logging.getLogger(__name__)
+
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +159,6 @@ CHECKPOINT_PREFIX = "podcastindex-dump-"
 # Up to this many keys of already-linked records are held in memory for linking; past it
 # each batch asks the database instead.
 PRELOAD_KEYS = 300_000
-_QUEUE_BATCHES = 1
 _MAX_EXAMPLES = 20
 
 
@@ -153,7 +166,7 @@ class DumpFormatError(ValueError):
     """The file is not a Podcast Index dump (no ``podcasts`` table or columns missing)."""
 
 
-# --- row normalisation (pure; runs in the helper process) -----------------------------
+# --- row normalisation (the catalog's rows) ---------------------------------------------
 
 _LANGUAGES: dict[str, str | None] = {}
 _DAYS: dict[int, str] = {}
@@ -396,105 +409,258 @@ def _prepare_rows(rows: list[Sequence[Any]]) -> _Batch:
     return _Batch(rows[0][0], rows[-1][0], prepared, bad)
 
 
-def _read_batches(
-    path: Path, after_id: int, batch_size: int, *, share: tuple[int, int] = (0, 1)
-) -> Iterator[_Batch]:
-    """Prepared batches of rows with ``id > after_id``, in id order (bounded memory).
+# --- reading and deriving (Arrow) -----------------------------------------------------
 
-    ``share=(k, n)``: only every n-th batch starting at the k-th, for n helper processes
-    splitting the work; the other batches' bounds are found from the id index alone.
-    """
-    mine, helpers = share
-    source = _open_dump(path)
-    select = f"SELECT {', '.join(_READ)} FROM podcasts WHERE id > ? ORDER BY id LIMIT ?"
-    skip = "SELECT max(id) FROM (SELECT id FROM podcasts WHERE id > ? ORDER BY id LIMIT ?)"
-    try:
-        index = 0
-        while True:
-            if index % helpers == mine:
-                rows = source.execute(select, (after_id, batch_size)).fetchall()
-                if not rows:
-                    return
-                batch = _prepare_rows(rows)
-                del rows
-                yield batch
-                after_id = batch.last_id
-            else:
-                last = source.execute(skip, (after_id, batch_size)).fetchone()[0]
-                if last is None:
-                    return
-                after_id = last
-            index += 1
-    finally:
-        source.close()
-
-
-def _produce(path: Path, after_id: int, batch_size: int, share: tuple[int, int], out: Any) -> None:
-    """Helper process: read and prepare its share of batches, hand them over in order."""
-    try:
-        for batch in _read_batches(path, after_id, batch_size, share=share):
-            out.put(("batch", batch))
-        out.put(("done", None))
-    except BaseException as exc:  # report, never leave the writer waiting
-        out.put(("error", f"{type(exc).__name__}: {exc}"))
-
-
-def _parallel_batches(path: Path, after_id: int, batch_size: int, helpers: int) -> Iterator[_Batch]:
-    """Batches prepared by ``helpers`` processes, yielded in id order."""
-    # Spawned, not forked: a helper starts small instead of sharing the writer's heap and
-    # page cache, and no database connection is ever inherited.
-    context = multiprocessing.get_context("spawn")
-    channels = [context.Queue(maxsize=_QUEUE_BATCHES) for _ in range(helpers)]
-    processes = [
-        context.Process(
-            target=_produce,
-            args=(path, after_id, batch_size, (k, helpers), channels[k]),
-            daemon=True,
-        )
-        for k in range(helpers)
+LAKE_TABLE = "podcastindex_feeds"
+_TIMESTAMP = pa.timestamp("us", tz="UTC")
+_KINDS = dict(DUMP_COLUMNS)
+# itunesId is declared INTEGER but holds "" and stray text in the real dump: kept as text.
+_TEXT_COLUMNS = frozenset(c for c in _READ if _KINDS[c] == "TEXT") | {"itunesId"}
+_DUMP_FIELDS = [pa.field(c, pa.string() if c in _TEXT_COLUMNS else pa.int64()) for c in _READ]
+LAKE_SCHEMA = pa.schema(
+    [
+        *_DUMP_FIELDS,
+        pa.field("feed_key", pa.string()),  # normalise_feed_url(url)
+        pa.field("guid_key", pa.string()),  # podcastGuid, stripped and lower-cased
+        pa.field("itunes_key", pa.int64()),  # itunesId when it is a positive integer
+        pa.field("row_hash", pa.int64()),  # 63 bits of md5 of the dump's columns: changes
+        pa.field("first_imported_at", _TIMESTAMP),
+        pa.field("imported_at", _TIMESTAMP),  # when this content was last written
     ]
-    for process in processes:
-        process.start()
+)
+_READ_SCHEMA = pa.schema(_DUMP_FIELDS)
+# Every column is CAST so each value has the column's type whatever SQLite stored (ADBC
+# infers a column's type from its values). `id` is left bare: it is the rowid, so the
+# ORDER BY walks the table's b-tree instead of sorting.
+_SELECT = (
+    "SELECT "
+    + ", ".join(
+        c if c == "id" else f"CAST({c} AS {'TEXT' if c in _TEXT_COLUMNS else 'INTEGER'}) AS {c}"
+        for c in _READ
+    )
+    + " FROM podcasts WHERE id > ? ORDER BY id LIMIT ?"
+)
+# md5 of every column but the id (NULL distinct from "", columns separated), cut to 63
+# bits so it fits Delta's signed long: 8 bytes a row in memory for the comparison index.
+_ROW_HASH = (
+    "CAST(md5_number_lower(concat_ws(chr(31), "
+    + ", ".join(f"coalesce(CAST({c} AS VARCHAR), chr(30))" for c in _READ if c != "id")
+    + ")) >> 1 AS BIGINT)"
+)
+_NO_STRING = pa.scalar(None, pa.string())
+
+
+def _read_arrow(path: Path, after_id: int, batch_size: int) -> Iterator[pa.Table]:
+    """Batches of dump rows with ``id > after_id`` in id order, typed as _READ_SCHEMA."""
+    import adbc_driver_sqlite.dbapi as adbc
+
+    connection = adbc.connect(_dump_uri(path))
     try:
-        index = 0
-        while True:
-            k = index % helpers
-            try:
-                kind, payload = channels[k].get(timeout=1.0)
-            except queue.Empty:
-                if not processes[k].is_alive():
-                    raise RuntimeError(
-                        f"the dump reader process stopped (exit code {processes[k].exitcode})"
-                    ) from None
-                continue
-            if kind == "done":  # batch `index` does not exist: every row has been read
-                return
-            if kind == "error":
-                raise RuntimeError(f"reading the dump failed: {payload}")
-            yield payload
-            index += 1
+        cursor = connection.cursor()
+        try:
+            # One query per batch: type inference then sees only that batch, and a column
+            # that is all NULL in it comes back as int64 nulls, which the cast below fixes.
+            cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(batch_size)})
+            while True:
+                cursor.execute(_SELECT, (after_id, batch_size))
+                table = cursor.fetch_arrow_table()
+                if table.num_rows == 0:
+                    return
+                table = table.cast(_READ_SCHEMA)
+                after_id = table.column("id")[-1].as_py()
+                yield table
+        finally:
+            cursor.close()
     finally:
-        for process in processes:
-            if process.is_alive():
-                process.terminate()
-        for process, channel in zip(processes, channels, strict=True):
-            process.join(timeout=10)
-            channel.close()
-            channel.cancel_join_thread()
+        connection.close()
 
 
-def _helper_count(rows_expected: int, batch_size: int) -> int:
-    """Processes to prepare rows in (0: this process does it)."""
-    configured = conf.env("PODSIGHT_DUMP_WORKERS", "")
-    if configured:
-        wanted = int(configured) if configured.isdigit() else 0
-    else:
-        wanted = min(os.cpu_count() or 1, 4)
-        if wanted < 2:
-            wanted = 0  # one core: a helper would only add copying
-    if rows_expected <= batch_size:
-        return 0  # one batch: nothing to overlap
-    return wanted
+def _derive(table: pa.Table, duck: Any, now: datetime) -> tuple[pa.Table, pa.Table]:
+    """(rows to keep with their keys and hash, skipped rows' ids and reasons)."""
+    ids = table.column("id")
+    feed_key = normalise_feed_urls(table.column("url"))
+    bad_id = pc.invert(pc.fill_null(pc.greater(ids, 0), False))
+    no_url = pc.is_null(feed_key)
+    skipped = pc.or_(bad_id, no_url)
+    reasons = pc.if_else(bad_id, "id is not a positive integer", "no usable feed URL")
+    skips = pa.table({"id": ids, "reason": reasons}).filter(skipped)
+
+    guid = pc.utf8_lower(pc.utf8_trim_whitespace(table.column("podcastGuid")))
+    guid = pc.if_else(pc.equal(guid, ""), _NO_STRING, guid)
+    itunes = pc.utf8_trim_whitespace(table.column("itunesId"))
+    numeric = pc.fill_null(pc.match_substring_regex(itunes, r"^[0-9]{1,18}$"), False)
+    itunes_key = pc.cast(pc.if_else(numeric, itunes, _NO_STRING), pa.int64())
+    itunes_key = pc.if_else(pc.greater(itunes_key, 0), itunes_key, pa.scalar(None, pa.int64()))
+    derived = table.append_column("feed_key", feed_key)
+    derived = derived.append_column("guid_key", guid).append_column("itunes_key", itunes_key)
+    derived = derived.filter(pc.invert(skipped))
+    duck.register("batch", derived)
+    try:
+        hashes = duck.sql(f"SELECT {_ROW_HASH} AS row_hash FROM batch").to_arrow_table()
+    finally:
+        duck.unregister("batch")
+    stamp = pa.array([now] * derived.num_rows, _TIMESTAMP)
+    derived = derived.append_column("row_hash", hashes.column(0))
+    derived = derived.append_column("first_imported_at", stamp).append_column("imported_at", stamp)
+    return derived.cast(LAKE_SCHEMA), skips
+
+
+class _LakeIndex:
+    """Feed id → row hash of what the lake holds, sorted, for vectorised comparison."""
+
+    def __init__(self) -> None:
+        self.ids = pa.array([], pa.int64())
+        self.hashes = pa.array([], pa.int64())
+        if lake.exists(LAKE_TABLE):
+            known = lake.query("SELECT id, row_hash FROM feeds ORDER BY id", feeds=LAKE_TABLE)
+            self.ids = known.column("id").combine_chunks()
+            self.hashes = known.column("row_hash").combine_chunks()
+
+    def split(self, rows: pa.Table) -> tuple[pa.Table, pa.Table, int]:
+        """(new rows, changed rows, number unchanged) of a batch of rows sorted by id."""
+        if rows.num_rows == 0 or len(self.ids) == 0:
+            return rows, rows.slice(0, 0), 0
+        ids = rows.column("id")
+        # Only the index's slice within the batch's id range can match.
+        start = bisect.bisect_left(_Ints(self.ids), ids[0].as_py())
+        stop = bisect.bisect_right(_Ints(self.ids), ids[-1].as_py())
+        at = pc.index_in(ids, value_set=self.ids.slice(start, stop - start))
+        present = pc.is_valid(at)
+        old = pc.take(self.hashes.slice(start, stop - start), at)
+        same = pc.fill_null(pc.equal(old, rows.column("row_hash")), False)
+        new = rows.filter(pc.invert(present))
+        changed = rows.filter(pc.and_(present, pc.invert(same)))
+        return new, changed, pc.sum(same).as_py() or 0
+
+
+class _Ints:
+    """Sequence view of an Arrow int array, for bisect."""
+
+    def __init__(self, values: pa.Array) -> None:
+        self.values = values
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __getitem__(self, position: int) -> int:
+        return self.values[position].as_py()
+
+
+def _write_lake(new: pa.Table, changed: pa.Table) -> None:
+    """Append new rows; merge changed ones by id, keeping their first_imported_at."""
+    from deltalake import DeltaTable, write_deltalake
+
+    path = lake.table_path(LAKE_TABLE)
+    if new.num_rows and not changed.num_rows:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_deltalake(str(path), new, mode="append")
+        return
+    rows = pa.concat_tables([new, changed]) if new.num_rows else changed
+    if not rows.num_rows:
+        return
+    updates = {name: f"s.{name}" for name in LAKE_SCHEMA.names if name != "first_imported_at"}
+    ids = rows.column("id")
+    # The literal id range lets delta-rs skip every file outside it (files are written in
+    # id order, so a batch touches one or two); without it each merge reads the table.
+    low, high = pc.min(ids).as_py(), pc.max(ids).as_py()
+    predicate = f"t.id >= {low} AND t.id <= {high} AND t.id = s.id"
+    (
+        DeltaTable(str(path))
+        .merge(rows, predicate=predicate, source_alias="s", target_alias="t")
+        .when_matched_update(updates)
+        .when_not_matched_insert_all()
+        .execute()
+    )
+
+
+# --- the pipeline's threads -----------------------------------------------------------
+
+_DONE = object()
+
+
+class _Prefetch:
+    """Runs an iterator in a thread, one item ahead (native readers release the GIL)."""
+
+    def __init__(self, items: Iterator[Any]) -> None:
+        self._items = items
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=1)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="dump-reader", daemon=True)
+        self._thread.start()
+
+    def _put(self, item: Any) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        try:
+            for item in self._items:
+                if not self._put(item):
+                    return
+            self._put(_DONE)
+        except BaseException as exc:  # handed to the consumer, raised there
+            self._put(exc)
+        finally:
+            close = getattr(self._items, "close", None)
+            if close is not None:
+                close()
+
+    def __iter__(self) -> Iterator[Any]:
+        while True:
+            item = self._queue.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+
+class _LakeWriter:
+    """Writes batches to the lake in a thread; records progress once a batch is stored."""
+
+    def __init__(self, on_stored: Any) -> None:
+        self._on_stored = on_stored
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=1)
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="dump-lake-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _DONE:
+                return
+            if self.error is not None:
+                continue  # after a failure nothing later may be recorded as stored
+            new, changed, last_id = item
+            try:
+                _write_lake(new, changed)
+                self._on_stored(last_id)
+            except BaseException as exc:
+                self.error = exc
+
+    def put(self, new: pa.Table, changed: pa.Table, last_id: int) -> None:
+        self._raise()
+        self._queue.put((new, changed, last_id))
+
+    def finish(self) -> None:
+        """Wait until every batch handed over is stored; raise the writer's error."""
+        self._queue.put(_DONE)
+        self._thread.join()
+        self._raise()
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            raise RuntimeError(f"writing the lake table failed: {self.error}") from self.error
 
 
 # --- checkpoints ----------------------------------------------------------------------
@@ -559,13 +725,19 @@ def _forget_other_versions(path: Path, keep: Path) -> None:
 
 @dataclass
 class DumpImportReport:
-    """What one ``import_dump`` run did (a resumed run counts only its own rows)."""
+    """What one ``import_dump`` run did (a resumed run counts only its own rows).
+
+    ``new``/``updated``/``unchanged`` count rows of the lake table; ``linked`` counts
+    rows that joined a canonical channel this run and ``refreshed`` catalog records
+    rewritten because their dump row changed.
+    """
 
     path: str
     new: int = 0
     updated: int = 0
     unchanged: int = 0
     linked: int = 0
+    refreshed: int = 0
     skipped: int = 0
     skip_reasons: Counter = field(default_factory=Counter)
     skipped_examples: list[tuple[Any, str]] = field(default_factory=list)
@@ -575,7 +747,6 @@ class DumpImportReport:
     last_id: int | None = None
     finished: bool = False
     elapsed_s: float = 0.0
-    helpers: int = 0  # processes that prepared the rows (0: this one)
 
     @property
     def rows_per_s(self) -> float:
@@ -587,6 +758,7 @@ class DumpImportReport:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "linked": self.linked,
+            "refreshed": self.refreshed,
             "skipped": self.skipped,
             "rows_read": self.rows_read,
         }
@@ -598,15 +770,24 @@ class DumpImportReport:
             f"  rows read {self.rows_read:,} in {self.elapsed_s:.1f} s "
             f"({self.rows_per_s:,.0f} rows/s)"
             + (f", resumed after id {self.resumed_from}" if self.resumed_from else ""),
-            f"  new {self.new:,} · updated {self.updated:,} · unchanged {self.unchanged:,} · "
-            f"linked to a channel {self.linked:,} · skipped {self.skipped:,}",
+            f"  lake table {LAKE_TABLE}: new {self.new:,} · updated {self.updated:,} · "
+            f"unchanged {self.unchanged:,} · skipped {self.skipped:,}",
+            f"  catalog: linked to a channel {self.linked:,} · refreshed {self.refreshed:,}",
         ]
         for reason, count in self.skip_reasons.most_common():
             lines.append(f"  skipped {count:,}: {reason}")
         return "\n".join(lines)
 
 
-# --- writing (Django) -----------------------------------------------------------------
+# --- writing the catalog (Django) -----------------------------------------------------
+
+# Lake column holding each key kind's value (as channel_keys spells it, once cast to text).
+_KEY_COLUMNS = {
+    "podcast_guid": "guid_key",
+    "podcastindex_id": "id",
+    "itunes_id": "itunes_key",
+    "feed_url": "feed_key",
+}
 
 
 class _Linker:
@@ -616,17 +797,18 @@ class _Linker:
         self.connection = connection
         self.preloaded: dict[tuple[str, str], tuple[int | None, str, str, int]] | None = None
         self.survivors: dict[int, int | None] = {}
-        self.any_linked = True
+        self.known_ids: pa.Array | None = None  # podcastindex records the catalog holds
+        self._values: dict[str, pa.Array] = {}
+        self._values_size = -1
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT count(*) FROM sources_sourcekey k JOIN sources_sourcechannel r "
                 "ON r.id = k.record_id WHERE r.channel_id IS NOT NULL"
             )
             count = cursor.fetchone()[0]
-        if count == 0:
-            self.any_linked = False
-            self.preloaded = {}
-        elif count <= PRELOAD_KEYS:
+            cursor.execute("SELECT count(*) FROM sources_sourcechannel WHERE source = %s", [SOURCE])
+            known = cursor.fetchone()[0]
+        if count <= PRELOAD_KEYS:
             self.preloaded = {}
             with connection.cursor() as cursor:
                 cursor.execute(
@@ -638,6 +820,51 @@ class _Linker:
                     self.preloaded.setdefault(
                         (kind, value), (record_id, source, external_id, channel_id)
                     )
+        if known <= PRELOAD_KEYS:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT external_id FROM sources_sourcechannel WHERE source = %s", [SOURCE]
+                )
+                self.known_ids = pa.array([row[0] for row in cursor], pa.string())
+
+    @staticmethod
+    def _values_by_kind(found: dict[tuple[str, str], Any]) -> dict[str, pa.Array]:
+        values: dict[str, list[str]] = {kind: [] for kind in _KEY_COLUMNS}
+        for kind, value in found:
+            if kind in values:
+                values[kind].append(value)
+        return {kind: pa.array(v, pa.string()) for kind, v in values.items()}
+
+    def candidates(self, rows: pa.Table, writer: _Writer) -> pa.Array:
+        """Rows the catalog cares about: sharing a key with a linked record, or known."""
+        columns = {
+            kind: pc.cast(rows.column(column), pa.string()) for kind, column in _KEY_COLUMNS.items()
+        }
+        if self.preloaded is not None:
+            if len(self.preloaded) != self._values_size:  # links made since: their keys too
+                self._values = self._values_by_kind(self.preloaded)
+                self._values_size = len(self.preloaded)
+            values = self._values
+        else:
+            wanted = {
+                (kind, value)
+                for kind, column in columns.items()
+                for value in column.to_pylist()
+                if value
+            }
+            values = self._values_by_kind(self.batch_map(wanted))
+        mask = pa.array([False] * rows.num_rows)
+        for kind, column in columns.items():
+            if len(values[kind]):
+                hit = pc.fill_null(pc.is_in(column, value_set=values[kind]), False)
+                mask = pc.or_(mask, hit)
+        ids = columns["podcastindex_id"]
+        known = self.known_ids
+        if known is None:
+            known = pa.array(list(writer.existing(ids.to_pylist())), pa.string())
+        if len(known):
+            mask = pc.or_(mask, pc.is_in(ids, value_set=known))
+        return mask
 
     def batch_map(
         self, wanted: set[tuple[str, str]]
@@ -774,7 +1001,12 @@ class _Writer:
 def _store_batch(
     batch: _Batch, writer: _Writer, linker: _Linker, report: DumpImportReport
 ) -> set[int]:
-    """Write one prepared batch (inside the caller's transaction); returns channels touched."""
+    """Write the catalog's rows of one batch (inside the caller's transaction).
+
+    Rows the catalog holds are refreshed when their content changed; unlinked ones and
+    new rows are linked when they share a key with a linked record; new rows that link
+    to nothing are not written (they are in the lake). Returns the channels touched.
+    """
     existing = writer.existing([row[0] for row in batch.rows])
     new_rows: list[Prepared] = []
     changed: list[tuple[Prepared, int]] = []
@@ -791,7 +1023,8 @@ def _store_batch(
         if channel_id is None:
             unlinked[row[0]] = pk
 
-    links = _find_links(batch, unlinked, linker) if linker.any_linked and unlinked else {}
+    links = _find_links(batch, unlinked, linker) if unlinked else {}
+    new_rows = [row for row in new_rows if row[0] in links]
     touched_channels: set[int] = set()
     link_method, confidence, now = "key", 1.0, writer.now
 
@@ -825,10 +1058,8 @@ def _store_batch(
         if channel_id is not None:
             touched_channels.add(channel_id)
 
-    report.new += len(new_rows)
-    report.updated += len(changed)
-    report.unchanged += len(batch.rows) - len(new_rows) - len(changed)
     report.linked += len(links)
+    report.refreshed += len(changed)
     return touched_channels
 
 
@@ -888,27 +1119,42 @@ def _refresh_channels(channel_ids: set[int]) -> None:
         apply_channel_values(channel, list(channel.source_records.all()))
 
 
-def _tune_sqlite(connection: Any) -> str | None:
-    """A larger page cache for the import; returns the previous setting to restore."""
-    if connection.vendor != "sqlite":
-        return None
-    connection.ensure_connection()
-    previous = connection.connection.execute("PRAGMA cache_size").fetchone()[0]
-    connection.connection.execute("PRAGMA cache_size = -131072")  # 128 MiB
-    return str(previous)
+def _store_catalog_rows(
+    rows: pa.Table, writer: _Writer, linker: _Linker, report: DumpImportReport, transaction: Any
+) -> None:
+    """Write the rows of one batch the catalog cares about, one transaction."""
+    done = pa.array([False] * rows.num_rows)
+    with transaction.atomic():
+        touched: set[int] = set()
+        # Rows that link make their keys linked: rows sharing one of those (another feed
+        # with the same iTunes id, say) join in the next round.
+        while True:
+            candidates = pc.and_(linker.candidates(rows, writer), pc.invert(done))
+            if not pc.any(candidates).as_py():
+                break
+            batch = _prepare_rows(_row_tuples(rows.filter(candidates)))
+            touched |= _store_batch(batch, writer, linker, report)
+            done = pc.or_(done, candidates)
+        _refresh_channels(touched)
+
+
+def _row_tuples(rows: pa.Table) -> list[tuple[Any, ...]]:
+    """Rows as tuples in :data:`_READ` order, for :func:`prepare_row`."""
+    columns = [rows.column(name).to_pylist() for name in _READ]
+    return list(zip(*columns, strict=True))
 
 
 def import_dump(
     path: Path,
     *,
-    batch_size: int = 20_000,
+    batch_size: int = 25_000,
     progress: bool = True,
     console: Any = None,
     resume: bool = True,
 ) -> DumpImportReport:
     """Import the Podcast Index dump at ``path``; see the module docstring."""
+    import duckdb
     from django.db import connection, transaction
-    from django.utils import timezone
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -918,6 +1164,7 @@ def import_dump(
     if not path.is_file():
         raise FileNotFoundError(f"no dump at {path}")
     started = time.perf_counter()
+    now = datetime.now(UTC)
     report = DumpImportReport(path=str(path))
     checkpoint = checkpoint_path(path)
     _forget_other_versions(path, checkpoint)
@@ -929,26 +1176,24 @@ def import_dump(
     source = _open_dump(path)
     try:
         max_id = source.execute("SELECT max(id) FROM podcasts").fetchone()[0] or 0
-        # Rows left, estimated from ids (a count(*) would read the whole multi-GB file).
-        min_id = source.execute(
-            "SELECT min(id) FROM podcasts WHERE id > ?", (after_id,)
-        ).fetchone()[0]
     finally:
         source.close()
-    remaining = 0 if min_id is None else max_id - min_id + 1
 
     console = console or Console(stderr=True)
-    report.helpers = _helper_count(remaining, batch_size)
-    batches = (
-        _parallel_batches(path, after_id, batch_size, report.helpers)
-        if report.helpers
-        else _read_batches(path, after_id, batch_size)
-    )
-    previous_cache = _tune_sqlite(connection)
+    index = _LakeIndex()
     linker = _Linker(connection)
-    writer = _Writer(connection, timezone.now())
+    writer = _Writer(connection, now)
+    duck = duckdb.connect()
+
+    def stored(last_id: int) -> None:  # runs in the lake writer's thread
+        report.last_id = last_id
+        _write_checkpoint(checkpoint, path, last_id, report)
+
+    reader = _Prefetch(_read_arrow(path, after_id, batch_size))
+    lake_writer = _LakeWriter(stored)
+    failed = True
     try:
-        with Progress(
+        with Progress(  # a percentage: ids have gaps, so "n of max id" would mislead
             TextColumn("[bold]podcastindex dump[/]"),
             BarColumn(),
             TextColumn("{task.percentage:>3.0f}%"),
@@ -959,40 +1204,43 @@ def import_dump(
             transient=True,
         ) as bar:
             task = bar.add_task("", total=max(max_id, 1), completed=min(after_id, max_id))
-            for batch in batches:
-                with transaction.atomic():
-                    touched = _store_batch(batch, writer, linker, report)
-                    _refresh_channels(touched)
+            for table in reader:
+                rows, skips = _derive(table, duck, now)
+                new, changed, unchanged = index.split(rows)
+                _store_catalog_rows(rows, writer, linker, report, transaction)
+                last_id = table.column("id")[-1].as_py()
+                lake_writer.put(new, changed, last_id)
                 report.batches += 1
-                report.rows_read += batch.read
-                report.skipped += len(batch.bad)
-                for feed_id, reason in batch.bad:
-                    report.skip_reasons[reason] += 1
-                    if len(report.skipped_examples) < _MAX_EXAMPLES:
-                        report.skipped_examples.append((feed_id, reason))
-                report.last_id = batch.last_id
-                _write_checkpoint(checkpoint, path, batch.last_id, report)
+                report.rows_read += table.num_rows
+                report.new += new.num_rows
+                report.updated += changed.num_rows
+                report.unchanged += unchanged
+                _count_skips(report, skips)
                 elapsed = time.perf_counter() - started
                 bar.update(
                     task,
-                    completed=min(batch.last_id, max_id),
+                    completed=min(last_id, max_id),
                     description=f"{report.rows_read:,} rows · "
                     f"{report.rows_read / elapsed if elapsed else 0:,.0f} rows/s",
                 )
+            lake_writer.finish()
+        failed = False
         report.finished = True
         checkpoint.unlink(missing_ok=True)
     finally:
-        close = getattr(batches, "close", None)
-        if close is not None:
-            close()
-        if previous_cache is not None and connection.connection is not None:
-            connection.connection.execute(f"PRAGMA cache_size = {int(previous_cache)}")
+        reader.close()
+        if failed:
+            try:  # batches already handed over are in the catalog: store them too
+                lake_writer.finish()
+            except RuntimeError:
+                pass
+        duck.close()
         report.elapsed_s = time.perf_counter() - started
     # Interactive runs print the summary; quiet ones (progress=False) log it.
     log.log(
         logging.DEBUG if progress else logging.INFO,
         "podcastindex dump %s: %d rows in %.1f s, new %d, updated %d, unchanged %d, "
-        "linked %d, skipped %d",
+        "linked %d, refreshed %d, skipped %d",
         path,
         report.rows_read,
         report.elapsed_s,
@@ -1000,11 +1248,24 @@ def import_dump(
         report.updated,
         report.unchanged,
         report.linked,
+        report.refreshed,
         report.skipped,
     )
     if progress:
         console.print(str(report))
     return report
+
+
+def _count_skips(report: DumpImportReport, skips: pa.Table) -> None:
+    if not skips.num_rows:
+        return
+    report.skipped += skips.num_rows
+    for feed_id, reason in zip(
+        skips.column("id").to_pylist(), skips.column("reason").to_pylist(), strict=True
+    ):
+        report.skip_reasons[reason] += 1
+        if len(report.skipped_examples) < _MAX_EXAMPLES:
+            report.skipped_examples.append((feed_id, reason))
 
 
 # --- sample dumps ---------------------------------------------------------------------
