@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "podsight.catalog",
     "podsight.sources",
+    "podsight.matching",
 ]
 
 MIDDLEWARE = [

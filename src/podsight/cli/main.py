@@ -310,6 +310,17 @@ def replay(
 
 
 @app.command()
+def match() -> None:
+    """Link Spotify and YouTube records to the shows they are, and pair episodes across
+    sources (run after a sync; links made earlier are kept)."""
+    _database()
+    report = STEPS["match"]()
+    console.print(str(report))
+    for explanation in report.links:
+        console.print(f"  [green]✓[/] {escape(explanation)}")
+
+
+@app.command()
 def migrate() -> None:
     """Apply pending database migrations (other commands do this themselves)."""
     _database()

@@ -71,6 +71,15 @@ def import_podcastindex_dump(path: Path, **options: Any):
     return import_dump(path, **options)
 
 
+@step("match")
+def match_records(**options: Any):
+    """Link keyless channels and pair episodes across sources → :class:`MatchReport`."""
+    ensure_database()
+    from podsight.matching.services import run_match
+
+    return run_match(**options)
+
+
 @step("discover.trending")
 def discover_trending(sources_file: Path, *, limit: int = 10):
     ensure_database()

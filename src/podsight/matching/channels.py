@@ -1,0 +1,176 @@
+"""Channel links for records without strong keys (Spotify shows, YouTube channels).
+
+A keyless cluster (one Spotify or YouTube record in a channel of its own) is compared with
+the channels that share a name word with it (an inverted index: no all-pairs). The evidence
+for a pair:
+
+- **episodes**: the share of the smaller side's episodes that pair up one-to-one
+  (:mod:`.episodes`) — the deciding evidence: a decoy show with a near-identical name
+  publishes other episodes;
+- **names**: the best rapidfuzz ``token_set_ratio`` between the two sides' titles and
+  authors — a YouTube channel named after the host ("Andrew Huberman") shares a word with
+  the show ("Huberman Lab");
+- **mention**: one side's description names the other's title ("Welcome to the official
+  Huberman Lab YouTube channel").
+
+A pair links when at least :data:`MIN_EPISODE_OVERLAP` of the smaller side's episodes (and
+at least :data:`MIN_MATCHED` of them, or all of a smaller side) pair up, and the names are
+similar or a description mentions the other side. Confidence is that overlap times the
+mean probability of the episode pairs.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz
+
+from podsight.matching.episodes import PairScore
+from podsight.matching.text import normalise_text
+
+__all__ = [
+    "KEYLESS_SOURCES",
+    "MIN_EPISODE_OVERLAP",
+    "MIN_MATCHED",
+    "MIN_NAME_SIMILARITY",
+    "ChannelEvidence",
+    "Cluster",
+    "NameIndex",
+    "decide",
+]
+
+KEYLESS_SOURCES = frozenset({"spotify", "youtube"})
+MIN_EPISODE_OVERLAP = 0.5
+MIN_MATCHED = 3
+MIN_NAME_SIMILARITY = 0.6
+# Words too common in show names to suggest a pair on their own.
+_COMMON_WORDS = frozenset(
+    "the and with show podcast podcasts official channel radio daily weekly of a an in on "
+    "for to my your our de la le el los las der die das und".split()
+)
+
+
+@dataclass
+class Cluster:
+    """A canonical channel as matching sees it."""
+
+    channel_id: int
+    sources: frozenset[str]
+    names: list[str]  # titles and authors of its records, and its canonical title
+    descriptions: list[str]  # normalised description texts
+    record_labels: list[str] = field(default_factory=list)  # "source:external_id"
+
+    @property
+    def keyless_singleton(self) -> bool:
+        return len(self.record_labels) == 1 and self.sources <= KEYLESS_SOURCES
+
+    def name_words(self) -> set[str]:
+        return {
+            w
+            for name in self.names
+            for w in normalise_text(name).split()
+            if len(w) > 2 and w not in _COMMON_WORDS
+        }
+
+
+class NameIndex:
+    """Channels by the words of their names."""
+
+    def __init__(self, clusters: Iterable[Cluster]) -> None:
+        self.by_word: dict[str, set[int]] = defaultdict(set)
+        self.clusters: dict[int, Cluster] = {}
+        for cluster in clusters:
+            self.add(cluster)
+
+    def add(self, cluster: Cluster) -> None:
+        self.clusters[cluster.channel_id] = cluster
+        for word in cluster.name_words():
+            self.by_word[word].add(cluster.channel_id)
+
+    def candidates(self, cluster: Cluster, limit: int = 10) -> list[tuple[float, Cluster]]:
+        """Other channels sharing a name word, most similar names first."""
+        ids: set[int] = set()
+        for word in cluster.name_words():
+            ids |= self.by_word.get(word, set())
+        ids.discard(cluster.channel_id)
+        ranked = []
+        for other_id in ids:
+            other = self.clusters[other_id]
+            if other.sources & cluster.sources:
+                continue  # one record per source in a channel: never two Spotify shows
+            ranked.append((name_similarity(cluster, other), other))
+        ranked.sort(key=lambda item: (-item[0], item[1].channel_id))
+        return ranked[:limit]
+
+
+def name_similarity(left: Cluster, right: Cluster) -> float:
+    best = 0.0
+    for a in left.names:
+        for b in right.names:
+            a_text, b_text = normalise_text(a), normalise_text(b)
+            if a_text and b_text:
+                best = max(best, fuzz.token_set_ratio(a_text, b_text) / 100)
+    return best
+
+
+def mention(left: Cluster, right: Cluster) -> str | None:
+    """A name of one side found in the other side's description (whole words)."""
+    for names, descriptions in ((right.names, left.descriptions), (left.names, right.descriptions)):
+        for name in names:
+            text = normalise_text(name)
+            if len(text) < 5:
+                continue
+            for description in descriptions:
+                if f" {text} " in f" {description} ":
+                    return name
+    return None
+
+
+@dataclass
+class ChannelEvidence:
+    left: Cluster
+    right: Cluster
+    names: float
+    mentioned: str | None
+    pairs: list[PairScore]
+    smaller_side: int  # episodes on the side with fewer
+
+    @property
+    def matched(self) -> int:
+        return len(self.pairs)
+
+    @property
+    def overlap(self) -> float:
+        return self.matched / self.smaller_side if self.smaller_side else 0.0
+
+    @property
+    def confidence(self) -> float:
+        if not self.pairs:
+            return 0.0
+        mean = sum(p.probability for p in self.pairs) / len(self.pairs)
+        return round(min(1.0, self.overlap) * mean, 4)
+
+    @property
+    def explanation(self) -> str:
+        left = self.left.record_labels[0] if self.left.record_labels else self.left.channel_id
+        right = ", ".join(self.right.record_labels) or str(self.right.channel_id)
+        parts = [
+            f"{left} ~ {right}: {self.matched} of {self.smaller_side} episodes pair up "
+            f"(overlap {self.overlap:.2f})",
+            f"names {self.names:.2f}",
+        ]
+        if self.mentioned:
+            parts.append(f"description mentions '{self.mentioned}'")
+        return "; ".join(parts) + f"; confidence {self.confidence:.3f}"
+
+
+def decide(evidence: ChannelEvidence) -> bool:
+    needed = min(MIN_MATCHED, evidence.smaller_side)
+    return (
+        evidence.smaller_side > 0
+        and evidence.matched >= max(needed, 1)
+        and evidence.overlap >= MIN_EPISODE_OVERLAP
+        and (evidence.names >= MIN_NAME_SIMILARITY or evidence.mentioned is not None)
+    )

@@ -1,0 +1,218 @@
+"""Episode pairs: blocking by publish time, features, a Fellegi–Sunter score, one-to-one.
+
+Two episodes are compared only when they were published within :data:`WINDOW_S` of each
+other (sorted lists and bisection: no all-pairs). Each feature falls into a level, and each
+level adds its weight, log2(m/u) in bits, where m is how often true pairs show that level and
+u how often non-pairs in the same time block do. The sum plus the prior (the log-odds that
+two episodes of one block are the same) gives the match probability ``2^w / (1 + 2^w)``.
+The weights are in :data:`WEIGHTS`; ``docs/matching.md`` says where each comes from.
+Pairs are then assigned one-to-one, best score first, so a trailer or clip can never take a
+full episode's link from the full upload.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz
+
+__all__ = [
+    "ACCEPT_P",
+    "WEIGHTS",
+    "WINDOW_S",
+    "EpisodeView",
+    "PairScore",
+    "assign_one_to_one",
+    "candidate_pairs",
+    "score_pair",
+]
+
+DAY = 86_400
+WINDOW_S = 14 * DAY  # platforms publish the same episode hours to days apart
+ACCEPT_P = 0.95  # links at or above this probability are made
+FULL_KINDS = frozenset({"episode", "live", ""})
+
+# Weights in bits (log2 m/u) per feature level.
+WEIGHTS: dict[str, float] = {
+    "prior": -4.0,  # ~1 in 16 pairs within a two-week block is a true pair
+    "title>=0.97": 8.0,
+    "title>=0.90": 6.0,
+    "title>=0.80": 3.0,
+    "title>=0.65": 0.0,
+    "title<0.65": -6.0,
+    "gap<=1d": 4.0,
+    "gap<=3d": 1.5,
+    "gap<=7d": -1.0,
+    "gap>7d": -4.0,
+    "duration<=2%": 3.0,
+    "duration<=8%": 1.5,
+    "duration<=25%": -1.0,
+    "duration>25%": -5.0,
+    "number=": 3.0,
+    "number≠": -6.0,
+    "part≠": -6.0,
+    "kind≠": -12.0,  # a trailer, clip or short against a full episode
+}
+
+
+@dataclass(frozen=True)
+class EpisodeView:
+    """What matching knows of one episode (a canonical episode, or one record)."""
+
+    key: int  # the caller's id for it
+    cores: tuple[str, ...]  # core titles (matching.text.core_titles), one per record
+    published_s: float | None  # unix seconds, earliest of its records
+    duration_s: int | None
+    numbers: frozenset[int] = frozenset()
+    part: int | None = None
+    kind: str = "episode"
+    sources: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class PairScore:
+    left: int
+    right: int
+    weight: float
+    probability: float
+    reasons: tuple[str, ...]
+
+    @property
+    def explanation(self) -> str:
+        return f"{'; '.join(self.reasons)}; {self.weight:+.1f} bits → p {self.probability:.4f}"
+
+
+def _title_similarity(left: Sequence[str], right: Sequence[str]) -> float:
+    best = 0.0
+    for a in left:
+        for b in right:
+            if not a or not b:
+                continue
+            # token_set_ratio forgives a title shortened on one platform; discounted
+            # so that an exact title still ranks above a subset.
+            score = max(fuzz.ratio(a, b), 0.95 * fuzz.token_set_ratio(a, b)) / 100
+            best = max(best, score)
+    return best
+
+
+def _level(value: float, levels: Sequence[tuple[float, str]], last: str) -> str:
+    for bound, name in levels:
+        if value >= bound:
+            return name
+    return last
+
+
+def score_pair(left: EpisodeView, right: EpisodeView) -> PairScore:
+    weight = WEIGHTS["prior"]
+    reasons: list[str] = []
+
+    similarity = _title_similarity(left.cores, right.cores)
+    level = _level(
+        similarity,
+        (
+            (0.97, "title>=0.97"),
+            (0.90, "title>=0.90"),
+            (0.80, "title>=0.80"),
+            (0.65, "title>=0.65"),
+        ),
+        "title<0.65",
+    )
+    weight += WEIGHTS[level]
+    reasons.append(f"title {similarity:.2f} ({WEIGHTS[level]:+.1f})")
+
+    if left.published_s is not None and right.published_s is not None:
+        gap = abs(left.published_s - right.published_s)
+        level = (
+            "gap<=1d"
+            if gap <= DAY
+            else "gap<=3d"
+            if gap <= 3 * DAY
+            else "gap<=7d"
+            if gap <= 7 * DAY
+            else "gap>7d"
+        )
+        weight += WEIGHTS[level]
+        reasons.append(f"published {_hours(gap)} apart ({WEIGHTS[level]:+.1f})")
+
+    if left.duration_s and right.duration_s:
+        ratio = abs(left.duration_s - right.duration_s) / max(left.duration_s, right.duration_s)
+        level = (
+            "duration<=2%"
+            if ratio <= 0.02
+            else "duration<=8%"
+            if ratio <= 0.08
+            else "duration<=25%"
+            if ratio <= 0.25
+            else "duration>25%"
+        )
+        weight += WEIGHTS[level]
+        reasons.append(f"durations {ratio:.0%} apart ({WEIGHTS[level]:+.1f})")
+
+    if left.numbers and right.numbers:
+        level = "number=" if left.numbers & right.numbers else "number≠"
+        weight += WEIGHTS[level]
+        shown = "/".join(str(n) for n in sorted(left.numbers))
+        other = "/".join(str(n) for n in sorted(right.numbers))
+        reasons.append(
+            f"episode #{shown} on both ({WEIGHTS[level]:+.1f})"
+            if level == "number="
+            else f"episode #{shown} vs #{other} ({WEIGHTS[level]:+.1f})"
+        )
+    if left.part is not None and right.part is not None and left.part != right.part:
+        weight += WEIGHTS["part≠"]
+        reasons.append(f"part {left.part} vs {right.part} ({WEIGHTS['part≠']:+.1f})")
+
+    left_full, right_full = left.kind in FULL_KINDS, right.kind in FULL_KINDS
+    if left_full != right_full:
+        weight += WEIGHTS["kind≠"]
+        reasons.append(f"{left.kind or 'episode'} vs {right.kind or 'episode'}")
+
+    probability = 1 / (1 + math.pow(2, -weight))
+    return PairScore(left.key, right.key, weight, probability, tuple(reasons))
+
+
+def _hours(seconds: float) -> str:
+    hours = seconds / 3600
+    return f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.1f} days"
+
+
+def candidate_pairs(
+    left: Sequence[EpisodeView], right: Sequence[EpisodeView], window_s: float = WINDOW_S
+) -> Iterable[tuple[EpisodeView, EpisodeView]]:
+    """Pairs published within ``window_s`` of each other; undated episodes pair with all
+    of the other side only when that side is small (a show's worth)."""
+    dated = sorted((e for e in right if e.published_s is not None), key=lambda e: e.published_s)
+    times = [e.published_s for e in dated]
+    undated_right = [e for e in right if e.published_s is None]
+    for episode in left:
+        if episode.published_s is None:
+            if len(right) <= 500:
+                yield from ((episode, other) for other in right)
+            continue
+        start = bisect.bisect_left(times, episode.published_s - window_s)
+        stop = bisect.bisect_right(times, episode.published_s + window_s)
+        for other in dated[start:stop]:
+            yield episode, other
+        if len(left) <= 500:
+            yield from ((episode, other) for other in undated_right)
+
+
+def assign_one_to_one(scores: Iterable[PairScore], accept_p: float = ACCEPT_P) -> list[PairScore]:
+    """Best-first greedy assignment: each episode in at most one pair.
+
+    Keys are unique across both sides (episode ids), so one set of taken keys serves
+    pairs between two lists and pairs within one list alike.
+    """
+    taken: set[int] = set()
+    chosen = []
+    for pair in sorted(scores, key=lambda p: (-p.weight, p.left, p.right)):
+        if pair.probability < accept_p:
+            break
+        if pair.left in taken or pair.right in taken:
+            continue
+        taken.update((pair.left, pair.right))
+        chosen.append(pair)
+    return chosen

@@ -1,0 +1,144 @@
+"""Title text, episode scoring and assignment, and channel decisions on built catalogs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from podsight.catalog.models import Channel, Episode
+from podsight.matching.episodes import EpisodeView, assign_one_to_one, candidate_pairs, score_pair
+from podsight.matching.services import run_match
+from podsight.matching.text import core_titles, episode_numbers, normalise_text, part_number
+from podsight.sources.models import SourceChannel, SourceEpisode
+
+START = datetime(2024, 1, 1, 12, tzinfo=UTC)
+
+
+def test_core_titles_drop_show_affixes_series_labels_and_recurring_segments():
+    youtube = [f"Topic number {i} and more | The Big Show Podcast" for i in range(8)]
+    youtube.append("Why Sleep Matters – Clip")
+    cores = core_titles(youtube, ["The Big Show"])
+    assert cores[0] == "topic number 0 and more"
+    spotify = core_titles(["GUEST SERIES | Dr. Paul Conti: Mental Health"], ["Huberman Lab"])
+    assert spotify == ["dr paul conti mental health"]
+    assert core_titles(["Huberman Lab | Huberman Lab"], ["Huberman Lab"]) == [
+        "huberman lab huberman lab"
+    ]  # nothing but decorations: kept whole
+
+
+def test_text_normalisation_and_numbers():
+    assert normalise_text("Brain’s “Reward” & Drive!") == "brains reward and drive"
+    assert episode_numbers("AMA #8: Sleep") == {8}
+    assert episode_numbers("Ep. 123 – Guest") == {123}
+    assert episode_numbers("Episode 7: x, E45") == {7, 45}
+    assert part_number("The Story (Part 2)") == 2 and part_number("Part Two") == 2
+    assert part_number("No parts") is None
+
+
+@given(st.text(max_size=60))
+def test_normalise_text_is_idempotent(text):
+    once = normalise_text(text)
+    assert normalise_text(once) == once
+
+
+def view(key, title, day=0.0, duration=3600, kind="episode", source="spotify", numbers=()):
+    return EpisodeView(
+        key=key,
+        cores=(normalise_text(title),),
+        published_s=(START + timedelta(days=day)).timestamp(),
+        duration_s=duration,
+        numbers=frozenset(numbers),
+        kind=kind,
+        sources=frozenset({source}),
+    )
+
+
+def test_a_trailer_cannot_take_the_full_episodes_link():
+    full = view(1, "The Launch Episode", source="spotify")
+    upload = view(2, "The Launch Episode", day=0.3, duration=3720, source="youtube")
+    trailer = view(3, "The Launch Episode", day=0.1, duration=55, kind="trailer", source="youtube")
+    scores = [score_pair(full, upload), score_pair(full, trailer)]
+    assert scores[1].probability < 0.01 and "episode vs trailer" in scores[1].explanation
+    chosen = assign_one_to_one(scores)
+    assert [(p.left, p.right) for p in chosen] == [(1, 2)]
+
+
+def test_numbers_and_time_decide_between_near_identical_titles():
+    a = view(1, "Q&A #41: listener questions", numbers={41})
+    b = view(2, "Q&A #41: listener questions", day=0.2, source="youtube", numbers={41})
+    c = view(3, "Q&A #42: listener questions", day=7, source="youtube", numbers={42})
+    assert score_pair(a, b).probability > 0.99
+    assert score_pair(a, c).probability < 0.5  # same title but for the number: not linked
+
+
+def test_blocking_compares_only_episodes_published_within_the_window():
+    left = [view(i, f"e{i}", day=i * 30) for i in range(10)]
+    right = [view(100 + i, f"e{i}", day=i * 30 + 1, source="youtube") for i in range(10)]
+    pairs = list(candidate_pairs(left, right))
+    assert sorted((a.key, b.key) for a, b in pairs) == [(i, 100 + i) for i in range(10)]
+
+
+def _show(source, external_id, title, episodes, author="", description=""):
+    channel = Channel.objects.create(title=title)
+    data = {"title": title, "author": author, "description_text": description}
+    record = SourceChannel.objects.create(
+        source=source,
+        external_id=external_id,
+        data=data,
+        content_hash="x",
+        fetched_at=START,
+        channel=channel,
+        link_method="key",
+        link_confidence=1.0,
+    )
+    for n, (episode_title, day, duration) in enumerate(episodes):
+        published = START + timedelta(days=day)
+        episode = Episode.objects.create(
+            channel=channel, title=episode_title, published_at=published, duration_s=duration
+        )
+        SourceEpisode.objects.create(
+            source=source,
+            external_id=f"{external_id}-{n}",
+            source_channel=record,
+            episode=episode,
+            data={
+                "title": episode_title,
+                "published_at": published.isoformat(),
+                "duration_s": duration,
+                "kind": "episode",
+            },
+            content_hash="x",
+            fetched_at=START,
+            link_method="key",
+            link_confidence=1.0,
+        )
+    return record
+
+
+TOPICS = ["sleep", "focus", "stress", "light", "cold", "heat", "fasting", "music"]
+
+
+@pytest.mark.django_db
+def test_a_decoy_show_with_a_near_identical_name_is_not_merged():
+    real = [(f"How {t} shapes the brain", 7 * i, 3600 + 60 * i) for i, t in enumerate(TOPICS)]
+    _show("spotify", "sp-real", "Brain Talk", real, author="Dana Cole")
+    _show(
+        "youtube",
+        "yt-real",
+        "Dana Cole",
+        [(f"{t} | Brain Talk Podcast", d + 0.4, s + 20) for t, d, s in real],
+        description="The official channel of the Brain Talk podcast.",
+    )
+    decoy = [(f"Brain teaser number {i}", 7 * i + 1, 900) for i in range(8)]
+    _show("youtube", "yt-decoy", "Brain Talks", decoy)
+
+    report = run_match()
+
+    assert report.channels_linked == 1
+    real_sp = SourceChannel.objects.get(external_id="sp-real")
+    assert SourceChannel.objects.get(external_id="yt-real").channel_id == real_sp.channel_id
+    assert SourceChannel.objects.get(external_id="yt-decoy").channel_id != real_sp.channel_id
+    assert report.episodes_linked == len(TOPICS)
