@@ -142,3 +142,23 @@ def test_a_decoy_show_with_a_near_identical_name_is_not_merged():
     assert SourceChannel.objects.get(external_id="yt-real").channel_id == real_sp.channel_id
     assert SourceChannel.objects.get(external_id="yt-decoy").channel_id != real_sp.channel_id
     assert report.episodes_linked == len(TOPICS)
+
+
+@pytest.mark.django_db
+def test_an_episode_on_three_platforms_gathers_all_three_records_in_one_run():
+    real = [(f"How {t} shapes the brain", 7 * i, 3600 + 60 * i) for i, t in enumerate(TOPICS)]
+    _show("apple", "ap-1", "Brain Talk", real, author="Dana Cole")
+    _show("spotify", "sp-1", "Brain Talk", [(t, d + 0.2, s + 15) for t, d, s in real])
+    _show("youtube", "yt-1", "Dana Cole", [(f"{t} | Brain Talk", d + 0.5, s) for t, d, s in real])
+
+    first = run_match()
+
+    assert first.channels_linked == 2
+    assert first.episodes_linked == 2 * len(TOPICS)
+    alive = Episode.objects.alive()
+    assert alive.count() == len(TOPICS)
+    for episode in alive:
+        sources = sorted(episode.source_records.values_list("source", flat=True))
+        assert sources == ["apple", "spotify", "youtube"], episode.title
+    again = run_match()
+    assert (again.channels_linked, again.episodes_linked) == (0, 0)

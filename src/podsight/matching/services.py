@@ -263,6 +263,7 @@ def run_match(*, now: datetime | None = None) -> MatchReport:
             evidence = _evidence(cluster, other, report)
             if not decide(evidence):
                 continue
+            explanation = evidence.explanation  # before the clusters below absorb each other
             survivor = _merge_channels(evidence, now)
             gone = other.channel_id if survivor == cluster.channel_id else cluster.channel_id
             merged.add(gone)
@@ -275,9 +276,15 @@ def run_match(*, now: datetime | None = None) -> MatchReport:
                     kept.record_labels += part.record_labels
             touched.add(survivor)
             report.channels_linked += 1
-            report.links.append(evidence.explanation)
+            report.links.append(explanation)
             break
     multi_source = {c.channel_id for c in clusters if len(c.sources) > 1} | touched
     for channel_id in sorted(multi_source - merged):
-        report.episodes_linked += match_channel_episodes(channel_id, report, now)
+        # Each round pairs an episode at most once; an episode on three platforms (RSS,
+        # Spotify, YouTube) needs a second round to gather its third record.
+        for _round in range(len(SOURCE_PRIORITY)):
+            linked = match_channel_episodes(channel_id, report, now)
+            report.episodes_linked += linked
+            if not linked:
+                break
     return report
