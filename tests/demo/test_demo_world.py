@@ -130,9 +130,7 @@ def test_well_formed_feeds_parse_strictly_and_match_the_world(
             ns = show.style.podcast_ns
             if ns:
                 transcripts = item.findall(f"{{{ns}}}transcript")
-                assert [t.get("type") for t in transcripts] == [
-                    t.mime_type for t in ep.transcripts
-                ]
+                assert [t.get("type") for t in transcripts] == [t.mime_type for t in ep.transcripts]
                 assert all(t.get("language") for t in transcripts)
 
 

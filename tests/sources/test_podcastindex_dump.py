@@ -89,7 +89,7 @@ def _good_ids(path: Path, after: int = 0) -> list[int]:
     return [r["id"] for r in _rows(path, "id > ?", (after,)) if normalise_feed_url(r["url"])]
 
 
-def _lake(**filters: Any) -> dict[int, dict[str, Any]]:
+def _lake() -> dict[int, dict[str, Any]]:
     """The lake table's rows by feed id."""
     table = DeltaTable(str(lake.table_path(LAKE_TABLE))).to_pyarrow_table()
     return {row["id"]: row for row in table.to_pylist()}

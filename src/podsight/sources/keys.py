@@ -11,7 +11,24 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["channel_keys", "normalise_feed_url", "normalise_media_url"]
+__all__ = [
+    "KEY_LABELS",
+    "KEY_ORDER",
+    "channel_keys",
+    "normalise_feed_url",
+    "normalise_feed_urls",
+    "normalise_media_url",
+]
+
+# Strongest first when records share several keys: an explicit guid or platform id
+# beats a URL.
+KEY_ORDER = ("podcast_guid", "podcastindex_id", "itunes_id", "feed_url")
+KEY_LABELS = {
+    "feed_url": "feed URL",
+    "podcast_guid": "podcast:guid",
+    "itunes_id": "iTunes id",
+    "podcastindex_id": "Podcast Index id",
+}
 
 
 def normalise_feed_url(url: str | None) -> str:
@@ -104,9 +121,10 @@ def normalise_feed_urls(urls: Any) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    urls = pa.array(urls, type=pa.string()) if not isinstance(urls, pa.Array) else urls
     if isinstance(urls, pa.ChunkedArray):
-        urls = urls.combine_chunks()
+        urls = urls.combine_chunks()  # pa.array() would walk a chunked array value by value
+    elif not isinstance(urls, pa.Array):
+        urls = pa.array(urls, type=pa.string())
     parts = pc.extract_regex(urls, _PLAIN_URL)  # null where the URL is not plain
     plain = pc.is_valid(parts)
     host = pc.utf8_rtrim(pc.utf8_lower(pc.struct_field(parts, "host")), characters=".")

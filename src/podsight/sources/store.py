@@ -28,7 +28,7 @@ from django.db import transaction
 from podsight.catalog.models import Channel, Episode
 from podsight.catalog.services import apply_channel_values, episode_values_for, refresh_episodes
 from podsight.lake.metrics import MetricSnapshot
-from podsight.sources.keys import channel_keys, normalise_media_url
+from podsight.sources.keys import KEY_LABELS, KEY_ORDER, channel_keys, normalise_media_url
 from podsight.sources.models import LinkMethod, SourceChannel, SourceEpisode, SourceKey
 from podsight.sources.records import EpisodeRecord, Normalized, ShowRecord
 
@@ -43,13 +43,6 @@ __all__ = [
 ]
 
 OWN_IDENTITY = "canonical record created from this source record (cluster of one)"
-
-KEY_LABELS = {
-    "feed_url": "feed URL",
-    "podcast_guid": "podcast:guid",
-    "itunes_id": "iTunes id",
-    "podcastindex_id": "Podcast Index id",
-}
 
 
 @dataclass
@@ -108,9 +101,7 @@ def _key_match(record: SourceChannel, keys: set[tuple[str, str]]) -> tuple[int, 
     """The canonical channel another record shares a strong key with, and why."""
     if not keys:
         return None
-    # Strongest first: an explicit guid or platform id beats a URL.
-    order = ["podcast_guid", "podcastindex_id", "itunes_id", "feed_url"]
-    for kind in order:
+    for kind in KEY_ORDER:
         values = sorted(v for k, v in keys if k == kind)
         if not values:
             continue

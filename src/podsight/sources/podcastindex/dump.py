@@ -67,7 +67,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from podsight import conf, lake
-from podsight.sources.keys import channel_keys, normalise_feed_urls
+from podsight.sources.keys import KEY_LABELS, KEY_ORDER, channel_keys, normalise_feed_urls
 from podsight.sources.podcastindex.normalize import SOURCE, as_int, itunes_id_of
 from podsight.sources.rss.normalize import html_to_text, normalise_language, sanitize_html
 
@@ -78,7 +78,6 @@ _html_to_text = getattr(html_to_text, "__wrapped__", html_to_text)
 __all__ = [
     "DUMP_COLUMNS",
     "DUMP_SCHEMA",
-    "KEY_ORDER",
     "LAKE_SCHEMA",
     "LAKE_TABLE",
     "DumpFormatError",
@@ -147,14 +146,6 @@ _READ = (
     "description category1 category2 category3 category4 category5 category6 category7 "
     "category8 category9 category10 newestEnclosureDuration"
 ).split()
-# Strongest key first: an explicit guid or platform id beats a URL (as sources.store does).
-KEY_ORDER = ("podcast_guid", "podcastindex_id", "itunes_id", "feed_url")
-KEY_LABELS = {
-    "feed_url": "feed URL",
-    "podcast_guid": "podcast:guid",
-    "itunes_id": "iTunes id",
-    "podcastindex_id": "Podcast Index id",
-}
 CHECKPOINT_PREFIX = "podcastindex-dump-"
 # Up to this many keys of already-linked records are held in memory for linking; past it
 # each batch asks the database instead.
@@ -499,7 +490,7 @@ def _derive(table: pa.Table, duck: Any, now: datetime) -> tuple[pa.Table, pa.Tab
         hashes = duck.sql(f"SELECT {_ROW_HASH} AS row_hash FROM batch").to_arrow_table()
     finally:
         duck.unregister("batch")
-    stamp = pa.array([now] * derived.num_rows, _TIMESTAMP)
+    stamp = pa.repeat(pa.scalar(now, _TIMESTAMP), derived.num_rows)
     derived = derived.append_column("row_hash", hashes.column(0))
     derived = derived.append_column("first_imported_at", stamp).append_column("imported_at", stamp)
     return derived.cast(LAKE_SCHEMA), skips
