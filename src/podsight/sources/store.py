@@ -231,6 +231,11 @@ def _store_episodes(
     existing = {r.external_id: r for r in record.episodes.all()}
     index: dict[tuple[str, str], tuple[int, str]] | None = None
     changed: list[SourceEpisode] = []
+    # New records, written in bulk after the loop: those that need a canonical episode of
+    # their own, and those that joined another record's episode by a shared key.
+    created: list[SourceEpisode] = []
+    own: list[SourceEpisode] = []
+    linked: list[SourceEpisode] = []
     seen: set[str] = set()
     for item in episodes:
         if item.external_id in seen:
@@ -257,14 +262,10 @@ def _store_episodes(
             if match is not None:
                 source_episode.episode_id, source_episode.link_explanation = match
                 report.episodes_linked_by_key += 1
+                linked.append(source_episode)
             elif channel_id is not None:
-                episode = Episode(channel_id=channel_id, **episode_values_for([source_episode]))
-                episode.save()
-                source_episode.episode = episode
-                source_episode.link_explanation = OWN_IDENTITY
-            source_episode.save()
-            if match is not None:
-                refresh_episodes([source_episode.episode_id])
+                own.append(source_episode)
+            created.append(source_episode)
             report.episodes_new += 1
         elif (current.content_hash, current.url, current.vanished_at) != (digest, item.url, None):
             current.data, current.content_hash, current.url = item.data, digest, item.url
@@ -273,6 +274,15 @@ def _store_episodes(
             report.episodes_updated += 1
         else:
             report.episodes_unchanged += 1
+    if own:
+        rows = [Episode(channel_id=channel_id, **episode_values_for([r])) for r in own]
+        Episode.objects.bulk_create(rows, batch_size=500)
+        for source_episode, episode in zip(own, rows, strict=True):
+            source_episode.episode = episode
+            source_episode.link_explanation = OWN_IDENTITY
+    SourceEpisode.objects.bulk_create(created, batch_size=500)
+    if linked:
+        refresh_episodes({r.episode_id for r in linked})
     vanished: list[SourceEpisode] = []
     if complete:
         for external_id, current in existing.items():
