@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "podsight.catalog",
     "podsight.sources",
     "podsight.matching",
+    "podsight.accounts",
 ]
 
 MIDDLEWARE = [
