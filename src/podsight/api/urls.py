@@ -4,6 +4,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from podsight.catalog import api as catalog
+from podsight.matching import api as matching
 
 urlpatterns = [
     path("channels", catalog.ChannelListView.as_view(), name="channel-list"),
@@ -17,6 +18,13 @@ urlpatterns = [
         "episodes/<int:pk>/metrics",
         catalog.EpisodeMetricsView.as_view(),
         name="episode-metrics",
+    ),
+    path("links", matching.LinkListView.as_view(), name="link-list"),
+    path("links/force", matching.LinkForceView.as_view(), name="link-force"),
+    path(
+        "links/<str:entity>/<int:record_id>/<str:action>",
+        matching.LinkActionView.as_view(),
+        name="link-action",
     ),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

@@ -37,12 +37,17 @@ def resolve_channel_id(pk: int) -> int | None:
 
 
 class SourceRecordSerializer(serializers.Serializer):
+    record_id = serializers.IntegerField(source="pk")
     source = serializers.CharField()
     external_id = serializers.CharField()
     url = serializers.CharField()
     method = serializers.CharField(source="link_method")
     confidence = serializers.FloatField(source="link_confidence", allow_null=True)
     explanation = serializers.CharField(source="link_explanation")
+    status = serializers.CharField(
+        source="link_status",
+        help_text="auto, needs_review or confirmed for matched links; empty for own/key links",
+    )
     fetched_at = serializers.DateTimeField()
     first_seen_at = serializers.DateTimeField()
     vanished_at = serializers.DateTimeField(allow_null=True)

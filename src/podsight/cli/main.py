@@ -15,6 +15,7 @@ from rich.table import Table
 from podsight import conf
 from podsight.bootstrap import DatabaseUnavailable, ensure_database, setup_django
 from podsight.pipeline.steps import STEPS
+from podsight.progress import step_progress
 
 app = typer.Typer(help="podsight: open podcast data platform.", no_args_is_help=True)
 ingest_app = typer.Typer(help="Bring catalog data in from a source.", no_args_is_help=True)
@@ -26,7 +27,18 @@ discover_app = typer.Typer(
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(demo_app, name="demo")
 app.add_typer(import_app, name="import")
+tokens_app = typer.Typer(
+    help="API tokens of client applications (keys are shown once, only digests are kept).",
+    no_args_is_help=True,
+)
+users_app = typer.Typer(help="Users that API tokens can act for.", no_args_is_help=True)
 app.add_typer(discover_app, name="discover")
+links_app = typer.Typer(
+    help="Review matched links: list, confirm, reject or force them.", no_args_is_help=True
+)
+app.add_typer(links_app, name="links")
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(users_app, name="users")
 
 console = Console()
 if not console.is_terminal:
@@ -115,6 +127,25 @@ def demo_load(
 
 
 DEMO_API_PORT = 8010
+
+
+@demo_app.command("labels")
+def demo_labels(
+    path: Annotated[Path, typer.Argument(help="Where to write the labels CSV.")],
+    seed: Annotated[int, typer.Option(help="Seed of the loaded demo world.")] = 42,
+    shows: Annotated[int, typer.Option(min=1, max=5000, help="Shows of the loaded world.")] = 24,
+) -> None:
+    """Write the ground truth of the loaded demo world as a labels CSV for
+    ``podsight match --report --labels PATH``."""
+    from podsight.demo import build_world
+    from podsight.demo.truth import write_labels
+
+    _database()
+    counts = write_labels(build_world(seed=seed, shows=shows), path)
+    console.print(
+        f"wrote {path}: {counts.channel_records} channel and {counts.episode_records} episode "
+        f"records labelled ({counts.world_shows} shows, {counts.world_episodes} episodes)"
+    )
 
 
 def _demo_sync(seed: int, shows: int, progress: bool) -> None:
@@ -310,14 +341,287 @@ def replay(
 
 
 @app.command()
-def match() -> None:
+def match(
+    full: Annotated[
+        bool, typer.Option(help="Score every record again, not only those new since the last run.")
+    ] = False,
+    report: Annotated[
+        bool, typer.Option("--report", help="Print link counts per source pair afterwards.")
+    ] = False,
+    labels: Annotated[
+        Path | None,
+        typer.Option(help="CSV of known record pairs: print precision, recall, F1 and errors."),
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
     """Link Spotify and YouTube records to the shows they are, and pair episodes across
-    sources (run after a sync; links made earlier are kept)."""
+    sources (run after a sync; links made earlier, and people's overrides, are kept)."""
+    from podsight.matching.report import LabelError, read_labels
+
     _database()
-    report = STEPS["match"]()
-    console.print(str(report))
-    for explanation in report.links:
+    label_sets = None
+    if labels is not None:
+        try:
+            label_sets = read_labels(labels)  # fail before matching, not after
+        except LabelError as exc:
+            err.print(f"[red]error:[/] {escape(str(exc))}")
+            raise typer.Exit(2) from exc
+    with step_progress("matching", err, enabled=progress) as bar:
+        task = bar.add_task("channels", total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        result = STEPS["match"](full=full, on_channel=advance)
+    console.print(str(result))
+    for explanation in result.links[:50]:
         console.print(f"  [green]✓[/] {escape(explanation)}")
+    if len(result.links) > 50:
+        console.print(f"  … and {len(result.links) - 50} more channel links")
+    if report or label_sets is not None:
+        _print_match_report(label_sets)
+
+
+def _cli_actor() -> str:
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _link_action(action, *args, **kwargs):
+    from podsight.matching.review import LinkError
+
+    _database()
+    try:
+        return action(*args, actor=_cli_actor(), **kwargs)
+    except LinkError as exc:
+        err.print(f"[red]error:[/] {escape(exc.message)}")
+        raise typer.Exit(1) from exc
+
+
+EntityArg = Annotated[str, typer.Argument(help="channel or episode")]
+RecordArg = Annotated[str, typer.Argument(help="Record id, or source:external_id.")]
+
+
+@links_app.command("list")
+def links_list(
+    status: Annotated[
+        str | None, typer.Option(help="auto, needs_review or confirmed.")
+    ] = "needs_review",
+    entity: Annotated[str | None, typer.Option(help="channel or episode.")] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 50,
+) -> None:
+    """Matched links, newest first (by default those that need review)."""
+    from podsight.matching.review import link_rows
+
+    _database()
+    table = Table(title=f"links ({status or 'any status'})")
+    for name in ("entity", "record", "canonical", "status", "confidence", "explanation"):
+        table.add_column(name)
+    for name, queryset in link_rows(entity=entity, status=status or None).items():
+        canonical = "channel_id" if name == "channel" else "episode_id"
+        for record in queryset[:limit]:
+            table.add_row(
+                name,
+                f"{record.pk} {record.source}:{record.external_id}",
+                str(getattr(record, canonical)),
+                record.link_status,
+                f"{record.link_confidence:.3f}" if record.link_confidence is not None else "",
+                escape(record.link_explanation[:120]),
+            )
+    console.print(table)
+
+
+@links_app.command("confirm")
+def links_confirm(entity: EntityArg, record: RecordArg, reason: str = "") -> None:
+    """Mark a matched link right; no later run reconsiders it."""
+    from podsight.matching.review import confirm_link
+
+    done = _link_action(confirm_link, entity, record, reason=reason)
+    console.print(f"confirmed {entity} record {done.pk}")
+
+
+@links_app.command("reject")
+def links_reject(
+    entity: EntityArg,
+    record: RecordArg,
+    other: Annotated[str | None, typer.Option(help="Only the pair with this record.")] = None,
+    reason: str = "",
+) -> None:
+    """Take a record out of the row it was matched into; it is never linked there again."""
+    from podsight.matching.review import reject_link
+
+    target = _link_action(reject_link, entity, record, other=other, reason=reason)
+    console.print(f"rejected: {entity} record {record} is now in {entity} {target}")
+
+
+@links_app.command("force")
+def links_force(entity: EntityArg, record: RecordArg, other: RecordArg, reason: str = "") -> None:
+    """Make two records one channel/episode, whatever the matcher says."""
+    from podsight.matching.review import force_link
+
+    survivor = _link_action(force_link, entity, record, other, reason=reason)
+    console.print(f"forced: both records are now {entity} {survivor}")
+
+
+def _print_match_report(label_sets) -> None:
+    from podsight.matching.report import evaluate, source_pair_counts
+
+    for entity in ("channel", "episode"):
+        table = Table(title=f"{entity} links per source pair")
+        for name in ("sources", "matched", "only left", "only right", "needs review"):
+            table.add_column(name, justify="left" if name == "sources" else "right")
+        for row in source_pair_counts(entity):
+            table.add_row(
+                f"{row.left} ~ {row.right}",
+                str(row.matched),
+                str(row.only_left),
+                str(row.only_right),
+                str(row.needs_review),
+            )
+        console.print(table)
+    if not label_sets:
+        return
+    for entity, labels in label_sets.items():
+        if not labels.records:
+            continue
+        result = evaluate(labels)
+        console.print(
+            f"{entity}: precision {result.precision:.4f} · recall {result.recall:.4f} · "
+            f"F1 {result.f1:.4f} ({result.correct_pairs} right of {result.predicted_pairs} "
+            f"predicted pairs, {result.true_pairs} true pairs, {result.labelled} labelled records)"
+        )
+        for line in result.unresolved[:20]:
+            console.print(f"  [yellow]?[/] unresolved label {escape(line)}")
+        for line in result.false_links:
+            console.print(f"  [red]✗ wrong link[/] {escape(line)}")
+        for line in result.missed_links:
+            console.print(f"  [red]✗ missed[/] {escape(line)}")
+
+
+def _when(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "-"
+
+
+@tokens_app.command("create")
+def tokens_create(
+    name: Annotated[str, typer.Argument(help="Label of the client application, unique.")],
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Scope granted (repeatable): events:write, links:review, staff. "
+            "Default: events:write."
+        ),
+    ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(help="Username the token acts for (see `podsight users create`)."),
+    ] = None,
+) -> None:
+    """Create a token and print its key, once: only a digest of it is kept.
+
+    The key goes to stdout alone, the notes to stderr, so `KEY=$(podsight tokens create app)`
+    captures just the key."""
+    _database()
+    from django.contrib.auth import get_user_model
+
+    from podsight.accounts.services import create_token
+
+    owner = None
+    if user is not None:
+        owner = get_user_model().objects.filter(username=user).first()
+        if owner is None:
+            err.print(
+                f"[red]error:[/] no user named {escape(repr(user))}; "
+                "create it with `podsight users create USERNAME`"
+            )
+            raise typer.Exit(1)
+    try:
+        token, key = create_token(name, scope or ["events:write"], user=owner)
+    except ValueError as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
+    acts_for = f", acting for user {escape(user)}" if user else ""
+    err.print(
+        f"created token {escape(token.name)!r} ({token.prefix}…) with scopes "
+        f"{', '.join(token.scopes) or 'none'}{acts_for}. Its key follows; it cannot be shown "
+        "again, so keep it now:"
+    )
+    typer.echo(key)
+    err.print("Send it with every request as the header:  Authorization: Token <key>")
+
+
+@tokens_app.command("list")
+def tokens_list() -> None:
+    """List tokens: name, key prefix, scopes, user, created, last used, revoked (never keys)."""
+    _database()
+    from podsight.accounts.models import ApiToken
+
+    tokens = list(ApiToken.objects.select_related("user"))
+    if not tokens:
+        console.print("no tokens yet; create one with `podsight tokens create NAME`")
+        return
+    table = Table(title="API tokens")
+    for column in ("name", "prefix", "scopes", "user", "created", "last used", "revoked"):
+        table.add_column(column, overflow="fold")
+    for t in tokens:
+        table.add_row(
+            escape(t.name), f"{t.prefix}…", ", ".join(t.scopes) or "-",
+            escape(t.user.get_username()) if t.user else "-", _when(t.created_at),
+            _when(t.last_used_at), f"[red]{_when(t.revoked_at)}[/]" if t.revoked_at else "-",
+        )  # fmt: skip
+    console.print(table)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(name: Annotated[str, typer.Argument(help="Name of the token.")]) -> None:
+    """Revoke a token: requests with its key get 401 from then on. The row stays listed."""
+    _database()
+    from podsight.accounts.services import revoke_token
+
+    try:
+        token = revoke_token(name)
+    except LookupError as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
+    console.print(
+        f"token {escape(token.name)!r} ({token.prefix}…) is revoked since "
+        f"{_when(token.revoked_at)}; requests with its key are refused"
+    )
+
+
+@users_app.command("create")
+def users_create(
+    username: Annotated[str, typer.Argument(help="The new user's username.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            envvar="PODSIGHT_USER_PASSWORD",
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            help="Password; prefer the environment variable or the prompt (given with no "
+            "option), which keep it out of the shell history.",
+        ),
+    ],
+    staff: Annotated[bool, typer.Option("--staff", help="Mark the user as staff.")] = False,
+) -> None:
+    """Create a user (password hashed by Django) that tokens can act for (`--user`)."""
+    _database()
+    from podsight.accounts.services import create_user
+
+    try:
+        user = create_user(username, password, staff=staff)
+    except ValueError as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
+    console.print(
+        f"created {'staff ' if staff else ''}user {escape(user.get_username())!r}; "
+        f"give it a token with `podsight tokens create NAME --user {escape(user.get_username())}`"
+    )
 
 
 @app.command()

@@ -61,6 +61,8 @@ class Cluster:
     names: list[str]  # titles and authors of its records, and its canonical title
     descriptions: list[str]  # normalised description texts
     record_labels: list[str] = field(default_factory=list)  # "source:external_id"
+    record_ids: frozenset[int] = frozenset()  # SourceChannel ids
+    dirty: bool = True  # holds a record new or changed since the last run
 
     @property
     def keyless_singleton(self) -> bool:

@@ -70,6 +70,8 @@ class EpisodeView:
     part: int | None = None
     kind: str = "episode"
     sources: frozenset[str] = field(default_factory=frozenset)
+    records: frozenset[int] = frozenset()  # SourceEpisode ids
+    dirty: bool = True  # holds a record new or changed since the last run
 
 
 @dataclass(frozen=True)

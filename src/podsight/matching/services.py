@@ -2,20 +2,30 @@
 
 Linking moves records, never deletes: a merged-away channel or episode keeps its id and
 points at the survivor (``merged_into``), so ids that were handed out keep resolving; the
-moved records carry method ``fuzzy``, a confidence and an explanation. The survivor is the
-side holding the record of the highest-priority source (RSS, Podcast Index, Apple,
-Spotify, YouTube), then the older id.
+moved records carry method ``fuzzy``, a confidence, an explanation and a status (``auto``,
+or ``needs_review`` below the review band), and every move appends a
+:class:`~podsight.matching.models.LinkEvent`. The survivor is the side holding the record
+of the highest-priority source (RSS, Podcast Index, Apple, Spotify, YouTube), then the
+older id.
+
+Runs are incremental: after a first full run, a run scores only pairs in which at least
+one side holds a record that is new or changed since the last finished run started
+(``fetched_at`` moves only when a record's content changes). People's overrides
+(:mod:`podsight.matching.review`) are applied before anything is scored, and a rejected
+pair of records is never scored again.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Q
+from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from podsight.catalog.models import Channel, Episode
@@ -36,25 +46,45 @@ from podsight.matching.episodes import (
     candidate_pairs,
     score_pair,
 )
+from podsight.matching.models import Entity, LinkEvent, LinkOverride, MatchRun, OverrideAction
 from podsight.matching.text import core_titles, episode_numbers, normalise_text, part_number
-from podsight.sources.models import LinkMethod, SourceChannel, SourceEpisode
+from podsight.sources.models import LinkMethod, LinkStatus, SourceChannel, SourceEpisode
 
-__all__ = ["MatchReport", "episode_views", "match_channel_episodes", "run_match"]
+__all__ = [
+    "CHANNEL_REVIEW_BELOW",
+    "EPISODE_REVIEW_BELOW",
+    "MatchReport",
+    "episode_views",
+    "match_channel_episodes",
+    "run_match",
+]
+
+# Links below these confidences are made but flagged ``needs_review``.
+EPISODE_REVIEW_BELOW = 0.99
+CHANNEL_REVIEW_BELOW = 0.6
+# A second candidate channel with at least this share of the best one's paired episodes
+# makes the channel link ambiguous: it is made, but flagged for review.
+AMBIGUOUS_RUNNER_UP = 0.8
 
 
 @dataclass
 class MatchReport:
+    full: bool = True
     channels_compared: int = 0
     channels_linked: int = 0
     episode_pairs_compared: int = 0
     episodes_linked: int = 0
+    needs_review: int = 0
+    overrides_applied: int = 0
     links: list[str] = field(default_factory=list)  # explanations of channel links
 
     def __str__(self) -> str:
+        mode = "full" if self.full else "incremental"
         return (
-            f"channels: {self.channels_linked} linked of {self.channels_compared} pairs "
-            f"compared · episodes: {self.episodes_linked} linked of "
-            f"{self.episode_pairs_compared} pairs compared"
+            f"{mode} run · channels: {self.channels_linked} linked of {self.channels_compared} "
+            f"pairs compared · episodes: {self.episodes_linked} linked of "
+            f"{self.episode_pairs_compared} pairs compared · {self.needs_review} link(s) need "
+            f"review · {self.overrides_applied} override(s) applied"
         )
 
 
@@ -62,27 +92,103 @@ def _rank(source: str) -> int:
     return SOURCE_PRIORITY.index(source) if source in SOURCE_PRIORITY else len(SOURCE_PRIORITY)
 
 
-def _clusters() -> list[Cluster]:
-    by_channel: dict[int, list[SourceChannel]] = defaultdict(list)
-    for record in SourceChannel.objects.filter(
+@dataclass(frozen=True)
+class Mark:
+    """Where the last finished run left off. Content fetched since it started is new;
+    links made since it finished were made by someone else (a key link during a sync, an
+    override), not by that run itself."""
+
+    started_at: datetime
+    finished_at: datetime
+
+    def changed(self, fetched_at, first_seen_at, linked_at) -> bool:
+        return (
+            (fetched_at is not None and fetched_at >= self.started_at)
+            or (first_seen_at is not None and first_seen_at >= self.started_at)
+            or (linked_at is not None and linked_at > self.finished_at)
+        )
+
+
+def _changed_since(since: Mark | None) -> Q:
+    if since is None:
+        return Q(pk__isnull=False)
+    return (
+        Q(fetched_at__gte=since.started_at)
+        | Q(first_seen_at__gte=since.started_at)
+        | Q(linked_at__gt=since.finished_at)
+    )
+
+
+def _dirty_channels(since: Mark | None) -> set[int] | None:
+    """Canonical channels holding a record (channel or episode) new or changed since
+    ``since``; ``None`` means every channel (a full run)."""
+    if since is None:
+        return None
+    dirty = set(
+        SourceChannel.objects.filter(_changed_since(since), channel__isnull=False).values_list(
+            "channel_id", flat=True
+        )
+    )
+    dirty |= set(
+        SourceEpisode.objects.filter(_changed_since(since), episode__isnull=False).values_list(
+            "episode__channel_id", flat=True
+        )
+    )
+    return _alive_channels(dirty)
+
+
+def _alive_channels(ids: Iterable[int]) -> set[int]:
+    out = set()
+    for pk, merged_into in Channel.objects.filter(pk__in=list(ids)).values_list(
+        "pk", "merged_into_id"
+    ):
+        out.add(pk if merged_into is None else _follow(Channel, merged_into))
+    return out
+
+
+def _follow(model, pk: int) -> int:
+    seen = set()
+    while pk not in seen:
+        seen.add(pk)
+        nxt = model.objects.filter(pk=pk).values_list("merged_into_id", flat=True).first()
+        if nxt is None:
+            return pk
+        pk = nxt
+    return pk
+
+
+def _clusters(dirty: set[int] | None) -> list[Cluster]:
+    by_channel: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    rows = SourceChannel.objects.filter(
         channel__isnull=False, channel__merged_into__isnull=True
-    ).only("id", "source", "external_id", "data", "channel_id"):
-        by_channel[record.channel_id].append(record)
-    titles = dict(Channel.objects.filter(pk__in=by_channel).values_list("pk", "title"))
+    ).values(
+        "id",
+        "source",
+        "external_id",
+        "channel_id",
+        title=KT("data__title"),
+        author=KT("data__author"),
+        description=KT("data__description_text"),
+    )
+    for row in rows:
+        by_channel[row["channel_id"]].append(row)
+    titles = dict(Channel.objects.filter(merged_into__isnull=True).values_list("pk", "title"))
     clusters = []
     for channel_id, records in sorted(by_channel.items()):
         names = [titles.get(channel_id) or ""]
         descriptions = []
         for record in records:
-            names += [record.data.get("title") or "", record.data.get("author") or ""]
-            descriptions.append(normalise_text(record.data.get("description_text")))
+            names += [record["title"] or "", record["author"] or ""]
+            descriptions.append(normalise_text(record["description"]))
         clusters.append(
             Cluster(
                 channel_id=channel_id,
-                sources=frozenset(r.source for r in records),
+                sources=frozenset(r["source"] for r in records),
                 names=[n for n in dict.fromkeys(names) if n],
                 descriptions=[d for d in descriptions if d],
-                record_labels=[f"{r.source}:{r.external_id}" for r in records],
+                record_labels=[f"{r['source']}:{r['external_id']}" for r in records],
+                record_ids=frozenset(r["id"] for r in records),
+                dirty=dirty is None or channel_id in dirty,
             )
         )
     return clusters
@@ -97,43 +203,70 @@ def _seconds(value: Any) -> float | None:
         return None
 
 
-def episode_views(channel_ids: Iterable[int], names: Iterable[str]) -> list[EpisodeView]:
+def _int(value: Any) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
+
+
+def episode_views(
+    channel_ids: Iterable[int], names: Iterable[str], since: Mark | None = None
+) -> list[EpisodeView]:
     """The alive canonical episodes of these channels as :class:`EpisodeView`\\ s.
 
     Core titles are computed per source channel record (its decorations are its own),
-    with ``names`` (the show's and channels' names) counted as decorations.
+    with ``names`` (the show's and channels' names) counted as decorations. A view is
+    ``dirty`` when one of its records is new or changed since ``since`` (all are, without).
     """
     records = list(
         SourceEpisode.objects.filter(
             episode__channel_id__in=list(channel_ids), episode__merged_into__isnull=True
-        ).values_list("episode_id", "source", "source_channel_id", "data")
+        ).values_list(
+            "id",
+            "episode_id",
+            "source",
+            "source_channel_id",
+            KT("data__title"),
+            KT("data__published_at"),
+            KT("data__duration_s"),
+            KT("data__kind"),
+            KT("data__episode_number"),
+            KT("data__episode_type"),
+            "fetched_at",
+            "first_seen_at",
+            "linked_at",
+        )
     )
     names = list(names)
     by_source_channel: dict[int, list[int]] = defaultdict(list)
-    for index, (_episode, _source, source_channel, _data) in enumerate(records):
-        by_source_channel[source_channel].append(index)
+    for index, record in enumerate(records):
+        by_source_channel[record[3]].append(index)
     cores: dict[int, str] = {}
     for indexes in by_source_channel.values():
-        titles = [records[i][3].get("title") for i in indexes]
+        titles = [records[i][4] for i in indexes]
         for i, core in zip(indexes, core_titles(titles, names), strict=True):
             cores[i] = core
     grouped: dict[int, list[int]] = defaultdict(list)
     for index, record in enumerate(records):
-        grouped[record[0]].append(index)
+        grouped[record[1]].append(index)
     views = []
     for episode_id, indexes in grouped.items():
-        rows = sorted((records[i] for i in indexes), key=lambda r: _rank(r[1]))
-        times = [t for t in (_seconds(r[3].get("published_at")) for r in rows) if t is not None]
-        durations = [r[3].get("duration_s") for r in rows if r[3].get("duration_s")]
-        kinds = [r[3].get("kind") or "episode" for r in rows]
+        rows = sorted((records[i] for i in indexes), key=lambda r: _rank(r[2]))
+        times = [t for t in (_seconds(r[5]) for r in rows) if t is not None]
+        durations = [d for d in (_int(r[6]) for r in rows) if d]
+        # Feeds say "trailer" in itunes:episodeType; the connectors' ``kind`` says it too.
+        kinds = [r[7] or ("trailer" if r[9] == "trailer" else "episode") for r in rows]
         numbers: frozenset[int] = frozenset()
         part = None
         for r in rows:
-            numbers |= episode_numbers(r[3].get("title"))
-            part = part if part is not None else part_number(r[3].get("title"))
-            number = r[3].get("episode_number")
-            if isinstance(number, int) and number > 0:
+            numbers |= episode_numbers(r[4])
+            part = part if part is not None else part_number(r[4])
+            number = _int(r[8])
+            if number:
                 numbers |= {number}
+        dirty = since is None or any(since.changed(*r[10:13]) for r in rows)
         views.append(
             EpisodeView(
                 key=episode_id,
@@ -143,29 +276,63 @@ def episode_views(channel_ids: Iterable[int], names: Iterable[str]) -> list[Epis
                 numbers=numbers,
                 part=part,
                 kind="episode" if "episode" in kinds else kinds[0],
-                sources=frozenset(r[1] for r in rows),
+                sources=frozenset(r[2] for r in rows),
+                records=frozenset(r[0] for r in rows),
+                dirty=dirty,
             )
         )
     views.sort(key=lambda v: v.key)
     return views
 
 
-def _pair_episodes(left: list[EpisodeView], right: list[EpisodeView], report: MatchReport):
+@dataclass
+class _Context:
+    now: datetime
+    since: Mark | None
+    report: MatchReport
+    rejected: dict[str, set[frozenset[int]]]
+    actor: str = "matcher"
+
+    def rejects(self, entity: str, left: Iterable[int], right: Iterable[int]) -> bool:
+        pairs = self.rejected.get(entity)
+        if not pairs:
+            return False
+        right = list(right)
+        return any(frozenset((a, b)) in pairs for a in left for b in right)
+
+
+def _rejections() -> dict[str, set[frozenset[int]]]:
+    out: dict[str, set[frozenset[int]]] = defaultdict(set)
+    for entity, a, b in LinkOverride.objects.filter(action=OverrideAction.REJECT).values_list(
+        "entity", "record_id", "other_record_id"
+    ):
+        out[entity].add(frozenset((a, b)))
+    return out
+
+
+def _pair_episodes(
+    left: list[EpisodeView], right: list[EpisodeView], ctx: _Context
+) -> list[PairScore]:
     scores = []
     within = left is right  # pairs inside one list: each unordered pair once
     for a, b in candidate_pairs(left, right):
         if (a.key >= b.key if within else a.key == b.key) or a.sources & b.sources:
             continue
-        report.episode_pairs_compared += 1
+        if not (a.dirty or b.dirty):
+            continue  # both sides unchanged since a run that already scored them
+        if ctx.rejects(Entity.EPISODE, a.records, b.records):
+            continue
+        ctx.report.episode_pairs_compared += 1
         scores.append(score_pair(a, b))
     return assign_one_to_one(scores)
 
 
-def _evidence(left: Cluster, right: Cluster, report: MatchReport) -> ChannelEvidence:
+def _evidence(left: Cluster, right: Cluster, ctx: _Context) -> ChannelEvidence:
     names = left.names + right.names
+    # Channel evidence always weighs every episode: a decision about two whole channels.
     left_views = episode_views([left.channel_id], names)
     right_views = episode_views([right.channel_id], names)
-    pairs = _pair_episodes(left_views, right_views, report)
+    pairs = _pair_episodes(left_views, right_views, ctx)
     return ChannelEvidence(
         left=left,
         right=right,
@@ -187,14 +354,43 @@ def _survivor_first(a: int, b: int) -> tuple[int, int]:
 
 
 @transaction.atomic
-def _merge_channels(evidence: ChannelEvidence, now: datetime) -> int:
-    survivor, merged = _survivor_first(evidence.left.channel_id, evidence.right.channel_id)
+def merge_channels(
+    left: int,
+    right: int,
+    *,
+    method: str,
+    confidence: float,
+    explanation: str,
+    status: str,
+    now: datetime,
+    actor: str = "matcher",
+) -> int:
+    """Merge two canonical channels; the records of the merged-away one move. Returns the
+    survivor's id."""
+    survivor, merged = _survivor_first(left, right)
+    moved = list(SourceChannel.objects.filter(channel_id=merged).values_list("id", flat=True))
     SourceChannel.objects.filter(channel_id=merged).update(
         channel_id=survivor,
-        link_method=LinkMethod.FUZZY,
-        link_confidence=evidence.confidence,
-        link_explanation=evidence.explanation,
+        link_method=method,
+        link_confidence=confidence,
+        link_explanation=explanation,
+        link_status=status,
         linked_at=now,
+    )
+    LinkEvent.objects.bulk_create(
+        LinkEvent(
+            entity=Entity.CHANNEL,
+            record_id=record,
+            from_canonical=merged,
+            to_canonical=survivor,
+            method=method,
+            status=status,
+            confidence=confidence,
+            explanation=explanation,
+            actor=actor,
+            at=now,
+        )
+        for record in moved
     )
     Episode.objects.filter(channel_id=merged).update(channel_id=survivor)
     Channel.objects.filter(pk=merged).update(merged_into_id=survivor)
@@ -212,79 +408,209 @@ def _episode_survivor_first(pair: PairScore, views: dict[int, EpisodeView]) -> t
     )
 
 
-@transaction.atomic
-def match_channel_episodes(channel_id: int, report: MatchReport, now: datetime) -> int:
-    """Pair this channel's episodes that come from different sources; returns links made."""
-    names = list(
+@dataclass(frozen=True)
+class EpisodeMove:
+    survivor: int
+    merged: int
+    records: frozenset[int]  # the records of ``merged`` that move
+    method: str
+    confidence: float
+    explanation: str
+    status: str
+
+
+def apply_episode_moves(moves: list[EpisodeMove], now: datetime, actor: str = "matcher") -> None:
+    """Move records between canonical episodes in bulk (one statement per table per batch)
+    and recompute the survivors' canonical fields."""
+    if not moves:
+        return
+    record_table = connection.ops.quote_name(SourceEpisode._meta.db_table)
+    episode_table = connection.ops.quote_name(Episode._meta.db_table)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {record_table} SET episode_id = %s, link_method = %s, link_confidence = %s, "
+            "link_explanation = %s, link_status = %s, linked_at = %s WHERE episode_id = %s",
+            [
+                (m.survivor, m.method, m.confidence, m.explanation, m.status, now, m.merged)
+                for m in moves
+            ],
+        )
+        cursor.executemany(
+            f"UPDATE {episode_table} SET merged_into_id = %s, updated_at = %s WHERE id = %s",
+            [(m.survivor, now, m.merged) for m in moves],
+        )
+        LinkEvent.objects.bulk_create(
+            (
+                LinkEvent(
+                    entity=Entity.EPISODE,
+                    record_id=record,
+                    from_canonical=m.merged,
+                    to_canonical=m.survivor,
+                    method=m.method,
+                    status=m.status,
+                    confidence=m.confidence,
+                    explanation=m.explanation,
+                    actor=actor,
+                    at=now,
+                )
+                for m in moves
+                for record in sorted(m.records)
+            ),
+            batch_size=2000,
+        )
+        refresh_episodes({m.survivor for m in moves})
+
+
+def _status(confidence: float, below: float) -> str:
+    return LinkStatus.AUTO if confidence >= below else LinkStatus.NEEDS_REVIEW
+
+
+def _channel_names(channel_id: int) -> list[str]:
+    return list(
         dict.fromkeys(
             n
-            for record in SourceChannel.objects.filter(channel_id=channel_id)
-            for n in (record.data.get("title"), record.data.get("author"))
+            for row in SourceChannel.objects.filter(channel_id=channel_id).values_list(
+                KT("data__title"), KT("data__author")
+            )
+            for n in row
             if n
         )
     )
-    views = episode_views([channel_id], names)
-    if len({s for v in views for s in v.sources}) < 2:
+
+
+def match_channel_episodes(channel_id: int, ctx: _Context) -> int:
+    """Pair this channel's episodes that come from different sources; returns links made."""
+    views = episode_views([channel_id], _channel_names(channel_id), ctx.since)
+    if len({s for v in views for s in v.sources}) < 2 or not any(v.dirty for v in views):
         return 0
-    pairs = _pair_episodes(views, views, report)
+    pairs = _pair_episodes(views, views, ctx)
     by_key = {v.key: v for v in views}
-    survivors = set()
+    moves = []
     for pair in pairs:
         survivor, merged = _episode_survivor_first(pair, by_key)
-        SourceEpisode.objects.filter(episode_id=merged).update(
-            episode_id=survivor,
-            link_method=LinkMethod.FUZZY,
-            link_confidence=round(pair.probability, 4),
-            link_explanation=pair.explanation,
-            linked_at=now,
+        confidence = round(pair.probability, 4)
+        status = _status(pair.probability, EPISODE_REVIEW_BELOW)
+        ctx.report.needs_review += status == LinkStatus.NEEDS_REVIEW
+        moves.append(
+            EpisodeMove(
+                survivor=survivor,
+                merged=merged,
+                records=by_key[merged].records,
+                method=LinkMethod.FUZZY,
+                confidence=confidence,
+                explanation=pair.explanation,
+                status=status,
+            )
         )
-        Episode.objects.filter(pk=merged).update(merged_into_id=survivor)
-        survivors.add(survivor)
-    refresh_episodes(survivors)
-    return len(pairs)
+    apply_episode_moves(moves, ctx.now, ctx.actor)
+    return len(moves)
 
 
-def run_match(*, now: datetime | None = None) -> MatchReport:
-    """Link keyless channels (Spotify, YouTube) to the channels they are, then pair the
-    episodes of every channel holding records from more than one source."""
-    now = now or timezone.now()
-    report = MatchReport()
-    clusters = _clusters()
+def _best_channel(
+    cluster: Cluster, index: NameIndex, merged: set[int], ctx: _Context
+) -> tuple[ChannelEvidence, str] | None:
+    """The candidate channel with the strongest evidence, and the link's status."""
+    passing: list[ChannelEvidence] = []
+    for _similarity, other in index.candidates(cluster):
+        if other.channel_id in merged or not (cluster.dirty or other.dirty):
+            continue
+        if ctx.rejects(Entity.CHANNEL, cluster.record_ids, other.record_ids):
+            continue
+        ctx.report.channels_compared += 1
+        evidence = _evidence(cluster, other, ctx)
+        if decide(evidence):
+            passing.append(evidence)
+    if not passing:
+        return None
+    passing.sort(key=lambda e: (-e.matched, -e.confidence, e.right.channel_id))
+    best = passing[0]
+    status = _status(best.confidence, CHANNEL_REVIEW_BELOW)
+    if len(passing) > 1 and passing[1].matched >= AMBIGUOUS_RUNNER_UP * best.matched:
+        status = LinkStatus.NEEDS_REVIEW
+    return best, status
+
+
+def _link_channels(ctx: _Context, dirty: set[int] | None) -> set[int]:
+    """Link keyless singleton channels; returns the surviving channels touched."""
+    clusters = _clusters(dirty)
     index = NameIndex(clusters)
     merged: set[int] = set()
     touched: set[int] = set()
     for cluster in clusters:
         if cluster.channel_id in merged or not cluster.keyless_singleton:
             continue
-        for _similarity, other in index.candidates(cluster):
-            if other.channel_id in merged:
-                continue
-            report.channels_compared += 1
-            evidence = _evidence(cluster, other, report)
-            if not decide(evidence):
-                continue
-            explanation = evidence.explanation  # before the clusters below absorb each other
-            survivor = _merge_channels(evidence, now)
-            gone = other.channel_id if survivor == cluster.channel_id else cluster.channel_id
-            merged.add(gone)
-            kept = index.clusters[survivor]
-            for part in (cluster, other):  # the survivor now speaks for both
-                if part is not kept:
-                    kept.sources |= part.sources
-                    kept.names += [n for n in part.names if n not in kept.names]
-                    kept.descriptions += part.descriptions
-                    kept.record_labels += part.record_labels
-            touched.add(survivor)
-            report.channels_linked += 1
-            report.links.append(explanation)
-            break
-    multi_source = {c.channel_id for c in clusters if len(c.sources) > 1} | touched
-    for channel_id in sorted(multi_source - merged):
+        found = _best_channel(cluster, index, merged, ctx)
+        if found is None:
+            continue
+        evidence, status = found
+        other = evidence.right
+        explanation = evidence.explanation  # before the clusters below absorb each other
+        survivor = merge_channels(
+            cluster.channel_id,
+            other.channel_id,
+            method=LinkMethod.FUZZY,
+            confidence=evidence.confidence,
+            explanation=explanation,
+            status=status,
+            now=ctx.now,
+        )
+        ctx.report.needs_review += status == LinkStatus.NEEDS_REVIEW
+        gone = other.channel_id if survivor == cluster.channel_id else cluster.channel_id
+        merged.add(gone)
+        kept = index.clusters[survivor]
+        for part in (cluster, other):  # the survivor now speaks for both
+            if part is not kept:
+                kept.sources |= part.sources
+                kept.names += [n for n in part.names if n not in kept.names]
+                kept.descriptions += part.descriptions
+                kept.record_labels += part.record_labels
+                kept.record_ids |= part.record_ids
+        kept.dirty = True
+        touched.add(survivor)
+        ctx.report.channels_linked += 1
+        ctx.report.links.append(explanation)
+    multi_source = {c.channel_id for c in clusters if len(c.sources) > 1 and c.dirty}
+    return (multi_source | touched) - merged
+
+
+def _last_mark() -> Mark | None:
+    run = MatchRun.objects.filter(finished_at__isnull=False).order_by("-id").first()
+    return Mark(run.started_at, run.finished_at) if run else None
+
+
+def run_match(
+    *,
+    full: bool = False,
+    now: datetime | None = None,
+    on_channel: Callable[[int, int], None] | None = None,
+) -> MatchReport:
+    """Link keyless channels (Spotify, YouTube) to the channels they are, then pair the
+    episodes of every channel holding records from more than one source.
+
+    Incremental unless ``full`` or no run has finished before. ``on_channel(done, total)``
+    reports progress over the channels whose episodes are paired.
+    """
+    from podsight.matching.review import apply_overrides
+
+    now = now or timezone.now()
+    since = None if full else _last_mark()
+    report = MatchReport(full=since is None)
+    run = MatchRun.objects.create(started_at=now, full=since is None)
+    ctx = _Context(now=now, since=since, report=report, rejected=_rejections())
+    report.overrides_applied = apply_overrides(now=now)
+    touched = _link_channels(ctx, _dirty_channels(since))
+    ordered = sorted(touched)
+    for done, channel_id in enumerate(ordered, 1):
         # Each round pairs an episode at most once; an episode on three platforms (RSS,
         # Spotify, YouTube) needs a second round to gather its third record.
         for _round in range(len(SOURCE_PRIORITY)):
-            linked = match_channel_episodes(channel_id, report, now)
+            linked = match_channel_episodes(channel_id, ctx)
             report.episodes_linked += linked
             if not linked:
                 break
+        if on_channel:
+            on_channel(done, len(ordered))
+    run.finished_at = timezone.now()
+    run.report = {k: v for k, v in asdict(report).items() if k != "links"}
+    run.save(update_fields=["finished_at", "report"])
     return report

@@ -16,6 +16,7 @@ __all__ = [
     "Feed",
     "KeyKind",
     "LinkMethod",
+    "LinkStatus",
     "Source",
     "SourceChannel",
     "SourceEpisode",
@@ -37,6 +38,13 @@ class LinkMethod(models.TextChoices):
     MANUAL = "manual", "set by a person"
 
 
+class LinkStatus(models.TextChoices):
+    NONE = "", "not a matched link (own identity or strong key)"
+    AUTO = "auto", "made by the matcher above the review band"
+    NEEDS_REVIEW = "needs_review", "made by the matcher below the review band"
+    CONFIRMED = "confirmed", "confirmed or set by a person"
+
+
 class SourceRecord(models.Model):
     source = models.CharField(max_length=20, choices=Source.choices, db_index=True)
     external_id = models.TextField()
@@ -52,6 +60,14 @@ class SourceRecord(models.Model):
     )
     link_confidence = models.FloatField(null=True)
     link_explanation = models.TextField(blank=True, default="")
+    link_status = models.CharField(
+        max_length=16,
+        choices=LinkStatus.choices,
+        blank=True,
+        default="",
+        db_default="",  # raw bulk inserts (the dump import) need not name it
+        db_index=True,
+    )
     linked_at = models.DateTimeField(null=True)
 
     class Meta:

@@ -1,0 +1,222 @@
+"""``/api/links``: matched links to review, and the actions that correct them.
+
+Reading is open like the rest of the catalog; the actions (confirm, reject, force) need an
+API token with the ``links:review`` scope (``podsight tokens create NAME --scope
+links:review``). The token's name is recorded as the actor of every override.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import exceptions, serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from podsight.accounts.auth import ApiTokenAuthentication, HasScope
+from podsight.accounts.models import SCOPE_LINKS_REVIEW
+from podsight.matching.models import Entity
+from podsight.matching.review import (
+    LinkError,
+    confirm_link,
+    force_link,
+    link_rows,
+    reject_link,
+)
+from podsight.sources.models import LinkStatus, Source, SourceChannel, SourceEpisode
+
+__all__ = ["LinkActionView", "LinkForceView", "LinkListView"]
+
+MAX_PAGE = 500
+DEFAULT_PAGE = 50
+_ERROR_STATUS = {"not_found": 404, "bad_entity": 400, "bad_record": 400, "ambiguous": 400}
+
+
+class _Conflict(exceptions.APIException):
+    status_code = 409
+    default_code = "conflict"
+
+
+def _raise(error: LinkError):
+    status = _ERROR_STATUS.get(error.code, 409)
+    if status == 404:
+        raise exceptions.NotFound(error.message, code=error.code)
+    if status == 400:
+        raise exceptions.ParseError(error.message, code=error.code)
+    raise _Conflict(error.message, code=error.code)
+
+
+def _record_brief(record: SourceChannel | SourceEpisode) -> dict[str, Any]:
+    return {
+        "id": record.pk,
+        "source": record.source,
+        "external_id": record.external_id,
+        "title": record.data.get("title") or "",
+        "url": record.url,
+    }
+
+
+def link_item(entity: str, record: SourceChannel | SourceEpisode) -> dict[str, Any]:
+    field = "channel_id" if entity == Entity.CHANNEL else "episode_id"
+    canonical = getattr(record, field)
+    model = SourceChannel if entity == Entity.CHANNEL else SourceEpisode
+    partners = model.objects.filter(**{field: canonical}).exclude(pk=record.pk)
+    return {
+        "id": f"{entity}:{record.pk}",
+        "entity": entity,
+        "record": _record_brief(record),
+        "canonical_id": canonical,
+        "status": record.link_status,
+        "method": record.link_method,
+        "confidence": record.link_confidence,
+        "explanation": record.link_explanation,
+        "linked_at": record.linked_at,
+        "partners": [_record_brief(p) for p in partners[:20]],
+    }
+
+
+def _cursor(token: str | None) -> tuple[int, int]:
+    """(entity index, last record id) after which the page starts."""
+    if not token:
+        return (0, 0)
+    try:
+        raw = base64.urlsafe_b64decode(token.encode() + b"=" * (-len(token) % 4)).decode()
+        entity_index, last = (int(part) for part in raw.split(":"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise exceptions.ValidationError({"cursor": ["Not a cursor this API handed out."]}) from exc
+    return entity_index, last
+
+
+def _encode(entity_index: int, last: int) -> str:
+    return base64.urlsafe_b64encode(f"{entity_index}:{last}".encode()).decode().rstrip("=")
+
+
+class LinkListView(APIView):
+    @extend_schema(
+        summary="Matched links (method fuzzy or manual), channels first, then episodes",
+        parameters=[
+            OpenApiParameter("status", str, enum=[s.value for s in LinkStatus if s.value]),
+            OpenApiParameter("entity", str, enum=[e.value for e in Entity]),
+            OpenApiParameter("source", str, enum=[s.value for s in Source]),
+            OpenApiParameter("page_size", int, description=f"1–{MAX_PAGE}"),
+            OpenApiParameter("cursor", str),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request):
+        params = request.query_params
+        status = params.get("status") or None
+        if status and status not in {s.value for s in LinkStatus if s.value}:
+            raise exceptions.ValidationError({"status": ["Use auto, needs_review or confirmed."]})
+        entity = params.get("entity") or None
+        if entity and entity not in {e.value for e in Entity}:
+            raise exceptions.ValidationError({"entity": ["Use channel or episode."]})
+        source = params.get("source") or None
+        if source and source not in {s.value for s in Source}:
+            raise exceptions.ValidationError({"source": [f"Unknown source {source!r}."]})
+        try:
+            size = int(params.get("page_size", DEFAULT_PAGE))
+        except ValueError:
+            size = -1
+        if not 1 <= size <= MAX_PAGE:
+            raise exceptions.ValidationError({"page_size": [f"An integer from 1 to {MAX_PAGE}."]})
+        start_entity, after = _cursor(params.get("cursor"))
+        querysets = link_rows(entity=entity, status=status, source=source)
+        order = [Entity.CHANNEL, Entity.EPISODE]
+        found: list[tuple[int, str, Any]] = []
+        for index, name in enumerate(order):
+            if index < start_entity or name not in querysets:
+                continue
+            queryset = querysets[name].order_by("id")
+            if index == start_entity and after:
+                queryset = queryset.filter(pk__gt=after)
+            found += [(index, name, r) for r in queryset[: size + 1 - len(found)]]
+            if len(found) > size:
+                break
+        next_cursor = None
+        if len(found) > size:
+            found = found[:size]
+            next_cursor = _encode(found[-1][0], found[-1][2].pk)
+        items = [link_item(name, record) for _, name, record in found]
+        return Response({"results": items, "next_cursor": next_cursor})
+
+
+class _ActionBody(serializers.Serializer):
+    other = serializers.CharField(required=False, help_text="Record id or source:external_id.")
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class LinkActionView(APIView):
+    """``POST /api/links/{entity}/{record_id}/{confirm|reject}``."""
+
+    authentication_classes = [ApiTokenAuthentication]
+    permission_classes = [HasScope.for_scope(SCOPE_LINKS_REVIEW)]
+
+    @extend_schema(
+        summary="Confirm or reject a matched link (token with the links:review scope)",
+        request=_ActionBody,
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def post(self, request, entity: str, record_id: int, action: str):
+        if action not in ("confirm", "reject"):
+            raise exceptions.NotFound(f"No link action {action!r}: use confirm or reject.")
+        body = _ActionBody(data=request.data or {})
+        body.is_valid(raise_exception=True)
+        actor = f"token:{request.auth.name}"
+        try:
+            if action == "confirm":
+                record = confirm_link(
+                    entity, record_id, actor=actor, reason=body.validated_data["reason"]
+                )
+            else:
+                reject_link(
+                    entity,
+                    record_id,
+                    actor=actor,
+                    other=body.validated_data.get("other"),
+                    reason=body.validated_data["reason"],
+                )
+                model = SourceChannel if entity == Entity.CHANNEL else SourceEpisode
+                record = model.objects.get(pk=record_id)
+        except LinkError as error:
+            _raise(error)
+        return Response(link_item(entity, record))
+
+
+class LinkForceView(APIView):
+    authentication_classes = [ApiTokenAuthentication]
+    permission_classes = [HasScope.for_scope(SCOPE_LINKS_REVIEW)]
+
+    @extend_schema(
+        summary="Force two records into one channel/episode (token with links:review)",
+        request=inline_serializer(
+            "ForceLink",
+            {
+                "entity": serializers.ChoiceField(choices=[e.value for e in Entity]),
+                "record": serializers.CharField(),
+                "other": serializers.CharField(),
+                "reason": serializers.CharField(required=False),
+            },
+        ),
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def post(self, request):
+        data = request.data if isinstance(request.data, dict) else {}
+        missing = [k for k in ("entity", "record", "other") if not data.get(k)]
+        if missing:
+            raise exceptions.ValidationError({k: ["This field is required."] for k in missing})
+        entity = str(data["entity"])
+        try:
+            survivor = force_link(
+                entity,
+                data["record"],
+                data["other"],
+                actor=f"token:{request.auth.name}",
+                reason=str(data.get("reason") or ""),
+            )
+        except LinkError as error:
+            _raise(error)
+        return Response({"entity": entity, "canonical_id": survivor})
