@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
 
-from podsight.matching.episodes import PairScore
+from podsight.matching.episodes import EpisodeView, PairScore
 from podsight.matching.text import normalise_text
 
 __all__ = [
@@ -138,6 +138,7 @@ class ChannelEvidence:
     mentioned: str | None
     pairs: list[PairScore]
     smaller_side: int  # episodes on the side with fewer
+    views: dict[int, EpisodeView] = field(default_factory=dict)  # both sides', by key
 
     @property
     def matched(self) -> int:

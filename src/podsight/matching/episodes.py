@@ -124,6 +124,10 @@ def score_pair(left: EpisodeView, right: EpisodeView) -> PairScore:
     )
     weight += WEIGHTS[level]
     reasons.append(f"title {similarity:.2f} ({WEIGHTS[level]:+.1f})")
+    if weight + _MAX_REST < _FLOOR_BITS:
+        # No other feature can lift this pair to a link: skip them (most pairs of a time
+        # block end here, which keeps blocking cheap at 10⁵ episodes).
+        return PairScore(left.key, right.key, weight, _probability(weight), tuple(reasons))
 
     if left.published_s is not None and right.published_s is not None:
         gap = abs(left.published_s - right.published_s)
@@ -172,8 +176,17 @@ def score_pair(left: EpisodeView, right: EpisodeView) -> PairScore:
         weight += WEIGHTS["kind≠"]
         reasons.append(f"{left.kind or 'episode'} vs {right.kind or 'episode'}")
 
-    probability = 1 / (1 + math.pow(2, -weight))
-    return PairScore(left.key, right.key, weight, probability, tuple(reasons))
+    return PairScore(left.key, right.key, weight, _probability(weight), tuple(reasons))
+
+
+def _probability(weight: float) -> float:
+    return 1 / (1 + math.pow(2, -weight))
+
+
+# The most the features after the title can add, and the weight below which a pair can
+# never reach ACCEPT_P.
+_MAX_REST = WEIGHTS["gap<=1d"] + WEIGHTS["duration<=2%"] + WEIGHTS["number="]
+_FLOOR_BITS = math.log2(ACCEPT_P / (1 - ACCEPT_P))
 
 
 def _hours(seconds: float) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +32,8 @@ from podsight.catalog.models import Channel, Episode
 from podsight.catalog.services import apply_channel_values, refresh_episodes
 from podsight.catalog.survivorship import SOURCE_PRIORITY
 from podsight.matching.channels import (
+    MIN_EPISODE_OVERLAP,
+    MIN_NAME_SIMILARITY,
     ChannelEvidence,
     Cluster,
     NameIndex,
@@ -211,19 +213,38 @@ def _int(value: Any) -> int | None:
     return number if number > 0 else None
 
 
-def episode_views(
-    channel_ids: Iterable[int], names: Iterable[str], since: Mark | None = None
-) -> list[EpisodeView]:
-    """The alive canonical episodes of these channels as :class:`EpisodeView`\\ s.
+@dataclass(slots=True)
+class _Row:
+    """One episode record as matching reads it (text fields straight from ``data``)."""
 
-    Core titles are computed per source channel record (its decorations are its own),
-    with ``names`` (the show's and channels' names) counted as decorations. A view is
-    ``dirty`` when one of its records is new or changed since ``since`` (all are, without).
-    """
-    records = list(
-        SourceEpisode.objects.filter(
-            episode__channel_id__in=list(channel_ids), episode__merged_into__isnull=True
-        ).values_list(
+    id: int
+    episode_id: int
+    source: str
+    source_channel_id: int
+    title: str | None
+    published: str | None
+    duration: str | None
+    kind: str | None
+    number: str | None
+    episode_type: str | None
+    dirty: bool
+
+
+class _Snapshot:
+    """The episode records of alive canonical episodes, grouped by canonical channel,
+    read with one query and kept in step with the moves a run makes, so a run never
+    reads a channel's episodes twice."""
+
+    def __init__(self, since: Mark | None, channel_ids: Iterable[int] | None = None) -> None:
+        self.by_channel: dict[int, list[_Row]] = defaultdict(list)
+        # channel → (names, views): a channel is compared with several candidates.
+        self._views: dict[int, tuple[tuple[str, ...], list[EpisodeView]]] = {}
+        rows = SourceEpisode.objects.filter(
+            episode__isnull=False, episode__merged_into__isnull=True
+        )
+        if channel_ids is not None:
+            rows = rows.filter(episode__channel_id__in=list(channel_ids))
+        values = rows.values_list(
             "id",
             "episode_id",
             "source",
@@ -237,52 +258,91 @@ def episode_views(
             "fetched_at",
             "first_seen_at",
             "linked_at",
+            "episode__channel_id",
         )
-    )
-    names = list(names)
-    by_source_channel: dict[int, list[int]] = defaultdict(list)
-    for index, record in enumerate(records):
-        by_source_channel[record[3]].append(index)
+        for r in values.iterator(chunk_size=20_000):
+            dirty = since is None or since.changed(r[10], r[11], r[12])
+            self.by_channel[r[13]].append(_Row(*r[:10], dirty))
+
+    def move_channel(self, merged: int, survivor: int) -> None:
+        self.by_channel[survivor].extend(self.by_channel.pop(merged, []))
+        self._views.pop(merged, None)
+        self._views.pop(survivor, None)
+
+    def move_episodes(self, channel_id: int, moves: Iterable[EpisodeMove]) -> None:
+        target = {m.merged: m.survivor for m in moves}
+        self._views.pop(channel_id, None)
+        for row in self.by_channel.get(channel_id, []):
+            if row.episode_id in target:
+                row.episode_id = target[row.episode_id]
+                row.dirty = True  # its link just changed
+
+    def views(self, channel_id: int, names: Iterable[str]) -> list[EpisodeView]:
+        names = tuple(names)
+        cached = self._views.get(channel_id)
+        if cached is None or cached[0] != names:
+            cached = (names, _views(self.by_channel.get(channel_id, []), list(names)))
+            self._views[channel_id] = cached
+        return cached[1]
+
+
+def _views(records: list[_Row], names: list[str]) -> list[EpisodeView]:
+    by_source_channel: dict[int, list[_Row]] = defaultdict(list)
+    for row in records:
+        by_source_channel[row.source_channel_id].append(row)
     cores: dict[int, str] = {}
-    for indexes in by_source_channel.values():
-        titles = [records[i][4] for i in indexes]
-        for i, core in zip(indexes, core_titles(titles, names), strict=True):
-            cores[i] = core
-    grouped: dict[int, list[int]] = defaultdict(list)
-    for index, record in enumerate(records):
-        grouped[record[1]].append(index)
+    for rows in by_source_channel.values():
+        titles = [r.title for r in rows]
+        for row, core in zip(rows, core_titles(titles, names), strict=True):
+            cores[row.id] = core
+    grouped: dict[int, list[_Row]] = defaultdict(list)
+    for row in records:
+        grouped[row.episode_id].append(row)
     views = []
-    for episode_id, indexes in grouped.items():
-        rows = sorted((records[i] for i in indexes), key=lambda r: _rank(r[2]))
-        times = [t for t in (_seconds(r[5]) for r in rows) if t is not None]
-        durations = [d for d in (_int(r[6]) for r in rows) if d]
+    for episode_id, rows in grouped.items():
+        rows.sort(key=lambda r: _rank(r.source))
+        times = [t for t in (_seconds(r.published) for r in rows) if t is not None]
+        durations = [d for d in (_int(r.duration) for r in rows) if d]
         # Feeds say "trailer" in itunes:episodeType; the connectors' ``kind`` says it too.
-        kinds = [r[7] or ("trailer" if r[9] == "trailer" else "episode") for r in rows]
+        kinds = [r.kind or ("trailer" if r.episode_type == "trailer" else "episode") for r in rows]
         numbers: frozenset[int] = frozenset()
         part = None
         for r in rows:
-            numbers |= episode_numbers(r[4])
-            part = part if part is not None else part_number(r[4])
-            number = _int(r[8])
+            numbers |= episode_numbers(r.title)
+            part = part if part is not None else part_number(r.title)
+            number = _int(r.number)
             if number:
                 numbers |= {number}
-        dirty = since is None or any(since.changed(*r[10:13]) for r in rows)
         views.append(
             EpisodeView(
                 key=episode_id,
-                cores=tuple(dict.fromkeys(cores[i] for i in indexes)),
+                cores=tuple(dict.fromkeys(cores[r.id] for r in rows)),
                 published_s=min(times) if times else None,
                 duration_s=durations[0] if durations else None,
                 numbers=numbers,
                 part=part,
                 kind="episode" if "episode" in kinds else kinds[0],
-                sources=frozenset(r[2] for r in rows),
-                records=frozenset(r[0] for r in rows),
-                dirty=dirty,
+                sources=frozenset(r.source for r in rows),
+                records=frozenset(r.id for r in rows),
+                dirty=any(r.dirty for r in rows),
             )
         )
     views.sort(key=lambda v: v.key)
     return views
+
+
+def episode_views(
+    channel_ids: Iterable[int], names: Iterable[str], since: Mark | None = None
+) -> list[EpisodeView]:
+    """The alive canonical episodes of these channels as :class:`EpisodeView`\\ s.
+
+    Core titles are computed per source channel record (its decorations are its own),
+    with ``names`` (the show's and channels' names) counted as decorations. A view is
+    ``dirty`` when one of its records is new or changed since ``since`` (all are, without).
+    """
+    snapshot = _Snapshot(since, channel_ids)
+    rows = [row for channel_rows in snapshot.by_channel.values() for row in channel_rows]
+    return _views(rows, list(names))
 
 
 @dataclass
@@ -291,6 +351,7 @@ class _Context:
     since: Mark | None
     report: MatchReport
     rejected: dict[str, set[frozenset[int]]]
+    snapshot: _Snapshot
     actor: str = "matcher"
 
     def rejects(self, entity: str, left: Iterable[int], right: Iterable[int]) -> bool:
@@ -328,10 +389,11 @@ def _pair_episodes(
 
 
 def _evidence(left: Cluster, right: Cluster, ctx: _Context) -> ChannelEvidence:
-    names = left.names + right.names
     # Channel evidence always weighs every episode: a decision about two whole channels.
-    left_views = episode_views([left.channel_id], names)
-    right_views = episode_views([right.channel_id], names)
+    # Each side's titles lose its own names; affixes naming the other side recur across
+    # its titles and go as recurring segments (``core_titles``).
+    left_views = [replace(v, dirty=True) for v in ctx.snapshot.views(left.channel_id, left.names)]
+    right_views = ctx.snapshot.views(right.channel_id, right.names)
     pairs = _pair_episodes(left_views, right_views, ctx)
     return ChannelEvidence(
         left=left,
@@ -340,7 +402,25 @@ def _evidence(left: Cluster, right: Cluster, ctx: _Context) -> ChannelEvidence:
         mentioned=mention(left, right),
         pairs=pairs,
         smaller_side=min(len(left_views), len(right_views)),
+        views={v.key: v for v in (*left_views, *right_views)},
     )
+
+
+SAMPLE = 16  # episodes of the keyless side tried before all of them are compared
+
+
+def _sample_overlaps(left: Cluster, right: Cluster, ctx: _Context) -> bool:
+    """Whether a few evenly spaced episodes of the smaller side find partners, at half
+    the rate a link needs: candidates that fail cost a few comparisons, not hundreds."""
+    views = ctx.snapshot.views(left.channel_id, left.names)
+    others = ctx.snapshot.views(right.channel_id, right.names)
+    if len(others) < len(views):  # sample the smaller side, as the overlap is measured
+        views, others = others, views
+    if len(views) <= 2 * SAMPLE:
+        return True
+    step = len(views) / SAMPLE
+    sample = [replace(views[int(i * step)], dirty=True) for i in range(SAMPLE)]
+    return len(_pair_episodes(sample, others, ctx)) >= MIN_EPISODE_OVERLAP / 2 * SAMPLE
 
 
 def _survivor_first(a: int, b: int) -> tuple[int, int]:
@@ -465,26 +545,18 @@ def _status(confidence: float, below: float) -> str:
     return LinkStatus.AUTO if confidence >= below else LinkStatus.NEEDS_REVIEW
 
 
-def _channel_names(channel_id: int) -> list[str]:
-    return list(
-        dict.fromkeys(
-            n
-            for row in SourceChannel.objects.filter(channel_id=channel_id).values_list(
-                KT("data__title"), KT("data__author")
-            )
-            for n in row
-            if n
-        )
-    )
-
-
-def match_channel_episodes(channel_id: int, ctx: _Context) -> int:
+def match_channel_episodes(channel_id: int, names: list[str], ctx: _Context) -> int:
     """Pair this channel's episodes that come from different sources; returns links made."""
-    views = episode_views([channel_id], _channel_names(channel_id), ctx.since)
+    views = ctx.snapshot.views(channel_id, names)
     if len({s for v in views for s in v.sources}) < 2 or not any(v.dirty for v in views):
         return 0
     pairs = _pair_episodes(views, views, ctx)
-    by_key = {v.key: v for v in views}
+    return _link_episode_pairs(channel_id, pairs, {v.key: v for v in views}, ctx)
+
+
+def _link_episode_pairs(
+    channel_id: int, pairs: list[PairScore], by_key: dict[int, EpisodeView], ctx: _Context
+) -> int:
     moves = []
     for pair in pairs:
         survivor, merged = _episode_survivor_first(pair, by_key)
@@ -503,6 +575,7 @@ def match_channel_episodes(channel_id: int, ctx: _Context) -> int:
             )
         )
     apply_episode_moves(moves, ctx.now, ctx.actor)
+    ctx.snapshot.move_episodes(channel_id, moves)
     return len(moves)
 
 
@@ -516,7 +589,11 @@ def _best_channel(
             continue
         if ctx.rejects(Entity.CHANNEL, cluster.record_ids, other.record_ids):
             continue
+        if name_similarity(cluster, other) < MIN_NAME_SIMILARITY and not mention(cluster, other):
+            continue  # cannot pass ``decide``: spare the episode comparison
         ctx.report.channels_compared += 1
+        if not _sample_overlaps(cluster, other, ctx):
+            continue
         evidence = _evidence(cluster, other, ctx)
         if decide(evidence):
             passing.append(evidence)
@@ -530,12 +607,16 @@ def _best_channel(
     return best, status
 
 
-def _link_channels(ctx: _Context, dirty: set[int] | None) -> set[int]:
-    """Link keyless singleton channels; returns the surviving channels touched."""
-    clusters = _clusters(dirty)
+def _link_channels(ctx: _Context, clusters: list[Cluster]) -> set[int]:
+    """Link keyless singleton channels, with the episodes their evidence paired; returns
+    the channels whose episodes still need pairing within the channel: those that held
+    records of several sources before, and have new or changed ones."""
     index = NameIndex(clusters)
     merged: set[int] = set()
+    final: dict[int, int] = {}  # merged-away channel → the channel it went into
     touched: set[int] = set()
+    # Before linking: linking below widens the clusters' sources.
+    multi_source = {c.channel_id for c in clusters if len(c.sources) > 1 and c.dirty}
     for cluster in clusters:
         if cluster.channel_id in merged or not cluster.keyless_singleton:
             continue
@@ -556,7 +637,13 @@ def _link_channels(ctx: _Context, dirty: set[int] | None) -> set[int]:
         )
         ctx.report.needs_review += status == LinkStatus.NEEDS_REVIEW
         gone = other.channel_id if survivor == cluster.channel_id else cluster.channel_id
+        ctx.snapshot.move_channel(gone, survivor)
+        # The evidence already paired the two sides' episodes one-to-one: link them now.
+        ctx.report.episodes_linked += _link_episode_pairs(
+            survivor, evidence.pairs, evidence.views, ctx
+        )
         merged.add(gone)
+        final[gone] = survivor
         kept = index.clusters[survivor]
         for part in (cluster, other):  # the survivor now speaks for both
             if part is not kept:
@@ -569,8 +656,13 @@ def _link_channels(ctx: _Context, dirty: set[int] | None) -> set[int]:
         touched.add(survivor)
         ctx.report.channels_linked += 1
         ctx.report.links.append(explanation)
-    multi_source = {c.channel_id for c in clusters if len(c.sources) > 1 and c.dirty}
-    return (multi_source | touched) - merged
+
+    def alive(channel_id: int) -> int:
+        while channel_id in final:
+            channel_id = final[channel_id]
+        return channel_id
+
+    return {alive(c) for c in multi_source}
 
 
 def _last_mark() -> Mark | None:
@@ -596,15 +688,24 @@ def run_match(
     since = None if full else _last_mark()
     report = MatchReport(full=since is None)
     run = MatchRun.objects.create(started_at=now, full=since is None)
-    ctx = _Context(now=now, since=since, report=report, rejected=_rejections())
     report.overrides_applied = apply_overrides(now=now)
-    touched = _link_channels(ctx, _dirty_channels(since))
+    dirty = _dirty_channels(since)
+    ctx = _Context(
+        now=now,
+        since=since,
+        report=report,
+        rejected=_rejections(),
+        snapshot=_Snapshot(since),
+    )
+    clusters = _clusters(dirty)
+    touched = _link_channels(ctx, clusters)
+    names = {c.channel_id: c.names for c in clusters}
     ordered = sorted(touched)
     for done, channel_id in enumerate(ordered, 1):
         # Each round pairs an episode at most once; an episode on three platforms (RSS,
         # Spotify, YouTube) needs a second round to gather its third record.
         for _round in range(len(SOURCE_PRIORITY)):
-            linked = match_channel_episodes(channel_id, ctx)
+            linked = match_channel_episodes(channel_id, names[channel_id], ctx)
             report.episodes_linked += linked
             if not linked:
                 break
