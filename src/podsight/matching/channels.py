@@ -68,13 +68,14 @@ class Cluster:
     def keyless_singleton(self) -> bool:
         return len(self.record_labels) == 1 and self.sources <= KEYLESS_SOURCES
 
+    def all_name_words(self) -> set[str]:
+        return {w for name in self.names for w in normalise_text(name).split()}
+
     def name_words(self) -> set[str]:
-        return {
-            w
-            for name in self.names
-            for w in normalise_text(name).split()
-            if len(w) > 2 and w not in _COMMON_WORDS
-        }
+        words = self.all_name_words()
+        telling = {w for w in words if len(w) > 2 and w not in _COMMON_WORDS}
+        # "AI Weekly" has no telling word: then its plain words must do.
+        return telling or words
 
 
 class NameIndex:
@@ -88,10 +89,11 @@ class NameIndex:
 
     def add(self, cluster: Cluster) -> None:
         self.clusters[cluster.channel_id] = cluster
-        for word in cluster.name_words():
+        # Every word is indexed; queries use only telling words when a name has any.
+        for word in cluster.all_name_words():
             self.by_word[word].add(cluster.channel_id)
 
-    def candidates(self, cluster: Cluster, limit: int = 10) -> list[tuple[float, Cluster]]:
+    def candidates(self, cluster: Cluster, limit: int = 40) -> list[tuple[float, Cluster]]:
         """Other channels sharing a name word, most similar names first."""
         ids: set[int] = set()
         for word in cluster.name_words():

@@ -42,6 +42,8 @@ from podsight.matching.channels import (
     name_similarity,
 )
 from podsight.matching.episodes import (
+    FULL_KINDS,
+    WINDOW_S,
     EpisodeView,
     PairScore,
     assign_one_to_one,
@@ -388,6 +390,21 @@ def _pair_episodes(
     return assign_one_to_one(scores)
 
 
+def _comparable(views: list[EpisodeView], others: list[EpisodeView]) -> int:
+    """How many of ``views`` could have a partner: full episodes (not clips, shorts or
+    trailers) published while the other side was publishing too (a YouTube channel that
+    started uploading halfway through the back catalogue is not missing the first half)."""
+    times = [v.published_s for v in others if v.published_s is not None]
+    if not times:
+        return sum(1 for v in views if v.kind in FULL_KINDS)
+    low, high = min(times) - WINDOW_S, max(times) + WINDOW_S
+    return sum(
+        1
+        for v in views
+        if v.kind in FULL_KINDS and (v.published_s is None or low <= v.published_s <= high)
+    )
+
+
 def _evidence(left: Cluster, right: Cluster, ctx: _Context) -> ChannelEvidence:
     # Channel evidence always weighs every episode: a decision about two whole channels.
     # Each side's titles lose its own names; affixes naming the other side recur across
@@ -401,12 +418,14 @@ def _evidence(left: Cluster, right: Cluster, ctx: _Context) -> ChannelEvidence:
         names=name_similarity(left, right),
         mentioned=mention(left, right),
         pairs=pairs,
-        smaller_side=min(len(left_views), len(right_views)),
+        smaller_side=min(
+            _comparable(left_views, right_views), _comparable(right_views, left_views)
+        ),
         views={v.key: v for v in (*left_views, *right_views)},
     )
 
 
-SAMPLE = 16  # episodes of the keyless side tried before all of them are compared
+SAMPLE = 10  # episodes of the keyless side tried before all of them are compared
 
 
 def _sample_overlaps(left: Cluster, right: Cluster, ctx: _Context) -> bool:
