@@ -47,7 +47,7 @@ def _load(home: Path, shows: int, seed: int) -> float:
     return time.perf_counter() - started
 
 
-def _seed_method(labels):
+def _seed_method():
     """The first seed's method, generalised from its one hard-coded show pair: shows pair
     when their names are identical; episodes of paired shows when their titles are
     identical and they were published within 24 hours. → record id → group id."""
@@ -141,7 +141,7 @@ def main() -> None:
     print(f"podsight match: {report}")
     print(f"  {seconds:.1f} s, peak RSS {peak_mb:.0f} MB")
     labels = read_labels(labels_path)
-    seed = _seed_method(labels)
+    seed = _seed_method()
     print()
     print(
         f"{'method':<22} {'entity':<8} {'precision':>9} {'recall':>8} {'F1':>8} "

@@ -81,6 +81,30 @@ def test_blocking_compares_only_episodes_published_within_the_window():
     assert sorted((a.key, b.key) for a, b in pairs) == [(i, 100 + i) for i in range(10)]
 
 
+def add_episode(record, external_id, title, day, duration):
+    """An episode record on its own canonical episode in the record's channel."""
+    published = START + timedelta(days=day)
+    episode = Episode.objects.create(
+        channel_id=record.channel_id, title=title, published_at=published, duration_s=duration
+    )
+    return SourceEpisode.objects.create(
+        source=record.source,
+        external_id=external_id,
+        source_channel=record,
+        episode=episode,
+        data={
+            "title": title,
+            "published_at": published.isoformat(),
+            "duration_s": duration,
+            "kind": "episode",
+        },
+        content_hash="x",
+        fetched_at=START,
+        link_method="key",
+        link_confidence=1.0,
+    )
+
+
 def _show(source, external_id, title, episodes, author="", description=""):
     channel = Channel.objects.create(title=title)
     data = {"title": title, "author": author, "description_text": description}
@@ -95,26 +119,7 @@ def _show(source, external_id, title, episodes, author="", description=""):
         link_confidence=1.0,
     )
     for n, (episode_title, day, duration) in enumerate(episodes):
-        published = START + timedelta(days=day)
-        episode = Episode.objects.create(
-            channel=channel, title=episode_title, published_at=published, duration_s=duration
-        )
-        SourceEpisode.objects.create(
-            source=source,
-            external_id=f"{external_id}-{n}",
-            source_channel=record,
-            episode=episode,
-            data={
-                "title": episode_title,
-                "published_at": published.isoformat(),
-                "duration_s": duration,
-                "kind": "episode",
-            },
-            content_hash="x",
-            fetched_at=START,
-            link_method="key",
-            link_confidence=1.0,
-        )
+        add_episode(record, f"{external_id}-{n}", episode_title, day, duration)
     return record
 
 

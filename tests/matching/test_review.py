@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from rest_framework.test import APIClient
-from tests.matching.test_matching import START, TOPICS, _show
+from tests.matching.test_matching import TOPICS, _show, add_episode
 
 from podsight.accounts.services import create_token
 from podsight.catalog.models import Episode
@@ -30,30 +28,6 @@ def _pair_of_shows():
 
 def _episode_record(external_id: str) -> SourceEpisode:
     return SourceEpisode.objects.get(external_id=external_id)
-
-
-def _add_episode(record: SourceChannel, external_id: str, title: str, day: float, duration: int):
-    """A record that a later sync brought in: its own canonical episode, first seen now."""
-    published = START + timedelta(days=day)
-    episode = Episode.objects.create(
-        channel_id=record.channel_id, title=title, published_at=published, duration_s=duration
-    )
-    return SourceEpisode.objects.create(
-        source=record.source,
-        external_id=external_id,
-        source_channel=record,
-        episode=episode,
-        data={
-            "title": title,
-            "published_at": published.isoformat(),
-            "duration_s": duration,
-            "kind": "episode",
-        },
-        content_hash="x",
-        fetched_at=START,
-        link_method="key",
-        link_confidence=1.0,
-    )
 
 
 def test_a_rejected_link_stays_apart_and_a_forced_one_stays_together_on_every_rerun():
@@ -120,8 +94,8 @@ def test_an_incremental_run_scores_only_pairs_with_new_records_and_keeps_ids():
     day = 7 * len(TOPICS)
     spotify.refresh_from_db()
     youtube.refresh_from_db()
-    new_sp = _add_episode(spotify, "sp-new", "Why naps restore the brain", day, 2400)
-    new_yt = _add_episode(youtube, "yt-new", "Why naps restore the brain | Brain Talk", day, 2410)
+    new_sp = add_episode(spotify, "sp-new", "Why naps restore the brain", day, 2400)
+    new_yt = add_episode(youtube, "yt-new", "Why naps restore the brain | Brain Talk", day, 2410)
     second = run_match()
 
     assert second.episodes_linked == 1
@@ -136,11 +110,11 @@ def test_an_incremental_run_scores_only_pairs_with_new_records_and_keeps_ids():
     assert {pk: now_linked[pk] for pk in linked_at} == linked_at
     # A new YouTube record alone is scored against every Spotify episode in its window
     # that still lacks a YouTube record, and nothing else.
-    lonely = _add_episode(spotify, "sp-lonely", "Cold water and the brain", day + 20, 1800)
-    _add_episode(spotify, "sp-lonely-2", "Heat and the brain", day + 27, 1900)
+    lonely = add_episode(spotify, "sp-lonely", "Cold water and the brain", day + 20, 1800)
+    add_episode(spotify, "sp-lonely-2", "Heat and the brain", day + 27, 1900)
     third = run_match()
     assert (third.episode_pairs_compared, third.episodes_linked) == (0, 0)
-    _add_episode(youtube, "yt-late", "Cold water and the brain | Brain Talk", day + 21, 1810)
+    add_episode(youtube, "yt-late", "Cold water and the brain | Brain Talk", day + 21, 1810)
     fourth = run_match()
     assert (fourth.episode_pairs_compared, fourth.episodes_linked) == (2, 1)
     assert _episode_record("yt-late").episode_id == lonely.episode_id
@@ -162,20 +136,6 @@ def test_merged_ids_keep_answering_with_the_survivor():
     assert body["field_sources"]["title"].startswith("spotify:")
     channel = api.get(f"/api/channels/{youtube_channel.channel_id}").json()
     assert {s["source"] for s in channel["sources"]} == {"spotify", "youtube"}
-
-
-def _borderline_shows():
-    """An episode pair the matcher links but should flag: similar, not equal, titles."""
-    spotify = _show(
-        "spotify", "sp-b", "Deep Sea", [("The whale fall ecosystem explained", 0, 3000)]
-    )
-    _show(
-        "youtube",
-        "yt-b",
-        "Deep Sea",
-        [("Whale fall ecosystems, explained by a biologist", 0.5, 3500)],
-    )
-    return spotify
 
 
 def test_links_api_lists_needs_review_and_actions_need_a_review_token():
@@ -226,15 +186,18 @@ def test_links_api_lists_needs_review_and_actions_need_a_review_token():
 
 
 def test_borderline_links_are_made_but_need_review():
-    _borderline_shows()
+    spotify, youtube = _pair_of_shows()
+    day = 7 * len(TOPICS) + 7
+    # Titles 0.88 alike, 11 hours and 3% apart: p ≈ 0.96, above 0.95 but below 0.99.
+    add_episode(spotify, "sp-whales", "How whales feed the deep sea", day, 3000)
+    add_episode(youtube, "yt-whales", "How whales feed the deep ocean floor", day + 11 / 24, 3100)
     report = run_match()
-    youtube = _episode_record("yt-b-0")
-    spotify = _episode_record("sp-b-0")
-    if youtube.episode_id == spotify.episode_id:
-        assert youtube.link_status == "needs_review"
-        assert report.needs_review >= 1
-    else:  # not linked at all is also safe; but then the channel must not be either
-        assert report.episodes_linked == 0
+    flagged = _episode_record("yt-whales")
+    assert flagged.episode_id == _episode_record("sp-whales").episode_id
+    assert flagged.link_status == "needs_review"
+    assert 0.95 <= flagged.link_confidence < 0.99
+    assert report.needs_review == 1
+    assert _episode_record("yt-1").link_status == "auto"
 
 
 def test_rejecting_a_channel_link_takes_its_episodes_along():

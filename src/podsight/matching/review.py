@@ -15,12 +15,10 @@ history of a record's links survives corrections.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count
 from django.utils import timezone
 
 from podsight.catalog.models import Channel, Episode
@@ -81,21 +79,6 @@ def find_record(entity: str, ref: Any) -> SourceChannel | SourceEpisode:
     return found[0]
 
 
-def _event(entity, record_id, before, after, method, status, confidence, explanation, actor, at):
-    return LinkEvent(
-        entity=entity,
-        record_id=record_id,
-        from_canonical=before,
-        to_canonical=after,
-        method=method,
-        status=status,
-        confidence=confidence,
-        explanation=explanation,
-        actor=actor,
-        at=at,
-    )
-
-
 @transaction.atomic
 def confirm_link(entity: str, ref: Any, *, actor: str, reason: str = "") -> Any:
     record = find_record(entity, ref)
@@ -150,6 +133,30 @@ def _origin(entity: str, record_id: int, current: int) -> int | None:
     return event.from_canonical if event else None
 
 
+def _send_home(entity: str, record, current: int, target: int, actor: str, now: datetime):
+    """Put a rejected record in ``target`` on its own identity again, and log the move."""
+    field = "channel" if entity == Entity.CHANNEL else "episode"
+    setattr(record, f"{field}_id", target)
+    record.link_method = LinkMethod.KEY
+    record.link_confidence = None
+    record.link_explanation = f"detached from {field} {current} by {actor}"
+    record.link_status = LinkStatus.NONE
+    record.linked_at = now
+    record.save(
+        update_fields=[
+            field,
+            "link_method",
+            "link_confidence",
+            "link_explanation",
+            "link_status",
+            "linked_at",
+        ]
+    )
+    LinkEvent.objects.create(
+        **_event_fields(entity, record, current, target, "rejected", actor, now)
+    )
+
+
 def _detach_episode(record: SourceEpisode, channel_id: int | None, actor: str, now: datetime):
     """Move one episode record out of its canonical episode, to its origin or a new row."""
     current = record.episode_id
@@ -165,25 +172,7 @@ def _detach_episode(record: SourceEpisode, channel_id: int | None, actor: str, n
             channel_id=channel_id or source_episode.channel_id,
             title=record.data.get("title") or "",
         ).pk
-    record.episode_id = target
-    record.link_method = LinkMethod.KEY  # back to its own identity
-    record.link_confidence = None
-    record.link_explanation = f"detached from episode {current} by {actor}"
-    record.link_status = LinkStatus.NONE
-    record.linked_at = now
-    record.save(
-        update_fields=[
-            "episode",
-            "link_method",
-            "link_confidence",
-            "link_explanation",
-            "link_status",
-            "linked_at",
-        ]
-    )
-    LinkEvent.objects.create(
-        **_event_fields(Entity.EPISODE, record, current, target, "rejected", actor, now)
-    )
+    _send_home(Entity.EPISODE, record, current, target, actor, now)
     refresh_episodes({current, target})
     return target
 
@@ -196,25 +185,7 @@ def _detach_channel(record: SourceChannel, actor: str, now: datetime) -> int:
         target = origin
     else:
         target = Channel.objects.create(title=record.data.get("title") or "").pk
-    record.channel_id = target
-    record.link_method = LinkMethod.KEY
-    record.link_confidence = None
-    record.link_explanation = f"detached from channel {current} by {actor}"
-    record.link_status = LinkStatus.NONE
-    record.linked_at = now
-    record.save(
-        update_fields=[
-            "channel",
-            "link_method",
-            "link_confidence",
-            "link_explanation",
-            "link_status",
-            "linked_at",
-        ]
-    )
-    LinkEvent.objects.create(
-        **_event_fields(Entity.CHANNEL, record, current, target, "rejected", actor, now)
-    )
+    _send_home(Entity.CHANNEL, record, current, target, actor, now)
     # Its episodes follow: whole canonical episodes move; shared ones give the record back.
     mine = set(
         SourceEpisode.objects.filter(source_channel=record).values_list("episode_id", flat=True)
@@ -395,14 +366,6 @@ def apply_overrides(*, now: datetime | None = None) -> int:
     return applied
 
 
-@dataclass(frozen=True)
-class LinkRow:
-    entity: str
-    record: Any
-    canonical_id: int | None
-    partners: list[str]
-
-
 def link_rows(*, entity: str | None = None, status: str | None = None, source: str | None = None):
     """Matched links (method fuzzy or manual), newest first, as querysets per entity."""
     entities = [entity] if entity else [Entity.CHANNEL, Entity.EPISODE]
@@ -416,18 +379,4 @@ def link_rows(*, entity: str | None = None, status: str | None = None, source: s
         if source:
             queryset = queryset.filter(source=source)
         out[name] = queryset.order_by("-linked_at", "-id")
-    return out
-
-
-def review_counts() -> dict[str, dict[str, int]]:
-    """entity → link status → count, for matched links."""
-    out: dict[str, dict[str, int]] = {}
-    for name in (Entity.CHANNEL, Entity.EPISODE):
-        rows = (
-            _model(name)
-            .objects.filter(link_method__in=[LinkMethod.FUZZY, LinkMethod.MANUAL])
-            .values("link_status")
-            .annotate(n=Count("id"))
-        )
-        out[name] = {r["link_status"] or "-": r["n"] for r in rows}
     return out

@@ -39,7 +39,6 @@ from podsight.matching.channels import (
     NameIndex,
     decide,
     mention,
-    name_similarity,
 )
 from podsight.matching.episodes import (
     FULL_KINDS,
@@ -58,7 +57,6 @@ __all__ = [
     "CHANNEL_REVIEW_BELOW",
     "EPISODE_REVIEW_BELOW",
     "MatchReport",
-    "episode_views",
     "match_channel_episodes",
     "run_match",
 ]
@@ -237,15 +235,13 @@ class _Snapshot:
     read with one query and kept in step with the moves a run makes, so a run never
     reads a channel's episodes twice."""
 
-    def __init__(self, since: Mark | None, channel_ids: Iterable[int] | None = None) -> None:
+    def __init__(self, since: Mark | None) -> None:
         self.by_channel: dict[int, list[_Row]] = defaultdict(list)
         # channel → (names, views): a channel is compared with several candidates.
         self._views: dict[int, tuple[tuple[str, ...], list[EpisodeView]]] = {}
         rows = SourceEpisode.objects.filter(
             episode__isnull=False, episode__merged_into__isnull=True
         )
-        if channel_ids is not None:
-            rows = rows.filter(episode__channel_id__in=list(channel_ids))
         values = rows.values_list(
             "id",
             "episode_id",
@@ -333,20 +329,6 @@ def _views(records: list[_Row], names: list[str]) -> list[EpisodeView]:
     return views
 
 
-def episode_views(
-    channel_ids: Iterable[int], names: Iterable[str], since: Mark | None = None
-) -> list[EpisodeView]:
-    """The alive canonical episodes of these channels as :class:`EpisodeView`\\ s.
-
-    Core titles are computed per source channel record (its decorations are its own),
-    with ``names`` (the show's and channels' names) counted as decorations. A view is
-    ``dirty`` when one of its records is new or changed since ``since`` (all are, without).
-    """
-    snapshot = _Snapshot(since, channel_ids)
-    rows = [row for channel_rows in snapshot.by_channel.values() for row in channel_rows]
-    return _views(rows, list(names))
-
-
 @dataclass
 class _Context:
     now: datetime
@@ -405,7 +387,9 @@ def _comparable(views: list[EpisodeView], others: list[EpisodeView]) -> int:
     )
 
 
-def _evidence(left: Cluster, right: Cluster, ctx: _Context) -> ChannelEvidence:
+def _evidence(
+    left: Cluster, right: Cluster, ctx: _Context, names: float, mentioned: str | None
+) -> ChannelEvidence:
     # Channel evidence always weighs every episode: a decision about two whole channels.
     # Each side's titles lose its own names; affixes naming the other side recur across
     # its titles and go as recurring segments (``core_titles``).
@@ -415,8 +399,8 @@ def _evidence(left: Cluster, right: Cluster, ctx: _Context) -> ChannelEvidence:
     return ChannelEvidence(
         left=left,
         right=right,
-        names=name_similarity(left, right),
-        mentioned=mention(left, right),
+        names=names,
+        mentioned=mentioned,
         pairs=pairs,
         smaller_side=min(
             _comparable(left_views, right_views), _comparable(right_views, left_views)
@@ -603,17 +587,18 @@ def _best_channel(
 ) -> tuple[ChannelEvidence, str] | None:
     """The candidate channel with the strongest evidence, and the link's status."""
     passing: list[ChannelEvidence] = []
-    for _similarity, other in index.candidates(cluster):
+    for similarity, other in index.candidates(cluster):
         if other.channel_id in merged or not (cluster.dirty or other.dirty):
             continue
         if ctx.rejects(Entity.CHANNEL, cluster.record_ids, other.record_ids):
             continue
-        if name_similarity(cluster, other) < MIN_NAME_SIMILARITY and not mention(cluster, other):
+        mentioned = mention(cluster, other)
+        if similarity < MIN_NAME_SIMILARITY and not mentioned:
             continue  # cannot pass ``decide``: spare the episode comparison
         ctx.report.channels_compared += 1
         if not _sample_overlaps(cluster, other, ctx):
             continue
-        evidence = _evidence(cluster, other, ctx)
+        evidence = _evidence(cluster, other, ctx, similarity, mentioned)
         if decide(evidence):
             passing.append(evidence)
     if not passing:
@@ -633,7 +618,6 @@ def _link_channels(ctx: _Context, clusters: list[Cluster]) -> set[int]:
     index = NameIndex(clusters)
     merged: set[int] = set()
     final: dict[int, int] = {}  # merged-away channel → the channel it went into
-    touched: set[int] = set()
     # Before linking: linking below widens the clusters' sources.
     multi_source = {c.channel_id for c in clusters if len(c.sources) > 1 and c.dirty}
     for cluster in clusters:
@@ -672,7 +656,6 @@ def _link_channels(ctx: _Context, clusters: list[Cluster]) -> set[int]:
                 kept.record_labels += part.record_labels
                 kept.record_ids |= part.record_ids
         kept.dirty = True
-        touched.add(survivor)
         ctx.report.channels_linked += 1
         ctx.report.links.append(explanation)
 
@@ -717,9 +700,8 @@ def run_match(
         snapshot=_Snapshot(since),
     )
     clusters = _clusters(dirty)
-    touched = _link_channels(ctx, clusters)
     names = {c.channel_id: c.names for c in clusters}
-    ordered = sorted(touched)
+    ordered = sorted(_link_channels(ctx, clusters))
     for done, channel_id in enumerate(ordered, 1):
         # Each round pairs an episode at most once; an episode on three platforms (RSS,
         # Spotify, YouTube) needs a second round to gather its third record.
