@@ -18,6 +18,7 @@ import math
 import os
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -192,6 +193,24 @@ def load(catalog) -> tuple[int, int]:
     return rss_total, yt_total
 
 
+def _load_in_child(args: argparse.Namespace, home: Path) -> None:
+    # The load runs in its own process so that the peak memory measured is the match's.
+    subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--load-only",
+            "--episodes",
+            str(args.episodes),
+            "--per-show",
+            str(args.per_show),
+            "--home",
+            str(home),
+        ],
+        check=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--episodes", type=int, default=200_000, help="Per source.")
@@ -203,6 +222,8 @@ def main() -> None:
     home.mkdir(parents=True, exist_ok=True)
     os.environ["PODSIGHT_HOME"] = str(home)
     os.environ["DATABASE_URL"] = f"sqlite:///{home / 'db.sqlite3'}"
+    from django.db import connections
+
     from podsight.bootstrap import ensure_database
 
     ensure_database()
@@ -220,21 +241,13 @@ def main() -> None:
             flush=True,
         )
         return
-    # The load runs in its own process so that the peak memory below is the match's.
-    subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            "--load-only",
-            "--episodes",
-            str(args.episodes),
-            "--per-show",
-            str(args.per_show),
-            "--home",
-            str(home),
-        ],
-        check=True,
-    )
+    loaded = home / "loaded.sqlite3"  # the catalog before matching, reused by later runs
+    connections.close_all()  # the file is replaced under it
+    if loaded.exists():
+        shutil.copyfile(loaded, home / "db.sqlite3")
+    else:
+        _load_in_child(args, home)
+        shutil.copyfile(home / "db.sqlite3", loaded)
     truth = generate(shows, args.per_show)[1]
     rss = SourceEpisode.objects.filter(source="rss").count()
     yt = SourceEpisode.objects.filter(source="youtube").count()

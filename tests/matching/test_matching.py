@@ -38,6 +38,32 @@ def test_text_normalisation_and_numbers():
     assert part_number("No parts") is None
 
 
+def test_core_titles_leave_numbering_to_the_numbers_feature():
+    rss = core_titles(["Ep. 84 – Marcus Walsh explains ancient Egypt | Egypt Hour"], ["Egypt Hour"])
+    youtube = core_titles(["Marcus Walsh explains ancient Egypt #84 | Egypt Hour"], ["Egypt Hour"])
+    assert rss == youtube == ["marcus walsh explains ancient egypt"]
+    assert core_titles(["E58 | Empreendedorismo em 2024"]) == ["empreendedorismo em 2024"]
+    # Numbers that are part of the title stay; a title that is only numbering stays whole.
+    assert core_titles(["Apollo 11 and after", "Top 10 ideas", "Episode 12"]) == [
+        "apollo 11 and after",
+        "top 10 ideas",
+        "episode 12",
+    ]
+
+
+def test_ads_make_a_short_episode_much_shorter_on_video_without_costing_the_link():
+    # Real shape from the demo world: 300 s of RSS audio with three minutes of dynamic ads,
+    # a 118 s video of the same episode.
+    audio = view(1, "Olivia Hughes explains developer tools", duration=300, source="rss")
+    video = view(2, "Olivia Hughes explains developer tools", 1.0, duration=118, source="youtube")
+    clip = view(3, "Olivia Hughes explains developer tools", 1.5, duration=118, kind="clip")
+    score = score_pair(audio, video)
+    assert score.probability >= 0.99, score.explanation
+    assert "3 min (61%) apart (+1.5)" in score.explanation
+    chosen = assign_one_to_one([score_pair(audio, clip), score])
+    assert [(p.left, p.right) for p in chosen] == [(1, 2)]  # the clip never links
+
+
 @given(st.text(max_size=60))
 def test_normalise_text_is_idempotent(text):
     once = normalise_text(text)
@@ -147,6 +173,44 @@ def test_a_decoy_show_with_a_near_identical_name_is_not_merged():
     assert SourceChannel.objects.get(external_id="yt-real").channel_id == real_sp.channel_id
     assert SourceChannel.objects.get(external_id="yt-decoy").channel_id != real_sp.channel_id
     assert report.episodes_linked == len(TOPICS)
+
+
+@pytest.mark.django_db
+def test_a_channel_named_after_its_host_is_found_through_its_description():
+    # No name word in common ("Grace Okafor" / "All About City Life", published by a
+    # network), so only the description's mention makes the show a candidate.
+    real = [(f"How {t} shapes cities", 7 * i, 3600 + 60 * i) for i, t in enumerate(TOPICS)]
+    _show("rss", "rss-city", "All About City Life", real, author="Funkhaus Nord")
+    _show(
+        "youtube",
+        "yt-grace",
+        "Grace Okafor",
+        [(t, d + 1.2, s - 150) for t, d, s in real],
+        description="Welcome to the official All About City Life YouTube channel. New every week.",
+    )
+
+    report = run_match()
+
+    assert report.channels_linked == 1 and report.episodes_linked == len(TOPICS)
+    rss = SourceChannel.objects.get(external_id="rss-city")
+    assert SourceChannel.objects.get(external_id="yt-grace").channel_id == rss.channel_id
+
+
+@pytest.mark.django_db
+def test_a_spotify_show_and_youtube_channel_that_find_each_other_first_still_find_the_feed():
+    real = [(f"How {t} shapes the brain", 7 * i, 3600 + 60 * i) for i, t in enumerate(TOPICS)]
+    # Created first, so matched first; its best partner is the YouTube channel, which
+    # has all eight episodes where the feed keeps only the last five.
+    _show("spotify", "sp-1", "Brain Talk", [(t, d + 0.2, s + 15) for t, d, s in real])
+    _show("youtube", "yt-1", "Brain Talk", [(f"{t} | Brain Talk", d + 0.5, s) for t, d, s in real])
+    _show("rss", "rss-1", "Brain Talk", real[3:], author="Dana Cole")
+
+    report = run_match()
+
+    assert report.channels_linked == 2
+    channels = set(SourceChannel.objects.values_list("channel_id", flat=True))
+    assert len(channels) == 1
+    assert Episode.objects.filter(merged_into__isnull=True).count() == len(TOPICS)
 
 
 @pytest.mark.django_db

@@ -215,3 +215,71 @@ def test_rejecting_a_channel_link_takes_its_episodes_along():
     run_match(full=True)
     youtube.refresh_from_db()
     assert youtube.channel_id == back
+
+
+def test_a_record_moves_to_a_clearly_better_match_that_arrives_later_with_history_kept():
+    spotify, youtube = _pair_of_shows()
+    day = 7 * len(TOPICS) + 30
+    near = add_episode(spotify, "sp-near", "Sleep, light and the brain", day, 3600)
+    upload = add_episode(youtube, "yt-live", "Sleep, light and the brain (live)", day + 2.1, 3700)
+    assert run_match().episodes_linked == len(TOPICS) + 1
+    upload.refresh_from_db()
+    near.refresh_from_db()
+    # The only candidate in its window: linked, in the review band.
+    assert upload.episode_id == near.episode_id and upload.link_status == "needs_review"
+    first_link = upload.episode_id
+    born_on = LinkEvent.objects.get(record_id=upload.pk).from_canonical
+
+    spotify.refresh_from_db()
+    late = add_episode(spotify, "sp-live", "Sleep, light and the brain (live)", day + 2, 3700)
+    second = run_match()
+
+    assert not second.full and second.episodes_relinked == 1
+    upload.refresh_from_db()
+    assert upload.episode_id == late.episode_id
+    assert upload.link_status == "auto" and "re-linked from episode" in upload.link_explanation
+    moves = list(
+        LinkEvent.objects.filter(record_id=upload.pk, entity="episode")
+        .order_by("id")
+        .values_list("from_canonical", "to_canonical")
+    )
+    assert moves == [(born_on, first_link), (first_link, late.episode_id)]
+    # The upload's own former id now answers with the episode it belongs to.
+    assert Episode.objects.get(pk=born_on).merged_into_id == late.episode_id
+    assert list(Episode.objects.get(pk=first_link).source_records.all()) == [near]
+    # A re-run moves nothing back and forth.
+    third = run_match(full=True)
+    assert third.episodes_relinked == 0
+    upload.refresh_from_db()
+    assert upload.episode_id == late.episode_id
+
+
+def test_a_near_tie_or_a_confirmed_link_never_moves():
+    spotify, youtube = _pair_of_shows()
+    day = 7 * len(TOPICS) + 30
+    add_episode(spotify, "sp-a", "Listener questions", day, 3600)
+    upload = add_episode(youtube, "yt-a", "Listener questions", day + 0.2, 3600)
+    run_match()
+    upload.refresh_from_db()
+    linked_to = upload.episode_id
+    spotify.refresh_from_db()
+    add_episode(spotify, "sp-reupload", "Listener questions", day + 0.3, 3600)  # as good
+    assert run_match().episodes_relinked == 0
+    upload.refresh_from_db()
+    assert upload.episode_id == linked_to
+
+
+def test_a_confirmed_link_is_not_moved_by_a_better_scoring_newcomer():
+    spotify, youtube = _pair_of_shows()
+    day = 7 * len(TOPICS) + 30
+    add_episode(spotify, "sp-near", "Sleep, light and the brain", day, 3600)
+    upload = add_episode(youtube, "yt-live", "Sleep, light and the brain (live)", day + 2.1, 3700)
+    run_match()
+    confirm_link("episode", upload.pk, actor="ana")
+    upload.refresh_from_db()
+    confirmed_on = upload.episode_id
+    spotify.refresh_from_db()
+    add_episode(spotify, "sp-live", "Sleep, light and the brain (live)", day + 2, 3700)
+    assert run_match().episodes_relinked == 0
+    upload.refresh_from_db()
+    assert upload.episode_id == confirmed_on

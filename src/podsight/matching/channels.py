@@ -1,6 +1,6 @@
 """Channel links for records without strong keys (Spotify shows, YouTube channels).
 
-A keyless cluster (one Spotify or YouTube record in a channel of its own) is compared with
+A keyless cluster (Spotify or YouTube records in a channel of their own) is compared with
 the channels that share a name word with it (an inverted index: no all-pairs). The evidence
 for a pair:
 
@@ -45,6 +45,10 @@ KEYLESS_SOURCES = frozenset({"spotify", "youtube"})
 MIN_EPISODE_OVERLAP = 0.5
 MIN_MATCHED = 3
 MIN_NAME_SIMILARITY = 0.6
+MIN_MENTION_CHARS = 5  # shorter names ("Ask") are found in too many descriptions
+# A name many channels carry (a network's, "Northwind Audio") points at none of them.
+MENTION_MAX_HOLDERS = 5
+MENTION_SCAN_WORDS = 400  # a channel names its show near the top of its description
 # Words too common in show names to suggest a pair on their own.
 _COMMON_WORDS = frozenset(
     "the and with show podcast podcasts official channel radio daily weekly of a an in on "
@@ -65,8 +69,10 @@ class Cluster:
     dirty: bool = True  # holds a record new or changed since the last run
 
     @property
-    def keyless_singleton(self) -> bool:
-        return len(self.record_labels) == 1 and self.sources <= KEYLESS_SOURCES
+    def keyless(self) -> bool:
+        """Holds only records without strong keys (a Spotify show, a YouTube channel, or
+        the two linked to each other): it still looks for the channel it belongs to."""
+        return bool(self.sources) and self.sources <= KEYLESS_SOURCES
 
     def all_name_words(self) -> set[str]:
         return {w for name in self.names for w in normalise_text(name).split()}
@@ -79,34 +85,68 @@ class Cluster:
 
 
 class NameIndex:
-    """Channels by the words of their names."""
+    """Channels by the words of their names, and by the names their descriptions mention
+    (a YouTube channel named after its host shares no word with the show, but its
+    description says "the official All About City Life channel")."""
 
     def __init__(self, clusters: Iterable[Cluster]) -> None:
         self.by_word: dict[str, set[int]] = defaultdict(set)
         self.clusters: dict[int, Cluster] = {}
+        self.by_name: dict[str, set[int]] = defaultdict(set)
+        self._longest_from: dict[str, int] = {}  # first word → longest name's word count
         for cluster in clusters:
             self.add(cluster)
+        self.mentions: dict[int, set[int]] = defaultdict(set)
+        for cluster in self.clusters.values():
+            for other in self._mentioned_by(cluster):
+                if other != cluster.channel_id:
+                    self.mentions[cluster.channel_id].add(other)
+                    self.mentions[other].add(cluster.channel_id)
 
     def add(self, cluster: Cluster) -> None:
         self.clusters[cluster.channel_id] = cluster
         # Every word is indexed; queries use only telling words when a name has any.
         for word in cluster.all_name_words():
             self.by_word[word].add(cluster.channel_id)
+        for name in cluster.names:
+            text = normalise_text(name)
+            if len(text) >= MIN_MENTION_CHARS:
+                self.by_name[text].add(cluster.channel_id)
+                words = text.split()
+                self._longest_from[words[0]] = max(self._longest_from.get(words[0], 0), len(words))
+
+    def _mentioned_by(self, cluster: Cluster) -> set[int]:
+        """Channels whose whole name appears in this channel's descriptions."""
+        found: set[int] = set()
+        for description in cluster.descriptions:
+            words = description.split()[:MENTION_SCAN_WORDS]
+            for start, word in enumerate(words):
+                longest = self._longest_from.get(word)
+                for length in range(1, (longest or 0) + 1):
+                    holders = self.by_name.get(" ".join(words[start : start + length]), ())
+                    if len(holders) <= MENTION_MAX_HOLDERS:
+                        found.update(holders)
+        return found
 
     def candidates(self, cluster: Cluster, limit: int = 40) -> list[tuple[float, Cluster]]:
-        """Other channels sharing a name word, most similar names first."""
+        """Channels mentioned by or mentioning this one, then the other channels sharing a
+        name word, most similar names first."""
         ids: set[int] = set()
         for word in cluster.name_words():
             ids |= self.by_word.get(word, set())
+        mentioned = self.mentions.get(cluster.channel_id, set())
+        ids |= mentioned
         ids.discard(cluster.channel_id)
         ranked = []
         for other_id in ids:
             other = self.clusters[other_id]
             if other.sources & cluster.sources:
                 continue  # one record per source in a channel: never two Spotify shows
-            ranked.append((name_similarity(cluster, other), other))
-        ranked.sort(key=lambda item: (-item[0], item[1].channel_id))
-        return ranked[:limit]
+            ranked.append((other_id in mentioned, name_similarity(cluster, other), other))
+        ranked.sort(key=lambda item: (-item[0], -item[1], item[2].channel_id))
+        named = [(similarity, other) for by_mention, similarity, other in ranked if by_mention]
+        rest = [(similarity, other) for by_mention, similarity, other in ranked if not by_mention]
+        return named[:limit] + rest[:limit]
 
 
 def name_similarity(left: Cluster, right: Cluster) -> float:
@@ -124,7 +164,7 @@ def mention(left: Cluster, right: Cluster) -> str | None:
     for names, descriptions in ((right.names, left.descriptions), (left.names, right.descriptions)):
         for name in names:
             text = normalise_text(name)
-            if len(text) < 5:
+            if len(text) < MIN_MENTION_CHARS:
                 continue
             for description in descriptions:
                 if f" {text} " in f" {description} ":

@@ -34,6 +34,11 @@ DAY = 86_400
 WINDOW_S = 14 * DAY  # platforms publish the same episode hours to days apart
 ACCEPT_P = 0.95  # links at or above this probability are made
 FULL_KINDS = frozenset({"episode", "live", ""})
+# Durations this close are the same length whatever the ratio (rounding, a jingle); up to
+# AD_LENGTH_S apart is what dynamic ads and a video-only intro add, which for a short
+# episode is a large share of it.
+SAME_LENGTH_S = 20
+AD_LENGTH_S = 300
 
 # Weights in bits (log2 m/u) per feature level.
 WEIGHTS: dict[str, float] = {
@@ -47,8 +52,8 @@ WEIGHTS: dict[str, float] = {
     "gap<=3d": 1.5,
     "gap<=7d": -1.0,
     "gap>7d": -4.0,
-    "duration<=2%": 3.0,
-    "duration<=8%": 1.5,
+    "duration<=2%": 3.0,  # or ≤ SAME_LENGTH_S apart
+    "duration<=8%": 1.5,  # or ≤ AD_LENGTH_S apart
     "duration<=25%": -1.0,
     "duration>25%": -5.0,
     "number=": 3.0,
@@ -144,18 +149,21 @@ def score_pair(left: EpisodeView, right: EpisodeView) -> PairScore:
         reasons.append(f"published {_hours(gap)} apart ({WEIGHTS[level]:+.1f})")
 
     if left.duration_s and right.duration_s:
-        ratio = abs(left.duration_s - right.duration_s) / max(left.duration_s, right.duration_s)
+        difference = abs(left.duration_s - right.duration_s)
+        ratio = difference / max(left.duration_s, right.duration_s)
         level = (
             "duration<=2%"
-            if ratio <= 0.02
+            if ratio <= 0.02 or difference <= SAME_LENGTH_S
             else "duration<=8%"
-            if ratio <= 0.08
+            if ratio <= 0.08 or difference <= AD_LENGTH_S
             else "duration<=25%"
             if ratio <= 0.25
             else "duration>25%"
         )
         weight += WEIGHTS[level]
-        reasons.append(f"durations {ratio:.0%} apart ({WEIGHTS[level]:+.1f})")
+        reasons.append(
+            f"durations {_duration_gap(difference)} ({ratio:.0%}) apart ({WEIGHTS[level]:+.1f})"
+        )
 
     if left.numbers and right.numbers:
         level = "number=" if left.numbers & right.numbers else "number≠"
@@ -187,6 +195,10 @@ def _probability(weight: float) -> float:
 # never reach ACCEPT_P.
 _MAX_REST = WEIGHTS["gap<=1d"] + WEIGHTS["duration<=2%"] + WEIGHTS["number="]
 _FLOOR_BITS = math.log2(ACCEPT_P / (1 - ACCEPT_P))
+
+
+def _duration_gap(seconds: int) -> str:
+    return f"{seconds} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
 def _hours(seconds: float) -> str:

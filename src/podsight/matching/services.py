@@ -17,7 +17,8 @@ pair of records is never scored again.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import math
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
@@ -76,6 +77,7 @@ class MatchReport:
     channels_linked: int = 0
     episode_pairs_compared: int = 0
     episodes_linked: int = 0
+    episodes_relinked: int = 0  # matched records moved to a clearly better episode
     needs_review: int = 0
     overrides_applied: int = 0
     links: list[str] = field(default_factory=list)  # explanations of channel links
@@ -85,7 +87,8 @@ class MatchReport:
         return (
             f"{mode} run · channels: {self.channels_linked} linked of {self.channels_compared} "
             f"pairs compared · episodes: {self.episodes_linked} linked of "
-            f"{self.episode_pairs_compared} pairs compared · {self.needs_review} link(s) need "
+            f"{self.episode_pairs_compared} pairs compared, {self.episodes_relinked} re-linked "
+            f"to a better match · {self.needs_review} link(s) need "
             f"review · {self.overrides_applied} override(s) applied"
         )
 
@@ -227,6 +230,9 @@ class _Row:
     kind: str | None
     number: str | None
     episode_type: str | None
+    link_method: str
+    link_status: str
+    link_confidence: float | None
     dirty: bool
 
 
@@ -253,14 +259,17 @@ class _Snapshot:
             KT("data__kind"),
             KT("data__episode_number"),
             KT("data__episode_type"),
+            "link_method",
+            "link_status",
+            "link_confidence",
             "fetched_at",
             "first_seen_at",
             "linked_at",
             "episode__channel_id",
         )
         for r in values.iterator(chunk_size=20_000):
-            dirty = since is None or since.changed(r[10], r[11], r[12])
-            self.by_channel[r[13]].append(_Row(*r[:10], dirty))
+            dirty = since is None or since.changed(r[13], r[14], r[15])
+            self.by_channel[r[16]].append(_Row(*r[:13], dirty))
 
     def move_channel(self, merged: int, survivor: int) -> None:
         self.by_channel[survivor].extend(self.by_channel.pop(merged, []))
@@ -275,6 +284,14 @@ class _Snapshot:
                 row.episode_id = target[row.episode_id]
                 row.dirty = True  # its link just changed
 
+    def move_record(self, channel_id: int, record_id: int, episode_id: int) -> None:
+        self._views.pop(channel_id, None)
+        for row in self.by_channel.get(channel_id, []):
+            if row.id == record_id:
+                row.episode_id = episode_id
+                row.link_method = LinkMethod.FUZZY
+                row.dirty = True
+
     def views(self, channel_id: int, names: Iterable[str]) -> list[EpisodeView]:
         names = tuple(names)
         cached = self._views.get(channel_id)
@@ -284,7 +301,11 @@ class _Snapshot:
         return cached[1]
 
 
-def _views(records: list[_Row], names: list[str]) -> list[EpisodeView]:
+def _views(
+    records: list[_Row], names: list[str], only: set[int] | None = None
+) -> list[EpisodeView]:
+    """One view per canonical episode; with ``only``, one per record of those ids (keyed
+    by record id), its core title still learned from all of its channel's titles."""
     by_source_channel: dict[int, list[_Row]] = defaultdict(list)
     for row in records:
         by_source_channel[row.source_channel_id].append(row)
@@ -295,7 +316,10 @@ def _views(records: list[_Row], names: list[str]) -> list[EpisodeView]:
             cores[row.id] = core
     grouped: dict[int, list[_Row]] = defaultdict(list)
     for row in records:
-        grouped[row.episode_id].append(row)
+        if only is None:
+            grouped[row.episode_id].append(row)
+        elif row.id in only:
+            grouped[row.id].append(row)
     views = []
     for episode_id, rows in grouped.items():
         rows.sort(key=lambda r: _rank(r.source))
@@ -582,6 +606,101 @@ def _link_episode_pairs(
     return len(moves)
 
 
+# A matched record moves to a new episode only when the new pair scores this many bits
+# above the link it has: a near tie (a re-upload) never takes a link away.
+RELINK_MARGIN_BITS = 2.0
+
+
+def _bits(probability: float | None) -> float:
+    if probability is None or probability >= 1:
+        return math.inf
+    return math.log2(probability / (1 - probability)) if probability > 0 else -math.inf
+
+
+def relink_better_matches(channel_id: int, names: list[str], ctx: _Context) -> int:
+    """Move matched records to new episodes they match clearly better than the episode
+    they were linked to (an RSS episode that arrived after its YouTube upload had been
+    paired with a neighbour). Returns how many moved; each move keeps its history as a
+    :class:`LinkEvent`, and people's links (confirmed, manual) never move."""
+    views = ctx.snapshot.views(channel_id, names)
+    fresh = [v for v in views if v.dirty and len(v.records) == 1]
+    if not fresh:
+        return 0
+    rows = ctx.snapshot.by_channel.get(channel_id, [])
+    group_size: dict[int, int] = defaultdict(int)
+    for row in rows:
+        group_size[row.episode_id] += 1
+    movable = {
+        row.id: row
+        for row in rows
+        if row.link_method == LinkMethod.FUZZY
+        and row.link_status != LinkStatus.CONFIRMED
+        and group_size[row.episode_id] > 1
+    }
+    if not movable:
+        return 0
+    records = _views(rows, names, only=set(movable))
+    better = []
+    for new, record in candidate_pairs(fresh, records):
+        if new.sources & record.sources or ctx.rejects(Entity.EPISODE, new.records, [record.key]):
+            continue
+        ctx.report.episode_pairs_compared += 1
+        score = score_pair(new, record)
+        if score.weight >= _bits(movable[record.key].link_confidence) + RELINK_MARGIN_BITS:
+            better.append(score)
+    moved = 0
+    for pair in assign_one_to_one(better):
+        row = movable[pair.right]
+        _move_record(row, pair.left, pair, ctx)
+        ctx.snapshot.move_record(channel_id, row.id, pair.left)
+        moved += 1
+    return moved
+
+
+def _move_record(row: _Row, episode_id: int, pair: PairScore, ctx: _Context) -> None:
+    previous = row.episode_id
+    confidence = round(pair.probability, 4)
+    status = _status(pair.probability, EPISODE_REVIEW_BELOW)
+    ctx.report.needs_review += status == LinkStatus.NEEDS_REVIEW
+    explanation = (
+        f"{pair.explanation}; re-linked from episode {previous} (p {row.link_confidence:.4f} there)"
+    )
+    with transaction.atomic():
+        SourceEpisode.objects.filter(pk=row.id).update(
+            episode_id=episode_id,
+            link_method=LinkMethod.FUZZY,
+            link_confidence=confidence,
+            link_explanation=explanation,
+            link_status=status,
+            linked_at=ctx.now,
+        )
+        # The row the record was born on answers with its new episode from now on.
+        origin = (
+            LinkEvent.objects.filter(entity=Entity.EPISODE, record_id=row.id)
+            .exclude(from_canonical__isnull=True)
+            .order_by("id")
+            .values_list("from_canonical", flat=True)
+            .first()
+        )
+        if origin is not None and origin != episode_id:
+            Episode.objects.filter(pk=origin).update(merged_into_id=episode_id, updated_at=ctx.now)
+        LinkEvent.objects.create(
+            entity=Entity.EPISODE,
+            record_id=row.id,
+            from_canonical=previous,
+            to_canonical=episode_id,
+            method=LinkMethod.FUZZY,
+            status=status,
+            confidence=confidence,
+            explanation=explanation,
+            actor=ctx.actor,
+            at=ctx.now,
+        )
+        refresh_episodes({previous, episode_id})
+    row.link_confidence = confidence
+    row.link_status = status
+
+
 def _best_channel(
     cluster: Cluster, index: NameIndex, merged: set[int], ctx: _Context
 ) -> tuple[ChannelEvidence, str] | None:
@@ -612,7 +731,7 @@ def _best_channel(
 
 
 def _link_channels(ctx: _Context, clusters: list[Cluster]) -> set[int]:
-    """Link keyless singleton channels, with the episodes their evidence paired; returns
+    """Link keyless channels, with the episodes their evidence paired; returns
     the channels whose episodes still need pairing within the channel: those that held
     records of several sources before, and have new or changed ones."""
     index = NameIndex(clusters)
@@ -620,8 +739,12 @@ def _link_channels(ctx: _Context, clusters: list[Cluster]) -> set[int]:
     final: dict[int, int] = {}  # merged-away channel → the channel it went into
     # Before linking: linking below widens the clusters' sources.
     multi_source = {c.channel_id for c in clusters if len(c.sources) > 1 and c.dirty}
-    for cluster in clusters:
-        if cluster.channel_id in merged or not cluster.keyless_singleton:
+    # A Spotify show and a YouTube channel may find each other before either finds the
+    # feed: the pair is keyless still and goes round again.
+    queue = deque(c for c in clusters if c.keyless)
+    while queue:
+        cluster = queue.popleft()
+        if cluster.channel_id in merged:
             continue
         found = _best_channel(cluster, index, merged, ctx)
         if found is None:
@@ -648,6 +771,7 @@ def _link_channels(ctx: _Context, clusters: list[Cluster]) -> set[int]:
         merged.add(gone)
         final[gone] = survivor
         kept = index.clusters[survivor]
+        index.mentions[survivor] |= index.mentions.get(gone, set())
         for part in (cluster, other):  # the survivor now speaks for both
             if part is not kept:
                 kept.sources |= part.sources
@@ -658,6 +782,8 @@ def _link_channels(ctx: _Context, clusters: list[Cluster]) -> set[int]:
         kept.dirty = True
         ctx.report.channels_linked += 1
         ctx.report.links.append(explanation)
+        if kept.keyless:
+            queue.append(kept)
 
     def alive(channel_id: int) -> int:
         while channel_id in final:
@@ -710,6 +836,7 @@ def run_match(
             report.episodes_linked += linked
             if not linked:
                 break
+        report.episodes_relinked += relink_better_matches(channel_id, names[channel_id], ctx)
         if on_channel:
             on_channel(done, len(ordered))
     run.finished_at = timezone.now()

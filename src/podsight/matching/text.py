@@ -99,13 +99,15 @@ def core_titles(titles: Sequence[str | None], names: Iterable[str | None] = ()) 
     channel's names. A title made only of decorations is kept whole.
     """
     normal_names = [n for n in (normalise_text(x) for x in names) if n]
-    split = [[normalise_text(s) for s in segments(t)] for t in titles]
+    # A segment that is only numbering ("Ep. 84 – …") goes; a title that is, stays.
+    split = [[_unnumbered(s) for s in segments(t)] for t in titles]
     counts = Counter(s for parts in split if len(parts) > 1 for s in set(parts))
     recurring = {
         s for s, n in counts.items() if len(titles) >= 5 and n >= RECURRING_SHARE * len(titles)
     }
     cores = []
     for title, parts in zip(titles, split, strict=True):
+        core = _unnumbered(title) or normalise_text(title)
         if len(parts) > 1:
             kept = [
                 p
@@ -116,7 +118,13 @@ def core_titles(titles: Sequence[str | None], names: Iterable[str | None] = ()) 
                 and not _names_the_show(p, normal_names)
             ]
             if kept:
-                cores.append(" ".join(kept))
-                continue
-        cores.append(normalise_text(title))
+                core = " ".join(kept)
+        cores.append(core)
     return cores
+
+
+def _unnumbered(text: str | None) -> str:
+    """Normalised text without numbering ("Ep. 84", "#84", "E84"): one platform numbers
+    titles and another doesn't, and the numbers are compared on their own
+    (:func:`episode_numbers`)."""
+    return normalise_text(_NUMBER_FORMS.sub(" ", text or ""))
