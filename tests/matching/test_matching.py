@@ -64,6 +64,21 @@ def test_ads_make_a_short_episode_much_shorter_on_video_without_costing_the_link
     assert [(p.left, p.right) for p in chosen] == [(1, 2)]  # the clip never links
 
 
+def test_a_networks_name_neither_ranks_nor_links_its_shows():
+    from podsight.matching.channels import Cluster, NameIndex
+
+    def cluster(pk, title, author="Northwind Audio", sources=("rss",)):
+        return Cluster(pk, frozenset(sources), [title, author], [], [f"x:{pk}"])
+
+    network = [cluster(pk, f"Show number {pk}") for pk in range(1, 8)]
+    own = cluster(8, "Garden Hour")
+    spotify = cluster(9, "Garden Hour", sources=("spotify",))
+    index = NameIndex([*network, own, spotify])
+    ranked = index.candidates(spotify)
+    assert ranked[0] == (1.0, own)
+    assert all(similarity < 0.6 for similarity, other in ranked[1:])
+
+
 @given(st.text(max_size=60))
 def test_normalise_text_is_idempotent(text):
     once = normalise_text(text)

@@ -46,8 +46,9 @@ MIN_EPISODE_OVERLAP = 0.5
 MIN_MATCHED = 3
 MIN_NAME_SIMILARITY = 0.6
 MIN_MENTION_CHARS = 5  # shorter names ("Ask") are found in too many descriptions
-# A name many channels carry (a network's, "Northwind Audio") points at none of them.
-MENTION_MAX_HOLDERS = 5
+# A name more channels than this carry is a network's or publisher's ("Northwind Audio"):
+# it neither points at one of them nor tells them apart.
+COMMON_NAME_HOLDERS = 5
 MENTION_SCAN_WORDS = 400  # a channel names its show near the top of its description
 # Words too common in show names to suggest a pair on their own.
 _COMMON_WORDS = frozenset(
@@ -96,6 +97,9 @@ class NameIndex:
         self._longest_from: dict[str, int] = {}  # first word → longest name's word count
         for cluster in clusters:
             self.add(cluster)
+        self.common = frozenset(
+            name for name, holders in self.by_name.items() if len(holders) > COMMON_NAME_HOLDERS
+        )
         self.mentions: dict[int, set[int]] = defaultdict(set)
         for cluster in self.clusters.values():
             for other in self._mentioned_by(cluster):
@@ -124,7 +128,7 @@ class NameIndex:
                 longest = self._longest_from.get(word)
                 for length in range(1, (longest or 0) + 1):
                     holders = self.by_name.get(" ".join(words[start : start + length]), ())
-                    if len(holders) <= MENTION_MAX_HOLDERS:
+                    if len(holders) <= COMMON_NAME_HOLDERS:
                         found.update(holders)
         return found
 
@@ -142,19 +146,21 @@ class NameIndex:
             other = self.clusters[other_id]
             if other.sources & cluster.sources:
                 continue  # one record per source in a channel: never two Spotify shows
-            ranked.append((other_id in mentioned, name_similarity(cluster, other), other))
+            similarity = name_similarity(cluster, other, self.common)
+            ranked.append((other_id in mentioned, similarity, other))
         ranked.sort(key=lambda item: (-item[0], -item[1], item[2].channel_id))
         named = [(similarity, other) for by_mention, similarity, other in ranked if by_mention]
         rest = [(similarity, other) for by_mention, similarity, other in ranked if not by_mention]
         return named[:limit] + rest[:limit]
 
 
-def name_similarity(left: Cluster, right: Cluster) -> float:
+def name_similarity(left: Cluster, right: Cluster, common: frozenset[str] = frozenset()) -> float:
+    """The best ``token_set_ratio`` between the two sides' names, ``common`` names aside."""
     best = 0.0
     for a in left.names:
         for b in right.names:
             a_text, b_text = normalise_text(a), normalise_text(b)
-            if a_text and b_text:
+            if a_text and b_text and a_text not in common and b_text not in common:
                 best = max(best, fuzz.token_set_ratio(a_text, b_text) / 100)
     return best
 
