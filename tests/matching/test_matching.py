@@ -70,9 +70,9 @@ def test_a_networks_name_neither_ranks_nor_links_its_shows():
     def cluster(pk, title, author="Northwind Audio", sources=("rss",)):
         return Cluster(pk, frozenset(sources), [title, author], [], [f"x:{pk}"])
 
-    network = [cluster(pk, f"Show number {pk}") for pk in range(1, 8)]
-    own = cluster(8, "Garden Hour")
-    spotify = cluster(9, "Garden Hour", sources=("spotify",))
+    network = [cluster(pk, f"Show number {pk}") for pk in range(1, 30)]
+    own = cluster(30, "Garden Hour")
+    spotify = cluster(31, "Garden Hour", sources=("spotify",))
     index = NameIndex([*network, own, spotify])
     ranked = index.candidates(spotify)
     assert ranked[0] == (1.0, own)

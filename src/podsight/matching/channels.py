@@ -47,8 +47,9 @@ MIN_MATCHED = 3
 MIN_NAME_SIMILARITY = 0.6
 MIN_MENTION_CHARS = 5  # shorter names ("Ask") are found in too many descriptions
 # A name more channels than this carry is a network's or publisher's ("Northwind Audio"):
-# it neither points at one of them nor tells them apart.
-COMMON_NAME_HOLDERS = 5
+# it neither points at one of them nor tells them apart. A show title is carried by its
+# feed, Spotify and YouTube channels and by a few same-named shows: well under this.
+COMMON_NAME_HOLDERS = 20
 MENTION_SCAN_WORDS = 400  # a channel names its show near the top of its description
 # Words too common in show names to suggest a pair on their own.
 _COMMON_WORDS = frozenset(
