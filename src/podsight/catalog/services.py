@@ -119,8 +119,11 @@ def refresh_episodes(episode_ids: Iterable[int]) -> int:
     ids = set(episode_ids)
     if not ids:
         return 0
-    by_episode: dict[int, list[SourceEpisode]] = defaultdict(list)
-    for record in SourceEpisode.objects.filter(episode_id__in=ids):
+    by_episode: dict[int, list[Any]] = defaultdict(list)
+    # Plain rows, not model instances: this runs over 10⁵ records after a matching run.
+    for record in SourceEpisode.objects.filter(episode_id__in=ids).values_list(
+        "episode_id", "source", "external_id", "data", "vanished_at", named=True
+    ):
         by_episode[record.episode_id].append(record)
     now = timezone.now()
     dirty: list[Episode] = []

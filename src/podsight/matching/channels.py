@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
@@ -155,12 +156,17 @@ class NameIndex:
         return named[:limit] + rest[:limit]
 
 
+@lru_cache(maxsize=1 << 16)
+def _normal_name(name: str) -> str:
+    return normalise_text(name)  # a channel's names are compared with dozens of others
+
+
 def name_similarity(left: Cluster, right: Cluster, common: frozenset[str] = frozenset()) -> float:
     """The best ``token_set_ratio`` between the two sides' names, ``common`` names aside."""
     best = 0.0
     for a in left.names:
         for b in right.names:
-            a_text, b_text = normalise_text(a), normalise_text(b)
+            a_text, b_text = _normal_name(a), _normal_name(b)
             if a_text and b_text and a_text not in common and b_text not in common:
                 best = max(best, fuzz.token_set_ratio(a_text, b_text) / 100)
     return best

@@ -361,6 +361,18 @@ class _Context:
     rejected: dict[str, set[frozenset[int]]]
     snapshot: _Snapshot
     actor: str = "matcher"
+    # Episode moves wait here and are written in large batches (the snapshot already
+    # reflects them): one statement per table per batch instead of per channel.
+    pending: list[EpisodeMove] = field(default_factory=list)
+
+    def queue_moves(self, moves: list[EpisodeMove]) -> None:
+        self.pending += moves
+        if len(self.pending) >= MOVES_PER_WRITE:
+            self.flush()
+
+    def flush(self) -> None:
+        apply_episode_moves(self.pending, self.now, self.actor)
+        self.pending = []
 
     def rejects(self, entity: str, left: Iterable[int], right: Iterable[int]) -> bool:
         pairs = self.rejected.get(entity)
@@ -546,24 +558,28 @@ def apply_episode_moves(moves: list[EpisodeMove], now: datetime, actor: str = "m
             f"UPDATE {episode_table} SET merged_into_id = %s, updated_at = %s WHERE id = %s",
             [(m.survivor, now, m.merged) for m in moves],
         )
-        LinkEvent.objects.bulk_create(
-            (
-                LinkEvent(
-                    entity=Entity.EPISODE,
-                    record_id=record,
-                    from_canonical=m.merged,
-                    to_canonical=m.survivor,
-                    method=m.method,
-                    status=m.status,
-                    confidence=m.confidence,
-                    explanation=m.explanation,
-                    actor=actor,
-                    at=now,
+        event_table = connection.ops.quote_name(LinkEvent._meta.db_table)
+        at = LinkEvent._meta.get_field("at").get_db_prep_save(now, connection)
+        cursor.executemany(
+            f"INSERT INTO {event_table} (entity, record_id, from_canonical, to_canonical, "
+            "method, status, confidence, explanation, actor, at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            [
+                (
+                    Entity.EPISODE,
+                    record,
+                    m.merged,
+                    m.survivor,
+                    m.method,
+                    m.status,
+                    m.confidence,
+                    m.explanation,
+                    actor,
+                    at,
                 )
                 for m in moves
                 for record in sorted(m.records)
-            ),
-            batch_size=2000,
+            ],
         )
         refresh_episodes({m.survivor for m in moves})
 
@@ -601,10 +617,13 @@ def _link_episode_pairs(
                 status=status,
             )
         )
-    apply_episode_moves(moves, ctx.now, ctx.actor)
+    ctx.queue_moves(moves)
     ctx.snapshot.move_episodes(channel_id, moves)
     return len(moves)
 
+
+MOVES_PER_WRITE = 20_000
+LINKS_PER_TRANSACTION = 200
 
 # A matched record moves to a new episode only when the new pair scores this many bits
 # above the link it has: a near tie (a re-upload) never takes a link away.
@@ -658,6 +677,7 @@ def relink_better_matches(channel_id: int, names: list[str], ctx: _Context) -> i
 
 
 def _move_record(row: _Row, episode_id: int, pair: PairScore, ctx: _Context) -> None:
+    ctx.flush()  # the record's history below is read from the database
     previous = row.episode_id
     confidence = round(pair.probability, 4)
     status = _status(pair.probability, EPISODE_REVIEW_BELOW)
@@ -743,47 +763,14 @@ def _link_channels(ctx: _Context, clusters: list[Cluster]) -> set[int]:
     # feed: the pair is keyless still and goes round again.
     queue = deque(c for c in clusters if c.keyless)
     while queue:
-        cluster = queue.popleft()
-        if cluster.channel_id in merged:
-            continue
-        found = _best_channel(cluster, index, merged, ctx)
-        if found is None:
-            continue
-        evidence, status = found
-        other = evidence.right
-        explanation = evidence.explanation  # before the clusters below absorb each other
-        survivor = merge_channels(
-            cluster.channel_id,
-            other.channel_id,
-            method=LinkMethod.FUZZY,
-            confidence=evidence.confidence,
-            explanation=explanation,
-            status=status,
-            now=ctx.now,
-        )
-        ctx.report.needs_review += status == LinkStatus.NEEDS_REVIEW
-        gone = other.channel_id if survivor == cluster.channel_id else cluster.channel_id
-        ctx.snapshot.move_channel(gone, survivor)
-        # The evidence already paired the two sides' episodes one-to-one: link them now.
-        ctx.report.episodes_linked += _link_episode_pairs(
-            survivor, evidence.pairs, evidence.views, ctx
-        )
-        merged.add(gone)
-        final[gone] = survivor
-        kept = index.clusters[survivor]
-        index.mentions[survivor] |= index.mentions.get(gone, set())
-        for part in (cluster, other):  # the survivor now speaks for both
-            if part is not kept:
-                kept.sources |= part.sources
-                kept.names += [n for n in part.names if n not in kept.names]
-                kept.descriptions += part.descriptions
-                kept.record_labels += part.record_labels
-                kept.record_ids |= part.record_ids
-        kept.dirty = True
-        ctx.report.channels_linked += 1
-        ctx.report.links.append(explanation)
-        if kept.keyless:
-            queue.append(kept)
+        # Commits in groups of links: one per link costs more than the link itself, and a
+        # run-long transaction would lock out a sync writing meanwhile.
+        with transaction.atomic():
+            for _ in range(LINKS_PER_TRANSACTION):
+                if not queue:
+                    break
+                _link_one(queue.popleft(), queue, index, merged, final, ctx)
+            ctx.flush()
 
     def alive(channel_id: int) -> int:
         while channel_id in final:
@@ -791,6 +778,57 @@ def _link_channels(ctx: _Context, clusters: list[Cluster]) -> set[int]:
         return channel_id
 
     return {alive(c) for c in multi_source}
+
+
+def _link_one(
+    cluster: Cluster,
+    queue: deque[Cluster],
+    index: NameIndex,
+    merged: set[int],
+    final: dict[int, int],
+    ctx: _Context,
+) -> None:
+    """Link one keyless cluster to its best channel, if any passes."""
+    if cluster.channel_id in merged:
+        return
+    found = _best_channel(cluster, index, merged, ctx)
+    if found is None:
+        return
+    evidence, status = found
+    other = evidence.right
+    explanation = evidence.explanation  # before the clusters below absorb each other
+    survivor = merge_channels(
+        cluster.channel_id,
+        other.channel_id,
+        method=LinkMethod.FUZZY,
+        confidence=evidence.confidence,
+        explanation=explanation,
+        status=status,
+        now=ctx.now,
+    )
+    ctx.report.needs_review += status == LinkStatus.NEEDS_REVIEW
+    gone = other.channel_id if survivor == cluster.channel_id else cluster.channel_id
+    ctx.snapshot.move_channel(gone, survivor)
+    # The evidence already paired the two sides' episodes one-to-one: link them now.
+    ctx.report.episodes_linked += _link_episode_pairs(
+        survivor, evidence.pairs, evidence.views, ctx
+    )
+    merged.add(gone)
+    final[gone] = survivor
+    kept = index.clusters[survivor]
+    index.mentions[survivor] |= index.mentions.get(gone, set())
+    for part in (cluster, other):  # the survivor now speaks for both
+        if part is not kept:
+            kept.sources |= part.sources
+            kept.names += [n for n in part.names if n not in kept.names]
+            kept.descriptions += part.descriptions
+            kept.record_labels += part.record_labels
+            kept.record_ids |= part.record_ids
+    kept.dirty = True
+    ctx.report.channels_linked += 1
+    ctx.report.links.append(explanation)
+    if kept.keyless:
+        queue.append(kept)
 
 
 def _last_mark() -> Mark | None:
@@ -839,6 +877,7 @@ def run_match(
         report.episodes_relinked += relink_better_matches(channel_id, names[channel_id], ctx)
         if on_channel:
             on_channel(done, len(ordered))
+    ctx.flush()
     run.finished_at = timezone.now()
     run.report = {k: v for k, v in asdict(report).items() if k != "links"}
     run.save(update_fields=["finished_at", "report"])
