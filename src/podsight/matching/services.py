@@ -810,9 +810,7 @@ def _link_one(
     gone = other.channel_id if survivor == cluster.channel_id else cluster.channel_id
     ctx.snapshot.move_channel(gone, survivor)
     # The evidence already paired the two sides' episodes one-to-one: link them now.
-    ctx.report.episodes_linked += _link_episode_pairs(
-        survivor, evidence.pairs, evidence.views, ctx
-    )
+    ctx.report.episodes_linked += _link_episode_pairs(survivor, evidence.pairs, evidence.views, ctx)
     merged.add(gone)
     final[gone] = survivor
     kept = index.clusters[survivor]
