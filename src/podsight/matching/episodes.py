@@ -99,10 +99,17 @@ def _title_similarity(left: Sequence[str], right: Sequence[str]) -> float:
             if not a or not b:
                 continue
             # token_set_ratio forgives a title shortened on one platform; discounted
-            # so that an exact title still ranks above a subset.
-            score = max(fuzz.ratio(a, b), 0.95 * fuzz.token_set_ratio(a, b)) / 100
-            best = max(best, score)
+            # so that an exact title still ranks above a subset. Below the lowest title
+            # level the exact value does not matter: the cutoffs let rapidfuzz stop early.
+            ratio = fuzz.ratio(a, b, score_cutoff=_TITLE_CUTOFF)
+            if ratio < 100:
+                subset = fuzz.token_set_ratio(a, b, score_cutoff=_TITLE_CUTOFF / 0.95)
+                ratio = max(ratio, 0.95 * subset)
+            best = max(best, ratio / 100)
     return best
+
+
+_TITLE_CUTOFF = 65.0  # the lowest title level's bound, in rapidfuzz's 0–100 scale
 
 
 def _level(value: float, levels: Sequence[tuple[float, str]], last: str) -> str:
