@@ -121,7 +121,7 @@ def _event_fields(entity, record, before, after, explanation, actor, now) -> dic
     }
 
 
-def _origin(entity: str, record_id: int, current: int) -> int | None:
+def link_origin(entity: str, record_id: int, current: int) -> int | None:
     """The canonical row the record was in before it was matched into ``current``."""
     event = (
         LinkEvent.objects.filter(entity=entity, record_id=record_id, to_canonical=current)
@@ -160,7 +160,7 @@ def _send_home(entity: str, record, current: int, target: int, actor: str, now: 
 def _detach_episode(record: SourceEpisode, channel_id: int | None, actor: str, now: datetime):
     """Move one episode record out of its canonical episode, to its origin or a new row."""
     current = record.episode_id
-    origin = _origin(Entity.EPISODE, record.pk, current) if current else None
+    origin = link_origin(Entity.EPISODE, record.pk, current) if current else None
     if origin is not None and Episode.objects.filter(pk=origin).exists():
         Episode.objects.filter(pk=origin).update(merged_into=None, updated_at=now)
         if channel_id is not None:
@@ -179,7 +179,7 @@ def _detach_episode(record: SourceEpisode, channel_id: int | None, actor: str, n
 
 def _detach_channel(record: SourceChannel, actor: str, now: datetime) -> int:
     current = record.channel_id
-    origin = _origin(Entity.CHANNEL, record.pk, current) if current else None
+    origin = link_origin(Entity.CHANNEL, record.pk, current) if current else None
     if origin is not None and Channel.objects.filter(pk=origin).exists():
         Channel.objects.filter(pk=origin).update(merged_into=None)
         target = origin

@@ -285,13 +285,13 @@ class _Snapshot:
                 row.episode_id = target[row.episode_id]
                 row.dirty = True  # its link just changed
 
-    def move_record(self, channel_id: int, record_id: int, episode_id: int) -> None:
+    def move_record(self, channel_id: int, row: _Row, episode_id: int, pair: PairScore) -> None:
         self._views.pop(channel_id, None)
-        for row in self.by_channel.get(channel_id, []):
-            if row.id == record_id:
-                row.episode_id = episode_id
-                row.link_method = LinkMethod.FUZZY
-                row.dirty = True
+        row.episode_id = episode_id
+        row.link_method = LinkMethod.FUZZY
+        row.link_confidence = round(pair.probability, 4)
+        row.link_status = _status(pair.probability, EPISODE_REVIEW_BELOW)
+        row.dirty = True
 
     def views(self, channel_id: int, names: Iterable[str]) -> list[EpisodeView]:
         names = tuple(names)
@@ -568,6 +568,8 @@ def apply_episode_moves(moves: list[EpisodeMove], now: datetime, actor: str = "m
             f"UPDATE {episode_table} SET merged_into_id = %s, updated_at = %s WHERE id = %s",
             [(m.survivor, now, m.merged) for m in moves],
         )
+        # Raw executemany, not bulk_create: 10⁵ events per run, and building model
+        # instances for them cost more than the insert.
         event_table = connection.ops.quote_name(LinkEvent._meta.db_table)
         at = LinkEvent._meta.get_field("at").get_db_prep_save(now, connection)
         cursor.executemany(
@@ -681,12 +683,14 @@ def relink_better_matches(channel_id: int, names: list[str], ctx: _Context) -> i
     for pair in assign_one_to_one(better):
         row = movable[pair.right]
         _move_record(row, pair.left, pair, ctx)
-        ctx.snapshot.move_record(channel_id, row.id, pair.left)
+        ctx.snapshot.move_record(channel_id, row, pair.left, pair)
         moved += 1
     return moved
 
 
 def _move_record(row: _Row, episode_id: int, pair: PairScore, ctx: _Context) -> None:
+    from podsight.matching.review import link_origin  # review imports this module
+
     ctx.flush()  # the record's history below is read from the database
     previous = row.episode_id
     confidence = round(pair.probability, 4)
@@ -704,14 +708,8 @@ def _move_record(row: _Row, episode_id: int, pair: PairScore, ctx: _Context) -> 
             link_status=status,
             linked_at=ctx.now,
         )
-        # The row the record was born on answers with its new episode from now on.
-        origin = (
-            LinkEvent.objects.filter(entity=Entity.EPISODE, record_id=row.id)
-            .exclude(from_canonical__isnull=True)
-            .order_by("id")
-            .values_list("from_canonical", flat=True)
-            .first()
-        )
+        # The row the record came from answers with its new episode from now on.
+        origin = link_origin(Entity.EPISODE, row.id, previous)
         if origin is not None and origin != episode_id:
             Episode.objects.filter(pk=origin).update(merged_into_id=episode_id, updated_at=ctx.now)
         LinkEvent.objects.create(
@@ -727,8 +725,6 @@ def _move_record(row: _Row, episode_id: int, pair: PairScore, ctx: _Context) -> 
             at=ctx.now,
         )
         refresh_episodes({previous, episode_id})
-    row.link_confidence = confidence
-    row.link_status = status
 
 
 def _best_channel(
