@@ -19,6 +19,7 @@ __all__ = [
     "refresh_episodes",
     "resolve_channel",
     "resolve_episode",
+    "surviving_ids",
 ]
 
 _CHANNEL_DEFAULTS: dict[str, Any] = {
@@ -37,6 +38,29 @@ def _resolve(model: type[Channel] | type[Episode], pk: int):
         seen.add(row.pk)
         row = model.objects.filter(pk=row.merged_into_id).first()
     return row
+
+
+def surviving_ids(model: type[Channel] | type[Episode], ids: Iterable[int]) -> dict[int, int]:
+    """id → the alive id it was merged into (itself when alive), for many ids with one
+    query per merge generation; ids that never existed are left out."""
+    parent: dict[int, int | None] = {}
+    pending = set(ids)
+    while pending:
+        rows = model.objects.filter(pk__in=pending).values_list("id", "merged_into_id")
+        pending = set()
+        for pk, merged_into in rows:
+            parent[pk] = merged_into
+            if merged_into is not None and merged_into not in parent:
+                pending.add(merged_into)
+    out: dict[int, int] = {}
+    for pk in parent:
+        node, seen = pk, set()
+        while parent.get(node) is not None and node not in seen:
+            seen.add(node)
+            node = parent[node]
+        if node in parent:
+            out[pk] = node
+    return out
 
 
 def resolve_channel(pk: int) -> Channel | None:

@@ -30,7 +30,7 @@ from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from podsight.catalog.models import Channel, Episode
-from podsight.catalog.services import apply_channel_values, refresh_episodes
+from podsight.catalog.services import apply_channel_values, refresh_episodes, surviving_ids
 from podsight.catalog.survivorship import SOURCE_PRIORITY
 from podsight.matching.channels import (
     MIN_EPISODE_OVERLAP,
@@ -144,23 +144,7 @@ def _dirty_channels(since: Mark | None) -> set[int] | None:
 
 
 def _alive_channels(ids: Iterable[int]) -> set[int]:
-    out = set()
-    for pk, merged_into in Channel.objects.filter(pk__in=list(ids)).values_list(
-        "pk", "merged_into_id"
-    ):
-        out.add(pk if merged_into is None else _follow(Channel, merged_into))
-    return out
-
-
-def _follow(model, pk: int) -> int:
-    seen = set()
-    while pk not in seen:
-        seen.add(pk)
-        nxt = model.objects.filter(pk=pk).values_list("merged_into_id", flat=True).first()
-        if nxt is None:
-            return pk
-        pk = nxt
-    return pk
+    return set(surviving_ids(Channel, ids).values())
 
 
 def _clusters(dirty: set[int] | None) -> list[Cluster]:
