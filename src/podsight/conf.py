@@ -6,6 +6,7 @@ Django's ``settings.py`` reads the same functions so there is one source of trut
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "env",
     "env_float",
     "env_flag",
+    "parse_timespan",
     "podsight_home",
     "user_agent",
 ]
@@ -89,3 +91,20 @@ def user_agent() -> str:
         "PODSIGHT_USER_AGENT",
         f"podsight/{__version__} (+https://github.com/podsight/podsight; podcast catalog crawler)",
     )
+
+
+_SPAN = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd]?)")
+_SPAN_UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_timespan(raw: str) -> float:
+    """Seconds of a span as people type it: ``"90"``, ``"60s"``, ``"5m"``, ``"1h30m"``…
+    (CLI options and query parameters); ``ValueError`` saying the expected form."""
+    text = raw.strip().lower().replace(" ", "")
+    parts = list(_SPAN.finditer(text))
+    if not text or "".join(m.group(0) for m in parts) != text:
+        raise ValueError(f"{raw!r} is not a duration such as 60s, 5m, 1h or 1h30m")
+    seconds = sum(float(m.group(1)) * _SPAN_UNIT[m.group(2)] for m in parts)
+    if seconds <= 0:
+        raise ValueError(f"{raw!r}: a duration must be > 0")
+    return seconds

@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "podsight.sources",
     "podsight.matching",
     "podsight.accounts",
+    "podsight.events",
 ]
 
 MIDDLEWARE = [
@@ -37,6 +38,10 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "podsight.urls"
+# Only the gPodder sync API uses sessions (its login cookie), through a view decorator:
+# signed cookies need no sessions table. Logging out cannot revoke a copied cookie; a
+# password change does (the session carries a hash of the password).
+SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 WSGI_APPLICATION = "podsight.wsgi.application"
 APPEND_SLASH = False
 

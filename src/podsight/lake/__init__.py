@@ -15,7 +15,7 @@ from deltalake import DeltaTable, write_deltalake
 
 from podsight import conf
 
-__all__ = ["append", "exists", "query", "table_path"]
+__all__ = ["append", "connect", "exists", "query", "table_path"]
 
 
 def table_path(name: str) -> Path:
@@ -34,9 +34,16 @@ def append(name: str, rows: pa.Table, *, partition_by: list[str] | None = None) 
     return DeltaTable(str(path)).version()
 
 
+def connect() -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection whose timestamps are UTC (lake times are stored in UTC)."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
 def query(sql: str, params: list[Any] | None = None, **tables: str) -> pa.Table:
     """Run DuckDB SQL; each keyword names a lake table: ``query(sql, m="source_metrics")``."""
-    con = duckdb.connect()
+    con = connect()
     try:
         for alias, name in tables.items():
             con.register(alias, DeltaTable(str(table_path(name))).to_pyarrow_dataset())

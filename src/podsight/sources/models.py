@@ -150,3 +150,33 @@ class SourceKey(models.Model):
         ]
         indexes = [models.Index(fields=["kind", "value"], name="source_key_lookup")]
         ordering = ["id"]
+
+
+class CandidateKind(models.TextChoices):
+    FEED = "feed", "a feed the catalog does not hold"
+    EPISODE = "episode", "an episode the catalog does not hold, of a feed it may hold"
+
+
+class CatalogCandidate(models.Model):
+    """A feed or episode that listeners reported (gPodder subscriptions and episode
+    actions) but the catalog does not hold yet: kept, counted, for ingestion to pick up
+    (``podsight candidates``), rather than refused."""
+
+    kind = models.CharField(max_length=10, choices=CandidateKind.choices)
+    feed_url = models.TextField()
+    episode_url = models.TextField(blank=True, default="")
+    origin = models.CharField(max_length=40, help_text="Who reported it, e.g. gpodder.")
+    mentions = models.IntegerField(default=0)
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "feed_url", "episode_url"], name="uniq_catalog_candidate"
+            )
+        ]
+        ordering = ["-mentions", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.episode_url or self.feed_url}"

@@ -41,14 +41,15 @@ from podsight.sources.rss.normalize import (
     sanitize_html,
 )
 
-__all__ = ["FeedParseError", "parse_feed"]
+__all__ = ["SAFE_XML", "FeedParseError", "parse_feed"]
 
 
 class FeedParseError(ValueError):
     """The document is not a readable RSS/Atom feed (empty, HTML page, no channel/feed)."""
 
 
-_SAFE = dict(
+# No entities, network, DTDs or huge trees: documents come from strangers.
+SAFE_XML = dict(
     resolve_entities=False,
     no_network=True,
     huge_tree=False,
@@ -56,8 +57,8 @@ _SAFE = dict(
     remove_pis=True,
     collect_ids=False,
 )
-_STRICT = etree.XMLParser(**_SAFE)
-_RECOVER = etree.XMLParser(recover=True, **_SAFE)
+_STRICT = etree.XMLParser(**SAFE_XML)
+_RECOVER = etree.XMLParser(recover=True, **SAFE_XML)
 
 # ---------------------------------------------------------------------------
 # Namespaces: canonical URI per conventional prefix, plus accepted aliases.
