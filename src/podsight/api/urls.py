@@ -4,6 +4,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from podsight.catalog import api as catalog
+from podsight.events import api as events
 from podsight.matching import api as matching
 
 urlpatterns = [
@@ -26,6 +27,9 @@ urlpatterns = [
         matching.LinkActionView.as_view(),
         name="link-action",
     ),
+    path("events", events.EventsView.as_view(), name="events"),
+    path("stats/live", events.LiveStatsView.as_view(), name="stats-live"),
+    path("users/<str:user_id>/history", events.HistoryView.as_view(), name="user-history"),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

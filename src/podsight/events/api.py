@@ -1,0 +1,176 @@
+"""REST endpoints of listening: ``POST /api/events``, ``GET /api/stats/live`` and
+``GET /api/users/{id}/history``."""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import exceptions, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from podsight.accounts.auth import ApiTokenAuthentication, HasScope
+from podsight.accounts.models import SCOPE_EVENTS_WRITE, SCOPE_STAFF, ApiToken
+from podsight.api.body import BodyTooLarge, read_body
+from podsight.api.errors import error_body
+from podsight.events import queries
+from podsight.events.log import LogUnavailable
+from podsight.events.schema import MAX_BATCH
+from podsight.events.services import ingest
+
+__all__ = ["EventsView", "HistoryView", "LiveStatsView"]
+
+log = logging.getLogger(__name__)
+
+# A full batch of 5,000 events with long URLs stays far below this.
+MAX_BODY_BYTES = 32 * 1024 * 1024
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
+
+
+class LogDown(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "log_unavailable"
+
+
+class EventsView(APIView):
+    authentication_classes = [ApiTokenAuthentication]
+    permission_classes = [HasScope.for_scope(SCOPE_EVENTS_WRITE)]
+    # The body is parsed here (orjson), not by DRF's parsers.
+    parser_classes: list = []
+
+    @extend_schema(
+        operation_id="events_ingest",
+        summary="Send a batch of listening events",
+        description=(
+            f'Body: `{{"events": [...]}}` (or a bare array) of at most {MAX_BATCH:,} events. '
+            "Each is checked on its own: invalid items are listed in `errors` with their "
+            "index, valid ones are stored. 202 once the batch is durably in the event log; "
+            "an `event_id` already stored is listed in `duplicates` and not stored again."
+        ),
+        request=inline_serializer(
+            "EventBatch",
+            {"events": serializers.ListField(child=serializers.DictField())},
+        ),
+        responses={
+            202: inline_serializer(
+                "EventBatchResult",
+                {
+                    "accepted": serializers.IntegerField(),
+                    "duplicates": serializers.ListField(child=serializers.CharField()),
+                    "rejected": serializers.IntegerField(),
+                    "errors": serializers.ListField(child=serializers.DictField()),
+                },
+            )
+        },
+    )
+    def post(self, request):
+        try:
+            body = read_body(request._request, MAX_BODY_BYTES)
+        except BodyTooLarge as exc:
+            raise PayloadTooLarge(str(exc)) from None
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            return Response(
+                error_body(400, "malformed_json", f"The body is not valid JSON: {exc}"),
+                status=400,
+            )
+        items = data.get("events") if isinstance(data, dict) else data
+        if not isinstance(items, list):
+            return Response(
+                error_body(
+                    400,
+                    "invalid",
+                    'The body must be {"events": [...]} or a JSON array of events.',
+                ),
+                status=400,
+            )
+        if len(items) > MAX_BATCH:
+            return Response(
+                error_body(
+                    413,
+                    "batch_too_large",
+                    f"A batch holds at most {MAX_BATCH:,} events; this one has {len(items):,}. "
+                    "Nothing was stored: split it and send the parts.",
+                ),
+                status=413,
+            )
+        if not items:
+            return Response(error_body(400, "invalid", "The batch is empty."), status=400)
+        token: ApiToken = request.auth
+        try:
+            result = ingest(items, client=token.name)
+        except LogUnavailable as exc:
+            log.error("event log unavailable: %s", exc)
+            raise LogDown(
+                "The event log could not store the batch; nothing of it was stored. "
+                "Retry later (event ids make retries safe)."
+            ) from exc
+        body = result.as_dict()
+        if not result.accepted and not result.duplicates:
+            body = {
+                **error_body(400, "invalid", "No event of the batch is valid."),
+                **body,
+            }
+            return Response(body, status=400)
+        return Response(body, status=202)
+
+
+class LiveStatsView(APIView):
+    authentication_classes = [ApiTokenAuthentication]
+    permission_classes = [HasScope.for_scope(SCOPE_STAFF)]
+
+    @extend_schema(
+        operation_id="stats_live",
+        summary="Listening in the last minutes",
+        parameters=[
+            OpenApiParameter("window", str, description="5m … 24h; default 15m", required=False),
+            OpenApiParameter("top", int, description="Top episodes listed (≤ 100)", required=False),
+        ],
+        responses={200: dict},
+    )
+    def get(self, request):
+        window = queries.parse_window(request.query_params.get("window", "15m"))
+        top = request.query_params.get("top", "10")
+        if not top.isdigit() or not 1 <= int(top) <= 100:
+            raise exceptions.ValidationError({"top": ["an integer from 1 to 100"]})
+        return Response(queries.live_stats(window, top=int(top)))
+
+
+class HistoryView(APIView):
+    authentication_classes = [ApiTokenAuthentication]
+
+    @extend_schema(
+        operation_id="user_history",
+        summary="A user's listening history, newest first",
+        parameters=[
+            OpenApiParameter("limit", int, required=False, description="≤ 1,000; default 100"),
+            OpenApiParameter(
+                "before", str, required=False, description="ISO timestamp: older than this"
+            ),
+        ],
+        responses={200: dict},
+    )
+    def get(self, request, user_id: str):
+        token = request.auth
+        if not isinstance(token, ApiToken):
+            raise exceptions.NotAuthenticated(
+                "This endpoint needs an API token: send the header `Authorization: Token <key>`."
+            )
+        own = token.user is not None and token.user.get_username() == user_id
+        if not own and not token.has_scope(SCOPE_STAFF):
+            raise exceptions.PermissionDenied(
+                "A token reads the history of the user it acts for; other users' history "
+                "needs the staff scope."
+            )
+        limit = request.query_params.get("limit", "100")
+        if not limit.isdigit() or not 1 <= int(limit) <= 1000:
+            raise exceptions.ValidationError({"limit": ["an integer from 1 to 1000"]})
+        before = queries.parse_before(request.query_params.get("before"))
+        return Response(queries.history(user_id, limit=int(limit), before=before))

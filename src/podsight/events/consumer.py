@@ -1,0 +1,456 @@
+"""From the event log to the lake: ``events`` (append, partitioned by date) and
+``engagement_daily`` (user × episode × day), exactly once.
+
+How exactly-once holds through a crash at any point:
+
+* Each ``events`` commit carries, in its commit metadata, the log position after the
+  entries it holds. The rows and the position are one atomic Delta commit, so on restart
+  the consumer resumes where the last commit left off: a batch is either wholly in the
+  table, position included, or not at all.
+* ``engagement_daily`` rows are not incremented; they are recomputed from the ``events``
+  table for every (user, episode, day) a batch touched, and merged in (replacing the old
+  row). Recomputing twice gives the same row, so a crash between the two commits is
+  repaired on restart by recomputing the keys of the events the engagement table has
+  not yet seen (its own commits carry the ``events`` position they cover).
+* An event id already in ``events`` is dropped (Kafka may hold a client's retry twice).
+
+See ``docs/events.md`` for the weight formula and the listened-seconds rule.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import duckdb
+import orjson
+import pyarrow as pa
+from deltalake import CommitProperties, DeltaTable, write_deltalake
+
+from podsight import lake
+from podsight.events.log import Entry, EventLog, Position, open_log
+
+__all__ = [
+    "ENGAGEMENT_SCHEMA",
+    "EVENTS_SCHEMA",
+    "ConsumeReport",
+    "consume",
+    "lake_position",
+]
+
+EVENTS = "events"
+ENGAGEMENT = "engagement_daily"
+POSITION_KEY = "podsight.log_position"
+COVERS_KEY = "podsight.events_position"
+
+_TS = pa.timestamp("us", tz="UTC")
+EVENTS_SCHEMA = pa.schema(
+    [
+        ("event_id", pa.string()),
+        ("user_id", pa.string()),
+        ("type", pa.string()),
+        ("occurred_at", _TS),
+        ("received_at", _TS),
+        ("date", pa.date32()),
+        ("episode_id", pa.int64()),
+        ("channel_id", pa.int64()),
+        ("position_s", pa.float64()),
+        ("duration_s", pa.float64()),
+        ("rating", pa.int32()),
+        ("device", pa.string()),
+        ("session_id", pa.string()),
+        ("client", pa.string()),
+        ("feed_url", pa.string()),
+        ("enclosure_url", pa.string()),
+        ("source", pa.string()),
+        ("external_id", pa.string()),
+        ("log_partition", pa.int32()),
+        ("log_offset", pa.int64()),
+    ]
+)
+ENGAGEMENT_SCHEMA = pa.schema(
+    [
+        ("user_id", pa.string()),
+        ("episode_id", pa.int64()),
+        ("day", pa.date32()),
+        ("plays", pa.int64()),
+        ("listened_s", pa.float64()),
+        ("max_completion", pa.float64()),
+        ("likes", pa.int64()),
+        ("unlikes", pa.int64()),
+        ("skips", pa.int64()),
+        ("downloads", pa.int64()),
+        ("rating", pa.int32()),
+        ("events", pa.int64()),
+        ("last_event_at", _TS),
+        ("weight", pa.float64()),
+    ]
+)
+_PAYLOAD_FIELDS = [
+    f.name
+    for f in EVENTS_SCHEMA
+    if f.name not in ("occurred_at", "received_at", "date", "log_partition", "log_offset")
+]
+
+# Weight of a user × episode × day (docs/events.md): completion is the main signal; a
+# like, a rating above or below 3 and a skip move it; negatives stay negative.
+WEIGHT_SQL = (
+    "max_completion + 0.5 * (likes - unlikes) - 0.5 * skips + 0.1 * least(downloads, 1)"
+    " + coalesce((rating - 3) * 0.25, 0)"
+)
+# A listener may play at up to 3× speed: more progress than that per wall second is a
+# seek the client did not report, not listening.
+MAX_SPEED = 3.0
+
+
+@dataclass
+class ConsumeReport:
+    batches: int = 0
+    events_written: int = 0
+    duplicates_dropped: int = 0
+    engagement_rows: int = 0
+    recovered_keys: int = 0
+    position: Position | None = None
+
+    def __str__(self) -> str:
+        text = (
+            f"{self.batches} batch(es): {self.events_written:,} event(s) written, "
+            f"{self.duplicates_dropped:,} duplicate(s) dropped, "
+            f"{self.engagement_rows:,} engagement row(s) recomputed"
+        )
+        if self.recovered_keys:
+            text += f", {self.recovered_keys:,} recomputed after an interrupted run"
+        return text
+
+
+def _decode_position(raw: str | None) -> Position | None:
+    if not raw:
+        return None
+    return {int(k): int(v) for k, v in json.loads(raw).items()}
+
+
+def _encode_position(position: Position) -> str:
+    return json.dumps({str(k): v for k, v in sorted(position.items())})
+
+
+def lake_position(table: str, key: str = POSITION_KEY) -> Position | None:
+    """The position the table's latest commit that carries ``key`` records."""
+    if not lake.exists(table):
+        return None
+    dt = DeltaTable(str(lake.table_path(table)))
+    limit = 16
+    while True:
+        history = dt.history(limit)
+        for commit in history:  # newest first
+            if key in commit:
+                return _decode_position(commit[key])
+        if len(history) < limit:
+            return None
+        limit *= 4
+
+
+def _rows(entries: list[Entry]) -> pa.Table:
+    columns: dict[str, list] = {name: [] for name in _PAYLOAD_FIELDS}
+    occurred: list[int] = []
+    received: list[int] = []
+    partitions: list[int] = []
+    offsets: list[int] = []
+    for entry in entries:
+        event = orjson.loads(entry.payload)
+        for name in _PAYLOAD_FIELDS:
+            columns[name].append(event.get(name))
+        occurred.append(event["occurred_us"])
+        received.append(event["received_us"])
+        partitions.append(entry.partition)
+        offsets.append(entry.offset)
+    occurred_at = pa.array(occurred, pa.int64()).cast(_TS)
+    arrays = {
+        name: pa.array(values, EVENTS_SCHEMA.field(name).type) for name, values in columns.items()
+    }
+    arrays["occurred_at"] = occurred_at
+    arrays["received_at"] = pa.array(received, pa.int64()).cast(_TS)
+    arrays["date"] = occurred_at.cast(pa.date32())
+    arrays["log_partition"] = pa.array(partitions, pa.int32())
+    arrays["log_offset"] = pa.array(offsets, pa.int64())
+    return pa.table([arrays[f.name] for f in EVENTS_SCHEMA], schema=EVENTS_SCHEMA)
+
+
+def _dataset(dates: set[date]):
+    """The ``events`` table's files for these dates only (partition pruning)."""
+    return DeltaTable(str(lake.table_path(EVENTS))).to_pyarrow_dataset(
+        file_pruning_predicate=[("date", "in", [d.isoformat() for d in sorted(dates)])]
+    )
+
+
+def _fresh(rows: pa.Table) -> tuple[pa.Table, int]:
+    """Drop rows whose event id is earlier in the batch or already in ``events``."""
+    con = duckdb.connect()
+    try:
+        con.register("batch", rows)
+        con.execute("CREATE TEMP TABLE b AS SELECT *, row_number() OVER () AS n FROM batch")
+        if lake.exists(EVENTS):
+            dates = set(rows.column("date").to_pylist())
+            existing = _dataset(dates)
+            con.register("existing", existing)
+            seen = "SELECT event_id FROM existing WHERE event_id IN (SELECT event_id FROM b)"
+        else:
+            seen = "SELECT NULL::VARCHAR AS event_id WHERE false"
+        columns = ", ".join(f.name for f in EVENTS_SCHEMA)
+        fresh = con.sql(
+            f"SELECT {columns} FROM b WHERE event_id NOT IN ({seen}) "
+            "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY n) = 1 ORDER BY n"
+        ).to_arrow_table()
+    finally:
+        con.close()
+    return fresh.cast(EVENTS_SCHEMA), rows.num_rows - fresh.num_rows
+
+
+def _engagement(keys: pa.Table) -> pa.Table:
+    """Recompute engagement rows for ``keys`` (user_id, episode_id, day) from ``events``."""
+    days = set(keys.column("day").to_pylist())
+    # The day before too: a session that began before midnight carries into the day.
+    read_days = days | {d - timedelta(days=1) for d in days}
+    events = _dataset(read_days)
+    con = duckdb.connect()
+    try:
+        con.register("events", events)
+        con.register("keys", keys)
+        table = con.sql(
+            f"""
+            WITH users AS (SELECT DISTINCT user_id FROM keys),
+            e AS (
+                SELECT ev.user_id, ev.episode_id, ev.type, ev.occurred_at, ev.rating,
+                    CASE WHEN ev.type = 'complete' THEN coalesce(ev.position_s, ev.duration_s)
+                         ELSE ev.position_s END AS position_s,
+                    ev.duration_s,
+                    lag(ev.type) OVER w AS prev_type,
+                    lag(ev.position_s) OVER w AS prev_position,
+                    lag(ev.occurred_at) OVER w AS prev_at
+                FROM events ev SEMI JOIN users USING (user_id)
+                WHERE ev.episode_id IS NOT NULL
+                WINDOW w AS (
+                    PARTITION BY ev.user_id, ev.episode_id, coalesce(ev.session_id, '')
+                    ORDER BY ev.occurred_at, ev.event_id
+                )
+            ),
+            listened AS (
+                SELECT *, CAST(occurred_at AT TIME ZONE 'UTC' AS DATE) AS day,
+                    CASE WHEN type IN ('progress', 'pause', 'complete', 'skip')
+                          AND prev_type IN ('play', 'progress', 'seek')
+                          AND position_s IS NOT NULL AND prev_position IS NOT NULL
+                    THEN greatest(0, least(
+                        position_s - prev_position,
+                        {MAX_SPEED} * epoch(occurred_at - prev_at)))
+                    ELSE 0 END AS listened
+                FROM e
+            ),
+            agg AS (
+                SELECT l.user_id, l.episode_id, l.day,
+                    count(*) FILTER (WHERE type = 'play') AS plays,
+                    coalesce(sum(listened), 0) AS listened_s,
+                    -- least() skips NULLs: events without a position must stay NULL.
+                    coalesce(max(CASE WHEN type = 'complete' THEN 1.0
+                        WHEN duration_s > 0 AND position_s IS NOT NULL
+                        THEN least(1.0, position_s / duration_s) END), 0) AS max_completion,
+                    count(*) FILTER (WHERE type = 'like') AS likes,
+                    count(*) FILTER (WHERE type = 'unlike') AS unlikes,
+                    count(*) FILTER (WHERE type = 'skip') AS skips,
+                    count(*) FILTER (WHERE type = 'download') AS downloads,
+                    CAST(arg_max(rating, occurred_at) FILTER (WHERE type = 'rate') AS INTEGER)
+                        AS rating,
+                    count(*) AS events,
+                    max(occurred_at) AS last_event_at
+                FROM listened l SEMI JOIN keys k
+                    ON l.user_id = k.user_id AND l.episode_id = k.episode_id AND l.day = k.day
+                GROUP BY ALL
+            )
+            SELECT *, {WEIGHT_SQL} AS weight FROM agg
+            """
+        ).to_arrow_table()
+    finally:
+        con.close()
+    return table.select(ENGAGEMENT_SCHEMA.names).cast(ENGAGEMENT_SCHEMA)
+
+
+def _keys(rows: pa.Table) -> pa.Table:
+    """(user, episode, day) a batch touches: its events' days and the day after each
+    (a session running over midnight counts its first part there)."""
+    con = duckdb.connect()
+    try:
+        con.register("r", rows)
+        return con.sql(
+            "SELECT DISTINCT user_id, episode_id, date AS day FROM r "
+            "WHERE episode_id IS NOT NULL "
+            "UNION SELECT DISTINCT user_id, episode_id, CAST(date + 1 AS DATE) FROM r "
+            "WHERE episode_id IS NOT NULL"
+        ).to_arrow_table()
+    finally:
+        con.close()
+
+
+def _merge_engagement(keys: pa.Table, covers: Position) -> int:
+    rows = _engagement(keys) if keys.num_rows else ENGAGEMENT_SCHEMA.empty_table()
+    metadata = CommitProperties(custom_metadata={COVERS_KEY: _encode_position(covers)})
+    path = str(lake.table_path(ENGAGEMENT))
+    if not lake.exists(ENGAGEMENT):
+        lake.table_path(ENGAGEMENT).parent.mkdir(parents=True, exist_ok=True)
+        write_deltalake(path, rows, mode="append", partition_by=["day"], commit_properties=metadata)
+        return rows.num_rows
+    days = sorted(set(rows.column("day").to_pylist()))
+    if not days:
+        # Still commit, so the table records the position it covers.
+        write_deltalake(path, rows, mode="append", partition_by=["day"], commit_properties=metadata)
+        return 0
+    day_list = ", ".join(f"'{d.isoformat()}'" for d in days)
+    (
+        DeltaTable(path)
+        .merge(
+            rows,
+            predicate=(
+                f"t.day IN ({day_list}) AND t.day = s.day AND t.user_id = s.user_id "
+                "AND t.episode_id = s.episode_id"
+            ),
+            source_alias="s",
+            target_alias="t",
+            commit_properties=metadata,
+        )
+        .when_matched_update_all()
+        .when_not_matched_insert_all()
+        .execute()
+    )
+    return rows.num_rows
+
+
+def _behind(covers: Position | None, position: Position) -> pa.Table:
+    """Keys of events already in ``events`` that ``engagement_daily`` has not covered."""
+    covers = covers or {}
+    dataset = DeltaTable(str(lake.table_path(EVENTS))).to_pyarrow_dataset()
+    con = duckdb.connect()
+    try:
+        con.register("events", dataset)
+        conditions = " OR ".join(
+            f"(log_partition = {int(p)} AND log_offset >= {int(covers.get(p, 0))})"
+            for p in position
+        )
+        missed = con.sql(
+            "SELECT user_id, episode_id, date FROM events WHERE " + (conditions or "false")
+        ).to_arrow_table()
+    finally:
+        con.close()
+    return _keys(missed)
+
+
+class _Stop:
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __call__(self, signum, frame) -> None:
+        self.requested = True
+
+
+def _stall_for_tests(point: str) -> None:
+    # Fault injection for the crash test: PODSIGHT_CONSUMER_STALL_AT=<point> makes the
+    # consumer wait there so the test can SIGKILL it at exactly that moment.
+    if os.environ.get("PODSIGHT_CONSUMER_STALL_AT") == point:
+        print(f"stalled at {point}", flush=True)
+        while True:
+            time.sleep(1)
+
+
+def consume(
+    *,
+    once: bool = False,
+    batch_size: int = 50_000,
+    interval_s: float = 5.0,
+    log: EventLog | None = None,
+    on_batch: Callable[[ConsumeReport], None] | None = None,
+    max_batches: int | None = None,
+) -> ConsumeReport:
+    """Move events from the log into the lake in micro-batches.
+
+    ``once``: stop when the log is drained (batch use); otherwise poll every
+    ``interval_s`` until SIGINT/SIGTERM, finishing the batch at hand first."""
+    log = log or open_log()
+    report = ConsumeReport()
+    lock_path = lake.table_path(".consumer.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RuntimeError(
+                "another `podsight events consume` is running on this lake; one at a time "
+                "keeps the tables exact"
+            ) from None
+        stop = _Stop()
+        previous = {
+            sig: signal.signal(sig, stop)
+            for sig in (signal.SIGINT, signal.SIGTERM)
+            if _main_thread()
+        }
+        try:
+            _run(log, report, once, batch_size, interval_s, stop, on_batch, max_batches)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+    return report
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _run(log, report, once, batch_size, interval_s, stop, on_batch, max_batches) -> None:
+    position = lake_position(EVENTS) or {}
+    if position:
+        covers = lake_position(ENGAGEMENT, COVERS_KEY)
+        if covers != position:
+            keys = _behind(covers, position)
+            report.recovered_keys = keys.num_rows
+            report.engagement_rows += _merge_engagement(keys, position)
+    report.position = position
+    events_path = str(lake.table_path(EVENTS))
+    while not stop.requested:
+        if max_batches is not None and report.batches >= max_batches:
+            break
+        entries, after = log.read(position, batch_size)
+        if not entries:
+            if once:
+                break
+            time.sleep(interval_s)
+            continue
+        rows, dropped = _fresh(_rows(entries))
+        lake.table_path(EVENTS).parent.mkdir(parents=True, exist_ok=True)
+        write_deltalake(
+            events_path,
+            rows,
+            mode="append",
+            partition_by=["date"],
+            commit_properties=CommitProperties(
+                custom_metadata={POSITION_KEY: _encode_position(after)}
+            ),
+        )
+        _stall_for_tests("after-events")
+        report.engagement_rows += _merge_engagement(_keys(rows), after)
+        position = after
+        report.position = after
+        report.batches += 1
+        report.events_written += rows.num_rows
+        report.duplicates_dropped += dropped
+        if on_batch:
+            on_batch(report)
+        if once and len(entries) < batch_size and _drained(log, position):
+            break
+
+
+def _drained(log: EventLog, position: Position) -> bool:
+    end = log.end()
+    return all(position.get(p, 0) >= offset for p, offset in end.items())
