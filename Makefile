@@ -23,8 +23,16 @@ $(STAMP): $(LOCKS) pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 
+# The demo gets live listening: simulated listeners send events over HTTP and the
+# consumer writes them to the lake while the API serves; Ctrl-C stops all three.
 run: $(STAMP)
 	$(BIN)/podsight demo load
+	@set -e; \
+	key=$$($(BIN)/podsight tokens create "simulator-$$(date +%Y%m%d-%H%M%S)-$$$$"); \
+	$(BIN)/podsight events consume & consumer=$$!; \
+	PODSIGHT_SIMULATOR_TOKEN="$$key" $(BIN)/podsight simulate listeners \
+		--url http://$(HOST):$(PORT) --rate 20 --duration 1h --no-progress & simulator=$$!; \
+	trap 'trap - EXIT; kill $$consumer $$simulator 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/podsight serve --host $(HOST) --port $(PORT)
 
 test: test-sqlite test-postgres

@@ -39,6 +39,10 @@ links_app = typer.Typer(
 app.add_typer(links_app, name="links")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(users_app, name="users")
+events_app = typer.Typer(help="Listening events: the log and the lake.", no_args_is_help=True)
+app.add_typer(events_app, name="events")
+simulate_app = typer.Typer(help="Simulated activity for demos and tests.", no_args_is_help=True)
+app.add_typer(simulate_app, name="simulate")
 
 console = Console()
 if not console.is_terminal:
@@ -624,6 +628,45 @@ def users_create(
     )
 
 
+@events_app.command("consume")
+def events_consume(
+    once: Annotated[
+        bool, typer.Option("--once", help="Drain the log and stop (batch use).")
+    ] = False,
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=1_000_000, help="Most events per micro-batch.")
+    ] = 50_000,
+    interval: Annotated[
+        float, typer.Option(min=0.1, help="Seconds between polls of an empty log.")
+    ] = 5.0,
+) -> None:
+    """Write logged events to the lake (`events`, `engagement_daily`), exactly once.
+
+    Runs until Ctrl-C / SIGTERM (finishing the batch at hand) unless --once."""
+    _database()
+    from podsight.events.log import LogUnavailable
+
+    def show(report) -> None:
+        if not once:
+            err.print(f"[dim]{escape(str(report))}[/]")
+
+    try:
+        with err.status("consuming events…") if once else _nullcontext():
+            report = STEPS["events.consume"](
+                once=once, batch_size=batch_size, interval_s=interval, on_batch=show
+            )
+    except (LogUnavailable, RuntimeError) as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
+    console.print(f"consumed: {escape(str(report))}")
+
+
+def _nullcontext():
+    from contextlib import nullcontext
+
+    return nullcontext()
+
+
 @app.command()
 def migrate() -> None:
     """Apply pending database migrations (other commands do this themselves)."""
@@ -635,17 +678,145 @@ def migrate() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
-    threads: Annotated[int, typer.Option(min=1, max=64)] = 8,
+    threads: Annotated[int, typer.Option(min=1, max=64, help="Threads per process.")] = 8,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Processes. 1: waitress, one process. More: gunicorn pre-forks that many "
+            "(Python runs one thread at a time per process; event ingestion needs the cores).",
+        ),
+    ] = 1,
 ) -> None:
-    """Serve the REST API (and /api/docs) with waitress."""
+    """Serve the REST API (and /api/docs)."""
     _database()
     setup_django()
-    from waitress import serve as waitress_serve
-
     from podsight.wsgi import application
 
-    err.print(f"serving on http://{host}:{port}/api/channels  (docs: /api/docs)")
-    waitress_serve(application, host=host, port=port, threads=threads, ident="podsight")
+    err.print(
+        f"serving on http://{host}:{port}/api/channels  (docs: /api/docs) "
+        f"with {workers} process(es) × {threads} thread(s)"
+    )
+    if workers == 1:
+        from waitress import serve as waitress_serve
+
+        waitress_serve(application, host=host, port=port, threads=threads, ident="podsight")
+        return
+    from podsight.serving import serve_gunicorn
+
+    serve_gunicorn(application, host=host, port=port, workers=workers, threads=threads)
+
+
+@simulate_app.command("listeners")
+def simulate_listeners(
+    users: Annotated[int, typer.Option(min=1, max=1_000_000, help="Simulated listeners.")] = 5000,
+    rate: Annotated[
+        float, typer.Option(min=0.001, help="Events per simulated second, overall.")
+    ] = 20.0,
+    duration: Annotated[
+        str | None, typer.Option(help="Simulated time to run: 60s, 5m, 1h, 1h30m…")
+    ] = None,
+    events: Annotated[int | None, typer.Option(min=1, help="Stop after this many events.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the listeners' tastes.")] = 42,
+    speedup: Annotated[
+        float,
+        typer.Option(
+            help="Simulated seconds per real second (1 = real time; 0 = as fast as possible)."
+        ),
+    ] = 1.0,
+    url: Annotated[
+        str | None, typer.Option(help="Base URL of a podsight API (POST {url}/api/events).")
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(envvar="PODSIGHT_SIMULATOR_TOKEN", help="API token (events:write) for --url."),
+    ] = None,
+    direct: Annotated[
+        bool, typer.Option("--direct", help="Write into the event log directly, not over HTTP.")
+    ] = False,
+    tastes: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where to write the true tastes (default $PODSIGHT_HOME/simulated/tastes.json)."
+        ),
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1, max=5000, help="Events per request.")] = 1000,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Simulated listeners with latent tastes play the catalog; their events go to the API
+    (--url, --token) or straight into the event log (--direct).
+
+    Runs for --duration of simulated time and/or --events events (until Ctrl-C with
+    neither); the simulated clock runs --speedup times as fast as the real one, ending
+    near the present. Each listener's true tastes are written to the --tastes file.
+    Exits 1 when events were refused or could not be sent."""
+    import signal
+    import threading
+
+    from podsight.conf import parse_timespan
+    from podsight.events.simulate import SimulationError
+
+    if direct == (url is not None):
+        err.print("[red]error:[/] give either --url (with --token) or --direct")
+        raise typer.Exit(2)
+    if url is not None and not token:
+        err.print("[red]error:[/] --url needs --token (or PODSIGHT_SIMULATOR_TOKEN)")
+        raise typer.Exit(2)
+    if speedup != 0 and speedup < 1:
+        err.print("[red]error:[/] --speedup must be ≥ 1, or 0 for as fast as possible")
+        raise typer.Exit(2)
+    try:
+        seconds = parse_timespan(duration) if duration is not None else None
+    except ValueError as exc:
+        err.print(f"[red]error:[/] --duration {escape(str(exc))}")
+        raise typer.Exit(2) from exc
+    _database()
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        report = STEPS["events.simulate"](
+            users=users, rate=rate, duration_s=seconds, events=events, seed=seed,
+            speedup=speedup, url=url, token=token, direct=direct, tastes_path=tastes,
+            batch_size=batch_size, progress=progress, console=err,
+        )  # fmt: skip
+    except SimulationError as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    for sample in report.error_samples:
+        err.print(f"  [red]✗[/] event {sample.get('event_id')}: {escape(str(sample['errors']))}")
+    if report.errors > len(report.error_samples):
+        err.print(f"  … and {report.errors - len(report.error_samples):,} more rejected events")
+    console.print(f"simulated: {escape(str(report))}")
+    retried = f"; {report.retries:,} request(s) retried" if report.retries else ""
+    console.print(f"true tastes of the listeners: {escape(str(report.tastes_path))}{retried}")
+    if report.saturated:
+        err.print(
+            f"[yellow]note:[/] {report.users:,} listeners cannot make {report.rate:g} events/s "
+            "while listening like people do; raise --users (about 60 per event/s) for the rate"
+        )
+    if report.interrupted:
+        unsent = report.generated - report.sent
+        if report.aborted:  # e.g. the server stopped with us (make run)
+            err.print(
+                f"[yellow]interrupted[/]: the last {unsent:,} event(s) could not be sent "
+                f"({escape(report.aborted)})"
+            )
+        else:
+            err.print("[yellow]interrupted[/]: every event generated before was sent")
+    elif report.aborted:
+        err.print(f"[red]error:[/] {escape(report.aborted)}")
+        raise typer.Exit(1)
+    if report.errors:
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":

@@ -94,3 +94,21 @@ def discover_search(term: str, sources_file: Path, *, limit: int = 10):
     from podsight.sources.discover import discover_search as run
 
     return run(term, sources_file, limit=limit)
+
+
+@step("events.consume")
+def consume_events(**options: Any):
+    """Move listening events from the log into the lake → :class:`ConsumeReport`."""
+    ensure_database()
+    from podsight.events.consumer import consume
+
+    return consume(**options)
+
+
+@step("events.simulate")
+def simulate_listeners(**options: Any):
+    """Simulated listeners send listening events → :class:`SimulationReport`."""
+    ensure_database()
+    from podsight.events.simulate import run
+
+    return run(**options)
