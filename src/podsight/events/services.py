@@ -59,7 +59,9 @@ def _micros(when: datetime) -> int:
     return int(when.timestamp() * 1_000_000)
 
 
-def _payload(item: Checked, target: Target | None, client: str, received_us: int) -> bytes:
+def _payload(
+    item: Checked, target: Target | None, client: str, received_us: int, occurred_us: int
+) -> bytes:
     duration = item.duration_s
     if duration is None and target is not None and target.duration_s:
         duration = float(target.duration_s)
@@ -68,7 +70,7 @@ def _payload(item: Checked, target: Target | None, client: str, received_us: int
             "event_id": item.event_id,
             "user_id": item.user_id,
             "type": item.type,
-            "occurred_us": _micros(item.occurred_at),
+            "occurred_us": occurred_us,
             "received_us": received_us,
             "episode_id": target.episode_id if target else None,
             "channel_id": target.channel_id if target else None,
@@ -165,8 +167,9 @@ def ingest(
                 )
             )
             continue
-        payload = _payload(item, target, client, received_us)
-        records.append(Record(item.event_id, item.user_id, payload))
+        occurred_us = _micros(item.occurred_at)
+        payload = _payload(item, target, client, received_us, occurred_us)
+        records.append(Record(item.event_id, item.user_id, payload, occurred_us))
 
     log = log or open_log()
     appended = log.append(records)
