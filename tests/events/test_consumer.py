@@ -119,6 +119,22 @@ def test_later_batches_recompute_rows_instead_of_adding_twice(catalog):
     assert consume(once=True).events_written == 0  # drained: nothing written twice
 
 
+def test_an_id_reused_at_another_hour_of_the_day_is_stored_once(catalog):
+    # The log recognises a retry by the event's hour and id; the same id sent for
+    # another hour of the same day gets past it and is dropped by the consumer.
+    episode = Episode.objects.first()
+    one_am = datetime.combine(T0.date(), datetime.min.time(), UTC) + timedelta(hours=1)
+    first = _event(episode.pk, "like", 0) | {"occurred_at": one_am.isoformat()}
+    assert ingest([first], client="test").accepted == 1
+    assert ingest([first], client="test").duplicates == [first["event_id"]]
+    reused = first | {"occurred_at": (one_am + timedelta(hours=2)).isoformat()}
+    assert ingest([reused], client="test").accepted == 1
+    report = consume(once=True)
+    assert (report.events_written, report.duplicates_dropped) == (1, 1)
+    (row,) = _events_table()
+    assert row["event_id"] == first["event_id"] and row["occurred_at"] == one_am
+
+
 def test_a_session_over_midnight_counts_on_both_days(catalog):
     episode = Episode.objects.filter(duration_s__gt=1800).first()
     midnight = datetime.combine(T0.date(), datetime.min.time(), UTC) + timedelta(days=1)
