@@ -5,8 +5,9 @@ lake. One interface, two backends, chosen by ``PODSIGHT_EVENT_LOG``:
     An SQLite file (``$PODSIGHT_HOME/events/log.sqlite3``) in WAL mode with
     ``synchronous=FULL``: ``append`` returns after the batch's commit has been written to
     the WAL and fsync'ed, so an accepted batch survives a crash of the process and of the
-    machine (power loss included, as far as the disk honours fsync). The event id is a
-    unique key, so a batch sent twice is stored once and ``append`` names the repeats.
+    machine (power loss included, as far as the disk honours fsync). The hour the event
+    happened plus its id is a unique key, so a batch sent twice is stored once and
+    ``append`` names the repeats (an id reused at another hour is left to the consumer).
 
 ``kafka``
     A confluent-kafka producer with ``acks=all`` and idempotence on, keyed by user (one
