@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,7 +13,14 @@ from hypothesis import strategies as st
 from podsight.catalog.models import Channel, Episode
 from podsight.matching.episodes import EpisodeView, assign_one_to_one, candidate_pairs, score_pair
 from podsight.matching.services import run_match
-from podsight.matching.text import core_titles, episode_numbers, normalise_text, part_number
+from podsight.matching.text import (
+    _unnumbered,
+    core_titles,
+    episode_numbers,
+    normalise_text,
+    part_number,
+    segments,
+)
 from podsight.sources.models import SourceChannel, SourceEpisode
 
 START = datetime(2024, 1, 1, 12, tzinfo=UTC)
@@ -83,6 +92,23 @@ def test_a_networks_name_neither_ranks_nor_links_its_shows():
 def test_normalise_text_is_idempotent(text):
     once = normalise_text(text)
     assert normalise_text(once) == once
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=60))
+def test_normalise_text_treats_ascii_as_the_unicode_path_does(text):
+    # ASCII skips NFKC and the quote table: the result must not depend on that.
+    unicode_path = unicodedata.normalize("NFKC", text).casefold()
+    unicode_path = unicode_path.replace("&", " and ").replace("'", "")
+    assert normalise_text(text) == " ".join(re.sub(r"[^\w]+", " ", unicode_path).split())
+    assert normalise_text(text + "é")[:-1].rstrip() == normalise_text(text).rstrip()
+
+
+@given(st.text(alphabet="ab Ep.#12|/–-—'&é", max_size=30))
+def test_a_title_of_one_segment_is_its_own_core(title):
+    # core_titles reuses the segment's normal form for a title that has one.
+    if len(segments(title)) <= 1:
+        expected = _unnumbered(title) or normalise_text(title)
+        assert core_titles([title]) == [expected]
 
 
 def view(key, title, day=0.0, duration=3600, kind="episode", source="spotify", numbers=()):
@@ -246,3 +272,33 @@ def test_an_episode_on_three_platforms_gathers_all_three_records_in_one_run():
         assert sources == ["apple", "spotify", "youtube"], episode.title
     again = run_match()
     assert (again.channels_linked, again.episodes_linked) == (0, 0)
+
+
+@pytest.mark.django_db
+def test_moves_chained_in_one_batch_send_every_record_to_the_end_of_the_chain():
+    from podsight.matching.services import EpisodeMove, apply_episode_moves
+
+    feed = _show("rss", "feed", "Brain Talk", [("Sleep and the brain", 0, 3600)])
+    spotify = _show("spotify", "sp", "Brain Talk", [("Sleep and the brain", 0, 3600)])
+    youtube = _show("youtube", "yt", "Brain Talk", [("Sleep and the brain", 0.2, 3580)])
+    rss_id, spotify_id, youtube_id = (
+        SourceEpisode.objects.get(source_channel=r).episode_id for r in (feed, spotify, youtube)
+    )
+
+    def move(survivor, merged, record):
+        return EpisodeMove(survivor, merged, frozenset({record}), "fuzzy", 0.99, "test", "auto")
+
+    youtube_record = SourceEpisode.objects.get(source_channel=youtube).pk
+    spotify_record = SourceEpisode.objects.get(source_channel=spotify).pk
+    apply_episode_moves(
+        [
+            move(spotify_id, youtube_id, youtube_record),  # first round: Spotify ~ YouTube
+            move(rss_id, spotify_id, spotify_record),  # second: the feed's item ~ both
+        ],
+        now=START,
+    )
+
+    assert set(SourceEpisode.objects.values_list("episode_id", flat=True)) == {rss_id}
+    merged_into = dict(Episode.objects.values_list("pk", "merged_into_id"))
+    assert merged_into[youtube_id] == spotify_id and merged_into[spotify_id] == rss_id
+    assert merged_into[rss_id] is None

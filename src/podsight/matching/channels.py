@@ -193,7 +193,7 @@ class ChannelEvidence:
     mentioned: str | None
     pairs: list[PairScore]
     smaller_side: int  # episodes on the side with fewer
-    views: dict[int, EpisodeView] = field(default_factory=dict)  # both sides', by key
+    views: dict[int, EpisodeView] = field(default_factory=dict)  # the paired episodes', by key
 
     @property
     def matched(self) -> int:

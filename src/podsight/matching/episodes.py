@@ -15,7 +15,8 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import NamedTuple
 
 from rapidfuzz import fuzz
 
@@ -26,6 +27,7 @@ __all__ = [
     "EpisodeView",
     "PairScore",
     "assign_one_to_one",
+    "can_link",
     "candidate_pairs",
     "score_pair",
 ]
@@ -63,9 +65,13 @@ WEIGHTS: dict[str, float] = {
 }
 
 
-@dataclass(frozen=True)
-class EpisodeView:
-    """What matching knows of one episode (a canonical episode, or one record)."""
+class EpisodeView(NamedTuple):
+    """What matching knows of one episode (a canonical episode, or one record).
+
+    A named tuple, not a dataclass: a run builds one per episode and may hand them
+    between processes (:mod:`.prefetch`), where tuples build and pickle several times
+    faster.
+    """
 
     key: int  # the caller's id for it
     cores: tuple[str, ...]  # core titles (matching.text.core_titles), one per record
@@ -74,7 +80,7 @@ class EpisodeView:
     numbers: frozenset[int] = frozenset()
     part: int | None = None
     kind: str = "episode"
-    sources: frozenset[str] = field(default_factory=frozenset)
+    sources: frozenset[str] = frozenset()
     records: frozenset[int] = frozenset()  # SourceEpisode ids
     dirty: bool = True  # holds a record new or changed since the last run
 
@@ -110,6 +116,12 @@ def _title_similarity(left: Sequence[str], right: Sequence[str]) -> float:
 
 
 _TITLE_CUTOFF = 65.0  # the lowest title level's bound, in rapidfuzz's 0–100 scale
+_TITLE_LEVELS = (
+    (0.97, "title>=0.97"),
+    (0.90, "title>=0.90"),
+    (0.80, "title>=0.80"),
+    (0.65, "title>=0.65"),
+)
 
 
 def _level(value: float, levels: Sequence[tuple[float, str]], last: str) -> str:
@@ -124,16 +136,7 @@ def score_pair(left: EpisodeView, right: EpisodeView) -> PairScore:
     reasons: list[str] = []
 
     similarity = _title_similarity(left.cores, right.cores)
-    level = _level(
-        similarity,
-        (
-            (0.97, "title>=0.97"),
-            (0.90, "title>=0.90"),
-            (0.80, "title>=0.80"),
-            (0.65, "title>=0.65"),
-        ),
-        "title<0.65",
-    )
+    level = _level(similarity, _TITLE_LEVELS, "title<0.65")
     weight += WEIGHTS[level]
     reasons.append(f"title {similarity:.2f} ({WEIGHTS[level]:+.1f})")
     if weight + _MAX_REST < _FLOOR_BITS:
@@ -192,6 +195,15 @@ def score_pair(left: EpisodeView, right: EpisodeView) -> PairScore:
         reasons.append(f"{left.kind or 'episode'} vs {right.kind or 'episode'}")
 
     return PairScore(left.key, right.key, weight, _probability(weight), tuple(reasons))
+
+
+def can_link(left: EpisodeView, right: EpisodeView) -> bool:
+    """Whether the pair scores at least :data:`ACCEPT_P`: :func:`score_pair`'s verdict,
+    with the usual case (titles too far apart) decided before anything is built."""
+    title_level = _level(_title_similarity(left.cores, right.cores), _TITLE_LEVELS, "title<0.65")
+    if WEIGHTS["prior"] + WEIGHTS[title_level] + _MAX_REST < _FLOOR_BITS:
+        return False
+    return score_pair(left, right).probability >= ACCEPT_P
 
 
 def _probability(weight: float) -> float:
