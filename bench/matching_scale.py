@@ -22,7 +22,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -212,49 +211,6 @@ def _load_in_child(args: argparse.Namespace, home: Path) -> None:
     )
 
 
-class TreeMemory:
-    """Peak resident memory of this process and its descendants (the matcher's worker
-    processes) summed, sampled every 0.2 s from /proc. Pages a worker shares with its
-    parent after the fork count once per process: the sum over-states, never under-states."""
-
-    def __init__(self) -> None:
-        self.peak_bytes = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def __enter__(self) -> TreeMemory:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _sample(self) -> None:
-        page = os.sysconf("SC_PAGE_SIZE")
-        while not self._stop.wait(0.2):
-            total = 0
-            for pid in _tree(os.getpid()):
-                try:
-                    total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page
-                except (OSError, IndexError, ValueError):
-                    pass  # the process ended between listing and reading
-            self.peak_bytes = max(self.peak_bytes, total)
-
-
-def _tree(pid: int) -> list[int]:
-    pids, pending = [], [pid]
-    while pending:
-        current = pending.pop()
-        pids.append(current)
-        try:
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
-        except OSError:
-            continue
-        pending += [int(c) for c in children]
-    return pids
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--episodes", type=int, default=200_000, help="Per source.")
@@ -271,7 +227,6 @@ def main() -> None:
     from podsight.bootstrap import ensure_database
 
     ensure_database()
-    from podsight.matching.prefetch import match_workers
     from podsight.matching.services import run_match
     from podsight.sources.models import SourceEpisode
 
@@ -298,19 +253,14 @@ def main() -> None:
     yt = SourceEpisode.objects.filter(source="youtube").count()
 
     started = time.perf_counter()
-    with TreeMemory() as memory:
-        report = run_match(full=True)
+    report = run_match(full=True)
     seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    tree_mb = max(memory.peak_bytes / 2**20, peak_mb)
     episode_of = dict(SourceEpisode.objects.values_list("external_id", "episode_id"))
     correct = sum(1 for r, y in truth.items() if episode_of.get(r) == episode_of.get(y))
     linked = report.episodes_linked
     print(f"podsight match: {report}")
-    print(
-        f"  wall {seconds:.1f} s · peak RSS {peak_mb:.0f} MB in the main process, "
-        f"{tree_mb:.0f} MB summed over it and its {match_workers()} worker process(es)"
-    )
+    print(f"  wall {seconds:.1f} s · peak RSS {peak_mb:.0f} MB")
     print(
         f"  comparisons after blocking: {report.episode_pairs_compared:,} episode pairs "
         f"(all-pairs within shows would be {rss * yt // shows:,}; across the catalog "

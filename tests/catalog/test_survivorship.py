@@ -263,6 +263,11 @@ def test_survive_properties(records, seed):
     for field, label in origins.items():
         assert label in by_label and by_label[label][field] == values[field]
 
+    # A priority field comes from the first record, in source priority order, that has it.
+    ranked = sorted(records, key=lambda r: (SOURCE_PRIORITY.index(r[0]), r[1]))
+    titled = [f"{s}:{x}" for s, x, d in ranked if d.get("title")]
+    assert origins.get("title") == (titled[0] if titled else None)
+
     # Input order does not matter.
     shuffled = records[:]
     random.Random(seed).shuffle(shuffled)

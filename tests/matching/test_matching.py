@@ -302,3 +302,37 @@ def test_moves_chained_in_one_batch_send_every_record_to_the_end_of_the_chain():
     merged_into = dict(Episode.objects.values_list("pk", "merged_into_id"))
     assert merged_into[youtube_id] == spotify_id and merged_into[spotify_id] == rss_id
     assert merged_into[rss_id] is None
+
+
+@pytest.mark.django_db
+def test_channel_merges_chained_in_one_batch_keep_each_step_in_the_history():
+    from podsight.matching.models import LinkEvent
+    from podsight.matching.services import ChannelMerge, apply_channel_merges
+
+    episodes = [("Sleep and the brain", 0, 3600)]
+    feed = _show("rss", "feed", "Brain Talk", episodes)
+    spotify = _show("spotify", "sp", "Brain Talk", episodes)
+    youtube = _show("youtube", "yt", "Dana Cole", episodes)
+    rss_c, spotify_c, youtube_c = (r.channel_id for r in (feed, spotify, youtube))
+
+    apply_channel_merges(
+        [
+            ChannelMerge(spotify_c, youtube_c, "fuzzy", 0.9, "YouTube ~ Spotify", "auto"),
+            ChannelMerge(rss_c, spotify_c, "fuzzy", 0.8, "Spotify ~ feed", "auto"),
+        ],
+        now=START,
+    )
+
+    assert set(SourceChannel.objects.values_list("channel_id", flat=True)) == {rss_c}
+    assert set(Episode.objects.values_list("channel_id", flat=True)) == {rss_c}
+    merged_into = dict(Channel.objects.values_list("pk", "merged_into_id"))
+    assert merged_into == {rss_c: None, spotify_c: rss_c, youtube_c: spotify_c}
+    steps = list(
+        LinkEvent.objects.filter(record_id=youtube.pk, entity="channel")
+        .order_by("id")
+        .values_list("from_canonical", "to_canonical")
+    )
+    assert steps == [(youtube_c, spotify_c), (spotify_c, rss_c)]
+    youtube.refresh_from_db()
+    assert youtube.link_explanation == "YouTube ~ Spotify"
+    assert Channel.objects.get(pk=rss_c).field_sources["title"] == "rss:feed"

@@ -52,7 +52,6 @@ from podsight.matching.episodes import (
     score_pair,
 )
 from podsight.matching.models import Entity, LinkEvent, LinkOverride, MatchRun, OverrideAction
-from podsight.matching.prefetch import Prefetch, match_workers
 from podsight.matching.text import core_titles, episode_numbers, normalise_text, part_number
 from podsight.sources.models import LinkMethod, LinkStatus, SourceChannel, SourceEpisode
 
@@ -229,9 +228,6 @@ class _Snapshot:
 
     def __init__(self, since: Mark | None) -> None:
         self.by_channel: dict[int, list[_Row]] = defaultdict(list)
-        # Channels whose records moved during the run (results computed ahead from the
-        # starting state no longer hold for them).
-        self.changed: set[int] = set()
         # channel → (names, views): a channel is compared with several candidates.
         self._views: dict[int, tuple[tuple[str, ...], list[EpisodeView]]] = {}
         rows = SourceEpisode.objects.filter(
@@ -261,14 +257,12 @@ class _Snapshot:
             self.by_channel[r[16]].append(_Row(*r[:13], dirty))
 
     def move_channel(self, merged: int, survivor: int) -> None:
-        self.changed |= {merged, survivor}
         self.by_channel[survivor].extend(self.by_channel.pop(merged, []))
         self._views.pop(merged, None)
         self._views.pop(survivor, None)
 
     def move_episodes(self, channel_id: int, moves: Iterable[EpisodeMove]) -> None:
         target = {m.merged: m.survivor for m in moves}
-        self.changed.add(channel_id)
         self._views.pop(channel_id, None)
         for row in self.by_channel.get(channel_id, []):
             if row.episode_id in target:
@@ -276,7 +270,6 @@ class _Snapshot:
                 row.dirty = True  # its link just changed
 
     def move_record(self, channel_id: int, row: _Row, episode_id: int, pair: PairScore) -> None:
-        self.changed.add(channel_id)
         self._views.pop(channel_id, None)
         row.episode_id = episode_id
         row.link_method = LinkMethod.FUZZY
@@ -356,13 +349,20 @@ class _Context:
     # Episode moves wait here and are written in large batches (the snapshot already
     # reflects them): one statement per table per batch instead of per channel.
     pending: list[EpisodeMove] = field(default_factory=list)
+    # Channel merges likewise, written before the episode moves.
+    pending_merges: list[ChannelMerge] = field(default_factory=list)
 
     def queue_moves(self, moves: list[EpisodeMove]) -> None:
         self.pending += moves
         if len(self.pending) >= MOVES_PER_WRITE:
             self.flush()
 
+    def queue_merge(self, merge: ChannelMerge) -> None:
+        self.pending_merges.append(merge)
+
     def flush(self) -> None:
+        apply_channel_merges(self.pending_merges, self.now, self.actor)
+        self.pending_merges = []
         apply_episode_moves(self.pending, self.now, self.actor)
         self.pending = []
 
@@ -422,16 +422,13 @@ class _Overlap:
     pairs: list[PairScore]
     smaller_side: int
     views: dict[int, EpisodeView]  # the paired episodes', by key
-    compared: int  # episode pairs compared to find it, sample included
 
 
-def _episode_overlap(left: Cluster, right: Cluster, ctx: _Context) -> _Overlap:
-    """Pair the two channels' episodes one-to-one; none are paired when a sample of them
-    already shows too few partners. Reads only the run's in-memory state (computed ahead
-    in worker processes: :func:`_overlaps`)."""
-    compared_before = ctx.report.episode_pairs_compared
+def _episode_overlap(left: Cluster, right: Cluster, ctx: _Context) -> _Overlap | None:
+    """Pair the two channels' episodes one-to-one; ``None`` when a sample of them already
+    shows too few partners."""
     if not _sample_overlaps(left, right, ctx):
-        return _Overlap([], 0, {}, ctx.report.episode_pairs_compared - compared_before)
+        return None
     # Channel evidence always weighs every episode: a decision about two whole channels.
     # Each side's titles lose its own names; affixes naming the other side recur across
     # its titles and go as recurring segments (``core_titles``).
@@ -445,28 +442,10 @@ def _episode_overlap(left: Cluster, right: Cluster, ctx: _Context) -> _Overlap:
             _comparable(left_views, right_views), _comparable(right_views, left_views)
         ),
         views={v.key: v for v in (*left_views, *right_views) if v.key in paired},
-        compared=ctx.report.episode_pairs_compared - compared_before,
     )
 
 
-def _overlaps(state: tuple[NameIndex, _Context], channel_id: int) -> dict[int, _Overlap]:
-    """A keyless channel's episode overlap with each candidate, as the run's state was at
-    its start (:mod:`.prefetch`)."""
-    index, ctx = state
-    cluster = index.clusters[channel_id]
-    return {
-        other.channel_id: _episode_overlap(cluster, other, ctx)
-        for _similarity, other, _mentioned in _candidates(
-            cluster, index, set(), ctx, AHEAD_CANDIDATES
-        )
-    }
-
-
-# Candidate channels compared per keyless channel, by name similarity; ahead of the
-# decisions, more: candidates linked meanwhile to another channel of the same source drop
-# out, and the next ones move up.
-CANDIDATES = 40
-AHEAD_CANDIDATES = CANDIDATES + 10
+CANDIDATES = 40  # candidate channels compared per keyless channel, by name similarity
 
 SAMPLE = 10  # episodes of the keyless side tried before all of them are compared
 
@@ -512,7 +491,16 @@ def _survivor_first(a: int, b: int) -> tuple[int, int]:
     return (a, b) if best.get(a, (99, a)) <= best.get(b, (99, b)) else (b, a)
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class ChannelMerge:
+    survivor: int
+    merged: int
+    method: str
+    confidence: float
+    explanation: str
+    status: str
+
+
 def merge_channels(
     left: int,
     right: int,
@@ -527,35 +515,116 @@ def merge_channels(
     """Merge two canonical channels; the records of the merged-away one move. Returns the
     survivor's id."""
     survivor, merged = _survivor_first(left, right)
-    moved = list(SourceChannel.objects.filter(channel_id=merged).values_list("id", flat=True))
-    SourceChannel.objects.filter(channel_id=merged).update(
-        channel_id=survivor,
-        link_method=method,
-        link_confidence=confidence,
-        link_explanation=explanation,
-        link_status=status,
-        linked_at=now,
+    apply_channel_merges(
+        [ChannelMerge(survivor, merged, method, confidence, explanation, status)], now, actor
     )
-    LinkEvent.objects.bulk_create(
-        LinkEvent(
-            entity=Entity.CHANNEL,
-            record_id=record,
-            from_canonical=merged,
-            to_canonical=survivor,
-            method=method,
-            status=status,
-            confidence=confidence,
-            explanation=explanation,
-            actor=actor,
-            at=now,
-        )
-        for record in moved
-    )
-    Episode.objects.filter(channel_id=merged).update(channel_id=survivor)
-    Channel.objects.filter(pk=merged).update(merged_into_id=survivor)
-    channel = Channel.objects.get(pk=survivor)
-    apply_channel_values(channel, list(channel.source_records.all()))
     return survivor
+
+
+def _chains(pairs: Iterable[tuple[int, int]]) -> dict[int, list[int]]:
+    """merged → the survivors it went through, in order, when (merged, survivor) pairs
+    of one batch chain (a survivor merged away later in the batch)."""
+    into = dict(pairs)
+    chains = {}
+    for merged, survivor in into.items():
+        path = [survivor]
+        while path[-1] in into and len(path) <= len(into):
+            path.append(into[path[-1]])
+        chains[merged] = path
+    return chains
+
+
+def apply_channel_merges(merges: list[ChannelMerge], now: datetime, actor: str = "matcher") -> None:
+    """Merge channels in bulk: the merged-away channels' records and episodes move to
+    their survivors (through any chain the batch makes), every moved record gets a
+    :class:`LinkEvent` per step, and the survivors' canonical fields are recomputed."""
+    if not merges:
+        return
+    quote = connection.ops.quote_name
+    record_table = quote(SourceChannel._meta.db_table)
+    episode_table = quote(Episode._meta.db_table)
+    channel_table = quote(Channel._meta.db_table)
+    by_merged = {m.merged: m for m in merges}
+    chains = _chains((m.merged, m.survivor) for m in merges)
+    linked_at = SourceChannel._meta.get_field("linked_at").get_db_prep_save(now, connection)
+    stamp = Channel._meta.get_field("updated_at").get_db_prep_save(now, connection)
+    with transaction.atomic(), connection.cursor() as cursor:
+        moved = list(
+            SourceChannel.objects.filter(channel_id__in=list(by_merged)).values_list(
+                "id", "channel_id"
+            )
+        )
+        # As :func:`apply_episode_moves`: one statement per table, joined to a temp table.
+        cursor.execute(
+            f"CREATE TEMP TABLE {_MERGES} (merged integer PRIMARY KEY, survivor integer NOT NULL, "
+            "final integer NOT NULL, method varchar(16), confidence real, explanation text, "
+            "status varchar(16))"
+        )
+        cursor.executemany(
+            f"INSERT INTO {_MERGES} (merged, survivor, final, method, confidence, explanation, "
+            "status) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            [
+                (
+                    m.merged,
+                    m.survivor,
+                    chains[m.merged][-1],
+                    m.method,
+                    m.confidence,
+                    m.explanation,
+                    m.status,
+                )
+                for m in merges
+            ],
+        )
+        cursor.execute(
+            f"UPDATE {record_table} SET (channel_id, link_method, link_confidence, "
+            "link_explanation, link_status) = (SELECT final, method, confidence, explanation, "
+            f"status FROM {_MERGES} WHERE merged = {record_table}.channel_id), linked_at = %s "
+            f"WHERE channel_id IN (SELECT merged FROM {_MERGES})",
+            [linked_at],
+        )
+        cursor.execute(
+            f"UPDATE {episode_table} SET channel_id = (SELECT final FROM {_MERGES} "
+            f"WHERE merged = {episode_table}.channel_id) "
+            f"WHERE channel_id IN (SELECT merged FROM {_MERGES})"
+        )
+        cursor.execute(
+            f"UPDATE {channel_table} SET merged_into_id = (SELECT survivor FROM {_MERGES} "
+            f"WHERE merged = {channel_table}.id), updated_at = %s "
+            f"WHERE id IN (SELECT merged FROM {_MERGES})",
+            [stamp],
+        )
+        cursor.execute(f"DROP TABLE {_MERGES}")
+        events = []
+        for record, channel_id in moved:
+            step_from = channel_id
+            for step_to in chains[channel_id]:
+                merge = by_merged[step_from]
+                events.append(
+                    LinkEvent(
+                        entity=Entity.CHANNEL,
+                        record_id=record,
+                        from_canonical=step_from,
+                        to_canonical=step_to,
+                        method=merge.method,
+                        status=merge.status,
+                        confidence=merge.confidence,
+                        explanation=merge.explanation,
+                        actor=actor,
+                        at=now,
+                    )
+                )
+                step_from = step_to
+        LinkEvent.objects.bulk_create(events)
+        survivors = {chain[-1] for chain in chains.values()}
+        records: dict[int, list[SourceChannel]] = defaultdict(list)
+        for record in SourceChannel.objects.filter(channel_id__in=survivors):
+            records[record.channel_id].append(record)
+        for channel in Channel.objects.filter(pk__in=survivors):
+            apply_channel_values(channel, records[channel.pk])
+
+
+_MERGES = "podsight_channel_merges"
 
 
 def _episode_survivor_first(pair: PairScore, views: dict[int, EpisodeView]) -> tuple[int, int]:
@@ -803,10 +872,10 @@ def _move_record(row: _Row, episode_id: int, pair: PairScore, ctx: _Context) -> 
 
 
 def _candidates(
-    cluster: Cluster, index: NameIndex, merged: set[int], ctx: _Context, limit: int = CANDIDATES
+    cluster: Cluster, index: NameIndex, merged: set[int], ctx: _Context
 ) -> Iterator[tuple[float, Cluster, str | None]]:
     """Channels worth comparing episodes with: (name similarity, channel, mentioned name)."""
-    for similarity, other in index.candidates(cluster, limit):
+    for similarity, other in index.candidates(cluster, CANDIDATES):
         if other.channel_id in merged or not (cluster.dirty or other.dirty):
             continue
         if ctx.rejects(Entity.CHANNEL, cluster.record_ids, other.record_ids):
@@ -822,24 +891,13 @@ def _best_channel(
     index: NameIndex,
     merged: set[int],
     ctx: _Context,
-    ahead: dict[int, _Overlap] | None = None,
 ) -> tuple[ChannelEvidence, str] | None:
-    """The candidate channel with the strongest evidence, and the link's status.
-
-    ``ahead`` holds overlaps computed from the run's starting state; one is used only
-    while neither channel has changed since.
-    """
+    """The candidate channel with the strongest evidence, and the link's status."""
     passing: list[ChannelEvidence] = []
-    if cluster.channel_id in ctx.snapshot.changed:
-        ahead = None
     for similarity, other, mentioned in _candidates(cluster, index, merged, ctx):
         ctx.report.channels_compared += 1
-        overlap = None if ahead is None else ahead.get(other.channel_id)
-        if overlap is None or other.channel_id in ctx.snapshot.changed:
-            overlap = _episode_overlap(cluster, other, ctx)
-        else:
-            ctx.report.episode_pairs_compared += overlap.compared
-        if not overlap.pairs:
+        overlap = _episode_overlap(cluster, other, ctx)
+        if overlap is None:
             continue
         evidence = ChannelEvidence(
             left=cluster,
@@ -874,27 +932,15 @@ def _link_channels(ctx: _Context, clusters: list[Cluster]) -> set[int]:
     # A Spotify show and a YouTube channel may find each other before either finds the
     # feed: the pair is keyless still and goes round again.
     queue = deque(c for c in clusters if c.keyless)
-    # Pairing episodes is most of the work and reads only in-memory state: worker
-    # processes pair each keyless channel with its candidates ahead of the decisions.
-    ahead = [c.channel_id for c in queue]
-    workers = match_workers()
-    if Prefetch.worthwhile(len(ahead), workers):
-        # Every worker needs nearly every channel's views: built once here, before the
-        # fork, rather than once per worker while the decisions wait for the first results.
-        for c in clusters:
-            ctx.snapshot.views(c.channel_id, c.names)
-    with Prefetch(_overlaps, (index, ctx), ahead, workers) as prefetch:
-        while queue:
-            # Commits in groups of links: one per link costs more than the link itself, and
-            # a run-long transaction would lock out a sync writing meanwhile.
-            with transaction.atomic():
-                for _ in range(LINKS_PER_TRANSACTION):
-                    if not queue:
-                        break
-                    cluster = queue.popleft()
-                    overlaps = prefetch.take(cluster.channel_id)
-                    _link_one(cluster, queue, index, merged, final, ctx, overlaps)
-                ctx.flush()
+    while queue:
+        # Commits in groups of links: one per link costs more than the link itself, and a
+        # run-long transaction would lock out a sync writing meanwhile.
+        with transaction.atomic():
+            for _ in range(LINKS_PER_TRANSACTION):
+                if not queue:
+                    break
+                _link_one(queue.popleft(), queue, index, merged, final, ctx)
+            ctx.flush()
 
     def alive(channel_id: int) -> int:
         while channel_id in final:
@@ -911,28 +957,26 @@ def _link_one(
     merged: set[int],
     final: dict[int, int],
     ctx: _Context,
-    ahead: dict[int, _Overlap] | None = None,
 ) -> None:
     """Link one keyless cluster to its best channel, if any passes."""
     if cluster.channel_id in merged:
         return
-    found = _best_channel(cluster, index, merged, ctx, ahead)
+    found = _best_channel(cluster, index, merged, ctx)
     if found is None:
         return
     evidence, status = found
     other = evidence.right
     explanation = evidence.explanation  # before the clusters below absorb each other
-    survivor = merge_channels(
-        cluster.channel_id,
-        other.channel_id,
-        method=LinkMethod.FUZZY,
-        confidence=evidence.confidence,
-        explanation=explanation,
-        status=status,
-        now=ctx.now,
+    # The clusters know their records' sources: the survivor is chosen as
+    # ``merge_channels`` would choose it, without asking the database.
+    survivor, gone = sorted(
+        (cluster.channel_id, other.channel_id),
+        key=lambda c: (min(map(_rank, index.clusters[c].sources)), c),
+    )
+    ctx.queue_merge(
+        ChannelMerge(survivor, gone, LinkMethod.FUZZY, evidence.confidence, explanation, status)
     )
     ctx.report.needs_review += status == LinkStatus.NEEDS_REVIEW
-    gone = other.channel_id if survivor == cluster.channel_id else cluster.channel_id
     ctx.snapshot.move_channel(gone, survivor)
     # The evidence already paired the two sides' episodes one-to-one: link them now.
     ctx.report.episodes_linked += _link_episode_pairs(survivor, evidence.pairs, evidence.views, ctx)
