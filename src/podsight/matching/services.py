@@ -534,6 +534,36 @@ def _chains(pairs: Iterable[tuple[int, int]]) -> dict[int, list[int]]:
     return chains
 
 
+def _stage(
+    cursor: Any, table: str, moves: list[EpisodeMove] | list[ChannelMerge]
+) -> dict[int, list[int]]:
+    """Write ``moves`` into a new temporary ``table`` (merged, survivor, final — the end of
+    its chain —, method, confidence, explanation, status); returns the chains."""
+    chains = _chains((m.merged, m.survivor) for m in moves)
+    cursor.execute(
+        f"CREATE TEMP TABLE {table} (merged integer PRIMARY KEY, survivor integer NOT NULL, "
+        "final integer NOT NULL, method varchar(16), confidence real, explanation text, "
+        "status varchar(16))"
+    )
+    cursor.executemany(
+        f"INSERT INTO {table} (merged, survivor, final, method, confidence, explanation, "
+        "status) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        [
+            (
+                m.merged,
+                m.survivor,
+                chains[m.merged][-1],
+                m.method,
+                m.confidence,
+                m.explanation,
+                m.status,
+            )
+            for m in moves
+        ],
+    )
+    return chains
+
+
 def apply_channel_merges(merges: list[ChannelMerge], now: datetime, actor: str = "matcher") -> None:
     """Merge channels in bulk: the merged-away channels' records and episodes move to
     their survivors (through any chain the batch makes), every moved record gets a
@@ -545,7 +575,6 @@ def apply_channel_merges(merges: list[ChannelMerge], now: datetime, actor: str =
     episode_table = quote(Episode._meta.db_table)
     channel_table = quote(Channel._meta.db_table)
     by_merged = {m.merged: m for m in merges}
-    chains = _chains((m.merged, m.survivor) for m in merges)
     linked_at = SourceChannel._meta.get_field("linked_at").get_db_prep_save(now, connection)
     stamp = Channel._meta.get_field("updated_at").get_db_prep_save(now, connection)
     with transaction.atomic(), connection.cursor() as cursor:
@@ -554,28 +583,9 @@ def apply_channel_merges(merges: list[ChannelMerge], now: datetime, actor: str =
                 "id", "channel_id"
             )
         )
-        # As :func:`apply_episode_moves`: one statement per table, joined to a temp table.
-        cursor.execute(
-            f"CREATE TEMP TABLE {_MERGES} (merged integer PRIMARY KEY, survivor integer NOT NULL, "
-            "final integer NOT NULL, method varchar(16), confidence real, explanation text, "
-            "status varchar(16))"
-        )
-        cursor.executemany(
-            f"INSERT INTO {_MERGES} (merged, survivor, final, method, confidence, explanation, "
-            "status) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            [
-                (
-                    m.merged,
-                    m.survivor,
-                    chains[m.merged][-1],
-                    m.method,
-                    m.confidence,
-                    m.explanation,
-                    m.status,
-                )
-                for m in merges
-            ],
-        )
+        # One statement per table, joined to a temporary table of the merges (see
+        # :func:`apply_episode_moves`); records and episodes go to the end of any chain.
+        chains = _stage(cursor, _MERGES, merges)
         cursor.execute(
             f"UPDATE {record_table} SET (channel_id, link_method, link_confidence, "
             "link_explanation, link_status) = (SELECT final, method, confidence, explanation, "
@@ -664,47 +674,18 @@ def apply_episode_moves(moves: list[EpisodeMove], now: datetime, actor: str = "m
     with transaction.atomic(), connection.cursor() as cursor:
         # The moves go into a temporary table and each table is updated by one statement
         # joined to it: per-row UPDATEs paid the statement's set-up, foreign-key checks
-        # included, once per row (2.2× slower on SQLite at 191,159 moves).
-        cursor.execute(
-            f"CREATE TEMP TABLE {_MOVES} (merged integer PRIMARY KEY, survivor integer NOT NULL, "
-            "method varchar(16), confidence real, explanation text, status varchar(16))"
-        )
-        cursor.executemany(
-            f"INSERT INTO {_MOVES} (merged, survivor, method, confidence, explanation, status) "
-            "VALUES (%s, %s, %s, %s, %s, %s)",
-            [
-                (m.merged, m.survivor, m.method, m.confidence, m.explanation, m.status)
-                for m in moves
-            ],
-        )
-        # A survivor merged away later in the same batch (a chain, as when a second round
-        # pairs it with a record of a higher-priority source): records go to the end of the
-        # chain in one step; the episode rows keep each link of it.
-        final = {m.merged: m.survivor for m in moves}
-        chained = {}
-        for m in moves:
-            end = m.survivor
-            while end in final:
-                end = final[end]
-            if end != m.survivor:
-                chained[m.merged] = end
-        if chained:
-            cursor.executemany(
-                f"UPDATE {_MOVES} SET survivor = %s WHERE merged = %s",
-                [(end, merged) for merged, end in chained.items()],
-            )
+        # included, once per row (2.2× slower on SQLite at 191,159 moves). A survivor
+        # merged away later in the same batch (a chain, as when a second round pairs it
+        # with a record of a higher-priority source): records go to the end of the chain
+        # in one step; the episode rows keep each link of it.
+        _stage(cursor, _MOVES, moves)
         cursor.execute(
             f"UPDATE {record_table} SET (episode_id, link_method, link_confidence, "
-            "link_explanation, link_status) = (SELECT survivor, method, confidence, explanation, "
+            "link_explanation, link_status) = (SELECT final, method, confidence, explanation, "
             f"status FROM {_MOVES} WHERE merged = {record_table}.episode_id), linked_at = %s "
             f"WHERE episode_id IN (SELECT merged FROM {_MOVES})",
             [linked_at],
         )
-        if chained:
-            cursor.executemany(
-                f"UPDATE {_MOVES} SET survivor = %s WHERE merged = %s",
-                [(final[merged], merged) for merged in chained],
-            )
         cursor.execute(
             f"UPDATE {episode_table} SET merged_into_id = (SELECT survivor FROM {_MOVES} "
             f"WHERE merged = {episode_table}.id), updated_at = %s "
