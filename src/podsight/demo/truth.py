@@ -6,7 +6,7 @@ renderer's ``truth`` (kind, show, episode). :func:`write_labels` turns that into
 CSV that ``podsight match --report --labels FILE`` reads (format in
 :mod:`podsight.matching.report`): every RSS, Spotify and YouTube record of the catalog is
 labelled, records that are nothing else (Spotify-only extras, clips, shorts, live streams,
-channel trailers) as matching nothing.
+channel trailers, re-uploads of an episode already uploaded) as matching nothing.
 """
 
 from __future__ import annotations

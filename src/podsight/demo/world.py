@@ -469,6 +469,41 @@ def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def english_title(show: Show, episode: Episode, rng: random.Random) -> str | None:
+    """The episode's title as a channel that translates its titles into English writes it:
+    an English title template with the same guest, or the same topic and year. ``None``
+    for an English show, and for a title with neither (a trailer)."""
+    if show.language == "en" or show.language not in _LANGS:
+        return None
+    lang, english = _LANGS[show.language], _LANGS["en"]
+    key = next((k for k, topics in lang.topics.items() if list(topics) == show.topics), None)
+    if key is None or key not in english.topics:
+        return None
+    lowered = episode.title.lower()
+    topic = next(
+        (t for t in sorted(show.topics, key=len, reverse=True) if t.lower() in lowered), None
+    )
+    guest = next((p.name for p in episode.persons if p.role == "guest"), None)
+    if topic is None and guest is None:
+        return None
+    english_topics = english.topics[key]
+    translated = english_topics[show.topics.index(topic or show.topics[0]) % len(english_topics)]
+    if guest:
+        return _fill(rng.choice(english.ep_titles_guest), topic=translated, guest=guest)
+    return _fill(rng.choice(english.ep_titles), topic=translated, year=str(episode.published.year))
+
+
+def shortened_title(title: str) -> str:
+    """A title as a platform with little room shows it: the part before its first colon
+    or dash when that part has two words, else its first two thirds."""
+    for separator in (": ", " – ", " - ", " — "):
+        head = title.split(separator, 1)[0]
+        if head != title and sum(w.isalpha() and len(w) > 2 for w in head.split()) >= 2:
+            return head  # says something: not "Ep. 2"
+    words = title.split()
+    return " ".join(words[: -(-2 * len(words) // 3)]) if len(words) > 4 else title
+
+
 def _fill(template: str, **kw: str) -> str:
     # {Topic} is the topic with a capitalised first letter (for titles/sentence starts).
     kw.setdefault("Topic", _cap(kw.get("topic", "")))

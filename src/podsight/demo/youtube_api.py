@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from podsight.demo.apiserver import ApiRequest, Reply
-from podsight.demo.world import EPOCH, Episode, Show, World
+from podsight.demo.world import EPOCH, Episode, Show, World, english_title, shortened_title
 from podsight.sources.rss.normalize import html_to_text
 
 __all__ = [
@@ -782,6 +782,7 @@ _THUMBS = (
     ("standard", "sddefault", 640, 480),
 )
 UNMARKED_CLIPS_MIN_MEDIAN_S = 55 * 60
+_VARIANT_SALT = 0x7E57A11  # seeds the title and re-upload variants' own stream
 
 
 @dataclass
@@ -810,6 +811,12 @@ class _ChannelPlan:
     clip_rate: float
     short_rate: float
     created: datetime = field(default_factory=lambda: EPOCH)
+    # Drawn after the rest (their own stream), so adding them left the other draws as they
+    # were: a channel that uploads English titles for a non-English show, one that
+    # shortens titles, one that re-uploads some episodes weeks later.
+    translated: bool = False
+    shorten_rate: float = 0.0
+    reupload_rate: float = 0.0
 
 
 def _youtube_id(rng: random.Random, length: int, last: str) -> str:
@@ -841,6 +848,7 @@ def _channel_plans(world: World) -> list[_ChannelPlan]:
         ]
         if long_form:
             forced[long_form[0]] |= {"clips", "unmarked_clips"}
+    tested = {i for i, features in forced.items() if features}  # left as the tests know them
     plans: list[_ChannelPlan] = []
     handles: set[str] = set()
     for index, show in enumerate(world.shows):
@@ -903,6 +911,11 @@ def _channel_plans(world: World) -> list[_ChannelPlan]:
                 short_rate=srng.uniform(0.1, 0.2),
             )
         )
+        if index not in tested:
+            vrng = random.Random(plans[-1].seed ^ _VARIANT_SALT)
+            plans[-1].translated = show.language != "en" and vrng.random() < 0.1
+            plans[-1].shorten_rate = vrng.uniform(0.4, 0.8) if vrng.random() < 0.12 else 0.0
+            plans[-1].reupload_rate = vrng.uniform(0.03, 0.1) if vrng.random() < 0.08 else 0.0
     return plans
 
 
@@ -916,6 +929,7 @@ class _ChannelRenderer:
         self.plan = plan
         self.show = plan.show
         self.rng = random.Random(plan.seed)
+        self.variant_rng = random.Random(plan.seed ^ _VARIANT_SALT)
         self.videos: list[dict[str, Any]] = []
         self.truth: dict[str, dict[str, Any]] = {}
         self.category = _CATEGORY_IDS.get(self.show.categories[0][0], "22")
@@ -1023,6 +1037,10 @@ class _ChannelRenderer:
     def _title(self, episode: Episode) -> str:
         plan, rng = self.plan, self.rng
         title = episode.title
+        if plan.translated:
+            title = english_title(self.show, episode, self.variant_rng) or title
+        elif plan.shorten_rate and self.variant_rng.random() < plan.shorten_rate:
+            title = shortened_title(title)
         if plan.strip_numbering:
             title = _NUMBERING.sub("", title)
         if plan.number_style and episode.episode:
@@ -1087,6 +1105,8 @@ class _ChannelRenderer:
                 episode=episode,
             )
             uploaded.append((episode, published, video_id, description))
+            if plan.reupload_rate and self.variant_rng.random() < plan.reupload_rate:
+                self._reupload(episode, title, description, published, duration)
             if "clips" in plan.features and rng.random() < plan.clip_rate:
                 made["clip"] += self._clip(episode, published, video_id)
             if "shorts" in plan.features and rng.random() < plan.short_rate:
@@ -1123,6 +1143,24 @@ class _ChannelRenderer:
             default=EPOCH,
         )
         plan.created = oldest - timedelta(days=rng.randint(3, 400), hours=rng.randint(0, 23))
+
+    def _reupload(
+        self, episode: Episode, title: str, description: str, published: datetime, duration: int
+    ) -> None:
+        """The same episode uploaded again weeks later (a fixed edit, a lost upload): it
+        must not take the episode's link from the first upload."""
+        vrng = self.variant_rng
+        again = published + timedelta(days=vrng.randint(20, 240), hours=vrng.randint(0, 23))
+        if again > EPOCH:
+            return
+        self._add(
+            kind="reupload",
+            title=vrng.choice((title, f"{title} (re-upload)", f"[Re-upload] {title}")),
+            description=description,
+            published=again,
+            duration_s=max(61, duration + vrng.randint(-4, 4)),
+            episode=episode,
+        )
 
     def _clip(
         self, episode: Episode, published: datetime, source_id: str, *, force: bool = False
@@ -1230,8 +1268,10 @@ def build_youtube_backend(world: World, *, api_key: str = "demo") -> YouTubeBack
     ``"GUEST SERIES | "``, ``"#12"``); uploads come hours after (or before) the RSS
     release and run shorter (no dynamic ads) or longer (a video intro); the back
     catalogue is often incomplete and a few episodes are missing; clips, shorts,
-    trailers and an upcoming live stream are mixed into the uploads. What each video
-    really is (kind, show, world episode) is in ``backend.truth``.
+    trailers and an upcoming live stream are mixed into the uploads. A few channels
+    shorten titles, a few of non-English shows title their videos in English, and a few
+    upload some episodes again weeks later. What each video really is (kind, show, world
+    episode) is in ``backend.truth``.
     """
     channels: list[dict[str, Any]] = []
     videos: list[dict[str, Any]] = []
