@@ -131,10 +131,13 @@ def _level(value: float, levels: Sequence[tuple[float, str]], last: str) -> str:
 
 
 def score_pair(left: EpisodeView, right: EpisodeView) -> PairScore:
+    return _score(left, right, _title_similarity(left.cores, right.cores))
+
+
+def _score(left: EpisodeView, right: EpisodeView, similarity: float) -> PairScore:
     weight = WEIGHTS["prior"]
     reasons: list[str] = []
 
-    similarity = _title_similarity(left.cores, right.cores)
     level = _level(similarity, _TITLE_LEVELS, "title<0.65")
     weight += WEIGHTS[level]
     reasons.append(f"title {similarity:.2f} ({WEIGHTS[level]:+.1f})")
@@ -199,10 +202,11 @@ def score_pair(left: EpisodeView, right: EpisodeView) -> PairScore:
 def can_link(left: EpisodeView, right: EpisodeView) -> bool:
     """Whether the pair scores at least :data:`ACCEPT_P`: :func:`score_pair`'s verdict,
     with the usual case (titles too far apart) decided before anything is built."""
-    title_level = _level(_title_similarity(left.cores, right.cores), _TITLE_LEVELS, "title<0.65")
+    similarity = _title_similarity(left.cores, right.cores)
+    title_level = _level(similarity, _TITLE_LEVELS, "title<0.65")
     if WEIGHTS["prior"] + WEIGHTS[title_level] + _MAX_REST < _FLOOR_BITS:
         return False
-    return score_pair(left, right).probability >= ACCEPT_P
+    return _score(left, right, similarity).probability >= ACCEPT_P
 
 
 def _probability(weight: float) -> float:

@@ -445,8 +445,6 @@ def _episode_overlap(left: Cluster, right: Cluster, ctx: _Context) -> _Overlap |
     )
 
 
-CANDIDATES = 40  # candidate channels compared per keyless channel, by name similarity
-
 SAMPLE = 10  # episodes of the keyless side tried before all of them are compared
 
 
@@ -481,14 +479,24 @@ def _sample_overlaps(left: Cluster, right: Cluster, ctx: _Context) -> bool:
     return found >= needed
 
 
+def _survivor_first_of(sources: dict[int, Iterable[str]]) -> tuple[int, int]:
+    """(survivor, merged) of two channels by their records' sources: the one holding the
+    highest-priority source, then the older id; a channel without records loses."""
+    a, b = sources
+
+    def rank(channel_id: int) -> tuple[int, int]:
+        return (min(map(_rank, sources[channel_id]), default=99), channel_id)
+
+    return (a, b) if rank(a) <= rank(b) else (b, a)
+
+
 def _survivor_first(a: int, b: int) -> tuple[int, int]:
-    best: dict[int, tuple[int, int]] = {}
+    sources: dict[int, set[str]] = {a: set(), b: set()}
     for channel_id, source in SourceChannel.objects.filter(channel_id__in=[a, b]).values_list(
         "channel_id", "source"
     ):
-        rank = (_rank(source), channel_id)
-        best[channel_id] = min(best.get(channel_id, rank), rank)
-    return (a, b) if best.get(a, (99, a)) <= best.get(b, (99, b)) else (b, a)
+        sources[channel_id].add(source)
+    return _survivor_first_of(sources)
 
 
 @dataclass(frozen=True)
@@ -856,7 +864,7 @@ def _candidates(
     cluster: Cluster, index: NameIndex, merged: set[int], ctx: _Context
 ) -> Iterator[tuple[float, Cluster, str | None]]:
     """Channels worth comparing episodes with: (name similarity, channel, mentioned name)."""
-    for similarity, other in index.candidates(cluster, CANDIDATES):
+    for similarity, other in index.candidates(cluster):
         if other.channel_id in merged or not (cluster.dirty or other.dirty):
             continue
         if ctx.rejects(Entity.CHANNEL, cluster.record_ids, other.record_ids):
@@ -948,12 +956,9 @@ def _link_one(
     evidence, status = found
     other = evidence.right
     explanation = evidence.explanation  # before the clusters below absorb each other
-    # The clusters know their records' sources: the survivor is chosen as
-    # ``merge_channels`` would choose it, without asking the database.
-    survivor, gone = sorted(
-        (cluster.channel_id, other.channel_id),
-        key=lambda c: (min(map(_rank, index.clusters[c].sources)), c),
-    )
+    # The clusters know their records' sources: the same rule as ``merge_channels``,
+    # without asking the database.
+    survivor, gone = _survivor_first_of({c.channel_id: c.sources for c in (cluster, other)})
     ctx.queue_merge(
         ChannelMerge(survivor, gone, LinkMethod.FUZZY, evidence.confidence, explanation, status)
     )
