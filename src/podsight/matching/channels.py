@@ -29,6 +29,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 
 from podsight.matching.episodes import EpisodeView, PairScore
+from podsight.matching.schedule import Alignment
 from podsight.matching.text import normalise_text
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "MIN_EPISODE_OVERLAP",
     "MIN_MATCHED",
     "MIN_NAME_SIMILARITY",
+    "SCHEDULE_MIN_NAME_SIMILARITY",
     "ChannelEvidence",
     "Cluster",
     "NameIndex",
@@ -46,6 +48,9 @@ KEYLESS_SOURCES = frozenset({"spotify", "youtube"})
 MIN_EPISODE_OVERLAP = 0.5
 MIN_MATCHED = 3
 MIN_NAME_SIMILARITY = 0.6
+# Without titles to compare, the names must say which show it is: a schedule alone would
+# pair any two channels that publish alike.
+SCHEDULE_MIN_NAME_SIMILARITY = 0.9
 MIN_MENTION_CHARS = 5  # shorter names ("Ask") are found in too many descriptions
 # A name more channels than this carry is a network's or publisher's ("Northwind Audio"):
 # it neither points at one of them nor tells them apart. A show title is carried by its
@@ -194,6 +199,7 @@ class ChannelEvidence:
     pairs: list[PairScore]
     smaller_side: int  # episodes on the side with fewer
     views: dict[int, EpisodeView] = field(default_factory=dict)  # the paired episodes', by key
+    schedule: Alignment | None = None  # the episodes were paired by schedule, not titles
 
     @property
     def matched(self) -> int:
@@ -214,17 +220,23 @@ class ChannelEvidence:
     def explanation(self) -> str:
         left = self.left.record_labels[0] if self.left.record_labels else self.left.channel_id
         right = ", ".join(self.right.record_labels) or str(self.right.channel_id)
-        parts = [
-            f"{left} ~ {right}: {self.matched} of {self.smaller_side} episodes pair up "
-            f"(overlap {self.overlap:.2f})",
-            f"names {self.names:.2f}",
-        ]
+        paired = (
+            self.schedule.summary
+            if self.schedule
+            else f"{self.matched} of {self.smaller_side} episodes pair up"
+        )
+        parts = [f"{left} ~ {right}: {paired} (overlap {self.overlap:.2f})"]
+        parts.append(f"names {self.names:.2f}")
         if self.mentioned:
             parts.append(f"description mentions '{self.mentioned}'")
         return "; ".join(parts) + f"; confidence {self.confidence:.3f}"
 
 
 def decide(evidence: ChannelEvidence) -> bool:
+    if evidence.schedule is not None:
+        return evidence.schedule.aligned and (
+            evidence.names >= SCHEDULE_MIN_NAME_SIMILARITY or evidence.mentioned is not None
+        )
     needed = min(MIN_MATCHED, evidence.smaller_side)
     return (
         evidence.smaller_side > 0

@@ -35,6 +35,7 @@ from podsight.catalog.survivorship import SOURCE_PRIORITY
 from podsight.matching.channels import (
     MIN_EPISODE_OVERLAP,
     MIN_NAME_SIMILARITY,
+    SCHEDULE_MIN_NAME_SIMILARITY,
     ChannelEvidence,
     Cluster,
     NameIndex,
@@ -52,6 +53,7 @@ from podsight.matching.episodes import (
     score_pair,
 )
 from podsight.matching.models import Entity, LinkEvent, LinkOverride, MatchRun, OverrideAction
+from podsight.matching.schedule import align_schedules
 from podsight.matching.text import core_titles, episode_numbers, normalise_text, part_number
 from podsight.sources.models import LinkMethod, LinkStatus, SourceChannel, SourceEpisode
 
@@ -743,13 +745,18 @@ def match_channel_episodes(channel_id: int, names: list[str], ctx: _Context) -> 
 
 
 def _link_episode_pairs(
-    channel_id: int, pairs: list[PairScore], by_key: dict[int, EpisodeView], ctx: _Context
+    channel_id: int,
+    pairs: list[PairScore],
+    by_key: dict[int, EpisodeView],
+    ctx: _Context,
+    forced_status: str | None = None,
 ) -> int:
+    """Link each pair; ``forced_status`` overrides the one their probabilities give."""
     moves = []
     for pair in pairs:
         survivor, merged = _episode_survivor_first(pair, by_key)
         confidence = round(pair.probability, 4)
-        status = _status(pair.probability, EPISODE_REVIEW_BELOW)
+        status = forced_status or _status(pair.probability, EPISODE_REVIEW_BELOW)
         ctx.report.needs_review += status == LinkStatus.NEEDS_REVIEW
         moves.append(
             EpisodeMove(
@@ -883,9 +890,13 @@ def _best_channel(
 ) -> tuple[ChannelEvidence, str] | None:
     """The candidate channel with the strongest evidence, and the link's status."""
     passing: list[ChannelEvidence] = []
+    titles_failed: list[tuple[float, Cluster, str | None]] = []
     for similarity, other, mentioned in _candidates(cluster, index, merged, ctx):
         ctx.report.channels_compared += 1
         overlap = _episode_overlap(cluster, other, ctx)
+        if overlap is None or len(overlap.pairs) < MIN_EPISODE_OVERLAP * overlap.smaller_side:
+            if similarity >= SCHEDULE_MIN_NAME_SIMILARITY or mentioned:
+                titles_failed.append((similarity, other, mentioned))
         if overlap is None:
             continue
         evidence = ChannelEvidence(
@@ -900,13 +911,46 @@ def _best_channel(
         if decide(evidence):
             passing.append(evidence)
     if not passing:
+        passing = [
+            evidence
+            for similarity, other, mentioned in titles_failed
+            if (evidence := _schedule_evidence(cluster, other, similarity, mentioned, ctx))
+            and decide(evidence)
+        ]
+    if not passing:
         return None
     passing.sort(key=lambda e: (-e.matched, -e.confidence, e.right.channel_id))
     best = passing[0]
     status = _status(best.confidence, CHANNEL_REVIEW_BELOW)
+    if best.schedule is not None:
+        status = LinkStatus.NEEDS_REVIEW  # nothing but a schedule and a name: a person checks
     if len(passing) > 1 and passing[1].matched >= AMBIGUOUS_RUNNER_UP * best.matched:
         status = LinkStatus.NEEDS_REVIEW
     return best, status
+
+
+def _schedule_evidence(
+    cluster: Cluster, other: Cluster, similarity: float, mentioned: str | None, ctx: _Context
+) -> ChannelEvidence | None:
+    """Evidence from the two channels' schedules, for a pair whose titles do not pair up
+    (a channel that titles a non-English show's videos in English)."""
+    left = ctx.snapshot.views(cluster.channel_id, cluster.names)
+    right = ctx.snapshot.views(other.channel_id, other.names)
+    comparable = min(_comparable(left, right), _comparable(right, left))
+    alignment = align_schedules(left, right, comparable)
+    if alignment is None:
+        return None
+    paired = {key for pair in alignment.pairs for key in (pair.left, pair.right)}
+    return ChannelEvidence(
+        left=cluster,
+        right=other,
+        names=similarity,
+        mentioned=mentioned,
+        pairs=alignment.pairs,
+        smaller_side=comparable,
+        views={v.key: v for v in (*left, *right) if v.key in paired},
+        schedule=alignment,
+    )
 
 
 def _link_channels(ctx: _Context, clusters: list[Cluster]) -> set[int]:
@@ -965,7 +1009,13 @@ def _link_one(
     ctx.report.needs_review += status == LinkStatus.NEEDS_REVIEW
     ctx.snapshot.move_channel(gone, survivor)
     # The evidence already paired the two sides' episodes one-to-one: link them now.
-    ctx.report.episodes_linked += _link_episode_pairs(survivor, evidence.pairs, evidence.views, ctx)
+    ctx.report.episodes_linked += _link_episode_pairs(
+        survivor,
+        evidence.pairs,
+        evidence.views,
+        ctx,
+        forced_status=LinkStatus.NEEDS_REVIEW if evidence.schedule else None,
+    )
     merged.add(gone)
     final[gone] = survivor
     kept = index.clusters[survivor]

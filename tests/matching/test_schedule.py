@@ -1,0 +1,151 @@
+"""Channels whose titles cannot be compared, paired by their schedules."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tests.matching.test_matching import START, _show
+
+from podsight.matching.episodes import EpisodeView
+from podsight.matching.schedule import align_schedules
+from podsight.matching.services import run_match
+from podsight.sources.models import LinkStatus, SourceChannel, SourceEpisode
+
+HOUR = 3600
+
+
+def views(schedule, source, first_key, numbers=None):
+    """(day, duration) pairs → views with titles that share nothing."""
+    return [
+        EpisodeView(
+            key=first_key + i,
+            cores=(f"{source} title {first_key + i}",),
+            published_s=(START + timedelta(days=day)).timestamp(),
+            duration_s=duration,
+            numbers=frozenset({numbers[i]}) if numbers else frozenset(),
+            sources=frozenset({source}),
+        )
+        for i, (day, duration) in enumerate(schedule)
+    ]
+
+
+def weekly(count, rng, start_day=0.0):
+    return [(start_day + 7 * i, rng.randint(2400, 4500)) for i in range(count)]
+
+
+def uploaded(schedule, rng, shift_h=3, ad_s=120):
+    """The video side: a steady shift in time, a steady cut in length, some jitter."""
+    return [
+        (day + (shift_h + rng.uniform(-0.5, 1.5)) / 24, duration - ad_s + rng.randint(-15, 15))
+        for day, duration in schedule
+    ]
+
+
+def test_a_translated_channel_lines_up_episode_by_episode():
+    rng = random.Random(1)
+    feed = weekly(20, rng)
+    left, right = views(feed, "rss", 0), views(uploaded(feed, rng), "youtube", 1000)
+
+    alignment = align_schedules(left, right, comparable=20)
+
+    assert alignment is not None and alignment.aligned
+    assert sorted((p.left, p.right) for p in alignment.pairs) == [(i, 1000 + i) for i in range(20)]
+    assert abs(alignment.duration_offset_s - 120) <= 15
+    assert all(p.probability >= 0.9 for p in alignment.pairs)
+    assert "titles not compared" in alignment.pairs[0].explanation
+
+
+def test_an_unrelated_show_on_the_same_weekday_does_not_line_up():
+    rng = random.Random(2)
+    feed = weekly(20, rng)
+    other = [(day + 0.1, rng.randint(40, 75) * 60) for day, _ in weekly(20, rng)]
+    left, right = views(feed, "rss", 0), views(other, "youtube", 1000)
+
+    alignment = align_schedules(left, right, comparable=20)
+
+    assert alignment is None or not alignment.aligned
+
+
+def test_identical_daily_episodes_never_align_on_their_schedule_alone():
+    # Every episode 30:00 at the same hour: any day's upload fits any day's release.
+    feed = [(i, 1800) for i in range(40)]
+    other = [(i + 0.1, 1800) for i in range(40)]
+
+    alignment = align_schedules(views(feed, "rss", 0), views(other, "youtube", 1000), 40)
+
+    assert alignment is not None and not alignment.aligned
+    assert alignment.chance > 1e-6
+
+
+def test_conflicting_episode_numbers_are_never_paired():
+    rng = random.Random(3)
+    feed = weekly(12, rng)
+    left = views(feed, "rss", 0, numbers=list(range(1, 13)))
+    right = views(uploaded(feed, rng), "youtube", 1000, numbers=list(range(2, 14)))
+
+    alignment = align_schedules(left, right, comparable=12)
+
+    assert alignment is None or not alignment.pairs
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32),
+    count=st.integers(10, 60),
+    spacing=st.sampled_from([1.0, 2.0, 3.5, 7.0]),
+    shift_h=st.integers(-6, 12),
+    ad_s=st.integers(-60, 240),
+)
+def test_an_upload_of_every_episode_pairs_each_with_its_own(seed, count, spacing, shift_h, ad_s):
+    rng = random.Random(seed)
+    feed = [(spacing * i, rng.randint(10, 90) * 60 + rng.randint(0, 59)) for i in range(count)]
+    left = views(feed, "rss", 0)
+    right = views(uploaded(feed, rng, shift_h, ad_s), "youtube", 1000)
+
+    alignment = align_schedules(left, right, comparable=count)
+
+    assert alignment is not None
+    # Whatever it decides, a pair it makes is an episode and its own upload.
+    assert all(p.right == 1000 + p.left for p in alignment.pairs)
+
+
+def _spanish_and_english(rng, count=12):
+    topics = ["sueño", "memoria", "estrés", "luz", "frío", "calor", "ayuno", "música"]
+    feed, video = [], []
+    for i in range(count):
+        day, duration = 7 * i, rng.randint(40, 75) * 60 + rng.randint(0, 59)
+        topic = topics[i % len(topics)]
+        feed.append((f"Cómo el {topic} cambia el cerebro, parte {i + 1}", day, duration))
+        video.append((f"Why your brain needs a break {i}", day + 0.15, duration - 90))
+    return feed, video
+
+
+@pytest.mark.django_db
+def test_a_channel_titled_in_another_language_is_linked_for_review():
+    rng = random.Random(4)
+    feed, video = _spanish_and_english(rng)
+    _show("rss", "rss-es", "Cerebro Abierto", feed, author="Lucía Marín")
+    _show("youtube", "yt-en", "Cerebro Abierto", video)
+    # A decoy of the same name publishing on another schedule stays apart.
+    decoy = [(f"Decoy episode {i}", 7 * i + 3, rng.randint(20, 30) * 60) for i in range(12)]
+    _show("youtube", "yt-decoy", "Cerebro Abierto (Official)", decoy)
+
+    report = run_match()
+
+    feed_record = SourceChannel.objects.get(external_id="rss-es")
+    video_record = SourceChannel.objects.get(external_id="yt-en")
+    assert video_record.channel_id == feed_record.channel_id
+    assert video_record.link_status == LinkStatus.NEEDS_REVIEW
+    assert "titles do not pair up" in video_record.link_explanation
+    decoy_record = SourceChannel.objects.get(external_id="yt-decoy")
+    assert decoy_record.channel_id != feed_record.channel_id
+    assert report.episodes_linked == len(feed)
+    for n in range(len(feed)):
+        rss = SourceEpisode.objects.get(external_id=f"rss-es-{n}")
+        youtube = SourceEpisode.objects.get(external_id=f"yt-en-{n}")
+        assert youtube.episode_id == rss.episode_id
+        assert youtube.link_status == LinkStatus.NEEDS_REVIEW
