@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.matching.test_matching import START, _show
+from tests.matching.test_matching import START, _show, add_episode
 
 from podsight.matching.episodes import EpisodeView
-from podsight.matching.schedule import align_schedules
+from podsight.matching.schedule import SCHEDULE_REASON, align_schedules
 from podsight.matching.services import run_match
 from podsight.sources.models import LinkStatus, SourceChannel, SourceEpisode
 
@@ -149,3 +149,34 @@ def test_a_channel_titled_in_another_language_is_linked_for_review():
         youtube = SourceEpisode.objects.get(external_id=f"yt-en-{n}")
         assert youtube.episode_id == rss.episode_id
         assert youtube.link_status == LinkStatus.NEEDS_REVIEW
+
+
+@pytest.mark.django_db
+def test_new_episodes_of_a_channel_linked_by_schedule_pair_up_on_the_next_run():
+    rng = random.Random(5)
+    feed, video = _spanish_and_english(rng)
+    rss = _show("rss", "rss-es", "Cerebro Abierto", feed, author="Lucía Marín")
+    youtube = _show("youtube", "yt-en", "Cerebro Abierto", video)
+    run_match()
+    before = dict(SourceEpisode.objects.values_list("pk", "episode_id"))
+    assert run_match().episodes_linked == 0  # nothing new: nothing paired again
+
+    rss.refresh_from_db()
+    youtube.refresh_from_db()
+    day = 7 * len(feed)
+    new_rss = add_episode(rss, "rss-new", "Dormir bien, parte final", day, 3333)
+    new_video = add_episode(youtube, "yt-new", "The last word on sleep", day + 0.15, 3243)
+    # An upload a day later that keeps neither offset stays alone.
+    stray = add_episode(youtube, "yt-stray", "Live reaction stream", day + 1, 5400)
+    report = run_match()
+
+    assert not report.full and report.episodes_linked == 1
+    new_rss.refresh_from_db()
+    new_video.refresh_from_db()
+    stray.refresh_from_db()
+    assert new_video.episode_id == new_rss.episode_id
+    assert new_video.link_status == LinkStatus.NEEDS_REVIEW
+    assert new_video.link_explanation.startswith(SCHEDULE_REASON)
+    assert stray.episode_id != new_rss.episode_id
+    after = dict(SourceEpisode.objects.values_list("pk", "episode_id"))
+    assert {pk: after[pk] for pk in before} == before, "canonical ids of old links churned"

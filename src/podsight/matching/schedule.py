@@ -28,7 +28,14 @@ from dataclasses import dataclass
 
 from podsight.matching.episodes import DAY, FULL_KINDS, EpisodeView, PairScore
 
-__all__ = ["MAX_CHANCE", "MIN_ALIGNED", "MIN_ALIGNED_SHARE", "Alignment", "align_schedules"]
+__all__ = [
+    "MAX_CHANCE",
+    "SCHEDULE_REASON",
+    "MIN_ALIGNED",
+    "MIN_ALIGNED_SHARE",
+    "Alignment",
+    "align_schedules",
+]
 
 HOUR = 3600
 CANDIDATE_GAP_S = DAY  # pairs considered: published within a day of each other
@@ -38,6 +45,9 @@ DURATION_TOLERANCE_SHARE = 0.01  # … or this share of the episode, whichever i
 MIN_ALIGNED = 8  # pairs an alignment needs, whatever the channel's size
 MIN_ALIGNED_SHARE = 0.8  # of the smaller side's episodes that could have a partner
 MAX_CHANCE = 1e-6  # that unrelated channels line up this well
+# Opens the explanation of every episode link made by schedule; a later run finds the
+# channels whose new episodes it pairs the same way by it.
+SCHEDULE_REASON = "titles not compared"
 _TIME_BIN_S = HOUR
 _DURATION_BIN_S = 30
 # Offsets tried: one time bin of the ±1 day window times one length bin; an alignment
@@ -196,7 +206,7 @@ def _pair(
     difference = a.duration_s - b.duration_s
     probability = round(1 - chance, 4)
     reasons = (
-        "titles not compared (this channel pair's titles do not match: another language?)",
+        f"{SCHEDULE_REASON} (this channel pair's titles do not match: another language?)",
         f"published {_signed_hours(gap)} apart, usual {_signed_hours(time_offset)}",
         f"lengths differ by {_signed_duration(difference)}, usual "
         f"{_signed_duration(duration_offset)}",

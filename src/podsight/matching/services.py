@@ -20,12 +20,12 @@ from __future__ import annotations
 import math
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.db.models.fields.json import KT
 from django.utils import timezone
 
@@ -53,7 +53,7 @@ from podsight.matching.episodes import (
     score_pair,
 )
 from podsight.matching.models import Entity, LinkEvent, LinkOverride, MatchRun, OverrideAction
-from podsight.matching.schedule import align_schedules
+from podsight.matching.schedule import SCHEDULE_REASON, align_schedules
 from podsight.matching.text import core_titles, episode_numbers, normalise_text, part_number
 from podsight.sources.models import LinkMethod, LinkStatus, SourceChannel, SourceEpisode
 
@@ -220,6 +220,7 @@ class _Row:
     link_method: str
     link_status: str
     link_confidence: float | None
+    by_schedule: bool  # linked by schedule, not titles (``schedule.SCHEDULE_REASON``)
     dirty: bool
 
 
@@ -249,14 +250,17 @@ class _Snapshot:
             "link_method",
             "link_status",
             "link_confidence",
+            ExpressionWrapper(
+                Q(link_explanation__startswith=SCHEDULE_REASON), output_field=BooleanField()
+            ),
             "fetched_at",
             "first_seen_at",
             "linked_at",
             "episode__channel_id",
         )
         for r in values.iterator(chunk_size=20_000):
-            dirty = since is None or since.changed(r[13], r[14], r[15])
-            self.by_channel[r[16]].append(_Row(*r[:13], dirty))
+            dirty = since is None or since.changed(r[14], r[15], r[16])
+            self.by_channel[r[17]].append(_Row(*r[:13], bool(r[13]), dirty))
 
     def move_channel(self, merged: int, survivor: int) -> None:
         self.by_channel[survivor].extend(self.by_channel.pop(merged, []))
@@ -744,6 +748,64 @@ def match_channel_episodes(channel_id: int, names: list[str], ctx: _Context) -> 
     return _link_episode_pairs(channel_id, pairs, {v.key: v for v in views}, ctx)
 
 
+def pair_by_schedule(channel_id: int, names: list[str], ctx: _Context) -> int:
+    """Pair the new episodes of a channel whose platforms were linked by schedule (their
+    titles do not pair up): each such platform's records are aligned again with every
+    other platform's in the channel, and pairs of records not yet linked to each other's
+    platform are linked, for review. Returns links made."""
+    rows = ctx.snapshot.by_channel.get(channel_id, [])
+    scheduled = {row.source_channel_id for row in rows if row.by_schedule}
+    if not scheduled or not any(row.dirty for row in rows):
+        return 0
+    by_source_channel: dict[int, list[_Row]] = defaultdict(list)
+    for row in rows:
+        by_source_channel[row.source_channel_id].append(row)
+    linked = 0
+    for scheduled_id in sorted(scheduled):
+        for other_id, others in sorted(by_source_channel.items()):
+            mine = by_source_channel[scheduled_id]
+            if other_id == scheduled_id or others[0].source == mine[0].source:
+                continue
+            pairs = _schedule_pairs(channel_id, mine, others, names, ctx)
+            if pairs:
+                views = {v.key: v for v in ctx.snapshot.views(channel_id, names)}
+                linked += _link_episode_pairs(
+                    channel_id, pairs, views, ctx, forced_status=LinkStatus.NEEDS_REVIEW
+                )
+    return linked
+
+
+def _schedule_pairs(
+    channel_id: int, mine: list[_Row], others: list[_Row], names: list[str], ctx: _Context
+) -> list[PairScore]:
+    """Pairs of canonical episodes from aligning two platforms' records in one channel:
+    only records whose episodes hold nothing of the other platform yet, and not both
+    unchanged since the last run."""
+    mine_episodes = {row.episode_id for row in mine}
+    other_episodes = {row.episode_id for row in others}
+    open_mine = [r for r in mine if r.episode_id not in other_episodes]
+    open_others = [r for r in others if r.episode_id not in mine_episodes]
+    if not any(r.dirty for r in (*open_mine, *open_others)) or not (open_mine and open_others):
+        return []
+    rows = ctx.snapshot.by_channel[channel_id]
+    left = _views(rows, names, only={r.id for r in mine})
+    right = _views(rows, names, only={r.id for r in others})
+    comparable = min(_comparable(left, right), _comparable(right, left))
+    alignment = align_schedules(left, right, comparable)
+    if alignment is None or not alignment.aligned:
+        return []
+    row_of = {r.id: r for r in (*open_mine, *open_others)}
+    pairs = []
+    for pair in alignment.pairs:
+        a, b = row_of.get(pair.left), row_of.get(pair.right)
+        if a is None or b is None or not (a.dirty or b.dirty):
+            continue
+        if ctx.rejects(Entity.EPISODE, [a.id], [b.id]):
+            continue
+        pairs.append(replace(pair, left=a.episode_id, right=b.episode_id))
+    return pairs
+
+
 def _link_episode_pairs(
     channel_id: int,
     pairs: list[PairScore],
@@ -1077,6 +1139,7 @@ def run_match(
             report.episodes_linked += linked
             if not linked:
                 break
+        report.episodes_linked += pair_by_schedule(channel_id, names[channel_id], ctx)
         report.episodes_relinked += relink_better_matches(channel_id, names[channel_id], ctx)
         if on_channel:
             on_channel(done, len(ordered))
