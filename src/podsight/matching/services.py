@@ -217,6 +217,7 @@ class _Row:
     kind: str | None
     number: str | None
     episode_type: str | None
+    precision: str | None  # "day", "month" or "year" for a calendar date (Spotify)
     link_method: str
     link_status: str
     link_confidence: float | None
@@ -247,6 +248,7 @@ class _Snapshot:
             KT("data__kind"),
             KT("data__episode_number"),
             KT("data__episode_type"),
+            KT("data__published_precision"),
             "link_method",
             "link_status",
             "link_confidence",
@@ -259,8 +261,8 @@ class _Snapshot:
             "episode__channel_id",
         )
         for r in values.iterator(chunk_size=20_000):
-            dirty = since is None or since.changed(r[14], r[15], r[16])
-            self.by_channel[r[17]].append(_Row(*r[:13], bool(r[13]), dirty))
+            dirty = since is None or since.changed(r[15], r[16], r[17])
+            self.by_channel[r[18]].append(_Row(*r[:14], bool(r[14]), dirty))
 
     def move_channel(self, merged: int, survivor: int) -> None:
         self.by_channel[survivor].extend(self.by_channel.pop(merged, []))
@@ -314,7 +316,12 @@ def _views(
     views = []
     for episode_id, rows in grouped.items():
         rows.sort(key=lambda r: _rank(r.source))
-        times = [t for t in (_seconds(r.published) for r in rows) if t is not None]
+        # A calendar date (Spotify's, stored as midnight UTC) only when nothing says the
+        # hour: as the earliest time it would be hours off the release.
+        dated = [(r.precision, _seconds(r.published)) for r in rows]
+        times = [t for p, t in dated if t is not None and not p] or [
+            t for _, t in dated if t is not None
+        ]
         durations = [d for d in (_int(r.duration) for r in rows) if d]
         # Feeds say "trailer" in itunes:episodeType; the connectors' ``kind`` says it too.
         kinds = [r.kind or ("trailer" if r.episode_type == "trailer" else "episode") for r in rows]
