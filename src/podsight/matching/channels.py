@@ -16,7 +16,10 @@ for a pair:
 A pair links when at least :data:`MIN_EPISODE_OVERLAP` of the smaller side's episodes (and
 at least :data:`MIN_MATCHED` of them, or all of a smaller side) pair up, and the names are
 similar or a description mentions the other side. Confidence is that overlap times the
-mean probability of the episode pairs.
+mean probability of the episode pairs. When no candidate passes because titles cannot pair
+(a non-English show titled in English on YouTube), a candidate of nearly the same name, or
+one a description mentions, may still be linked by its schedule (:mod:`.schedule`), for
+review.
 """
 
 from __future__ import annotations
