@@ -78,7 +78,11 @@ def _seed_method():
     ).values_list("pk", "source_channel_id", "source", KT("data__title"), KT("data__published_at")):
         group = channel_group.get(show)
         if group is not None and title and published:
-            episodes[(group, title)].append((pk, source, datetime.fromisoformat(published)))
+            try:
+                when = datetime.fromisoformat(published)
+            except ValueError:  # a JSON null reads as "null" on SQLite
+                continue
+            episodes[(group, title)].append((pk, source, when))
     episode_group: dict[int, int] = {}
     for members in episodes.values():
         members.sort(key=lambda m: m[2])

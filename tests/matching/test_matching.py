@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from podsight.catalog.models import Channel, Episode
 from podsight.matching.episodes import EpisodeView, assign_one_to_one, candidate_pairs, score_pair
-from podsight.matching.services import run_match
+from podsight.matching.services import _clusters, _Snapshot, run_match
 from podsight.matching.text import (
     _unnumbered,
     core_titles,
@@ -336,3 +336,36 @@ def test_channel_merges_chained_in_one_batch_keep_each_step_in_the_history():
     youtube.refresh_from_db()
     assert youtube.link_explanation == "YouTube ~ Spotify"
     assert Channel.objects.get(pk=rss_c).field_sources["title"] == "rss:feed"
+
+
+@pytest.mark.django_db
+def test_a_null_author_or_date_is_no_value_not_the_word_null():
+    # SQLite answers a JSON null key with the text "null": it must not become a name
+    # that every author-less channel shares, nor an episode's kind.
+    channel = Channel.objects.create(title="Brain Talk")
+    record = SourceChannel.objects.create(
+        source="youtube",
+        external_id="yt-null",
+        data={"title": "Brain Talk", "author": None, "description_text": None},
+        content_hash="x",
+        fetched_at=START,
+        channel=channel,
+        link_method="key",
+        link_confidence=1.0,
+    )
+    episode = Episode.objects.create(channel=channel, title="One")
+    SourceEpisode.objects.create(
+        source="youtube",
+        external_id="v-null",
+        source_channel=record,
+        episode=episode,
+        data={"title": "One", "published_at": None, "duration_s": None, "kind": None},
+        content_hash="x",
+        fetched_at=START,
+        link_method="key",
+        link_confidence=1.0,
+    )
+    (cluster,) = _clusters(None)
+    assert cluster.names == ["Brain Talk"] and cluster.descriptions == []
+    (view_,) = _Snapshot(None).views(channel.pk, cluster.names)
+    assert view_.published_s is None and view_.duration_s is None and view_.kind == "episode"

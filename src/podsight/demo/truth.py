@@ -66,7 +66,9 @@ def _episode_identities(world: World) -> dict[tuple[str, str], tuple[str, int]]:
 
 def write_labels(world: World, path: str | Path) -> LabelCounts:
     """Write the labels CSV for the catalog's RSS, Spotify and YouTube records."""
+    from django.db.models import TextField, Value
     from django.db.models.fields.json import KT
+    from django.db.models.functions import NullIf
 
     from podsight.sources.models import SourceChannel, SourceEpisode
 
@@ -76,7 +78,9 @@ def write_labels(world: World, path: str | Path) -> LabelCounts:
     channel_singles: list[tuple[str, str]] = []
     for source, external_id, link in SourceChannel.objects.filter(
         source__in=LABELLED_SOURCES
-    ).values_list("source", "external_id", KT("data__link")):
+    ).values_list(
+        "source", "external_id", NullIf(KT("data__link"), Value("null"), output_field=TextField())
+    ):
         key = ("rss-link", link or "") if source == "rss" else (source, external_id)
         slug = shows.get(key)
         (channel_groups[slug] if slug else channel_singles).append((source, external_id))
@@ -87,7 +91,7 @@ def write_labels(world: World, path: str | Path) -> LabelCounts:
         "source",
         "external_id",
         "source_channel__external_id",
-        KT("data__enclosure_url"),
+        NullIf(KT("data__enclosure_url"), Value("null"), output_field=TextField()),
     )
     for source, external_id, show_id, enclosure in rows.iterator(chunk_size=20_000):
         key = (source, enclosure or "") if source == "rss" else (source, external_id)

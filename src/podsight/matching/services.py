@@ -25,8 +25,9 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.db.models import BooleanField, ExpressionWrapper, Q, TextField, Value
 from django.db.models.fields.json import KT
+from django.db.models.functions import NullIf
 from django.utils import timezone
 
 from podsight.catalog.models import Channel, Episode
@@ -149,6 +150,13 @@ def _alive_channels(ids: Iterable[int]) -> set[int]:
     return set(surviving_ids(Channel, ids).values())
 
 
+def _json_text(key: str) -> NullIf:
+    """``data[key]`` as text, NULL when absent or JSON null. Django's ``KT`` answers a
+    JSON null with the text "null" on SQLite (NULL on PostgreSQL): a channel whose author
+    is null must not be named "null"."""
+    return NullIf(KT(f"data__{key}"), Value("null"), output_field=TextField())
+
+
 def _clusters(dirty: set[int] | None) -> list[Cluster]:
     by_channel: dict[int, list[dict[str, Any]]] = defaultdict(list)
     rows = SourceChannel.objects.filter(
@@ -158,9 +166,9 @@ def _clusters(dirty: set[int] | None) -> list[Cluster]:
         "source",
         "external_id",
         "channel_id",
-        title=KT("data__title"),
-        author=KT("data__author"),
-        description=KT("data__description_text"),
+        title=_json_text("title"),
+        author=_json_text("author"),
+        description=_json_text("description_text"),
     )
     for row in rows:
         by_channel[row["channel_id"]].append(row)
@@ -242,13 +250,13 @@ class _Snapshot:
             "episode_id",
             "source",
             "source_channel_id",
-            KT("data__title"),
-            KT("data__published_at"),
-            KT("data__duration_s"),
-            KT("data__kind"),
-            KT("data__episode_number"),
-            KT("data__episode_type"),
-            KT("data__published_precision"),
+            _json_text("title"),
+            _json_text("published_at"),
+            _json_text("duration_s"),
+            _json_text("kind"),
+            _json_text("episode_number"),
+            _json_text("episode_type"),
+            _json_text("published_precision"),
             "link_method",
             "link_status",
             "link_confidence",
