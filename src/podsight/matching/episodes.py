@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -28,6 +28,7 @@ __all__ = [
     "PairScore",
     "assign_one_to_one",
     "can_link",
+    "feature_levels",
     "candidate_pairs",
     "score_pair",
 ]
@@ -134,17 +135,17 @@ def score_pair(left: EpisodeView, right: EpisodeView) -> PairScore:
     return _score(left, right, _title_similarity(left.cores, right.cores))
 
 
-def _score(left: EpisodeView, right: EpisodeView, similarity: float) -> PairScore:
-    weight = WEIGHTS["prior"]
-    reasons: list[str] = []
+def feature_levels(left: EpisodeView, right: EpisodeView) -> list[str]:
+    """The level of each feature the pair has (keys of :data:`WEIGHTS`): what
+    ``bench/calibrate_weights.py`` counts to estimate the weights."""
+    similarity = _title_similarity(left.cores, right.cores)
+    return [level for level, _ in _levels(left, right, similarity)]
 
-    level = _level(similarity, _TITLE_LEVELS, "title<0.65")
-    weight += WEIGHTS[level]
-    reasons.append(f"title {similarity:.2f} ({WEIGHTS[level]:+.1f})")
-    if weight + _MAX_REST < _FLOOR_BITS:
-        # No other feature can lift this pair to a link: skip them (most pairs of a time
-        # block end here, which keeps blocking cheap at 10⁵ episodes).
-        return PairScore(left.key, right.key, weight, _probability(weight), tuple(reasons))
+
+def _levels(left: EpisodeView, right: EpisodeView, similarity: float) -> Iterator[tuple[str, str]]:
+    """(level, what it says) for each feature the pair has, the title first; lazily, so a
+    pair whose title already rules it out computes nothing else."""
+    yield _level(similarity, _TITLE_LEVELS, "title<0.65"), f"title {similarity:.2f}"
 
     if left.published_s is not None and right.published_s is not None:
         gap = abs(left.published_s - right.published_s)
@@ -157,8 +158,7 @@ def _score(left: EpisodeView, right: EpisodeView, similarity: float) -> PairScor
             if gap <= 7 * DAY
             else "gap>7d"
         )
-        weight += WEIGHTS[level]
-        reasons.append(f"published {_hours(gap)} apart ({WEIGHTS[level]:+.1f})")
+        yield level, f"published {_hours(gap)} apart"
 
     if left.duration_s and right.duration_s:
         difference = abs(left.duration_s - right.duration_s)
@@ -172,30 +172,32 @@ def _score(left: EpisodeView, right: EpisodeView, similarity: float) -> PairScor
             if ratio <= 0.25
             else "duration>25%"
         )
-        weight += WEIGHTS[level]
-        reasons.append(
-            f"durations {_duration_gap(difference)} ({ratio:.0%}) apart ({WEIGHTS[level]:+.1f})"
-        )
+        yield level, f"durations {_duration_gap(difference)} ({ratio:.0%}) apart"
 
     if left.numbers and right.numbers:
-        level = "number=" if left.numbers & right.numbers else "number≠"
-        weight += WEIGHTS[level]
         shown = "/".join(str(n) for n in sorted(left.numbers))
-        other = "/".join(str(n) for n in sorted(right.numbers))
-        reasons.append(
-            f"episode #{shown} on both ({WEIGHTS[level]:+.1f})"
-            if level == "number="
-            else f"episode #{shown} vs #{other} ({WEIGHTS[level]:+.1f})"
-        )
+        if left.numbers & right.numbers:
+            yield "number=", f"episode #{shown} on both"
+        else:
+            other = "/".join(str(n) for n in sorted(right.numbers))
+            yield "number≠", f"episode #{shown} vs #{other}"
     if left.part is not None and right.part is not None and left.part != right.part:
-        weight += WEIGHTS["part≠"]
-        reasons.append(f"part {left.part} vs {right.part} ({WEIGHTS['part≠']:+.1f})")
+        yield "part≠", f"part {left.part} vs {right.part}"
 
-    left_full, right_full = left.kind in FULL_KINDS, right.kind in FULL_KINDS
-    if left_full != right_full:
-        weight += WEIGHTS["kind≠"]
-        reasons.append(f"{left.kind or 'episode'} vs {right.kind or 'episode'}")
+    if (left.kind in FULL_KINDS) != (right.kind in FULL_KINDS):
+        yield "kind≠", f"{left.kind or 'episode'} vs {right.kind or 'episode'}"
 
+
+def _score(left: EpisodeView, right: EpisodeView, similarity: float) -> PairScore:
+    weight = WEIGHTS["prior"]
+    reasons: list[str] = []
+    for level, said in _levels(left, right, similarity):
+        weight += WEIGHTS[level]
+        reasons.append(f"{said} ({WEIGHTS[level]:+.1f})")
+        if len(reasons) == 1 and weight + _MAX_REST < _FLOOR_BITS:
+            # No other feature can lift this pair to a link: skip them (most pairs of a
+            # time block end here, which keeps blocking cheap at 10⁵ episodes).
+            break
     return PairScore(left.key, right.key, weight, _probability(weight), tuple(reasons))
 
 
