@@ -49,37 +49,21 @@ MIN_SEEN = 30  # pairs of each kind a level needs before it is fitted
 RIDGE = 1.0  # L2 penalty on the level weights (natural log-odds)
 
 
-def _true_groups(labels):
-    """Labelled record → the root of its true group (union-find over positive rows)."""
-    parent = {r: r for r in labels.records}
-
-    def root(r):
-        while parent[r] != r:
-            parent[r] = parent[parent[r]]
-            r = parent[r]
-        return r
-
-    for left, right in labels.positive:
-        if left in parent and right in parent:
-            parent[root(left)] = root(right)
-    return {r: root(r) for r in parent}
-
-
 def count_patterns(labels_path: Path) -> Counter[tuple[tuple[str, ...], bool]]:
     """(the pair's feature levels, whether it is a true pair) → how many compared pairs."""
     from podsight.matching.episodes import candidate_pairs, feature_levels
-    from podsight.matching.report import _resolve, read_labels
+    from podsight.matching.report import _resolve, read_labels, true_groups
     from podsight.matching.services import _Snapshot
     from podsight.sources.models import SourceChannel
 
     labels = read_labels(labels_path)
     episode_group: dict[int, object] = {}  # SourceEpisode pk → true group
     resolved, _ = _resolve("episode", labels["episode"].records)
-    roots = _true_groups(labels["episode"])
+    roots = true_groups(labels["episode"], labels["episode"].records)
     for record, (pk, _canonical) in resolved.items():
         episode_group[pk] = roots[record]
     resolved, _ = _resolve("channel", labels["channel"].records)
-    roots = _true_groups(labels["channel"])
+    roots = true_groups(labels["channel"], labels["channel"].records)
     channels_of: dict[object, set[int]] = defaultdict(set)  # true show → canonical channels
     for record, (_pk, canonical) in resolved.items():
         channels_of[roots[record]].add(canonical)

@@ -38,6 +38,7 @@ __all__ = [
     "evaluate",
     "read_labels",
     "source_pair_counts",
+    "true_groups",
 ]
 
 
@@ -209,18 +210,14 @@ def _resolve(entity: str, records: Iterable[LabelledRecord]) -> tuple[dict, list
     return resolved, unresolved
 
 
-def evaluate(
-    labels: Labels, *, max_errors: int = 50, groups: dict[int, int] | None = None
-) -> Evaluation:
-    """Precision and recall of the catalog's links against ``labels``; ``groups`` (record
-    id → group id, missing records alone) evaluates another method's grouping instead."""
-    resolved, unresolved = _resolve(labels.entity, labels.records)
-    if groups is not None:
-        resolved = {r: (pk, groups.get(pk, -pk)) for r, (pk, _) in resolved.items()}
-    # True groups: the transitive closure of positive labels (union-find).
-    parent = {r: r for r in resolved}
+def true_groups(
+    labels: Labels, records: Iterable[LabelledRecord]
+) -> dict[LabelledRecord, LabelledRecord]:
+    """Each of ``records`` → the representative of its true group: the transitive closure
+    of the positive labels (union-find)."""
+    parent = {r: r for r in records}
 
-    def root(r):
+    def root(r: LabelledRecord) -> LabelledRecord:
         while parent[r] != r:
             parent[r] = parent[parent[r]]
             r = parent[r]
@@ -229,10 +226,22 @@ def evaluate(
     for left, right in labels.positive:
         if left in parent and right in parent:
             parent[root(left)] = root(right)
+    return {r: root(r) for r in parent}
+
+
+def evaluate(
+    labels: Labels, *, max_errors: int = 50, groups: dict[int, int] | None = None
+) -> Evaluation:
+    """Precision and recall of the catalog's links against ``labels``; ``groups`` (record
+    id → group id, missing records alone) evaluates another method's grouping instead."""
+    resolved, unresolved = _resolve(labels.entity, labels.records)
+    if groups is not None:
+        resolved = {r: (pk, groups.get(pk, -pk)) for r, (pk, _) in resolved.items()}
+    root = true_groups(labels, resolved)
     truth_groups: dict[LabelledRecord, list[LabelledRecord]] = defaultdict(list)
     predicted_groups: dict[int | None, list[LabelledRecord]] = defaultdict(list)
     for record, (_pk, canonical) in resolved.items():
-        truth_groups[root(record)].append(record)
+        truth_groups[root[record]].append(record)
         if canonical is not None:
             predicted_groups[canonical].append(record)
 
