@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -108,9 +109,20 @@ def test_an_upload_of_every_episode_pairs_each_with_its_own(seed, count, spacing
 
     alignment = align_schedules(left, right, comparable=count)
 
-    assert alignment is not None
-    # Whatever it decides, a pair it makes is an episode and its own upload.
+    assert alignment is not None and alignment.aligned
     assert all(p.right == 1000 + p.left for p in alignment.pairs)
+
+
+def test_a_busy_channel_of_similar_lengths_does_not_line_up_by_chance():
+    # A daily 9–11 minute show against an unrelated channel posting a dozen 9–11 minute
+    # videos a day: some video always sits near each release with about the right length.
+    rng = random.Random(6)
+    feed = [(i + 0.5, rng.randint(540, 660)) for i in range(100)]
+    busy = [(i + k / 12, rng.randint(540, 660)) for i in range(100) for k in range(12)]
+
+    alignment = align_schedules(views(feed, "rss", 0), views(busy, "youtube", 10_000), 100)
+
+    assert alignment is not None and not alignment.aligned
 
 
 def _spanish_and_english(rng, count=12):
@@ -130,8 +142,9 @@ def test_a_channel_titled_in_another_language_is_linked_for_review():
     feed, video = _spanish_and_english(rng)
     _show("rss", "rss-es", "Cerebro Abierto", feed, author="Lucía Marín")
     _show("youtube", "yt-en", "Cerebro Abierto", video)
-    # A decoy of the same name publishing on another schedule stays apart.
-    decoy = [(f"Decoy episode {i}", 7 * i + 3, rng.randint(20, 30) * 60) for i in range(12)]
+    # A decoy of the same name publishing on the same weekday, a few hours later, with
+    # lengths of its own, stays apart.
+    decoy = [(f"Decoy episode {i}", 7 * i + 0.2, rng.randint(2400, 4500)) for i in range(12)]
     _show("youtube", "yt-decoy", "Cerebro Abierto (Official)", decoy)
 
     report = run_match()
@@ -180,3 +193,27 @@ def test_new_episodes_of_a_channel_linked_by_schedule_pair_up_on_the_next_run():
     assert stray.episode_id != new_rss.episode_id
     after = dict(SourceEpisode.objects.values_list("pk", "episode_id"))
     assert {pk: after[pk] for pk in before} == before, "canonical ids of old links churned"
+
+
+@pytest.mark.django_db
+def test_a_third_platform_does_not_give_one_episode_two_records_of_a_platform():
+    rng = random.Random(7)
+    feed, video = _spanish_and_english(rng)
+    rss = _show("rss", "rss-es", "Cerebro Abierto", feed, author="Lucía Marín")
+    spotify = _show("spotify", "sp-es", "Cerebro Abierto", [(t, d + 0.05, s) for t, d, s in feed])
+    youtube = _show("youtube", "yt-en", "Cerebro Abierto", video)
+    run_match()
+    for record in (rss, spotify, youtube):
+        record.refresh_from_db()
+    assert rss.channel_id == spotify.channel_id == youtube.channel_id
+
+    day = 7 * len(feed)
+    add_episode(rss, "rss-new", "Dormir bien, parte final", day, 3333)
+    add_episode(spotify, "sp-new", "Dormir bien, parte final", day + 0.05, 3333)
+    add_episode(youtube, "yt-new", "The last word on sleep", day + 0.15, 3243)
+    run_match()
+
+    new = {SourceEpisode.objects.get(external_id=x).episode_id for x in ("rss-new", "sp-new")}
+    assert new == {SourceEpisode.objects.get(external_id="yt-new").episode_id}
+    per_episode = Counter(SourceEpisode.objects.values_list("episode_id", "source"))
+    assert max(per_episode.values()) == 1, "an episode holds two records of one platform"

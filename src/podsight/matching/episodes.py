@@ -83,6 +83,7 @@ class EpisodeView(NamedTuple):
     sources: frozenset[str] = frozenset()
     records: frozenset[int] = frozenset()  # SourceEpisode ids
     dirty: bool = True  # holds a record new or changed since the last run
+    precision: str | None = None  # "day", "month", "year": published_s is a calendar date
 
 
 @dataclass(frozen=True)

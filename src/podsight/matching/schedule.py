@@ -10,7 +10,9 @@ Whether two unrelated channels could line up as well is measured, not assumed. T
 only says which episodes to compare: two shows that both publish on Mondays, or daily at
 six, meet every week once their offset is fitted, so a schedule's regularity is no
 evidence. Length is: the chance that an unrelated episode keeps the usual difference is
-the share of the other side's durations within the tolerance. The alignment counts only
+the share of the other side's durations within the tolerance, compounded over the other
+side's episodes in the time window (a channel posting a dozen videos a day offers a
+dozen chances). The alignment counts only
 when that many pairs would be improbable for unrelated channels (a binomial tail, scaled
 by the offsets tried, of at most :data:`MAX_CHANCE`). A show whose episodes all run
 30 minutes therefore never aligns on its schedule alone: nothing tells its episodes
@@ -82,8 +84,17 @@ class Alignment:
 
 
 def _usable(views: Sequence[EpisodeView]) -> list[EpisodeView]:
+    """Full episodes with a length and a time of day or at least a day (a month or a year
+    says nothing about a schedule)."""
     return sorted(
-        (v for v in views if v.kind in FULL_KINDS and v.published_s is not None and v.duration_s),
+        (
+            v
+            for v in views
+            if v.kind in FULL_KINDS
+            and v.published_s is not None
+            and v.duration_s
+            and v.precision in (None, "day")
+        ),
         key=lambda v: v.published_s,
     )
 
@@ -151,7 +162,7 @@ def align_schedules(
         chosen.append((a, b))
     # A paired episode's own partner is not a chance partner: it leaves the count.
     chances = {
-        a.key: _chance(a, durations, duration_offset, partnered=a.key in taken)
+        a.key: _chance(a, times, durations, (time_offset, duration_offset), a.key in taken)
         for a in lefts
         if a.key in in_span
     }
@@ -168,17 +179,29 @@ def align_schedules(
 
 
 def _chance(
-    episode: EpisodeView, durations: list[int], duration_offset: float, partnered: bool
+    episode: EpisodeView,
+    times: list[float],
+    durations: list[int],
+    offsets: tuple[float, float],
+    partnered: bool,
 ) -> float:
-    """The chance that an unrelated episode keeps this episode's offsets: the share of
-    the right side's durations within the length tolerance of its expected length."""
+    """The chance that, were the right side unrelated, one of its episodes in this
+    episode's time window would keep the usual difference in length: each does with the
+    share of the right side's durations within the length tolerance (the partner's own
+    left out), and a busy channel has several in the window."""
+    time_offset, duration_offset = offsets
+    at = episode.published_s - time_offset
+    in_window = bisect.bisect_right(times, at + TIME_TOLERANCE_S) - bisect.bisect_left(
+        times, at - TIME_TOLERANCE_S
+    )
     expected = episode.duration_s - duration_offset
     tolerance = _tolerance(episode.duration_s)
     near = bisect.bisect_right(durations, expected + tolerance) - bisect.bisect_left(
         durations, expected - tolerance
     )
     # Half an episode at least: a share measured as zero is only below what was sampled.
-    return min(1.0, max(near - partnered, 0.5) / len(durations))
+    share = min(1.0, max(near - partnered, 0.5) / len(durations))
+    return 1 - (1 - share) ** in_window
 
 
 def _binomial_tail(successes: int, trials: int, p: float) -> float:

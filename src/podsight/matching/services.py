@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from podsight.catalog.models import Channel, Episode
 from podsight.catalog.services import apply_channel_values, refresh_episodes, surviving_ids
-from podsight.catalog.survivorship import SOURCE_PRIORITY
+from podsight.catalog.survivorship import SOURCE_PRIORITY, date_precision
 from podsight.matching.channels import (
     MIN_EPISODE_OVERLAP,
     MIN_NAME_SIMILARITY,
@@ -326,10 +326,13 @@ def _views(
         rows.sort(key=lambda r: _rank(r.source))
         # A calendar date (Spotify's, stored as midnight UTC) only when nothing says the
         # hour: as the earliest time it would be hours off the release.
-        dated = [(r.precision, _seconds(r.published)) for r in rows]
-        times = [t for p, t in dated if t is not None and not p] or [
-            t for _, t in dated if t is not None
+        dated = [
+            (t, date_precision(r.source, {"published_precision": r.precision}))
+            for r in rows
+            if (t := _seconds(r.published)) is not None
         ]
+        precise = [t for t, coarse in dated if not coarse]
+        published, precision = (min(precise), None) if precise else min(dated, default=(None, None))
         durations = [d for d in (_int(r.duration) for r in rows) if d]
         # Feeds say "trailer" in itunes:episodeType; the connectors' ``kind`` says it too.
         kinds = [r.kind or ("trailer" if r.episode_type == "trailer" else "episode") for r in rows]
@@ -345,7 +348,8 @@ def _views(
             EpisodeView(
                 key=episode_id,
                 cores=tuple(dict.fromkeys(cores[r.id] for r in rows)),
-                published_s=min(times) if times else None,
+                published_s=published,
+                precision=precision,
                 duration_s=durations[0] if durations else None,
                 numbers=numbers,
                 part=part,
@@ -810,12 +814,18 @@ def _schedule_pairs(
     if alignment is None or not alignment.aligned:
         return []
     row_of = {r.id: r for r in (*open_mine, *open_others)}
+    episodes = {v.key: v for v in ctx.snapshot.views(channel_id, names)}
     pairs = []
     for pair in alignment.pairs:
         a, b = row_of.get(pair.left), row_of.get(pair.right)
         if a is None or b is None or not (a.dirty or b.dirty):
             continue
-        if ctx.rejects(Entity.EPISODE, [a.id], [b.id]):
+        # Each may hold a third platform's record already (RSS and Spotify, aligned with
+        # YouTube in turn): never two of one platform, never a pair someone rejected.
+        left, right = episodes[a.episode_id], episodes[b.episode_id]
+        if left.sources & right.sources:
+            continue
+        if ctx.rejects(Entity.EPISODE, left.records, right.records):
             continue
         pairs.append(replace(pair, left=a.episode_id, right=b.episode_id))
     return pairs
