@@ -12,9 +12,9 @@ six, meet every week once their offset is fitted, so a schedule's regularity is 
 evidence. Length is: the chance that an unrelated episode keeps the usual difference is
 the share of the other side's durations within the tolerance, compounded over the other
 side's episodes in the time window (a channel posting a dozen videos a day offers a
-dozen chances). The alignment counts only
-when that many pairs would be improbable for unrelated channels (a binomial tail, scaled
-by the offsets tried, of at most :data:`MAX_CHANCE`). A show whose episodes all run
+dozen chances). The alignment counts only when that many pairs would be improbable for
+unrelated channels (a binomial tail, scaled by the offsets tried, of at most
+:data:`MAX_CHANCE`). A show whose episodes all run
 30 minutes therefore never aligns on its schedule alone: nothing tells its episodes
 apart without their titles.
 """
@@ -32,9 +32,9 @@ from podsight.matching.episodes import DAY, FULL_KINDS, EpisodeView, PairScore
 
 __all__ = [
     "MAX_CHANCE",
-    "SCHEDULE_REASON",
     "MIN_ALIGNED",
     "MIN_ALIGNED_SHARE",
+    "SCHEDULE_REASON",
     "Alignment",
     "align_schedules",
 ]
