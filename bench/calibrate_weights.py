@@ -42,6 +42,7 @@ FEATURES = {
     "number": ["number=", "number≠"],
     "part": ["part≠"],
     "kind": ["kind≠"],
+    "description": ["description>=0.90"],
 }
 
 

@@ -108,6 +108,15 @@ def generate(shows: int, per_show: int, seed: int = 7):
     return catalog, truth
 
 
+def _notes(host: str, title: str) -> str:
+    """Show notes as a feed writes them and Spotify and YouTube copy them: templated, so
+    one show's notes are alike across its episodes."""
+    return (
+        f"In this episode, {host} talks about {title.split(' | ')[0].lower()}: what we "
+        "know, what we don't, and what to do about it."
+    )
+
+
 def load(catalog) -> tuple[int, int]:
     from podsight.catalog.models import Channel, Episode
     from podsight.sources.models import SourceChannel, SourceEpisode
@@ -150,7 +159,8 @@ def load(catalog) -> tuple[int, int]:
             )
         SourceChannel.objects.bulk_create(records)
         episodes, sources = [], []
-        for i, (_s, _name, _host, _yt_name, rss, yt) in enumerate(chunk):
+        for i, (s, _name, host, yt_name, rss, yt) in enumerate(chunk):
+            footer = f"\n\nSubscribe to {yt_name}: https://www.youtube.com/@show{s}"
             for source, record, items in (
                 ("rss", records[2 * i], rss),
                 ("youtube", records[2 * i + 1], yt),
@@ -168,6 +178,8 @@ def load(catalog) -> tuple[int, int]:
                         "title": title,
                         "published_at": published.isoformat(),
                         "duration_s": duration,
+                        "description_text": _notes(host, title)
+                        + (footer if source == "youtube" else ""),
                     }
                     if kind:
                         data["kind"] = kind

@@ -14,7 +14,10 @@ from podsight.catalog.models import Channel, Episode
 from podsight.matching.episodes import EpisodeView, assign_one_to_one, candidate_pairs, score_pair
 from podsight.matching.services import _clusters, _Snapshot, run_match
 from podsight.matching.text import (
+    DESCRIPTION_CHARS,
+    DESCRIPTION_MIN_CHARS,
     _unnumbered,
+    core_descriptions,
     core_titles,
     episode_numbers,
     normalise_text,
@@ -369,3 +372,43 @@ def test_a_null_author_or_date_is_no_value_not_the_word_null():
     assert cluster.names == ["Brain Talk"] and cluster.descriptions == []
     (view_,) = _Snapshot(None).views(channel.pk, cluster.names)
     assert view_.published_s is None and view_.duration_s is None and view_.kind == "episode"
+
+
+NOTES = (
+    "In this episode Dana Cole talks with {guest} about how {topic} shapes the brain, "
+    "what the newest studies found, and which habits make a difference day to day."
+)
+FOOTER = "Subscribe to Brain Talk: https://www.youtube.com/@braintalk?sub_confirmation=1"
+
+
+def test_description_openings_lose_the_channels_boilerplate():
+    guests = ["Ana Ruiz", "Ben Okafor", "Chen Wei", "Dara Singh", "Eli Novak", "Fay Moss"]
+    described = [
+        f"{NOTES.format(guest=g, topic=t)}\n\n{FOOTER}"
+        for g, t in zip(guests, TOPICS[:6], strict=True)
+    ] + ["New episode!", None]
+    openings = core_descriptions(described)
+    assert openings[0].startswith("in this episode dana cole talks with ana ruiz")
+    assert all("subscribe" not in o for o in openings)
+    assert openings[-2:] == ["", ""]  # too short to tell episodes apart, or none
+
+
+@given(st.lists(st.one_of(st.none(), st.text(max_size=600)), max_size=12))
+def test_description_openings_are_short_lower_case_and_one_per_description(descriptions):
+    openings = core_descriptions(descriptions)
+    assert len(openings) == len(descriptions)
+    for opening in openings:
+        assert opening == "" or DESCRIPTION_MIN_CHARS <= len(opening) <= DESCRIPTION_CHARS
+        assert opening == opening.casefold() and "  " not in opening
+
+
+def test_copied_show_notes_carry_a_loosely_titled_pair_but_not_a_far_one():
+    notes = (NOTES.format(guest="Ana Ruiz", topic="sleep").casefold(),)
+    feed = view(1, "Ana Ruiz on sleep, dreams and the brain")._replace(descriptions=notes)
+    video = view(2, "Sleep explained: Ana Ruiz", day=0.3, duration=3700, source="youtube")
+    assert score_pair(feed, video).probability < 0.95  # the titles alone are too far apart
+    copied = video._replace(descriptions=notes)
+    scored = score_pair(feed, copied)
+    assert scored.probability >= 0.95 and "descriptions 1.00 alike" in scored.explanation
+    unrelated = view(3, "Why we need cold water", day=0.3, source="youtube")
+    assert score_pair(feed, unrelated._replace(descriptions=notes)).probability < 0.5

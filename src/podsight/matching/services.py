@@ -27,7 +27,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q, TextField, Value
 from django.db.models.fields.json import KT
-from django.db.models.functions import NullIf
+from django.db.models.functions import NullIf, Substr
 from django.utils import timezone
 
 from podsight.catalog.models import Channel, Episode
@@ -55,7 +55,13 @@ from podsight.matching.episodes import (
 )
 from podsight.matching.models import Entity, LinkEvent, LinkOverride, MatchRun, OverrideAction
 from podsight.matching.schedule import SCHEDULE_REASON, align_schedules
-from podsight.matching.text import core_titles, episode_numbers, normalise_text, part_number
+from podsight.matching.text import (
+    core_descriptions,
+    core_titles,
+    episode_numbers,
+    normalise_text,
+    part_number,
+)
 from podsight.sources.models import LinkMethod, LinkStatus, SourceChannel, SourceEpisode
 
 __all__ = [
@@ -65,6 +71,10 @@ __all__ = [
     "match_channel_episodes",
     "run_match",
 ]
+
+# A description is read this far: its opening is what is compared, and its recurring
+# lines (the channel's boilerplate) are found among these.
+DESCRIPTION_READ_CHARS = 800
 
 # Links below these confidences are made but flagged ``needs_review``.
 EPISODE_REVIEW_BELOW = 0.99
@@ -226,6 +236,8 @@ class _Row:
     number: str | None
     episode_type: str | None
     precision: str | None  # "day", "month" or "year" for a calendar date (Spotify)
+    description: str | None  # read: its first DESCRIPTION_READ_CHARS characters; then its
+    # opening (text.core_descriptions), computed once per source channel by the snapshot
     link_method: str
     link_status: str
     link_confidence: float | None
@@ -257,6 +269,7 @@ class _Snapshot:
             _json_text("episode_number"),
             _json_text("episode_type"),
             _json_text("published_precision"),
+            Substr(_json_text("description_text"), 1, DESCRIPTION_READ_CHARS),
             "link_method",
             "link_status",
             "link_confidence",
@@ -268,9 +281,17 @@ class _Snapshot:
             "linked_at",
             "episode__channel_id",
         )
+        by_source_channel: dict[int, list[_Row]] = defaultdict(list)
         for r in values.iterator(chunk_size=20_000):
-            dirty = since is None or since.changed(r[15], r[16], r[17])
-            self.by_channel[r[18]].append(_Row(*r[:14], bool(r[14]), dirty))
+            dirty = since is None or since.changed(r[16], r[17], r[18])
+            row = _Row(*r[:15], bool(r[15]), dirty)
+            self.by_channel[r[19]].append(row)
+            by_source_channel[row.source_channel_id].append(row)
+        # A record never changes source channel, so its opening is fixed for the run.
+        for rows in by_source_channel.values():
+            openings = core_descriptions([row.description for row in rows])
+            for row, opening in zip(rows, openings, strict=True):
+                row.description = opening
 
     def move_channel(self, merged: int, survivor: int) -> None:
         self.by_channel[survivor].extend(self.by_channel.pop(merged, []))
@@ -348,6 +369,7 @@ def _views(
             EpisodeView(
                 key=episode_id,
                 cores=tuple(dict.fromkeys(cores[r.id] for r in rows)),
+                descriptions=tuple(dict.fromkeys(r.description for r in rows if r.description)),
                 published_s=published,
                 precision=precision,
                 duration_s=durations[0] if durations else None,

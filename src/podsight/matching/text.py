@@ -15,7 +15,14 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-__all__ = ["core_titles", "episode_numbers", "normalise_text", "part_number", "segments"]
+__all__ = [
+    "core_descriptions",
+    "core_titles",
+    "episode_numbers",
+    "normalise_text",
+    "part_number",
+    "segments",
+]
 
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "“": '"', "”": '"', "„": '"', "´": "'"})
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
@@ -136,3 +143,30 @@ def _unnumbered(text: str | None) -> str:
     titles and another doesn't, and the numbers are compared on their own
     (:func:`episode_numbers`)."""
     return normalise_text(_NUMBER_FORMS.sub(" ", text or ""))
+
+
+# What of a description is compared: its opening, once the channel's boilerplate is gone.
+DESCRIPTION_CHARS = 300
+# Shorter than this ("New episode!", "Full episode") an opening tells episodes apart badly.
+DESCRIPTION_MIN_CHARS = 80
+
+
+def core_descriptions(descriptions: Sequence[str | None]) -> list[str]:
+    """Each description's opening, lower-cased, without the lines this channel repeats
+    (links, sponsors, "Subscribe to …" footers): ``descriptions`` are all of one source
+    channel's episode descriptions. Empty when what is left is too short to tell."""
+    split = [
+        [line.strip() for line in (d or "").splitlines() if line.strip()] for d in descriptions
+    ]
+    counts = Counter(line for lines in split for line in set(lines))
+    recurring = {
+        line
+        for line, n in counts.items()
+        if len(descriptions) >= 5 and n >= RECURRING_SHARE * len(descriptions)
+    }
+    cores = []
+    for lines in split:
+        kept = " ".join(line for line in lines if line not in recurring)
+        core = " ".join(kept.casefold().split())[:DESCRIPTION_CHARS]
+        cores.append(core if len(core) >= DESCRIPTION_MIN_CHARS else "")
+    return cores
