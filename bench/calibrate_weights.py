@@ -96,14 +96,15 @@ def count_patterns(labels_path: Path) -> Counter[tuple[tuple[str, ...], bool]]:
 def fit_logistic(
     patterns: Counter[tuple[tuple[str, ...], bool]],
     free: list[str],
-    fixed: dict[str, float],
+    kept: set[str],
     ridge: float = RIDGE,
 ) -> list[float]:
     """Logistic regression of "true pair" on level indicators, by Newton's method on the
     aggregated patterns (a few hundred): [intercept, *free levels] in natural log-odds.
-    Pairs showing a ``fixed`` level are left out. The ridge keeps a level that true pairs
-    rarely show finite, and splits what the intercept and a feature whose levels always
-    sum to one could each explain (their sum is what the data fixes)."""
+    Pairs showing a ``kept`` level (one that keeps its weight in use) are left out. The
+    ridge keeps a level that true pairs rarely show finite, and splits what the intercept
+    and a feature whose levels always sum to one could each explain (their sum is what
+    the data fixes)."""
     index = {level: i + 1 for i, level in enumerate(free)}
     rows: dict[tuple[str, ...], list[float]] = defaultdict(lambda: [0.0, 0.0])  # true, all
     for (levels, same), n in patterns.items():
@@ -111,19 +112,19 @@ def fit_logistic(
         rows[levels][1] += n
     data = []
     for levels, (positives, total) in rows.items():
-        if any(level in fixed for level in levels):
+        if any(level in kept for level in levels):
             continue  # the kept weight decides these pairs; fitting around it would only
             # push the other levels of its feature up (true pairs never show it)
         columns = [0] + [index[level] for level in levels if level in index]
-        data.append((columns, 0.0, positives, total))
+        data.append((columns, positives, total))
     size = len(free) + 1
     theta = [0.0] * size
     for _ in range(50):
         gradient = [-ridge * t for t in theta]
         gradient[0] += ridge * theta[0]  # the intercept is not penalised
         hessian = [[0.0] * size for _ in range(size)]
-        for columns, offset, positives, total in data:
-            eta = offset + sum(theta[c] for c in columns)
+        for columns, positives, total in data:
+            eta = sum(theta[c] for c in columns)
             p = 1 / (1 + math.exp(-eta))
             residual = positives - total * p
             weight = total * p * (1 - p)
@@ -191,10 +192,9 @@ def main() -> None:
             seen[level, same] += n
     levels = [level for group in FEATURES.values() for level in group]
     # A level true pairs (or other pairs) hardly ever show has no data to weigh it: it
-    # keeps the weight in use, as an offset.
+    # keeps the weight in use.
     free = [lv for lv in levels if min(seen[lv, True], seen[lv, False]) >= MIN_SEEN]
-    fixed = {lv: WEIGHTS[lv] for lv in levels if lv not in free}
-    theta = fit_logistic(patterns, free, fixed)
+    theta = fit_logistic(patterns, free, set(levels) - set(free))
     bits = {"prior": theta[0] / math.log(2)}
     bits.update({lv: t / math.log(2) for lv, t in zip(free, theta[1:], strict=True)})
 

@@ -196,7 +196,7 @@ def test_new_episodes_of_a_channel_linked_by_schedule_pair_up_on_the_next_run():
 
 
 @pytest.mark.django_db
-def test_a_third_platform_does_not_give_one_episode_two_records_of_a_platform():
+def test_a_new_episode_on_three_platforms_gathers_all_three_records():
     rng = random.Random(7)
     feed, video = _spanish_and_english(rng)
     rss = _show("rss", "rss-es", "Cerebro Abierto", feed, author="Lucía Marín")

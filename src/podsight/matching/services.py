@@ -462,6 +462,11 @@ def _comparable(views: list[EpisodeView], others: list[EpisodeView]) -> int:
     )
 
 
+def _smaller_side(left: list[EpisodeView], right: list[EpisodeView]) -> int:
+    """The overlap's denominator: the comparable episodes of the side with fewer."""
+    return min(_comparable(left, right), _comparable(right, left))
+
+
 @dataclass
 class _Overlap:
     """What pairing two channels' episodes found (the episode part of their evidence)."""
@@ -485,9 +490,7 @@ def _episode_overlap(left: Cluster, right: Cluster, ctx: _Context) -> _Overlap |
     paired = {key for pair in pairs for key in (pair.left, pair.right)}
     return _Overlap(
         pairs=pairs,
-        smaller_side=min(
-            _comparable(left_views, right_views), _comparable(right_views, left_views)
-        ),
+        smaller_side=_smaller_side(left_views, right_views),
         views={v.key: v for v in (*left_views, *right_views) if v.key in paired},
     )
 
@@ -828,10 +831,13 @@ def _schedule_pairs(
     open_others = [r for r in others if r.episode_id not in mine_episodes]
     if not any(r.dirty for r in (*open_mine, *open_others)) or not (open_mine and open_others):
         return []
-    rows = ctx.snapshot.by_channel[channel_id]
-    left = _views(rows, names, only={r.id for r in mine})
-    right = _views(rows, names, only={r.id for r in others})
-    comparable = min(_comparable(left, right), _comparable(right, left))
+    mine_ids = {r.id for r in mine}
+    records = _views(
+        ctx.snapshot.by_channel[channel_id], names, only=mine_ids | {r.id for r in others}
+    )
+    left = [v for v in records if v.key in mine_ids]
+    right = [v for v in records if v.key not in mine_ids]
+    comparable = _smaller_side(left, right)
     alignment = align_schedules(left, right, comparable)
     if alignment is None or not alignment.aligned:
         return []
@@ -1045,7 +1051,7 @@ def _schedule_evidence(
     (a channel that titles a non-English show's videos in English)."""
     left = ctx.snapshot.views(cluster.channel_id, cluster.names)
     right = ctx.snapshot.views(other.channel_id, other.names)
-    comparable = min(_comparable(left, right), _comparable(right, left))
+    comparable = _smaller_side(left, right)
     alignment = align_schedules(left, right, comparable)
     if alignment is None:
         return None
