@@ -34,6 +34,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from podsight import conf
+from podsight.errors import UsageError
 from podsight.lake.metrics import record_metrics
 from podsight.lake.payloads import record_payloads
 from podsight.progress import step_progress
@@ -66,8 +67,12 @@ log = logging.getLogger(__name__)
 SOURCES = ("rss", "podcastindex", "apple", "spotify", "youtube")
 
 
-class SourcesFileError(ValueError):
+class SourcesFileError(UsageError, ValueError):
     """The sources file is missing or malformed; the message says where and how to fix it."""
+
+
+class UnknownSource(UsageError, ValueError):
+    """A source name that podsight has no connector for."""
 
 
 @dataclass
@@ -289,7 +294,7 @@ def make_connector(source: str, *, cache: bool = True) -> Any:
         from podsight.sources.youtube.client import YouTubeConnector
 
         return YouTubeConnector.from_env(cache=cache)
-    raise ValueError(f"unknown source {source!r}; known: {', '.join(SOURCES)}")
+    raise UnknownSource(f"unknown source {source!r}; known: {', '.join(SOURCES)}")
 
 
 def store_and_record(result: Normalized, *, fetched_at: datetime) -> tuple[StoreReport, int]:
@@ -349,7 +354,7 @@ def sync_shows(
     selected = [s for s in SOURCES if sources is None or s in set(sources)]
     unknown = set(sources or ()) - set(SOURCES)
     if unknown:
-        raise ValueError(f"unknown source(s) {sorted(unknown)}; known: {', '.join(SOURCES)}")
+        raise UnknownSource(f"unknown source(s) {sorted(unknown)}; known: {', '.join(SOURCES)}")
     report = SyncReport(runs={s: SourceRun(s) for s in selected})
     for source in selected:
         run = report.runs[source]

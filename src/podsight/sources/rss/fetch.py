@@ -57,6 +57,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from podsight import conf
+from podsight.errors import PodsightError
 
 try:  # brotli >= 1.2 can bound its output per call, which the size cap relies on
     import brotli
@@ -107,7 +108,7 @@ _DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 # --- errors -------------------------------------------------------------------------------
 
 
-class FetchError(Exception):
+class FetchError(PodsightError):
     """A feed could not be fetched; the message says what happened and what to do."""
 
     def __init__(self, message: str, *, url: str | None = None) -> None:

@@ -20,6 +20,7 @@ from urllib.parse import urljoin
 
 from lxml import etree
 
+from podsight.errors import PodsightError
 from podsight.sources.rss.model import (
     Category,
     Chapters,
@@ -44,7 +45,7 @@ from podsight.sources.rss.normalize import (
 __all__ = ["SAFE_XML", "FeedParseError", "parse_feed"]
 
 
-class FeedParseError(ValueError):
+class FeedParseError(PodsightError, ValueError):
     """The document is not a readable RSS/Atom feed (empty, HTML page, no channel/feed)."""
 
 
