@@ -40,10 +40,11 @@ test: test-sqlite test-postgres
 test-sqlite: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
-# Only tests that touch the database run again on PostgreSQL; pure parsers need not.
+# Only tests that touch the database run again on PostgreSQL (in-process `django_db`, and
+# `database`: real commands on a database of their own); pure parsers need not.
 test-postgres: $(STAMP)
 	@if $(BIN)/python scripts/pg_available.py "$(TEST_POSTGRES_URL)"; then \
-		DATABASE_URL="$(TEST_POSTGRES_URL)" $(BIN)/python -m pytest -q -p no:cacheprovider -m django_db; \
+		DATABASE_URL="$(TEST_POSTGRES_URL)" $(BIN)/python -m pytest -q -p no:cacheprovider -m "django_db or database"; \
 	elif [ "$$CI" = "true" ]; then \
 		echo "PostgreSQL is required under CI but $(TEST_POSTGRES_URL) does not answer"; exit 1; \
 	else \

@@ -6,7 +6,7 @@ import os
 
 import dj_database_url
 
-from podsight import conf
+from podsight import conf, logs
 
 HOME = conf.podsight_home()
 
@@ -107,15 +107,4 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "loggers": {
-        "podsight": {
-            "handlers": ["console"],
-            "level": os.environ.get("PODSIGHT_LOG_LEVEL", "INFO"),
-        },
-    },
-}
+LOGGING = logs.django_logging(HOME)
