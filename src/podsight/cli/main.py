@@ -690,6 +690,9 @@ def serve(
     ] = 1,
 ) -> None:
     """Serve the REST API (and /api/docs)."""
+    from podsight.serving import check_serving, serve_gunicorn, serve_waitress
+
+    check_serving(host)  # exits 2: a non-loopback host with the built-in secret key
     _database()
     setup_django()
     from podsight.wsgi import application
@@ -699,12 +702,8 @@ def serve(
         f"with {workers} process(es) × {threads} thread(s)"
     )
     if workers == 1:
-        from waitress import serve as waitress_serve
-
-        waitress_serve(application, host=host, port=port, threads=threads, ident="podsight")
+        serve_waitress(application, host=host, port=port, threads=threads)
         return
-    from podsight.serving import serve_gunicorn
-
     serve_gunicorn(application, host=host, port=port, workers=workers, threads=threads)
 
 
