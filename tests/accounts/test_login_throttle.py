@@ -6,6 +6,7 @@ and which address counts behind a proxy."""
 from __future__ import annotations
 
 import base64
+import threading
 import time
 import types
 import urllib.error
@@ -26,12 +27,26 @@ CLIENT_LIMIT = 5
 LOCKOUT_S = 60
 
 
+def _forget_counts() -> None:
+    """Drop the counts these tests make. A database cache loses them with the test's
+    database anyway; Redis (``PODSIGHT_CACHE_URL``) keeps them, and is perhaps shared."""
+    from django.core.cache import cache
+
+    names = ["alice", "bob", *(f"user{n}" for n in range(CLIENT_LIMIT))]
+    clients = ["127.0.0.1", "::/64", "203.0.113.7", "192.0.2.44"]
+    cache.delete_many(
+        [throttle._key("account", n) for n in names] + [throttle._key("client", c) for c in clients]
+    )
+
+
 @pytest.fixture(autouse=True)
-def limits(settings):
+def limits(settings, transactional_db):
     settings.LOGIN_MAX_FAILURES = ACCOUNT_LIMIT
     settings.LOGIN_MAX_FAILURES_PER_CLIENT = CLIENT_LIMIT
     settings.LOGIN_LOCKOUT_S = LOCKOUT_S
-    return settings
+    _forget_counts()
+    yield settings
+    _forget_counts()
 
 
 @pytest.fixture
@@ -165,3 +180,37 @@ def test_behind_a_trusted_proxy_each_forwarded_client_counts_apart(live_server, 
     # client wrote itself (left of the proxy's) is not believed either.
     neighbour = {"X-Forwarded-For": "203.0.113.7, 192.0.2.44"}
     assert _login(base, "alice", PASSWORD, headers=neighbour)[0] == 200
+
+
+def test_logins_beyond_the_concurrent_password_checks_get_429_at_once(
+    live_server, alice, limits, monkeypatch
+):
+    """Guessing spread over many addresses and accounts escapes the counts; the cap on
+    password checks at once keeps it from taking every server thread and core."""
+    limits.LOGIN_CONCURRENCY = 1
+    entered, release = threading.Event(), threading.Event()
+    encode = PBKDF2PasswordHasher.encode
+
+    def held(self, password, salt, iterations=None):
+        if password == PASSWORD:  # alice's login is held mid-check
+            entered.set()
+            assert release.wait(30)
+        return encode(self, password, salt, iterations)
+
+    monkeypatch.setattr(PBKDF2PasswordHasher, "encode", held)
+    base = live_server.url
+    first: list[int] = []
+    holder = threading.Thread(target=lambda: first.append(_login(base, "alice", PASSWORD)[0]))
+    holder.start()
+    try:
+        assert entered.wait(30)
+        started = time.monotonic()
+        status, headers, body = _login(base, "bob", "guess")
+        assert status == 429 and headers["Retry-After"] == "1"
+        assert "at once" in orjson.loads(body)["error"]["message"]
+        assert time.monotonic() - started < 5  # answered without waiting for the slot
+    finally:
+        release.set()
+        holder.join(30)
+    assert first == [200]
+    assert _login(base, "bob", "guess")[0] == 401  # the slot is free again

@@ -10,6 +10,12 @@ per address) within ``PODSIGHT_LOGIN_LOCKOUT``, that account or address is locke
 answered 429 with ``Retry-After`` *before* the password is hashed, a right password
 included (otherwise guessing would go on, only the answers would be hidden).
 
+Password checks are also capped per server process (``PODSIGHT_LOGIN_CONCURRENCY``,
+default 2): a login arriving while that many are being checked gets 429 with
+``Retry-After: 1`` at once. Guessing spread over many addresses and accounts, which the
+counts cannot catch, then holds at most that many threads and cores; the other threads
+go on serving everything else.
+
 A successful login clears its account's count (a user who mistyped a few times is not one
 typo from a lockout), not its address's: a guesser with an account of their own could
 otherwise clear their address's count between guesses.
@@ -29,27 +35,36 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
 
-__all__ = ["Attempt", "LoginThrottled", "begin"]
+__all__ = ["Attempt", "LoginThrottled", "begin", "password_check"]
 
 log = logging.getLogger(__name__)
 
-_lock = threading.Lock()
+_lock = threading.Lock()  # read-modify-write of the counts
+_checks_lock = threading.Lock()
+_checks = 0  # password checks running in this process
 
 
 class LoginThrottled(Exception):
-    """The account (``scope="account"``) or the client address (``"client"``) is locked."""
+    """The account (``scope="account"``) or the client address (``"client"``) is locked,
+    or this process is checking as many passwords as it may (``"server"``)."""
 
     def __init__(self, scope: str, retry_after: int) -> None:
-        what = "this account" if scope == "account" else "this address"
-        super().__init__(
-            f"Too many failed logins for {what}: every login is refused for {retry_after} s "
-            "more, a correct password included (see Retry-After)."
-        )
+        if scope == "server":
+            message = "Too many logins are being checked at once; retry in a second."
+        else:
+            what = "this account" if scope == "account" else "this address"
+            message = (
+                f"Too many failed logins for {what}: every login is refused for "
+                f"{retry_after} s more, a correct password included (see Retry-After)."
+            )
+        super().__init__(message)
         self.scope = scope
         self.retry_after = retry_after
 
@@ -124,3 +139,20 @@ def begin(username: str, client: str) -> Attempt:
         if live and live[0] >= limits[scope]:
             raise LoginThrottled(scope, max(1, math.ceil(live[1] - now)))
     return Attempt(keys, counts["account"])
+
+
+@contextmanager
+def password_check() -> Iterator[None]:
+    """Hold one of the process's password-check slots, or raise :class:`LoginThrottled`
+    (``"server"``) when none is free. Not a queue: a waiting request would hold a server
+    thread just the same."""
+    global _checks
+    with _checks_lock:
+        if _checks >= settings.LOGIN_CONCURRENCY:
+            raise LoginThrottled("server", 1)
+        _checks += 1
+    try:
+        yield
+    finally:
+        with _checks_lock:
+            _checks -= 1

@@ -150,11 +150,12 @@ def _caller(request: HttpRequest) -> Caller | None:
     if credentials is not None:
         try:  # before the password check, whose CPU is what guessing spends
             attempt = throttle.begin(credentials[0], client_address(request))
+            with throttle.password_check():
+                user = authenticate(request, username=credentials[0], password=credentials[1])
         except throttle.LoginThrottled as exc:
             raise Refused(
                 429, "throttled", str(exc), headers={"Retry-After": str(exc.retry_after)}
             ) from None
-        user = authenticate(request, username=credentials[0], password=credentials[1])
         if user is None:
             attempt.failed()
             return None
