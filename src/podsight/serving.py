@@ -1,19 +1,94 @@
-"""Serving the WSGI application: waitress in one process, gunicorn pre-forking several
-(for the event ingest path's throughput)."""
+"""Serving: the checks before listening, one process (waitress) or several (gunicorn, for
+the event ingest path's throughput).
+
+Proxy headers (``X-Forwarded-For``, ``X-Forwarded-Proto``) are left to the application
+(``podsight.security``), which believes them from ``PODSIGHT_TRUSTED_PROXIES`` only: both
+servers pass them through untouched, so the rule is the same whichever serves."""
 
 from __future__ import annotations
 
 import errno
+import ipaddress
 import signal
 import socket
-from typing import Any
+import sys
+from typing import Any, TextIO
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 
 from podsight.errors import PodsightError, UsageError
 
-__all__ = ["CannotServe", "check_address", "serve_gunicorn", "serve_waitress"]
+__all__ = [
+    "CannotServe",
+    "check_address",
+    "check_serving",
+    "is_loopback",
+    "serve_gunicorn",
+    "serve_waitress",
+    "serving_problems",
+]
+
+
+def is_loopback(host: str) -> bool:
+    """Whether listening on ``host`` reaches this machine only."""
+    host = host.strip().strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name other than localhost may resolve anywhere
+
+
+def serving_problems(host: str) -> tuple[list[str], list[str]]:
+    """``(errors, warnings)`` of serving on ``host`` with the current settings."""
+    from django.conf import settings
+
+    from podsight.settings import INSECURE_SECRET_KEY, LOCAL_HOSTS
+
+    errors: list[str] = []
+    warnings: list[str] = []
+    if is_loopback(host):
+        return errors, warnings
+    if settings.SECRET_KEY == INSECURE_SECRET_KEY:
+        # Anyone who knows the built-in key (it is in the source) can forge login cookies.
+        errors.append(
+            f"refusing to serve on {host}, reachable from other machines, with the built-in "
+            "secret key: set PODSIGHT_SECRET_KEY to a long random value (`python3 -c "
+            "'import secrets; print(secrets.token_urlsafe(50))'` makes one), or serve on "
+            "127.0.0.1"
+        )
+    if set(settings.ALLOWED_HOSTS) <= set(LOCAL_HOSTS):
+        warnings.append(
+            "PODSIGHT_ALLOWED_HOSTS allows only localhost names: requests that name this "
+            "machine otherwise get 400. Set it to the names clients use, e.g. "
+            "PODSIGHT_ALLOWED_HOSTS=podsight.example.org,192.0.2.10"
+        )
+    if "*" in settings.ALLOWED_HOSTS:
+        warnings.append(
+            "PODSIGHT_ALLOWED_HOSTS contains *: links in answers (`next`) take whatever Host a "
+            "client sends; list the server's names instead"
+        )
+    if settings.DEBUG:
+        warnings.append(
+            "PODSIGHT_DEBUG is on: error pages show code and settings to anyone who can "
+            "reach the server"
+        )
+    return errors, warnings
+
+
+def check_serving(host: str, stream: TextIO | None = None) -> None:
+    """Print the warnings of serving on ``host``; raise the first error (exit 2) if any."""
+    from podsight.bootstrap import setup_django
+
+    setup_django()
+    stream = stream or sys.stderr
+    errors, warnings = serving_problems(host)
+    if errors:
+        raise UsageError(errors[0])
+    for warning in warnings:
+        print(f"warning: {warning}", file=stream)
 
 
 class CannotServe(PodsightError):
@@ -57,7 +132,11 @@ def serve_waitress(application, *, host: str, port: int, threads: int) -> None:
     from waitress.server import create_server
 
     try:
-        server = create_server(application, host=host, port=port, threads=threads, ident="podsight")
+        # waitress would drop X-Forwarded-* itself: podsight.security decides instead.
+        server = create_server(
+            application, host=host, port=port, threads=threads, ident="podsight",
+            clear_untrusted_proxy_headers=False,
+        )  # fmt: skip
     except OSError as exc:  # taken since check_address
         raise CannotServe(_bind_message(host, port, exc)) from exc
     try:
@@ -121,6 +200,9 @@ def serve_gunicorn(application, *, host: str, port: int, workers: int, threads: 
             "loglevel": "warning",
             "proc_name": "podsight",
             "post_worker_init": _graceful_worker,
+            # The scheme comes from podsight.security, which trusts PODSIGHT_TRUSTED_PROXIES
+            # only (gunicorn would believe X-Forwarded-Proto from any local process).
+            "secure_scheme_headers": {},
             "graceful_timeout": 15,
         },
     ).run()

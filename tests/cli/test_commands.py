@@ -99,7 +99,9 @@ _OFFLINE = {
 }
 
 CASES: dict[tuple[str, ...], list[Case]] = {
-    ("demo", "apis"): [Case(["demo", "apis", "--port", "{port}"], serve="http://127.0.0.1:{port}/")],
+    ("demo", "apis"): [
+        Case(["demo", "apis", "--port", "{port}"], serve="http://127.0.0.1:{port}/")
+    ],
     ("demo", "labels"): [Case(["demo", "labels", "{tmp}/labels.csv", "--shows", "2"])],
     ("demo", "load"): [
         Case(["demo", "load", "--shows", "2", "--no-progress"], expect="need review")
@@ -113,8 +115,10 @@ CASES: dict[tuple[str, ...], list[Case]] = {
     ],
     ("events", "consume"): [Case(["events", "consume", "--once"], expect="consumed")],
     ("import", "podcastindex"): [
-        Case(["import", "podcastindex", "{tmp}/podcastindex_feeds.db", "--no-progress"],
-             prepare=_dump),
+        Case(
+            ["import", "podcastindex", "{tmp}/podcastindex_feeds.db", "--no-progress"],
+            prepare=_dump,
+        ),
     ],  # fmt: skip
     ("ingest", "rss"): [
         Case(["ingest", "rss", "{tmp}/feeds", "--no-progress"], prepare=_feed_file, expect="1 new")
@@ -125,23 +129,44 @@ CASES: dict[tuple[str, ...], list[Case]] = {
     ("links", "reject"): [Case(["links", "reject", "channel", "spotify:nothing"], code=1)],
     ("match",): [
         Case(["match", "--no-progress"]),
-        Case(["match", "--report", "--labels", "{tmp}/labels.csv", "--no-progress"],
-             prepare=_labels, seeded=True, expect="links per source pair"),
+        Case(
+            ["match", "--report", "--labels", "{tmp}/labels.csv", "--no-progress"],
+            prepare=_labels,
+            seeded=True,
+            expect="links per source pair",
+        ),
     ],  # fmt: skip
     ("migrate",): [Case(["migrate"], expect="current")],
     ("replay",): [Case(["replay", "--no-progress"], expect="replayed 0 payloads")],
     ("serve",): [
         Case(["serve", "--port", "{port}"], serve="http://127.0.0.1:{port}/healthz"),
-        Case(["serve", "--port", "{port}", "--workers", "2"],
-             serve="http://127.0.0.1:{port}/healthz"),
+        Case(
+            ["serve", "--port", "{port}", "--workers", "2"], serve="http://127.0.0.1:{port}/healthz"
+        ),
     ],  # fmt: skip
     ("simulate", "listeners"): [
-        Case(["simulate", "listeners", "--direct", "--users", "50", "--events", "200",
-              "--speedup", "0", "--tastes", "{tmp}/tastes.json", "--no-progress"],
-             seeded=True, expect="simulated"),
+        Case(
+            [
+                "simulate",
+                "listeners",
+                "--direct",
+                "--users",
+                "50",
+                "--events",
+                "200",
+                "--speedup",
+                "0",
+                "--tastes",
+                "{tmp}/tastes.json",
+                "--no-progress",
+            ],
+            seeded=True,
+            expect="simulated",
+        ),
     ],  # fmt: skip
-    ("sync",): [Case(["sync", "--sources", "{tmp}/shows.toml", "--no-progress"],
-                     prepare=_sources_file)],  # fmt: skip
+    ("sync",): [
+        Case(["sync", "--sources", "{tmp}/shows.toml", "--no-progress"], prepare=_sources_file)
+    ],  # fmt: skip
     ("tokens", "create"): [Case(["tokens", "create", "my-app"])],
     ("tokens", "list"): [Case(["tokens", "list"])],
     ("tokens", "revoke"): [Case(["tokens", "revoke", "never-made"], code=1)],

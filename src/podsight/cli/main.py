@@ -722,9 +722,10 @@ def serve(
     ] = 1,
 ) -> None:
     """Serve the REST API (and /api/docs)."""
-    from podsight.serving import check_address, serve_gunicorn, serve_waitress
+    from podsight.serving import check_address, check_serving, serve_gunicorn, serve_waitress
     from podsight.wsgi import application
 
+    check_serving(host)  # a non-loopback host with the built-in secret key is refused
     check_address(host, port)
     shown = f"[{host}]" if ":" in host else host
     err.print(
