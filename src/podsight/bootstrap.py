@@ -6,7 +6,10 @@ pending migrations are applied on first use.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
+from pathlib import Path
 
 __all__ = ["DatabaseUnavailable", "ensure_database", "setup_django"]
 
@@ -43,5 +46,42 @@ def ensure_database(verbose: bool = False) -> list[str]:
             "SQLite under PODSIGHT_HOME) and that the server is running."
         ) from exc
     if plan:
-        call_command("migrate", interactive=False, verbosity=1 if verbose else 0)
+        # Several first commands on one fresh home (parallel ingests) must not all run
+        # the same migrations: one migrates, the others wait and find nothing left to do.
+        with _migration_lock(connection):
+            executor.loader.build_graph()
+            plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+            if plan:
+                call_command("migrate", interactive=False, verbosity=1 if verbose else 0)
     return [f"{m.app_label}.{m.name}" for m, _ in plan]
+
+
+# Any fixed 64-bit number, the same in every podsight process.
+_PG_MIGRATION_LOCK = 0x706F64736967  # "podsig"
+
+
+@contextlib.contextmanager
+def _migration_lock(connection) -> Iterator[None]:
+    """Serialise migrations between processes: an advisory lock on PostgreSQL, a lock
+    file beside the SQLite database."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [_PG_MIGRATION_LOCK])
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [_PG_MIGRATION_LOCK])
+        return
+    name = str(connection.settings_dict.get("NAME") or "")
+    if connection.vendor != "sqlite" or not name or name == ":memory:" or "mode=memory" in name:
+        yield
+        return
+    import fcntl
+
+    with open(Path(name).with_name(Path(name).name + ".migrate-lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
