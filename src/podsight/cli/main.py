@@ -65,7 +65,7 @@ def _print_report(report) -> None:
     table = Table(title="feeds", show_lines=False, expand=False)
     for column in ("status", "feed", "title", "episodes", "new", "upd", "gone", "notes"):
         table.add_column(column, overflow="fold")
-    colours = {"new": "green", "updated": "cyan", "failed": "red"}
+    colours = {"new": "green", "updated": "cyan", "incomplete": "yellow", "failed": "red"}
     for o in report.outcomes:
         colour = colours.get(o.status, "white")
         notes = o.error or ", ".join(o.repairs)
@@ -75,7 +75,8 @@ def _print_report(report) -> None:
             str(o.episodes_vanished), escape(notes[:120]),
         )  # fmt: skip
     console.print(table)
-    counts = {s: report.count(s) for s in ("new", "updated", "unchanged", "not-modified", "failed")}
+    statuses = ("new", "updated", "unchanged", "not-modified", "incomplete", "failed")
+    counts = {s: report.count(s) for s in statuses}
     episodes = sum(o.episodes_new for o in report.outcomes)
     summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     console.print(f"[bold]{len(report.outcomes)} feeds[/]: {summary}; {episodes} new episodes")
