@@ -106,13 +106,12 @@ def _migration_lock(connection) -> Iterator[None]:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [_PG_MIGRATION_LOCK])
         return
-    import portalocker
-
-    lock_path = Path(str(connection.settings_dict["NAME"]) + ".migrate.lock")
-    if str(connection.settings_dict["NAME"]).startswith(":memory:") or "mode=memory" in str(
-        connection.settings_dict["NAME"]
-    ):
+    name = str(connection.settings_dict.get("NAME") or "")
+    if connection.vendor != "sqlite" or not name or name == ":memory:" or "mode=memory" in name:
         yield  # an in-memory database (tests) has one user
         return
-    with portalocker.Lock(lock_path, timeout=600):
+    import portalocker
+
+    # A lock file beside the SQLite database: every process using it sees the same one.
+    with portalocker.Lock(name + ".migrate.lock", timeout=600):
         yield

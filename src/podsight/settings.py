@@ -106,6 +106,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "podsight.api.errors.DatabaseBusyMiddleware",  # 503, not 500, when the database is busy
 ]
 
 ROOT_URLCONF = "podsight.urls"

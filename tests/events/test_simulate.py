@@ -309,7 +309,7 @@ def test_transient_failures_are_retried_with_the_same_events(local_server):
 
     # Nothing listening: connection errors are retried, then the run stops with the reason.
     unreachable = HttpSink("http://127.0.0.1:1", "k3y", max_attempts=3, sleep=waits.append)
-    with pytest.raises(SimulationError, match="failed 3 times; last: ConnectError"):
+    with pytest.raises(SimulationError, match=r"failed 3 time\(s\), the last with ConnectError"):
         unreachable.send([{"event_id": "a"}])
     assert unreachable.retries == 2
 

@@ -135,7 +135,7 @@ def _print_report(report) -> None:
     table = Table(title="feeds", show_lines=False, expand=False)
     for column in ("status", "feed", "title", "episodes", "new", "upd", "gone", "notes"):
         table.add_column(column, overflow="fold")
-    colours = {"new": "green", "updated": "cyan", "failed": "red"}
+    colours = {"new": "green", "updated": "cyan", "incomplete": "yellow", "failed": "red"}
     for o in report.outcomes:
         colour = colours.get(o.status, "white")
         notes = o.error or ", ".join(o.repairs)
@@ -145,7 +145,8 @@ def _print_report(report) -> None:
             str(o.episodes_vanished), escape(notes[:120]),
         )  # fmt: skip
     console.print(table)
-    counts = {s: report.count(s) for s in ("new", "updated", "unchanged", "not-modified", "failed")}
+    statuses = ("new", "updated", "unchanged", "not-modified", "incomplete", "failed")
+    counts = {s: report.count(s) for s in statuses}
     episodes = sum(o.episodes_new for o in report.outcomes)
     summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     console.print(f"[bold]{len(report.outcomes)} feeds[/]: {summary}; {episodes} new episodes")
@@ -725,8 +726,8 @@ def serve(
     from podsight.serving import check_address, check_serving, serve_gunicorn, serve_waitress
     from podsight.wsgi import application
 
+    check_address(host, port)  # a host that is not one, a port in use
     check_serving(host)  # a non-loopback host with the built-in secret key is refused
-    check_address(host, port)
     shown = f"[{host}]" if ":" in host else host
     err.print(
         f"serving on http://{shown}:{port}/api/channels  (docs: /api/docs) "

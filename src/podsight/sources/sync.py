@@ -333,9 +333,9 @@ def _sync_rss(specs: Sequence[ShowSpec], run: SourceRun, console: Console, progr
             run.store.episodes_new += outcome.episodes_new
             run.store.episodes_updated += outcome.episodes_updated
             run.store.episodes_vanished += outcome.episodes_vanished
-            if outcome.status == "new":
+            if outcome.change == "new":
                 run.store.shows_new += 1
-            elif outcome.status == "updated":
+            elif outcome.change == "updated":
                 run.store.shows_updated += 1
             else:
                 run.store.shows_unchanged += 1
