@@ -363,6 +363,7 @@ def clock_at(text: str) -> Callable[[], datetime]:
     return lambda: datetime.fromisoformat(text)
 
 
+@pytest.mark.clock
 def test_quota_day_turns_at_pacific_midnight(tmp_path: Path) -> None:
     path = tmp_path / "quota.json"
     before = QuotaLedger(100, path, clock=clock_at("2025-03-01T07:59:00+00:00"))
@@ -378,6 +379,7 @@ def test_quota_day_turns_at_pacific_midnight(tmp_path: Path) -> None:
     assert stored["2025-02-28"]["used"] == 7 and stored["2025-03-01"]["used"] == 3
 
 
+@pytest.mark.clock
 def test_quota_ledger_persists_settles_and_refuses_before_the_call(tmp_path: Path) -> None:
     path = tmp_path / "state" / "youtube_quota.json"
     now = clock_at("2025-03-01T20:00:00+00:00")
@@ -431,6 +433,7 @@ def google_response(status: int, reason: str, message: str = "no", **kw: Any) ->
     return httpx.Response(status, json=body, request=request)
 
 
+@pytest.mark.clock
 def test_error_hook_maps_youtube_reasons() -> None:
     for reason in ("quotaExceeded", "dailyLimitExceeded"):
         error = youtube_error_hook(google_response(403, reason, domain="youtube.quota"))
@@ -463,6 +466,7 @@ def test_error_hook_maps_youtube_reasons() -> None:
 # -- sync over a real socket: the first seed's Huberman Lab export ------------------------
 
 
+@pytest.mark.clock
 @pytest.mark.network
 def test_huberman_first_run_costs_three_units(
     serve: Callable[..., ApiServer], seed_dir: Path, export: list[dict[str, Any]]
@@ -510,6 +514,7 @@ def test_huberman_first_run_costs_three_units(
     assert all(p.params.get("key") == "REDACTED" for p in payloads)
 
 
+@pytest.mark.clock
 @pytest.mark.network
 def test_second_identical_run_revalidates_and_is_still_charged(
     serve: Callable[..., ApiServer], seed_dir: Path
@@ -532,6 +537,7 @@ def test_second_identical_run_revalidates_and_is_still_charged(
     assert second.complete_shows == {HUBERMAN}
 
 
+@pytest.mark.clock
 @pytest.mark.network
 def test_fresh_cache_hits_cost_nothing(serve: Callable[..., ApiServer], seed_dir: Path) -> None:
     backend = YouTubeBackend.from_seed(seed_dir, api_key=KEY)
@@ -638,6 +644,7 @@ def test_search_channels_costs_100_units(serve: Callable[..., ApiServer], seed_d
 # -- quota and failures ----------------------------------------------------------------
 
 
+@pytest.mark.clock
 @pytest.mark.network
 def test_budget_stops_before_the_call(
     serve: Callable[..., ApiServer], seed_dir: Path, monkeypatch: pytest.MonkeyPatch
@@ -658,6 +665,7 @@ def test_budget_stops_before_the_call(
     assert len(server.requests) == 2 and backend.units_used == 2
 
 
+@pytest.mark.clock
 @pytest.mark.network
 def test_youtube_quota_exceeded_stops_until_reset(
     serve: Callable[..., ApiServer], seed_dir: Path
@@ -674,6 +682,7 @@ def test_youtube_quota_exceeded_stops_until_reset(
     assert len(server.requests) == 1  # the ledger remembered: no call made
 
 
+@pytest.mark.clock
 @pytest.mark.network
 def test_a_refusal_answered_after_the_pacific_midnight_closes_only_the_day_that_ended(
     serve: Callable[..., ApiServer], seed_dir: Path
