@@ -41,7 +41,8 @@ test-sqlite: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 # The tests that read the wall clock (marker `clock`) run once more at each of these
-# instants: each test starts there and the clock runs on (tests/clock_travel.py).
+# instants: each test starts there and the clock runs on (tests/clock_travel.py). One run
+# per instant, as what modules compute on import is set by it too.
 #   23:55 UTC       events or sessions placed from "now" run over the UTC midnight, where
 #                   the lake's days and engagement_daily turn (the consumer tests failed so);
 #   23:59:59 UTC    a test's own run crosses that midnight: two readings of the clock fall
@@ -49,10 +50,13 @@ test-sqlite: $(STAMP)
 #   23:59:59 America/Los_Angeles   the same at the YouTube quota day's end, 07:59:59 UTC
 #                   in winter (PST) and 06:59:59 UTC in summer (PDT): a fixed 07:59 UTC
 #                   would meet it only half the year.
-TEST_CLOCKS ?= 23:55, 23:59:59, 23:59:59 America/Los_Angeles
+TEST_CLOCKS ?= "23:55" "23:59:59" "23:59:59 America/Los_Angeles"
 
 test-clock: $(STAMP)
-	PODSIGHT_TEST_CLOCK="$(TEST_CLOCKS)" $(BIN)/python -m pytest -q -p no:cacheprovider -m clock
+	@set -e; for clock in $(TEST_CLOCKS); do \
+		echo "PODSIGHT_TEST_CLOCK='$$clock' pytest -m clock"; \
+		PODSIGHT_TEST_CLOCK="$$clock" $(BIN)/python -m pytest -q -p no:cacheprovider -m clock; \
+	done
 
 # Only tests that touch the database run again on PostgreSQL; pure parsers need not.
 test-postgres: $(STAMP)

@@ -2,12 +2,13 @@
 
 ``PODSIGHT_TEST_CLOCK=23:55`` starts every test at 23:55:00 UTC, and
 ``PODSIGHT_TEST_CLOCK="23:59:58 America/Los_Angeles"`` two seconds before a Pacific
-midnight (07:59:58 UTC in winter, 06:59:58 UTC in summer). Several, separated by commas
-(``"23:55, 23:59:59"``), run each test once at each of them. The clock then runs on
+midnight (07:59:58 UTC in winter, 06:59:58 UTC in summer). The clock then runs on
 (time-machine, ``tick=True``), so a test that lasts longer than the gap crosses the
 boundary while it runs. Everything in the test process that reads the wall clock sees it:
 ``datetime.now``, ``time.time``, ``date.today`` and so Django's ``timezone.now``.
 ``time.monotonic`` is left alone; so are subprocesses, which keep the real clock.
+The clock is set from the start of the run, so that what modules compute on import
+is at the set instant too (one instant per run).
 
 The day is the latest one on which that time has already come: the set clock is never
 ahead of the real one, so a subprocess or server a test starts never receives times
@@ -60,11 +61,3 @@ def start_instant(raw: str, real_now: datetime) -> datetime:
         if candidate <= real_now:
             return candidate
     raise AssertionError("unreachable: a time of day comes once in any 48 hours")
-
-
-def start_instants(raw: str, real_now: datetime) -> list[tuple[str, datetime]]:
-    """Each comma-separated time of ``raw`` with its :func:`start_instant`, in order."""
-    parts = [part.strip() for part in raw.split(",")]
-    if not all(parts):
-        raise ValueError(f"{SETTING}={raw!r} has an empty entry; separate times by commas")
-    return [(part, start_instant(part, real_now)) for part in parts]

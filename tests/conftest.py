@@ -13,7 +13,7 @@ import pytest
 import time_machine
 
 from clock_travel import SETTING as CLOCK_SETTING
-from clock_travel import start_instants
+from clock_travel import start_instant
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,34 +24,23 @@ os.environ.setdefault("PODSIGHT_HOME", tempfile.mkdtemp(prefix="podsight-test-ho
 
 # -- the clock: PODSIGHT_TEST_CLOCK (see clock_travel.py) ---------------------------------
 
-CLOCK_STARTS = pytest.StashKey[list[tuple[str, datetime]]]()
+CLOCK_START = pytest.StashKey[datetime | None]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     raw = os.environ.get(CLOCK_SETTING, "").strip()
     try:
-        starts = start_instants(raw, datetime.now(UTC)) if raw else []
+        start = start_instant(raw, datetime.now(UTC)) if raw else None
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
-    config.stash[CLOCK_STARTS] = starts
-    if starts:
-        # Also for collection and module- or session-wide fixtures, so that nothing in the
-        # run reads the real clock (up to a day ahead) next to the set one; the earliest,
-        # so that what they stamp is never in a test's future.
-        traveller = time_machine.travel(min(start for _, start in starts), tick=True)
+    config.stash[CLOCK_START] = start
+    if start is not None:
+        # From here on, not only in tests: what a module computes on import (a NOW
+        # constant) and module- or session-wide fixtures see the set clock too. So one
+        # instant per run: modules are imported once.
+        traveller = time_machine.travel(start, tick=True)
         traveller.start()
         config.add_cleanup(traveller.stop)
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    starts = metafunc.config.stash.get(CLOCK_STARTS, [])
-    if len(starts) > 1 and "set_clock" in metafunc.fixturenames:
-        metafunc.parametrize(
-            "set_clock",
-            [s for _, s in starts],
-            ids=[f"clock={t}" for t, _ in starts],
-            indirect=True,
-        )
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
@@ -60,25 +49,19 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     if missing is not None:
         path, count = missing
         terminalreporter.write_line(f"{count} tests skipped: {_corpus_missing(path)}")
-    for raw, start in config.stash.get(CLOCK_STARTS, []):
+    start = config.stash.get(CLOCK_START, None)
+    if start is not None:
         terminalreporter.write_line(
-            f"clock: each test started at {start.isoformat()} ({CLOCK_SETTING} {raw!r}), "
-            "then ran on"
+            f"clock: each test started at {start.isoformat()} "
+            f"({CLOCK_SETTING}={os.environ[CLOCK_SETTING].strip()!r}), then ran on"
         )
-
-
-@pytest.fixture(scope="session")
-def clock_starts(pytestconfig: pytest.Config) -> list[tuple[str, datetime]]:
-    """The run's ``PODSIGHT_TEST_CLOCK`` entries and their instants (empty: the real clock)."""
-    return pytestconfig.stash.get(CLOCK_STARTS, [])
 
 
 @pytest.fixture(autouse=True)
 def set_clock(request: pytest.FixtureRequest) -> Iterator[datetime | None]:
     """Each test starts at the set instant (the value; None: the real clock). Per test, not
     once per run, so that every test begins just before the boundary it was chosen for."""
-    starts = request.config.stash.get(CLOCK_STARTS, [])
-    start = getattr(request, "param", None) or (starts[0][1] if starts else None)
+    start = request.config.stash.get(CLOCK_START, None)
     if start is None:
         yield None
         return
