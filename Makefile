@@ -47,10 +47,11 @@ test-sqlite: $(STAMP)
 #                   the lake's days and engagement_daily turn (the consumer tests failed so);
 #   23:59:59 UTC    a test's own run crosses that midnight: two readings of the clock fall
 #                   on two days, and windows looking back from 00:00:0x span both;
-#   23:59:59 America/Los_Angeles   the same at the YouTube quota day's end, 07:59:59 UTC
-#                   in winter (PST) and 06:59:59 UTC in summer (PDT): a fixed 07:59 UTC
-#                   would meet it only half the year.
-TEST_CLOCKS ?= "23:55" "23:59:59" "23:59:59 America/Los_Angeles"
+#   23:59:59.8 America/Los_Angeles   the same at the YouTube quota day's end, 07:59:59.8
+#                   UTC in winter (PST) and 06:59:59.8 UTC in summer (PDT): a fixed 07:59 UTC
+#                   would meet it only half the year. 0.2 s before it, as the quota tests
+#                   are that fast: started there, the unfixed ones failed 1 to 4 of 39.
+TEST_CLOCKS ?= "23:55" "23:59:59" "23:59:59.8 America/Los_Angeles"
 
 test-clock: $(STAMP)
 	@set -e; for clock in $(TEST_CLOCKS); do \
