@@ -53,6 +53,7 @@ def _logged() -> list[dict]:
     return [orjson.loads(e.payload) for e in entries]
 
 
+@pytest.mark.clock
 def test_a_valid_batch_is_stored_then_answered_202(api, catalog):
     episodes = list(Episode.objects.filter(duration_s__gt=600)[:3])
     batch = [
@@ -104,6 +105,7 @@ def test_every_reference_form_resolves_to_the_canonical_episode(api, catalog):
     assert logged[3]["episode_id"] is None and logged[3]["channel_id"] == episode.channel_id
 
 
+@pytest.mark.clock
 def test_bad_items_are_listed_and_their_valid_neighbours_kept(api, catalog):
     episode = Episode.objects.filter(duration_s__gt=600).first()
     good = [_event(episode), _event(episode, type="pause", position_s=60)]
