@@ -149,7 +149,8 @@ def start(args: list[str], env: dict[str, str], *, ready: str, timeout: float = 
 def _pg(sql: str) -> None:
     import psycopg
 
-    with psycopg.connect(_SERVER_URL, autocommit=True) as db:
+    # CREATE/DROP DATABASE from the server's maintenance database, which always exists.
+    with psycopg.connect(_pg_url("postgres"), autocommit=True) as db:
         db.execute(sql)
 
 

@@ -201,7 +201,7 @@ _ALL = [
 @pytest.mark.database
 @pytest.mark.parametrize(("command", "index"), _ALL)
 def test_command_runs(command: tuple[str, ...], index: int, home: Path, tmp_path: Path,
-                      request: pytest.FixtureRequest) -> None:  # fmt: skip
+                      request: pytest.FixtureRequest, database: str | None) -> None:  # fmt: skip
     case = CASES[command][index]
     if case.seeded:
         home = request.getfixturevalue("seeded_home")
@@ -218,6 +218,8 @@ def test_command_runs(command: tuple[str, ...], index: int, home: Path, tmp_path
     assert_clean(ran)
     assert ran.code == case.code, str(ran)
     assert "outlived its leader" not in ran.err, str(ran)
+    if database:  # the PostgreSQL pass: the commands used it, not a SQLite file
+        assert not (home / "podsight.sqlite3").exists()
     if case.code:
         assert len([x for x in ran.err.splitlines() if x.startswith("error:")]) <= 1, str(ran)
     if case.expect:
