@@ -14,6 +14,7 @@ from rich.table import Table
 
 from podsight import conf
 from podsight.bootstrap import DatabaseUnavailable, ensure_database, setup_django
+from podsight.cli.directory import directory_app
 from podsight.pipeline.steps import STEPS
 from podsight.progress import step_progress
 
@@ -43,6 +44,7 @@ events_app = typer.Typer(help="Listening events: the log and the lake.", no_args
 app.add_typer(events_app, name="events")
 simulate_app = typer.Typer(help="Simulated activity for demos and tests.", no_args_is_help=True)
 app.add_typer(simulate_app, name="simulate")
+app.add_typer(directory_app, name="directory")
 
 console = Console()
 if not console.is_terminal:

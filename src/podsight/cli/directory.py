@@ -1,0 +1,148 @@
+"""``podsight directory``: search the imported Podcast Index dump, add a feed to the catalog.
+
+Thin like the other commands: each calls a pipeline step (``directory.search``,
+``directory.add``, ``directory.reindex``) and prints its result.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from podsight.pipeline.steps import STEPS
+
+__all__ = ["directory_app"]
+
+directory_app = typer.Typer(
+    help="The Podcast Index directory: search every feed of the imported dump, add one to "
+    "the catalog.",
+    no_args_is_help=True,
+)
+
+console = Console()
+if not console.is_terminal:
+    console = Console(width=200)  # pipes and logs: don't fold titles mid-word
+err = Console(stderr=True, soft_wrap=True)  # an error is one line, however long
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    err.print(f"[red]error:[/] {escape(message)}")
+    raise typer.Exit(code)
+
+
+def _database() -> None:
+    from podsight.bootstrap import DatabaseUnavailable, ensure_database
+
+    try:
+        ensure_database()
+    except DatabaseUnavailable as exc:
+        _fail(str(exc), 2)
+
+
+@directory_app.command("search")
+def search(
+    words: Annotated[list[str], typer.Argument(help="Words of the title, author or description.")],
+    language: Annotated[
+        str | None, typer.Option(help="Only feeds in this language (en matches en-us).")
+    ] = None,
+    category: Annotated[str | None, typer.Option(help="Only feeds in this category.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100, help="Results to show.")] = 20,
+    cursor: Annotated[
+        str | None, typer.Option(help="Continue after a previous page (printed at its end).")
+    ] = None,
+) -> None:
+    """Search every imported dump feed by title, author and description, best first."""
+    from podsight.directory.service import DirectoryUnavailable, InvalidSearch
+
+    _database()
+    term = " ".join(words)
+    try:
+        page = STEPS["directory.search"](
+            term, language=language, category=category, page_size=limit, cursor=cursor
+        )
+    except DirectoryUnavailable as exc:
+        _fail(str(exc), 1)
+    except InvalidSearch as exc:
+        _fail(exc.message, 2)
+    if not page.results:
+        console.print(f"no feed in the directory matches {escape(term)!r}")
+        return
+    table = Table(title=f"directory: {escape(term)}")
+    for column in ("id", "title", "author", "lang", "episodes", "pop", "dead", "channel"):
+        table.add_column(column, overflow="fold")
+    for row in page.results:
+        table.add_row(
+            str(row["podcastindex_id"]),
+            escape(row["title"][:60]),
+            escape(row["author"][:30]),
+            row["language"] or "",
+            "" if row["episode_count"] is None else str(row["episode_count"]),
+            "" if row["popularity"] is None else str(row["popularity"]),
+            "yes" if row["dead"] else "",
+            "" if row["channel"] is None else str(row["channel"]),
+        )
+    console.print(table)
+    console.print("add one to the catalog: podsight directory add ID")
+    if page.next_cursor:
+        console.print(f"more: add --cursor {page.next_cursor}")
+
+
+@directory_app.command("add")
+def add(
+    podcastindex_id: Annotated[int, typer.Argument(help="The feed's Podcast Index id.")],
+    sources: Annotated[Path | None, typer.Option(help="Sources file to add the show to.")] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Put a directory feed in the sources file and the catalog, and ingest its feed."""
+    from podsight.directory.service import DirectoryUnavailable, FeedNotFound
+
+    _database()
+    try:
+        result = STEPS["directory.add"](
+            podcastindex_id, sources_file=sources, progress=progress, console=err
+        )
+    except FeedNotFound as exc:
+        _fail(str(exc), 2)
+    except DirectoryUnavailable as exc:
+        _fail(str(exc), 1)
+    listed = "added to" if result.added_to_sources else "already in"
+    console.print(
+        f"{escape(result.title or str(podcastindex_id))} (Podcast Index {podcastindex_id}): "
+        f"channel {result.channel}; {listed} {escape(str(result.sources_file))}"
+    )
+    if result.feed_failed:
+        _fail(
+            f"its feed {result.feed_url} could not be ingested ({result.feed_error}); the "
+            "channel holds the dump's data until `podsight sync` reads the feed",
+            1,
+        )
+    console.print(
+        f"feed {escape(result.feed_url)}: {result.feed_status}, {result.episodes} episodes"
+    )
+
+
+@directory_app.command("reindex")
+def reindex(
+    rebuild: Annotated[
+        bool, typer.Option(help="Build the index anew instead of catching up.")
+    ] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Bring the search index in step with the imported dump (an import does this too)."""
+    from podsight.directory.index import DirectoryBusy
+
+    try:
+        result = STEPS["directory.reindex"](rebuild=rebuild, progress=progress, console=err)
+    except DirectoryBusy as exc:
+        _fail(str(exc), 1)
+    if result.action == "no_lake":
+        _fail(
+            "no Podcast Index dump has been imported: run `podsight import podcastindex FILE`",
+            1,
+        )
+    console.print(str(result))
