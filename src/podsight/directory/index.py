@@ -498,6 +498,7 @@ class LakeIndexer:
     """
 
     def __init__(self, *, progress: bool = True, console: Any = None) -> None:
+        self._failed = False
         self.sync, self._writer, self._lock = sync_with_lake(
             progress=progress, console=console, keep_writer=True
         )
@@ -506,13 +507,21 @@ class LakeIndexer:
                 console.print(str(self.sync))
 
     def upsert(self, new: pa.Table, changed: pa.Table) -> None:
-        if self._writer is None:
-            # The lake did not exist before this import: its first batch created it.
-            self._writer = DirectoryIndexWriter(index_path(), create=True)
-        self._writer.upsert(new, new=True)
-        self._writer.upsert(changed)
-        if self._writer.pending >= COMMIT_EVERY:
-            self.commit()
+        """Index the rows of one batch, just written to the lake."""
+        try:
+            if self._writer is None:
+                # The lake did not exist before this import: its first batch created it.
+                self._writer = DirectoryIndexWriter(index_path(), create=True)
+            self._writer.upsert(new, new=True)
+            self._writer.upsert(changed)
+            if self._writer.pending >= COMMIT_EVERY:
+                self.commit()
+        except BaseException:
+            # The lake has this batch and the index may hold part of it: committing now
+            # would record a lake version the index does not fully reflect. Left at its
+            # last commit, the index is caught up by the next import (files since then).
+            self._failed = True
+            raise
 
     def commit(self) -> None:
         if self._writer is None:
@@ -529,6 +538,7 @@ class LakeIndexer:
         try:
             if (
                 commit
+                and not self._failed
                 and self._writer is not None
                 and (self._writer.pending or read_state(index_path()) is None)
             ):

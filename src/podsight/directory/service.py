@@ -302,7 +302,7 @@ def _result(score: float, feed_id: int, doc: dict[str, list[Any]]) -> dict[str, 
         "popularity": first("popularity"),
         "dead": None if dead is None else bool(dead),
         "channel": None,
-        "score": round(score, 4),
+        "score": score,
     }
 
 
