@@ -119,7 +119,13 @@ def _index() -> tantivy.Index:
     stamp = (str(path), meta.st_ino, meta.st_mtime_ns, meta.st_size)
     with _reader_lock:
         if _reader is None or _reader[0] != stamp:
-            _reader = (stamp, open_index(path))
+            try:
+                _reader = (stamp, open_index(path))
+            except (ValueError, OSError) as exc:  # damaged, or a newer tantivy's format
+                raise DirectoryUnavailable(
+                    f"the directory index at {path} cannot be read ({exc}); run "
+                    "`podsight directory reindex --rebuild`"
+                ) from None
         return _reader[1]
 
 
