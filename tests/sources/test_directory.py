@@ -165,6 +165,29 @@ def test_every_match_is_found_once_in_rank_order_across_pages(dump: Path) -> Non
         assert keys == sorted(keys)
 
 
+def test_equal_scores_page_in_id_order_even_when_updates_reorder_the_index(dump: Path) -> None:
+    ids = [r["id"] for r in _rows(dump)[200:350]]
+    marks = ",".join("?" * len(ids))
+    _execute(
+        dump,
+        "UPDATE podcasts SET title = 'Zorblax', itunesAuthor = 'Same Host', itunesOwnerName = "
+        f"'Same Host', description = NULL, dead = 0, popularityScore = 0 WHERE id IN ({marks})",
+        tuple(ids),
+    )
+    _import(dump)
+    # Re-indexed documents go to a new segment: the engine's order of equal scores is then
+    # no longer the id order, which pages must still follow.
+    _execute(
+        dump,
+        f"UPDATE podcasts SET episodeCount = 7777 WHERE id IN ({','.join('?' * 50)})",
+        tuple(ids[:50]),
+    )
+    assert _import(dump).indexed == 50
+    results = _all_pages("zorblax", page_size=10)
+    assert _ids(results) == sorted(ids)
+    assert len({r["score"] for r in results}) == 1
+
+
 def test_language_and_category_filters(dump: Path) -> None:
     _import(dump)
     rows = _rows(dump)
