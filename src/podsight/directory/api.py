@@ -18,6 +18,7 @@ from podsight.accounts.models import SCOPE_STAFF
 from podsight.directory.service import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
+    MAX_QUERY_LENGTH,
     DirectoryUnavailable,
     FeedNotFound,
     InvalidCursor,
@@ -86,13 +87,16 @@ class DirectorySearchView(APIView):
         summary="Search the Podcast Index directory (the imported dump)",
         parameters=[
             OpenApiParameter(
-                "q", str, required=True, description="Words of the title, author or description"
+                "q",
+                {"type": "string", "maxLength": MAX_QUERY_LENGTH},
+                required=True,
+                description="Words of the title, author or description (all must match)",
             ),
             OpenApiParameter("language", str, description="e.g. `en` (matches en-us)"),
             OpenApiParameter("category", str, description="A Podcast Index category name"),
             OpenApiParameter(
                 "page_size",
-                int,
+                {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
                 description=f"Results per page, 1–{MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE})",
             ),
             OpenApiParameter(
