@@ -2,11 +2,10 @@
 
 Why tantivy: measured on the 1,000,000-row generated dump (``bench/README.md``), the
 directory's searches answer in 11 ms (p50) and 15 ms (p95; 45 ms on a loaded machine)
-from a 158 MB index, where
-SQLite FTS5 (built into Python's ``sqlite3``, the other offline candidate) takes 4–11 s
-for a common word (its ``bm25()`` ranks every match; tantivy keeps a top-k heap over
-compressed postings). The index lives beside the lake, at
-``$PODSIGHT_HOME/search/podcastindex_feeds``, so it works whatever database Django uses.
+from a 158 MB index, where SQLite FTS5 (built into Python's ``sqlite3``, the other
+offline candidate) takes 4–11 s for a common word (its ``bm25()`` ranks every match;
+tantivy keeps a top-k heap over compressed postings). The index lives beside the lake,
+at ``$PODSIGHT_HOME/search/podcastindex_feeds``, so it works whatever database Django uses.
 
 One document per lake row: ``title`` (weight 3), ``author`` (``itunesAuthor``, and
 ``itunesOwnerName`` when it differs; weight 1.5) and ``description`` (tags stripped,
