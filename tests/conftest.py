@@ -5,10 +5,15 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import time_machine
+
+from clock_travel import SETTING as CLOCK_SETTING
+from clock_travel import start_instant
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -17,18 +22,97 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("PODSIGHT_HOME", tempfile.mkdtemp(prefix="podsight-test-home-"))
 
 
+# -- the clock: PODSIGHT_TEST_CLOCK (see clock_travel.py) ---------------------------------
+
+CLOCK_START = pytest.StashKey[datetime | None]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    raw = os.environ.get(CLOCK_SETTING, "").strip()
+    try:
+        start = start_instant(raw, datetime.now(UTC)) if raw else None
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[CLOCK_START] = start
+    if start is not None:
+        # From here on, not only in tests: what a module computes on import (a NOW
+        # constant) and module- or session-wide fixtures see the set clock too. So one
+        # instant per run: modules are imported once.
+        traveller = time_machine.travel(start, tick=True)
+        traveller.start()
+        config.add_cleanup(traveller.stop)
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    # Said at the end, where -q still shows it.
+    missing = config.stash.get(CORPUS_MISSING, None)
+    if missing is not None:
+        path, count = missing
+        terminalreporter.write_line(f"{count} tests skipped: {_corpus_missing(path)}")
+    start = config.stash.get(CLOCK_START, None)
+    if start is not None:
+        terminalreporter.write_line(
+            f"clock: each test started at {start.isoformat()} "
+            f"({CLOCK_SETTING}={os.environ[CLOCK_SETTING].strip()!r}), then ran on"
+        )
+
+
+@pytest.fixture(autouse=True)
+def set_clock(request: pytest.FixtureRequest) -> Iterator[datetime | None]:
+    """Each test starts at the set instant (the value; None: the real clock). Per test, not
+    once per run, so that every test begins just before the boundary it was chosen for."""
+    start = request.config.stash.get(CLOCK_START, None)
+    if start is None:
+        yield None
+        return
+    with time_machine.travel(start, tick=True):
+        yield start
+
+
+# -- the shared corpus -----------------------------------------------------------------------
+
+CORPUS_SETTING = "PODSIGHT_TEST_DATA"
+CORPUS_MISSING = pytest.StashKey[tuple[Path, int] | None]()
+
+
 def _test_data_dir() -> Path:
-    return Path(os.environ.get("PODSIGHT_TEST_DATA") or ROOT.parent / "shared" / "data").resolve()
+    return Path(os.environ.get(CORPUS_SETTING) or ROOT.parent / "shared" / "data").resolve()
+
+
+def _corpus_missing(path: Path) -> str:
+    return (
+        f"the shared test corpus is not at {path}: set {CORPUS_SETTING} to its folder "
+        "(shared/data, described by its MANIFEST.md)"
+    )
+
+
+@pytest.hookimpl(trylast=True)  # after -m and -k have deselected
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests that need the corpus (the ``test_data`` fixture, directly or through another
+    fixture) skip with one reason when it is missing; under ``CI=true`` the run stops."""
+    config.stash[CORPUS_MISSING] = None
+    path = _test_data_dir()
+    needing = [i for i in items if "test_data" in getattr(i, "fixturenames", ())]
+    if not needing or path.is_dir():
+        return
+    if os.environ.get("CI") == "true":
+        pytest.exit(
+            f"CI=true and {len(needing)} selected tests need the corpus: {_corpus_missing(path)}", 1
+        )
+    skip = pytest.mark.skip(reason=_corpus_missing(path))
+    for item in needing:
+        item.add_marker(skip)
+    config.stash[CORPUS_MISSING] = (path, len(needing))
 
 
 @pytest.fixture(scope="session")
 def test_data() -> Path:
     """Root of the real third-party corpus (``PODSIGHT_TEST_DATA``, default ``../shared/data``)."""
     path = _test_data_dir()
-    if not path.is_dir():
+    if not path.is_dir():  # only if asked for outside collection (getfixturevalue)
         if os.environ.get("CI") == "true":
-            pytest.fail(f"test data not found at {path}; set PODSIGHT_TEST_DATA")
-        pytest.skip(f"test data not found at {path}; set PODSIGHT_TEST_DATA")
+            pytest.fail(_corpus_missing(path))
+        pytest.skip(_corpus_missing(path))
     return path
 
 

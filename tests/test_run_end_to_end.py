@@ -15,6 +15,9 @@ from pathlib import Path
 
 import httpx
 
+from podsight.demo import build_world
+from podsight.demo.apis import demo_show_specs
+
 BIN = Path(sys.executable).parent
 
 
@@ -50,8 +53,21 @@ def test_demo_load_then_serve_answers_with_data(tmp_path: Path):
             assert time.monotonic() < deadline, "server did not come up"
             time.sleep(0.2)
         channels = httpx.get(f"{base}/api/channels").json()
-        assert len(channels["results"]) >= 7
+        # Matching ran after the sync: each demo show is one channel, its Spotify and
+        # YouTube records linked to it, not left as channels of their own.
+        world = demo_show_specs(build_world(seed=42, shows=8))
+        assert len(channels["results"]) == len(world) == 8, channels
         assert all(c["episode_count"] >= 1 for c in channels["results"])
+        on = {
+            source: sum(any(r["source"] == source for r in c["sources"])
+                        for c in channels["results"])
+            for source in ("spotify", "youtube")
+        }  # fmt: skip
+        assert on == {
+            "spotify": sum(1 for s in world if s.spotify_id),
+            "youtube": sum(1 for s in world if s.youtube_channel_id or s.youtube_handle),
+        }
+        assert "need review" in load.stdout  # the summary says what waits for a person
         first = channels["results"][0]["id"]
         episodes = httpx.get(f"{base}/api/channels/{first}/episodes").json()["results"]
         assert episodes and episodes[0]["enclosure_url"]

@@ -2,19 +2,88 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
-from podsight import conf
+from podsight import conf, logs
 
 HOME = conf.podsight_home()
 
-SECRET_KEY = (
-    os.environ.get("PODSIGHT_SECRET_KEY") or "podsight-dev-insecure-key-set-PODSIGHT_SECRET_KEY"
-)
+# `podsight serve` refuses a host other than loopback with this key (podsight/serving.py).
+INSECURE_SECRET_KEY = "podsight-dev-insecure-key-set-PODSIGHT_SECRET_KEY"
+SECRET_KEY = os.environ.get("PODSIGHT_SECRET_KEY") or INSECURE_SECRET_KEY
 DEBUG = conf.env_flag("PODSIGHT_DEBUG")
-ALLOWED_HOSTS = [h.strip() for h in os.environ.get("PODSIGHT_ALLOWED_HOSTS", "*").split(",") if h]
+# The names clients reach the server by. Not "*": absolute URLs (the `next` links) are built
+# from the Host header, which any client can set; another Host is refused with 400.
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+ALLOWED_HOSTS = [
+    h.strip() for h in conf.env("PODSIGHT_ALLOWED_HOSTS", ",".join(LOCAL_HOSTS)).split(",")
+]
+ALLOWED_HOSTS = [h for h in ALLOWED_HOSTS if h]
+
+
+def _networks(name: str) -> list[str]:
+    networks = []
+    for part in conf.env(name, "").replace(" ", ",").split(","):
+        if part:
+            try:
+                networks.append(str(ipaddress.ip_network(part, strict=False)))
+            except ValueError:
+                raise ImproperlyConfigured(
+                    f"{name}: {part!r} is not an IP address or network such as 10.0.0.0/8"
+                ) from None
+    return networks
+
+
+# Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (podsight/security.py):
+# the client's address (login throttling) and whether it used HTTPS (Secure cookies).
+TRUSTED_PROXIES = _networks("PODSIGHT_TRUSTED_PROXIES")
+
+
+def _count(name: str, default: int) -> int:
+    raw = conf.env(name, str(default))
+    if not raw.isdigit() or int(raw) < 1:
+        raise ImproperlyConfigured(f"{name} must be a whole number ≥ 1, not {raw!r}")
+    return int(raw)
+
+
+def _span(name: str, default: str) -> float:
+    try:
+        return conf.parse_timespan(conf.env(name, default))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}") from None
+
+
+# Brake on password guessing over HTTP Basic (podsight/accounts/throttle.py).
+LOGIN_MAX_FAILURES = _count("PODSIGHT_LOGIN_MAX_FAILURES", 10)
+LOGIN_MAX_FAILURES_PER_CLIENT = _count("PODSIGHT_LOGIN_MAX_FAILURES_PER_CLIENT", 30)
+LOGIN_LOCKOUT_S = _span("PODSIGHT_LOGIN_LOCKOUT", "15m")
+LOGIN_CONCURRENCY = _count("PODSIGHT_LOGIN_CONCURRENCY", 2)  # password checks at once, per process
+
+# The failed-login counters must be shared by every server process (gunicorn workers): in
+# Redis when PODSIGHT_CACHE_URL names one, else in a table of the database (created by the
+# accounts migrations).
+_cache_url = conf.env("PODSIGHT_CACHE_URL", "")
+if _cache_url.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _cache_url,
+            "KEY_PREFIX": "podsight",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "podsight_cache",
+            # Culling drops a third of the rows when full: room for many guessed usernames.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
 
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
@@ -32,9 +101,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "podsight.security.SecureCookiesMiddleware",
+    "podsight.security.ProxyHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "podsight.api.errors.DatabaseBusyMiddleware",  # 503, not 500, when the database is busy
 ]
 
 ROOT_URLCONF = "podsight.urls"
@@ -107,15 +179,4 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "loggers": {
-        "podsight": {
-            "handlers": ["console"],
-            "level": os.environ.get("PODSIGHT_LOG_LEVEL", "INFO"),
-        },
-    },
-}
+LOGGING = logs.django_logging(HOME)

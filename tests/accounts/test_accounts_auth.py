@@ -213,6 +213,7 @@ def _updates(queries) -> list[str]:
     return [q["sql"] for q in queries if q["sql"].lstrip().upper().startswith("UPDATE")]
 
 
+@pytest.mark.clock
 @wired
 def test_last_used_at_is_written_at_most_once_a_minute(api):
     token, key = create_token("player-app", [SCOPE_EVENTS_WRITE])

@@ -24,7 +24,10 @@ from podsight.events.services import ingest
 
 pytestmark = pytest.mark.django_db
 
-T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
+# A fixed morning, so that a session's hour or two stays inside its day: anchored to the
+# wall clock (now − 2 days), the sessions crossed midnight when run after about 23:00 UTC.
+# Fixed in the past, as events from the future are refused.
+T0 = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
 
 
 def _at(seconds: float) -> str:
@@ -68,6 +71,7 @@ def _session(episode: Episode, user: str, start: float, session: str) -> list[di
     ]
 
 
+@pytest.mark.clock
 def test_engagement_is_computed_from_real_sequences(catalog):
     long, other = Episode.objects.filter(duration_s__gt=1200).order_by("pk")[:2]
     items = _session(long, "ann", 0, "s1")
@@ -104,6 +108,7 @@ def test_engagement_is_computed_from_real_sequences(catalog):
     assert bob["listened_s"] == pytest.approx(30)  # 3× the 10 s of wall time
 
 
+@pytest.mark.clock
 def test_later_batches_recompute_rows_instead_of_adding_twice(catalog):
     episode = Episode.objects.filter(duration_s__gt=1200).first()
     first = _session(episode, "ann", 0, "s1")
@@ -119,6 +124,7 @@ def test_later_batches_recompute_rows_instead_of_adding_twice(catalog):
     assert consume(once=True).events_written == 0  # drained: nothing written twice
 
 
+@pytest.mark.clock
 def test_an_id_reused_at_another_hour_of_the_day_is_stored_once(catalog):
     # The log recognises a retry by the event's hour and id; the same id sent for
     # another hour of the same day gets past it and is dropped by the consumer.
@@ -135,6 +141,7 @@ def test_an_id_reused_at_another_hour_of_the_day_is_stored_once(catalog):
     assert row["event_id"] == first["event_id"] and row["occurred_at"] == one_am
 
 
+@pytest.mark.clock
 def test_a_session_over_midnight_counts_on_both_days(catalog):
     episode = Episode.objects.filter(duration_s__gt=1800).first()
     midnight = datetime.combine(T0.date(), datetime.min.time(), UTC) + timedelta(days=1)

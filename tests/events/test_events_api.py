@@ -10,7 +10,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from podsight.accounts.models import SCOPE_EVENTS_WRITE, SCOPE_LINKS_REVIEW
-from podsight.accounts.services import create_token
+from podsight.accounts.services import create_token, create_user
 from podsight.catalog.models import Episode
 from podsight.events.log import LocalLog
 from podsight.sources.models import SourceEpisode
@@ -53,6 +53,7 @@ def _logged() -> list[dict]:
     return [orjson.loads(e.payload) for e in entries]
 
 
+@pytest.mark.clock
 def test_a_valid_batch_is_stored_then_answered_202(api, catalog):
     episodes = list(Episode.objects.filter(duration_s__gt=600)[:3])
     batch = [
@@ -66,7 +67,7 @@ def test_a_valid_batch_is_stored_then_answered_202(api, catalog):
             item.pop("position_s")
     status, body = _post(api, {"events": batch})
     assert status == 202, body
-    assert body == {"accepted": 4, "duplicates": [], "rejected": 0, "errors": []}
+    assert body == {"accepted": 4, "duplicates": [], "rejected": 0, "errors": [], "warnings": []}
     logged = _logged()
     assert [e["event_id"] for e in logged] == [e["event_id"] for e in batch]
     assert logged[0]["episode_id"] == episodes[0].pk
@@ -104,6 +105,7 @@ def test_every_reference_form_resolves_to_the_canonical_episode(api, catalog):
     assert logged[3]["episode_id"] is None and logged[3]["channel_id"] == episode.channel_id
 
 
+@pytest.mark.clock
 def test_bad_items_are_listed_and_their_valid_neighbours_kept(api, catalog):
     episode = Episode.objects.filter(duration_s__gt=600).first()
     good = [_event(episode), _event(episode, type="pause", position_s=60)]
@@ -208,3 +210,80 @@ def test_a_log_that_cannot_store_answers_503_and_claims_nothing(api, catalog, ho
     monkeypatch.setattr(event_log.LocalLog, "append", broken)
     status, body = _post(api, [_event(Episode.objects.first())])
     assert status == 503 and body["error"]["code"] == "log_unavailable"
+
+
+def test_a_field_that_does_not_apply_to_the_type_is_ignored_with_a_warning(api, catalog):
+    """A like carrying the player's position used to be refused, and the like lost."""
+    episode = Episode.objects.filter(duration_s__gt=600).first()
+    like = _event(episode, type="like", position_s=754.2)
+    rated = _event(episode, type="rate", rating=5, position_s=12)
+    download = _event(episode, type="download", position_s="n/a", rating=3)
+    subscribe = {**_event(episode, type="subscribe", duration_s=1800), "position_s": None}
+    play = _event(episode, position_s=30, duration_s=1800)
+    status, body = _post(api, [like, rated, download, subscribe, play])
+    assert status == 202, body
+    assert body["accepted"] == 5 and body["errors"] == []
+    warned = {w["index"]: w for w in body["warnings"]}
+    assert sorted(warned) == [0, 1, 2, 3]
+    assert warned[0]["event_id"] == like["event_id"]
+    assert set(warned[0]["warnings"]) == {"position_s"}
+    assert warned[0]["warnings"]["position_s"][0].startswith("ignored:")
+    assert set(warned[2]["warnings"]) == {"position_s", "rating"}
+    assert set(warned[3]["warnings"]) == {"duration_s"}
+    logged = {e["event_id"]: e for e in _logged()}
+    assert logged[like["event_id"]]["type"] == "like"
+    assert logged[like["event_id"]]["position_s"] is None  # ignored, not stored
+    assert logged[rated["event_id"]]["rating"] == 5
+    assert logged[download["event_id"]]["rating"] is None
+    assert logged[play["event_id"]]["position_s"] == 30  # where it applies, it is kept
+
+
+def test_a_token_tied_to_a_user_writes_only_that_users_events(catalog):
+    episode = Episode.objects.first()
+    _, key = create_token("alice-phone", [SCOPE_EVENTS_WRITE], user=create_user("alice", "pw"))
+    alice = APIClient()
+    alice.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    own = _event(episode, user_id="alice")
+    unnamed = {k: v for k, v in _event(episode).items() if k != "user_id"}
+    forged = _event(episode, user_id="bob")
+    status, body = _post(alice, [own, unnamed, forged])
+    assert status == 202, body
+    assert body["accepted"] == 2 and body["rejected"] == 1
+    [error] = body["errors"]
+    assert error["index"] == 2 and error["event_id"] == forged["event_id"]
+    assert "acts for 'alice'" in error["errors"]["user_id"][0]
+    assert {e["user_id"] for e in _logged()} == {"alice"}
+    # A batch of nothing but another user's events stores nothing.
+    status, body = _post(alice, [_event(episode, user_id="bob")])
+    assert status == 400 and body["rejected"] == 1
+    assert {e["user_id"] for e in _logged()} == {"alice"}
+
+
+def test_an_application_token_writes_any_users_events(api, catalog):
+    episode = Episode.objects.first()
+    status, body = _post(api, [_event(episode, user_id="bob"), _event(episode, user_id="eve")])
+    assert status == 202 and body["accepted"] == 2
+    status, body = _post(api, [{k: v for k, v in _event(episode).items() if k != "user_id"}])
+    assert status == 400 and "user_id" in body["errors"][0]["errors"]
+    assert {e["user_id"] for e in _logged()} == {"bob", "eve"}
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", None],
+)
+def test_a_body_that_is_not_declared_json_is_refused_with_415(api, catalog, content_type):
+    episode = Episode.objects.first()
+    raw = orjson.dumps([_event(episode)])
+    # None: no Content-Type at all (the test client would otherwise send its default).
+    sent = {"CONTENT_TYPE": ""} if content_type is None else {"content_type": content_type}
+    response = api.generic("POST", "/api/events", raw, **sent)
+    assert response.status_code == 415, response.content
+    error = response.json()["error"]
+    assert error["code"] == "unsupported_media_type"
+    assert "application/json" in error["message"]
+    assert _logged() == []
+    # JSON with parameters, or a +json type, is JSON.
+    for accepted in ("application/json; charset=utf-8", "application/vnd.podsight+json"):
+        ok = api.generic("POST", "/api/events", orjson.dumps([_event(episode)]), accepted)
+        assert ok.status_code == 202, ok.content

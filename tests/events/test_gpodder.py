@@ -85,6 +85,7 @@ def _next_second(after: int) -> None:
     time.sleep(max(0.0, after + 1 - time.time()) + 0.05)
 
 
+@pytest.mark.clock
 def test_round_trip_with_login_cookie_subscriptions_and_actions(live_server, client):
     base = live_server.url
     login = http.HttpClient("alice", PASSWORD)
@@ -385,6 +386,7 @@ def test_a_log_outage_answers_503_and_stores_nothing(live_server, client, monkey
     assert [e["type"] for e in _logged()] == ["subscribe"]
 
 
+@pytest.mark.clock
 def test_what_apps_really_send_is_accepted_and_kept(live_server, client):
     """AntennaPod's -1 placeholders and upper-case actions, zones, missing and future
     timestamps: stored as sent, turned into the events the schema accepts."""

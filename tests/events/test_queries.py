@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from rest_framework.test import APIClient
 
 from podsight.accounts.models import SCOPE_EVENTS_WRITE, SCOPE_STAFF
@@ -14,18 +15,16 @@ from podsight.catalog.models import Episode
 from podsight.events.consumer import consume
 from podsight.events.services import ingest
 
-pytestmark = pytest.mark.django_db
-
-NOW = datetime.now(UTC).replace(second=0, microsecond=0)
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 
-def _event(episode: int, user: str, minutes_ago: float, kind: str = "play") -> dict:
+def _event(episode: int, user: str, at: datetime, kind: str = "play") -> dict:
     item = {
         "event_id": str(uuid.uuid4()),
         "user_id": user,
         "episode": episode,
         "type": kind,
-        "occurred_at": (NOW - timedelta(minutes=minutes_ago)).isoformat(),
+        "occurred_at": at.isoformat(),
     }
     if kind == "play":
         item["position_s"] = 0
@@ -34,15 +33,22 @@ def _event(episode: int, user: str, minutes_ago: float, kind: str = "play") -> d
 
 @pytest.fixture
 def listened(catalog):
+    # The API reads the clock when asked, so the events are placed by the same clock, as
+    # the test starts (not at import: a long run would have pushed them out of the window).
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+
+    def ago(minutes: float) -> datetime:
+        return now - timedelta(minutes=minutes)
+
     a, b, c = Episode.objects.order_by("pk")[:3]
     items = [
-        _event(a.pk, "ann", 1),
-        _event(a.pk, "bob", 2),
-        _event(a.pk, "cy", 3),
-        _event(b.pk, "ann", 4),
-        _event(b.pk, "ann", 4.5, "like"),
-        _event(c.pk, "bob", 40),  # outside a 15-minute window
-        _event(c.pk, "dee", 60 * 30),  # yesterday or so
+        _event(a.pk, "ann", ago(1)),
+        _event(a.pk, "bob", ago(2)),
+        _event(a.pk, "cy", ago(3)),
+        _event(b.pk, "ann", ago(4)),
+        _event(b.pk, "ann", ago(4.5), "like"),
+        _event(c.pk, "bob", ago(40)),  # outside a 15-minute window
+        _event(c.pk, "dee", ago(60 * 30)),  # yesterday or so
     ]
     assert not ingest(items, client="test").errors
     consume(once=True)
@@ -103,3 +109,28 @@ def test_a_user_reads_only_their_own_history_and_staff_reads_any(listened):
     assert [e["type"] for e in rest["events"]] == ["like"]
     assert staff.get("/api/users/nobody/history").json()["events"] == []
     assert APIClient().get("/api/users/ann/history").status_code == 401
+
+
+def test_a_window_over_midnight_reads_both_days(catalog):
+    # The lake is partitioned by day and the window's files are picked by date: five
+    # minutes after midnight, a 15-minute window reaches into yesterday's partition.
+    (a,) = Episode.objects.order_by("pk")[:1]
+    midnight = datetime(2025, 6, 3, tzinfo=UTC)
+    items = [
+        _event(a.pk, "ann", midnight - timedelta(minutes=2)),
+        _event(a.pk, "bob", midnight + timedelta(minutes=3)),
+        _event(a.pk, "cy", midnight - timedelta(minutes=20)),  # before the window
+    ]
+    assert not ingest(items, client="test").errors
+    consume(once=True)
+    with time_machine.travel(midnight + timedelta(minutes=5), tick=False):
+        body = _client(SCOPE_STAFF).get("/api/stats/live?window=15m").json()
+    assert body["window"] == {
+        "from": "2025-06-02T23:50:00+00:00",
+        "to": "2025-06-03T00:05:00+00:00",
+    }
+    assert body["events"] == 2 and body["active_users"] == 2
+    assert [m["minute"] for m in body["per_minute"]] == [
+        "2025-06-02T23:58:00+00:00",
+        "2025-06-03T00:03:00+00:00",
+    ]

@@ -89,6 +89,7 @@ def _pi_requests(server: ApiServer, path: str) -> list[Any]:
 # --- signing ---------------------------------------------------------------------------
 
 
+@pytest.mark.clock
 def test_every_request_is_signed_as_the_api_requires(
     server: ApiServer, backend: PodcastIndexBackend, connector: PodcastIndexConnector
 ) -> None:
@@ -127,6 +128,7 @@ def test_wrong_secret_is_an_auth_error_without_secrets(
     assert server.count("podcastindex", 401) == 1  # an auth error is not retried
 
 
+@pytest.mark.clock
 def test_stale_auth_date_is_refused(server: ApiServer, backend: PodcastIndexBackend) -> None:
     api = ApiClient(
         "podcastindex",

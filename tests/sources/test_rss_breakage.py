@@ -293,3 +293,32 @@ def test_entity_bombs_and_external_entities_are_not_expanded(body: bytes) -> Non
         for ep in result.episodes:
             assert len(ep.description_text or "") < 1_000_000
         assert "root:" not in (result.channel.title or "")
+
+
+def _deep(depth: int) -> bytes:
+    return b"<x a='>'>" * depth + b"<y/>" + b"</x>" * depth
+
+
+def test_deep_nesting_is_cut_and_the_items_after_it_are_kept(rss_corpus: Path) -> None:
+    """libxml2 stops at 256 levels; recovery then lost every item after the deep part."""
+    feed = (rss_corpus / "podcast-feed-parser/bc-sample.xml").read_bytes()
+    at = feed.index(b"<item>")
+    r = parse_feed(feed[:at] + _deep(100_000) + feed[at:])
+    assert "deep-nesting" in r.repairs and not r.complete
+    assert r.channel.title == "All Things Chemical" and len(r.episodes) == 4
+    assert r.episodes == parse_feed(feed).episodes
+
+
+def test_deep_nesting_cut_ignores_markup_in_cdata_and_comments() -> None:
+    text = b"<b>" * 500  # in CDATA and a comment: text, not elements
+    doc = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+        b"<!-- " + text + b" -->" + _deep(300) + b"<item><title>One</title><guid>1</guid>"
+        b"<description><![CDATA[" + text + b"]]></description></item>"
+        b"<item><title>Two</title><guid>2</guid></item></channel></rss>"
+    )
+    r = parse_feed(doc)
+    assert "deep-nesting" in r.repairs and "recovered" not in r.repairs
+    assert [e.title for e in r.episodes] == ["One", "Two"]
+    # 200 levels are fine: no repair, complete
+    assert parse_feed(doc.replace(_deep(300), _deep(190))).complete

@@ -8,7 +8,7 @@ import pytest
 
 from podsight.catalog.models import Channel, Episode
 from podsight.sources.models import SourceChannel
-from podsight.sources.rss.ingest import expand_locations, ingest_feeds
+from podsight.sources.rss.ingest import expand_locations, ingest_feeds, record_external_id
 
 pytestmark = pytest.mark.django_db
 
@@ -44,6 +44,10 @@ REAL_SHOWS = {
 }
 
 
+def _file_id(path: Path) -> str:
+    return record_external_id(path.resolve().as_uri())
+
+
 def test_whole_corpus_ingests_and_every_real_show_yields_its_episodes(rss_corpus: Path):
     locations = expand_locations([str(rss_corpus)])
     assert len(locations) > 250
@@ -52,14 +56,12 @@ def test_whole_corpus_ingests_and_every_real_show_yields_its_episodes(rss_corpus
     by_file = {Path(o.location).resolve(): o for o in report.outcomes}
     for name, items in REAL_SHOWS.items():
         outcome = by_file[(rss_corpus / name).resolve()]
-        assert outcome.status == "new", (name, outcome.error)
+        assert outcome.change == "new", (name, outcome.error)
         assert outcome.title, name
         assert outcome.episodes_total == items, (name, outcome.episodes_total)
         channel = Channel.objects.get(pk=outcome.channel_id)
         assert channel.title == outcome.title
-        record = SourceChannel.objects.get(
-            source="rss", external_id=(rss_corpus / name).resolve().as_uri()
-        )
+        record = SourceChannel.objects.get(source="rss", external_id=_file_id(rss_corpus / name))
         assert record.channel_id == channel.pk
         assert record.episodes.count() == items, name
         # Copies of one feed (same self URL or podcast:guid) share a channel, so it can
@@ -67,10 +69,10 @@ def test_whole_corpus_ingests_and_every_real_show_yields_its_episodes(rss_corpus
         assert Episode.objects.filter(channel=channel).count() >= items, name
     # The corpus has a broken copy of one feed: linked by key to the good one, not a new show.
     good = SourceChannel.objects.get(
-        external_id=(rss_corpus / "podcast-feed-parser/bc-sample.xml").resolve().as_uri()
+        external_id=_file_id(rss_corpus / "podcast-feed-parser/bc-sample.xml")
     )
     bad = SourceChannel.objects.get(
-        external_id=(rss_corpus / "podcast-feed-parser/bc-sample-bad.xml").resolve().as_uri()
+        external_id=_file_id(rss_corpus / "podcast-feed-parser/bc-sample-bad.xml")
     )
     assert good.channel_id == bad.channel_id
     assert "shares" in (good.link_explanation + bad.link_explanation)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import re
 from pathlib import Path
 
@@ -220,3 +221,206 @@ def test_demo_load_ingests_podsight_feeds_when_set(tmp_path, bc_sample, monkeypa
     result = CliRunner().invoke(app, ["demo", "load", "--no-progress"])
     assert result.exit_code == 0, result.output
     assert list(Channel.objects.values_list("title", flat=True)) == ["All Things Chemical"]
+
+
+# --- issue 15: bounded transactions, deep nesting, size cap, no server paths -----------
+
+
+@pytest.fixture
+def the_daily(rss_corpus: Path) -> bytes:
+    return (rss_corpus / "podcast-feed-parser" / "the-daily.xml").read_bytes()  # 845 items
+
+
+def test_interrupted_ingest_keeps_committed_chunks_and_the_next_run_completes_it(
+    local_server, the_daily, allow_private, monkeypatch
+):
+    """Episodes are committed in chunks; Ctrl-C in the middle keeps what was committed,
+    and the ETag is not stored, so the next run fetches the whole feed again (not a 304)
+    and writes the rest."""
+    from podsight.sources.rss import ingest
+
+    local_server.routes["/daily.xml"] = lambda h: (
+        Reply(304, b"", {"ETag": '"d1"'})
+        if h.headers.get("If-None-Match") == '"d1"'
+        else Reply(200, the_daily, {"ETag": '"d1"'})
+    )
+    url = local_server.url("/daily.xml")
+    real = ingest.episode_values_for
+    calls = {"n": 0}
+
+    def interrupted(records):
+        calls["n"] += 1
+        if calls["n"] > 300:
+            raise KeyboardInterrupt  # the user stops the run after 300 of 845 episodes
+        return real(records)
+
+    monkeypatch.setattr(ingest, "episode_values_for", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        _ingest(url)
+    monkeypatch.setattr(ingest, "episode_values_for", real)
+    kept = SourceEpisode.objects.count()
+    assert 0 < kept <= 300 and Episode.objects.count() == kept  # whole chunks only
+    assert Feed.objects.get(url=url).etag == ""  # not yet: the feed is not complete
+
+    outcome = _ingest(url).outcomes[0]
+    assert "if-none-match" not in local_server.seen[-1][1]
+    assert outcome.status == "updated"
+    assert outcome.episodes_new == 845 - kept
+    assert SourceEpisode.objects.count() == Episode.objects.count() == 845
+    assert Channel.objects.count() == 1
+    assert Feed.objects.get(url=url).etag == '"d1"'
+    assert _ingest(url).outcomes[0].status == "not-modified"
+
+
+def _deeply_nested(feed: bytes, depth: int = 100_000) -> bytes:
+    at = feed.index(b"<item>")
+    return feed[:at] + b"<x>" * depth + b"</x>" * depth + feed[at:]
+
+
+def test_deep_nesting_keeps_the_items_and_reports_the_feed_incomplete(
+    tmp_path: Path, bc_sample: bytes
+):
+    """100,000 nested elements before the first item: libxml2 stops at depth 256, which
+    lost every item while the run said "new". The items are kept; the outcome says the
+    document was incomplete, and nothing is marked vanished on its word."""
+    feed = tmp_path / "deep.xml"
+    feed.write_bytes(_deeply_nested(bc_sample))
+    outcome = _ingest(str(feed)).outcomes[0]
+    assert outcome.status == "incomplete" and outcome.change == "new"
+    assert "deep-nesting" in outcome.repairs
+    assert outcome.episodes_new == outcome.episodes_total == 4
+    assert Feed.objects.get().last_status == "incomplete"
+
+    runner = CliRunner()
+    from podsight.cli.main import app
+
+    result = runner.invoke(app, ["ingest", "rss", "--no-progress", str(feed)])
+    assert result.exit_code == 0, result.output
+    assert "1 incomplete" in result.output and "deep-nesting" in result.output
+    assert SourceEpisode.objects.filter(vanished_at__isnull=False).count() == 0
+
+
+def test_local_files_obey_the_size_cap(tmp_path: Path, bc_sample: bytes, monkeypatch):
+    big = tmp_path / "big.xml"
+    big.write_bytes(bc_sample)
+    small = tmp_path / "small.xml"
+    small.write_bytes(bc_sample[: bc_sample.index(b"<item>")] + b"</channel></rss>")
+    monkeypatch.setenv("PODSIGHT_FEED_MAX_BYTES", str(len(bc_sample) - 1))
+    report = _ingest(str(big), str(small))
+    outcome = {Path(o.location).name: o for o in report.outcomes}
+    assert outcome["big.xml"].status == "failed"
+    assert "PODSIGHT_FEED_MAX_BYTES" in outcome["big.xml"].error
+    assert f"{len(bc_sample) - 1:,}-byte limit" in outcome["big.xml"].error
+    assert outcome["small.xml"].status == "new"  # the run goes on
+    assert not SourceEpisode.objects.exists()
+    assert Feed.objects.get(url=big.resolve().as_uri()).last_status == "failed"
+    monkeypatch.setenv("PODSIGHT_FEED_MAX_BYTES", str(len(bc_sample)))  # exactly the cap
+    assert _ingest(str(big)).outcomes[0].status == "new"
+
+
+def _file_id(uri: str) -> str:
+    """The documented public id of a local feed file (docs/rss.md, "Local files")."""
+    return "file:" + hashlib.sha256(uri.encode()).hexdigest()[:16]
+
+
+def test_file_feeds_show_no_server_path_in_the_api(tmp_path: Path, bc_sample: bytes):
+    from rest_framework.test import APIClient
+
+    from podsight.accounts.services import create_token
+
+    secret_dir = tmp_path / "srv-private-feeds"
+    secret_dir.mkdir()
+    first = secret_dir / "bc.xml"
+    first.write_bytes(bc_sample)
+    # A second show whose record is forced onto the first, so /api/links lists both.
+    other = secret_dir / "other.xml"
+    other.write_bytes(
+        re.sub(rb"<atom:link[^>]*/>", b"", bc_sample).replace(
+            b"All Things Chemical", b"Another Show"
+        )
+    )
+    _ingest(str(secret_dir))
+    record = SourceChannel.objects.get(feed__url=first.resolve().as_uri())
+    assert record.external_id == _file_id(first.resolve().as_uri())
+    # The public id names the record, e.g. to force a link.
+    _, key = create_token("reviewer", scopes=["links:review"])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    others = SourceChannel.objects.exclude(pk=record.pk)
+    assert others.count() == 1
+    forced = client.post(
+        "/api/links/force",
+        {"entity": "channel", "record": f"rss:{record.external_id}", "other": str(others.get().pk)},
+        format="json",
+    )
+    assert forced.status_code == 200, forced.content
+
+    channel = Channel.objects.get(source_records=record)
+    episode = Episode.objects.filter(channel=channel).first()
+    pages = [
+        "/api/channels",
+        f"/api/channels/{channel.pk}",
+        f"/api/channels/{channel.pk}/episodes",
+        "/api/episodes",
+        f"/api/episodes/{episode.pk}",
+        "/api/links",
+    ]
+    for page in pages:
+        response = client.get(page)
+        assert response.status_code == 200, (page, response.content[:300])
+        text = response.content.decode()
+        assert str(tmp_path) not in text and "file://" not in text, page
+        assert "srv-private-feeds" not in text, page
+    detail = client.get(f"/api/channels/{channel.pk}").json()
+    assert f"rss:{record.external_id}" in detail["field_sources"].values()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_takes_stored_file_paths_out_of_records_and_labels():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    from podsight.matching.models import LinkEvent
+
+    executor = MigrationExecutor(connection)
+    leaves = executor.loader.graph.leaf_nodes()
+    before = [n for n in leaves if n[0] != "sources"] + [("sources", "0004_catalogcandidate")]
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    uri, longer = "file:///srv/feeds/show.xml", "file:///srv/feeds/show.xml.d/other.xml"
+    channel = old.get_model("catalog", "Channel").objects.create(
+        title="Show", field_sources={"title": f"rss:{uri}", "link": "spotify:abc"}
+    )
+    records = old.get_model("sources", "SourceChannel").objects
+    now = "2024-01-01T00:00:00Z"
+    rss = records.create(
+        source="rss", external_id=uri, url=uri, content_hash="x", fetched_at=now, channel=channel
+    )
+    records.create(
+        source="rss", external_id=longer, url="https://example.org/self.xml", content_hash="x",
+        fetched_at=now,
+    )  # fmt: skip
+    spotify = records.create(
+        source="spotify", external_id="abc", content_hash="y", fetched_at=now, channel=channel,
+        link_explanation=f"rss:{uri} ~ spotify:abc, rss:{longer}: 3 of 4 episodes pair up",
+    )  # fmt: skip
+    old.get_model("matching", "LinkEvent").objects.create(
+        entity="channel", record_id=spotify.pk, explanation=spotify.link_explanation, at=now
+    )
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    public, public_longer = _file_id(uri), _file_id(longer)
+    record = SourceChannel.objects.get(pk=rss.pk)
+    assert (record.external_id, record.url) == (public, "")
+    assert (
+        SourceChannel.objects.get(external_id=public_longer).url == "https://example.org/self.xml"
+    )
+    assert Channel.objects.get(pk=channel.pk).field_sources == {
+        "title": f"rss:{public}",
+        "link": "spotify:abc",
+    }
+    expected = f"rss:{public} ~ spotify:abc, rss:{public_longer}: 3 of 4 episodes pair up"
+    assert SourceChannel.objects.get(pk=spotify.pk).link_explanation == expected
+    assert LinkEvent.objects.get().explanation == expected

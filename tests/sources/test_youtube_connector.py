@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+import time_machine
 
 from podsight.demo.apiserver import ApiServer, Fault, Reply
 from podsight.demo.youtube_api import YouTubeBackend, google_error, page_token
@@ -75,9 +76,17 @@ def load(samples: Path, name: str) -> dict[str, Any]:
     return json.loads((samples / name).read_text(encoding="utf-8"))
 
 
+# Noon in Pacific time: the quota ledger counts per Pacific day, so tests that add up a
+# day's units run far from its ends. Crossing a midnight has tests of its own.
+MIDDAY = datetime(2025, 3, 1, 20, 0, tzinfo=UTC)
+
+
 @pytest.fixture
 def serve(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Callable[..., ApiServer]]:
-    """Start an ApiServer for a backend and point YOUTUBE_* settings and PODSIGHT_HOME at it."""
+    """Start an ApiServer for a backend and point YOUTUBE_* settings and PODSIGHT_HOME at it;
+    the clock runs from MIDDAY."""
+    traveller = time_machine.travel(MIDDAY, tick=True)
+    traveller.start()
     servers: list[ApiServer] = []
     monkeypatch.setenv("PODSIGHT_HOME", str(tmp_path))
     monkeypatch.setenv("YOUTUBE_API_KEY", KEY)
@@ -99,6 +108,7 @@ def serve(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Callable[
     yield start
     for server in servers:
         server.stop()
+    traveller.stop()
 
 
 def connect() -> YouTubeConnector:
@@ -353,6 +363,7 @@ def clock_at(text: str) -> Callable[[], datetime]:
     return lambda: datetime.fromisoformat(text)
 
 
+@pytest.mark.clock
 def test_quota_day_turns_at_pacific_midnight(tmp_path: Path) -> None:
     path = tmp_path / "quota.json"
     before = QuotaLedger(100, path, clock=clock_at("2025-03-01T07:59:00+00:00"))
@@ -368,6 +379,7 @@ def test_quota_day_turns_at_pacific_midnight(tmp_path: Path) -> None:
     assert stored["2025-02-28"]["used"] == 7 and stored["2025-03-01"]["used"] == 3
 
 
+@pytest.mark.clock
 def test_quota_ledger_persists_settles_and_refuses_before_the_call(tmp_path: Path) -> None:
     path = tmp_path / "state" / "youtube_quota.json"
     now = clock_at("2025-03-01T20:00:00+00:00")
@@ -421,6 +433,7 @@ def google_response(status: int, reason: str, message: str = "no", **kw: Any) ->
     return httpx.Response(status, json=body, request=request)
 
 
+@pytest.mark.clock
 def test_error_hook_maps_youtube_reasons() -> None:
     for reason in ("quotaExceeded", "dailyLimitExceeded"):
         error = youtube_error_hook(google_response(403, reason, domain="youtube.quota"))
@@ -453,6 +466,7 @@ def test_error_hook_maps_youtube_reasons() -> None:
 # -- sync over a real socket: the first seed's Huberman Lab export ------------------------
 
 
+@pytest.mark.clock
 @pytest.mark.network
 def test_huberman_first_run_costs_three_units(
     serve: Callable[..., ApiServer], seed_dir: Path, export: list[dict[str, Any]]
@@ -500,6 +514,7 @@ def test_huberman_first_run_costs_three_units(
     assert all(p.params.get("key") == "REDACTED" for p in payloads)
 
 
+@pytest.mark.clock
 @pytest.mark.network
 def test_second_identical_run_revalidates_and_is_still_charged(
     serve: Callable[..., ApiServer], seed_dir: Path
@@ -522,6 +537,7 @@ def test_second_identical_run_revalidates_and_is_still_charged(
     assert second.complete_shows == {HUBERMAN}
 
 
+@pytest.mark.clock
 @pytest.mark.network
 def test_fresh_cache_hits_cost_nothing(serve: Callable[..., ApiServer], seed_dir: Path) -> None:
     backend = YouTubeBackend.from_seed(seed_dir, api_key=KEY)
@@ -628,6 +644,7 @@ def test_search_channels_costs_100_units(serve: Callable[..., ApiServer], seed_d
 # -- quota and failures ----------------------------------------------------------------
 
 
+@pytest.mark.clock
 @pytest.mark.network
 def test_budget_stops_before_the_call(
     serve: Callable[..., ApiServer], seed_dir: Path, monkeypatch: pytest.MonkeyPatch
@@ -648,6 +665,7 @@ def test_budget_stops_before_the_call(
     assert len(server.requests) == 2 and backend.units_used == 2
 
 
+@pytest.mark.clock
 @pytest.mark.network
 def test_youtube_quota_exceeded_stops_until_reset(
     serve: Callable[..., ApiServer], seed_dir: Path
@@ -662,6 +680,33 @@ def test_youtube_quota_exceeded_stops_until_reset(
     with connect() as yt, pytest.raises(ApiQuotaExceeded, match="earlier in this quota day"):
         yt.fetch_channel(channel_id=HUBERMAN)
     assert len(server.requests) == 1  # the ledger remembered: no call made
+
+
+@pytest.mark.clock
+@pytest.mark.network
+def test_a_refusal_answered_after_the_pacific_midnight_closes_only_the_day_that_ended(
+    serve: Callable[..., ApiServer], seed_dir: Path
+) -> None:
+    backend = YouTubeBackend.from_seed(seed_dir, api_key=KEY)
+    backend.quota_exhausted = True
+    serve(backend)
+    before = datetime(2025, 3, 1, 7, 59, 59, 900_000, tzinfo=UTC)  # 23:59:59.9 PST
+    after = datetime(2025, 3, 1, 8, 0, 0, 200_000, tzinfo=UTC)  # the answer, 00:00:00.2
+    readings = iter([before])  # the call is reserved before midnight, all else after
+    with connect() as yt:
+        yt.quota = QuotaLedger(10_000, yt.quota.path, clock=lambda: next(readings, after))
+        with pytest.raises(ApiQuotaExceeded, match="quotaExceeded"):
+            yt.fetch_channel(channel_id=HUBERMAN)
+    days = json.loads(yt.quota.path.read_text())["days"]
+    assert days["2025-02-28"] == {"used": 1, "exhausted": True}  # charged to its own day
+    assert "2025-03-01" not in days
+    fresh = QuotaLedger(10_000, yt.quota.path, clock=lambda: after)
+    assert not fresh.exhausted_today and fresh.used_today == 0
+    backend.quota_exhausted = False
+    with connect() as yt:
+        yt.quota = fresh
+        assert len(yt.fetch_channel(channel_id=HUBERMAN).episodes) == 20
+    assert fresh.used_today == 3
 
 
 @pytest.mark.network

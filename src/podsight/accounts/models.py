@@ -20,6 +20,7 @@ __all__ = [
     "SCOPE_LINKS_REVIEW",
     "SCOPE_STAFF",
     "ApiToken",
+    "CacheEntry",
     "key_digest",
     "validate_scopes",
 ]
@@ -96,3 +97,16 @@ class ApiToken(models.Model):
     def save(self, *args, **kwargs) -> None:
         self.scopes = validate_scopes(self.scopes or [])
         super().save(*args, **kwargs)
+
+
+class CacheEntry(models.Model):
+    """The table of Django's database cache (``settings.CACHES``; it holds the failed-login
+    counters). The cache reads and writes it with SQL of its own; as a model it is created
+    by ``migrate`` like every other table, on any database."""
+
+    cache_key = models.CharField(max_length=255, primary_key=True)
+    value = models.TextField()
+    expires = models.DateTimeField(db_index=True)
+
+    class Meta:
+        db_table = "podsight_cache"

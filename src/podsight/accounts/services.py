@@ -1,13 +1,15 @@
 """Creating and revoking API tokens, creating users.
 
-Invalid input and conflicts raise ``ValueError`` (``LookupError`` for a token name that
-does not exist) with a message that says what to do instead. Keys and passwords are
+Invalid input and conflicts raise :class:`AccountError` (a ``ValueError``; for a token
+name that does not exist, :class:`NoSuchToken`, a ``LookupError``) with a message that
+says what to do instead. Keys and passwords are
 never logged; log lines name a token by its name and prefix.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Iterable
 
@@ -17,10 +19,32 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from podsight.accounts.models import KEY_PREFIX_LENGTH, ApiToken, key_digest, validate_scopes
+from podsight.errors import PodsightError, UsageError
 
-__all__ = ["create_token", "create_user", "revoke_token"]
+__all__ = [
+    "USERNAME_PATTERN",
+    "AccountError",
+    "NoSuchToken",
+    "create_token",
+    "create_user",
+    "revoke_token",
+]
 
 log = logging.getLogger(__name__)
+
+# What a gPodder URL can carry as a username (/api/2/devices/{username}.json …): the
+# routes in events/gpodder_urls.py use this pattern, so any user created can sync.
+USERNAME_PATTERN = r"[\w.@+-]+"
+_USERNAME = re.compile(rf"{USERNAME_PATTERN}\Z")
+USERNAME_MAX_LENGTH = 150  # Django's username column
+
+
+class AccountError(UsageError, ValueError):
+    """A token or user cannot be created as asked; the message says what to change."""
+
+
+class NoSuchToken(PodsightError, LookupError):
+    """No token has that name."""
 
 
 def create_token(
@@ -29,10 +53,13 @@ def create_token(
     """A new token and its key. The key is returned once and cannot be recovered."""
     name = (name or "").strip()
     if not name:
-        raise ValueError("a token needs a name: the client application it is for")
-    scopes = validate_scopes(scopes)
+        raise AccountError("a token needs a name: the client application it is for")
+    try:
+        scopes = validate_scopes(scopes)
+    except ValueError as exc:
+        raise AccountError(str(exc)) from exc
     if ApiToken.objects.filter(name=name).exists():
-        raise ValueError(
+        raise AccountError(
             f"a token named {name!r} already exists; pick another name "
             "(or revoke the old token and create one under a new name)"
         )
@@ -48,7 +75,7 @@ def create_token(
         with transaction.atomic():
             token.save()
     except IntegrityError as exc:  # a concurrent create under the same name
-        raise ValueError(f"a token named {name!r} already exists; pick another name") from exc
+        raise AccountError(f"a token named {name!r} already exists; pick another name") from exc
     log.info("created API token %r (%s…) scopes=%s", token.name, token.prefix, token.scopes)
     return token, key
 
@@ -57,7 +84,7 @@ def revoke_token(name: str) -> ApiToken:
     """Revoke the token called ``name``; revoking it again keeps the first revocation time."""
     token = ApiToken.objects.filter(name=name).first()
     if token is None:
-        raise LookupError(f"no token named {name!r}; `podsight tokens list` shows the names")
+        raise NoSuchToken(f"no token named {name!r}; `podsight tokens list` shows the names")
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
@@ -70,16 +97,22 @@ def create_user(username: str, password: str, staff: bool = False) -> AbstractBa
     User = get_user_model()  # noqa: N806 - Django's naming
     username = (username or "").strip()
     if not username:
-        raise ValueError("a user needs a username")
+        raise AccountError("a user needs a username")
+    if not _USERNAME.match(username) or len(username) > USERNAME_MAX_LENGTH:
+        raise AccountError(
+            f"{username!r} cannot be a username: use up to {USERNAME_MAX_LENGTH} letters, "
+            "digits and . @ + - _ (no spaces or slashes), so podcast apps can address it "
+            "in gPodder URLs"
+        )
     if not password:
-        raise ValueError("a user needs a non-empty password")
+        raise AccountError("a user needs a non-empty password")
     if User.objects.filter(username=username).exists():
-        raise ValueError(f"a user named {username!r} already exists; choose another username")
+        raise AccountError(f"a user named {username!r} already exists; choose another username")
     try:
         with transaction.atomic():
             user = User.objects.create_user(username=username, password=password, is_staff=staff)
     except IntegrityError as exc:
-        raise ValueError(
+        raise AccountError(
             f"a user named {username!r} already exists; choose another username"
         ) from exc
     log.info("created user %r%s", user.get_username(), " (staff)" if staff else "")

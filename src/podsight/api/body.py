@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
+from podsight.errors import PodsightError
+
 __all__ = ["BodyTooLarge", "read_body"]
 
 
-class BodyTooLarge(ValueError):
+class BodyTooLarge(PodsightError, ValueError):
     def __init__(self, limit: int) -> None:
         super().__init__(f"The body is larger than {limit >> 20} MB.")
         self.limit = limit

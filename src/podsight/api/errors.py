@@ -3,7 +3,10 @@
 ``{"error": {"status": 404, "code": "not_found", "message": "...", "details": {...}}}``
 
 ``details`` is present for validation errors (field name → list of messages).
-Django-level 404/500 (unknown URL, unexpected crash) use the same shape.
+Django-level 404/500 (unknown URL, unexpected crash) use the same shape. A database too
+busy to answer in time (see :mod:`podsight.busy`) gives 503 ``database_busy`` with
+``Retry-After``, from DRF views here and from plain Django views (gPodder) through
+:class:`DatabaseBusyMiddleware`.
 """
 
 from __future__ import annotations
@@ -11,12 +14,21 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.http import JsonResponse
+from django.http import HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-__all__ = ["error_body", "exception_handler", "json_not_found", "json_server_error"]
+from podsight.busy import RETRY_AFTER_S, is_database_busy
+
+__all__ = [
+    "DatabaseBusyMiddleware",
+    "database_busy_response",
+    "error_body",
+    "exception_handler",
+    "json_not_found",
+    "json_server_error",
+]
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +48,39 @@ def _flatten(detail: Any) -> Any:
     return str(detail)
 
 
+_BUSY_MESSAGE = (
+    "The database is busy with other writes and could not take this request in time; "
+    "nothing of it was stored. Retry after the number of seconds in Retry-After."
+)
+
+
+def database_busy_response(request: HttpRequest | None, exc: BaseException) -> JsonResponse:
+    log.warning("database busy on %s: %s", getattr(request, "path", "?"), exc)
+    response = JsonResponse(error_body(503, "database_busy", _BUSY_MESSAGE), status=503)
+    response["Retry-After"] = str(RETRY_AFTER_S)
+    return response
+
+
+class DatabaseBusyMiddleware:
+    """503 + Retry-After, not 500, when a view fails because the database is busy."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception):
+        if is_database_busy(exception):
+            return database_busy_response(request, exception)
+        return None
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if is_database_busy(exc):
+        log.warning("database busy on %s: %s", getattr(context.get("request"), "path", "?"), exc)
+        body = error_body(503, "database_busy", _BUSY_MESSAGE)
+        return Response(body, status=503, headers={"Retry-After": str(RETRY_AFTER_S)})
     if isinstance(exc, exceptions.ValidationError):
         details = _flatten(exc.detail)
         if not isinstance(details, dict):

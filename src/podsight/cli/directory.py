@@ -1,19 +1,22 @@
 """``podsight directory``: search the imported Podcast Index dump, add a feed to the catalog.
 
 Thin like the other commands: each calls a pipeline step (``directory.search``,
-``directory.add``, ``directory.reindex``) and prints its result.
+``directory.add``, ``directory.reindex``) and prints its result. Expected failures are
+:class:`~podsight.errors.PodsightError`s, which the CLI's entry prints as one ``error: …``
+line with their exit code (nothing imported yet: 1; an unknown id or a bad search: 2).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from podsight.errors import PodsightError
 from podsight.pipeline.steps import STEPS
 
 __all__ = ["directory_app"]
@@ -27,21 +30,7 @@ directory_app = typer.Typer(
 console = Console()
 if not console.is_terminal:
     console = Console(width=200)  # pipes and logs: don't fold titles mid-word
-err = Console(stderr=True, soft_wrap=True)  # an error is one line, however long
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    err.print(f"[red]error:[/] {escape(message)}")
-    raise typer.Exit(code)
-
-
-def _database() -> None:
-    from podsight.bootstrap import DatabaseUnavailable, ensure_database
-
-    try:
-        ensure_database()
-    except DatabaseUnavailable as exc:
-        _fail(str(exc), 2)
+err = Console(stderr=True)
 
 
 @directory_app.command("search")
@@ -57,18 +46,10 @@ def search(
     ] = None,
 ) -> None:
     """Search every imported dump feed by title, author and description, best first."""
-    from podsight.directory.service import DirectoryUnavailable, InvalidSearch
-
-    _database()
     term = " ".join(words)
-    try:
-        page = STEPS["directory.search"](
-            term, language=language, category=category, page_size=limit, cursor=cursor
-        )
-    except DirectoryUnavailable as exc:
-        _fail(str(exc), 1)
-    except InvalidSearch as exc:
-        _fail(exc.message, 2)
+    page = STEPS["directory.search"](
+        term, language=language, category=category, page_size=limit, cursor=cursor
+    )
     if not page.results:
         console.print(f"no feed in the directory matches {escape(term)!r}")
         return
@@ -99,27 +80,18 @@ def add(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Put a directory feed in the sources file and the catalog, and ingest its feed."""
-    from podsight.directory.service import DirectoryUnavailable, FeedNotFound
-
-    _database()
-    try:
-        result = STEPS["directory.add"](
-            podcastindex_id, sources_file=sources, progress=progress, console=err
-        )
-    except FeedNotFound as exc:
-        _fail(str(exc), 2)
-    except DirectoryUnavailable as exc:
-        _fail(str(exc), 1)
+    result = STEPS["directory.add"](
+        podcastindex_id, sources_file=sources, progress=progress, console=err
+    )
     listed = "added to" if result.added_to_sources else "already in"
     console.print(
         f"{escape(result.title or str(podcastindex_id))} (Podcast Index {podcastindex_id}): "
         f"channel {result.channel}; {listed} {escape(str(result.sources_file))}"
     )
     if result.feed_failed:
-        _fail(
+        raise PodsightError(
             f"its feed {result.feed_url} could not be ingested ({result.feed_error}); the "
-            "channel holds the dump's data until `podsight sync` reads the feed",
-            1,
+            "channel holds the dump's data until `podsight sync` reads the feed"
         )
     console.print(
         f"feed {escape(result.feed_url)}: {result.feed_status}, {result.episodes} episodes"
@@ -134,15 +106,9 @@ def reindex(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Bring the search index in step with the imported dump (an import does this too)."""
-    from podsight.directory.index import DirectoryBusy
-
-    try:
-        result = STEPS["directory.reindex"](rebuild=rebuild, progress=progress, console=err)
-    except DirectoryBusy as exc:
-        _fail(str(exc), 1)
+    result = STEPS["directory.reindex"](rebuild=rebuild, progress=progress, console=err)
     if result.action == "no_lake":
-        _fail(
-            "no Podcast Index dump has been imported: run `podsight import podcastindex FILE`",
-            1,
+        raise PodsightError(
+            "no Podcast Index dump has been imported: run `podsight import podcastindex FILE`"
         )
     console.print(str(result))

@@ -1,7 +1,15 @@
-"""The ``podsight`` command line. Commands are thin: they call pipeline steps by name."""
+"""The ``podsight`` command line. Commands are thin: they call pipeline steps by name.
+
+The entry (:class:`_Root`, :func:`_entry`) prepares everything once, before any command
+runs: the data directory, logging, Django and the database schema; and it is where
+errors meet the user: a :class:`~podsight.errors.PodsightError` becomes one ``error: …``
+line and its exit code (2 bad usage, 1 failed run); anything else is a bug, logged with
+its traceback to the log file and reported in one line.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from pathlib import Path
@@ -11,14 +19,92 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
 from podsight import conf
-from podsight.bootstrap import DatabaseUnavailable, ensure_database, setup_django
+from podsight.bootstrap import start
 from podsight.cli.directory import directory_app
+from podsight.errors import PodsightError
 from podsight.pipeline.steps import STEPS
 from podsight.progress import step_progress
 
-app = typer.Typer(help="podsight: open podcast data platform.", no_args_is_help=True)
+console = Console()
+if not console.is_terminal:
+    # Logs and pipes: wide enough that the per-feed summary is not folded mid-title.
+    console = Console(width=200)
+err = Console(stderr=True)
+internal_log = logging.getLogger("podsight.internal")
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print ``error: message`` on stderr; raise what this returns."""
+    err.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)  # one line, however long
+    return typer.Exit(code)
+
+
+class _Root(TyperGroup):
+    """The top command: every subcommand runs inside its :meth:`invoke`."""
+
+    def invoke(self, ctx):  # noqa: ANN001, ANN201 - click's signature
+        try:
+            return super().invoke(ctx)
+        except (TyperException, typer.Exit, typer.Abort):
+            raise
+        except PodsightError as exc:
+            raise fail(str(exc), exc.exit_code) from exc
+        except Exception as exc:
+            internal_log.error("unexpected error in `podsight %s`", _argv(ctx), exc_info=True)
+            if os.environ.get("PODSIGHT_LOG_LEVEL", "").upper() in ("DEBUG", "INFO"):
+                err.print_exception()
+            where = _log_path()
+            raise fail(
+                f"podsight failed unexpectedly ({type(exc).__name__}: {exc}). This is a bug; "
+                f"the traceback is in {where}; please report it"
+            ) from exc
+
+
+def _argv(ctx) -> str:  # noqa: ANN001
+    import sys
+
+    return " ".join(sys.argv[1:])[:200]
+
+
+def _log_path() -> str:
+    from podsight.logs import log_file
+
+    try:
+        return str(log_file(conf.podsight_home()))
+    except OSError:
+        return "the log file"
+
+
+app = typer.Typer(
+    cls=_Root,
+    help="podsight: open podcast data platform.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _entry(
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="Show every log line (API calls, batches) on the console too; they always "
+            "go to PODSIGHT_HOME/logs/podsight.log.",
+        ),
+    ] = False,
+) -> None:
+    """podsight: open podcast data platform."""
+    applied = start(verbose=verbose)
+    if applied:
+        err.print(f"[dim]database schema brought up to date ({len(applied)} migrations)[/]")
+
+
 ingest_app = typer.Typer(help="Bring catalog data in from a source.", no_args_is_help=True)
 demo_app = typer.Typer(help="The seeded demo world.", no_args_is_help=True)
 import_app = typer.Typer(help="Import bulk catalog dumps.", no_args_is_help=True)
@@ -46,28 +132,12 @@ simulate_app = typer.Typer(help="Simulated activity for demos and tests.", no_ar
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(directory_app, name="directory")
 
-console = Console()
-if not console.is_terminal:
-    # Logs and pipes: wide enough that the per-feed summary is not folded mid-title.
-    console = Console(width=200)
-err = Console(stderr=True)
-
-
-def _database() -> None:
-    try:
-        applied = ensure_database()
-    except DatabaseUnavailable as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from exc
-    if applied:
-        err.print(f"[dim]database schema brought up to date ({len(applied)} migrations)[/]")
-
 
 def _print_report(report) -> None:
     table = Table(title="feeds", show_lines=False, expand=False)
     for column in ("status", "feed", "title", "episodes", "new", "upd", "gone", "notes"):
         table.add_column(column, overflow="fold")
-    colours = {"new": "green", "updated": "cyan", "failed": "red"}
+    colours = {"new": "green", "updated": "cyan", "incomplete": "yellow", "failed": "red"}
     for o in report.outcomes:
         colour = colours.get(o.status, "white")
         notes = o.error or ", ".join(o.repairs)
@@ -77,14 +147,14 @@ def _print_report(report) -> None:
             str(o.episodes_vanished), escape(notes[:120]),
         )  # fmt: skip
     console.print(table)
-    counts = {s: report.count(s) for s in ("new", "updated", "unchanged", "not-modified", "failed")}
+    statuses = ("new", "updated", "unchanged", "not-modified", "incomplete", "failed")
+    counts = {s: report.count(s) for s in statuses}
     episodes = sum(o.episodes_new for o in report.outcomes)
     summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     console.print(f"[bold]{len(report.outcomes)} feeds[/]: {summary}; {episodes} new episodes")
 
 
 def _ingest(locations: list[str], concurrency: int, progress: bool) -> None:
-    _database()
     report = STEPS["ingest.rss"](locations, concurrency=concurrency, progress=progress, console=err)
     _print_report(report)
     if report.all_failed:
@@ -123,13 +193,17 @@ def demo_load(
     if named:
         err.print(f"ingesting {len(named)} feed(s) from PODSIGHT_FEEDS")
         _ingest(named, 8, progress)
-        return
-    out_dir = conf.podsight_home() / "demo" / "feeds"
-    paths = STEPS["demo.feeds"](out_dir, seed=seed, shows=shows)
-    err.print(f"wrote {len(paths)} demo feed documents to {out_dir}")
-    _ingest([str(out_dir)], 8, progress)
-    if apis:
-        _demo_sync(seed, shows, progress)
+    else:
+        out_dir = conf.podsight_home() / "demo" / "feeds"
+        paths = STEPS["demo.feeds"](out_dir, seed=seed, shows=shows)
+        err.print(f"wrote {len(paths)} demo feed documents to {out_dir}")
+        _ingest([str(out_dir)], 8, progress)
+        if apis:
+            _demo_sync(seed, shows, progress)
+    # One show on several platforms is one channel only once matching has linked them.
+    result = _run_match(full=False, progress=progress)
+    console.print(f"matching: {escape(str(result))}")
+    _print_catalog_summary()
 
 
 DEMO_API_PORT = 8010
@@ -146,7 +220,6 @@ def demo_labels(
     from podsight.demo import build_world
     from podsight.demo.truth import write_labels
 
-    _database()
     counts = write_labels(build_world(seed=seed, shows=shows), path)
     console.print(
         f"wrote {path}: {counts.channel_records} channel and {counts.episode_records} episode "
@@ -234,27 +307,12 @@ def sync(
     spotify_id, youtube_channel_id, youtube_handle. Credentials come from the
     environment (SPOTIFY_CLIENT_ID/SECRET, YOUTUBE_API_KEY, PODCASTINDEX_API_KEY/SECRET);
     a source without them is skipped. Exits 1 when every source that ran failed."""
-    from podsight.sources.sync import (
-        SourcesFileError,
-        default_sources_file,
-        load_sources_file,
-        print_sync_summary,
-    )
+    from podsight.sources.sync import default_sources_file, load_sources_file, print_sync_summary
 
-    _database()
-    path = sources or default_sources_file()
-    try:
-        specs = load_sources_file(path)
-    except SourcesFileError as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}")
-        raise typer.Exit(2) from exc
-    try:
-        report = STEPS["sources.sync"](
-            specs, sources=source, cache=cache, progress=progress, console=err
-        )
-    except ValueError as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}")
-        raise typer.Exit(2) from exc
+    specs = load_sources_file(sources or default_sources_file())
+    report = STEPS["sources.sync"](
+        specs, sources=source, cache=cache, progress=progress, console=err
+    )
     print_sync_summary(report, console)
     if report.all_failed:
         raise typer.Exit(1)
@@ -270,10 +328,8 @@ def import_podcastindex(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Import the Podcast Index dump into the lake, linking feeds the catalog shares keys with."""
-    _database()
     if not dump.is_file():
-        err.print(f"[red]error:[/] {escape(str(dump))} is not a file")
-        raise typer.Exit(2)
+        raise fail(f"{dump} is not a file; give the path of podcastindex_feeds.db", 2)
     report = STEPS["podcastindex.import_dump"](
         dump, batch_size=batch_size, resume=resume, progress=progress, console=err
     )
@@ -311,7 +367,6 @@ def discover_trending(
     """Add Podcast Index's trending shows to the catalog and the sources file."""
     from podsight.sources.sync import default_sources_file
 
-    _database()
     _print_discover(STEPS["discover.trending"](sources or default_sources_file(), limit=limit))
 
 
@@ -324,7 +379,6 @@ def discover_search(
     """Search Apple Podcasts and Podcast Index; add what is found."""
     from podsight.sources.sync import default_sources_file
 
-    _database()
     _print_discover(STEPS["discover.search"](term, sources or default_sources_file(), limit=limit))
 
 
@@ -334,7 +388,6 @@ def replay(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Normalise and store the kept API payloads again, without calling any API."""
-    _database()
     report = STEPS["sources.replay"](source, progress=progress, console=err)
     s = report.store
     console.print(
@@ -362,30 +415,38 @@ def match(
 ) -> None:
     """Link Spotify and YouTube records to the shows they are, and pair episodes across
     sources (run after a sync; links made earlier, and people's overrides, are kept)."""
-    from podsight.matching.report import LabelError, read_labels
+    from podsight.matching.report import read_labels
 
-    _database()
-    label_sets = None
-    if labels is not None:
-        try:
-            label_sets = read_labels(labels)  # fail before matching, not after
-        except LabelError as exc:
-            err.print(f"[red]error:[/] {escape(str(exc))}")
-            raise typer.Exit(2) from exc
-    with step_progress("matching", err, enabled=progress) as bar:
-        task = bar.add_task("channels", total=None)
-
-        def advance(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        result = STEPS["match"](full=full, on_channel=advance)
-    console.print(str(result))
+    label_sets = read_labels(labels) if labels is not None else None  # fail before matching
+    result = _run_match(full=full, progress=progress)
+    console.print(escape(str(result)))
     for explanation in result.links[:50]:
         console.print(f"  [green]✓[/] {escape(explanation)}")
     if len(result.links) > 50:
         console.print(f"  … and {len(result.links) - 50} more channel links")
     if report or label_sets is not None:
         _print_match_report(label_sets)
+
+
+def _run_match(*, full: bool, progress: bool):
+    with step_progress("matching", err, enabled=progress) as bar:
+        task = bar.add_task("channels", total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return STEPS["match"](full=full, on_channel=advance)
+
+
+def _print_catalog_summary() -> None:
+    from podsight.matching.report import catalog_summary
+
+    summary = catalog_summary()
+    console.print("[bold]catalog[/]:")
+    for line in summary.lines():
+        console.print(f"  {escape(line)}")
+    if summary.channels.needs_review or summary.episodes.needs_review:
+        console.print("  review them with `podsight links list` (confirm, reject or force)")
 
 
 def _cli_actor() -> str:
@@ -398,14 +459,7 @@ def _cli_actor() -> str:
 
 
 def _link_action(action, *args, **kwargs):
-    from podsight.matching.review import LinkError
-
-    _database()
-    try:
-        return action(*args, actor=_cli_actor(), **kwargs)
-    except LinkError as exc:
-        err.print(f"[red]error:[/] {escape(exc.message)}")
-        raise typer.Exit(1) from exc
+    return action(*args, actor=_cli_actor(), **kwargs)
 
 
 EntityArg = Annotated[str, typer.Argument(help="channel or episode")]
@@ -423,7 +477,6 @@ def links_list(
     """Matched links, newest first (by default those that need review)."""
     from podsight.matching.review import link_rows
 
-    _database()
     table = Table(title=f"links ({status or 'any status'})")
     for name in ("entity", "record", "canonical", "status", "confidence", "explanation"):
         table.add_column(name)
@@ -531,7 +584,6 @@ def tokens_create(
 
     The key goes to stdout alone, the notes to stderr, so `KEY=$(podsight tokens create app)`
     captures just the key."""
-    _database()
     from django.contrib.auth import get_user_model
 
     from podsight.accounts.services import create_token
@@ -540,16 +592,10 @@ def tokens_create(
     if user is not None:
         owner = get_user_model().objects.filter(username=user).first()
         if owner is None:
-            err.print(
-                f"[red]error:[/] no user named {escape(repr(user))}; "
-                "create it with `podsight users create USERNAME`"
+            raise fail(
+                f"no user named {user!r}; create it with `podsight users create USERNAME`", 2
             )
-            raise typer.Exit(1)
-    try:
-        token, key = create_token(name, scope or ["events:write"], user=owner)
-    except ValueError as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}")
-        raise typer.Exit(1) from exc
+    token, key = create_token(name, scope or ["events:write"], user=owner)
     acts_for = f", acting for user {escape(user)}" if user else ""
     err.print(
         f"created token {escape(token.name)!r} ({token.prefix}…) with scopes "
@@ -563,7 +609,6 @@ def tokens_create(
 @tokens_app.command("list")
 def tokens_list() -> None:
     """List tokens: name, key prefix, scopes, user, created, last used, revoked (never keys)."""
-    _database()
     from podsight.accounts.models import ApiToken
 
     tokens = list(ApiToken.objects.select_related("user"))
@@ -585,14 +630,9 @@ def tokens_list() -> None:
 @tokens_app.command("revoke")
 def tokens_revoke(name: Annotated[str, typer.Argument(help="Name of the token.")]) -> None:
     """Revoke a token: requests with its key get 401 from then on. The row stays listed."""
-    _database()
     from podsight.accounts.services import revoke_token
 
-    try:
-        token = revoke_token(name)
-    except LookupError as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}")
-        raise typer.Exit(1) from exc
+    token = revoke_token(name)
     console.print(
         f"token {escape(token.name)!r} ({token.prefix}…) is revoked since "
         f"{_when(token.revoked_at)}; requests with its key are refused"
@@ -616,14 +656,9 @@ def users_create(
     staff: Annotated[bool, typer.Option("--staff", help="Mark the user as staff.")] = False,
 ) -> None:
     """Create a user (password hashed by Django) that tokens can act for (`--user`)."""
-    _database()
     from podsight.accounts.services import create_user
 
-    try:
-        user = create_user(username, password, staff=staff)
-    except ValueError as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}")
-        raise typer.Exit(1) from exc
+    user = create_user(username, password, staff=staff)
     console.print(
         f"created {'staff ' if staff else ''}user {escape(user.get_username())!r}; "
         f"give it a token with `podsight tokens create NAME --user {escape(user.get_username())}`"
@@ -645,21 +680,20 @@ def events_consume(
     """Write logged events to the lake (`events`, `engagement_daily`), exactly once.
 
     Runs until Ctrl-C / SIGTERM (finishing the batch at hand) unless --once."""
-    _database()
-    from podsight.events.log import LogUnavailable
+    batches = logging.getLogger("podsight.events.consume")
 
     def show(report) -> None:
-        if not once:
-            err.print(f"[dim]{escape(str(report))}[/]")
+        # One line per micro-batch: the log file's (the console's with --verbose).
+        batches.info("batch: %s", report)
 
-    try:
-        with err.status("consuming events…") if once else _nullcontext():
-            report = STEPS["events.consume"](
-                once=once, batch_size=batch_size, interval_s=interval, on_batch=show
-            )
-    except (LogUnavailable, RuntimeError) as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}")
-        raise typer.Exit(1) from exc
+    if not once:
+        err.print(
+            f"consuming events into the lake until Ctrl-C; each batch is logged to {_log_path()}"
+        )
+    with err.status("consuming events…") if once else _nullcontext():
+        report = STEPS["events.consume"](
+            once=once, batch_size=batch_size, interval_s=interval, on_batch=show
+        )
     console.print(f"consumed: {escape(str(report))}")
 
 
@@ -672,7 +706,6 @@ def _nullcontext():
 @app.command()
 def migrate() -> None:
     """Apply pending database migrations (other commands do this themselves)."""
-    _database()
     console.print("database schema is current")
 
 
@@ -692,22 +725,20 @@ def serve(
     ] = 1,
 ) -> None:
     """Serve the REST API (and /api/docs)."""
-    _database()
-    setup_django()
+    from podsight.serving import check_address, check_serving, serve_gunicorn, serve_waitress
     from podsight.wsgi import application
 
+    check_address(host, port)  # a host that is not one, a port in use
+    check_serving(host)  # a non-loopback host with the built-in secret key is refused
+    shown = f"[{host}]" if ":" in host else host
     err.print(
-        f"serving on http://{host}:{port}/api/channels  (docs: /api/docs) "
-        f"with {workers} process(es) × {threads} thread(s)"
+        f"serving on http://{shown}:{port}/api/channels  (docs: /api/docs) "
+        f"with {workers} process(es) × {threads} thread(s); Ctrl-C stops"
     )
     if workers == 1:
-        from waitress import serve as waitress_serve
-
-        waitress_serve(application, host=host, port=port, threads=threads, ident="podsight")
-        return
-    from podsight.serving import serve_gunicorn
-
-    serve_gunicorn(application, host=host, port=port, workers=workers, threads=threads)
+        serve_waitress(application, host=host, port=port, threads=threads)
+    else:
+        serve_gunicorn(application, host=host, port=port, workers=workers, threads=threads)
 
 
 @simulate_app.command("listeners")
@@ -757,23 +788,17 @@ def simulate_listeners(
     import threading
 
     from podsight.conf import parse_timespan
-    from podsight.events.simulate import SimulationError
 
     if direct == (url is not None):
-        err.print("[red]error:[/] give either --url (with --token) or --direct")
-        raise typer.Exit(2)
+        raise fail("give either --url (with --token) or --direct", 2)
     if url is not None and not token:
-        err.print("[red]error:[/] --url needs --token (or PODSIGHT_SIMULATOR_TOKEN)")
-        raise typer.Exit(2)
+        raise fail("--url needs --token (or PODSIGHT_SIMULATOR_TOKEN)", 2)
     if speedup != 0 and speedup < 1:
-        err.print("[red]error:[/] --speedup must be ≥ 1, or 0 for as fast as possible")
-        raise typer.Exit(2)
+        raise fail("--speedup must be ≥ 1, or 0 for as fast as possible", 2)
     try:
         seconds = parse_timespan(duration) if duration is not None else None
     except ValueError as exc:
-        err.print(f"[red]error:[/] --duration {escape(str(exc))}")
-        raise typer.Exit(2) from exc
-    _database()
+        raise fail(f"--duration {exc}", 2) from exc
 
     def stop(signum, frame):
         raise KeyboardInterrupt
@@ -787,9 +812,6 @@ def simulate_listeners(
             speedup=speedup, url=url, token=token, direct=direct, tastes_path=tastes,
             batch_size=batch_size, progress=progress, console=err,
         )  # fmt: skip
-    except SimulationError as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}")
-        raise typer.Exit(1) from exc
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
@@ -815,8 +837,7 @@ def simulate_listeners(
         else:
             err.print("[yellow]interrupted[/]: every event generated before was sent")
     elif report.aborted:
-        err.print(f"[red]error:[/] {escape(report.aborted)}")
-        raise typer.Exit(1)
+        raise fail(report.aborted)
     if report.errors:
         raise typer.Exit(1)
 

@@ -47,6 +47,7 @@ import pyarrow.dataset as pads
 import tantivy
 
 from podsight import conf, lake
+from podsight.errors import PodsightError
 from podsight.sources.rss.normalize import normalise_language
 
 __all__ = [
@@ -82,7 +83,7 @@ COLUMNS = (
 _TAGS = re.compile(r"<[^>]*>")
 
 
-class DirectoryBusy(RuntimeError):
+class DirectoryBusy(PodsightError):
     """Another process is writing the directory index."""
 
 

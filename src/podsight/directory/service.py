@@ -39,6 +39,7 @@ import tantivy
 
 from podsight import lake
 from podsight.directory.index import LAKE_TABLE, analyze, index_path, open_index
+from podsight.errors import PodsightError
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
@@ -69,7 +70,7 @@ TIE_BREAKER = 0.2
 IMPORT_HINT = "run `podsight import podcastindex FILE` with the Podcast Index dump first"
 
 
-class DirectoryError(Exception):
+class DirectoryError(PodsightError):
     """A directory request that cannot be answered; the message says what to do."""
 
 
@@ -80,12 +81,16 @@ class DirectoryUnavailable(DirectoryError):
 class FeedNotFound(DirectoryError):
     """No feed with that Podcast Index id in the imported dump."""
 
+    exit_code = 2  # the id given is wrong
+
 
 class InvalidSearch(DirectoryError):
     """A search parameter is wrong; ``field`` names it."""
 
+    exit_code = 2
+
     def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(f"{field_name}: {message}")
+        super().__init__(message)
         self.field = field_name
         self.message = message
 

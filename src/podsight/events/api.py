@@ -6,7 +6,12 @@ from __future__ import annotations
 import logging
 
 import orjson
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -51,7 +56,9 @@ class EventsView(APIView):
             f'Body: `{{"events": [...]}}` (or a bare array) of at most {MAX_BATCH:,} events. '
             "Each is checked on its own: invalid items are listed in `errors` with their "
             "index, valid ones are stored. 202 once the batch is durably in the event log; "
-            "an `event_id` already stored is listed in `duplicates` and not stored again."
+            "an `event_id` already stored is listed in `duplicates` and not stored again. "
+            "A field that does not apply to an event's type is ignored and listed in "
+            "`warnings`. A token tied to a user writes only that user's events."
         ),
         request=inline_serializer(
             "EventBatch",
@@ -65,11 +72,19 @@ class EventsView(APIView):
                     "duplicates": serializers.ListField(child=serializers.CharField()),
                     "rejected": serializers.IntegerField(),
                     "errors": serializers.ListField(child=serializers.DictField()),
+                    "warnings": serializers.ListField(child=serializers.DictField()),
                 },
-            )
+            ),
+            415: OpenApiResponse(description="`unsupported_media_type`: the body is not JSON"),
         },
     )
     def post(self, request):
+        media_type = request._request.content_type
+        if media_type != "application/json" and not media_type.endswith("+json"):
+            sent = f"not {media_type!r}" if media_type else "this request has none"
+            raise exceptions.UnsupportedMediaType(
+                media_type, f"Events are JSON: send `Content-Type: application/json` ({sent})."
+            )
         try:
             body = read_body(request._request, MAX_BODY_BYTES)
         except BodyTooLarge as exc:
@@ -104,8 +119,10 @@ class EventsView(APIView):
         if not items:
             return Response(error_body(400, "invalid", "The batch is empty."), status=400)
         token: ApiToken = request.auth
+        # A token tied to a user writes that user's events only (docs/events.md).
+        user = token.user.get_username() if token.user is not None else None
         try:
-            result = ingest(items, client=token.name)
+            result = ingest(items, client=token.name, for_user=user)
         except LogUnavailable as exc:
             log.error("event log unavailable: %s", exc)
             raise LogDown(

@@ -34,6 +34,7 @@ import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 
 from podsight import lake
+from podsight.errors import PodsightError
 from podsight.events.log import Entry, EventLog, Position, open_log
 
 __all__ = [
@@ -110,6 +111,10 @@ MAX_SPEED = 3.0
 
 
 @dataclass
+class ConsumerBusy(PodsightError, RuntimeError):
+    """Another consumer holds this lake's lock."""
+
+
 class ConsumeReport:
     batches: int = 0
     events_written: int = 0
@@ -384,7 +389,7 @@ def consume(
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise RuntimeError(
+            raise ConsumerBusy(
                 "another `podsight events consume` is running on this lake; one at a time "
                 "keeps the tables exact"
             ) from None

@@ -6,6 +6,7 @@ Endpoints, auth and the meaning of ``since`` are described in ``docs/events.md``
 * Auth is HTTP Basic with a Django user, or the ``sessionid`` cookie that a successful
   Basic request (or ``…/login.json``) sets, as gpodder.net does: clients such as
   mygpoclient answer only a few 401 challenges per run and rely on the cookie after.
+  Failed Basic logins are throttled (:mod:`podsight.accounts.throttle`).
 * The sync state (devices, subscriptions, episode actions) lives in
   :mod:`podsight.events.models`; every change also becomes listening events through
   :func:`podsight.events.services.ingest`, in the same database transaction, so a
@@ -44,6 +45,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from lxml import etree
 
+from podsight.accounts import throttle
 from podsight.api.body import BodyTooLarge, read_body
 from podsight.api.errors import error_body
 from podsight.catalog.models import Channel
@@ -51,6 +53,7 @@ from podsight.events.log import LogUnavailable
 from podsight.events.models import Device, DeviceType, EpisodeAction, Subscription
 from podsight.events.schema import EARLIEST, MAX_SECONDS, MAX_TEXT
 from podsight.events.services import ingest, resolver
+from podsight.security import client_address
 from podsight.sources.rss.parser import SAFE_XML
 
 __all__ = [
@@ -86,12 +89,20 @@ _with_session = decorator_from_middleware(SessionMiddleware)
 class Refused(Exception):
     """Ends a request with an error response in the API's error shape."""
 
-    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.details = details
+        self.headers = headers or {}
 
 
 def _error(status: int, code: str, message: str, details: Any = None) -> JsonResponse:
@@ -137,9 +148,18 @@ def _caller(request: HttpRequest) -> Caller | None:
     request also logs in, so that the client may go on with the cookie alone."""
     credentials = _basic(request)
     if credentials is not None:
-        user = authenticate(request, username=credentials[0], password=credentials[1])
+        try:  # before the password check, whose CPU is what guessing spends
+            attempt = throttle.begin(credentials[0], client_address(request))
+            with throttle.password_check():
+                user = authenticate(request, username=credentials[0], password=credentials[1])
+        except throttle.LoginThrottled as exc:
+            raise Refused(
+                429, "throttled", str(exc), headers={"Retry-After": str(exc.retry_after)}
+            ) from None
         if user is None:
+            attempt.failed()
             return None
+        attempt.succeeded()
         if get_user(request).pk != user.pk:
             login(request, user)
         return Caller(user, by_session=False)
@@ -184,7 +204,10 @@ def endpoint(*methods: str, other_user_status: int = 403) -> Callable[[View], Vi
             except Refused as refused:
                 if refused.status == 401:
                     return _unauthorized(refused.message)
-                return _error(refused.status, refused.code, refused.message, refused.details)
+                response = _error(refused.status, refused.code, refused.message, refused.details)
+                for name, value in refused.headers.items():
+                    response[name] = value
+                return response
 
         return csrf_exempt(_with_session(never_cache(wrapper)))
 

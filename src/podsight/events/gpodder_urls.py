@@ -3,11 +3,12 @@ needs only the server's base URL. Included before ``api/`` in ``podsight.urls``.
 
 from django.urls import re_path
 
+from podsight.accounts.services import USERNAME_PATTERN
 from podsight.events import gpodder
 
-# Django's usernames ([\w.@+-]) and the reference's device ids ([\w.-]); a trailing
-# ".json" is the format, not part of the id (the regex backtracks to leave it out).
-USER = r"(?P<username>[\w.@+-]+)"
+# Usernames as `podsight users create` allows them and the reference's device ids
+# ([\w.-]); a trailing ".json" is the format, not part of the id (the regex backtracks).
+USER = rf"(?P<username>{USERNAME_PATTERN})"
 DEVICE = r"(?P<deviceid>[\w.-]+)"
 FORMAT = r"(?P<fmt>\w+)"
 

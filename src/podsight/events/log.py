@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Protocol
 
 from podsight import conf
+from podsight.errors import PodsightError
 
 __all__ = [
     "Entry",
@@ -49,7 +50,7 @@ __all__ = [
 Position = dict[int, int]
 
 
-class LogUnavailable(RuntimeError):
+class LogUnavailable(PodsightError, RuntimeError):
     """The log could not store or read events; nothing of the batch was claimed stored."""
 
 

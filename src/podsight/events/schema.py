@@ -20,6 +20,7 @@ __all__ = [
     "EVENT_TYPES",
     "FIELDS",
     "MAX_BATCH",
+    "POSITION_TYPES",
     "Checked",
     "check_item",
 ]
@@ -92,6 +93,25 @@ class Checked:
     enclosure_url: str | None
     source: str | None
     external_id: str | None
+    # Fields that do not apply to the type: ignored, not stored (field → [message]).
+    warnings: dict[str, list[str]] | None = None
+
+
+def _ignored(item: dict, kind: Any) -> dict[str, list[str]]:
+    """Fields sent that the event's type has no use for. They cost the event nothing: a
+    client's generic "position" or "rating" on every event must not lose a like."""
+    if kind not in EVENT_TYPES:
+        return {}  # the type itself is refused; check every field as usual
+    ignored = {}
+    if item.get("position_s") is not None and kind not in POSITION_TYPES:
+        ignored["position_s"] = [
+            f"ignored: a position applies only to {', '.join(sorted(POSITION_TYPES))} events"
+        ]
+    if item.get("rating") is not None and kind != "rate":
+        ignored["rating"] = ["ignored: only rate events carry a rating"]
+    if item.get("duration_s") is not None and kind in CHANNEL_TYPES:
+        ignored["duration_s"] = ["ignored: subscribe and unsubscribe events concern a show"]
+    return ignored
 
 
 def _text(item: dict, name: str, errors: dict, limit: int = MAX_TEXT) -> str | None:
@@ -164,8 +184,13 @@ def _when(value: Any, errors: dict, now: datetime) -> datetime | None:
     return when
 
 
-def check_item(item: Any, now: datetime) -> tuple[Checked | None, dict[str, list[str]]]:
-    """``(checked, {})`` for a valid item, ``(None, errors)`` otherwise."""
+def check_item(
+    item: Any, now: datetime, for_user: str | None = None
+) -> tuple[Checked | None, dict[str, list[str]]]:
+    """``(checked, {})`` for a valid item, ``(None, errors)`` otherwise.
+
+    ``for_user``: the user a token acts for. Its events are that user's alone: a missing
+    ``user_id`` means that user, another one is an error."""
     if not isinstance(item, dict):
         return None, {"non_field_errors": [f"an event is an object, not {type(item).__name__}"]}
     errors: dict[str, list[str]] = {}
@@ -187,6 +212,14 @@ def check_item(item: Any, now: datetime) -> tuple[Checked | None, dict[str, list
                 errors["event_id"] = [f"not a UUID: {raw_id[:40]!r}"]
 
     user_id = _text(item, "user_id", errors, 150)
+    if for_user is not None and "user_id" not in errors:
+        if user_id is None:
+            user_id = for_user
+        elif user_id != for_user:
+            errors["user_id"] = [
+                f"this token acts for {for_user!r} and writes only that user's events, "
+                f"not {user_id[:40]!r}'s"
+            ]
     if user_id is None and "user_id" not in errors:
         errors["user_id"] = ["required"]
 
@@ -195,21 +228,20 @@ def check_item(item: Any, now: datetime) -> tuple[Checked | None, dict[str, list
         errors["type"] = [f"must be one of: {', '.join(sorted(EVENT_TYPES))}"]
 
     occurred_at = _when(item.get("occurred_at"), errors, now)
-    position = _seconds(item, "position_s", errors)
-    duration = _seconds(item, "duration_s", errors)
+    ignored = _ignored(item, kind)
+    position = None if "position_s" in ignored else _seconds(item, "position_s", errors)
+    duration = None if "duration_s" in ignored else _seconds(item, "duration_s", errors)
     if duration == 0:
         errors["duration_s"] = ["must be > 0"]
         duration = None
     if position is not None and duration is not None and position > duration:
         errors["position_s"] = [f"{position:g} s is beyond the duration ({duration:g} s)"]
-    if position is not None and kind in EVENT_TYPES and kind not in POSITION_TYPES:
-        errors["position_s"] = [f"only for {', '.join(sorted(POSITION_TYPES))} events"]
 
     rating = item.get("rating")
     if kind == "rate":
         if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
             errors["rating"] = ["a rate event needs a rating: an integer from 1 to 5"]
-    elif rating is not None:
+    elif rating is not None and "rating" not in ignored:
         errors["rating"] = ["only rate events carry a rating"]
 
     episode = _id(item, "episode", errors)
@@ -274,6 +306,7 @@ def check_item(item: Any, now: datetime) -> tuple[Checked | None, dict[str, list
             enclosure_url=enclosure_url,
             source=source,
             external_id=external_id,
+            warnings=ignored or None,
         ),
         {},
     )

@@ -32,6 +32,8 @@ class IngestResult:
     accepted: int = 0
     duplicates: list[str] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    # Items kept without some field that does not apply to their type.
+    warnings: list[dict[str, Any]] = field(default_factory=list)
     candidates: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -40,6 +42,7 @@ class IngestResult:
             "duplicates": self.duplicates,
             "rejected": len(self.errors),
             "errors": self.errors,
+            "warnings": self.warnings,
         }
 
 
@@ -104,12 +107,15 @@ def ingest(
     log: EventLog | None = None,
     keep_unknown: str | None = None,
     now: datetime | None = None,
+    for_user: str | None = None,
 ) -> IngestResult:
     """Check, resolve and durably store a batch; returns what happened to each item.
 
     Unknown episodes and shows are per-item errors, unless ``keep_unknown`` names an
     origin (e.g. ``"gpodder"``): then the event is kept with what it named and the
     feed or episode becomes a :class:`CatalogCandidate`.
+    ``for_user`` (a token tied to a user): items without ``user_id`` are that user's, items
+    naming another user are errors.
     Raises :class:`~podsight.events.log.LogUnavailable` when the log did not store the
     batch (nothing of it may then be reported as accepted)."""
     now = now or datetime.now(UTC)
@@ -117,10 +123,14 @@ def ingest(
     checked: list[tuple[int, Checked]] = []
     first_index: dict[str, int] = {}
     for index, raw in enumerate(items):
-        item, errors = check_item(raw, now)
+        item, errors = check_item(raw, now, for_user=for_user)
         if item is None:
             result.errors.append(_error(index, raw, errors))
             continue
+        if item.warnings:
+            result.warnings.append(
+                {"index": index, "event_id": item.event_id, "warnings": item.warnings}
+            )
         earlier = first_index.get(item.event_id)
         if earlier is not None:
             result.errors.append(

@@ -45,6 +45,7 @@ from typing import Any
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from podsight import conf
+from podsight.errors import PodsightError
 
 __all__ = [
     "BatchResult",
@@ -94,7 +95,7 @@ BATCH_MAX = 5_000
 TRANSIENT_STATUSES = frozenset((429, 502, 503, 504))
 
 
-class SimulationError(RuntimeError):
+class SimulationError(PodsightError, RuntimeError):
     """The simulation cannot go on (no catalog, a refused token, a server that stays
     down); the message says what to do."""
 
@@ -606,7 +607,20 @@ class _Transient(Exception):
         self.wait_s = wait_s
 
 
-def _retrying(max_attempts: int, sleep: Callable[[float], None], on_retry: Callable[[], None]):
+def _retrying(
+    max_attempts: int,
+    sleep: Callable[[float], None],
+    on_retry: Callable[[], None],
+    deadline: float | None = None,
+):
+    """Retries of one batch: at most ``max_attempts``, and none whose wait would end past
+    ``deadline`` (``time.monotonic()``), so a run with a set duration ends on time even
+    when the server is down."""
+
+    def past_deadline(state: RetryCallState) -> bool:
+        # tenacity computes the wait before asking to stop: the upcoming sleep is known.
+        return deadline is not None and time.monotonic() + state.upcoming_sleep > deadline
+
     def wait(state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
         if isinstance(error, _Transient) and error.wait_s is not None:
@@ -614,7 +628,7 @@ def _retrying(max_attempts: int, sleep: Callable[[float], None], on_retry: Calla
         return min(30.0, 0.5 * 2 ** (state.attempt_number - 1))
 
     return Retrying(
-        stop=stop_after_attempt(max_attempts),
+        stop=stop_after_attempt(max_attempts) | past_deadline,
         wait=wait,
         retry=retry_if_exception_type(_Transient),
         sleep=sleep,
@@ -643,6 +657,8 @@ class HttpSink:
         self.max_attempts = max_attempts
         self.sleep = sleep
         self.retries = 0
+        self.deadline: float | None = None  # set by run(): retries end with the run
+        self.timeout_s = timeout_s
         self.client = httpx.Client(
             headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
             timeout=timeout_s,
@@ -655,13 +671,16 @@ class HttpSink:
         import orjson
 
         body = orjson.dumps({"events": batch})
+        tries = 0
         try:
-            for attempt in _retrying(self.max_attempts, self.sleep, self._counted):
+            for attempt in _retrying(self.max_attempts, self.sleep, self._counted, self.deadline):
                 with attempt:
+                    tries += 1
                     result = self._post(body)
         except _Transient as exc:
             raise SimulationError(
-                f"POST {self.url} failed {self.max_attempts} times; last: {exc}"
+                f"POST {self.url} failed {tries} time(s), the last with {exc}; is the podsight "
+                "server at that address running?"
             ) from exc
         return result
 
@@ -670,8 +689,11 @@ class HttpSink:
 
         from podsight.sources.http import retry_after_seconds
 
+        timeout = self.timeout_s
+        if self.deadline is not None:  # a request never outlives the run
+            timeout = max(1.0, min(timeout, self.deadline - time.monotonic()))
         try:
-            response = self.client.post(self.url, content=body)
+            response = self.client.post(self.url, content=body, timeout=timeout)
         except httpx.TransportError as exc:
             raise _Transient(f"{type(exc).__name__}: {exc}") from exc
         status = response.status_code
@@ -708,6 +730,7 @@ class DirectSink:
         self.max_attempts = max_attempts
         self.sleep = sleep
         self.retries = 0
+        self.deadline: float | None = None
 
     def _counted(self) -> None:
         self.retries += 1
@@ -717,7 +740,7 @@ class DirectSink:
         from podsight.events.services import ingest
 
         try:
-            for attempt in _retrying(self.max_attempts, self.sleep, self._counted):
+            for attempt in _retrying(self.max_attempts, self.sleep, self._counted, self.deadline):
                 with attempt:
                     try:
                         result = ingest(batch, client="simulator")
@@ -836,6 +859,10 @@ def run(
     wall0, mono0 = time.time(), time.monotonic()
     sim_start = wall0 - (span if speedup == 0 else span * (1 - 1 / speedup))
     until = sim_start + duration_s if duration_s else None
+    if duration_s and speedup and hasattr(sink, "deadline"):
+        # The run ends duration/speedup from now; sending what was generated last may take
+        # a moment more, retrying no longer than that.
+        sink.deadline = mono0 + duration_s / speedup + min(10.0, 0.1 * duration_s / speedup)
     sim = _Simulation(listeners, catalog, seed=seed, start=sim_start, rate=rate)
 
     from podsight.progress import step_progress

@@ -28,13 +28,16 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from podsight.errors import UsageError
 from podsight.matching.models import Entity
 from podsight.sources.models import LinkStatus, SourceChannel, SourceEpisode
 
 __all__ = [
+    "CatalogSummary",
     "Evaluation",
     "LabelError",
     "SourcePairCounts",
+    "catalog_summary",
     "evaluate",
     "read_labels",
     "source_pair_counts",
@@ -42,7 +45,7 @@ __all__ = [
 ]
 
 
-class LabelError(ValueError):
+class LabelError(UsageError, ValueError):
     """The labels file cannot be read; the message says which line and why."""
 
 
@@ -55,6 +58,65 @@ class SourcePairCounts:
     only_left: int
     only_right: int
     needs_review: int  # matched rows with a record whose link needs review
+
+
+@dataclass(frozen=True)
+class EntitySummary:
+    entity: str
+    canonical: int  # live canonical rows (not merged away)
+    records: int  # per-source records linked to them
+    cross_source: int  # canonical rows holding records of two or more sources
+    by_method: dict[str, int]  # linked records per link method (key, fuzzy, manual)
+    needs_review: int  # records whose link waits for a person
+
+
+@dataclass(frozen=True)
+class CatalogSummary:
+    """What the catalog holds after a load: one line per entity for a person to read."""
+
+    channels: EntitySummary
+    episodes: EntitySummary
+
+    def lines(self) -> list[str]:
+        out = []
+        for s in (self.channels, self.episodes):
+            methods = ", ".join(f"{n:,} {m}" for m, n in sorted(s.by_method.items()) if n)
+            out.append(
+                f"{s.canonical:,} {s.entity}s ({s.cross_source:,} on several sources) from "
+                f"{s.records:,} source records; links by method: {methods or 'none'}; "
+                f"{s.needs_review:,} need review"
+            )
+        return out
+
+
+def catalog_summary() -> CatalogSummary:
+    from django.db.models import Count
+
+    from podsight.catalog.models import Channel, Episode
+
+    def summary(entity: str, canonical_model, record_model, fk: str) -> EntitySummary:
+        linked = record_model.objects.filter(**{f"{fk}__isnull": False})
+        by_method = dict(
+            linked.values_list("link_method")
+            .annotate(n=Count("pk"))
+            .values_list("link_method", "n")
+        )
+        cross = (
+            linked.values(fk).annotate(n=Count("source", distinct=True)).filter(n__gte=2).count()
+        )
+        return EntitySummary(
+            entity=entity,
+            canonical=canonical_model.objects.filter(merged_into__isnull=True).count(),
+            records=sum(by_method.values()),
+            cross_source=cross,
+            by_method=by_method,
+            needs_review=linked.filter(link_status=LinkStatus.NEEDS_REVIEW).count(),
+        )
+
+    return CatalogSummary(
+        channels=summary("channel", Channel, SourceChannel, "channel"),
+        episodes=summary("episode", Episode, SourceEpisode, "episode"),
+    )
 
 
 def _memberships(entity: str) -> Iterator[tuple[int, str, str]]:

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from podsight.catalog.models import Channel, Episode
 from podsight.catalog.services import apply_channel_values, refresh_episodes
+from podsight.errors import PodsightError
 from podsight.matching.models import Entity, LinkEvent, LinkOverride, OverrideAction
 from podsight.sources.models import LinkMethod, LinkStatus, SourceChannel, SourceEpisode
 
@@ -37,7 +38,7 @@ __all__ = [
 ]
 
 
-class LinkError(Exception):
+class LinkError(PodsightError):
     """A review action that cannot be done; ``code`` names why (for the API's 4xx)."""
 
     def __init__(self, code: str, message: str) -> None:

@@ -40,6 +40,7 @@ from pyrate_limiter import Duration, Limiter, Rate
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from podsight import conf
+from podsight.errors import PodsightError
 
 __all__ = [
     "ApiAuthError",
@@ -70,7 +71,7 @@ DEFAULT_CACHE_TTL_S = 30 * 24 * 3600
 UPSTREAM_STATUS = "podsight.upstream_status"
 
 
-class ApiError(Exception):
+class ApiError(PodsightError):
     """A call to a source's API failed; ``str()`` says what happened and what to do."""
 
     def __init__(

@@ -15,6 +15,7 @@ from typing import Any
 
 from rich.console import Console
 
+from podsight.errors import UsageError
 from podsight.lake.payloads import iter_payloads, payload_count
 from podsight.progress import step_progress
 from podsight.sources.http import ApiError
@@ -50,6 +51,11 @@ class ReplayReport:
 def replay_payloads(
     source: str | None = None, *, console: Console | None = None, progress: bool = True
 ) -> ReplayReport:
+    if source is not None and source not in NORMALIZERS:
+        raise UsageError(
+            f"no API payloads are kept for source {source!r}; use one of "
+            f"{', '.join(sorted(NORMALIZERS))} (RSS feeds are re-read by `podsight ingest rss`)"
+        )
     console = console or Console(stderr=True)
     report = ReplayReport()
     total = payload_count(source)

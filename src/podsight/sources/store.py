@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from podsight.catalog.models import Channel, Episode
 from podsight.catalog.services import apply_channel_values, episode_values_for, refresh_episodes
@@ -121,8 +121,26 @@ def _key_match(record: SourceChannel, keys: set[tuple[str, str]]) -> tuple[int, 
     return None
 
 
+def _lock_keys(keys: set[tuple[str, str]]) -> None:
+    """On PostgreSQL, link records that share a key one at a time (until commit): two
+    parallel runs creating records with a common key would otherwise both miss the other's
+    uncommitted key and make two channels. SQLite's single writer needs no lock."""
+    if connection.vendor != "postgresql" or not keys:
+        return
+    ids = sorted(  # sorted: two transactions never wait on each other's locks in a cycle
+        {
+            int.from_bytes(hashlib.sha256(f"{k}\0{v}".encode()).digest()[:8], "big", signed=True)
+            for k, v in keys
+        }
+    )
+    with connection.cursor() as cursor:
+        for lock_id in ids:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id])
+
+
 def link_or_create_channel(record: SourceChannel, *, now: datetime) -> bool:
     """Give a new, saved record its canonical channel; returns whether a key linked it."""
+    _lock_keys(channel_keys(record.source, record.external_id, record.data))
     keys = sync_keys(record)
     match = _key_match(record, keys)
     if match is not None:

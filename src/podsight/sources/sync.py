@@ -34,6 +34,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from podsight import conf
+from podsight.errors import UsageError
 from podsight.lake.metrics import record_metrics
 from podsight.lake.payloads import record_payloads
 from podsight.progress import step_progress
@@ -66,8 +67,12 @@ log = logging.getLogger(__name__)
 SOURCES = ("rss", "podcastindex", "apple", "spotify", "youtube")
 
 
-class SourcesFileError(ValueError):
+class SourcesFileError(UsageError, ValueError):
     """The sources file is missing or malformed; the message says where and how to fix it."""
+
+
+class UnknownSource(UsageError, ValueError):
+    """A source name that podsight has no connector for."""
 
 
 @dataclass
@@ -289,7 +294,7 @@ def make_connector(source: str, *, cache: bool = True) -> Any:
         from podsight.sources.youtube.client import YouTubeConnector
 
         return YouTubeConnector.from_env(cache=cache)
-    raise ValueError(f"unknown source {source!r}; known: {', '.join(SOURCES)}")
+    raise UnknownSource(f"unknown source {source!r}; known: {', '.join(SOURCES)}")
 
 
 def store_and_record(result: Normalized, *, fetched_at: datetime) -> tuple[StoreReport, int]:
@@ -328,9 +333,9 @@ def _sync_rss(specs: Sequence[ShowSpec], run: SourceRun, console: Console, progr
             run.store.episodes_new += outcome.episodes_new
             run.store.episodes_updated += outcome.episodes_updated
             run.store.episodes_vanished += outcome.episodes_vanished
-            if outcome.status == "new":
+            if outcome.change == "new":
                 run.store.shows_new += 1
-            elif outcome.status == "updated":
+            elif outcome.change == "updated":
                 run.store.shows_updated += 1
             else:
                 run.store.shows_unchanged += 1
@@ -349,7 +354,7 @@ def sync_shows(
     selected = [s for s in SOURCES if sources is None or s in set(sources)]
     unknown = set(sources or ()) - set(SOURCES)
     if unknown:
-        raise ValueError(f"unknown source(s) {sorted(unknown)}; known: {', '.join(SOURCES)}")
+        raise UnknownSource(f"unknown source(s) {sorted(unknown)}; known: {', '.join(SOURCES)}")
     report = SyncReport(runs={s: SourceRun(s) for s in selected})
     for source in selected:
         run = report.runs[source]

@@ -31,6 +31,8 @@ body is decoded here (gzip, deflate, br) in steps of about ``_PIECE`` bytes and 
 soon as it exceeds ``max_bytes``, so a compression bomb costs little memory (httpx's own
 decoder inflates each network chunk in one go).
 
+Local files (:func:`read_feed_file`) get the same size cap.
+
 Settings (environment): ``PODSIGHT_FEED_MAX_BYTES`` (default 50 MiB),
 ``PODSIGHT_FETCH_CONNECT_TIMEOUT`` (10 s), ``PODSIGHT_FETCH_READ_TIMEOUT`` (30 s),
 ``PODSIGHT_FETCH_TOTAL_TIMEOUT`` (300 s, against servers that drip bytes forever),
@@ -50,6 +52,7 @@ import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpcore
 import httpx
@@ -57,6 +60,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from podsight import conf
+from podsight.errors import PodsightError
 
 try:  # brotli >= 1.2 can bound its output per call, which the size cap relies on
     import brotli
@@ -86,6 +90,7 @@ __all__ = [
     "fetch_feed",
     "fetch_feeds",
     "make_client",
+    "read_feed_file",
 ]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -107,7 +112,7 @@ _DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 # --- errors -------------------------------------------------------------------------------
 
 
-class FetchError(Exception):
+class FetchError(PodsightError):
     """A feed could not be fetched; the message says what happened and what to do."""
 
     def __init__(self, message: str, *, url: str | None = None) -> None:
@@ -747,6 +752,29 @@ def _map_exception(url: str, exc: BaseException) -> FetchError | None:
             url=url,
         )
     return None
+
+
+def read_feed_file(path: Path, *, max_bytes: int | None = None) -> bytes:
+    """A local feed's bytes, under the same size cap as a fetched one.
+
+    Reads at most ``max_bytes + 1`` bytes, so a special file (``/dev/zero``, a FIFO) or a
+    file that grows while read cannot exhaust memory. Raises :class:`TooLargeError`, or
+    :class:`FetchError` when the file cannot be read."""
+    if max_bytes is None:
+        max_bytes = feed_max_bytes()
+    where = str(path)
+    try:
+        with open(path, "rb") as handle:
+            if path.is_file():  # checked first: no need to read 2 GB to refuse them
+                size = os.fstat(handle.fileno()).st_size
+                if size > max_bytes:
+                    raise _too_large(where, max_bytes, f"the file has {size:,} bytes")
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise FetchError(f"cannot read {where}: {exc.strerror or exc}", url=where) from None
+    if len(data) > max_bytes:
+        raise _too_large(where, max_bytes, f"more than {max_bytes:,} bytes were read")
+    return data
 
 
 def fetch_feeds(

@@ -1,8 +1,13 @@
 """Ingest RSS/Atom feeds (URLs, files, folders) into per-source records and the catalog.
 
-One feed is one transaction: a feed that cannot be fetched or read is recorded
-on its :class:`~podsight.sources.models.Feed` row with the reason, and the run
-goes on. Re-ingesting an unchanged feed writes nothing but the feed's check time.
+A feed is written in short transactions: its channel, then its episodes
+:data:`CHUNK_EPISODES` at a time, then vanished marks, then the feed's state (ETag,
+status), so a huge feed never holds SQLite's single write lock for long, and a run
+stopped half-way is completed by the next one. A feed that cannot be fetched, read or
+stored is recorded on its :class:`~podsight.sources.models.Feed` row with the reason, and
+the run goes on. Re-ingesting an unchanged feed writes nothing but the feed's check time.
+Parallel runs on one database are safe: rows are created with get-or-create semantics
+and each feed's chunks take turns.
 """
 
 from __future__ import annotations
@@ -16,23 +21,48 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
+from django.db import DatabaseError, IntegrityError, OperationalError, transaction
 from django.utils import timezone
 from rich.console import Console
 from rich.markup import escape
 
+from podsight.busy import is_database_busy
 from podsight.catalog.models import Channel, Episode
-from podsight.catalog.services import apply_channel_values, episode_values_for, refresh_episodes
+from podsight.catalog.services import (
+    apply_channel_values,
+    episode_values_for,
+    refresh_episodes,
+    resolve_channel,
+)
 from podsight.progress import step_progress
 from podsight.sources.models import Feed, LinkMethod, Source, SourceChannel, SourceEpisode
-from podsight.sources.rss.fetch import FetchRequest, FetchResult, fetch_feeds
+from podsight.sources.rss.fetch import (
+    FetchError,
+    FetchRequest,
+    FetchResult,
+    fetch_feeds,
+    read_feed_file,
+)
 from podsight.sources.rss.model import ParsedChannel, ParsedEpisode, ParseResult
 from podsight.sources.rss.parser import FeedParseError, parse_feed
 from podsight.sources.store import OWN_IDENTITY, content_hash, link_or_create_channel, sync_keys
 
-__all__ = ["FeedOutcome", "IngestReport", "expand_locations", "ingest_feeds", "store_feed"]
+__all__ = [
+    "CHUNK_EPISODES",
+    "FeedOutcome",
+    "IngestReport",
+    "expand_locations",
+    "ingest_feeds",
+    "record_external_id",
+    "store_feed",
+]
 
 log = logging.getLogger(__name__)
+
+# A feed's episodes are written in transactions of at most this many. SQLite has one
+# writer at a time: a 60 MB feed written in one transaction kept the API's writes waiting
+# for half a minute; a chunk takes a fraction of a second (bench/ingest_lock.py).
+CHUNK_EPISODES = 200
 
 # Files in a folder that are feeds; anything else (JSON expectations, XSDs, notes) is skipped.
 FEED_SUFFIXES = {".xml", ".rss", ".atom", ".rdf", ".feed"}
@@ -41,7 +71,9 @@ FEED_SUFFIXES = {".xml", ".rss", ".atom", ".rdf", ".feed"}
 @dataclass
 class FeedOutcome:
     location: str
-    status: str  # new | updated | unchanged | not-modified | failed
+    # new | updated | unchanged | not-modified | failed, or incomplete: the document was
+    # cut short or partly unreadable (see ``repairs``), so items may be missing from it.
+    status: str
     title: str = ""
     episodes_total: int = 0
     episodes_new: int = 0
@@ -50,6 +82,8 @@ class FeedOutcome:
     repairs: list[str] = field(default_factory=list)
     error: str = ""
     channel_id: int | None = None
+    # What the run did to the catalog: new, updated or unchanged (also when incomplete).
+    change: str = ""
 
     @property
     def failed(self) -> bool:
@@ -111,6 +145,15 @@ def episode_data(episode: ParsedEpisode) -> dict[str, Any]:
     return _jsonable(dataclasses.asdict(episode))
 
 
+def record_external_id(feed_url: str) -> str:
+    """The external id of a feed's source record: its URL, or for a local file
+    ``file:`` and 16 hex digits of the SHA-256 of its ``file://`` URI. The id is shown in
+    API responses and labels, and a server's file paths are nobody's business."""
+    if feed_url.startswith("file://"):
+        return "file:" + hashlib.sha256(feed_url.encode()).hexdigest()[:16]
+    return feed_url
+
+
 def _find_feed(location: str) -> Feed:
     feed = Feed.objects.filter(url=location).first()
     if feed is None:
@@ -118,7 +161,8 @@ def _find_feed(location: str) -> Feed:
         for candidate in Feed.objects.filter(previous_urls__icontains=location):
             if location in candidate.previous_urls:
                 return candidate
-        feed = Feed.objects.create(url=location)
+        # get_or_create retries the read when a parallel run inserted the row first.
+        feed, _created = Feed.objects.get_or_create(url=location)
     return feed
 
 
@@ -128,32 +172,96 @@ def _record_failure(feed: Feed, error: str, http_status: int | None, now: dateti
     feed.last_http_status = http_status
     feed.last_error = error
     feed.consecutive_failures += 1
-    feed.save()
+    feed.save(update_fields=_FAILURE_FIELDS)
+
+
+_FAILURE_FIELDS = [
+    "last_checked_at", "last_status", "last_http_status", "last_error", "consecutive_failures"
+]  # fmt: skip
+# Written only after a feed's last episode chunk, so an interrupted run is redone in full:
+# a stored ETag would otherwise make the next fetch answer 304 for a half-stored feed.
+_DONE_FIELDS = [
+    "url", "previous_urls", "etag", "last_modified", "last_http_status", "last_checked_at",
+    "last_status", "last_error", "consecutive_failures", "repairs",
+]  # fmt: skip
 
 
 def store_feed(feed: Feed, result: ParseResult, *, fetched_at: datetime) -> FeedOutcome:
-    """Write one parsed feed: its source records, and canonical clusters for new ones."""
+    """Write one parsed feed: its source records, and canonical clusters for new ones.
+
+    The channel comes first (one transaction), then the episodes in transactions of at
+    most :data:`CHUNK_EPISODES`, then the vanished marks, then the feed's state (ETag,
+    status). A run stopped half-way leaves every committed chunk consistent, and the
+    next run writes what is missing: nothing is skipped as "unchanged" that was not stored.
+    """
     outcome = FeedOutcome(location=feed.url, status="unchanged", repairs=list(result.repairs))
+    parsed = _unique_identities(result.episodes)
+    record, change = _store_channel(feed, result, fetched_at)
+    identities = list(parsed)
+    for start in range(0, len(identities), CHUNK_EPISODES):
+        chunk = {key: parsed[key] for key in identities[start : start + CHUNK_EPISODES]}
+        new, updated = _store_chunk(record.pk, chunk, fetched_at)
+        outcome.episodes_new += new
+        outcome.episodes_updated += updated
+    if result.complete:  # a cut-short document says nothing about the items it lost
+        outcome.episodes_vanished = _mark_vanished(record.pk, parsed.keys(), fetched_at)
+    outcome.episodes_total = len(parsed)
+    if change == "unchanged" and (
+        outcome.episodes_new or outcome.episodes_updated or outcome.episodes_vanished
+    ):
+        change = "updated"
+    outcome.change = change
+    outcome.status = change if result.complete else "incomplete"
+
+    feed.last_status = "ok" if result.complete else "incomplete"
+    feed.last_error = ""
+    feed.consecutive_failures = 0
+    feed.repairs = list(result.repairs)
+    feed.last_checked_at = fetched_at
+    feed.save(update_fields=_DONE_FIELDS)
+    outcome.title = result.channel.title or ""
+    outcome.channel_id = _canonical_channel(record.pk)
+    return outcome
+
+
+def _store_channel(
+    feed: Feed, result: ParseResult, fetched_at: datetime
+) -> tuple[SourceChannel, str]:
+    """The feed's source record, created (with its canonical channel) or updated;
+    returns it and "new", "updated" or "unchanged"."""
+    cdata = channel_data(result.channel)
+    chash = content_hash(cdata)
+    external_id = record_external_id(feed.url)
+    # A file's own path stays out of the record (it is shown by the API).
+    url = result.channel.self_url or ("" if feed.url.startswith("file://") else feed.url)
+    change = "unchanged"
     with transaction.atomic():
-        cdata = channel_data(result.channel)
-        chash = content_hash(cdata)
-        record = feed.source_channel
+        # Read inside the transaction: a parallel run may have linked the feed meanwhile.
+        linked = Feed.objects.filter(pk=feed.pk).values_list("source_channel_id", flat=True)
+        record = SourceChannel.objects.filter(pk__in=linked).first()
         if record is None:
-            record = SourceChannel.objects.filter(source=Source.RSS, external_id=feed.url).first()
-        url = result.channel.self_url or feed.url
+            record = SourceChannel.objects.filter(
+                source=Source.RSS, external_id=external_id
+            ).first()
         if record is None:
-            record = SourceChannel.objects.create(
-                source=Source.RSS,
-                external_id=feed.url,
-                url=url,
-                data=cdata,
-                content_hash=chash,
-                fetched_at=fetched_at,
-            )
-            # Another source (Apple's feedUrl, Podcast Index) may already know this feed.
-            link_or_create_channel(record, now=fetched_at)
-            outcome.status = "new"
-        elif record.content_hash != chash or record.vanished_at is not None or record.url != url:
+            try:
+                with transaction.atomic():  # savepoint: a lost race rolls back only this
+                    record = SourceChannel.objects.create(
+                        source=Source.RSS,
+                        external_id=external_id,
+                        url=url,
+                        data=cdata,
+                        content_hash=chash,
+                        fetched_at=fetched_at,
+                    )
+                    # Another source (Apple's feedUrl, Podcast Index) may already know it.
+                    link_or_create_channel(record, now=fetched_at)
+                change = "new"
+            except IntegrityError:  # a parallel run created it first (PostgreSQL)
+                record = SourceChannel.objects.get(source=Source.RSS, external_id=external_id)
+        if change != "new" and (
+            record.content_hash != chash or record.vanished_at is not None or record.url != url
+        ):
             record.data, record.content_hash, record.url = cdata, chash, url
             record.fetched_at, record.vanished_at = fetched_at, None
             record.save()
@@ -161,33 +269,21 @@ def store_feed(feed: Feed, result: ParseResult, *, fetched_at: datetime) -> Feed
             if record.channel_id is not None:
                 channel = Channel.objects.get(pk=record.channel_id)
                 apply_channel_values(channel, list(channel.source_records.all()))
-            outcome.status = "updated"
+            change = "updated"
         if feed.source_channel_id != record.pk:
             feed.source_channel = record
-        canonical_channel_id = record.channel_id
-        if canonical_channel_id is not None:
-            survivor = (
-                Channel.objects.filter(pk=canonical_channel_id)
-                .values_list("merged_into_id", flat=True)
-                .first()
-            )
-            canonical_channel_id = survivor or canonical_channel_id
+            Feed.objects.filter(pk=feed.pk).update(source_channel=record)
+    return record, change
 
-        changes = _store_episodes(record, canonical_channel_id, result, fetched_at)
-        outcome.episodes_new, outcome.episodes_updated, outcome.episodes_vanished = changes
-        outcome.episodes_total = len(_unique_identities(result.episodes))
-        if outcome.status == "unchanged" and any(changes):
-            outcome.status = "updated"
 
-        feed.last_status = "ok"
-        feed.last_error = ""
-        feed.consecutive_failures = 0
-        feed.repairs = list(result.repairs)
-        feed.last_checked_at = fetched_at
-        feed.save()
-    outcome.title = result.channel.title or ""
-    outcome.channel_id = canonical_channel_id
-    return outcome
+def _canonical_channel(record_pk: int) -> int | None:
+    channel_id = (
+        SourceChannel.objects.filter(pk=record_pk).values_list("channel_id", flat=True).first()
+    )
+    if channel_id is None:
+        return None
+    survivor = resolve_channel(channel_id)
+    return survivor.pk if survivor is not None else channel_id
 
 
 def _unique_identities(episodes: Sequence[ParsedEpisode]) -> dict[str, ParsedEpisode]:
@@ -205,64 +301,128 @@ def _unique_identities(episodes: Sequence[ParsedEpisode]) -> dict[str, ParsedEpi
     return out
 
 
-def _store_episodes(
-    record: SourceChannel, channel_id: int | None, result: ParseResult, now: datetime
-) -> tuple[int, int, int]:
-    parsed = _unique_identities(result.episodes)
-    existing = {r.external_id: r for r in record.episodes.all()}
+def _known(record_pk: int, identities: list[str]) -> dict[str, tuple[int, str, Any, int | None]]:
+    """identity → (pk, content hash, vanished_at, canonical episode id) of stored episodes."""
+    rows = SourceEpisode.objects.filter(source_channel_id=record_pk, external_id__in=identities)
+    return {
+        external_id: (pk, digest, vanished_at, episode_id)
+        for external_id, pk, digest, vanished_at, episode_id in rows.values_list(
+            "external_id", "pk", "content_hash", "vanished_at", "episode_id"
+        )
+    }
 
-    new_records: list[SourceEpisode] = []
-    changed: list[SourceEpisode] = []
+
+def _store_chunk(
+    record_pk: int, parsed: dict[str, ParsedEpisode], now: datetime
+) -> tuple[int, int]:
+    """One transaction: create or update these episodes of one record; (new, updated).
+
+    What needs no database (normalised data, hashes, canonical values of new episodes) is
+    computed before the transaction begins, from a read that takes no lock: with SQLite the
+    transaction holds the only write lock, and other writers wait for all of it."""
+    identities = list(parsed)
+    rows: dict[str, tuple[dict[str, Any], str, str]] = {}
     for identity, episode in parsed.items():
         data = episode_data(episode)
-        digest = content_hash(data)
-        current = existing.get(identity)
-        if current is None:
-            new_records.append(
-                SourceEpisode(
-                    source=Source.RSS,
-                    external_id=identity,
-                    source_channel=record,
-                    url=episode.link or episode.enclosure_url or "",
-                    data=data,
-                    content_hash=digest,
-                    fetched_at=now,
-                    link_method=LinkMethod.KEY,
-                    link_confidence=1.0,
-                    link_explanation=OWN_IDENTITY,
-                    linked_at=now,
-                )
-            )
-        elif current.content_hash != digest or current.vanished_at is not None:
-            current.data, current.content_hash = data, digest
-            current.url = episode.link or episode.enclosure_url or ""
-            current.fetched_at, current.vanished_at = now, None
-            changed.append(current)
+        rows[identity] = (data, content_hash(data), episode.link or episode.enclosure_url or "")
+    known = _known(record_pk, identities)
+    prepared = {
+        identity: _new_episode(record_pk, identity, row, now)
+        for identity, row in rows.items()
+        if identity not in known
+    }
 
-    vanished: list[SourceEpisode] = []
-    if result.complete:  # a cut-short document says nothing about the items it lost
-        for identity, current in existing.items():
-            if identity not in parsed and current.vanished_at is None:
-                current.vanished_at = now
-                vanished.append(current)
-
-    if new_records:
-        if channel_id is None:
-            raise RuntimeError(f"source channel {record.pk} has no canonical channel")
-        episodes = []
-        for source_episode in new_records:
-            episodes.append(Episode(channel_id=channel_id, **episode_values_for([source_episode])))
-        Episode.objects.bulk_create(episodes, batch_size=500)
-        for source_episode, episode in zip(new_records, episodes, strict=True):
-            source_episode.episode = episode
-        SourceEpisode.objects.bulk_create(new_records, batch_size=500)
-    touched = changed + vanished
-    if touched:
-        SourceEpisode.objects.bulk_update(
-            touched, ["data", "content_hash", "url", "fetched_at", "vanished_at"], batch_size=500
+    with transaction.atomic():
+        # On PostgreSQL this row lock makes parallel runs of one feed take turns per chunk
+        # (SQLite's write lock already does), so both never insert the same episode.
+        channel_id = (
+            SourceChannel.objects.select_for_update()
+            .filter(pk=record_pk)
+            .values_list("channel_id", flat=True)
+            .get()
         )
-        refresh_episodes(r.episode_id for r in touched if r.episode_id is not None)
-    return len(new_records), len(changed), len(vanished)
+        known = _known(record_pk, identities)  # again: a parallel run may have written
+        new: list[tuple[SourceEpisode, Episode]] = []
+        changed: list[SourceEpisode] = []
+        for identity, (data, digest, url) in rows.items():
+            current = known.get(identity)
+            if current is None:
+                new.append(
+                    prepared.get(identity) or _new_episode(record_pk, identity, rows[identity], now)
+                )
+            elif current[1] != digest or current[2] is not None:
+                changed.append(
+                    SourceEpisode(
+                        pk=current[0],
+                        episode_id=current[3],
+                        data=data,
+                        content_hash=digest,
+                        url=url,
+                        fetched_at=now,
+                        vanished_at=None,
+                    )
+                )
+
+        if new:
+            if channel_id is None:
+                raise RuntimeError(f"source channel {record_pk} has no canonical channel")
+            survivor = resolve_channel(channel_id)
+            channel_id = survivor.pk if survivor is not None else channel_id
+            for _, episode in new:
+                episode.channel_id = channel_id
+            Episode.objects.bulk_create([episode for _, episode in new], batch_size=500)
+            for source_episode, episode in new:
+                source_episode.episode = episode
+            SourceEpisode.objects.bulk_create([record for record, _ in new], batch_size=500)
+        if changed:
+            SourceEpisode.objects.bulk_update(
+                changed,
+                ["data", "content_hash", "url", "fetched_at", "vanished_at"],
+                batch_size=500,
+            )
+            refresh_episodes(r.episode_id for r in changed if r.episode_id is not None)
+    return len(new), len(changed)
+
+
+def _new_episode(
+    record_pk: int, identity: str, row: tuple[dict[str, Any], str, str], now: datetime
+) -> tuple[SourceEpisode, Episode]:
+    """A new source record and its canonical episode (channel set when stored)."""
+    data, digest, url = row
+    record = SourceEpisode(
+        source=Source.RSS,
+        external_id=identity,
+        source_channel_id=record_pk,
+        url=url,
+        data=data,
+        content_hash=digest,
+        fetched_at=now,
+        link_method=LinkMethod.KEY,
+        link_confidence=1.0,
+        link_explanation=OWN_IDENTITY,
+        linked_at=now,
+    )
+    return record, Episode(**episode_values_for([record]))
+
+
+def _mark_vanished(record_pk: int, present: Iterable[str], now: datetime) -> int:
+    """Mark the record's live episodes that the document no longer lists; in chunks."""
+    keep = set(present)
+    live = SourceEpisode.objects.filter(source_channel_id=record_pk, vanished_at__isnull=True)
+    gone = [
+        (pk, episode_id)
+        for pk, external_id, episode_id in live.values_list("pk", "external_id", "episode_id")
+        if external_id not in keep
+    ]
+    marked = 0
+    for start in range(0, len(gone), CHUNK_EPISODES):
+        chunk = gone[start : start + CHUNK_EPISODES]
+        with transaction.atomic():
+            marked += SourceEpisode.objects.filter(
+                pk__in=[pk for pk, _ in chunk], vanished_at__isnull=True
+            ).update(vanished_at=now)
+            refresh_episodes(episode_id for _, episode_id in chunk if episode_id is not None)
+    return marked
 
 
 def ingest_feeds(
@@ -272,13 +432,22 @@ def ingest_feeds(
     console: Console | None = None,
     progress: bool = True,
 ) -> IngestReport:
-    """Fetch (URLs) or read (files), parse and store every feed; never stops at one failure."""
+    """Fetch (URLs) or read (files), parse and store every feed; never stops at one failure.
+
+    Whatever goes wrong with one feed (unreadable, unparsable, the database busy past its
+    timeout, a conflict with a parallel run) becomes that feed's ``failed`` outcome."""
     console = console or Console(stderr=True)
     targets = expand_locations(locations)
-    feeds = {location: _find_feed(_feed_key(location)) for location in targets}
+    feeds: dict[str, Feed] = {}
+    early: dict[str, FeedOutcome] = {}
+    for location in targets:
+        try:
+            feeds[location] = _find_feed(_feed_key(location))
+        except Exception as exc:  # noqa: BLE001 - one feed's problem must not end the run
+            early[location] = _failed_outcome(location, exc)
 
     fetched: dict[str, FetchResult] = {}
-    urls = [loc for loc in targets if _is_url(loc)]
+    urls = [loc for loc in targets if _is_url(loc) and loc in feeds]
     if urls:
         requests = [
             FetchRequest(
@@ -296,9 +465,41 @@ def ingest_feeds(
         task = bar.add_task("", total=len(targets))
         for location in targets:
             bar.update(task, description=escape(location[-60:]))
-            outcomes.append(_ingest_one(feeds[location], location, fetched.get(location)))
+            outcome = early.get(location)
+            if outcome is None:
+                outcome = _ingest_guarded(feeds[location], location, fetched.get(location))
+            outcomes.append(outcome)
             bar.advance(task)
     return IngestReport(outcomes)
+
+
+def _ingest_guarded(feed: Feed, location: str, fetch: FetchResult | None) -> FeedOutcome:
+    try:
+        return _ingest_one(feed, location, fetch)
+    except Exception as exc:  # noqa: BLE001 - one feed's problem must not end the run
+        outcome = _failed_outcome(location, exc)
+        try:
+            _record_failure(feed, outcome.error, None, timezone.now())
+        except DatabaseError:  # still busy: the outcome says what happened
+            pass
+        return outcome
+
+
+def _failed_outcome(location: str, exc: Exception) -> FeedOutcome:
+    if isinstance(exc, OperationalError) and is_database_busy(exc):
+        error = (
+            f"the database stayed busy (another process was writing) past its timeout: {exc}; "
+            "nothing is lost, run the ingest again to finish this feed"
+        )
+    elif isinstance(exc, DatabaseError):
+        error = (
+            f"database error while storing this feed ({type(exc).__name__}: {exc}); what was "
+            "committed is kept, run the ingest again to finish it"
+        )
+    else:
+        log.exception("ingesting %s failed", location)
+        error = f"unexpected error ({type(exc).__name__}: {exc}); this is a bug, please report it"
+    return FeedOutcome(location=location, status="failed", error=error)
 
 
 def _feed_key(location: str) -> str:
@@ -318,19 +519,21 @@ def _ingest_one(feed: Feed, location: str, fetch: FetchResult | None) -> FeedOut
             feed.last_status = "not-modified"
             feed.last_error = ""
             feed.consecutive_failures = 0
-            feed.save()
-            title = feed.source_channel.data.get("title", "") if feed.source_channel else ""
-            return FeedOutcome(location=location, status="not-modified", title=title or "")
+            feed.save(update_fields=_DONE_FIELDS)
+            title = ""
+            if feed.source_channel_id is not None:
+                record = SourceChannel.objects.filter(pk=feed.source_channel_id).first()
+                title = (record.data.get("title") or "") if record else ""
+            return FeedOutcome(location=location, status="not-modified", title=title)
         body = fetch.content or b""
         http_charset = fetch.charset
         source_url = feed.url
     else:
         try:
-            body = Path(location).expanduser().read_bytes()
-        except OSError as exc:
-            message = f"cannot read {location}: {exc.strerror or exc}"
-            _record_failure(feed, message, None, now)
-            return FeedOutcome(location=location, status="failed", error=message)
+            body = read_feed_file(Path(location).expanduser())
+        except FetchError as exc:
+            _record_failure(feed, str(exc), None, now)
+            return FeedOutcome(location=location, status="failed", error=str(exc))
     try:
         result = parse_feed(body, url=source_url, http_charset=http_charset)
     except FeedParseError as exc:
@@ -342,6 +545,7 @@ def _ingest_one(feed: Feed, location: str, fetch: FetchResult | None) -> FeedOut
 
 
 def _remember_http_state(feed: Feed, fetch: FetchResult, now: datetime) -> None:
+    """Set (not save) what the fetch says; store_feed saves it after the last chunk."""
     feed.last_checked_at = now
     feed.last_http_status = fetch.status
     if not fetch.not_modified:
@@ -356,4 +560,3 @@ def _remember_http_state(feed: Feed, fetch: FetchResult, now: datetime) -> None:
             log.info("feed %s moved permanently to %s", feed.url, fetch.permanent_redirect)
             feed.previous_urls = [*feed.previous_urls, feed.url]
             feed.url = fetch.permanent_redirect
-    feed.save()

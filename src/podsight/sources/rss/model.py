@@ -119,7 +119,8 @@ class ParseResult:
     episodes: list[ParsedEpisode]
     format: str  # "rss" | "atom"
     # Repairs that were needed, e.g. "leading-bytes", "html-entities", "unbound-prefix",
-    # "namespace-case", "encoding", "recovered" (libxml2 recovery: truncated or broken markup).
+    # "namespace-case", "encoding", "deep-nesting" (elements nested deeper than 200 levels
+    # dropped), "recovered" (libxml2 recovery: truncated or broken markup).
     repairs: list[str] = field(default_factory=list)
     # False when the document was cut short or markup was dropped: the item list may be
     # incomplete, so ingestion must not mark missing items as vanished.

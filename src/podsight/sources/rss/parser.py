@@ -20,6 +20,7 @@ from urllib.parse import urljoin
 
 from lxml import etree
 
+from podsight.errors import PodsightError
 from podsight.sources.rss.model import (
     Category,
     Chapters,
@@ -44,7 +45,7 @@ from podsight.sources.rss.normalize import (
 __all__ = ["SAFE_XML", "FeedParseError", "parse_feed"]
 
 
-class FeedParseError(ValueError):
+class FeedParseError(PodsightError, ValueError):
     """The document is not a readable RSS/Atom feed (empty, HTML page, no channel/feed)."""
 
 
@@ -982,12 +983,57 @@ def _fix_prefixes(text: str) -> str:
     return _bind_prefixes(text)[0]
 
 
+# libxml2 refuses elements nested deeper than 256 levels (huge_tree, which lifts that, also
+# lifts the other limits that protect us); deeper content is cut out before that depth.
+_MAX_DEPTH = 200
+# Markup that is not an element (comments, CDATA, processing instructions, declarations),
+# then start, end and empty-element tags; quoted attribute values may contain ">".
+_MARKUP = re.compile(
+    r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>|<!(?:[^>\"'\[]|\"[^\"]*\"|'[^']*'|\[.*?\])*>"
+    r"|<(?P<close>/?)(?P<name>[^\s/>!?][^\s/>]*)(?:[^>\"']|\"[^\"]*\"|'[^']*')*?(?P<empty>/?)>",
+    re.S,
+)
+
+
+def _prune_deep(text: str) -> str:
+    """Drop every element nested deeper than :data:`_MAX_DEPTH`, with its content.
+
+    Without this, libxml2's recovery stops at the first over-deep element, and every
+    item after it is lost: 100,000 nested elements before the first ``<item>`` emptied a
+    feed. Real feeds nest a few levels; the content cut here is not read at all, so the
+    result counts as incomplete."""
+    pieces: list[str] = []
+    keep_from, depth = 0, 0
+    cut_at: int | None = None
+    for m in _MARKUP.finditer(text):
+        if m.group("name") is None:
+            continue
+        if m.group("close"):
+            depth = max(depth - 1, 0)
+            if cut_at is not None and depth <= _MAX_DEPTH:
+                pieces.append(text[keep_from:cut_at])
+                keep_from, cut_at = m.end(), None
+            continue
+        if depth >= _MAX_DEPTH and cut_at is None:
+            cut_at = m.start()
+        if not m.group("empty"):
+            depth += 1
+        elif cut_at is not None and depth == _MAX_DEPTH:  # an empty element one too deep
+            pieces.append(text[keep_from:cut_at])
+            keep_from, cut_at = m.end(), None
+    pieces.append(text[keep_from:cut_at])
+    return "".join(pieces)
+
+
 # (repair name, what libxml2 says when it is needed, the fix); each is tried at most once.
 _TEXT_REPAIRS: tuple[tuple[str, tuple[str, ...], Callable[[str], str]], ...] = (
     ("unbound-prefix", ("Namespace prefix",), _fix_prefixes),
     ("html-entities", ("Entity", "EntityRef"), _fix_entities),
     ("control-chars", ("Char 0x", "invalid Char", "CharRef"), _fix_controls),
+    ("deep-nesting", ("Excessive depth",), _prune_deep),
 )
+# Repairs that drop content: the document is then incomplete, as after recovery mode.
+_LOSSY_REPAIRS = frozenset({"deep-nesting"})
 
 
 def _parse_repaired(data: bytes, http_charset: str | None, repairs: list[str]) -> tuple[Any, bool]:
@@ -997,7 +1043,7 @@ def _parse_repaired(data: bytes, http_charset: str | None, repairs: list[str]) -
     while True:
         raw = text.encode("utf-8", "replace")
         try:
-            return etree.fromstring(raw, _STRICT), True
+            return etree.fromstring(raw, _STRICT), _LOSSY_REPAIRS.isdisjoint(repairs)
         except etree.XMLSyntaxError as exc:
             error = exc
         msg = str(error)

@@ -255,7 +255,9 @@ class YouTubeConnector:
             return self.api.get(endpoint, {**params, "key": self._key})
         except ApiQuotaExceeded as exc:
             if getattr(exc, "daily", False):
-                self.quota.mark_exhausted()
+                # The day the call went out in: a refusal answered just after the Pacific
+                # midnight speaks of the day that ended, not of the fresh quota.
+                self.quota.mark_exhausted(reservation.day)
             raise self._safe(exc) from None
         except ApiError as exc:
             raise self._safe(exc) from None

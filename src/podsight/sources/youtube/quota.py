@@ -222,10 +222,12 @@ class QuotaLedger:
     def refund(self, reservation: Reservation) -> None:
         self.settle(reservation, 0)
 
-    def mark_exhausted(self) -> None:
-        """YouTube said the project's quota is used up: make no more calls this quota day."""
+    def mark_exhausted(self, day: date | None = None) -> None:
+        """YouTube said the project's quota is used up: make no more calls in that quota day
+        (``day``: the one the refused call was reserved in; by default today's)."""
+        day = day or self.today
         with self._locked(write=True) as state:
-            state["days"].setdefault(self.today.isoformat(), {"used": 0})["exhausted"] = True
+            state["days"].setdefault(day.isoformat(), {"used": 0})["exhausted"] = True
 
     # -- file -------------------------------------------------------------------------
 
