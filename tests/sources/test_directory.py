@@ -449,6 +449,7 @@ def _cli(home: Path, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     env.pop("DATABASE_URL", None)
     env["PODSIGHT_HOME"] = str(home)
+    env["PODSIGHT_ALLOW_PRIVATE_URLS"] = "1"
     return subprocess.run(
         [sys.executable, "-m", "podsight.cli.main", *args],
         capture_output=True,
@@ -463,19 +464,34 @@ def test_cli_search_and_add_from_a_shell(tmp_path: Path, dump: Path) -> None:
     fresh = tmp_path / "fresh-home"
     before = _cli(fresh, "directory", "search", "news")
     assert before.returncode == 1 and "Traceback" not in before.stderr + before.stdout
-    lines = before.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error:")
-    assert "podsight import podcastindex FILE" in lines[0]
+    # (A fresh home's first command also says it set the database up.)
+    errors = [line for line in before.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "podsight import podcastindex FILE" in errors[0]
 
     row = _rows(dump)[42]
-    _execute(dump, "UPDATE podcasts SET title = 'Zorblax Nights' WHERE id = ?", (row["id"],))
+    _execute(
+        dump,
+        "UPDATE podcasts SET title = 'Zorblax Nights', url = 'http://127.0.0.1:9/feed.xml' "
+        "WHERE id = ?",
+        (row["id"],),
+    )
     imported = _cli(fresh, "import", "podcastindex", str(dump), "--no-progress")
     assert imported.returncode == 0, imported.stderr
     found = _cli(fresh, "directory", "search", "zorblax")
     assert found.returncode == 0 and "Traceback" not in found.stderr
     assert "Zorblax Nights" in found.stdout and str(row["id"]) in found.stdout
 
+    # A feed that cannot be read (nothing listens on port 9): the show is added all the
+    # same, with a warning, since the next sync reads the feed.
+    added = _cli(fresh, "directory", "add", str(row["id"]), "--no-progress")
+    assert added.returncode == 0 and "Traceback" not in added.stderr, added.stderr
+    assert "warning: its feed http://127.0.0.1:9/feed.xml could not be read" in added.stderr
+    assert "Zorblax Nights" in added.stdout and "added to" in added.stdout
+    assert f'podcastindex_id = "{row["id"]}"' in (fresh / "sources.toml").read_text()
+
     unknown = _cli(fresh, "directory", "add", "999999999")
     assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
-    lines = unknown.stderr.strip().splitlines()
-    assert len(lines) == 1 and "no feed with Podcast Index id 999999999" in lines[0]
+    assert unknown.stderr.strip().splitlines() == [
+        "error: no feed with Podcast Index id 999999999 in the imported dump; find ids with "
+        "`podsight directory search WORDS`"
+    ]

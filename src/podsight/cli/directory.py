@@ -4,6 +4,7 @@ Thin like the other commands: each calls a pipeline step (``directory.search``,
 ``directory.add``, ``directory.reindex``) and prints its result. Expected failures are
 :class:`~podsight.errors.PodsightError`s, which the CLI's entry prints as one ``error: …``
 line with their exit code (nothing imported yet: 1; an unknown id or a bad search: 2).
+``add`` whose feed cannot be read still added the show: it warns and exits 0.
 """
 
 from __future__ import annotations
@@ -89,10 +90,15 @@ def add(
         f"channel {result.channel}; {listed} {escape(str(result.sources_file))}"
     )
     if result.feed_failed:
-        raise PodsightError(
-            f"its feed {result.feed_url} could not be ingested ({result.feed_error}); the "
-            "channel holds the dump's data until `podsight sync` reads the feed"
+        # The show is added (sources file, channel linked to its dump row): the feed is
+        # read by the next `podsight sync`, so this is a warning, not a failed run.
+        err.print(
+            f"[yellow]warning:[/] its feed {escape(result.feed_url)} could not be read "
+            f"({escape(result.feed_error)}); the channel holds the dump's data until "
+            "`podsight sync` reads the feed",
+            soft_wrap=True,
         )
+        return
     console.print(
         f"feed {escape(result.feed_url)}: {result.feed_status}, {result.episodes} episodes"
     )
