@@ -113,6 +113,10 @@ CASES: dict[tuple[str, ...], list[Case]] = {
     ("discover", "trending"): [
         Case(["discover", "trending", "--sources", "{tmp}/shows.toml"], code=1, env=_OFFLINE)
     ],
+    # Nothing imported on a fresh home: one error line saying to import the dump.
+    ("directory", "add"): [Case(["directory", "add", "920666"], code=1)],
+    ("directory", "reindex"): [Case(["directory", "reindex"], code=1)],
+    ("directory", "search"): [Case(["directory", "search", "true", "crime"], code=1)],
     ("events", "consume"): [Case(["events", "consume", "--once"], expect="consumed")],
     ("import", "podcastindex"): [
         Case(

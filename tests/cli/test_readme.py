@@ -11,6 +11,7 @@ changed, to a free one.
 from __future__ import annotations
 
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -60,7 +61,14 @@ def _workspace(tmp: Path) -> None:
     feeds = tmp / "feeds"
     write_rss_feeds(build_world(seed=5, shows=3), feeds)
     (tmp / "one.xml").write_text(FEED, "utf-8")
-    write_sample_dump(tmp / "podcastindex_feeds.db", 200, seed=5)
+    dump = write_sample_dump(tmp / "podcastindex_feeds.db", 200, seed=5)
+    # The feed `directory add 920666` names; its URL refuses at once (nothing on port 9).
+    with sqlite3.connect(dump) as db:
+        db.execute(
+            "UPDATE podcasts SET id = 920666, url = 'http://127.0.0.1:9/feed.xml' "
+            "WHERE id = (SELECT min(id) FROM podcasts)"
+        )
+    db.close()
     (tmp / "labels.csv").write_text("entity,left_source,left_id,right_source,right_id,match\n")
 
 

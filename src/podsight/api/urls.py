@@ -4,6 +4,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from podsight.catalog import api as catalog
+from podsight.directory import api as directory
 from podsight.events import api as events
 from podsight.matching import api as matching
 
@@ -26,6 +27,12 @@ urlpatterns = [
         "links/<str:entity>/<int:record_id>/<str:action>",
         matching.LinkActionView.as_view(),
         name="link-action",
+    ),
+    path("directory", directory.DirectorySearchView.as_view(), name="directory-search"),
+    path(
+        "directory/<int:podcastindex_id>/add",
+        directory.DirectoryAddView.as_view(),
+        name="directory-add",
     ),
     path("events", events.EventsView.as_view(), name="events"),
     path("stats/live", events.LiveStatsView.as_view(), name="stats-live"),

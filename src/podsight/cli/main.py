@@ -24,6 +24,7 @@ from typer.exceptions import TyperException
 
 from podsight import conf
 from podsight.bootstrap import start
+from podsight.cli.directory import directory_app
 from podsight.errors import PodsightError
 from podsight.pipeline.steps import STEPS
 from podsight.progress import step_progress
@@ -129,6 +130,7 @@ events_app = typer.Typer(help="Listening events: the log and the lake.", no_args
 app.add_typer(events_app, name="events")
 simulate_app = typer.Typer(help="Simulated activity for demos and tests.", no_args_is_help=True)
 app.add_typer(simulate_app, name="simulate")
+app.add_typer(directory_app, name="directory")
 
 
 def _print_report(report) -> None:

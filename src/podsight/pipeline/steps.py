@@ -112,3 +112,44 @@ def simulate_listeners(**options: Any):
     from podsight.events.simulate import run
 
     return run(**options)
+
+
+@step("directory.search")
+def directory_search(q: str | None, **options: Any):
+    """Search the imported Podcast Index dump → :class:`DirectoryPage`.
+
+    No migration check here: the API calls it on every request (the server, like the
+    CLI's entry, has set Django up already)."""
+    from podsight.bootstrap import setup_django
+
+    setup_django()
+    from podsight.directory.service import search
+
+    return search(q, **options)
+
+
+@step("directory.add")
+def directory_add(
+    podcastindex_id: int, *, sources_file: Path | None = None, progress: bool = False, console=None
+):
+    """Add a directory feed to the sources file and the catalog → :class:`AddResult`."""
+    ensure_database()
+    from podsight.directory.service import add_feed
+    from podsight.sources.sync import default_sources_file
+
+    return add_feed(
+        podcastindex_id,
+        sources_file=sources_file or default_sources_file(),
+        ingest=STEPS["ingest.rss"],
+        progress=progress,
+        console=console,
+    )
+
+
+@step("directory.reindex")
+def directory_reindex(*, rebuild: bool = False, progress: bool = True, console=None):
+    """Bring the directory index in step with the lake (or rebuild it) → :class:`IndexSync`."""
+    from podsight.directory.index import sync_with_lake
+
+    result, _writer, _lock = sync_with_lake(progress=progress, console=console, rebuild=rebuild)
+    return result

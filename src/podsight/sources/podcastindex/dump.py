@@ -617,10 +617,15 @@ class _Prefetch:
 
 
 class _LakeWriter:
-    """Writes batches to the lake in a thread; records progress once a batch is stored."""
+    """Writes batches to the lake in a thread; records progress once a batch is stored.
 
-    def __init__(self, on_stored: Any) -> None:
+    ``on_written(new, changed)`` runs after each lake write, before ``on_stored``: the
+    directory index takes the rows there, so a checkpoint never runs ahead of it.
+    """
+
+    def __init__(self, on_stored: Any, on_written: Any = None) -> None:
         self._on_stored = on_stored
+        self._on_written = on_written
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=1)
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="dump-lake-writer", daemon=True)
@@ -636,9 +641,16 @@ class _LakeWriter:
             new, changed, last_id = item
             try:
                 _write_lake(new, changed)
+            except BaseException as exc:
+                self.error = exc
+                continue
+            try:
+                if self._on_written is not None:
+                    self._on_written(new, changed)
                 self._on_stored(last_id)
             except BaseException as exc:
                 self.error = exc
+                self._what = "updating the directory index"
 
     def put(self, new: pa.Table, changed: pa.Table, last_id: int) -> None:
         self._raise()
@@ -650,9 +662,11 @@ class _LakeWriter:
         self._thread.join()
         self._raise()
 
+    _what = "writing the lake table"
+
     def _raise(self) -> None:
         if self.error is not None:
-            raise RuntimeError(f"writing the lake table failed: {self.error}") from self.error
+            raise RuntimeError(f"{self._what} failed: {self.error}") from self.error
 
 
 # --- checkpoints ----------------------------------------------------------------------
@@ -739,6 +753,8 @@ class DumpImportReport:
     last_id: int | None = None
     finished: bool = False
     elapsed_s: float = 0.0
+    indexed: int = 0  # rows (re)indexed in the directory index during the batches
+    index_action: str = ""  # what the index did before the batches (IndexSync.action)
 
     @property
     def rows_per_s(self) -> float:
@@ -765,6 +781,12 @@ class DumpImportReport:
             f"  lake table {LAKE_TABLE}: new {self.new:,} · updated {self.updated:,} · "
             f"unchanged {self.unchanged:,} · skipped {self.skipped:,}",
             f"  catalog: linked to a channel {self.linked:,} · refreshed {self.refreshed:,}",
+            f"  directory index: {self.indexed:,} rows indexed"
+            + (
+                f" (index {self.index_action} before the import)"
+                if self.index_action in ("rebuilt", "caught_up")
+                else ""
+            ),
         ]
         for reason, count in self.skip_reasons.most_common():
             lines.append(f"  skipped {count:,}: {reason}")
@@ -1150,6 +1172,8 @@ def import_dump(
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from podsight.directory.index import LakeIndexer
+
     path = Path(path)
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
@@ -1181,8 +1205,16 @@ def import_dump(
         report.last_id = last_id
         _write_checkpoint(checkpoint, path, last_id, report)
 
+    # The directory index first catches up with the lake (or is built, for a lake imported
+    # before it existed); then it takes each batch the lake writer stores.
+    try:
+        directory = LakeIndexer(progress=progress, console=console)
+    except BaseException:
+        duck.close()
+        raise
+    report.index_action = directory.sync.action
     reader = _Prefetch(_read_arrow(path, after_id, batch_size))
-    lake_writer = _LakeWriter(stored)
+    lake_writer = _LakeWriter(stored, directory.upsert)
     failed = True
     try:
         with Progress(  # a percentage: ids have gaps, so "n of max id" would mislead
@@ -1221,12 +1253,17 @@ def import_dump(
         checkpoint.unlink(missing_ok=True)
     finally:
         reader.close()
-        if failed:
-            try:  # batches already handed over are in the catalog: store them too
-                lake_writer.finish()
-            except RuntimeError:
-                pass
-        duck.close()
+        try:
+            if failed:
+                try:  # batches already handed over are in the catalog: store them too
+                    lake_writer.finish()
+                except RuntimeError:
+                    pass
+        finally:
+            report.indexed = directory.written
+            # Commits what the index took: every row of it is in the lake already.
+            directory.close()
+            duck.close()
         report.elapsed_s = time.perf_counter() - started
     # Interactive runs print the summary; quiet ones (progress=False) log it.
     log.log(

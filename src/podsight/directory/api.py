@@ -1,0 +1,167 @@
+"""``/api/directory``: search the imported Podcast Index dump; add a feed to the catalog.
+
+Searching is open like the catalog; adding needs an API token with the ``staff`` scope
+(``podsight tokens create NAME --scope staff``). Both call the pipeline steps the CLI
+calls (``directory.search``, ``directory.add``).
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers
+from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
+from rest_framework.views import APIView
+
+from podsight.accounts.auth import ApiTokenAuthentication, HasScope
+from podsight.accounts.models import SCOPE_STAFF
+from podsight.directory.service import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    MAX_QUERY_LENGTH,
+    DirectoryUnavailable,
+    FeedNotFound,
+    InvalidCursor,
+    InvalidSearch,
+)
+from podsight.pipeline.steps import STEPS
+
+__all__ = ["DirectoryAddView", "DirectorySearchView"]
+
+
+class _InvalidCursor(exceptions.APIException):
+    status_code = 400
+    default_code = "invalid_cursor"
+
+
+class _Unavailable(exceptions.APIException):
+    status_code = 503
+    default_code = "directory_unavailable"
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = serializers.DictField(help_text="status, code, message and, for 400, details")
+
+
+class DirectoryFeedSerializer(serializers.Serializer):
+    podcastindex_id = serializers.IntegerField()
+    title = serializers.CharField()
+    author = serializers.CharField()
+    url = serializers.CharField(help_text="The feed URL")
+    language = serializers.CharField(allow_null=True)
+    categories = serializers.ListField(child=serializers.CharField())
+    episode_count = serializers.IntegerField(allow_null=True)
+    popularity = serializers.IntegerField(allow_null=True, help_text="Podcast Index's 0–30")
+    dead = serializers.BooleanField(allow_null=True)
+    channel = serializers.IntegerField(
+        allow_null=True, help_text="The canonical channel when the catalog holds the show"
+    )
+    score = serializers.FloatField(help_text="Relevance (higher first)")
+
+
+class DirectoryPageSerializer(serializers.Serializer):
+    results = DirectoryFeedSerializer(many=True)
+    next = serializers.URLField(allow_null=True)
+    page_size = serializers.IntegerField()
+
+
+class DirectoryAddSerializer(serializers.Serializer):
+    podcastindex_id = serializers.IntegerField()
+    title = serializers.CharField()
+    url = serializers.CharField()
+    channel = serializers.IntegerField(allow_null=True)
+    record = serializers.IntegerField(help_text="The catalog's podcastindex source record")
+    added_to_sources = serializers.BooleanField(help_text="False when already listed")
+    feed = serializers.DictField(help_text="The RSS ingest: status, error, episodes")
+
+
+def _unavailable(error: DirectoryUnavailable) -> _Unavailable:
+    # The CLI's advice names commands: in the API it says the same to an operator.
+    return _Unavailable(str(error))
+
+
+class DirectorySearchView(APIView):
+    """Search every feed of the imported Podcast Index dump."""
+
+    @extend_schema(
+        summary="Search the Podcast Index directory (the imported dump)",
+        parameters=[
+            OpenApiParameter(
+                "q",
+                {"type": "string", "maxLength": MAX_QUERY_LENGTH},
+                required=True,
+                description="Words of the title, author or description (all must match)",
+            ),
+            OpenApiParameter("language", str, description="e.g. `en` (matches en-us)"),
+            OpenApiParameter("category", str, description="A Podcast Index category name"),
+            OpenApiParameter(
+                "page_size",
+                {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
+                description=f"Results per page, 1–{MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE})",
+            ),
+            OpenApiParameter(
+                "cursor", str, description="Opaque cursor from a previous page's `next` link"
+            ),
+        ],
+        responses={
+            200: DirectoryPageSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="Bad parameter or cursor"),
+            503: OpenApiResponse(ErrorSerializer, description="No dump imported yet"),
+        },
+    )
+    def get(self, request):
+        params = request.query_params
+        raw_size = params.get("page_size")
+        page_size = DEFAULT_PAGE_SIZE
+        if raw_size is not None:
+            try:
+                page_size = int(raw_size)
+            except ValueError:
+                page_size = 0
+        try:
+            page = STEPS["directory.search"](
+                params.get("q"),
+                language=params.get("language"),
+                category=params.get("category"),
+                page_size=page_size,
+                cursor=params.get("cursor") or None,
+            )
+        except InvalidCursor as error:
+            raise _InvalidCursor(error.message) from None
+        except InvalidSearch as error:
+            raise exceptions.ValidationError({error.field: [error.message]}) from None
+        except DirectoryUnavailable as error:
+            raise _unavailable(error) from None
+        next_link = None
+        if page.next_cursor:
+            next_link = replace_query_param(
+                request.build_absolute_uri(), "cursor", page.next_cursor
+            )
+        return Response({"results": page.results, "next": next_link, "page_size": page.page_size})
+
+
+class DirectoryAddView(APIView):
+    """Add a directory feed to the sources file and the catalog (token with ``staff``)."""
+
+    authentication_classes = [ApiTokenAuthentication]
+    permission_classes = [HasScope.for_scope(SCOPE_STAFF)]
+
+    @extend_schema(
+        summary="Add a Podcast Index feed to the catalog and ingest it (token with staff)",
+        request=None,
+        responses={
+            200: DirectoryAddSerializer,
+            401: OpenApiResponse(ErrorSerializer, description="No or bad token"),
+            403: OpenApiResponse(ErrorSerializer, description="Token without `staff`"),
+            404: OpenApiResponse(ErrorSerializer, description="No such feed in the dump"),
+            503: OpenApiResponse(ErrorSerializer, description="No dump imported yet"),
+        },
+    )
+    def post(self, request, podcastindex_id: int):
+        try:
+            result = STEPS["directory.add"](podcastindex_id, progress=False)
+        except FeedNotFound as error:
+            raise exceptions.NotFound(str(error)) from None
+        except DirectoryUnavailable as error:
+            raise _unavailable(error) from None
+        return Response(result.as_dict())
