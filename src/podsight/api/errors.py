@@ -2,7 +2,8 @@
 
 ``{"error": {"status": 404, "code": "not_found", "message": "...", "details": {...}}}``
 
-``details`` is present for validation errors (field name → list of messages).
+``details`` is present for validation errors (field name → list of messages), and for
+other errors that carry them (``invalid_cursor``).
 Django-level 404/500 (unknown URL, unexpected crash) use the same shape.
 """
 
@@ -49,7 +50,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     detail = getattr(exc, "detail", None)
     code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
     message = str(detail) if detail is not None else str(exc)
-    response.data = error_body(response.status_code, str(code), message)
+    # An exception may carry details of its own (pagination's InvalidCursor does).
+    response.data = error_body(
+        response.status_code, str(code), message, getattr(exc, "details", None)
+    )
     return response
 
 

@@ -7,7 +7,6 @@ links:review``). The token's name is recorded as the actor of every override.
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -18,6 +17,7 @@ from rest_framework.views import APIView
 
 from podsight.accounts.auth import ApiTokenAuthentication, HasScope
 from podsight.accounts.models import SCOPE_LINKS_REVIEW
+from podsight.api.pagination import InvalidCursor, sign_cursor, unsign_cursor, valid_id
 from podsight.matching.models import Entity
 from podsight.matching.review import (
     LinkError,
@@ -80,18 +80,22 @@ def link_item(entity: str, record: SourceChannel | SourceEpisode) -> dict[str, A
 
 def _cursor(token: str | None) -> tuple[int, int]:
     """(entity index, last record id) after which the page starts."""
-    if not token:
+    if token is None:
         return (0, 0)
-    try:
-        raw = base64.urlsafe_b64decode(token.encode() + b"=" * (-len(token) % 4)).decode()
-        entity_index, last = (int(part) for part in raw.split(":"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise exceptions.ValidationError({"cursor": ["Not a cursor this API handed out."]}) from exc
-    return entity_index, last
+    payload = unsign_cursor(token)
+    if (
+        not isinstance(payload, list)
+        or len(payload) != 2
+        or payload[0] not in (0, 1)
+        or isinstance(payload[0], bool)
+        or not valid_id(payload[1])
+    ):
+        raise InvalidCursor("not a cursor of the links list")
+    return payload[0], payload[1]
 
 
 def _encode(entity_index: int, last: int) -> str:
-    return base64.urlsafe_b64encode(f"{entity_index}:{last}".encode()).decode().rstrip("=")
+    return sign_cursor([entity_index, last])
 
 
 class LinkListView(APIView):
