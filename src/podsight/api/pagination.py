@@ -26,6 +26,8 @@ from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
+from podsight.api.params import int_param, text_param
+
 __all__ = ["CURSOR_SALT", "InvalidCursor", "KeysetPagination", "sign_cursor", "unsign_cursor"]
 
 CURSOR_SALT = "podsight.api.cursor"
@@ -120,9 +122,9 @@ class KeysetPagination(BasePagination):
     ordering_param = "ordering"
 
     def _ordering(self, request, view) -> tuple[str, str, bool]:
-        raw = request.query_params.get(self.ordering_param) or view.default_ordering
+        raw = text_param(request.query_params, self.ordering_param) or view.default_ordering
         descending = raw.startswith("-")
-        name = raw.lstrip("-")
+        name = raw[1:] if descending else raw
         fields: dict[str, str] = view.ordering_fields
         if name not in fields:
             allowed = ", ".join(sorted(fields) + sorted(f"-{f}" for f in fields))
@@ -130,18 +132,11 @@ class KeysetPagination(BasePagination):
         return raw, fields[name], descending
 
     def _page_size(self, request) -> int:
-        raw = request.query_params.get(self.page_size_param)
-        if raw is None:
-            return self.page_size
-        try:
-            size = int(raw)
-        except ValueError:
-            size = 0
-        if size < 1:
-            raise _bad(
-                self.page_size_param, f"must be a whole number from 1 to {self.max_page_size}"
-            )
-        return min(size, self.max_page_size)
+        # Over the maximum is refused like 0 is, not clamped: a client asking for 1,000
+        # must learn that it gets 500 a page.
+        return int_param(
+            request.query_params, self.page_size_param, self.page_size, 1, self.max_page_size
+        )
 
     def _decode(self, token: str, ordering: str, model, field: str) -> tuple[Any, int]:
         payload = unsign_cursor(token)
@@ -216,7 +211,8 @@ class KeysetPagination(BasePagination):
                 "name": self.cursor_param,
                 "in": "query",
                 "required": False,
-                "description": "Opaque cursor from a previous page's `next` link.",
+                "description": "Opaque cursor from a previous page's `next` link (signed: "
+                "anything else is a 400 `invalid_cursor`).",
                 "schema": {"type": "string"},
             },
             {
@@ -224,7 +220,7 @@ class KeysetPagination(BasePagination):
                 "in": "query",
                 "required": False,
                 "description": f"Items per page, 1–{self.max_page_size} "
-                f"(default {self.page_size}).",
+                f"(default {self.page_size}); more is a 400, not clamped.",
                 "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size},
             },
             {
