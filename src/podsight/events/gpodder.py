@@ -629,7 +629,7 @@ def device_update(request: HttpRequest, user: AbstractBaseUser, deviceid: str):
     caption, kind = data.get("caption"), data.get("type")
     if caption is not None and (not isinstance(caption, str) or len(caption) > MAX_TEXT):
         errors["caption"] = [f"must be a string of at most {MAX_TEXT} characters"]
-    if kind is not None and kind not in DEVICE_TYPES:
+    if kind is not None and (not isinstance(kind, str) or kind not in DEVICE_TYPES):
         errors["type"] = [f"must be one of: {', '.join(sorted(DEVICE_TYPES))}"]
     if errors:
         raise Refused(400, "invalid", "The device settings are invalid.", errors)

@@ -58,6 +58,7 @@ _SINCE = {
 }
 
 _URLS = {"type": "array", "items": {"type": "string"}}
+_URLS_OR_NULL = {**_URLS, "nullable": True, "description": "null: none"}
 _EMPTY_OK = {
     "description": "Done (an empty body, as gpodder.net answers).",
     "content": {"text/plain": {"schema": {"type": "string", "maxLength": 0}}},
@@ -99,7 +100,7 @@ COMPONENTS = {
     },
     "GpodderSubscriptionChanges": {
         "type": "object",
-        "properties": {"add": _URLS, "remove": _URLS},
+        "properties": {"add": _URLS_OR_NULL, "remove": _URLS_OR_NULL},
     },
     "GpodderEpisodeAction": {
         "type": "object",
