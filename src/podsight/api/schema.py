@@ -22,6 +22,7 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 from podsight.accounts.auth import ApiTokenAuthentication
+from podsight.api.params import NO_NUL
 
 __all__ = ["ERROR_REF", "AutoSchema", "error_response", "error_response_object", "postprocess"]
 
@@ -128,13 +129,16 @@ class AutoSchema(openapi.AutoSchema):
 
 def _require_values(result: dict[str, Any]) -> None:
     """A query parameter given must have a value (README "REST API"): the server answers 400
-    for ``?source=``, so the document says a string parameter is at least one character."""
+    for ``?source=``, so the document says a string parameter is at least one character,
+    and holds no NUL (refused too: PostgreSQL cannot compare it)."""
     for operations in result.get("paths", {}).values():
         for operation in operations.values():
             for parameter in operation.get("parameters", []):
                 schema = parameter.get("schema", {})
                 if parameter.get("in") == "query" and schema.get("type") == "string":
                     schema.setdefault("minLength", 1)
+                    if not {"enum", "format", "pattern"} & set(schema):
+                        schema["pattern"] = NO_NUL
 
 
 def postprocess(result, generator, request, public):

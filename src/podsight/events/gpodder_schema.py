@@ -94,9 +94,11 @@ COMPONENTS = {
     "GpodderDeviceUpdate": {
         "type": "object",
         "properties": {
-            "caption": {"type": "string", "maxLength": MAX_TEXT},
-            "type": {"type": "string", "enum": sorted(DEVICE_TYPES)},
+            "caption": {"type": "string", "maxLength": MAX_TEXT, "nullable": True},
+            # OpenAPI 3.0: an enum admits null only when it lists it.
+            "type": {"type": "string", "enum": [*sorted(DEVICE_TYPES), None], "nullable": True},
         },
+        "description": "null leaves a setting as it is.",
     },
     "GpodderSubscriptionChanges": {
         "type": "object",

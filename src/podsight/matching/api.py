@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from podsight.accounts.auth import ApiTokenAuthentication, HasScope
 from podsight.accounts.models import SCOPE_LINKS_REVIEW
 from podsight.api.pagination import InvalidCursor, sign_cursor, unsign_cursor, valid_id
-from podsight.api.params import choice_param, int_param
+from podsight.api.params import RecordRefField, TextField, choice_param, int_param
 from podsight.api.schema import error_response
 from podsight.matching.models import Entity
 from podsight.matching.review import (
@@ -174,8 +174,15 @@ class LinkListView(APIView):
 
 
 class _ActionBody(serializers.Serializer):
-    other = serializers.CharField(required=False, help_text="Record id or source:external_id.")
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    other = RecordRefField(required=False, help_text="Record id or source:external_id.")
+    reason = TextField(required=False, default="")
+
+
+class _ForceBody(serializers.Serializer):
+    entity = serializers.ChoiceField(choices=[e.value for e in Entity])
+    record = RecordRefField()
+    other = RecordRefField()
+    reason = TextField(required=False, default="")
 
 
 class LinkActionView(APIView):
@@ -196,7 +203,7 @@ class LinkActionView(APIView):
     def post(self, request, entity: str, record_id: int, action: str):
         if action not in ("confirm", "reject"):
             raise exceptions.NotFound(f"No link action {action!r}: use confirm or reject.")
-        body = _ActionBody(data=request.data or {})
+        body = _ActionBody(data=request.data)
         body.is_valid(raise_exception=True)
         actor = f"token:{request.auth.name}"
         try:
@@ -225,15 +232,7 @@ class LinkForceView(APIView):
 
     @extend_schema(
         summary="Force two records into one channel/episode (token with links:review)",
-        request=inline_serializer(
-            "ForceLink",
-            {
-                "entity": serializers.ChoiceField(choices=[e.value for e in Entity]),
-                "record": serializers.CharField(),
-                "other": serializers.CharField(),
-                "reason": serializers.CharField(required=False),
-            },
-        ),
+        request=_ForceBody,
         responses={
             200: inline_serializer(
                 "ForcedLink",
@@ -244,18 +243,17 @@ class LinkForceView(APIView):
         },
     )
     def post(self, request):
-        data = request.data if isinstance(request.data, dict) else {}
-        missing = [k for k in ("entity", "record", "other") if not data.get(k)]
-        if missing:
-            raise exceptions.ValidationError({k: ["This field is required."] for k in missing})
-        entity = str(data["entity"])
+        body = _ForceBody(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        entity = data["entity"]
         try:
             survivor = force_link(
                 entity,
                 data["record"],
                 data["other"],
                 actor=f"token:{request.auth.name}",
-                reason=str(data.get("reason") or ""),
+                reason=data["reason"],
             )
         except LinkError as error:
             _raise(error)
