@@ -233,3 +233,40 @@ def test_channel_episodes_documents_the_episode_filters(document):
         p["name"] for p in document["paths"]["/api/channels/{id}/episodes"]["get"]["parameters"]
     }
     assert {"q", "source", "published_after", "duration_min", "cursor", "ordering"} <= names
+
+
+# --------------------------------------------------------------------------- links
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"entity": "channel", "record": "²", "other": "1"},  # "²".isdigit(), int("²") fails
+        {"entity": "channel", "record": "99999999999999999999", "other": "1"},
+        {"entity": "channel", "record": "0", "other": "1"},
+        {"entity": "channel", "record": "myspace:1", "other": "1"},
+        {"entity": "channel", "record": 1.5, "other": "1"},
+        {"entity": "channel", "record": "1", "other": "2", "reason": 5},
+        {"entity": "channel", "record": "1", "other": "2", "reason": "a\x00b"},
+        {"entity": "show", "record": "1", "other": "2"},
+    ],
+)
+def test_link_bodies_are_checked_as_documented(api, body):
+    _status(api.post("/api/links/force", body, format="json"), 400)
+
+
+def test_link_records_named_as_documented_reach_the_lookup(api):
+    for record in (999999, "999999", "rss:https://example.com/none.xml"):
+        body = {"entity": "channel", "record": record, "other": "rss:nothing"}
+        _status(api.post("/api/links/force", body, format="json"), 404)
+
+
+def test_gpodder_device_settings_may_be_null_as_documented(gpodder, document):
+    schema = document["components"]["schemas"]["GpodderDeviceUpdate"]["properties"]["type"]
+    assert None in schema["enum"]
+    response = gpodder.post(
+        "/api/2/devices/alice/phone.json",
+        {"caption": None, "type": None},
+        content_type="application/json",
+    )
+    _status(response, 200)
