@@ -270,3 +270,26 @@ def test_gpodder_device_settings_may_be_null_as_documented(gpodder, document):
         content_type="application/json",
     )
     _status(response, 200)
+
+
+def test_a_window_beyond_any_duration_is_400_not_500(api):
+    for window in ("62269917965498220224", "99999999999999999999d", "0m", "25h"):
+        _status(api.get("/api/stats/live", {"window": window}), 400)
+    _status(api.get("/api/stats/live", {"window": "1h30m"}), 200)
+
+
+def test_gpodder_uploads_that_need_a_body_say_so(gpodder, document):
+    for path in (
+        "/api/2/subscriptions/{username}/{deviceid}.json",
+        "/api/2/episodes/{username}.json",
+    ):
+        assert document["paths"][path]["post"]["requestBody"]["required"] is True
+    _status(gpodder.post("/api/2/episodes/alice.json"), 400)
+    # A device update without a body changes nothing and is fine (as documented).
+    assert (
+        document["paths"]["/api/2/devices/{username}/{deviceid}.json"]["post"]["requestBody"][
+            "required"
+        ]
+        is False
+    )
+    _status(gpodder.post("/api/2/devices/alice/phone.json"), 200)

@@ -148,6 +148,7 @@ def _op(
     errors: tuple[int, ...],
     parameters: list[dict] | None = None,
     body: dict[str, Any] | None = None,
+    body_required: bool = False,
     description: str = "",
 ) -> dict[str, Any]:
     # Every operation authenticates (401, 429 after failed logins), may be refused for
@@ -165,7 +166,7 @@ def _op(
     if description:
         operation["description"] = description
     if body is not None:
-        operation["requestBody"] = {"required": False, "content": body}
+        operation["requestBody"] = {"required": body_required, "content": body}
     return operation
 
 
@@ -248,6 +249,7 @@ def _paths() -> dict[str, dict[str, Any]]:
                 errors=upload,
                 parameters=[_USERNAME, _DEVICE],
                 body={"application/json": {"schema": _ref("GpodderSubscriptionChanges")}},
+                body_required=True,
                 description="400 `add_and_remove`: one URL both added and removed.",
             ),
         },
@@ -315,6 +317,7 @@ def _paths() -> dict[str, dict[str, Any]]:
                         }
                     }
                 },
+                body_required=True,
                 description="400 `invalid_actions` lists each invalid action by index; "
                 "nothing is stored then.",
             ),
