@@ -47,7 +47,7 @@ BIN = Path(sys.executable).parent
 PASSWORD = "schemathesis-password"
 SECRET_KEY = "schemathesis-secret-key-of-this-test-server"
 SEED = 20261115
-MAX_EXAMPLES = int(os.environ.get("PODSIGHT_SCHEMATHESIS_EXAMPLES", "25"))
+MAX_EXAMPLES = int(os.environ.get("PODSIGHT_SCHEMATHESIS_EXAMPLES", "30"))
 # Operations whose request validation has rules JSON Schema cannot state (an event's one
 # reference out of four kinds, times not in the future, calendar-valid timestamps, a
 # window of 1 min to 24 h written as "1h30m"): their documents describe the shape, and
@@ -86,11 +86,14 @@ def server_database_url() -> Iterator[str | None]:
     import psycopg
 
     name = f"podsight_schemathesis_{os.getpid()}"
-    with psycopg.connect(url, autocommit=True) as admin:
+    # Through the maintenance database, as pytest-django does: DATABASE_URL's own database
+    # need not exist (the suite runs on test_<name>).
+    maintenance = urlunsplit(urlsplit(url)._replace(path="/postgres"))
+    with psycopg.connect(maintenance, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
         admin.execute(f'CREATE DATABASE "{name}"')
     yield urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
-    with psycopg.connect(url, autocommit=True) as admin:
+    with psycopg.connect(maintenance, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -131,10 +134,13 @@ def live(tmp_path_factory, server_database_url) -> Iterator[Live]:
     token = _run([podsight, "tokens", "create", "schemathesis", *scopes, "--user", "alice"], env)
     token = token.strip()
     port = _free_port()
+    # To a file, not a pipe: nobody reads a pipe while the run goes on, and a server
+    # blocked on a full one stops answering.
+    server_log = Path(env["PODSIGHT_HOME"]) / "serve.log"
     server = subprocess.Popen(
         [podsight, "serve", "--port", str(port)],
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=server_log.open("wb"),
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
@@ -146,10 +152,16 @@ def live(tmp_path_factory, server_database_url) -> Iterator[Live]:
                     break
             except httpx.TransportError:
                 pass
-            assert server.poll() is None, server.stdout.read().decode()
+            assert server.poll() is None, server_log.read_text()
             assert time.monotonic() < deadline, "server did not come up"
             time.sleep(0.2)
         live = _seed(url, token, env)
+        if server_database_url:  # the server really is on PostgreSQL
+            import psycopg
+
+            with psycopg.connect(server_database_url) as db:
+                (count,) = db.execute("SELECT count(*) FROM catalog_channel").fetchone()
+            assert count >= len(live.channel_ids) > 0
         yield live
     finally:
         server.terminate()
@@ -274,8 +286,18 @@ def test_the_server_does_what_its_openapi_document_says(live, tmp_path):
         cwd=tmp_path,
     )
     elapsed = time.monotonic() - started
-    print(f"\nschemathesis run: {elapsed:.0f} s\n" + "\n".join(run.stdout.splitlines()[-25:]))
     assert run.returncode == 0, run.stdout[-20000:] + run.stderr[-3000:]
+    result = json.loads(report.read_text())
+    operations, cases = result["operations"], result["test_cases"]
+    print(
+        f"\nschemathesis: {operations['tested']} of {operations['total']} operations, "
+        f"{cases['generated']} test cases, {len(result['failures'])} failures, "
+        f"{len(result['errors'])} errors in {elapsed:.0f} s"
+    )
+    assert operations["tested"] == operations["total"] >= 24
+    assert result["failures"] == [] and result["errors"] == []
+    assert result["phases"]["coverage"]["status"] == "success"
+    assert result["phases"]["fuzzing"]["status"] == "success"
 
 
 # --------------------------------------------------------------------------- cursors
