@@ -215,7 +215,11 @@ def _config(live: Live) -> str:
 seed = {SEED}
 request-timeout = 30
 hooks = "schemathesis_hooks"
-workers = 2
+# One worker: the run is then reproducible (requests in a fixed order against a server
+# whose state they change), and Python 3.11.7's ast.parse, which hypothesis calls to
+# describe filters, is not thread-safe (SystemError "AST constructor recursion depth
+# mismatch", CPython gh-106905, fixed in 3.11.8).
+workers = 1
 
 [generation]
 max-examples = {MAX_EXAMPLES}
