@@ -217,8 +217,8 @@ request-timeout = 30
 hooks = "schemathesis_hooks"
 # One worker: the run is then reproducible (requests in a fixed order against a server
 # whose state they change), and Python 3.11.7's ast.parse, which hypothesis calls to
-# describe filters, is not thread-safe (SystemError "AST constructor recursion depth
-# mismatch", CPython gh-106905, fixed in 3.11.8).
+# describe filters, failed under two workers here (SystemError "AST constructor
+# recursion depth mismatch").
 workers = 1
 
 [generation]
