@@ -135,9 +135,12 @@ def test_cursor_pagination_walks_every_row_once(api, catalog):
         rows = _all_pages(api, f"/api/episodes?page_size=7&ordering={ordering}")
         ids = [r["id"] for r in rows]
         assert len(ids) == len(set(ids)) == Episode.objects.count(), ordering
-    body = api.get("/api/episodes?page_size=100000").json()
-    assert body["page_size"] == 500  # clamped to the maximum
+    body = api.get("/api/episodes?page_size=500").json()
+    assert body["page_size"] == 500
     assert len(body["results"]) == min(500, Episode.objects.count())
+    # Over the maximum is refused like 0, not silently clamped (as the schema says).
+    for size in ("501", "100000", "", "-1", "1.5", "²"):
+        assert api.get(f"/api/episodes?page_size={size}").status_code == 400, size
 
 
 def test_bad_values_are_400_and_bad_ids_404(api, catalog):

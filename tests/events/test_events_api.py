@@ -170,8 +170,15 @@ def test_malformed_oversize_empty_and_all_invalid_batches(api, catalog):
     assert status == 400 and body["error"]["code"] == "malformed_json"
     status, body = _post(api, {"events": "x"})
     assert status == 400 and body["error"]["code"] == "invalid"
-    status, body = _post(api, [])
-    assert status == 400
+    # An empty batch is valid (the OpenAPI document allows it): nothing to store.
+    for empty in ([], {"events": []}):
+        status, body = _post(api, empty)
+        assert status == 202 and body == {
+            "accepted": 0,
+            "duplicates": [],
+            "rejected": 0,
+            "errors": [],
+        }, body
     status, body = _post(api, [_event(episode) for _ in range(5_001)])
     assert status == 413 and body["error"]["code"] == "batch_too_large"
     status, body = _post(api, [{"event_id": "x"}])

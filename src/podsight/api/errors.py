@@ -2,7 +2,8 @@
 
 ``{"error": {"status": 404, "code": "not_found", "message": "...", "details": {...}}}``
 
-``details`` is present for validation errors (field name → list of messages).
+``details`` is present for validation errors (field name → list of messages), and for
+other errors that carry them (``invalid_cursor``).
 Django-level 404/500 (unknown URL, unexpected crash) use the same shape. A database too
 busy to answer in time (see :mod:`podsight.busy`) gives 503 ``database_busy`` with
 ``Retry-After``, from DRF views here and from plain Django views (gPodder) through
@@ -93,7 +94,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     detail = getattr(exc, "detail", None)
     code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
     message = str(detail) if detail is not None else str(exc)
-    response.data = error_body(response.status_code, str(code), message)
+    # An exception may carry details of its own (pagination's InvalidCursor does).
+    response.data = error_body(
+        response.status_code, str(code), message, getattr(exc, "details", None)
+    )
     return response
 
 

@@ -11,7 +11,8 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import exceptions, generics, serializers
 from rest_framework.response import Response
 
-from podsight.api.pagination import KeysetPagination
+from podsight.api.pagination import INT64, KeysetPagination
+from podsight.api.params import EMPTY, text_param
 from podsight.catalog.models import Channel, ChannelCategory, Episode
 from podsight.catalog.search import fulltext_filter
 from podsight.catalog.services import resolve_channel, resolve_episode
@@ -147,8 +148,50 @@ class StrictBooleanField(forms.Field):
         raise forms.ValidationError(_("must be true or false"), code="invalid")
 
 
+@extend_schema_field({"type": "boolean"})
 class StrictBooleanFilter(filters.Filter):
     field_class = StrictBooleanField
+
+
+INT32 = 2**31 - 1  # what an IntegerField column holds on every database
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": INT64})
+class IdFilter(filters.NumberFilter):
+    """A canonical id: a whole number that fits the id column (a huge one used to reach
+    the database and overflow it)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, min_value=1, max_value=INT64, **kwargs)
+
+
+@extend_schema_field({"type": "integer", "minimum": 0, "maximum": INT32})
+class SecondsFilter(filters.NumberFilter):
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, min_value=0, max_value=INT32, **kwargs)
+
+
+class StrictFilterSet(filters.FilterSet):
+    """A filter given with an empty value (``?source=``) is a 400, as for every query
+    parameter of the API (:mod:`podsight.api.params`), not "no filter"."""
+
+    def get_form_class(self):
+        names = list(self.filters)
+
+        class Form(super().get_form_class()):
+            def clean(self):
+                cleaned = super().clean()
+                for name in names:
+                    values = self.data.getlist(name) if hasattr(self.data, "getlist") else []
+                    if values and all(v == "" for v in values):
+                        self.add_error(name, EMPTY)
+                return cleaned
+
+        return Form
 
 
 def _language_q(prefix: str, value: str) -> Q:
@@ -165,7 +208,7 @@ def _category_exists(channel_ref: str, value: str) -> Exists:
     )
 
 
-class ChannelFilter(filters.FilterSet):
+class ChannelFilter(StrictFilterSet):
     language = filters.CharFilter(method="filter_language", help_text="e.g. `en` (matches en-us)")
     category = filters.CharFilter(method="filter_category", help_text="Category name or path")
     explicit = StrictBooleanFilter(field_name="explicit")
@@ -191,20 +234,16 @@ class ChannelFilter(filters.FilterSet):
         return fulltext_filter(qs, value)
 
 
-class EpisodeFilter(filters.FilterSet):
-    channel = filters.NumberFilter(method="filter_channel", help_text="Canonical channel id")
+class EpisodeFilter(StrictFilterSet):
+    channel = IdFilter(method="filter_channel", help_text="Canonical channel id")
     language = filters.CharFilter(method="filter_language", help_text="Channel language, e.g. `en`")
     category = filters.CharFilter(
         method="filter_category", help_text="Channel category name or path"
     )
     published_after = filters.IsoDateTimeFilter(field_name="published_at", lookup_expr="gte")
     published_before = filters.IsoDateTimeFilter(field_name="published_at", lookup_expr="lt")
-    duration_min = filters.NumberFilter(
-        field_name="duration_s", lookup_expr="gte", help_text="seconds"
-    )
-    duration_max = filters.NumberFilter(
-        field_name="duration_s", lookup_expr="lte", help_text="seconds"
-    )
+    duration_min = SecondsFilter(field_name="duration_s", lookup_expr="gte", help_text="seconds")
+    duration_max = SecondsFilter(field_name="duration_s", lookup_expr="lte", help_text="seconds")
     has_transcript = StrictBooleanFilter(field_name="has_transcript")
     explicit = StrictBooleanFilter(field_name="explicit")
     source = filters.ChoiceFilter(choices=Source.choices, method="filter_source")
@@ -215,7 +254,7 @@ class EpisodeFilter(filters.FilterSet):
         fields: list[str] = []
 
     def filter_channel(self, qs, name, value):
-        channel = resolve_channel(int(value)) if value == int(value) else None
+        channel = resolve_channel(value)
         return qs.filter(channel_id=channel.pk) if channel else qs.none()
 
     def filter_language(self, qs, name, value):
@@ -319,6 +358,8 @@ class ChannelEpisodesView(EpisodeListView):
     """Episodes of one channel (same filters as /api/episodes)."""
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the OpenAPI document: no channel
+            return Episode.objects.none()
         channel = resolve_channel(self.kwargs["pk"])
         if channel is None:
             raise exceptions.NotFound(f"No channel with id {self.kwargs['pk']}.")
@@ -374,12 +415,15 @@ class EpisodeMetricsView(generics.GenericAPIView):
     serializer_class = EpisodeMetricsSerializer
     pagination_class = None
 
-    @extend_schema(parameters=[OpenApiParameter("metric", str, description="Only this metric.")])
+    @extend_schema(
+        parameters=[OpenApiParameter("metric", str, description="Only this metric.")],
+        responses={200: EpisodeMetricsSerializer},
+    )
     def get(self, request, pk: int):
         episode = resolve_episode(pk)
         if episode is None:
             raise exceptions.NotFound(f"No episode with id {pk}.")
         records = SourceEpisode.objects.filter(episode_id=episode.pk)
-        metric = request.query_params.get("metric") or None
+        metric = text_param(request.query_params, "metric")
         series = metric_series("episode", [(r.source, r.external_id) for r in records], metric)
         return Response(self.get_serializer({"episode": episode.pk, "series": series}).data)

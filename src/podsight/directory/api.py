@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from podsight.accounts.auth import ApiTokenAuthentication, HasScope
 from podsight.accounts.models import SCOPE_STAFF
+from podsight.api.params import int_param, text_param
 from podsight.directory.service import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -88,9 +89,15 @@ class DirectorySearchView(APIView):
         parameters=[
             OpenApiParameter(
                 "q",
-                {"type": "string", "maxLength": MAX_QUERY_LENGTH},
+                # Something besides spaces, and no NUL (the API's rule for text).
+                {
+                    "type": "string",
+                    "maxLength": MAX_QUERY_LENGTH,
+                    "pattern": r"^[^\x00]*[^\x00\s][^\x00]*$",
+                },
                 required=True,
-                description="Words of the title, author or description (all must match)",
+                description="Words of the title, author or description (all must match); "
+                "one with no letters or digits finds nothing",
             ),
             OpenApiParameter("language", str, description="e.g. `en` (matches en-us)"),
             OpenApiParameter("category", str, description="A Podcast Index category name"),
@@ -111,20 +118,16 @@ class DirectorySearchView(APIView):
     )
     def get(self, request):
         params = request.query_params
-        raw_size = params.get("page_size")
-        page_size = DEFAULT_PAGE_SIZE
-        if raw_size is not None:
-            try:
-                page_size = int(raw_size)
-            except ValueError:
-                page_size = 0
+        # The API's one rule for parameters: absent is the default, empty or NUL is a 400.
+        page_size = int_param(params, "page_size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
         try:
             page = STEPS["directory.search"](
-                params.get("q"),
-                language=params.get("language"),
-                category=params.get("category"),
+                text_param(params, "q"),
+                language=text_param(params, "language"),
+                category=text_param(params, "category"),
                 page_size=page_size,
-                cursor=params.get("cursor") or None,
+                # Any cursor given, empty included, is checked as a cursor (400 invalid_cursor).
+                cursor=params.get("cursor"),
             )
         except InvalidCursor as error:
             raise _InvalidCursor(error.message) from None

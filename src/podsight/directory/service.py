@@ -150,8 +150,8 @@ def _words(q: str | None) -> list[str]:
     if len(q) > MAX_QUERY_LENGTH:
         raise InvalidSearch("q", f"the search is longer than {MAX_QUERY_LENGTH} characters")
     words = list(dict.fromkeys(analyze(q)))
-    if not words:
-        raise InvalidSearch("q", "the search has no letters or digits to look for")
+    # No searchable word (only punctuation, or tokens too long to be words): nothing can
+    # match, which is an empty answer rather than a bad request.
     if len(words) > MAX_WORDS:
         raise InvalidSearch("q", f"the search has more than {MAX_WORDS} different words")
     return words
@@ -332,9 +332,11 @@ def search(
         raise InvalidSearch(
             "page_size", f"the page size must be a whole number from 1 to {MAX_PAGE_SIZE}"
         )
+    if not words:
+        return DirectoryPage([], None, page_size)
     search_id = _fingerprint(words, language, category)
     tier, after, position = 0, None, 0
-    if cursor:
+    if cursor is not None:
         tier, score, feed_id, position = _decode_cursor(cursor, search_id)
         after = (score, feed_id)
     index = _index()

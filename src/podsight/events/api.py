@@ -8,7 +8,6 @@ import logging
 import orjson
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     inline_serializer,
 )
@@ -20,6 +19,8 @@ from podsight.accounts.auth import ApiTokenAuthentication, HasScope
 from podsight.accounts.models import SCOPE_EVENTS_WRITE, SCOPE_STAFF, ApiToken
 from podsight.api.body import BodyTooLarge, read_body
 from podsight.api.errors import error_body
+from podsight.api.params import int_param, text_param
+from podsight.api.schema import error_response
 from podsight.events import queries
 from podsight.events.log import LogUnavailable
 from podsight.events.schema import MAX_BATCH
@@ -53,7 +54,8 @@ class EventsView(APIView):
         operation_id="events_ingest",
         summary="Send a batch of listening events",
         description=(
-            f'Body: `{{"events": [...]}}` (or a bare array) of at most {MAX_BATCH:,} events. '
+            f'Body: `{{"events": [...]}}` (or a bare array) of at most {MAX_BATCH:,} events '
+            "(an empty batch is accepted and stores nothing). "
             "Each is checked on its own: invalid items are listed in `errors` with their "
             "index, valid ones are stored. 202 once the batch is durably in the event log; "
             "an `event_id` already stored is listed in `duplicates` and not stored again. "
@@ -75,7 +77,11 @@ class EventsView(APIView):
                     "warnings": serializers.ListField(child=serializers.DictField()),
                 },
             ),
-            415: OpenApiResponse(description="`unsupported_media_type`: the body is not JSON"),
+            413: error_response(
+                f"More than {MAX_BATCH:,} events (`batch_too_large`), or a body over "
+                f"{MAX_BODY_BYTES >> 20} MB (`too_large`); nothing was stored."
+            ),
+            415: error_response("The body is not sent as `application/json`."),
         },
     )
     def post(self, request):
@@ -116,8 +122,6 @@ class EventsView(APIView):
                 ),
                 status=413,
             )
-        if not items:
-            return Response(error_body(400, "invalid", "The batch is empty."), status=400)
         token: ApiToken = request.auth
         # A token tied to a user writes that user's events only (docs/events.md).
         user = token.user.get_username() if token.user is not None else None
@@ -130,7 +134,7 @@ class EventsView(APIView):
                 "Retry later (event ids make retries safe)."
             ) from exc
         body = result.as_dict()
-        if not result.accepted and not result.duplicates:
+        if result.errors and not result.accepted and not result.duplicates:
             body = {
                 **error_body(400, "invalid", "No event of the batch is valid."),
                 **body,
@@ -147,17 +151,25 @@ class LiveStatsView(APIView):
         operation_id="stats_live",
         summary="Listening in the last minutes",
         parameters=[
-            OpenApiParameter("window", str, description="5m … 24h; default 15m", required=False),
-            OpenApiParameter("top", int, description="Top episodes listed (≤ 100)", required=False),
+            OpenApiParameter(
+                "window",
+                {"type": "string", "pattern": r"^([0-9]+(\.[0-9]+)?[smhd]?)+$"},
+                description="1m … 24h, e.g. 15m, 2h, 1h30m; default 15m",
+                required=False,
+            ),
+            OpenApiParameter(
+                "top",
+                {"type": "integer", "minimum": 1, "maximum": 100},
+                description="Top episodes listed (default 10)",
+                required=False,
+            ),
         ],
         responses={200: dict},
     )
     def get(self, request):
-        window = queries.parse_window(request.query_params.get("window", "15m"))
-        top = request.query_params.get("top", "10")
-        if not top.isdigit() or not 1 <= int(top) <= 100:
-            raise exceptions.ValidationError({"top": ["an integer from 1 to 100"]})
-        return Response(queries.live_stats(window, top=int(top)))
+        window = queries.parse_window(text_param(request.query_params, "window") or "15m")
+        top = int_param(request.query_params, "top", 10, 1, 100)
+        return Response(queries.live_stats(window, top=top))
 
 
 class HistoryView(APIView):
@@ -167,9 +179,17 @@ class HistoryView(APIView):
         operation_id="user_history",
         summary="A user's listening history, newest first",
         parameters=[
-            OpenApiParameter("limit", int, required=False, description="≤ 1,000; default 100"),
             OpenApiParameter(
-                "before", str, required=False, description="ISO timestamp: older than this"
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": 1000},
+                required=False,
+                description="default 100",
+            ),
+            OpenApiParameter(
+                "before",
+                {"type": "string", "format": "date-time"},
+                required=False,
+                description="Only events older than this time (UTC when without a zone).",
             ),
         ],
         responses={200: dict},
@@ -186,8 +206,6 @@ class HistoryView(APIView):
                 "A token reads the history of the user it acts for; other users' history "
                 "needs the staff scope."
             )
-        limit = request.query_params.get("limit", "100")
-        if not limit.isdigit() or not 1 <= int(limit) <= 1000:
-            raise exceptions.ValidationError({"limit": ["an integer from 1 to 1000"]})
-        before = queries.parse_before(request.query_params.get("before"))
-        return Response(queries.history(user_id, limit=int(limit), before=before))
+        limit = int_param(request.query_params, "limit", 100, 1, 1000)
+        before = queries.parse_before(text_param(request.query_params, "before"))
+        return Response(queries.history(user_id, limit=limit, before=before))

@@ -20,7 +20,7 @@ MIN_WINDOW = timedelta(minutes=1)
 def parse_window(raw: str) -> timedelta:
     try:
         window = timedelta(seconds=conf.parse_timespan(raw))
-    except ValueError:
+    except (ValueError, OverflowError):  # "62269917965498220224" is beyond timedelta
         window = None
     if window is None or not MIN_WINDOW <= window <= MAX_WINDOW:
         raise exceptions.ValidationError(

@@ -7,10 +7,8 @@ links:review``). The token's name is recorded as the actor of every override.
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
@@ -18,6 +16,9 @@ from rest_framework.views import APIView
 
 from podsight.accounts.auth import ApiTokenAuthentication, HasScope
 from podsight.accounts.models import SCOPE_LINKS_REVIEW
+from podsight.api.pagination import InvalidCursor, sign_cursor, unsign_cursor, valid_id
+from podsight.api.params import RecordRefField, TextField, choice_param, int_param
+from podsight.api.schema import error_response
 from podsight.matching.models import Entity
 from podsight.matching.review import (
     LinkError,
@@ -33,6 +34,35 @@ __all__ = ["LinkActionView", "LinkForceView", "LinkListView"]
 MAX_PAGE = 500
 DEFAULT_PAGE = 50
 _ERROR_STATUS = {"not_found": 404, "bad_entity": 400, "bad_record": 400, "ambiguous": 400}
+
+
+CONFLICT = "The link cannot change this way now (e.g. the records are already one)."
+
+
+class RecordBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    source = serializers.CharField()
+    external_id = serializers.CharField()
+    title = serializers.CharField(allow_blank=True)
+    url = serializers.CharField(allow_blank=True)
+
+
+class LinkItemSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="`channel:123` or `episode:456`.")
+    entity = serializers.ChoiceField(choices=[e.value for e in Entity])
+    record = RecordBriefSerializer()
+    canonical_id = serializers.IntegerField(allow_null=True)
+    status = serializers.CharField(allow_blank=True)
+    method = serializers.CharField(allow_blank=True)
+    confidence = serializers.FloatField(allow_null=True)
+    explanation = serializers.CharField(allow_blank=True)
+    linked_at = serializers.DateTimeField(allow_null=True)
+    partners = RecordBriefSerializer(many=True)
+
+
+class LinkPageSerializer(serializers.Serializer):
+    results = LinkItemSerializer(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
 
 
 class _Conflict(exceptions.APIException):
@@ -80,18 +110,22 @@ def link_item(entity: str, record: SourceChannel | SourceEpisode) -> dict[str, A
 
 def _cursor(token: str | None) -> tuple[int, int]:
     """(entity index, last record id) after which the page starts."""
-    if not token:
+    if token is None:
         return (0, 0)
-    try:
-        raw = base64.urlsafe_b64decode(token.encode() + b"=" * (-len(token) % 4)).decode()
-        entity_index, last = (int(part) for part in raw.split(":"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise exceptions.ValidationError({"cursor": ["Not a cursor this API handed out."]}) from exc
-    return entity_index, last
+    payload = unsign_cursor(token)
+    if (
+        not isinstance(payload, list)
+        or len(payload) != 2
+        or payload[0] not in (0, 1)
+        or isinstance(payload[0], bool)
+        or not valid_id(payload[1])
+    ):
+        raise InvalidCursor("not a cursor of the links list")
+    return payload[0], payload[1]
 
 
 def _encode(entity_index: int, last: int) -> str:
-    return base64.urlsafe_b64encode(f"{entity_index}:{last}".encode()).decode().rstrip("=")
+    return sign_cursor([entity_index, last])
 
 
 class LinkListView(APIView):
@@ -101,28 +135,23 @@ class LinkListView(APIView):
             OpenApiParameter("status", str, enum=[s.value for s in LinkStatus if s.value]),
             OpenApiParameter("entity", str, enum=[e.value for e in Entity]),
             OpenApiParameter("source", str, enum=[s.value for s in Source]),
-            OpenApiParameter("page_size", int, description=f"1–{MAX_PAGE}"),
-            OpenApiParameter("cursor", str),
+            OpenApiParameter(
+                "page_size",
+                {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+                description=f"1–{MAX_PAGE} (default {DEFAULT_PAGE}).",
+            ),
+            OpenApiParameter(
+                "cursor", str, description="`next_cursor` of the previous page (signed)."
+            ),
         ],
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: LinkPageSerializer},
     )
     def get(self, request):
         params = request.query_params
-        status = params.get("status") or None
-        if status and status not in {s.value for s in LinkStatus if s.value}:
-            raise exceptions.ValidationError({"status": ["Use auto, needs_review or confirmed."]})
-        entity = params.get("entity") or None
-        if entity and entity not in {e.value for e in Entity}:
-            raise exceptions.ValidationError({"entity": ["Use channel or episode."]})
-        source = params.get("source") or None
-        if source and source not in {s.value for s in Source}:
-            raise exceptions.ValidationError({"source": [f"Unknown source {source!r}."]})
-        try:
-            size = int(params.get("page_size", DEFAULT_PAGE))
-        except ValueError:
-            size = -1
-        if not 1 <= size <= MAX_PAGE:
-            raise exceptions.ValidationError({"page_size": [f"An integer from 1 to {MAX_PAGE}."]})
+        status = choice_param(params, "status", {s.value for s in LinkStatus if s.value})
+        entity = choice_param(params, "entity", {e.value for e in Entity})
+        source = choice_param(params, "source", {s.value for s in Source})
+        size = int_param(params, "page_size", DEFAULT_PAGE, 1, MAX_PAGE)
         start_entity, after = _cursor(params.get("cursor"))
         querysets = link_rows(entity=entity, status=status, source=source)
         order = [Entity.CHANNEL, Entity.EPISODE]
@@ -145,8 +174,15 @@ class LinkListView(APIView):
 
 
 class _ActionBody(serializers.Serializer):
-    other = serializers.CharField(required=False, help_text="Record id or source:external_id.")
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    other = RecordRefField(required=False, help_text="Record id or source:external_id.")
+    reason = TextField(required=False, default="")
+
+
+class _ForceBody(serializers.Serializer):
+    entity = serializers.ChoiceField(choices=[e.value for e in Entity])
+    record = RecordRefField()
+    other = RecordRefField()
+    reason = TextField(required=False, default="")
 
 
 class LinkActionView(APIView):
@@ -157,13 +193,17 @@ class LinkActionView(APIView):
 
     @extend_schema(
         summary="Confirm or reject a matched link (token with the links:review scope)",
+        parameters=[
+            OpenApiParameter("entity", str, OpenApiParameter.PATH, enum=[e.value for e in Entity]),
+            OpenApiParameter("action", str, OpenApiParameter.PATH, enum=["confirm", "reject"]),
+        ],
         request=_ActionBody,
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: LinkItemSerializer, 409: error_response(CONFLICT)},
     )
     def post(self, request, entity: str, record_id: int, action: str):
         if action not in ("confirm", "reject"):
             raise exceptions.NotFound(f"No link action {action!r}: use confirm or reject.")
-        body = _ActionBody(data=request.data or {})
+        body = _ActionBody(data=request.data)
         body.is_valid(raise_exception=True)
         actor = f"token:{request.auth.name}"
         try:
@@ -192,30 +232,28 @@ class LinkForceView(APIView):
 
     @extend_schema(
         summary="Force two records into one channel/episode (token with links:review)",
-        request=inline_serializer(
-            "ForceLink",
-            {
-                "entity": serializers.ChoiceField(choices=[e.value for e in Entity]),
-                "record": serializers.CharField(),
-                "other": serializers.CharField(),
-                "reason": serializers.CharField(required=False),
-            },
-        ),
-        responses={200: OpenApiTypes.OBJECT},
+        request=_ForceBody,
+        responses={
+            200: inline_serializer(
+                "ForcedLink",
+                {"entity": serializers.CharField(), "canonical_id": serializers.IntegerField()},
+            ),
+            404: error_response("No record with that id or source:external_id."),
+            409: error_response(CONFLICT),
+        },
     )
     def post(self, request):
-        data = request.data if isinstance(request.data, dict) else {}
-        missing = [k for k in ("entity", "record", "other") if not data.get(k)]
-        if missing:
-            raise exceptions.ValidationError({k: ["This field is required."] for k in missing})
-        entity = str(data["entity"])
+        body = _ForceBody(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        entity = data["entity"]
         try:
             survivor = force_link(
                 entity,
                 data["record"],
                 data["other"],
                 actor=f"token:{request.auth.name}",
-                reason=str(data.get("reason") or ""),
+                reason=data["reason"],
             )
         except LinkError as error:
             _raise(error)
