@@ -178,6 +178,7 @@ def test_malformed_oversize_empty_and_all_invalid_batches(api, catalog):
             "duplicates": [],
             "rejected": 0,
             "errors": [],
+            "warnings": [],
         }, body
     status, body = _post(api, [_event(episode) for _ in range(5_001)])
     assert status == 413 and body["error"]["code"] == "batch_too_large"
