@@ -1,8 +1,8 @@
 """Start Django outside manage.py and make sure the database schema is current.
 
 A fresh ``PODSIGHT_HOME`` (or an empty PostgreSQL database) needs no extra step:
-pending migrations are applied on first use. Front ends (the CLI's entry, the WSGI
-module) call :func:`start` once, before anything reaches the ORM.
+pending migrations are applied on first use. The CLI's entry calls :func:`start` once,
+before anything reaches the ORM (``podsight serve`` loads the WSGI application after it).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from podsight import conf
 from podsight.errors import ConfigurationError
 
 # Any fixed 64-bit key: the advisory lock that serialises migrations on PostgreSQL.
@@ -29,11 +30,9 @@ def check_home() -> Path:
     """``PODSIGHT_HOME``, created if missing; :class:`ConfigurationError` when it cannot
     be created or written (checked by writing, which also holds for root)."""
     raw = os.environ.get("PODSIGHT_HOME") or "var"
-    path = Path(raw).expanduser()
     fix = "set PODSIGHT_HOME to a folder you can write (default ./var)"
     try:
-        path = path.resolve()
-        path.mkdir(parents=True, exist_ok=True)
+        path = conf.podsight_home()
         with tempfile.TemporaryFile(dir=path):
             pass
     except OSError as exc:

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from podsight.cli.output import console, err
 from podsight.errors import PodsightError
 from podsight.pipeline.steps import STEPS
 
@@ -27,11 +27,6 @@ directory_app = typer.Typer(
     "the catalog.",
     no_args_is_help=True,
 )
-
-console = Console()
-if not console.is_terminal:
-    console = Console(width=200)  # pipes and logs: don't fold titles mid-word
-err = Console(stderr=True)
 
 
 @directory_app.command("search")

@@ -12,11 +12,11 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
@@ -25,22 +25,12 @@ from typer.exceptions import TyperException
 from podsight import conf
 from podsight.bootstrap import start
 from podsight.cli.directory import directory_app
+from podsight.cli.output import console, err, fail
 from podsight.errors import PodsightError
 from podsight.pipeline.steps import STEPS
 from podsight.progress import step_progress
 
-console = Console()
-if not console.is_terminal:
-    # Logs and pipes: wide enough that the per-feed summary is not folded mid-title.
-    console = Console(width=200)
-err = Console(stderr=True)
 internal_log = logging.getLogger("podsight.internal")
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print ``error: message`` on stderr; raise what this returns."""
-    err.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)  # one line, however long
-    return typer.Exit(code)
 
 
 class _Root(TyperGroup):
@@ -54,7 +44,8 @@ class _Root(TyperGroup):
         except PodsightError as exc:
             raise fail(str(exc), exc.exit_code) from exc
         except Exception as exc:
-            internal_log.error("unexpected error in `podsight %s`", _argv(ctx), exc_info=True)
+            argv = " ".join(sys.argv[1:])[:200]
+            internal_log.error("unexpected error in `podsight %s`", argv, exc_info=True)
             if os.environ.get("PODSIGHT_LOG_LEVEL", "").upper() in ("DEBUG", "INFO"):
                 err.print_exception()
             where = _log_path()
@@ -62,12 +53,6 @@ class _Root(TyperGroup):
                 f"podsight failed unexpectedly ({type(exc).__name__}: {exc}). This is a bug; "
                 f"the traceback is in {where}; please report it"
             ) from exc
-
-
-def _argv(ctx) -> str:  # noqa: ANN001
-    import sys
-
-    return " ".join(sys.argv[1:])[:200]
 
 
 def _log_path() -> str:
