@@ -18,10 +18,11 @@ RETRY_AFTER_S = 5
 
 # sqlite3 result codes (primary code in the low byte): SQLITE_BUSY, SQLITE_LOCKED.
 _SQLITE_BUSY = {5, 6}
-# PostgreSQL SQLSTATEs: lock_not_available, serialization_failure, deadlock_detected,
-# too_many_connections.
-_PG_BUSY = {"55P03", "40001", "40P01", "53300"}
-_SQLITE_MESSAGES = ("database is locked", "database table is locked", "database is busy")
+# PostgreSQL SQLSTATEs: lock_not_available, serialization_failure, deadlock_detected.
+_PG_BUSY = {"55P03", "40001", "40P01"}
+# All connection slots taken: psycopg refuses the connection before any statement, with
+# no SQLSTATE attached, so the server's message is what tells it apart.
+_PG_FULL = ("too many clients already", "remaining connection slots are reserved")
 
 
 def is_database_busy(exc: BaseException) -> bool:
@@ -36,5 +37,5 @@ def is_database_busy(exc: BaseException) -> bool:
             return True
     if isinstance(exc, OperationalError):
         text = str(exc).lower()
-        return any(m in text for m in _SQLITE_MESSAGES)
+        return any(m in text for m in _PG_FULL)
     return False

@@ -72,6 +72,22 @@ def test_a_tampered_unsigned_cursor_is_400_invalid_cursor(api, ordering, payload
 
 
 @pytest.mark.parametrize(
+    ("ordering", "payload"), [(o, p) for o, p in TAMPERED if isinstance(p, dict)]
+)
+def test_a_tampered_signed_cursor_is_400_invalid_cursor(api, ordering, payload):
+    """The same values signed with the server's key (the development key is public): the
+    type checks behind the signature refuse them."""
+    cursor = signing.dumps(payload, salt=pagination.CURSOR_SALT)
+    _invalid_cursor(api.get("/api/episodes", {"ordering": ordering, "cursor": cursor}))
+
+
+def test_signed_links_cursors_with_impossible_values_are_400(api):
+    for payload in ([0, 2**70], [7, 1], [True, 1], [0, 0]):
+        cursor = signing.dumps(payload, salt=pagination.CURSOR_SALT)
+        _invalid_cursor(api.get("/api/links", {"cursor": cursor}))
+
+
+@pytest.mark.parametrize(
     "cursor",
     ["garbage", "{}", _unsigned("{}"), _unsigned("[]"), _unsigned("null"), "e30:abc", "x" * 3000],
 )
@@ -105,6 +121,10 @@ def test_a_correctly_signed_cursor_with_a_bad_value_is_still_400(api):
         ("id", None, 1),  # id is never null
         ("id", 1, 0),
         ("id", 1, "1"),
+        # Well formed but impossible, or overflowing once made UTC: each was a 500.
+        ("published_at", "2024-13-45T00:00:00+00:00", 1),
+        ("published_at", "0001-01-01T00:00:00+01:00", 1),
+        ("published_at", "9999-12-31T23:59:59-23:59", 1),
     ]:
         cursor = signing.dumps({"o": ordering, "v": value, "i": pk}, salt=pagination.CURSOR_SALT)
         _invalid_cursor(api.get("/api/episodes", {"ordering": ordering, "cursor": cursor}))

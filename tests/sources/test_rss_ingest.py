@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import re
 from pathlib import Path
 
@@ -316,6 +317,45 @@ def test_local_files_obey_the_size_cap(tmp_path: Path, bc_sample: bytes, monkeyp
     assert Feed.objects.get(url=big.resolve().as_uri()).last_status == "failed"
     monkeypatch.setenv("PODSIGHT_FEED_MAX_BYTES", str(len(bc_sample)))  # exactly the cap
     assert _ingest(str(big)).outcomes[0].status == "new"
+
+
+def test_an_unchanged_feed_read_again_opens_no_write_transaction(
+    tmp_path: Path, the_daily, monkeypatch
+):
+    """On SQLite a transaction (BEGIN IMMEDIATE) holds the only write lock, even when it
+    writes nothing: a feed read again unchanged must not queue behind other writers for
+    each of its chunks."""
+    from django.db import transaction as real
+
+    import podsight.sources.rss.ingest as ingest_module
+
+    path = tmp_path / "the-daily.xml"
+    path.write_bytes(the_daily)
+    assert _ingest(str(path)).outcomes[0].status == "new"
+    opened: list[int] = []
+
+    class Counting:
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def atomic(self, *args, **kwargs):
+            opened.append(1)
+            return real.atomic(*args, **kwargs)
+
+    monkeypatch.setattr(ingest_module, "transaction", Counting())
+    assert _ingest(str(path)).outcomes[0].status == "unchanged"
+    assert len(opened) <= 1, f"{len(opened)} transactions for an unchanged feed"
+
+
+def test_special_files_are_capped_or_refused_not_waited_on(tmp_path: Path):
+    from podsight.sources.rss.fetch import FetchError, TooLargeError, read_feed_file
+
+    with pytest.raises(TooLargeError):  # endless: stops after the cap, not at memory's end
+        read_feed_file(Path("/dev/zero"), max_bytes=10)
+    fifo = tmp_path / "feed.fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(FetchError, match="pipe"):  # opening it blocking would hang
+        read_feed_file(fifo, max_bytes=10)
 
 
 def _file_id(uri: str) -> str:

@@ -150,8 +150,8 @@ def test_parallel_first_ingests_store_every_feed_once(
 ):
     parallel_url, reference_url, snapshot = database
     home, reference_home = tmp_path / "home", tmp_path / "reference"
-    # Round 1, a fresh home: the runs also race to create the schema, so they start
-    # staggered; large real feeds, whose chunks interleave.
+    # Round 1, a fresh home: the runs start together and also race to create the schema;
+    # large real feeds, whose chunks interleave.
     assert _race(feed_dir, home, parallel_url, reference_home, reference_url) == 1
     # Round 2, the schema in place: the runs start together and race to create the feed
     # rows of 70 small real feeds (3 of 4 runs died of it).

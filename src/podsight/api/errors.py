@@ -79,9 +79,7 @@ class DatabaseBusyMiddleware:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if is_database_busy(exc):
-        log.warning("database busy on %s: %s", getattr(context.get("request"), "path", "?"), exc)
-        body = error_body(503, "database_busy", _BUSY_MESSAGE)
-        return Response(body, status=503, headers={"Retry-After": str(RETRY_AFTER_S)})
+        return database_busy_response(context.get("request"), exc)
     if isinstance(exc, exceptions.ValidationError):
         details = _flatten(exc.detail)
         if not isinstance(details, dict):

@@ -14,7 +14,7 @@ Any bad cursor is a 400 ``invalid_cursor``.
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core import signing
@@ -64,7 +64,7 @@ def unsign_cursor(token: str) -> Any:
         raise InvalidCursor("too long")
     try:
         return signing.loads(token, salt=CURSOR_SALT)
-    except (signing.BadSignature, ValueError, UnicodeError) as exc:
+    except (signing.BadSignature, ValueError, UnicodeError, RecursionError) as exc:
         raise InvalidCursor("not a cursor this API handed out (bad signature)") from exc
 
 
@@ -87,7 +87,13 @@ def _checked_value(field: models.Field, value: Any) -> Any:
             return None
         raise InvalidCursor("the sort value is missing")
     if isinstance(field, models.DateTimeField):
-        when = parse_datetime(value) if isinstance(value, str) else None
+        try:
+            when = parse_datetime(value) if isinstance(value, str) else None
+            # A time at the calendar's edge overflows once made UTC for the query.
+            if when is not None and when.tzinfo is not None:
+                when.astimezone(UTC)
+        except (ValueError, OverflowError):
+            when = None  # well formed but impossible: month 13, year 1 at +01:00…
         if when is None or when.tzinfo is None:
             raise InvalidCursor("the sort value is not a time with a time zone")
         return when

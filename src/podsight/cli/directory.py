@@ -36,6 +36,7 @@ def search(
         str | None, typer.Option(help="Only feeds in this language (en matches en-us).")
     ] = None,
     category: Annotated[str | None, typer.Option(help="Only feeds in this category.")] = None,
+    # max: directory.service.MAX_PAGE_SIZE, which loads DRF: the CLI imports before Django is set up
     limit: Annotated[int, typer.Option(min=1, max=100, help="Results to show.")] = 20,
     cursor: Annotated[
         str | None, typer.Option(help="Continue after a previous page (printed at its end).")

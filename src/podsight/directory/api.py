@@ -7,7 +7,7 @@ calls (``directory.search``, ``directory.add``).
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
@@ -15,7 +15,9 @@ from rest_framework.views import APIView
 
 from podsight.accounts.auth import ApiTokenAuthentication, HasScope
 from podsight.accounts.models import SCOPE_STAFF
+from podsight.api.pagination import InvalidCursor as ApiInvalidCursor
 from podsight.api.params import int_param, text_param
+from podsight.api.schema import error_response
 from podsight.directory.service import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -26,13 +28,9 @@ from podsight.directory.service import (
     InvalidSearch,
 )
 from podsight.pipeline.steps import STEPS
+from podsight.sources.sync import SourcesFileError
 
 __all__ = ["DirectoryAddView", "DirectorySearchView"]
-
-
-class _InvalidCursor(exceptions.APIException):
-    status_code = 400
-    default_code = "invalid_cursor"
 
 
 class _Unavailable(exceptions.APIException):
@@ -40,8 +38,9 @@ class _Unavailable(exceptions.APIException):
     default_code = "directory_unavailable"
 
 
-class ErrorSerializer(serializers.Serializer):
-    error = serializers.DictField(help_text="status, code, message and, for 400, details")
+class _SourcesFileInvalid(exceptions.APIException):
+    status_code = 503
+    default_code = "sources_file_invalid"
 
 
 class DirectoryFeedSerializer(serializers.Serializer):
@@ -112,8 +111,7 @@ class DirectorySearchView(APIView):
         ],
         responses={
             200: DirectoryPageSerializer,
-            400: OpenApiResponse(ErrorSerializer, description="Bad parameter or cursor"),
-            503: OpenApiResponse(ErrorSerializer, description="No dump imported yet"),
+            503: error_response("`directory_unavailable`: no dump imported yet"),
         },
     )
     def get(self, request):
@@ -130,7 +128,7 @@ class DirectorySearchView(APIView):
                 cursor=params.get("cursor"),
             )
         except InvalidCursor as error:
-            raise _InvalidCursor(error.message) from None
+            raise ApiInvalidCursor(error.message) from None
         except InvalidSearch as error:
             raise exceptions.ValidationError({error.field: [error.message]}) from None
         except DirectoryUnavailable as error:
@@ -154,10 +152,11 @@ class DirectoryAddView(APIView):
         request=None,
         responses={
             200: DirectoryAddSerializer,
-            401: OpenApiResponse(ErrorSerializer, description="No or bad token"),
-            403: OpenApiResponse(ErrorSerializer, description="Token without `staff`"),
-            404: OpenApiResponse(ErrorSerializer, description="No such feed in the dump"),
-            503: OpenApiResponse(ErrorSerializer, description="No dump imported yet"),
+            404: error_response("No such feed in the dump"),
+            503: error_response(
+                "`directory_unavailable`: no dump imported yet; or `sources_file_invalid`: "
+                "the server's sources file cannot be read (an operator must fix it)"
+            ),
         },
     )
     def post(self, request, podcastindex_id: int):
@@ -167,4 +166,6 @@ class DirectoryAddView(APIView):
             raise exceptions.NotFound(str(error)) from None
         except DirectoryUnavailable as error:
             raise _unavailable(error) from None
+        except SourcesFileError as error:
+            raise _SourcesFileInvalid(str(error)) from None
         return Response(result.as_dict())

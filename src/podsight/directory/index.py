@@ -48,6 +48,7 @@ import tantivy
 
 from podsight import conf, lake
 from podsight.errors import PodsightError
+from podsight.sources.podcastindex.dump import LAKE_TABLE
 from podsight.sources.rss.normalize import normalise_language
 
 __all__ = [
@@ -64,7 +65,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-LAKE_TABLE = "podcastindex_feeds"  # dump.LAKE_TABLE (not imported: dump imports this module)
 # Bump when the schema, tokenizers or document building change: older indexes are rebuilt.
 FORMAT = 1
 STATE_FILE = "podsight-directory.json"
@@ -534,12 +534,11 @@ class LakeIndexer:
     def written(self) -> int:
         return self._writer.written if self._writer is not None else 0
 
-    def close(self, *, commit: bool = True) -> None:
+    def close(self) -> None:
         """Commit what was written (it is in the lake either way) and release the index."""
         try:
             if (
-                commit
-                and not self._failed
+                not self._failed
                 and self._writer is not None
                 and (self._writer.pending or read_state(index_path()) is None)
             ):

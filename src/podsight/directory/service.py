@@ -23,14 +23,12 @@ search.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import math
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,6 +38,7 @@ import tantivy
 from podsight import lake
 from podsight.directory.index import LAKE_TABLE, analyze, index_path, open_index
 from podsight.errors import PodsightError
+from podsight.sources.rss.normalize import normalise_language
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
@@ -160,8 +159,9 @@ def _words(q: str | None) -> list[str]:
 def _language(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
-    tag = value.strip().lower().replace("_", "-")
-    if len(tag) > 35 or not all(part.isalnum() and part.isascii() for part in tag.split("-")):
+    # The index holds languages as the feed parser normalises them: the filter too.
+    tag = normalise_language(value) if len(value) <= 35 else None
+    if tag is None:
         raise InvalidSearch(
             "language", "the language must be a language tag such as `en` or `pt-br`"
         )
@@ -217,38 +217,38 @@ def _fingerprint(words: list[str], language: str | None, category: str | None) -
 
 
 def _encode_cursor(search_id: str, tier: int, score: float, feed_id: int, position: int) -> str:
-    raw = json.dumps({"f": search_id, "t": tier, "s": score, "i": feed_id, "n": position})
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    # Signed like every cursor of the API (api/pagination.py), then checked all the same.
+    from podsight.api.pagination import sign_cursor
 
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    return sign_cursor([search_id, tier, float(score), feed_id, position])
 
 
 def _decode_cursor(token: str, search_id: str) -> tuple[int, float, int, int]:
     """(tier, score, id, position in the tier) of the last result before the page."""
+    from podsight.api.pagination import InvalidCursor as ApiInvalidCursor
+    from podsight.api.pagination import unsign_cursor, valid_id
+
     try:
-        payload = json.loads(base64.urlsafe_b64decode(token.encode() + b"=" * (-len(token) % 4)))
-    except (ValueError, binascii.Error, UnicodeError):
+        payload = unsign_cursor(token)
+    except ApiInvalidCursor:
         raise InvalidCursor("not a cursor of this API; use the `next` link as given") from None
-    if not isinstance(payload, dict) or set(payload) != {"f", "t", "s", "i", "n"}:
-        raise InvalidCursor("not a cursor of this API; use the `next` link as given")
-    tier, score, feed_id, position = payload["t"], payload["s"], payload["i"], payload["n"]
+    if not isinstance(payload, list) or len(payload) != 5:
+        raise InvalidCursor("not a cursor of the directory; use the `next` link as given")
+    fingerprint, tier, score, feed_id, position = payload
     if not (
         tier in (0, 1)
-        and _is_int(tier)
-        and (_is_int(score) or isinstance(score, float))
+        and not isinstance(tier, bool)
+        and isinstance(score, float)
         and math.isfinite(score)
         and score >= 0
-        and _is_int(feed_id)
-        and 0 < feed_id < 2**63
-        and _is_int(position)
-        and 0 < position <= MAX_RESULTS
+        and valid_id(feed_id)
+        and valid_id(position)
+        and position <= MAX_RESULTS
     ):
         raise InvalidCursor("the cursor was altered; use the `next` link as given")
-    if payload["f"] != search_id:
+    if fingerprint != search_id:
         raise InvalidCursor("this cursor belongs to another search (q, language or category)")
-    return tier, float(score), feed_id, position
+    return tier, score, feed_id, position
 
 
 def _ranked(
@@ -328,7 +328,11 @@ def search(
     """One page of the directory's feeds matching ``q``; see the module docstring."""
     words = _words(q)
     language, category = _language(language), _category(category)
-    if not _is_int(page_size) or not 1 <= page_size <= MAX_PAGE_SIZE:
+    if (
+        not isinstance(page_size, int)
+        or isinstance(page_size, bool)
+        or not 1 <= page_size <= MAX_PAGE_SIZE
+    ):
         raise InvalidSearch(
             "page_size", f"the page size must be a whole number from 1 to {MAX_PAGE_SIZE}"
         )
@@ -423,10 +427,10 @@ class AddResult:
     channel: int | None
     sources_file: Path
     added_to_sources: bool
-    feed_status: str  # the RSS ingest's: new, updated, unchanged, not-modified, failed
+    # The RSS ingest's: new, updated, unchanged, not-modified, incomplete, failed.
+    feed_status: str
     feed_error: str = ""
     episodes: int = 0
-    notes: list[str] = field(default_factory=list)
 
     @property
     def feed_failed(self) -> bool:
@@ -493,8 +497,9 @@ def add_feed(
     show = ShowRecord(
         source=SOURCE, external_id=str(podcastindex_id), data=data, url=data.get("link") or feed_url
     )
-    store_and_record(Normalized(shows=[show]), fetched_at=datetime.now(UTC))
+    # The sources file first: if it cannot be read, nothing is stored half-way.
     added = append_to_sources_file(sources_file, [spec_for(show)])
+    store_and_record(Normalized(shows=[show]), fetched_at=datetime.now(UTC))
     report = ingest([feed_url], progress=progress, console=console)
     outcome = report.outcomes[0]
     record = SourceChannel.objects.get(source=SOURCE, external_id=str(podcastindex_id))

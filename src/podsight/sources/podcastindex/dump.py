@@ -623,11 +623,12 @@ class _LakeWriter:
     directory index takes the rows there, so a checkpoint never runs ahead of it.
     """
 
-    def __init__(self, on_stored: Any, on_written: Any = None) -> None:
+    def __init__(self, on_stored: Any, on_written: Any) -> None:
         self._on_stored = on_stored
         self._on_written = on_written
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=1)
         self.error: BaseException | None = None
+        self._what = "writing the lake table"
         self._thread = threading.Thread(target=self._run, name="dump-lake-writer", daemon=True)
         self._thread.start()
 
@@ -645,12 +646,14 @@ class _LakeWriter:
                 self.error = exc
                 continue
             try:
-                if self._on_written is not None:
-                    self._on_written(new, changed)
+                self._on_written(new, changed)
+            except BaseException as exc:
+                self.error, self._what = exc, "updating the directory index"
+                continue
+            try:
                 self._on_stored(last_id)
             except BaseException as exc:
-                self.error = exc
-                self._what = "updating the directory index"
+                self.error, self._what = exc, "recording the import's progress"
 
     def put(self, new: pa.Table, changed: pa.Table, last_id: int) -> None:
         self._raise()
@@ -661,8 +664,6 @@ class _LakeWriter:
         self._queue.put(_DONE)
         self._thread.join()
         self._raise()
-
-    _what = "writing the lake table"
 
     def _raise(self) -> None:
         if self.error is not None:

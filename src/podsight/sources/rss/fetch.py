@@ -46,6 +46,7 @@ import ipaddress
 import os
 import re
 import socket
+import stat
 import time
 import typing
 import zlib
@@ -757,18 +758,22 @@ def _map_exception(url: str, exc: BaseException) -> FetchError | None:
 def read_feed_file(path: Path, *, max_bytes: int | None = None) -> bytes:
     """A local feed's bytes, under the same size cap as a fetched one.
 
-    Reads at most ``max_bytes + 1`` bytes, so a special file (``/dev/zero``, a FIFO) or a
-    file that grows while read cannot exhaust memory. Raises :class:`TooLargeError`, or
-    :class:`FetchError` when the file cannot be read."""
+    Reads at most ``max_bytes + 1`` bytes, so a special file (``/dev/zero``) or a file
+    that grows while read cannot exhaust memory; a FIFO is refused rather than waited on.
+    Raises :class:`TooLargeError`, or :class:`FetchError` when the file cannot be read."""
     if max_bytes is None:
         max_bytes = feed_max_bytes()
     where = str(path)
     try:
-        with open(path, "rb") as handle:
-            if path.is_file():  # checked first: no need to read 2 GB to refuse them
-                size = os.fstat(handle.fileno()).st_size
-                if size > max_bytes:
-                    raise _too_large(where, max_bytes, f"the file has {size:,} bytes")
+        # Non-blocking open: opening a FIFO would otherwise wait for a writer forever.
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if stat.S_ISFIFO(info.st_mode) or stat.S_ISSOCK(info.st_mode):
+                raise FetchError(f"{where} is a pipe, not a feed file", url=where)
+            os.set_blocking(handle.fileno(), True)
+            if stat.S_ISREG(info.st_mode) and info.st_size > max_bytes:
+                # Refused before reading: no need to read 2 GB to say no.
+                raise _too_large(where, max_bytes, f"the file has {info.st_size:,} bytes")
             data = handle.read(max_bytes + 1)
     except OSError as exc:
         raise FetchError(f"cannot read {where}: {exc.strerror or exc}", url=where) from None

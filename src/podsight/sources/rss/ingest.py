@@ -235,6 +235,17 @@ def _store_channel(
     # A file's own path stays out of the record (it is shown by the API).
     url = result.channel.self_url or ("" if feed.url.startswith("file://") else feed.url)
     change = "unchanged"
+    if feed.source_channel_id is not None:
+        # A feed read again unchanged writes nothing: no write transaction, which on SQLite
+        # would queue behind (and hold up) every other writer.
+        stored = SourceChannel.objects.filter(pk=feed.source_channel_id).first()
+        if (
+            stored is not None
+            and stored.content_hash == chash
+            and stored.vanished_at is None
+            and stored.url == url
+        ):
+            return stored, change
     with transaction.atomic():
         # Read inside the transaction: a parallel run may have linked the feed meanwhile.
         linked = Feed.objects.filter(pk=feed.pk).values_list("source_channel_id", flat=True)
@@ -277,12 +288,11 @@ def _store_channel(
 
 
 def _canonical_channel(record_pk: int) -> int | None:
+    """The live canonical channel of a source record (merged ids followed)."""
     channel_id = (
         SourceChannel.objects.filter(pk=record_pk).values_list("channel_id", flat=True).first()
     )
-    if channel_id is None:
-        return None
-    survivor = resolve_channel(channel_id)
+    survivor = resolve_channel(channel_id) if channel_id is not None else None
     return survivor.pk if survivor is not None else channel_id
 
 
@@ -326,6 +336,13 @@ def _store_chunk(
         data = episode_data(episode)
         rows[identity] = (data, content_hash(data), episode.link or episode.enclosure_url or "")
     known = _known(record_pk, identities)
+    if all(
+        (current := known.get(identity)) is not None
+        and current[1] == row[1]
+        and current[2] is None
+        for identity, row in rows.items()
+    ):
+        return 0, 0  # every episode stored as it is: no write transaction at all
     prepared = {
         identity: _new_episode(record_pk, identity, row, now)
         for identity, row in rows.items()
