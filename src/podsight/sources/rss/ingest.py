@@ -337,9 +337,7 @@ def _store_chunk(
         rows[identity] = (data, content_hash(data), episode.link or episode.enclosure_url or "")
     known = _known(record_pk, identities)
     if all(
-        (current := known.get(identity)) is not None
-        and current[1] == row[1]
-        and current[2] is None
+        (current := known.get(identity)) is not None and current[1] == row[1] and current[2] is None
         for identity, row in rows.items()
     ):
         return 0, 0  # every episode stored as it is: no write transaction at all
