@@ -293,3 +293,19 @@ def test_gpodder_uploads_that_need_a_body_say_so(gpodder, document):
         is False
     )
     _status(gpodder.generic("POST", "/api/2/devices/alice/phone.json", b""), 200)
+
+
+# ------------------------------------------------------------ whole numbers in filters
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["channel= 5", "channel=٥", "channel=5.0", "duration_min=٣", "duration_max=1e3"],
+)
+def test_number_filters_take_ascii_digits_only_like_every_parameter(api, query):
+    """``page_size=٥`` was a 400 while ``channel=٥`` was taken as 5: one rule for both."""
+    _status(api.get(f"/api/episodes?{query}"), 400, "invalid")
+
+
+def test_number_filters_take_plain_digits(api):
+    _status(api.get("/api/episodes?channel=5&duration_min=60"), 200)

@@ -220,6 +220,7 @@ def test_a_log_that_cannot_store_answers_503_and_claims_nothing(api, catalog, ho
     assert status == 503 and body["error"]["code"] == "log_unavailable"
 
 
+@pytest.mark.clock
 def test_a_field_that_does_not_apply_to_the_type_is_ignored_with_a_warning(api, catalog):
     """A like carrying the player's position used to be refused, and the like lost."""
     episode = Episode.objects.filter(duration_s__gt=600).first()
@@ -246,6 +247,7 @@ def test_a_field_that_does_not_apply_to_the_type_is_ignored_with_a_warning(api, 
     assert logged[play["event_id"]]["position_s"] == 30  # where it applies, it is kept
 
 
+@pytest.mark.clock
 def test_a_token_tied_to_a_user_writes_only_that_users_events(catalog):
     episode = Episode.objects.first()
     _, key = create_token("alice-phone", [SCOPE_EVENTS_WRITE], user=create_user("alice", "pw"))
@@ -267,6 +269,7 @@ def test_a_token_tied_to_a_user_writes_only_that_users_events(catalog):
     assert {e["user_id"] for e in _logged()} == {"alice"}
 
 
+@pytest.mark.clock
 def test_an_application_token_writes_any_users_events(api, catalog):
     episode = Episode.objects.first()
     status, body = _post(api, [_event(episode, user_id="bob"), _event(episode, user_id="eve")])

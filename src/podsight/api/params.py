@@ -12,11 +12,13 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
+from django import forms
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, serializers
 
 __all__ = [
     "EMPTY",
+    "DigitsField",
     "NO_NUL",
     "RecordRefField",
     "TextField",
@@ -48,6 +50,16 @@ def choice_param(params, name: str, choices: Collection[str]) -> str | None:
     if value is not None and value not in choices:
         raise _invalid(name, f"must be one of: {', '.join(sorted(choices))}")
     return value
+
+
+class DigitsField(forms.IntegerField):
+    """A query filter's whole number by the same rule as :func:`int_param`: ASCII digits
+    only (Django's IntegerField also takes ``" 5"``, ``"5.0"`` or ``"٥"``)."""
+
+    def to_python(self, value):
+        if value not in self.empty_values and not _DIGITS.fullmatch(str(value)):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
 
 
 def int_param(params, name: str, default: int, minimum: int, maximum: int) -> int:

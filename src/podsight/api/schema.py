@@ -37,7 +37,8 @@ DESCRIPTIONS = {
     409: "The request conflicts with the current state (`conflict`).",
     413: "The body is too large (`too_large`, `batch_too_large`).",
     415: "The body is not sent as `application/json` (`unsupported_media_type`).",
-    429: "Too many failed logins (`too_many_attempts`); retry after `Retry-After` seconds.",
+    429: "`throttled`: too many failed logins for the account or the client, or too many "
+    "password checks at once on the server; retry after `Retry-After` seconds.",
     503: "Temporarily unavailable: the database is busy (`database_busy`) or the event log "
     "cannot store (`log_unavailable`); retry later (after `Retry-After` seconds when sent).",
 }

@@ -12,7 +12,7 @@ from rest_framework import exceptions, generics, serializers
 from rest_framework.response import Response
 
 from podsight.api.pagination import INT64, KeysetPagination
-from podsight.api.params import EMPTY, text_param
+from podsight.api.params import EMPTY, DigitsField, text_param
 from podsight.catalog.models import Channel, ChannelCategory, Episode
 from podsight.catalog.search import fulltext_filter
 from podsight.catalog.services import resolve_channel, resolve_episode
@@ -161,7 +161,7 @@ class IdFilter(filters.NumberFilter):
     """A canonical id: a whole number that fits the id column (a huge one used to reach
     the database and overflow it)."""
 
-    field_class = forms.IntegerField
+    field_class = DigitsField
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, min_value=1, max_value=INT64, **kwargs)
@@ -169,7 +169,7 @@ class IdFilter(filters.NumberFilter):
 
 @extend_schema_field({"type": "integer", "minimum": 0, "maximum": INT32})
 class SecondsFilter(filters.NumberFilter):
-    field_class = forms.IntegerField
+    field_class = DigitsField
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, min_value=0, max_value=INT32, **kwargs)

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from podsight.accounts.services import USERNAME_MAX_LENGTH, USERNAME_PATTERN
 from podsight.api.schema import error_response_object
-from podsight.events.gpodder import ACTIONS, DEVICE_TYPES, FORMATS, MAX_TEXT
+from podsight.events.gpodder import ACTIONS, DEVICE_TYPES, FORMATS, MAX_TEXT, SINCE
 
 __all__ = ["add_gpodder"]
 
@@ -34,7 +35,11 @@ _USERNAME = {
     "in": "path",
     "required": True,
     "description": "The signed-in user's name; another user's is refused.",
-    "schema": {"type": "string", "pattern": r"^[\w.@+-]+$", "maxLength": 150},
+    "schema": {
+        "type": "string",
+        "pattern": f"^{USERNAME_PATTERN}$",
+        "maxLength": USERNAME_MAX_LENGTH,
+    },
 }
 _DEVICE = {
     "name": "deviceid",
@@ -54,7 +59,7 @@ _SINCE = {
     "in": "query",
     "required": False,
     "description": "Unix seconds: changes at or after it. Empty or absent: all.",
-    "schema": {"type": "string", "pattern": r"^\s*([0-9]{1,10}(\.[0-9]*)?)?\s*$"},
+    "schema": {"type": "string", "pattern": f"^{SINCE.pattern}$"},
 }
 
 _URLS = {"type": "array", "items": {"type": "string"}}
