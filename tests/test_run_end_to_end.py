@@ -7,24 +7,17 @@ database (DATABASE_URL removed, so the PostgreSQL pass never touches a live data
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from podsight.demo import build_world
 from podsight.demo.apis import demo_show_specs
+from support import free_port, wait_until_serving
 
 BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_demo_load_then_serve_answers_with_data(tmp_path: Path):
@@ -36,22 +29,14 @@ def test_demo_load_then_serve_answers_with_data(tmp_path: Path):
     )  # fmt: skip
     assert load.returncode == 0, load.stdout + load.stderr
     assert "failed" in load.stdout  # the demo deliberately carries an unreadable document
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [BIN / "podsight", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,  # no pipe left unread
     )  # fmt: skip
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not come up"
-            time.sleep(0.2)
+        wait_until_serving(f"{base}/healthz", server, timeout=30)
         channels = httpx.get(f"{base}/api/channels").json()
         # Matching ran after the sync: each demo show is one channel, its Spotify and
         # YouTube records linked to it, not left as channels of their own.

@@ -4,7 +4,6 @@ says what to set; loopback serving needs nothing."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,14 +13,9 @@ import pytest
 
 from podsight.serving import is_loopback, serving_problems
 from podsight.settings import INSECURE_SECRET_KEY
+from support import free_port
 
 BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_serve_on_all_interfaces_with_the_built_in_key_refuses_to_start(tmp_path: Path):
@@ -34,7 +28,7 @@ def test_serve_on_all_interfaces_with_the_built_in_key_refuses_to_start(tmp_path
     started = time.monotonic()
     # Were the check missing, this would serve until the timeout (and fail the test).
     result = subprocess.run(
-        [BIN / "podsight", "serve", "--host", "0.0.0.0", "--port", str(_free_port())],
+        [BIN / "podsight", "serve", "--host", "0.0.0.0", "--port", str(free_port())],
         env=env,
         capture_output=True,
         text=True,

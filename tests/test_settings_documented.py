@@ -36,5 +36,6 @@ def test_every_setting_is_documented() -> None:
     table = _documented()
     names = _read_settings()
     assert len(names) > 30  # the scan found the settings at all
-    missing = sorted(n for n in names if n not in table)
+    # Whole names: PODSIGHT_LOGIN_MAX_FAILURES is not documented by …_PER_CLIENT alone.
+    missing = sorted(n for n in names if not re.search(rf"(?<![A-Z0-9_]){n}(?![A-Z0-9_])", table))
     assert not missing, f"document these settings in README.md's settings table: {missing}"

@@ -23,7 +23,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -45,6 +44,7 @@ from schemathesis.specs.openapi import checks as openapi_checks
 
 from podsight.api.pagination import CURSOR_SALT
 from podsight.sources.podcastindex.dump import write_sample_dump
+from support import free_port, wait_until_serving
 
 # django_db: so that the PostgreSQL pass (`-m django_db`) runs it too.
 pytestmark = [pytest.mark.network, pytest.mark.django_db]
@@ -65,12 +65,6 @@ SHAPE_ONLY = [
     "gpodder_episode_actions_upload",
     "gpodder_device_subscriptions_replace",
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -135,7 +129,7 @@ def live(tmp_path_factory, server_database_url) -> Iterator[Live]:
     scopes = ["--scope", "events:write", "--scope", "links:review", "--scope", "staff"]
     token = _run([podsight, "tokens", "create", "schemathesis", *scopes, "--user", "alice"], env)
     token = token.strip()
-    port = _free_port()
+    port = free_port()
     # To a file, not a pipe: nobody reads a pipe while the run goes on, and a server
     # blocked on a full one stops answering.
     server_log = Path(env["PODSIGHT_HOME"]) / "serve.log"
@@ -147,16 +141,10 @@ def live(tmp_path_factory, server_database_url) -> Iterator[Live]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, server_log.read_text()
-            assert time.monotonic() < deadline, "server did not come up"
-            time.sleep(0.2)
+        try:
+            wait_until_serving(f"{url}/healthz", server)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{server_log.read_text()}") from None
         live = _seed(url, token, env)
         if server_database_url:  # the server really is on PostgreSQL
             import psycopg

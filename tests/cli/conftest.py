@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,8 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
+
+from support import wait_until_serving
 
 BIN = Path(sys.executable).parent
 PODSIGHT = str(BIN / "podsight")
@@ -44,12 +44,6 @@ def user_env(home: Path, **extra: str) -> dict[str, str]:
     env["COLUMNS"] = "200"  # tables unfolded, so assertions can read a row
     env.update(extra)
     return env
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -123,27 +117,19 @@ class Service:
 
 
 def start(args: list[str], env: dict[str, str], *, ready: str, timeout: float = 60,
-          cwd: Path | None = None) -> Service:  # fmt: skip
-    """Start a long-running command; ``ready`` is a URL that answers once it serves."""
+          cwd: Path | None = None, ok: range = range(200, 300)) -> Service:  # fmt: skip
+    """Start a long-running command; ``ready`` is a URL that answers with a status in
+    ``ok`` once it serves."""
     process = subprocess.Popen(
         [PODSIGHT, *args], env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, start_new_session=True,
     )  # fmt: skip
     service = Service(process, ready.rsplit("/", 1)[0], args)
-    deadline = time.monotonic() + timeout
-    while True:
-        if process.poll() is not None:
-            ran = service.stop()
-            raise AssertionError(f"{' '.join(args)} stopped before serving:\n{ran}")
-        try:
-            httpx.get(ready, timeout=2)
-            return service
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            ran = service.stop()
-            raise AssertionError(f"{' '.join(args)} did not serve {ready} in {timeout} s:\n{ran}")
-        time.sleep(0.2)
+    try:
+        wait_until_serving(ready, process, timeout=timeout, ok=ok)
+    except AssertionError as exc:
+        raise AssertionError(f"{' '.join(args)}: {exc}\n{service.stop()}") from None
+    return service
 
 
 def _pg(sql: str) -> None:

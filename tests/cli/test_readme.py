@@ -14,17 +14,23 @@ import re
 import sqlite3
 import subprocess
 import sys
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from .conftest import free_port, user_env
+from support import free_port
+
+from .conftest import user_env
+from .test_commands import FEED
 
 pytestmark = pytest.mark.network
 
 ROOT = Path(__file__).resolve().parents[2]
-FEED = (Path(__file__).parent / "test_commands.py").read_text("utf-8").split('FEED = """', 1)[1]
-FEED = FEED.split('"""', 1)[0]
+# The README's one feed URL, served here instead (no test may need the internet).
+README_FEED_URL = "https://feeds.example.org/show.xml"
 
 
 def readme_examples() -> list[str]:
@@ -35,18 +41,21 @@ def readme_examples() -> list[str]:
     return [line for line in block.group(1).splitlines() if line.strip()]
 
 
-def _script(lines: list[str], port: int) -> str:
+def _script(lines: list[str], port: int, feed_url: str) -> str:
+    """The block as a bash script; what changes: the port, the feed URL, and curl asked to
+    fail on an HTTP error (as written it exits 0 on a 500)."""
     out = ["set -euo pipefail", "trap 'kill $(jobs -p) 2>/dev/null || true' EXIT"]
     for number, line in enumerate(lines, start=1):
         line = line.replace("127.0.0.1:8000", f"127.0.0.1:{port}")
         line = line.replace("--port 8000", f"--port {port}")
+        line = line.replace(README_FEED_URL, feed_url)
+        line = re.sub(r"^curl ", "curl -fsS ", line)
         out.append(f"echo '>>> line {number}' >&2")
         if re.match(r"\.venv/bin/podsight serve\b", line):
             out.append(f"{line.split('#', 1)[0]} &")
-            out.append(
-                f"for _ in $(seq 1 150); do curl -fs http://127.0.0.1:{port}/healthz >/dev/null"
-                " && break; sleep 0.2; done"
-            )
+            healthz = f"curl -fsS http://127.0.0.1:{port}/healthz >/dev/null"
+            out.append(f"for _ in $(seq 1 150); do {healthz} 2>/dev/null && break; sleep 0.2; done")
+            out.append(healthz)  # still not serving: the script stops here
         else:
             out.append(line)
     out.append("echo '>>> done' >&2")
@@ -61,6 +70,8 @@ def _workspace(tmp: Path) -> None:
     feeds = tmp / "feeds"
     write_rss_feeds(build_world(seed=5, shows=3), feeds)
     (tmp / "one.xml").write_text(FEED, "utf-8")
+    (tmp / "www").mkdir()
+    (tmp / "www" / "show.xml").write_text(FEED.replace("Harmless Test Show", "Served Show"))
     dump = write_sample_dump(tmp / "podcastindex_feeds.db", 200, seed=5)
     # The feed `directory add 920666` names; its URL refuses at once (nothing on port 9).
     with sqlite3.connect(dump) as db:
@@ -90,7 +101,13 @@ def test_readme_examples_run_as_written(tmp_path: Path) -> None:
         "".join("\n" + s.to_toml() for s in demo_show_specs(world)).lstrip(), "utf-8"
     )
     port = free_port()
-    with build_demo_api_server(world) as apis:
+    www = ThreadingHTTPServer(
+        ("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(tmp_path / "www"))
+    )
+    threading.Thread(target=www.serve_forever, daemon=True).start()
+    feed_url = f"http://127.0.0.1:{www.server_address[1]}/show.xml"
+    assert README_FEED_URL in "\n".join(lines)
+    with www, build_demo_api_server(world) as apis:
         env = user_env(
             tmp_path / "home",
             **apis.env(), **DEMO_CREDENTIALS, **DEMO_RATE_LIMITS,
@@ -98,12 +115,14 @@ def test_readme_examples_run_as_written(tmp_path: Path) -> None:
             PODSIGHT_USER_PASSWORD="correct horse battery staple",
         )  # fmt: skip
         done = subprocess.run(
-            ["bash", "-c", _script(lines, port)], cwd=tmp_path, env=env, capture_output=True,
-            text=True, timeout=600,
+            ["bash", "-c", _script(lines, port, feed_url)], cwd=tmp_path, env=env,
+            capture_output=True, text=True, timeout=600,
         )  # fmt: skip
+        www.shutdown()
     said = f"exit {done.returncode}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
     assert "Traceback" not in said and "failed unexpectedly" not in said, said
     assert done.returncode == 0, said
     assert ">>> done" in done.stderr, said
     assert '"results"' in done.stdout, said  # the curl line's answer
     assert "simulated:" in done.stdout, said
+    assert "Served Show" in done.stdout, said  # the URL form of `ingest rss` was read

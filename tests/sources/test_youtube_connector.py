@@ -85,8 +85,6 @@ MIDDAY = datetime(2025, 3, 1, 20, 0, tzinfo=UTC)
 def serve(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Callable[..., ApiServer]]:
     """Start an ApiServer for a backend and point YOUTUBE_* settings and PODSIGHT_HOME at it;
     the clock runs from MIDDAY."""
-    traveller = time_machine.travel(MIDDAY, tick=True)
-    traveller.start()
     servers: list[ApiServer] = []
     monkeypatch.setenv("PODSIGHT_HOME", str(tmp_path))
     monkeypatch.setenv("YOUTUBE_API_KEY", KEY)
@@ -105,10 +103,12 @@ def serve(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Callable[
             monkeypatch.setenv(name, value)
         return server
 
-    yield start
-    for server in servers:
-        server.stop()
-    traveller.stop()
+    with time_machine.travel(MIDDAY, tick=True):
+        try:
+            yield start
+        finally:
+            for server in servers:
+                server.stop()
 
 
 def connect() -> YouTubeConnector:

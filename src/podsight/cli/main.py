@@ -341,7 +341,11 @@ def _print_discover(report) -> None:
     console.print(table)
     console.print(f"{len(report.added)} new show(s) added to the sources file")
     if not report.found and (report.errors or report.skipped):
-        raise typer.Exit(1)
+        failed = sorted({*report.errors, *report.skipped})
+        raise fail(
+            f"nothing found: no source could be asked ({', '.join(failed)}; see above); "
+            "set the sources' credentials (README, Settings) or check the network"
+        )
 
 
 @discover_app.command("trending")
