@@ -20,6 +20,7 @@ from podsight.api.params import int_param, text_param
 from podsight.api.schema import error_response
 from podsight.directory.service import (
     DEFAULT_PAGE_SIZE,
+    LANGUAGE_TAG,
     MAX_PAGE_SIZE,
     MAX_QUERY_LENGTH,
     DirectoryUnavailable,
@@ -98,7 +99,11 @@ class DirectorySearchView(APIView):
                 description="Words of the title, author or description (all must match); "
                 "one with no letters or digits finds nothing",
             ),
-            OpenApiParameter("language", str, description="e.g. `en` (matches en-us)"),
+            OpenApiParameter(
+                "language",
+                {"type": "string", "pattern": f"^{LANGUAGE_TAG.pattern}$"},
+                description="A language tag, e.g. `en` (matches en-us) or `pt-BR`",
+            ),
             OpenApiParameter("category", str, description="A Podcast Index category name"),
             OpenApiParameter(
                 "page_size",

@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -60,6 +61,8 @@ MAX_PAGE_SIZE = 100
 MAX_RESULTS = 10_000
 MAX_QUERY_LENGTH = 500
 MAX_WORDS = 16
+# The language filter's form (the OpenAPI document states it): en, pt-BR, en_us…
+LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,3}")
 TITLE_BOOST = 3.0
 AUTHOR_BOOST = 1.5
 PHRASE_BOOST = 2.0
@@ -159,8 +162,9 @@ def _words(q: str | None) -> list[str]:
 def _language(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
-    # The index holds languages as the feed parser normalises them: the filter too.
-    tag = normalise_language(value) if len(value) <= 35 else None
+    # A language tag as the API documents it, then normalised as the feed parser does for
+    # what the index holds.
+    tag = normalise_language(value) if LANGUAGE_TAG.fullmatch(value) else None
     if tag is None:
         raise InvalidSearch(
             "language", "the language must be a language tag such as `en` or `pt-br`"
