@@ -65,3 +65,11 @@ def test_other_hosts_need_a_secret_key_and_are_told_about_allowed_hosts(host, se
 
     settings.ALLOWED_HOSTS = ["podsight.example.org"]
     assert serving_problems(host) == ([], [])
+
+
+def test_loopback_behind_a_trusted_proxy_is_checked_like_a_public_host(settings):
+    """nginx on this machine forwarding to 127.0.0.1: the world reaches the server."""
+    settings.SECRET_KEY = INSECURE_SECRET_KEY
+    settings.TRUSTED_PROXIES = ["127.0.0.1/32"]
+    errors, _ = serving_problems("127.0.0.1")
+    assert errors and "PODSIGHT_SECRET_KEY" in errors[0]

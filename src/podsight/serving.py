@@ -49,7 +49,8 @@ def serving_problems(host: str) -> tuple[list[str], list[str]]:
 
     errors: list[str] = []
     warnings: list[str] = []
-    if is_loopback(host):
+    # Loopback is private, unless a reverse proxy on this machine passes others' requests.
+    if is_loopback(host) and not settings.TRUSTED_PROXIES:
         return errors, warnings
     if settings.SECRET_KEY == INSECURE_SECRET_KEY:
         # Anyone who knows the built-in key (it is in the source) can forge login cookies.
