@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from podsight.sources.rss import normalize  # noqa: E402
+from podsight.sources import text  # noqa: E402
 from podsight.sources.rss.parser import FeedParseError, parse_feed  # noqa: E402
 
 __all__ = ["main"]
@@ -63,8 +63,8 @@ def run_feedparser(files: list[tuple[str, bytes]]) -> int:
 
 def clear_caches() -> None:
     # Measure cold parsing: no carry-over of the HTML caches between repetitions.
-    normalize.sanitize_html.cache_clear()
-    normalize.html_to_text.cache_clear()
+    text.sanitize_html.cache_clear()
+    text.html_to_text.cache_clear()
 
 
 def best_of(

@@ -38,7 +38,7 @@ from podsight.directory.service import (
 from podsight.pipeline.steps import STEPS
 from podsight.sources.models import SourceChannel
 from podsight.sources.podcastindex.dump import LAKE_TABLE, import_dump, write_sample_dump
-from podsight.sources.rss.normalize import normalise_language
+from podsight.sources.text import normalise_language
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

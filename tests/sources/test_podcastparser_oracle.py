@@ -18,9 +18,9 @@ from urllib.parse import urljoin
 
 import pytest
 
-from podsight.sources.rss.model import ParseResult
-from podsight.sources.rss.normalize import html_to_text
+from podsight.sources.rss.document import ParseResult
 from podsight.sources.rss.parser import parse_feed
+from podsight.sources.text import html_to_text
 
 DISAGREEMENTS = Path(__file__).with_name("podcastparser_disagreements.toml")
 MISSING = object()  # podcastparser's "no value" representations map to this

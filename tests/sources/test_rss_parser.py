@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from podsight.sources.rss.model import Category, Funding, Person, Transcript
-from podsight.sources.rss.normalize import podcast_guid_for_url
+from podsight.sources.rss.document import Category, Funding, Person, Transcript
 from podsight.sources.rss.parser import parse_feed
+from podsight.sources.text import podcast_guid_for_url
 
 
 def _parse(rss_corpus: Path, rel: str, **kwargs: str):

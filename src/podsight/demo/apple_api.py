@@ -21,7 +21,7 @@ from typing import Any
 
 from podsight.demo.apiserver import ApiRequest, Reply
 from podsight.demo.world import DEFAULT_BASE_URL, Episode, Show, World
-from podsight.sources.rss.normalize import html_to_text
+from podsight.sources.text import html_to_text
 
 __all__ = ["AppleBackend", "apple_demo_ids", "build_apple_backend"]
 

@@ -35,7 +35,7 @@ from urllib.parse import urlencode
 
 from podsight.demo.apiserver import MOUNTS, ApiRequest, Reply
 from podsight.demo.world import Show, World
-from podsight.sources.rss.normalize import html_to_text
+from podsight.sources.text import html_to_text
 
 __all__ = [
     "SpotifyAccountsBackend",

@@ -41,7 +41,7 @@ from typing import Any
 
 from podsight.demo.apiserver import ApiRequest, Reply
 from podsight.demo.world import EPOCH, Episode, Show, World, english_title, shortened_title
-from podsight.sources.rss.normalize import html_to_text
+from podsight.sources.text import html_to_text
 
 __all__ = [
     "COSTS",

@@ -49,7 +49,7 @@ import tantivy
 from podsight import conf, lake
 from podsight.errors import PodsightError
 from podsight.sources.podcastindex.dump import LAKE_TABLE
-from podsight.sources.rss.normalize import normalise_language
+from podsight.sources.text import normalise_language
 
 __all__ = [
     "COMMIT_EVERY",

@@ -39,7 +39,7 @@ import tantivy
 from podsight import lake
 from podsight.directory.index import LAKE_TABLE, analyze, index_path, open_index
 from podsight.errors import PodsightError
-from podsight.sources.rss.normalize import normalise_language
+from podsight.sources.text import normalise_language
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",

@@ -21,9 +21,9 @@ from typing import Any
 
 from podsight.sources.http import ApiResponseError
 from podsight.sources.records import EpisodeRecord, Normalized, ShowRecord
-from podsight.sources.rss.normalize import parse_date, sanitize_html
 from podsight.sources.spotify.normalize import episode_kind
-from podsight.sources.values import as_int as _int
+from podsight.sources.text import as_int as _int
+from podsight.sources.text import parse_date, sanitize_html
 
 __all__ = ["SOURCE", "enclosure_type", "episode_record", "normalize", "show_record"]
 

@@ -69,8 +69,8 @@ import pyarrow.compute as pc
 from podsight import conf, lake
 from podsight.errors import UsageError
 from podsight.sources.keys import KEY_LABELS, KEY_ORDER, channel_keys, normalise_feed_urls
-from podsight.sources.podcastindex.normalize import SOURCE, as_int, itunes_id_of
-from podsight.sources.rss.normalize import html_to_text, normalise_language, sanitize_html
+from podsight.sources.podcastindex.normalize import SOURCE, itunes_id_of
+from podsight.sources.text import as_int, html_to_text, normalise_language, sanitize_html
 
 # Dump descriptions are all different: skip the lru_cache (hashing, eviction, memory).
 _sanitize_html = getattr(sanitize_html, "__wrapped__", sanitize_html)

@@ -25,14 +25,13 @@ from typing import Any
 
 from podsight.sources.http import ApiAuthError, ApiError, ApiNotFound, ApiResponseError
 from podsight.sources.records import EpisodeRecord, Normalized, ShowRecord
-from podsight.sources.rss.normalize import html_to_text, normalise_language, sanitize_html
+from podsight.sources.text import as_int, html_to_text, normalise_language, sanitize_html
 
 __all__ = [
     "ENDPOINTS",
     "EPISODE_ENDPOINTS",
     "SHOW_ENDPOINTS",
     "SOURCE",
-    "as_int",
     "categories_of",
     "epoch_iso",
     "episode_kind",
@@ -67,20 +66,6 @@ _KINDS = {"trailer": "trailer", "bonus": "bonus"}
 
 
 # -- small value readers (shared with the dump import) ---------------------------------
-
-
-def as_int(value: Any) -> int | None:
-    """An integer from an int, a float or digits; ``None`` for anything else."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value) if value == value and abs(value) < 2**63 else None
-    text = str(value).strip()
-    if text[:1] in "+-":
-        return int(text) if text[1:].isdigit() else None
-    return int(text) if text.isdigit() else None
 
 
 def _positive(value: Any) -> int | None:

@@ -36,6 +36,7 @@ from podsight.catalog.services import (
 )
 from podsight.progress import step_progress
 from podsight.sources.models import Feed, LinkMethod, Source, SourceChannel, SourceEpisode
+from podsight.sources.rss.document import ParsedChannel, ParsedEpisode, ParseResult
 from podsight.sources.rss.fetch import (
     FetchError,
     FetchRequest,
@@ -43,7 +44,6 @@ from podsight.sources.rss.fetch import (
     fetch_feeds,
     read_feed_file,
 )
-from podsight.sources.rss.model import ParsedChannel, ParsedEpisode, ParseResult
 from podsight.sources.rss.parser import FeedParseError, parse_feed
 from podsight.sources.store import OWN_IDENTITY, content_hash, link_or_create_channel, sync_keys
 

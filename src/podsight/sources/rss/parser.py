@@ -21,7 +21,7 @@ from urllib.parse import urljoin
 from lxml import etree
 
 from podsight.errors import PodsightError
-from podsight.sources.rss.model import (
+from podsight.sources.rss.document import (
     Category,
     Chapters,
     Funding,
@@ -31,7 +31,7 @@ from podsight.sources.rss.model import (
     Person,
     Transcript,
 )
-from podsight.sources.rss.normalize import (
+from podsight.sources.text import (
     html_to_text,
     normalise_language,
     parse_date,

@@ -27,8 +27,8 @@ from typing import Any
 
 from podsight.sources.http import ApiResponseError
 from podsight.sources.records import EpisodeRecord, Normalized, ShowRecord
-from podsight.sources.rss.normalize import html_to_text, normalise_language, sanitize_html
-from podsight.sources.values import as_int as _int
+from podsight.sources.text import as_int as _int
+from podsight.sources.text import html_to_text, normalise_language, sanitize_html
 
 __all__ = [
     "SOURCE",

@@ -44,7 +44,7 @@ from typing import Any
 import isodate
 
 from podsight.sources.records import EpisodeRecord, Normalized, ShowRecord
-from podsight.sources.rss.normalize import normalise_language
+from podsight.sources.text import normalise_language
 
 __all__ = [
     "CHANNEL_URL",

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from podsight.sources.rss.normalize import (
+from podsight.sources.text import (
+    as_int,
     html_to_text,
     normalise_language,
     parse_date,
@@ -142,6 +143,29 @@ def test_parse_duration_never_raises_never_negative(text: str) -> None:
 )
 def test_parse_explicit(text: str, flag: bool | None) -> None:
     assert parse_explicit(text) is flag
+
+
+def test_as_int() -> None:
+    # JSON and dump values: the one integer reader of the API normalisers.
+    assert as_int(7) == 7
+    assert as_int(" 42 ") == 42
+    assert as_int("-3") == -3 and as_int("+3") == 3
+    assert as_int(12.0) == 12
+    for value in (
+        None,
+        True,
+        False,
+        1.5,
+        float("nan"),
+        float("inf"),
+        "",
+        "1.5",
+        "x",
+        "\u0665",
+        "\u00b2",
+        [1],
+    ):
+        assert as_int(value) is None, value
 
 
 def test_parse_int() -> None:

@@ -1,6 +1,7 @@
-"""Pure value normalisers for feed fields: dates, durations, flags, HTML, GUIDs, languages.
+"""Value normalisers shared by every source: HTML, dates, durations, flags, integers,
+GUIDs, languages.
 
-Every function accepts whatever text a real feed carries and returns ``None`` (or an
+Every function accepts whatever a real feed or API carries and returns ``None`` (or an
 empty string for the HTML helpers) instead of raising.
 """
 
@@ -14,12 +15,14 @@ import warnings
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_tz
 from functools import lru_cache
+from typing import Any
 
 import nh3
 from dateutil import parser as _dateutil_parser
 
 __all__ = [
     "PODCAST_GUID_NAMESPACE",
+    "as_int",
     "html_to_text",
     "normalise_language",
     "parse_date",
@@ -291,6 +294,25 @@ def parse_explicit(text: str | None) -> bool | None:
         return True
     if value in _FALSE:
         return False
+    return None
+
+
+def as_int(value: Any) -> int | None:
+    """An integer from a JSON or database value: an int, a whole float, or ASCII digits
+    with an optional sign; ``None`` for anything else. Booleans are not numbers here,
+    though Python says they are; "1.5" or 2.5 is not an integer (a count, an id, a
+    duration in ms never is), and "١٢" is not digits (``int()`` would read it)."""
+    if value is None or value.__class__ is bool:
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None  # NaN and inf are not integers
+    if isinstance(value, str):
+        text = value.strip()
+        digits = text[1:] if text[:1] in "+-" else text
+        if digits.isascii() and digits.isdigit():
+            return int(text)
     return None
 
 
