@@ -21,6 +21,7 @@ import nh3
 from dateutil import parser as _dateutil_parser
 
 __all__ = [
+    "HTML_RULES",
     "PODCAST_GUID_NAMESPACE",
     "as_int",
     "html_to_text",
@@ -355,6 +356,10 @@ def _collapse(text: str) -> str:
     lines = (" ".join(line.split()) for line in text.splitlines())
     return "\n".join(line for line in lines if line)
 
+
+# Names what sanitize_html and html_to_text make of markup: a stored item whose source is
+# unchanged keeps what was derived from it, until this changes (new rules, another nh3).
+HTML_RULES = f"podsight-html-1/nh3-{nh3.__version__}"
 
 _CLEANER = nh3.Cleaner()  # built once: nh3.clean() rebuilds its allow-lists on every call
 

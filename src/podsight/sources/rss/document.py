@@ -2,13 +2,19 @@
 
 The parser turns bytes into these; ingestion turns these into catalog rows.
 Every field is already normalised (timezone-aware datetimes, seconds as int,
-booleans for explicit flags, stripped strings, ``None`` when absent).
+booleans for explicit flags, stripped strings, ``None`` when absent), except the
+description: the parser keeps the feed's markup as it is (``description_markup``) and
+``description_html`` (sanitised) and ``description_text`` are derived from it when read.
+Ingestion reads them only for items that are new or changed, so parsing and re-ingesting
+an unchanged feed do no HTML work.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+
+from podsight.sources.text import html_to_text, sanitize_html
 
 __all__ = [
     "Category",
@@ -73,8 +79,8 @@ class ParsedEpisode:
     identity: str  # guid if present, else enclosure URL, else "title+date:<sha1>"; stable
     guid: str | None = None
     title: str | None = None
-    description_html: str | None = None  # sanitised HTML
-    description_text: str | None = None  # plain text derived from it
+    # The feed's own markup, NOT sanitised: never render it; read description_html.
+    description_markup: str | None = None
     published_at: datetime | None = None  # always timezone-aware when set
     duration_s: int | None = None
     enclosure_url: str | None = None
@@ -90,12 +96,22 @@ class ParsedEpisode:
     chapters: Chapters | None = None
     persons: list[Person] = field(default_factory=list)
 
+    @property
+    def description_html(self) -> str | None:
+        """Sanitised HTML of the description."""
+        return _html(self.description_markup)
+
+    @property
+    def description_text(self) -> str | None:
+        """Plain text derived from the description."""
+        return _text(self.description_markup)
+
 
 @dataclass(slots=True)
 class ParsedChannel:
     title: str | None = None
-    description_html: str | None = None
-    description_text: str | None = None
+    # The feed's own markup, NOT sanitised: never render it; read description_html.
+    description_markup: str | None = None
     link: str | None = None
     language: str | None = None  # lower-case BCP 47-ish, e.g. "en-us"
     author: str | None = None
@@ -111,6 +127,24 @@ class ParsedChannel:
     new_feed_url: str | None = None  # itunes:new-feed-url
     funding: list[Funding] = field(default_factory=list)
     persons: list[Person] = field(default_factory=list)
+
+    @property
+    def description_html(self) -> str | None:
+        """Sanitised HTML of the description."""
+        return _html(self.description_markup)
+
+    @property
+    def description_text(self) -> str | None:
+        """Plain text derived from the description."""
+        return _text(self.description_markup)
+
+
+def _html(markup: str | None) -> str | None:
+    return (sanitize_html(markup) or None) if markup else None
+
+
+def _text(markup: str | None) -> str | None:
+    return (html_to_text(markup) or None) if markup else None
 
 
 @dataclass(slots=True)

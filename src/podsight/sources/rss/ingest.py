@@ -46,6 +46,7 @@ from podsight.sources.rss.fetch import (
 )
 from podsight.sources.rss.parser import FeedParseError, parse_feed
 from podsight.sources.store import OWN_IDENTITY, content_hash, link_or_create_channel, sync_keys
+from podsight.sources.text import HTML_RULES, html_to_text, sanitize_html
 
 __all__ = [
     "CHUNK_EPISODES",
@@ -136,13 +137,34 @@ def _jsonable(value: Any) -> Any:
 
 
 def channel_data(channel: ParsedChannel) -> dict[str, Any]:
+    """The channel as parsed: its description is the feed's markup (see :func:`stored`)."""
     data = _jsonable(dataclasses.asdict(channel))
     data["categories"] = [list(c.path) for c in channel.categories]
     return data
 
 
 def episode_data(episode: ParsedEpisode) -> dict[str, Any]:
+    """The episode as parsed: its description is the feed's markup (see :func:`stored`)."""
     return _jsonable(dataclasses.asdict(episode))
+
+
+def source_hash(data: dict[str, Any]) -> str:
+    """The content hash of a record: of what the feed says (its markup, before any HTML
+    work) and of the rules that derive the stored form, so an unchanged item is known
+    without sanitising it again."""
+    return content_hash({**data, "_html_rules": HTML_RULES})
+
+
+def stored(data: dict[str, Any]) -> dict[str, Any]:
+    """The record's stored form: the markup replaced by sanitised HTML and plain text."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "description_markup":
+            out["description_html"] = (sanitize_html(value) or None) if value else None
+            out["description_text"] = (html_to_text(value) or None) if value else None
+        else:
+            out[key] = value
+    return out
 
 
 def record_external_id(feed_url: str) -> str:
@@ -229,23 +251,24 @@ def _store_channel(
 ) -> tuple[SourceChannel, str]:
     """The feed's source record, created (with its canonical channel) or updated;
     returns it and "new", "updated" or "unchanged"."""
-    cdata = channel_data(result.channel)
-    chash = content_hash(cdata)
+    parsed = channel_data(result.channel)
+    chash = source_hash(parsed)
     external_id = record_external_id(feed.url)
     # A file's own path stays out of the record (it is shown by the API).
     url = result.channel.self_url or ("" if feed.url.startswith("file://") else feed.url)
     change = "unchanged"
     if feed.source_channel_id is not None:
         # A feed read again unchanged writes nothing: no write transaction, which on SQLite
-        # would queue behind (and hold up) every other writer.
-        stored = SourceChannel.objects.filter(pk=feed.source_channel_id).first()
+        # would queue behind (and hold up) every other writer; and no HTML work.
+        current = SourceChannel.objects.filter(pk=feed.source_channel_id).first()
         if (
-            stored is not None
-            and stored.content_hash == chash
-            and stored.vanished_at is None
-            and stored.url == url
+            current is not None
+            and current.content_hash == chash
+            and current.vanished_at is None
+            and current.url == url
         ):
-            return stored, change
+            return current, change
+    cdata = stored(parsed)
     with transaction.atomic():
         # Read inside the transaction: a parallel run may have linked the feed meanwhile.
         linked = Feed.objects.filter(pk=feed.pk).values_list("source_channel_id", flat=True)
@@ -273,14 +296,20 @@ def _store_channel(
         if change != "new" and (
             record.content_hash != chash or record.vanished_at is not None or record.url != url
         ):
-            record.data, record.content_hash, record.url = cdata, chash, url
-            record.fetched_at, record.vanished_at = fetched_at, None
-            record.save()
-            sync_keys(record)
-            if record.channel_id is not None:
-                channel = Channel.objects.get(pk=record.channel_id)
-                apply_channel_values(channel, list(channel.source_records.all()))
-            change = "updated"
+            if record.data == cdata and record.vanished_at is None and record.url == url:
+                # Same stored form under another hash (stored by an older podsight, or new
+                # HTML rules that changed nothing here): not a change, only the hash is.
+                record.content_hash = chash
+                record.save(update_fields=["content_hash"])
+            else:
+                record.data, record.content_hash, record.url = cdata, chash, url
+                record.fetched_at, record.vanished_at = fetched_at, None
+                record.save()
+                sync_keys(record)
+                if record.channel_id is not None:
+                    channel = Channel.objects.get(pk=record.channel_id)
+                    apply_channel_values(channel, list(channel.source_records.all()))
+                change = "updated"
         if feed.source_channel_id != record.pk:
             feed.source_channel = record
             Feed.objects.filter(pk=feed.pk).update(source_channel=record)
@@ -327,25 +356,45 @@ def _store_chunk(
 ) -> tuple[int, int]:
     """One transaction: create or update these episodes of one record; (new, updated).
 
-    What needs no database (normalised data, hashes, canonical values of new episodes) is
-    computed before the transaction begins, from a read that takes no lock: with SQLite the
-    transaction holds the only write lock, and other writers wait for all of it."""
+    Items are compared by the hash of what the feed says; only new and changed ones are
+    sanitised (the stored form). What needs no database (stored forms, canonical values of
+    new episodes) is computed before the transaction begins, from a read that takes no
+    lock: with SQLite the transaction holds the only write lock, and other writers wait
+    for all of it."""
     identities = list(parsed)
-    rows: dict[str, tuple[dict[str, Any], str, str]] = {}
+    hashes: dict[str, tuple[dict[str, Any], str]] = {}
     for identity, episode in parsed.items():
         data = episode_data(episode)
-        rows[identity] = (data, content_hash(data), episode.link or episode.enclosure_url or "")
+        hashes[identity] = (data, source_hash(data))
     known = _known(record_pk, identities)
     if all(
-        (current := known.get(identity)) is not None and current[1] == row[1] and current[2] is None
-        for identity, row in rows.items()
+        (current := known.get(identity)) is not None and current[1] == digest and current[2] is None
+        for identity, (_, digest) in hashes.items()
     ):
-        return 0, 0  # every episode stored as it is: no write transaction at all
+        return 0, 0  # every episode stored as it is: no HTML work, no write transaction
+    rows: dict[str, tuple[dict[str, Any], str, str]] = {}
+
+    def row_of(identity: str) -> tuple[dict[str, Any], str, str]:
+        row = rows.get(identity)
+        if row is None:
+            data, digest = hashes[identity]
+            episode = parsed[identity]
+            url = episode.link or episode.enclosure_url or ""
+            row = rows[identity] = (stored(data), digest, url)
+        return row
+
+    for identity, (_, digest) in hashes.items():
+        current = known.get(identity)
+        if current is None or current[1] != digest or current[2] is not None:
+            row_of(identity)
     prepared = {
         identity: _new_episode(record_pk, identity, row, now)
         for identity, row in rows.items()
         if identity not in known
     }
+    # Stored forms of the items whose hash differs: an equal one is no change.
+    differing = [known[i][0] for i in rows if i in known and known[i][2] is None]
+    before = dict(SourceEpisode.objects.filter(pk__in=differing).values_list("pk", "data"))
 
     with transaction.atomic():
         # On PostgreSQL this row lock makes parallel runs of one feed take turns per chunk
@@ -359,13 +408,22 @@ def _store_chunk(
         known = _known(record_pk, identities)  # again: a parallel run may have written
         new: list[tuple[SourceEpisode, Episode]] = []
         changed: list[SourceEpisode] = []
-        for identity, (data, digest, url) in rows.items():
+        rehashed: list[SourceEpisode] = []
+        for identity, (_, digest) in hashes.items():
             current = known.get(identity)
             if current is None:
                 new.append(
-                    prepared.get(identity) or _new_episode(record_pk, identity, rows[identity], now)
+                    prepared.get(identity)
+                    or _new_episode(record_pk, identity, row_of(identity), now)
                 )
             elif current[1] != digest or current[2] is not None:
+                # row_of: a parallel run may have changed what the first read saw.
+                data, digest, url = row_of(identity)
+                if current[2] is None and before.get(current[0]) == data:
+                    # Same stored form under another hash (stored by an older podsight,
+                    # or new HTML rules that changed nothing here): only the hash changes.
+                    rehashed.append(SourceEpisode(pk=current[0], content_hash=digest))
+                    continue
                 changed.append(
                     SourceEpisode(
                         pk=current[0],
@@ -396,6 +454,8 @@ def _store_chunk(
                 batch_size=500,
             )
             refresh_episodes(r.episode_id for r in changed if r.episode_id is not None)
+        if rehashed:
+            SourceEpisode.objects.bulk_update(rehashed, ["content_hash"], batch_size=500)
     return len(new), len(changed)
 
 

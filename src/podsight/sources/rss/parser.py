@@ -32,14 +32,12 @@ from podsight.sources.rss.document import (
     Transcript,
 )
 from podsight.sources.text import (
-    html_to_text,
     normalise_language,
     parse_date,
     parse_duration,
     parse_explicit,
     parse_int,
     podcast_guid_for_url,
-    sanitize_html,
 )
 
 __all__ = ["SAFE_XML", "FeedParseError", "parse_feed"]
@@ -439,15 +437,7 @@ def _first_markup(v: dict[str, Any], keys: tuple[str, ...]) -> str | None:
     return _first_text(v, keys, _markup)
 
 
-def _html_and_text(markup: str | None) -> tuple[str | None, str | None]:
-    if not markup:
-        return None, None
-    return sanitize_html(markup) or None, html_to_text(markup) or None
-
-
-def _episode(
-    el: Any, base: str | None, guid_base: str | None = None
-) -> tuple[ParsedEpisode, str | None]:
+def _episode(el: Any, base: str | None, guid_base: str | None = None) -> ParsedEpisode:
     v: dict[str, Any] = {}
     _collect(v, el, _ITEM_DISPATCH)
 
@@ -503,7 +493,7 @@ def _episode(
         identity=identity,
         guid=guid,
         title=title,
-        description_text=(html_to_text(description) or None) if description else None,
+        description_markup=description,
         published_at=parse_date(date_raw) if date_raw else None,
         duration_s=duration,
         enclosure_url=enc_url,
@@ -519,7 +509,7 @@ def _episode(
         chapters=chapters,
         persons=v.get("persons") or [],
     )
-    return episode, description
+    return episode
 
 
 # ---------------------------------------------------------------------------
@@ -743,7 +733,6 @@ def _build(
     if not guid and (url or self_url):
         guid, computed = podcast_guid_for_url(url or self_url or ""), True
 
-    desc_html, desc_text = _html_and_text(_channel_description(v))
     language = _sv(v, "language", "dc:language")
     if not language and fmt == "atom":
         language = root.get("{http://www.w3.org/XML/1998/namespace}lang")
@@ -753,8 +742,7 @@ def _build(
 
     channel = ParsedChannel(
         title=_clean_title(_sv(v, "title", "atom:title")),
-        description_html=desc_html,
-        description_text=desc_text,
+        description_markup=_channel_description(v),
         link=_url(_sv(v, "link", "_alternate"), base),
         language=normalise_language(language),
         author=_sv(
@@ -788,13 +776,8 @@ def _build(
 
 
 def _episodes(items: list[Any], base: str | None, guid_base: str | None) -> list[ParsedEpisode]:
-    episodes = []
-    for item in items:
-        episode, markup = _episode(item, base, guid_base)
-        if markup:
-            episode.description_html = sanitize_html(markup) or None
-        episodes.append(episode)
-    return episodes
+    # No HTML work here: sanitising and plain text happen when an item is stored.
+    return [_episode(item, base, guid_base) for item in items]
 
 
 # ---------------------------------------------------------------------------
