@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from podsight.sources import text as text_module
 from podsight.sources.text import (
     as_int,
     html_to_text,
@@ -229,3 +232,68 @@ def test_podcast_guid_spec_example() -> None:
 )
 def test_normalise_language(text: str, lang: str | None) -> None:
     assert normalise_language(text) == lang
+
+
+# The regexes html_to_text used before it was made linear: same results required.
+_OLD_HIDDEN = re.compile(r"<(script|style|template|noscript)\b.*?</\1\s*>|<!--.*?-->", re.I | re.S)
+_PIECES = [
+    "<script>", "</script>", "<SCRIPT a='>'>", "</script >", "<style>", "</Style>", "<!--",
+    "-->", "<scripts>", "<noscript>", "</noscript>", "<template>", "</template>", "x", " ",
+    "<p>", "</p>", "<br/>", "<a", ">", "<", "<!x", "&amp;", "\n", "<div class=a>", "</div>",
+    "<li>", "b", "&nbsp;",
+]  # fmt: skip
+_markup = st.lists(st.sampled_from(_PIECES), max_size=40).map("".join)
+
+
+def _old_markup_to_text(markup: str) -> str:
+    if "<" not in markup:
+        return text_module._collapse(html.unescape(markup) if "&" in markup else markup)
+    if text_module._HIDDEN_HINT.search(markup):
+        markup = _OLD_HIDDEN.sub(" ", markup)
+    markup = markup.replace("\n", " ").replace("\r", " ").replace("\t", " ")
+    out = text_module._TAG.sub("", text_module._BLOCK_BREAK.sub("\n", markup))
+    if "&" in out:
+        out = html.unescape(out).replace("\xa0", " ")
+    if "  " in out:
+        out = text_module._SPACE_RUN.sub(" ", out)
+    out = out.replace(" \n", "\n").replace("\n ", "\n")
+    if "\n\n" in out:
+        out = text_module._NEWLINE_RUN.sub("\n", out)
+    return out.strip()
+
+
+@settings(max_examples=400, deadline=None)
+@given(_markup)
+def test_linear_html_to_text_matches_the_regexes_it_replaced(markup: str) -> None:
+    assert text_module._drop_hidden(markup) == _OLD_HIDDEN.sub(" ", markup)
+    assert text_module._markup_to_text(markup) == _old_markup_to_text(markup)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=60).map("".join))
+def test_depth_cap_leaves_shallow_markup_alone(markup: str) -> None:
+    if markup.count("<") <= text_module.MAX_HTML_DEPTH:
+        assert text_module._cap_depth(markup) == markup
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        "<div>" * 100_000 + "x" + "</div>" * 100_000,
+        "<span>" * 100_000 + "x",
+        "<script>x" * 50_000,
+        "<!--" * 100_000 + "<p>",
+        "<a" * 100_000 + "<p>",
+        "<!x" * 100_000 + "<p>",
+        "<br" * 100_000,
+    ],
+    ids=["nested-div", "unclosed-span", "unclosed-script", "comments", "open-tags", "bangs", "br"],
+)
+def test_hostile_markup_costs_linear_time(markup: str) -> None:
+    """Each took seconds to a minute (quadratic); generous bound for a loaded CI."""
+    import time
+
+    start = time.perf_counter()
+    text_module._clean(markup)
+    text_module._markup_to_text(markup)
+    assert time.perf_counter() - start < 3

@@ -344,7 +344,21 @@ _BLOCK_BREAK = re.compile(
 )
 _TAG = re.compile(r"</?[A-Za-z][^>]*>|<![^>]*>")  # "a < b" is text, not a tag
 _HIDDEN_HINT = re.compile(r"<(?:script|style|template|noscript|!--)", re.I)
-_HIDDEN = re.compile(r"<(script|style|template|noscript)\b.*?</\1\s*>|<!--.*?-->", re.I | re.S)
+_HIDDEN_OPEN = re.compile(r"<(script|style|template|noscript)\b|<!--", re.I)
+_HIDDEN_CLOSE = {
+    name: re.compile(rf"</{name}\s*>", re.I) for name in ("script", "style", "template", "noscript")
+}
+# Deeper elements than this are flattened (their tags dropped, their text kept) before
+# nh3, whose work grows with the depth of every element: 100,000 nested <div> took 40 s.
+# Real descriptions nest a few levels.
+MAX_HTML_DEPTH = 100
+_DEPTH_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)[^>]*>")
+# Elements that never stay open around their successors (void, or closed by a sibling):
+# not counted, so sloppy <p> and <li> without end tags do not look deep.
+_NOT_NESTING = frozenset(
+    "area base br col embed hr img input link meta param source track wbr keygen "
+    "p li dt dd option optgroup tr td th thead tbody tfoot rp rt".split()
+)
 _SPACE_RUN = re.compile(r"[ \f\v]{2,}")
 _NEWLINE_RUN = re.compile(r"\n{2,}")
 
@@ -364,13 +378,84 @@ HTML_RULES = f"podsight-html-1/nh3-{nh3.__version__}"
 _CLEANER = nh3.Cleaner()  # built once: nh3.clean() rebuilds its allow-lists on every call
 
 
+def _split_at_last_tag(markup: str) -> tuple[str, str]:
+    """(markup up to its last ">", the rest). No tag ends in the rest, and the tag
+    patterns would scan all of it again for every "<" there (quadratic on "<a<a<a…")."""
+    end = markup.rfind(">") + 1
+    return markup[:end], markup[end:]
+
+
+def _strip_tags(markup: str, replacement: str) -> str:
+    head, tail = _split_at_last_tag(markup)
+    return _TAG.sub(replacement, head) + tail
+
+
+def _cap_depth(markup: str) -> str:
+    """Drop the tags of elements nested deeper than :data:`MAX_HTML_DEPTH`, keeping their
+    text; one linear pass. Unclosed elements count as open, so this errs on the deep side."""
+    head, tail = _split_at_last_tag(markup)
+    pieces: list[str] = []
+    keep_from, depth = 0, 0
+    for m in _DEPTH_TAG.finditer(head):
+        if m.group(2).lower() in _NOT_NESTING:
+            continue
+        if m.group(1):
+            depth = max(depth - 1, 0)
+            deep = depth >= MAX_HTML_DEPTH
+        else:
+            deep = depth >= MAX_HTML_DEPTH
+            depth += 1
+        if deep:
+            pieces.append(head[keep_from : m.start()])
+            keep_from = m.end()
+    if not pieces:
+        return markup
+    pieces.append(head[keep_from:])
+    pieces.append(tail)
+    return "".join(pieces)
+
+
 def _clean(markup: str) -> str:
     if "<" not in markup:  # no tags: entities and text are already safe HTML
         return markup
+    if markup.count("<") > MAX_HTML_DEPTH:  # fewer tags cannot nest that deep
+        markup = _cap_depth(markup)
     try:
         return _CLEANER.clean(markup).strip()
     except Exception:  # nh3 only fails on pathological input: keep the text, escaped
-        return html.escape(_collapse(html.unescape(_TAG.sub(" ", markup))))
+        return html.escape(_collapse(html.unescape(_strip_tags(markup, " "))))
+
+
+def _drop_hidden(markup: str) -> str:
+    """Script, style, template and noscript elements and comments replaced by a space.
+
+    As ``re.sub(r"<(script|…)\\b.*?</\\1\\s*>|<!--.*?-->", " ")`` did, but linear: the
+    regex scanned to the end again for every opener without a closer (a 200 KB run of
+    "<!--" took a minute). An opener whose closer is missing has none after it either, so
+    each kind is given up after its first miss."""
+    pieces: list[str] = []
+    keep_from = pos = 0
+    missing: set[str] = set()
+    while (m := _HIDDEN_OPEN.search(markup, pos)) is not None:
+        kind = (m.group(1) or "!--").lower()
+        end = -1
+        if kind not in missing:
+            if kind == "!--":
+                end = markup.find("-->", m.end())
+                end = end + 3 if end >= 0 else -1
+            elif (close := _HIDDEN_CLOSE[kind].search(markup, m.end())) is not None:
+                end = close.end()
+        if end < 0:
+            missing.add(kind)
+            pos = m.end()
+            continue
+        pieces.append(markup[keep_from : m.start()])
+        pieces.append(" ")
+        keep_from = pos = end
+    if not pieces:
+        return markup
+    pieces.append(markup[keep_from:])
+    return "".join(pieces)
 
 
 def _markup_to_text(markup: str) -> str:
@@ -378,10 +463,12 @@ def _markup_to_text(markup: str) -> str:
     if "<" not in markup:  # plain text: its own line breaks are meaningful
         return _collapse(html.unescape(markup) if "&" in markup else markup)
     if _HIDDEN_HINT.search(markup):
-        markup = _HIDDEN.sub(" ", markup)
+        markup = _drop_hidden(markup)
     # HTML: source whitespace is insignificant, only block elements break lines.
     markup = markup.replace("\n", " ").replace("\r", " ").replace("\t", " ")
-    text = _TAG.sub("", _BLOCK_BREAK.sub("\n", markup))
+    head, tail = _split_at_last_tag(markup)
+    # Again after the breaks: they took ">"s away (a last "<p>" after a run of "<a").
+    text = _strip_tags(_BLOCK_BREAK.sub("\n", head), "") + tail
     if "&" in text:
         text = html.unescape(text).replace("\xa0", " ")
     if "  " in text:
