@@ -160,7 +160,7 @@ def main() -> None:
     from podsight.sources.rss.ingest import ingest_feeds
 
     data = Path(os.environ.get("PODSIGHT_TEST_DATA", ROOT.parent / "shared" / "data"))
-    ingest_feeds([str(data / "rss_feeds" / f) for f in FEEDS], progress=False)
+    ingest_feeds([str(data / "rss_feeds" / f) for f in FEEDS])
     episodes = [(pk, d or 1800) for pk, d in Episode.objects.values_list("id", "duration_s")]
     _, key = create_token(f"bench-{uuid.uuid4().hex[:6]}", [SCOPE_EVENTS_WRITE])
     # Enough batches for each phase at 150k events/s; unused ones are never sent.

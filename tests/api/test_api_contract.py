@@ -21,7 +21,7 @@ PASSWORD = "a-long-enough-password"
 
 @pytest.fixture
 def api(rss_corpus: Path) -> APIClient:
-    report = ingest_feeds([str(rss_corpus / "podcast-feed-parser/bc-sample.xml")], progress=False)
+    report = ingest_feeds([str(rss_corpus / "podcast-feed-parser/bc-sample.xml")])
     assert not any(o.failed for o in report.outcomes)
     client = APIClient(raise_request_exception=False)
     user = create_user("alice", PASSWORD)

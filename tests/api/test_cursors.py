@@ -27,7 +27,7 @@ FEEDS = ["podcast-feed-parser/bc-sample.xml", "podcast-feed-parser/podnews.xml"]
 
 @pytest.fixture
 def api(rss_corpus: Path) -> APIClient:
-    report = ingest_feeds([str(rss_corpus / f) for f in FEEDS], progress=False)
+    report = ingest_feeds([str(rss_corpus / f) for f in FEEDS])
     assert not any(o.failed for o in report.outcomes)
     # A tampered cursor must come back as a response, never as an exception.
     return APIClient(raise_request_exception=False)

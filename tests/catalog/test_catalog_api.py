@@ -22,7 +22,7 @@ FEEDS = [
 
 @pytest.fixture
 def catalog(rss_corpus: Path):
-    report = ingest_feeds([str(rss_corpus / f) for f in FEEDS], progress=False)
+    report = ingest_feeds([str(rss_corpus / f) for f in FEEDS])
     assert not any(o.failed for o in report.outcomes), [o.error for o in report.outcomes]
     return report
 

@@ -31,6 +31,6 @@ def home(tmp_path: Path, monkeypatch) -> Path:
 def catalog(rss_corpus: Path, db):
     from podsight.sources.rss.ingest import ingest_feeds
 
-    report = ingest_feeds([str(rss_corpus / f) for f in FEEDS], progress=False)
+    report = ingest_feeds([str(rss_corpus / f) for f in FEEDS])
     assert not any(o.failed for o in report.outcomes), [o.error for o in report.outcomes]
     return report

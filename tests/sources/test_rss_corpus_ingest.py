@@ -51,7 +51,7 @@ def _file_id(path: Path) -> str:
 def test_whole_corpus_ingests_and_every_real_show_yields_its_episodes(rss_corpus: Path):
     locations = expand_locations([str(rss_corpus)])
     assert len(locations) > 250
-    report = ingest_feeds([str(rss_corpus)], progress=False)
+    report = ingest_feeds([str(rss_corpus)])
     assert len(report.outcomes) == len(locations)
     by_file = {Path(o.location).resolve(): o for o in report.outcomes}
     for name, items in REAL_SHOWS.items():

@@ -24,6 +24,7 @@ import pytest
 from rich.console import Console
 
 from podsight import conf
+from podsight.progress import RichProgress
 from podsight.sources.rss import fetch
 from podsight.sources.rss.fetch import (
     BlockedURLError,
@@ -596,7 +597,7 @@ def test_fetch_feeds_in_order_and_concurrently(server: FeedServer) -> None:
     requests = [FetchRequest(server.url(f"/slow?sync=1&d={d:.2f}")) for d in delays]
     requests.append(FetchRequest(server.url("/status/404")))
     started = time.monotonic()
-    results = fetch_feeds(requests, concurrency=8, progress=False, allow_private=True)
+    results = fetch_feeds(requests, concurrency=8, allow_private=True)
     elapsed = time.monotonic() - started
     assert [r.request_url for r in results] == [r.url for r in requests]
     assert all(r.content == RSS for r in results[:8])
@@ -609,6 +610,8 @@ def test_fetch_feeds_progress_bar(server: FeedServer) -> None:
     console = Console(file=out, force_terminal=True, width=120)
     requests = [FetchRequest(server.url(f"/feed?i={i}")) for i in range(3)]
     requests.append(FetchRequest("http://[::1]/x"))  # "[" in a URL must not break the bar
-    results = fetch_feeds(requests, concurrency=2, console=console, allow_private=False)
+    results = fetch_feeds(
+        requests, concurrency=2, progress=RichProgress(console), allow_private=False
+    )
     assert all(isinstance(r.error, BlockedURLError) for r in results)
-    assert fetch_feeds([], progress=False) == []
+    assert fetch_feeds([]) == []

@@ -27,7 +27,7 @@ def bc_sample(rss_corpus: Path) -> bytes:
 
 
 def _ingest(*locations: str):
-    return ingest_feeds(list(locations), progress=False)
+    return ingest_feeds(list(locations))
 
 
 def _snapshot():

@@ -155,7 +155,7 @@ def rss_world(tmp_path):
     world = build_world(seed=7, shows=3)
     # Only well-formed shows: keys come from the parsed feed.
     write_rss_feeds(world, tmp_path)
-    report = ingest_feeds([str(tmp_path)], progress=False)
+    report = ingest_feeds([str(tmp_path)])
     assert not report.all_failed
     return world
 
@@ -233,7 +233,7 @@ def test_rss_ingested_after_apple_joins_apple_cluster(tmp_path):
     apple_channel = SourceChannel.objects.get(source="apple").channel_id
 
     write_rss_feeds(world, tmp_path)
-    ingest_feeds([str(tmp_path / show.feed_filename)], progress=False)
+    ingest_feeds([str(tmp_path / show.feed_filename)])
     rss = SourceChannel.objects.get(source="rss")
     assert rss.channel_id == apple_channel
     assert "apple:" in rss.link_explanation

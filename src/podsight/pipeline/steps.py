@@ -27,9 +27,12 @@ def ingest_rss(
 ):
     """Fetch/read, parse and store RSS/Atom feeds → :class:`IngestReport`."""
     ensure_database()
+    from podsight.progress import RichProgress
     from podsight.sources.rss.ingest import ingest_feeds
 
-    return ingest_feeds(locations, concurrency=concurrency, progress=progress, console=console)
+    return ingest_feeds(
+        locations, concurrency=concurrency, progress=RichProgress(console, enabled=progress)
+    )
 
 
 @step("demo.feeds")

@@ -323,7 +323,9 @@ def _sync_rss(specs: Sequence[ShowSpec], run: SourceRun, console: Console, progr
     from podsight.sources.rss.ingest import ingest_feeds
 
     urls = [s.rss_url for s in specs if s.rss_url]
-    report = ingest_feeds(urls, console=console, progress=progress)
+    from podsight.progress import RichProgress
+
+    report = ingest_feeds(urls, progress=RichProgress(console, enabled=progress))
     for outcome in report.outcomes:
         if outcome.failed:
             run.shows_failed += 1

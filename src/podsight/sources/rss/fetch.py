@@ -1,7 +1,8 @@
 """Fetch podcast feeds over HTTP(S): conditional, compressed, size-capped and SSRF-guarded.
 
 :func:`fetch_feed` fetches one feed with a shared :class:`httpx.Client` (build it with
-:func:`make_client`); :func:`fetch_feeds` fetches many concurrently with a progress bar.
+:func:`make_client`); :func:`fetch_feeds` fetches many concurrently, reporting to the
+caller's :class:`~podsight.progress.Progress`.
 Neither raises for a problem with one feed: the problem is returned as
 :attr:`FetchResult.error`, an instance of one of these exceptions::
 
@@ -57,11 +58,10 @@ from pathlib import Path
 
 import httpcore
 import httpx
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from podsight import conf
 from podsight.errors import PodsightError
+from podsight.progress import SILENT, Progress
 
 try:  # brotli >= 1.2 can bound its output per call, which the size cap relies on
     import brotli
@@ -786,8 +786,7 @@ def fetch_feeds(
     requests: Sequence[FetchRequest],
     *,
     concurrency: int = 8,
-    progress: bool = True,
-    console: Console | None = None,
+    progress: Progress = SILENT,
     client: httpx.Client | None = None,
     max_bytes: int | None = None,
     allow_private: bool | None = None,
@@ -798,29 +797,18 @@ def fetch_feeds(
     own_client = client is None
     client = client or make_client(max_connections=max(concurrency, 1))
     results: list[FetchResult | None] = [None] * len(requests)
-    bar = Progress(
-        TextColumn("[bold]fetch[/]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.description}", markup=False),  # URLs may contain "[" (IPv6)
-        console=console or Console(stderr=True),
-        disable=not progress,
-        transient=True,
-    )
-    task = bar.add_task("", total=len(requests))
-
-    def work(request: FetchRequest) -> FetchResult:
-        bar.update(task, description=request.url[-70:])  # Progress is thread-safe
-        return fetch_feed(client, request, max_bytes=max_bytes, allow_private=allow_private)
-
     pool = ThreadPoolExecutor(max_workers=max(concurrency, 1), thread_name_prefix="fetch")
     try:
-        with bar:
+        with progress.task("fetch", total=len(requests)) as task:
+
+            def work(request: FetchRequest) -> FetchResult:
+                task.update(item=request.url)  # from the worker threads: tasks allow it
+                return fetch_feed(client, request, max_bytes=max_bytes, allow_private=allow_private)
+
             futures = {pool.submit(work, request): i for i, request in enumerate(requests)}
             for future in as_completed(futures):
                 results[futures[future]] = future.result()
-                bar.advance(task)
+                task.advance()
     finally:
         # On Ctrl-C or a bug, don't start the remaining fetches.
         pool.shutdown(wait=True, cancel_futures=True)

@@ -23,8 +23,6 @@ from typing import Any
 
 from django.db import DatabaseError, IntegrityError, OperationalError, transaction
 from django.utils import timezone
-from rich.console import Console
-from rich.markup import escape
 
 from podsight.busy import is_database_busy
 from podsight.catalog.models import Channel, Episode
@@ -34,7 +32,7 @@ from podsight.catalog.services import (
     refresh_episodes,
     resolve_channel,
 )
-from podsight.progress import step_progress
+from podsight.progress import SILENT, Progress
 from podsight.sources.models import Feed, LinkMethod, Source, SourceChannel, SourceEpisode
 from podsight.sources.rss.document import ParsedChannel, ParsedEpisode, ParseResult
 from podsight.sources.rss.fetch import (
@@ -504,14 +502,12 @@ def ingest_feeds(
     locations: Sequence[str],
     *,
     concurrency: int = 8,
-    console: Console | None = None,
-    progress: bool = True,
+    progress: Progress = SILENT,
 ) -> IngestReport:
     """Fetch (URLs) or read (files), parse and store every feed; never stops at one failure.
 
     Whatever goes wrong with one feed (unreadable, unparsable, the database busy past its
     timeout, a conflict with a parallel run) becomes that feed's ``failed`` outcome."""
-    console = console or Console(stderr=True)
     targets = expand_locations(locations)
     feeds: dict[str, Feed] = {}
     early: dict[str, FeedOutcome] = {}
@@ -532,19 +528,18 @@ def ingest_feeds(
             )
             for u in urls
         ]
-        results = fetch_feeds(requests, concurrency=concurrency, progress=progress, console=console)
+        results = fetch_feeds(requests, concurrency=concurrency, progress=progress)
         fetched = dict(zip(urls, results, strict=True))
 
     outcomes: list[FeedOutcome] = []
-    with step_progress("ingest", console, enabled=progress) as bar:
-        task = bar.add_task("", total=len(targets))
+    with progress.task("ingest", total=len(targets)) as task:
         for location in targets:
-            bar.update(task, description=escape(location[-60:]))
+            task.update(item=location)
             outcome = early.get(location)
             if outcome is None:
                 outcome = _ingest_guarded(feeds[location], location, fetched.get(location))
             outcomes.append(outcome)
-            bar.advance(task)
+            task.advance()
     return IngestReport(outcomes)
 
 
