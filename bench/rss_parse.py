@@ -246,8 +246,8 @@ def main() -> None:
         f"fastfeedparser / feedparser: {secs['feedparser'] / secs['fastfeedparser']:.1f}x"
     )
     print(
-        "(podsight's failures are documents with no feed in them: empty, HTML; "
-        "fastfeedparser's include real feeds it cannot decode)"
+        "(podsight fails only on documents with no feed in them; "
+        "fastfeedparser also on real feeds, most for their encoding)"
     )
     if not args.no_ingest:
         ingest_figures(max(1, min(args.reps, 3)))

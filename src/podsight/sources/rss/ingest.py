@@ -12,7 +12,6 @@ and each feed's chunks take turns.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import logging
 from collections.abc import Iterable, Sequence
@@ -125,6 +124,11 @@ def expand_locations(locations: Iterable[str]) -> list[str]:
 
 
 def _jsonable(value: Any) -> Any:
+    """Records → JSON values, as ``dataclasses.asdict`` then ISO dates, without its deep
+    copies (asdict took a sixth of a re-ingest)."""
+    fields = getattr(value, "__dataclass_fields__", None)
+    if fields is not None:
+        return {name: _jsonable(getattr(value, name)) for name in fields}
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, (list, tuple)):
@@ -136,14 +140,14 @@ def _jsonable(value: Any) -> Any:
 
 def channel_data(channel: ParsedChannel) -> dict[str, Any]:
     """The channel as parsed: its description is the feed's markup (see :func:`stored`)."""
-    data = _jsonable(dataclasses.asdict(channel))
+    data = _jsonable(channel)
     data["categories"] = [list(c.path) for c in channel.categories]
     return data
 
 
 def episode_data(episode: ParsedEpisode) -> dict[str, Any]:
     """The episode as parsed: its description is the feed's markup (see :func:`stored`)."""
-    return _jsonable(dataclasses.asdict(episode))
+    return _jsonable(episode)
 
 
 def source_hash(data: dict[str, Any]) -> str:
