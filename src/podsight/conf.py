@@ -9,7 +9,10 @@ import os
 import re
 from pathlib import Path
 
+from podsight.errors import InputError
+
 __all__ = [
+    "TimespanError",
     "API_URLS",
     "allow_private_urls",
     "api_url",
@@ -97,14 +100,19 @@ _SPAN = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd]?)")
 _SPAN_UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
+class TimespanError(InputError, ValueError):
+    """Not a duration. A ``ValueError`` too: settings and query parameters parse spans
+    beside numbers and catch both alike."""
+
+
 def parse_timespan(raw: str) -> float:
     """Seconds of a span as people type it: ``"90"``, ``"60s"``, ``"5m"``, ``"1h30m"``…
-    (CLI options and query parameters); ``ValueError`` saying the expected form."""
+    (CLI options and query parameters); :class:`TimespanError` saying the expected form."""
     text = raw.strip().lower().replace(" ", "")
     parts = list(_SPAN.finditer(text))
     if not text or "".join(m.group(0) for m in parts) != text:
-        raise ValueError(f"{raw!r} is not a duration such as 60s, 5m, 1h or 1h30m")
+        raise TimespanError(f"{raw!r} is not a duration such as 60s, 5m, 1h or 1h30m")
     seconds = sum(float(m.group(1)) * _SPAN_UNIT[m.group(2)] for m in parts)
     if seconds <= 0:
-        raise ValueError(f"{raw!r}: a duration must be > 0")
+        raise TimespanError(f"{raw!r}: a duration must be > 0")
     return seconds

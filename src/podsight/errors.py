@@ -1,26 +1,106 @@
-"""The root of every error podsight raises on purpose.
+"""The root of every error podsight raises on purpose, and its few branches.
 
 A :class:`PodsightError`'s message is written for the person running podsight: it says
-what went wrong and what to do. Front ends show it as it is (the CLI prints one
-``error: …`` line and exits with ``exit_code``); any other exception is a bug.
+what went wrong and what to do. Front ends translate it once, at their boundary: the CLI
+(``cli/main.py``, ``_Root``) prints one ``error: …`` line and exits with ``exit_code``;
+the API (``api/errors.py``, ``exception_handler``) answers with ``http_status`` and the
+shared JSON error body. Any other exception is a bug.
+
+The hierarchy (branches say *whose* problem it is, so front ends need no list of
+classes)::
+
+    PodsightError                  exit 1 · HTTP 500   the run failed
+    ├── UsageError                 exit 2 · HTTP 400   the request itself is wrong
+    │   ├── ConfigurationError     exit 2 · HTTP 503   a setting or the data directory
+    │   │   └── DatabaseUnavailable (bootstrap)
+    │   └── InputError             exit 2 · HTTP 400   a document, file, dump or value given
+    │       ├── FeedParseError (sources.rss.parser), DumpFormatError (…podcastindex.dump)
+    │       ├── SourcesFileError, UnknownSource (sources.sync), LabelError (matching.report)
+    │       ├── AccountError (accounts.services), TimespanError (conf)
+    │       └── InvalidSearch, InvalidCursor (directory.service), BodyTooLarge (api.body)
+    ├── NotFoundError              exit 1 · HTTP 404   a named thing does not exist
+    │   └── NoSuchToken (accounts.services), FeedNotFound (directory.service; exit 2)
+    ├── SourceError                exit 1 · HTTP 502   a feed or a source's API failed
+    │   ├── FetchError and its kinds (sources.rss.fetch)
+    │   └── ApiError and its kinds (sources.http)
+    └── StorageError               exit 1 · HTTP 503   database, lake, event log or index
+        ├── LogUnavailable (events.log), ConsumerBusy (events.consumer)
+        └── DirectoryUnavailable (directory.service), DirectoryBusy (directory.index)
+
+Errors that fit no branch stay directly under the root: ``LinkError`` (matching.review;
+its ``code`` picks the API status), ``SimulationError`` (events.simulate), ``CannotServe``
+(serving), ``LoginThrottled`` (accounts.throttle; HTTP 429).
+
+Some leaves also keep the builtin base they had before this root existed (``ValueError``
+for bad input, ``LookupError`` for a missing name, ``RuntimeError`` for an unusable log),
+so code and tests that catch the builtin keep working; front ends catch only
+:class:`PodsightError`. Private control-flow exceptions (``_Retry`` in sources.http,
+``_Transient`` in events.simulate, ``_BadRow`` in the dump import) never leave their
+module, so they stay outside the hierarchy.
 """
 
 from __future__ import annotations
 
-__all__ = ["ConfigurationError", "PodsightError", "UsageError"]
+__all__ = [
+    "ConfigurationError",
+    "InputError",
+    "NotFoundError",
+    "PodsightError",
+    "SourceError",
+    "StorageError",
+    "UsageError",
+]
 
 
 class PodsightError(Exception):
-    """An expected failure of a run: exit code 1."""
+    """An expected failure of a run: exit code 1; HTTP 500 when nothing narrower fits."""
 
     exit_code = 1
+    http_status = 500
+    # The API error body's ``code``; subclasses name their kind.
+    code = "error"
 
 
 class UsageError(PodsightError):
     """The request itself is wrong (an argument, a file given): exit code 2."""
 
     exit_code = 2
+    http_status = 400
+    code = "bad_request"
 
 
 class ConfigurationError(UsageError):
-    """A setting (environment variable, data directory) is wrong or unusable."""
+    """A setting (environment variable, data directory) is wrong or unusable.
+
+    The API answers 503: the server, not the client, has to change."""
+
+    http_status = 503
+    code = "not_configured"
+
+
+class InputError(UsageError):
+    """A document, file, dump or value given to podsight cannot be used as it is."""
+
+    code = "invalid"
+
+
+class NotFoundError(PodsightError):
+    """Something named (a token, a record, a feed id) does not exist: exit 1, HTTP 404."""
+
+    http_status = 404
+    code = "not_found"
+
+
+class SourceError(PodsightError):
+    """A feed or a source's API (the network, the remote server) failed: HTTP 502."""
+
+    http_status = 502
+    code = "upstream_error"
+
+
+class StorageError(PodsightError):
+    """Where podsight keeps data (database, lake, event log, search index) cannot be used
+    now: HTTP 503 (retry later)."""
+
+    http_status = 503
+    code = "unavailable"

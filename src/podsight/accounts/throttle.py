@@ -42,6 +42,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 
+from podsight.errors import PodsightError
+
 __all__ = ["Attempt", "LoginThrottled", "begin", "password_check"]
 
 log = logging.getLogger(__name__)
@@ -51,9 +53,12 @@ _checks_lock = threading.Lock()
 _checks = 0  # password checks running in this process
 
 
-class LoginThrottled(Exception):
+class LoginThrottled(PodsightError):
     """The account (``scope="account"``) or the client address (``"client"``) is locked,
     or this process is checking as many passwords as it may (``"server"``)."""
+
+    http_status = 429
+    code = "throttled"
 
     def __init__(self, scope: str, retry_after: int) -> None:
         if scope == "server":

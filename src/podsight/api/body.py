@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from podsight.errors import PodsightError
+from podsight.errors import InputError
 
 __all__ = ["BodyTooLarge", "read_body"]
 
 
-class BodyTooLarge(PodsightError, ValueError):
+class BodyTooLarge(InputError, ValueError):
     def __init__(self, limit: int) -> None:
         super().__init__(f"The body is larger than {limit >> 20} MB.")
         self.limit = limit

@@ -8,10 +8,17 @@ Django-level 404/500 (unknown URL, unexpected crash) use the same shape. A datab
 busy to answer in time (see :mod:`podsight.busy`) gives 503 ``database_busy`` with
 ``Retry-After``, from DRF views here and from plain Django views (gPodder) through
 :class:`DatabaseBusyMiddleware`.
+
+A :class:`~podsight.errors.PodsightError` that no view handled is translated here, once,
+by its class (``http_status`` and ``code``, see :mod:`podsight.errors`): input 400, not
+found 404, upstream 502, configuration or storage 503, the root 500. Its message is
+written for people, so 4xx answers carry it; 5xx answers carry it too when it is about a
+source or storage (nothing secret), and a generic one otherwise (the log has the text).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -21,6 +28,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from podsight.busy import RETRY_AFTER_S, is_database_busy
+from podsight.errors import ConfigurationError, PodsightError
 
 __all__ = [
     "DatabaseBusyMiddleware",
@@ -29,6 +37,7 @@ __all__ = [
     "exception_handler",
     "json_not_found",
     "json_server_error",
+    "podsight_error_response",
 ]
 
 log = logging.getLogger(__name__)
@@ -62,8 +71,31 @@ def database_busy_response(request: HttpRequest | None, exc: BaseException) -> J
     return response
 
 
+def podsight_error_response(request: HttpRequest | None, exc: PodsightError) -> JsonResponse:
+    """The JSON answer to an expected failure, by its class (see the module docstring)."""
+    status_code = exc.http_status
+    path = getattr(request, "path", "?")
+    if status_code >= 500:
+        log.warning("%s on %s: %s", type(exc).__name__, path, exc)
+    if status_code < 500 or not (type(exc) is PodsightError or isinstance(exc, ConfigurationError)):
+        message = str(exc)
+    else:
+        # A failed run or a setting: what to fix is the operator's business, in the log.
+        message = "The server cannot answer this request now; the reason has been logged."
+    response = JsonResponse(
+        error_body(status_code, exc.code, message, getattr(exc, "details", None)),
+        status=status_code,
+    )
+    retry_after = getattr(exc, "retry_after", None)
+    # Only when it is this server's wait (throttled, unavailable), not an upstream's.
+    if retry_after is not None and status_code in (429, 503):
+        response["Retry-After"] = str(int(retry_after))
+    return response
+
+
 class DatabaseBusyMiddleware:
-    """503 + Retry-After, not 500, when a view fails because the database is busy."""
+    """503 + Retry-After, not 500, when a view fails because the database is busy; and a
+    :class:`PodsightError` from a plain Django view (gPodder) as the JSON error."""
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
@@ -74,6 +106,8 @@ class DatabaseBusyMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception):
         if is_database_busy(exception):
             return database_busy_response(request, exception)
+        if isinstance(exception, PodsightError):
+            return podsight_error_response(request, exception)
         return None
 
 
@@ -86,6 +120,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             details = {"non_field_errors": details if isinstance(details, list) else [details]}
         body = error_body(400, "invalid", "The request has invalid parameters.", details)
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, PodsightError):
+        answer = podsight_error_response(context.get("request"), exc)
+        response = Response(json.loads(answer.content), status=answer.status_code)
+        if answer.has_header("Retry-After"):
+            response["Retry-After"] = answer["Retry-After"]
+        return response
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

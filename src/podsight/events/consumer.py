@@ -34,7 +34,7 @@ import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 
 from podsight import lake
-from podsight.errors import PodsightError
+from podsight.errors import StorageError
 from podsight.events.log import Entry, EventLog, Position, open_log
 
 __all__ = [
@@ -110,11 +110,11 @@ WEIGHT_SQL = (
 MAX_SPEED = 3.0
 
 
-@dataclass
-class ConsumerBusy(PodsightError, RuntimeError):
+class ConsumerBusy(StorageError, RuntimeError):
     """Another consumer holds this lake's lock."""
 
 
+@dataclass
 class ConsumeReport:
     batches: int = 0
     events_written: int = 0

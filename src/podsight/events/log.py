@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Protocol
 
 from podsight import conf
-from podsight.errors import PodsightError
+from podsight.errors import StorageError
 
 __all__ = [
     "Entry",
@@ -50,7 +50,7 @@ __all__ = [
 Position = dict[int, int]
 
 
-class LogUnavailable(PodsightError, RuntimeError):
+class LogUnavailable(StorageError, RuntimeError):
     """The log could not store or read events; nothing of the batch was claimed stored."""
 
 

@@ -40,7 +40,7 @@ from pyrate_limiter import Duration, Limiter, Rate
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from podsight import conf
-from podsight.errors import PodsightError
+from podsight.errors import SourceError
 
 __all__ = [
     "ApiAuthError",
@@ -71,7 +71,7 @@ DEFAULT_CACHE_TTL_S = 30 * 24 * 3600
 UPSTREAM_STATUS = "podsight.upstream_status"
 
 
-class ApiError(PodsightError):
+class ApiError(SourceError):
     """A call to a source's API failed; ``str()`` says what happened and what to do."""
 
     def __init__(

@@ -34,7 +34,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from podsight import conf
-from podsight.errors import UsageError
+from podsight.errors import InputError
 from podsight.lake.metrics import record_metrics
 from podsight.lake.payloads import record_payloads
 from podsight.progress import step_progress
@@ -67,11 +67,11 @@ log = logging.getLogger(__name__)
 SOURCES = ("rss", "podcastindex", "apple", "spotify", "youtube")
 
 
-class SourcesFileError(UsageError, ValueError):
+class SourcesFileError(InputError, ValueError):
     """The sources file is missing or malformed; the message says where and how to fix it."""
 
 
-class UnknownSource(UsageError, ValueError):
+class UnknownSource(InputError, ValueError):
     """A source name that podsight has no connector for."""
 
 

@@ -67,7 +67,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from podsight import conf, lake
-from podsight.errors import UsageError
+from podsight.errors import InputError
 from podsight.sources.keys import KEY_LABELS, KEY_ORDER, channel_keys, normalise_feed_urls
 from podsight.sources.podcastindex.normalize import SOURCE, itunes_id_of
 from podsight.sources.text import as_int, html_to_text, normalise_language, sanitize_html
@@ -154,7 +154,7 @@ PRELOAD_KEYS = 300_000
 _MAX_EXAMPLES = 20
 
 
-class DumpFormatError(UsageError, ValueError):
+class DumpFormatError(InputError, ValueError):
     """The file is not a Podcast Index dump (no ``podcasts`` table or columns missing)."""
 
 

@@ -60,7 +60,7 @@ import httpcore
 import httpx
 
 from podsight import conf
-from podsight.errors import PodsightError
+from podsight.errors import SourceError
 from podsight.progress import SILENT, Progress
 
 try:  # brotli >= 1.2 can bound its output per call, which the size cap relies on
@@ -113,7 +113,7 @@ _DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 # --- errors -------------------------------------------------------------------------------
 
 
-class FetchError(PodsightError):
+class FetchError(SourceError):
     """A feed could not be fetched; the message says what happened and what to do."""
 
     def __init__(self, message: str, *, url: str | None = None) -> None:

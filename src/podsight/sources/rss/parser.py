@@ -20,7 +20,7 @@ from urllib.parse import urljoin
 
 from lxml import etree
 
-from podsight.errors import PodsightError
+from podsight.errors import InputError
 from podsight.sources.rss.document import (
     Category,
     Chapters,
@@ -43,7 +43,7 @@ from podsight.sources.text import (
 __all__ = ["SAFE_XML", "FeedParseError", "parse_feed"]
 
 
-class FeedParseError(PodsightError, ValueError):
+class FeedParseError(InputError, ValueError):
     """The document is not a readable RSS/Atom feed (empty, HTML page, no channel/feed)."""
 
 
