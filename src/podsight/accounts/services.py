@@ -12,6 +12,8 @@ import logging
 import re
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -19,15 +21,20 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from podsight.accounts.models import KEY_PREFIX_LENGTH, ApiToken, key_digest, validate_scopes
-from podsight.errors import PodsightError, UsageError
+from podsight.errors import InputError, NotFoundError
 
 __all__ = [
     "USERNAME_PATTERN",
     "AccountError",
     "NoSuchToken",
+    "TokenInfo",
+    "UserInfo",
     "create_token",
     "create_user",
+    "find_user",
+    "list_tokens",
     "revoke_token",
+    "token_info",
 ]
 
 log = logging.getLogger(__name__)
@@ -39,12 +46,59 @@ _USERNAME = re.compile(rf"{USERNAME_PATTERN}\Z")
 USERNAME_MAX_LENGTH = 150  # Django's username column
 
 
-class AccountError(UsageError, ValueError):
+class AccountError(InputError, ValueError):
     """A token or user cannot be created as asked; the message says what to change."""
 
 
-class NoSuchToken(PodsightError, LookupError):
+class NoSuchToken(NotFoundError, LookupError):
     """No token has that name."""
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """What may be shown of a token: never its key (only its first characters)."""
+
+    name: str
+    prefix: str
+    scopes: list[str]
+    user: str | None
+    created_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    username: str
+    staff: bool
+
+
+def token_info(token: ApiToken) -> TokenInfo:
+    return TokenInfo(
+        name=token.name,
+        prefix=token.prefix,
+        scopes=list(token.scopes),
+        user=token.user.get_username() if token.user else None,
+        created_at=token.created_at,
+        last_used_at=token.last_used_at,
+        revoked_at=token.revoked_at,
+    )
+
+
+def list_tokens() -> list[TokenInfo]:
+    """Every token, revoked ones included, in the table's order."""
+    return [token_info(t) for t in ApiToken.objects.select_related("user")]
+
+
+def find_user(username: str) -> AbstractBaseUser:
+    """The user called ``username``; :class:`AccountError` (bad input: the name given)
+    when there is none."""
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise AccountError(
+            f"no user named {username!r}; create it with `podsight users create USERNAME`"
+        )
+    return user
 
 
 def create_token(

@@ -166,7 +166,7 @@ class DirectoryAddView(APIView):
     )
     def post(self, request, podcastindex_id: int):
         try:
-            result = STEPS["directory.add"](podcastindex_id, progress=False)
+            result = STEPS["directory.add"](podcastindex_id)
         except FeedNotFound as error:
             raise exceptions.NotFound(str(error)) from None
         except DirectoryUnavailable as error:

@@ -47,7 +47,8 @@ import pyarrow.dataset as pads
 import tantivy
 
 from podsight import conf, lake
-from podsight.errors import PodsightError
+from podsight.errors import StorageError
+from podsight.progress import SILENT, Progress, RichProgress
 from podsight.sources.podcastindex.dump import LAKE_TABLE
 from podsight.sources.text import normalise_language
 
@@ -83,7 +84,7 @@ COLUMNS = (
 _TAGS = re.compile(r"<[^>]*>")
 
 
-class DirectoryBusy(PodsightError):
+class DirectoryBusy(StorageError):
     """Another process is writing the directory index."""
 
 
@@ -389,8 +390,7 @@ def _fragments_since(state: dict[str, Any] | None, lake_id: str) -> list[Any] | 
 
 def sync_with_lake(
     *,
-    progress: bool = True,
-    console: Any = None,
+    progress: Progress = SILENT,
     rebuild: bool = False,
     keep_writer: bool = False,
 ) -> tuple[IndexSync, DirectoryIndexWriter | None, _Lock | None]:
@@ -415,11 +415,11 @@ def sync_with_lake(
                     result = IndexSync("current", lake_version=version)
                 else:
                     writer = DirectoryIndexWriter(path)
-                    rows = _index_fragments(writer, fragments, progress, console, "catching up")
+                    rows = _index_fragments(writer, fragments, progress, "catching up")
                     writer.commit(lake_id, version)
                     result = IndexSync("caught_up", rows, version)
             else:
-                rows = _rebuild(path, lake_id, version, progress, console)
+                rows = _rebuild(path, lake_id, version, progress)
                 result = IndexSync("rebuilt", rows, version)
         if keep_writer and result.action != "no_lake" and writer is None:
             writer = DirectoryIndexWriter(path)
@@ -443,41 +443,30 @@ def sync_with_lake(
 def _index_fragments(
     writer: DirectoryIndexWriter,
     fragments: list[Any],
-    progress: bool,
-    console: Any,
+    progress: Progress,
     label: str,
     *,
     new: bool = False,
 ) -> int:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
     dataset = _lake_table().to_pyarrow_dataset()
     total = sum(f.count_rows() for f in fragments)
     rows = 0
-    with Progress(
-        TextColumn(f"[bold]directory index[/] {label}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=console,
-        disable=not progress,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("", total=total)
+    with progress.task(f"directory index {label}", total=total) as task:
         for batch in _batches(fragments, dataset):
             writer.upsert(pa.Table.from_batches([batch]), new=new)
             rows += batch.num_rows
-            bar.update(task, completed=rows)
+            task.update(completed=rows)
     return rows
 
 
-def _rebuild(path: Path, lake_id: str, version: int, progress: bool, console: Any) -> int:
+def _rebuild(path: Path, lake_id: str, version: int, progress: Progress) -> int:
     """A new index of the whole lake, built beside the old one and swapped in."""
     building = path.with_name(path.name + ".building")
     shutil.rmtree(building, ignore_errors=True)
     writer = DirectoryIndexWriter(building, create=True, threads=2)
     try:
         fragments = list(_lake_table().to_pyarrow_dataset().get_fragments())
-        rows = _index_fragments(writer, fragments, progress, console, "building", new=True)
+        rows = _index_fragments(writer, fragments, progress, "building", new=True)
         writer.commit(lake_id, version)
     finally:
         writer.close()
@@ -498,14 +487,15 @@ class LakeIndexer:
     :data:`COMMIT_EVERY` rows and when the import ends, successful or not.
     """
 
-    def __init__(self, *, progress: bool = True, console: Any = None) -> None:
+    def __init__(self, *, progress: Progress | bool = SILENT, console: Any = None) -> None:
+        if isinstance(progress, bool):
+            # The dump import still passes progress=bool, console= (its move to the
+            # progress interface is on another branch); drop this once it passes a Progress.
+            progress = RichProgress(console, enabled=True) if progress and console else SILENT
         self._failed = False
-        self.sync, self._writer, self._lock = sync_with_lake(
-            progress=progress, console=console, keep_writer=True
-        )
-        if self.sync.action != "no_lake" and progress and console is not None:
-            if self.sync.action != "current":
-                console.print(str(self.sync))
+        self.sync, self._writer, self._lock = sync_with_lake(progress=progress, keep_writer=True)
+        if self.sync.action not in ("no_lake", "current"):
+            progress.note(str(self.sync))
 
     def upsert(self, new: pa.Table, changed: pa.Table) -> None:
         """Index the rows of one batch, just written to the lake."""

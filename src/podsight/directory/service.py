@@ -38,7 +38,8 @@ import tantivy
 
 from podsight import lake
 from podsight.directory.index import LAKE_TABLE, analyze, index_path, open_index
-from podsight.errors import PodsightError
+from podsight.errors import InputError, NotFoundError, PodsightError, StorageError
+from podsight.progress import SILENT, Progress
 from podsight.sources.text import normalise_language
 
 __all__ = [
@@ -76,17 +77,17 @@ class DirectoryError(PodsightError):
     """A directory request that cannot be answered; the message says what to do."""
 
 
-class DirectoryUnavailable(DirectoryError):
+class DirectoryUnavailable(DirectoryError, StorageError):
     """Nothing to search: no dump imported, or the index is missing."""
 
 
-class FeedNotFound(DirectoryError):
+class FeedNotFound(DirectoryError, NotFoundError):
     """No feed with that Podcast Index id in the imported dump."""
 
     exit_code = 2  # the id given is wrong
 
 
-class InvalidSearch(DirectoryError):
+class InvalidSearch(DirectoryError, InputError):
     """A search parameter is wrong; ``field`` names it."""
 
     exit_code = 2
@@ -479,8 +480,7 @@ def add_feed(
     *,
     sources_file: Path,
     ingest: Callable[..., Any],
-    progress: bool = False,
-    console: Any = None,
+    progress: Progress = SILENT,
 ) -> AddResult:
     """Put a directory feed in the catalog: its dump row as a ``podcastindex`` record (a
     channel, or joined to the channel that already shares a key with it), the show in the
@@ -504,7 +504,7 @@ def add_feed(
     # The sources file first: if it cannot be read, nothing is stored half-way.
     added = append_to_sources_file(sources_file, [spec_for(show)])
     store_and_record(Normalized(shows=[show]), fetched_at=datetime.now(UTC))
-    report = ingest([feed_url], progress=progress, console=console)
+    report = ingest([feed_url], progress=progress)
     outcome = report.outcomes[0]
     record = SourceChannel.objects.get(source=SOURCE, external_id=str(podcastindex_id))
     channel = resolve_channel(record.channel_id) if record.channel_id is not None else None

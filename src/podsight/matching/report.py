@@ -27,25 +27,32 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from podsight.errors import UsageError
+from podsight.errors import InputError
 from podsight.matching.models import Entity
 from podsight.sources.models import LinkStatus, SourceChannel, SourceEpisode
 
+if TYPE_CHECKING:  # services imports this module's neighbours; only the type is needed
+    from podsight.matching.services import MatchReport
+
 __all__ = [
     "CatalogSummary",
+    "MatchRunReport",
     "Evaluation",
     "LabelError",
     "SourcePairCounts",
     "catalog_summary",
     "evaluate",
+    "evaluate_labels",
+    "pair_counts",
     "read_labels",
     "source_pair_counts",
     "true_groups",
 ]
 
 
-class LabelError(UsageError, ValueError):
+class LabelError(InputError, ValueError):
     """The labels file cannot be read; the message says which line and why."""
 
 
@@ -332,3 +339,24 @@ def evaluate(
         false_links=sorted(shown(p) for p in predicted - truth)[:max_errors],
         missed_links=sorted(shown(p) for p in truth - predicted)[:max_errors],
     )
+
+
+def pair_counts() -> dict[str, list[SourcePairCounts]]:
+    """:func:`source_pair_counts` of channels, then episodes."""
+    return {entity: source_pair_counts(entity) for entity in (Entity.CHANNEL, Entity.EPISODE)}
+
+
+def evaluate_labels(label_sets: dict[str, Labels]) -> dict[str, Evaluation]:
+    """:func:`evaluate` for each entity that has labelled records."""
+    return {entity: evaluate(labels) for entity, labels in label_sets.items() if labels.records}
+
+
+@dataclass
+class MatchRunReport:
+    """What ``podsight match`` (the ``match`` step) reports: the run; when asked, the link
+    counts per source pair (``pair_counts``) and the evaluation against labels per entity
+    (``evaluations``, empty without labels)."""
+
+    run: MatchReport
+    pair_counts: dict[str, list[SourcePairCounts]] | None = None
+    evaluations: dict[str, Evaluation] = field(default_factory=dict)

@@ -15,6 +15,7 @@ history of a record's links survives corrections.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -29,11 +30,13 @@ from podsight.sources.models import LinkMethod, LinkStatus, SourceChannel, Sourc
 
 __all__ = [
     "LinkError",
+    "LinkRow",
     "apply_overrides",
     "confirm_link",
     "find_record",
     "force_link",
     "link_rows",
+    "list_links",
     "reject_link",
 ]
 
@@ -380,4 +383,41 @@ def link_rows(*, entity: str | None = None, status: str | None = None, source: s
         if source:
             queryset = queryset.filter(source=source)
         out[name] = queryset.order_by("-linked_at", "-id")
+    return out
+
+
+@dataclass(frozen=True)
+class LinkRow:
+    """One matched link as the review queue shows it."""
+
+    entity: str
+    record_id: int
+    source: str
+    external_id: str
+    canonical_id: int | None
+    status: str
+    confidence: float | None
+    explanation: str
+
+
+def list_links(
+    *, entity: str | None = None, status: str | None = None, limit: int = 50
+) -> dict[str, list[LinkRow]]:
+    """Up to ``limit`` links per entity from :func:`link_rows`, as plain rows."""
+    out: dict[str, list[LinkRow]] = {}
+    for name, queryset in link_rows(entity=entity, status=status).items():
+        canonical = "channel_id" if name == Entity.CHANNEL else "episode_id"
+        out[str(name)] = [
+            LinkRow(
+                entity=str(name),
+                record_id=record.pk,
+                source=record.source,
+                external_id=record.external_id,
+                canonical_id=getattr(record, canonical),
+                status=record.link_status,
+                confidence=record.link_confidence,
+                explanation=record.link_explanation,
+            )
+            for record in queryset[:limit]
+        ]
     return out

@@ -1,125 +1,413 @@
-"""The registry of named pipeline steps."""
+"""The named pipeline steps: every piece of work a user can start.
+
+Each step takes typed keyword parameters, reports through the caller's ``progress``
+(:data:`~podsight.progress.SILENT` by default) and returns a report dataclass; domain
+modules do the work, imported when the step runs (the CLI imports this module before
+Django is set up). Steps that write the database make sure its schema is current first
+(:func:`~podsight.bootstrap.ensure_database`), so a runner that calls them alone works.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from podsight.bootstrap import ensure_database
+from podsight.errors import InputError
+from podsight.pipeline.registry import STEPS, Param, Step, run_step, step
+from podsight.progress import SILENT, Progress, RichProgress
 
-__all__ = ["STEPS", "build_demo_feeds", "ingest_rss", "step"]
+if TYPE_CHECKING:
+    from podsight.accounts.services import TokenInfo
+    from podsight.demo.load import DemoApis, DemoFeeds, DemoLoadReport
+    from podsight.demo.truth import LabelCounts
+    from podsight.directory.index import IndexSync
+    from podsight.directory.service import AddResult, DirectoryPage
+    from podsight.events.consumer import ConsumeReport
+    from podsight.events.simulate import SimulationReport
+    from podsight.matching.report import MatchRunReport
+    from podsight.pipeline.reports import (
+        LinkAction,
+        LinkList,
+        Migrated,
+        Served,
+        TokenCreated,
+        TokenList,
+        UserCreated,
+    )
+    from podsight.sources.discover import DiscoverReport
+    from podsight.sources.podcastindex.dump import DumpImportReport
+    from podsight.sources.replay import ReplayReport
+    from podsight.sources.rss.ingest import IngestReport
+    from podsight.sources.sync import ShowSpec, SyncReport
 
-STEPS: dict[str, Callable[..., Any]] = {}
+__all__ = ["STEPS", "Param", "Step", "run_step", "step"]
 
 
-def step(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-        STEPS[name] = fn
-        return fn
+def _legacy(progress: Progress) -> dict[str, Any]:
+    """``progress=``/``console=`` for domain functions not yet on the progress interface
+    (sync, replay, the dump import and the simulator are being converted on their own
+    branches); drop each use once its function takes a Progress."""
+    if isinstance(progress, RichProgress):
+        return {"progress": progress.enabled, "console": progress.console}
+    return {"progress": False, "console": None}
 
-    return register
+
+# --- sources ------------------------------------------------------------------------------
 
 
-@step("ingest.rss")
+@step("ingest.rss", report="podsight.sources.rss.ingest:IngestReport")
 def ingest_rss(
-    locations: Sequence[str], *, concurrency: int = 8, progress: bool = True, console=None
-):
-    """Fetch/read, parse and store RSS/Atom feeds → :class:`IngestReport`."""
+    locations: Sequence[str], *, concurrency: int = 8, progress: Progress = SILENT
+) -> IngestReport:
+    """Fetch or read, parse and store RSS/Atom feeds (URLs, files, folders of feeds)."""
     ensure_database()
-    from podsight.progress import RichProgress
     from podsight.sources.rss.ingest import ingest_feeds
 
-    return ingest_feeds(
-        locations, concurrency=concurrency, progress=RichProgress(console, enabled=progress)
-    )
+    return ingest_feeds(locations, concurrency=concurrency, progress=progress)
 
 
-@step("demo.feeds")
-def build_demo_feeds(out_dir: Path, *, seed: int = 42, shows: int = 24) -> list[Path]:
-    """Write the seeded demo world's RSS documents into ``out_dir`` → their paths."""
-    from podsight.demo import build_world, write_rss_feeds
-
-    # A folder reused with another seed or size must not keep the old world's feeds.
-    if out_dir.is_dir():
-        for stale in out_dir.glob("*.xml"):
-            stale.unlink()
-    return write_rss_feeds(build_world(seed=seed, shows=shows), out_dir)
-
-
-@step("sources.sync")
-def sync_sources(specs, *, sources=None, cache: bool = True, progress: bool = True, console=None):
-    """Sync shows (``ShowSpec`` list) from every selected source → :class:`SyncReport`."""
+@step("sources.sync", report="podsight.sources.sync:SyncReport")
+def sync_sources(
+    *,
+    sources_file: Path | None = None,
+    specs: Sequence[ShowSpec] | None = None,
+    sources: Sequence[str] | None = None,
+    cache: bool = True,
+    progress: Progress = SILENT,
+) -> SyncReport:
+    """Sync the shows of a sources file (default ``$PODSIGHT_HOME/sources.toml``), or the
+    ``specs`` given, from every selected source, incrementally."""
     ensure_database()
-    from podsight.sources.sync import sync_shows
+    from podsight.sources.sync import default_sources_file, load_sources_file, sync_shows
 
-    return sync_shows(specs, sources=sources, cache=cache, progress=progress, console=console)
+    if specs is None:
+        specs = load_sources_file(sources_file or default_sources_file())
+    return sync_shows(specs, sources=sources, cache=cache, **_legacy(progress))
 
 
-@step("sources.replay")
-def replay_sources(source: str | None = None, *, progress: bool = True, console=None):
-    """Re-normalise and store kept API payloads → :class:`ReplayReport`."""
+@step("sources.replay", report="podsight.sources.replay:ReplayReport")
+def replay_sources(*, source: str | None = None, progress: Progress = SILENT) -> ReplayReport:
+    """Normalise and store the kept API payloads again, without calling any API."""
     ensure_database()
     from podsight.sources.replay import replay_payloads
 
-    return replay_payloads(source, progress=progress, console=console)
+    return replay_payloads(source, **_legacy(progress))
 
 
-@step("podcastindex.import_dump")
-def import_podcastindex_dump(path: Path, **options: Any):
-    """Import the Podcast Index SQLite dump → :class:`DumpImportReport`."""
+@step("podcastindex.import_dump", report="podsight.sources.podcastindex.dump:DumpImportReport")
+def import_podcastindex_dump(
+    path: Path, *, batch_size: int = 25_000, resume: bool = True, progress: Progress = SILENT
+) -> DumpImportReport:
+    """Import the Podcast Index SQLite dump into the lake, linking the feeds the catalog
+    shares keys with (and keeping the directory index in step)."""
+    if not Path(path).is_file():
+        raise InputError(f"{path} is not a file; give the path of podcastindex_feeds.db")
     ensure_database()
     from podsight.sources.podcastindex.dump import import_dump
 
-    return import_dump(path, **options)
+    return import_dump(Path(path), batch_size=batch_size, resume=resume, **_legacy(progress))
 
 
-@step("match")
-def match_records(**options: Any):
-    """Link keyless channels and pair episodes across sources → :class:`MatchReport`."""
-    ensure_database()
-    from podsight.matching.services import run_match
-
-    return run_match(**options)
-
-
-@step("discover.trending")
-def discover_trending(sources_file: Path, *, limit: int = 10):
+@step("discover.trending", report="podsight.sources.discover:DiscoverReport")
+def discover_trending(*, sources_file: Path | None = None, limit: int = 10) -> DiscoverReport:
+    """Add Podcast Index's trending shows to the catalog and the sources file."""
     ensure_database()
     from podsight.sources.discover import discover_trending as run
+    from podsight.sources.sync import default_sources_file
 
-    return run(sources_file, limit=limit)
+    return run(sources_file or default_sources_file(), limit=limit)
 
 
-@step("discover.search")
-def discover_search(term: str, sources_file: Path, *, limit: int = 10):
+@step("discover.search", report="podsight.sources.discover:DiscoverReport")
+def discover_search(
+    term: str, *, sources_file: Path | None = None, limit: int = 10
+) -> DiscoverReport:
+    """Search Apple Podcasts and Podcast Index for ``term``; add what is found."""
     ensure_database()
     from podsight.sources.discover import discover_search as run
+    from podsight.sources.sync import default_sources_file
 
-    return run(term, sources_file, limit=limit)
+    return run(term, sources_file or default_sources_file(), limit=limit)
 
 
-@step("events.consume")
-def consume_events(**options: Any):
-    """Move listening events from the log into the lake → :class:`ConsumeReport`."""
+# --- matching and review ------------------------------------------------------------------
+
+
+@step("match", report="podsight.matching.report:MatchRunReport")
+def match_records(
+    *,
+    full: bool = False,
+    pair_counts: bool = False,
+    labels: Path | None = None,
+    progress: Progress = SILENT,
+) -> MatchRunReport:
+    """Link Spotify and YouTube records to the shows they are and pair episodes across
+    sources; with ``pair_counts`` (or ``labels``) count links per source pair, with
+    ``labels`` (a CSV of known pairs) evaluate the links against them."""
+    ensure_database()
+    from podsight.matching import report as quality
+    from podsight.matching.services import run_match
+
+    label_sets = quality.read_labels(labels) if labels is not None else None  # before matching
+    with progress.task("matching") as task:
+
+        def advance(done: int, total: int) -> None:
+            task.update(completed=done, total=total)
+
+        run = run_match(full=full, on_channel=advance)
+    result = quality.MatchRunReport(run)
+    if pair_counts or label_sets is not None:
+        result.pair_counts = quality.pair_counts()
+    if label_sets:
+        result.evaluations = quality.evaluate_labels(label_sets)
+    return result
+
+
+def _actor(actor: str | None) -> str:
+    if actor:
+        return actor
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no user name for this uid (containers)
+        return "cli"
+
+
+@step("links.list", report="podsight.pipeline.reports:LinkList")
+def links_list(
+    *, status: str | None = "needs_review", entity: str | None = None, limit: int = 50
+) -> LinkList:
+    """Matched links, newest first, up to ``limit`` per entity (default: those that need
+    review)."""
+    ensure_database()
+    from podsight.matching.review import list_links
+    from podsight.pipeline.reports import LinkList
+
+    return LinkList(status, list_links(entity=entity, status=status or None, limit=limit))
+
+
+@step("links.confirm", report="podsight.pipeline.reports:LinkAction")
+def links_confirm(
+    *, entity: str, record: str, reason: str = "", actor: str | None = None
+) -> LinkAction:
+    """Mark a matched link right; no later run reconsiders it. ``actor`` defaults to the
+    user running podsight."""
+    ensure_database()
+    from podsight.matching.review import confirm_link
+    from podsight.pipeline.reports import LinkAction
+
+    done = confirm_link(entity, record, actor=_actor(actor), reason=reason)
+    return LinkAction("confirm", entity, record, done.pk, None)
+
+
+@step("links.reject", report="podsight.pipeline.reports:LinkAction")
+def links_reject(
+    *,
+    entity: str,
+    record: str,
+    other: str | None = None,
+    reason: str = "",
+    actor: str | None = None,
+) -> LinkAction:
+    """Take a record out of the row it was matched into (only the pair with ``other``
+    when given); it is never linked there again."""
+    ensure_database()
+    from podsight.matching.review import reject_link
+    from podsight.pipeline.reports import LinkAction
+
+    target = reject_link(entity, record, actor=_actor(actor), other=other, reason=reason)
+    return LinkAction("reject", entity, record, None, target)
+
+
+@step("links.force", report="podsight.pipeline.reports:LinkAction")
+def links_force(
+    *, entity: str, record: str, other: str, reason: str = "", actor: str | None = None
+) -> LinkAction:
+    """Make two records one channel/episode, whatever the matcher says."""
+    ensure_database()
+    from podsight.matching.review import force_link
+    from podsight.pipeline.reports import LinkAction
+
+    survivor = force_link(entity, record, other, actor=_actor(actor), reason=reason)
+    return LinkAction("force", entity, record, None, survivor)
+
+
+# --- accounts -----------------------------------------------------------------------------
+
+
+@step("tokens.create", report="podsight.pipeline.reports:TokenCreated")
+def tokens_create(
+    *, name: str, scopes: Sequence[str] = ("events:write",), user: str | None = None
+) -> TokenCreated:
+    """Create an API token (acting for ``user`` when given); its key is in the report,
+    once: only a digest of it is kept."""
+    ensure_database()
+    from podsight.accounts.services import create_token, find_user, token_info
+    from podsight.pipeline.reports import TokenCreated
+
+    owner = find_user(user) if user is not None else None
+    token, key = create_token(name, list(scopes), user=owner)
+    return TokenCreated(token_info(token), key)
+
+
+@step("tokens.list", report="podsight.pipeline.reports:TokenList")
+def tokens_list() -> TokenList:
+    """Every API token: name, key prefix, scopes, user, times (never keys)."""
+    ensure_database()
+    from podsight.accounts.services import list_tokens
+    from podsight.pipeline.reports import TokenList
+
+    return TokenList(list_tokens())
+
+
+@step("tokens.revoke", report="podsight.accounts.services:TokenInfo")
+def tokens_revoke(*, name: str) -> TokenInfo:
+    """Revoke the token ``name``: requests with its key are refused from then on."""
+    ensure_database()
+    from podsight.accounts.services import revoke_token, token_info
+
+    return token_info(revoke_token(name))
+
+
+@step("users.create", report="podsight.pipeline.reports:UserCreated")
+def users_create(*, username: str, password: str, staff: bool = False) -> UserCreated:
+    """Create a user (password hashed by Django) that tokens can act for."""
+    ensure_database()
+    from podsight.accounts.services import UserInfo, create_user
+    from podsight.pipeline.reports import UserCreated
+
+    user = create_user(username, password, staff=staff)
+    return UserCreated(UserInfo(user.get_username(), staff))
+
+
+# --- listening events ---------------------------------------------------------------------
+
+
+@step("events.consume", report="podsight.events.consumer:ConsumeReport")
+def consume_events(
+    *, once: bool = False, batch_size: int = 50_000, interval_s: float = 5.0
+) -> ConsumeReport:
+    """Move listening events from the log into the lake (``events``,
+    ``engagement_daily``), exactly once; until interrupted unless ``once``."""
+    import logging
+
     ensure_database()
     from podsight.events.consumer import consume
 
-    return consume(**options)
+    batches = logging.getLogger("podsight.events.consume")
+
+    def logged(report: ConsumeReport) -> None:
+        # One line per micro-batch: the log file's (the console's with --verbose).
+        batches.info("batch: %s", report)
+
+    return consume(once=once, batch_size=batch_size, interval_s=interval_s, on_batch=logged)
 
 
-@step("events.simulate")
-def simulate_listeners(**options: Any):
-    """Simulated listeners send listening events → :class:`SimulationReport`."""
+@step("events.simulate", report="podsight.events.simulate:SimulationReport")
+def simulate_listeners(
+    *,
+    users: int = 5_000,
+    rate: float = 20.0,
+    duration_s: float | None = None,
+    events: int | None = None,
+    seed: int = 42,
+    speedup: float = 1.0,
+    url: str | None = None,
+    token: str | None = None,
+    direct: bool = False,
+    tastes_path: Path | None = None,
+    batch_size: int = 1_000,
+    progress: Progress = SILENT,
+) -> SimulationReport:
+    """Simulated listeners with latent tastes play the catalog; their events go to the
+    API at ``url`` (with ``token``) or, ``direct``, straight into the event log."""
     ensure_database()
     from podsight.events.simulate import run
 
-    return run(**options)
+    return run(
+        users=users, rate=rate, duration_s=duration_s, events=events, seed=seed,
+        speedup=speedup, url=url, token=token, direct=direct, tastes_path=tastes_path,
+        batch_size=batch_size, **_legacy(progress),
+    )  # fmt: skip
 
 
-@step("directory.search")
-def directory_search(q: str | None, **options: Any):
-    """Search the imported Podcast Index dump → :class:`DirectoryPage`.
+# --- the demo -----------------------------------------------------------------------------
+
+
+@step("demo.feeds", report="podsight.demo.load:DemoFeeds")
+def build_demo_feeds(out_dir: Path, *, seed: int = 42, shows: int = 24) -> DemoFeeds:
+    """Write the seeded demo world's RSS documents into ``out_dir``."""
+    from podsight.demo.load import demo_feeds
+
+    return demo_feeds(out_dir, seed=seed, shows=shows)
+
+
+@step("demo.load", report="podsight.demo.load:DemoLoadReport")
+def demo_load(
+    *, seed: int = 42, shows: int = 24, apis: bool = True, progress: Progress = SILENT
+) -> DemoLoadReport:
+    """Load data for a local platform: the feeds in PODSIGHT_FEEDS if set, else the demo
+    world's feeds and (``apis``) its shows synced from the local demo APIs; then match.
+    The report holds the ingest, sync and match reports and the catalog summary."""
+    ensure_database()
+    from podsight.demo.load import load_demo
+
+    return load_demo(
+        seed=seed,
+        shows=shows,
+        apis=apis,
+        ingest=ingest_rss,
+        sync=sync_sources,
+        match=lambda **options: match_records(**options).run,
+        progress=progress,
+    )
+
+
+@step("demo.labels", report="podsight.demo.truth:LabelCounts")
+def demo_labels(*, path: Path, seed: int = 42, shows: int = 24) -> LabelCounts:
+    """Write the demo world's ground truth as a labels CSV for ``match`` (``labels``)."""
+    from podsight.demo import build_world
+    from podsight.demo.truth import write_labels
+
+    return write_labels(build_world(seed=seed, shows=shows), path)
+
+
+@step("demo.apis", report="podsight.demo.load:DemoApis")
+def demo_apis(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8010,
+    seed: int = 42,
+    shows: int = 24,
+    cache_mode: str = "etag",
+    on_ready: Callable[[DemoApis], None] | None = None,
+) -> DemoApis:
+    """Serve the demo world as the Podcast Index, Apple, Spotify and YouTube APIs until
+    interrupted; ``on_ready`` gets the settings that point podsight at them."""
+    from podsight.demo.load import demo_apis as serve
+
+    return serve(
+        host=host, port=port, seed=seed, shows=shows, cache_mode=cache_mode, on_ready=on_ready
+    )
+
+
+# --- the directory ------------------------------------------------------------------------
+
+
+@step("directory.search", report="podsight.directory.service:DirectoryPage")
+def directory_search(
+    q: str | None,
+    *,
+    language: str | None = None,
+    category: str | None = None,
+    page_size: int = 50,  # directory.service.DEFAULT_PAGE_SIZE (not imported before Django)
+    cursor: str | None = None,
+) -> DirectoryPage:
+    """Search every feed of the imported Podcast Index dump by title, author and
+    description, best first: one page (``cursor``: where the last one ended).
 
     No migration check here: the API calls it on every request (the server, like the
     CLI's entry, has set Django up already)."""
@@ -128,14 +416,14 @@ def directory_search(q: str | None, **options: Any):
     setup_django()
     from podsight.directory.service import search
 
-    return search(q, **options)
+    return search(q, language=language, category=category, page_size=page_size, cursor=cursor)
 
 
-@step("directory.add")
+@step("directory.add", report="podsight.directory.service:AddResult")
 def directory_add(
-    podcastindex_id: int, *, sources_file: Path | None = None, progress: bool = False, console=None
-):
-    """Add a directory feed to the sources file and the catalog → :class:`AddResult`."""
+    podcastindex_id: int, *, sources_file: Path | None = None, progress: Progress = SILENT
+) -> AddResult:
+    """Add a directory feed to the sources file and the catalog, and ingest its feed."""
     ensure_database()
     from podsight.directory.service import add_feed
     from podsight.sources.sync import default_sources_file
@@ -143,16 +431,60 @@ def directory_add(
     return add_feed(
         podcastindex_id,
         sources_file=sources_file or default_sources_file(),
-        ingest=STEPS["ingest.rss"],
+        ingest=ingest_rss,
         progress=progress,
-        console=console,
     )
 
 
-@step("directory.reindex")
-def directory_reindex(*, rebuild: bool = False, progress: bool = True, console=None):
-    """Bring the directory index in step with the lake (or rebuild it) → :class:`IndexSync`."""
+@step("directory.reindex", report="podsight.directory.index:IndexSync")
+def directory_reindex(*, rebuild: bool = False, progress: Progress = SILENT) -> IndexSync:
+    """Bring the directory's search index in step with the imported dump (or rebuild it)."""
     from podsight.directory.index import sync_with_lake
+    from podsight.directory.service import DirectoryUnavailable
 
-    result, _writer, _lock = sync_with_lake(progress=progress, console=console, rebuild=rebuild)
+    result, _writer, _lock = sync_with_lake(progress=progress, rebuild=rebuild)
+    if result.action == "no_lake":
+        raise DirectoryUnavailable(
+            "no Podcast Index dump has been imported: run `podsight import podcastindex FILE`"
+        )
     return result
+
+
+# --- operations ---------------------------------------------------------------------------
+
+
+@step("migrate", report="podsight.pipeline.reports:Migrated")
+def migrate() -> Migrated:
+    """Apply pending database migrations (every step that needs the database does too)."""
+    from podsight.pipeline.reports import Migrated
+
+    return Migrated(ensure_database())
+
+
+@step("serve", report="podsight.pipeline.reports:Served")
+def serve(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    threads: int = 8,
+    workers: int = 1,
+    progress: Progress = SILENT,
+) -> Served:
+    """Serve the REST API (and /api/docs) until interrupted: one waitress process, or
+    gunicorn pre-forking ``workers`` processes."""
+    from podsight.pipeline.reports import Served
+    from podsight.serving import check_address, check_serving, serve_gunicorn, serve_waitress
+    from podsight.wsgi import application
+
+    check_address(host, port)  # a host that is not one, a port in use
+    check_serving(host)  # a non-loopback host with the built-in secret key is refused
+    shown = f"[{host}]" if ":" in host else host
+    progress.note(
+        f"serving on http://{shown}:{port}/api/channels  (docs: /api/docs) "
+        f"with {workers} process(es) × {threads} thread(s); Ctrl-C stops"
+    )
+    if workers == 1:
+        serve_waitress(application, host=host, port=port, threads=threads)
+    else:
+        serve_gunicorn(application, host=host, port=port, workers=workers, threads=threads)
+    return Served(host, port, workers, threads)
