@@ -308,6 +308,18 @@ def test_users_that_gpodder_urls_cannot_address_are_refused(home: Path, name: st
     assert listed.code == 2  # no such user was made
 
 
+def test_an_input_error_is_one_line_with_the_option_named(home: Path) -> None:
+    # parse_timespan raises an InputError; the command adds the option's name, the entry
+    # prints it (no command catches ValueError any more).
+    ran = run(["simulate", "listeners", "--direct", "--duration", "soon"], user_env(home))
+    assert_error_line(ran, 2, "--duration 'soon' is not a duration")
+
+
+def test_a_token_for_a_user_that_does_not_exist(home: Path) -> None:
+    ran = run(["tokens", "create", "t", "--user", "nobody"], user_env(home))
+    assert_error_line(ran, 2, "no user named 'nobody'", "podsight users create")
+
+
 def test_simulate_with_the_server_down_ends_with_its_duration(seeded_home: Path,
                                                               tmp_path: Path) -> None:  # fmt: skip
     down = f"http://127.0.0.1:{free_port()}"  # nothing listens there

@@ -16,9 +16,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from podsight.cli.output import console, err
-from podsight.errors import PodsightError
-from podsight.pipeline.steps import STEPS
+from podsight.cli.output import console, err, progress_view
+from podsight.pipeline import run_step
 
 __all__ = ["directory_app"]
 
@@ -44,8 +43,13 @@ def search(
 ) -> None:
     """Search every imported dump feed by title, author and description, best first."""
     term = " ".join(words)
-    page = STEPS["directory.search"](
-        term, language=language, category=category, page_size=limit, cursor=cursor
+    page = run_step(
+        "directory.search",
+        q=term,
+        language=language,
+        category=category,
+        page_size=limit,
+        cursor=cursor,
     )
     if not page.results:
         console.print(f"no feed in the directory matches {escape(term)!r}")
@@ -77,8 +81,11 @@ def add(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Put a directory feed in the sources file and the catalog, and ingest its feed."""
-    result = STEPS["directory.add"](
-        podcastindex_id, sources_file=sources, progress=progress, console=err
+    result = run_step(
+        "directory.add",
+        podcastindex_id=podcastindex_id,
+        sources_file=sources,
+        progress=progress_view(progress),
     )
     listed = "added to" if result.added_to_sources else "already in"
     console.print(
@@ -108,9 +115,5 @@ def reindex(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Bring the search index in step with the imported dump (an import does this too)."""
-    result = STEPS["directory.reindex"](rebuild=rebuild, progress=progress, console=err)
-    if result.action == "no_lake":
-        raise PodsightError(
-            "no Podcast Index dump has been imported: run `podsight import podcastindex FILE`"
-        )
+    result = run_step("directory.reindex", rebuild=rebuild, progress=progress_view(progress))
     console.print(str(result))

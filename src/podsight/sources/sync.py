@@ -31,7 +31,6 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from podsight import conf
 from podsight.errors import InputError
@@ -57,7 +56,6 @@ __all__ = [
     "SyncReport",
     "default_sources_file",
     "load_sources_file",
-    "print_sync_summary",
     "store_and_record",
     "sync_shows",
 ]
@@ -426,47 +424,3 @@ def _sync_source(
             bar.advance(task)
     if run.shows_failed and not run.shows_ok:
         run.status = "failed"
-
-
-def print_sync_summary(report: SyncReport, console: Console) -> None:
-    table = Table(title="sync summary", show_lines=False)
-    for column in (
-        "source",
-        "status",
-        "shows ok",
-        "failed",
-        "episodes new",
-        "updated",
-        "vanished",
-        "linked by key",
-        "calls",
-        "from cache",
-        "304",
-        "quota units",
-    ):
-        table.add_column(column)
-    for run in report.runs.values():
-        table.add_row(
-            run.source,
-            run.status,
-            str(run.shows_ok),
-            str(run.shows_failed),
-            str(run.store.episodes_new),
-            str(run.store.episodes_updated),
-            str(run.store.episodes_vanished),
-            str(run.store.shows_linked_by_key + run.store.episodes_linked_by_key),
-            str(run.calls),
-            str(run.cache_hits),
-            str(run.revalidated),
-            "" if run.quota_units is None else str(run.quota_units),
-        )
-    console.print(table)
-    for run in report.runs.values():
-        if run.message and run.status in ("skipped", "stopped", "failed"):
-            console.print(f"{run.source}: {escape(run.message)}")
-        for error in run.errors[:10]:
-            console.print(f"  [red]✗[/] {escape(error)}")
-    console.print(
-        f"metric snapshots appended: {report.metrics_written}; "
-        f"API payloads kept for replay: {report.payloads_written}"
-    )

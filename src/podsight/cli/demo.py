@@ -1,0 +1,84 @@
+"""``podsight demo``: the seeded demo world (``demo.load``, ``demo.labels``, ``demo.apis``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from podsight.cli import render
+from podsight.cli.output import console, progress_view
+from podsight.pipeline import run_step
+
+__all__ = ["demo_app"]
+
+demo_app = typer.Typer(help="The seeded demo world.", no_args_is_help=True)
+
+# demo.load.DEMO_API_PORT (the CLI imports no domain module; tests/cli checks they agree)
+DEMO_API_PORT = 8010
+
+
+@demo_app.command("load")
+def demo_load(
+    seed: Annotated[int, typer.Option(help="Seed of the demo world.")] = 42,
+    shows: Annotated[int, typer.Option(min=1, max=5000, help="Number of demo shows.")] = 24,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    apis: Annotated[
+        bool, typer.Option(help="Also sync the demo shows from the local demo APIs.")
+    ] = True,
+) -> None:
+    """Load data for a local platform: the feeds in PODSIGHT_FEEDS if set, else the demo world.
+
+    The demo world's RSS documents are written under PODSIGHT_HOME/demo/feeds and go
+    through the same ingestion path as any real feed; then a local server answers as
+    Podcast Index, Apple, Spotify and YouTube would for the same shows, and the demo
+    shows are synced from it through the real connectors."""
+    report = run_step(
+        "demo.load", seed=seed, shows=shows, apis=apis, progress=progress_view(progress)
+    )
+    render.ingest_report(report.ingest)
+    if report.ingest.all_failed:
+        raise typer.Exit(1)
+    if report.sync is not None:
+        render.sync_summary(report.sync)
+    console.print(f"matching: {escape(str(report.match))}")
+    render.catalog_summary(report.catalog)
+
+
+@demo_app.command("labels")
+def demo_labels(
+    path: Annotated[Path, typer.Argument(help="Where to write the labels CSV.")],
+    seed: Annotated[int, typer.Option(help="Seed of the loaded demo world.")] = 42,
+    shows: Annotated[int, typer.Option(min=1, max=5000, help="Shows of the loaded world.")] = 24,
+) -> None:
+    """Write the ground truth of the loaded demo world as a labels CSV for
+    ``podsight match --report --labels PATH``."""
+    counts = run_step("demo.labels", path=path, seed=seed, shows=shows)
+    console.print(
+        f"wrote {path}: {counts.channel_records} channel and {counts.episode_records} episode "
+        f"records labelled ({counts.world_shows} shows, {counts.world_episodes} episodes)"
+    )
+
+
+@demo_app.command("apis")
+def demo_apis(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = DEMO_API_PORT,
+    seed: Annotated[int, typer.Option(help="Seed of the demo world.")] = 42,
+    shows: Annotated[int, typer.Option(min=1, max=5000, help="Number of demo shows.")] = 24,
+    cache_mode: Annotated[str, typer.Option(help="Caching headers: etag, max-age, ...")] = "etag",
+) -> None:
+    """Serve the demo world as the Podcast Index, Apple, Spotify and YouTube APIs."""
+
+    def ready(info) -> None:  # noqa: ANN001 - a DemoApis
+        console.print("Point podsight at these APIs with:")
+        for name, value in info.settings.items():
+            console.print(f"  export {name}={value}")
+        console.print(f"then: podsight sync --sources {info.sources_file}")
+
+    run_step(
+        "demo.apis", host=host, port=port, seed=seed, shows=shows, cache_mode=cache_mode,
+        on_ready=ready,
+    )  # fmt: skip

@@ -1,0 +1,157 @@
+"""Reports as the CLI shows them: tables and summary lines (results on stdout, notes on
+stderr). Only rendering: every value comes from a step's report."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rich.markup import escape
+from rich.table import Table
+
+from podsight.cli.output import console, err, fail
+
+__all__ = [
+    "catalog_summary",
+    "discover_report",
+    "ingest_report",
+    "match_quality",
+    "sync_summary",
+    "when",
+]
+
+
+def when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "-"
+
+
+def ingest_report(report: Any) -> None:
+    """An ``IngestReport``: one row per feed, then the counts."""
+    table = Table(title="feeds", show_lines=False, expand=False)
+    for column in ("status", "feed", "title", "episodes", "new", "upd", "gone", "notes"):
+        table.add_column(column, overflow="fold")
+    colours = {"new": "green", "updated": "cyan", "incomplete": "yellow", "failed": "red"}
+    for o in report.outcomes:
+        colour = colours.get(o.status, "white")
+        notes = o.error or ", ".join(o.repairs)
+        table.add_row(
+            f"[{colour}]{o.status}[/]", escape(o.location[-48:]), escape((o.title or "")[:40]),
+            str(o.episodes_total), str(o.episodes_new), str(o.episodes_updated),
+            str(o.episodes_vanished), escape(notes[:120]),
+        )  # fmt: skip
+    console.print(table)
+    statuses = ("new", "updated", "unchanged", "not-modified", "incomplete", "failed")
+    counts = {s: report.count(s) for s in statuses}
+    episodes = sum(o.episodes_new for o in report.outcomes)
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    console.print(f"[bold]{len(report.outcomes)} feeds[/]: {summary}; {episodes} new episodes")
+    if report.all_failed:
+        err.print("[red]every feed failed[/]; see the notes column for what to fix")
+
+
+def sync_summary(report: Any) -> None:
+    """A ``SyncReport``: one row per source, what went wrong, what was kept."""
+    table = Table(title="sync summary", show_lines=False)
+    for column in (
+        "source", "status", "shows ok", "failed", "episodes new", "updated", "vanished",
+        "linked by key", "calls", "from cache", "304", "quota units",
+    ):  # fmt: skip
+        table.add_column(column)
+    for run in report.runs.values():
+        table.add_row(
+            run.source,
+            run.status,
+            str(run.shows_ok),
+            str(run.shows_failed),
+            str(run.store.episodes_new),
+            str(run.store.episodes_updated),
+            str(run.store.episodes_vanished),
+            str(run.store.shows_linked_by_key + run.store.episodes_linked_by_key),
+            str(run.calls),
+            str(run.cache_hits),
+            str(run.revalidated),
+            "" if run.quota_units is None else str(run.quota_units),
+        )
+    console.print(table)
+    for run in report.runs.values():
+        if run.message and run.status in ("skipped", "stopped", "failed"):
+            console.print(f"{run.source}: {escape(run.message)}")
+        for error in run.errors[:10]:
+            console.print(f"  [red]✗[/] {escape(error)}")
+    console.print(
+        f"metric snapshots appended: {report.metrics_written}; "
+        f"API payloads kept for replay: {report.payloads_written}"
+    )
+
+
+def discover_report(report: Any) -> None:
+    """A ``DiscoverReport``; found nothing because no source could be asked: a failed run."""
+    for source, why in report.skipped.items():
+        err.print(f"[yellow]skipped {source}[/]: {escape(why)}")
+    for source, why in report.errors.items():
+        err.print(f"[red]{source}[/]: {escape(why)}")
+    table = Table(title="shows found")
+    for column in ("source", "id", "title", "feed"):
+        table.add_column(column, overflow="fold")
+    for show in report.found:
+        table.add_row(
+            show.source,
+            escape(show.external_id),
+            escape(str(show.data.get("title") or "")[:60]),
+            escape(str(show.data.get("feed_url") or "")[:60]),
+        )
+    console.print(table)
+    console.print(f"{len(report.added)} new show(s) added to the sources file")
+    if not report.found and (report.errors or report.skipped):
+        failed = sorted({*report.errors, *report.skipped})
+        raise fail(
+            f"nothing found: no source could be asked ({', '.join(failed)}; see above); "
+            "set the sources' credentials (README, Settings) or check the network"
+        )
+
+
+def match_run(report: Any) -> None:
+    """A ``MatchReport``: the counts, then the channel links made (the first 50)."""
+    console.print(escape(str(report)))
+    for explanation in report.links[:50]:
+        console.print(f"  [green]✓[/] {escape(explanation)}")
+    if len(report.links) > 50:
+        console.print(f"  … and {len(report.links) - 50} more channel links")
+
+
+def match_quality(report: Any) -> None:
+    """A ``MatchRunReport``'s counts per source pair and evaluations against labels."""
+    for entity, rows in (report.pair_counts or {}).items():
+        table = Table(title=f"{entity} links per source pair")
+        for name in ("sources", "matched", "only left", "only right", "needs review"):
+            table.add_column(name, justify="left" if name == "sources" else "right")
+        for row in rows:
+            table.add_row(
+                f"{row.left} ~ {row.right}",
+                str(row.matched),
+                str(row.only_left),
+                str(row.only_right),
+                str(row.needs_review),
+            )
+        console.print(table)
+    for entity, result in report.evaluations.items():
+        console.print(
+            f"{entity}: precision {result.precision:.4f} · recall {result.recall:.4f} · "
+            f"F1 {result.f1:.4f} ({result.correct_pairs} right of {result.predicted_pairs} "
+            f"predicted pairs, {result.true_pairs} true pairs, {result.labelled} labelled records)"
+        )
+        for line in result.unresolved[:20]:
+            console.print(f"  [yellow]?[/] unresolved label {escape(line)}")
+        for line in result.false_links:
+            console.print(f"  [red]✗ wrong link[/] {escape(line)}")
+        for line in result.missed_links:
+            console.print(f"  [red]✗ missed[/] {escape(line)}")
+
+
+def catalog_summary(summary: Any) -> None:
+    """A ``CatalogSummary``: channels and episodes, and how many links need review."""
+    console.print("[bold]catalog[/]:")
+    for line in summary.lines():
+        console.print(f"  {escape(line)}")
+    if summary.channels.needs_review or summary.episodes.needs_review:
+        console.print("  review them with `podsight links list` (confirm, reject or force)")
