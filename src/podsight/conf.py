@@ -9,9 +9,10 @@ import os
 import re
 from pathlib import Path
 
-from podsight.errors import InputError
+from podsight.errors import ConfigurationError, InputError
 
 __all__ = [
+    "SettingError",
     "TimespanError",
     "API_URLS",
     "allow_private_urls",
@@ -39,6 +40,11 @@ API_URLS = {
 }
 
 
+class SettingError(ConfigurationError, ValueError):
+    """A setting's value cannot be used; the message names the setting and its form. A
+    ``ValueError`` too: code that parses settings beside numbers catches both alike."""
+
+
 def env(name: str, default: str = "") -> str:
     value = os.environ.get(name)
     return default if value is None or value.strip() == "" else value.strip()
@@ -51,7 +57,7 @@ def env_float(name: str, default: float) -> float:
     try:
         return float(raw)
     except ValueError:
-        raise ValueError(f"{name} must be a number, not {raw!r}") from None
+        raise SettingError(f"{name} must be a number, not {raw!r}") from None
 
 
 def api_url(name: str) -> str:

@@ -315,6 +315,12 @@ def test_an_input_error_is_one_line_with_the_option_named(home: Path) -> None:
     assert_error_line(ran, 2, "--duration 'soon' is not a duration")
 
 
+def test_a_bad_setting_value_is_a_usage_error_not_a_bug(home: Path) -> None:
+    ran = run(["ingest", "rss", "https://example.invalid/x.xml", "--no-progress"],
+              user_env(home, PODSIGHT_FETCH_READ_TIMEOUT="abc"))  # fmt: skip
+    assert_error_line(ran, 2, "PODSIGHT_FETCH_READ_TIMEOUT='abc' is not a number")
+
+
 def test_a_token_for_a_user_that_does_not_exist(home: Path) -> None:
     ran = run(["tokens", "create", "t", "--user", "nobody"], user_env(home))
     assert_error_line(ran, 2, "no user named 'nobody'", "podsight users create")

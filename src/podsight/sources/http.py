@@ -214,7 +214,7 @@ def _make_storage(url: str) -> hishel.BaseStorage:
         path = Path(url.removeprefix("sqlite:///").removeprefix("sqlite://"))
         path.parent.mkdir(parents=True, exist_ok=True)
         return hishel.SqliteStorage(database_path=path, default_ttl=cache_ttl())
-    raise ValueError(
+    raise conf.SettingError(
         f"PODSIGHT_CACHE_URL must be redis://… or sqlite:///path, not {_safe_cache_url(url)}"
     )
 
@@ -258,7 +258,9 @@ def rate_setting(source: str, default: tuple[int, float] | None) -> tuple[int, f
     except ValueError:
         parsed = (0, 0.0)
     if parsed[0] <= 0 or parsed[1] <= 0:
-        raise ValueError(f'{name} must look like "20/60" (calls/seconds) or "off", not {raw!r}')
+        raise conf.SettingError(
+            f'{name} must look like "20/60" (calls/seconds) or "off", not {raw!r}'
+        )
     return parsed
 
 

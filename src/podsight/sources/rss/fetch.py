@@ -207,9 +207,9 @@ def _env_number(name: str, default: float) -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a number") from None
+        raise conf.SettingError(f"{name}={raw!r} is not a number") from None
     if value <= 0:
-        raise ValueError(f"{name}={raw!r} must be positive")
+        raise conf.SettingError(f"{name}={raw!r} must be positive")
     return value
 
 

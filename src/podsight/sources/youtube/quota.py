@@ -138,7 +138,9 @@ class QuotaLedger:
         """Budget from ``PODSIGHT_YOUTUBE_QUOTA_BUDGET``; file under ``$PODSIGHT_HOME/state``."""
         raw = conf.env_float(BUDGET_SETTING, DEFAULT_BUDGET)
         if raw < 0 or raw != int(raw):
-            raise ValueError(f"{BUDGET_SETTING} must be a whole number of units ≥ 0, not {raw:g}")
+            raise conf.SettingError(
+                f"{BUDGET_SETTING} must be a whole number of units ≥ 0, not {raw:g}"
+            )
         path = conf.podsight_home() / "state" / "youtube_quota.json"
         return cls(int(raw), path, clock=clock)
 
