@@ -17,7 +17,8 @@ MODULES = sorted(CLI.glob("*.py"))
 
 # What a command module may import from podsight: the steps, the errors, the progress
 # view, its siblings; and the entry's infrastructure (settings parsing, the log file's
-# place, bootstrap's start), which is neither a query nor domain logic.
+# place, bootstrap's start), which is neither a query nor domain logic. Report types may
+# be named for annotations under `if TYPE_CHECKING:`.
 ALLOWED = (
     "podsight.pipeline",
     "podsight.errors",
@@ -40,9 +41,22 @@ COMMANDS_ONLY = [
 ]
 
 
+def _type_only(tree: ast.AST) -> set[ast.AST]:
+    """Nodes under ``if TYPE_CHECKING:``: report types named in annotations, never run."""
+    inside: set[ast.AST] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            for child in node.body:
+                inside.update(ast.walk(child))
+    return inside
+
+
 def _imports(tree: ast.AST) -> list[str]:
     names = []
+    skip = _type_only(tree)
     for node in ast.walk(tree):
+        if node in skip:
+            continue
         if isinstance(node, ast.Import):
             names += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module == "podsight":

@@ -44,9 +44,9 @@ def test_an_unknown_step_is_a_lookup_error() -> None:
 @pytest.mark.django_db
 def test_steps_run_without_the_cli(tmp_path: Path) -> None:
     created = run_step("tokens.create", name="runner", scopes=["events:write"])
-    assert created.key and created.token.name == "runner" and created.token.scopes == [
-        "events:write"
-    ]
+    assert (
+        created.key and created.token.name == "runner" and created.token.scopes == ["events:write"]
+    )
     listed = run_step("tokens.list")
     assert [t.name for t in listed.tokens] == ["runner"]
     assert run_step("tokens.revoke", name="runner").revoked_at is not None

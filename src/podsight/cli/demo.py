@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -11,6 +11,9 @@ from rich.markup import escape
 from podsight.cli import render
 from podsight.cli.output import console, progress_view
 from podsight.pipeline import run_step
+
+if TYPE_CHECKING:  # a report type only
+    from podsight.demo.load import DemoApis
 
 __all__ = ["demo_app"]
 
@@ -72,7 +75,7 @@ def demo_apis(
 ) -> None:
     """Serve the demo world as the Podcast Index, Apple, Spotify and YouTube APIs."""
 
-    def ready(info) -> None:  # noqa: ANN001 - a DemoApis
+    def ready(info: DemoApis) -> None:
         console.print("Point podsight at these APIs with:")
         for name, value in info.settings.items():
             console.print(f"  export {name}={value}")

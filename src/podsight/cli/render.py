@@ -4,18 +4,26 @@ stderr). Only rendering: every value comes from a step's report."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 from rich.table import Table
 
 from podsight.cli.output import console, err, fail
 
+if TYPE_CHECKING:  # report types only: the CLI imports no domain module at run time
+    from podsight.matching.report import CatalogSummary, MatchRunReport
+    from podsight.matching.services import MatchReport
+    from podsight.sources.discover import DiscoverReport
+    from podsight.sources.rss.ingest import IngestReport
+    from podsight.sources.sync import SyncReport
+
 __all__ = [
     "catalog_summary",
     "discover_report",
     "ingest_report",
     "match_quality",
+    "match_run",
     "sync_summary",
     "when",
 ]
@@ -25,8 +33,8 @@ def when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "-"
 
 
-def ingest_report(report: Any) -> None:
-    """An ``IngestReport``: one row per feed, then the counts."""
+def ingest_report(report: IngestReport) -> None:
+    """One row per feed, then the counts."""
     table = Table(title="feeds", show_lines=False, expand=False)
     for column in ("status", "feed", "title", "episodes", "new", "upd", "gone", "notes"):
         table.add_column(column, overflow="fold")
@@ -49,8 +57,8 @@ def ingest_report(report: Any) -> None:
         err.print("[red]every feed failed[/]; see the notes column for what to fix")
 
 
-def sync_summary(report: Any) -> None:
-    """A ``SyncReport``: one row per source, what went wrong, what was kept."""
+def sync_summary(report: SyncReport) -> None:
+    """One row per source, what went wrong, what was kept."""
     table = Table(title="sync summary", show_lines=False)
     for column in (
         "source", "status", "shows ok", "failed", "episodes new", "updated", "vanished",
@@ -84,8 +92,8 @@ def sync_summary(report: Any) -> None:
     )
 
 
-def discover_report(report: Any) -> None:
-    """A ``DiscoverReport``; found nothing because no source could be asked: a failed run."""
+def discover_report(report: DiscoverReport) -> None:
+    """The shows found; nothing found because no source could be asked: a failed run."""
     for source, why in report.skipped.items():
         err.print(f"[yellow]skipped {source}[/]: {escape(why)}")
     for source, why in report.errors.items():
@@ -110,8 +118,8 @@ def discover_report(report: Any) -> None:
         )
 
 
-def match_run(report: Any) -> None:
-    """A ``MatchReport``: the counts, then the channel links made (the first 50)."""
+def match_run(report: MatchReport) -> None:
+    """The counts, then the channel links made (the first 50)."""
     console.print(escape(str(report)))
     for explanation in report.links[:50]:
         console.print(f"  [green]✓[/] {escape(explanation)}")
@@ -119,8 +127,8 @@ def match_run(report: Any) -> None:
         console.print(f"  … and {len(report.links) - 50} more channel links")
 
 
-def match_quality(report: Any) -> None:
-    """A ``MatchRunReport``'s counts per source pair and evaluations against labels."""
+def match_quality(report: MatchRunReport) -> None:
+    """Link counts per source pair and the evaluations against labels, when asked."""
     for entity, rows in (report.pair_counts or {}).items():
         table = Table(title=f"{entity} links per source pair")
         for name in ("sources", "matched", "only left", "only right", "needs review"):
@@ -148,8 +156,8 @@ def match_quality(report: Any) -> None:
             console.print(f"  [red]✗ missed[/] {escape(line)}")
 
 
-def catalog_summary(summary: Any) -> None:
-    """A ``CatalogSummary``: channels and episodes, and how many links need review."""
+def catalog_summary(summary: CatalogSummary) -> None:
+    """Channels and episodes, and how many links need review."""
     console.print("[bold]catalog[/]:")
     for line in summary.lines():
         console.print(f"  {escape(line)}")
