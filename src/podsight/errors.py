@@ -17,6 +17,7 @@ classes)::
     │       ├── FeedParseError (sources.rss.parser), DumpFormatError (…podcastindex.dump)
     │       ├── SourcesFileError, UnknownSource (sources.sync), LabelError (matching.report)
     │       ├── AccountError (accounts.services), TimespanError (conf)
+    │       ├── InvalidSimulation (events.simulate)
     │       └── InvalidSearch, InvalidCursor (directory.service), BodyTooLarge (api.body)
     ├── NotFoundError              exit 1 · HTTP 404   a named thing does not exist
     │   └── NoSuchToken (accounts.services), FeedNotFound (directory.service; exit 2)

@@ -45,7 +45,7 @@ from typing import Any
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from podsight import conf
-from podsight.errors import PodsightError
+from podsight.errors import InputError, PodsightError
 
 __all__ = [
     "BatchResult",
@@ -53,6 +53,7 @@ __all__ = [
     "DirectSink",
     "EpisodeRef",
     "HttpSink",
+    "InvalidSimulation",
     "Listener",
     "SimulationError",
     "SimulationReport",
@@ -98,6 +99,10 @@ TRANSIENT_STATUSES = frozenset((429, 502, 503, 504))
 class SimulationError(PodsightError, RuntimeError):
     """The simulation cannot go on (no catalog, a refused token, a server that stays
     down); the message says what to do."""
+
+
+class InvalidSimulation(InputError, ValueError):
+    """A parameter of :func:`run` is out of range (still a ``ValueError``, as it was)."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -825,16 +830,16 @@ def run(
     into the log. The simulated clock runs ``speedup`` times as fast as the real one
     (0: no pacing at all). Ctrl-C ends the run after sending what was generated."""
     if rate <= 0:
-        raise ValueError("rate must be > 0 events per second")
+        raise InvalidSimulation("rate must be > 0 events per second")
     if speedup != 0 and speedup < 1:
-        raise ValueError("speedup must be ≥ 1 (or 0: as fast as possible)")
+        raise InvalidSimulation("speedup must be ≥ 1 (or 0: as fast as possible)")
     if not 1 <= batch_size <= BATCH_MAX:
-        raise ValueError(f"batch_size must be 1…{BATCH_MAX}")
+        raise InvalidSimulation(f"batch_size must be 1…{BATCH_MAX}")
     if sink is None:
         if direct == (url is not None):
-            raise ValueError("give either a URL (with a token) or direct")
+            raise InvalidSimulation("give either a URL (with a token) or direct")
         if url is not None and not token:
-            raise ValueError("sending to a URL needs a token (events:write scope)")
+            raise InvalidSimulation("sending to a URL needs a token (events:write scope)")
         sink = (
             DirectSink(max_attempts=max_attempts)
             if direct
