@@ -68,3 +68,14 @@ def test_match_reports_its_evaluation_against_labels(tmp_path: Path) -> None:
     assert set(report.evaluations) == {"channel"}
     assert report.evaluations["channel"].labelled == 2
     assert report.evaluations["channel"].unresolved  # neither record is in the catalog
+
+
+def test_docs_list_every_step_with_its_parameters_and_report() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "pipeline.md").read_text("utf-8")
+    rows = {line.split("|")[1].strip(" `"): line for line in doc.splitlines()
+            if line.startswith("| `")}  # fmt: skip
+    assert set(rows) == set(STEPS)
+    for name, found in STEPS.items():
+        assert f"`{found.report.__name__}`" in rows[name], name
+        for param in found.params:
+            assert f"`{param.name}`" in rows[name], (name, param.name)
