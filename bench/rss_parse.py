@@ -141,15 +141,13 @@ def ingest_once() -> dict[str, object]:
     from podsight.bootstrap import ensure_database
 
     ensure_database()
-    from podsight.pipeline.steps import STEPS
-
-    ingest = STEPS["ingest.rss"]
+    from podsight.pipeline import run_step
 
     def timed(locations: list[str]) -> tuple[float, Any]:
         clear_caches()
         gc.collect()
         start = time.perf_counter()
-        report = ingest(locations=locations, progress=False)
+        report = run_step("ingest.rss", locations=locations)  # silent by default
         return time.perf_counter() - start, report
 
     first, report = timed([str(corpus_dir())])
