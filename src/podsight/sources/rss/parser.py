@@ -47,6 +47,40 @@ class FeedParseError(InputError, ValueError):
     """The document is not a readable RSS/Atom feed (empty, HTML page, no channel/feed)."""
 
 
+class _Decline(Exception):
+    """The fast path met something only the lxml path reproduces exactly."""
+
+
+class _El:
+    """An element as the fast path's scanner (``_fastscan.c``) hands it over: the
+    normalised tag, attributes in lxml's ``{uri}local`` form, the stripped text of the
+    subtree, child elements; ``v`` holds an item's collected values."""
+
+    __slots__ = ("tag", "attrib", "value", "children", "mixed", "v")
+
+    def __init__(
+        self,
+        tag: str,
+        attrib: dict[str, str] | None,
+        value: str | None,
+        children: list[_El] | None,
+        mixed: bool,
+        v: dict[str, Any] | None = None,
+    ) -> None:
+        self.tag, self.attrib, self.value = tag, attrib, value
+        self.children, self.mixed, self.v = children, mixed, v
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        a = self.attrib
+        return default if a is None else a.get(key, default)
+
+    def __iter__(self) -> Any:
+        return iter(self.children or ())
+
+    def __len__(self) -> int:
+        return len(self.children or ())
+
+
 # No entities, network, DTDs or huge trees: documents come from strangers.
 SAFE_XML = dict(
     resolve_entities=False,
@@ -158,6 +192,9 @@ def _join_text(el: Any) -> str:
 
 
 def _text(el: Any) -> str | None:
+    cls = el.__class__
+    if cls is str or cls is _El:  # the fast path's values: already stripped
+        return el if cls is str else el.value
     t = _join_text(el) if len(el) else el.text
     if t:
         t = t.strip()
@@ -167,6 +204,13 @@ def _text(el: Any) -> str | None:
 
 def _markup(el: Any) -> str | None:
     """Inner markup: text for CDATA/escaped HTML; serialised children for inline XHTML."""
+    cls = el.__class__
+    if cls is str:
+        return el
+    if cls is _El:
+        if el.mixed:  # child elements or comments: serialising them is lxml's job
+            raise _Decline
+        return el.value
     if not len(el):
         t = el.text
     else:
@@ -357,6 +401,8 @@ def _item_psc(v: dict[str, Any], el: Any) -> None:
         return
     chapters = []
     for ch in el:
+        if ch.__class__ is _El and ch.tag != "psc:chapter":
+            raise _Decline  # the lxml path's answer depends on its tag cache here
         if _TAGS.get(ch.tag) or _norm(ch.tag) == "psc:chapter":
             start = _npt(ch.get("start"))
             if start is not None:
@@ -438,8 +484,15 @@ def _first_markup(v: dict[str, Any], keys: tuple[str, ...]) -> str | None:
 
 
 def _episode(el: Any, base: str | None, guid_base: str | None = None) -> ParsedEpisode:
-    v: dict[str, Any] = {}
-    _collect(v, el, _ITEM_DISPATCH)
+    if el.__class__ is _El:  # fast path: the scanner kept the values, runs left for us
+        v = el.v
+        specials = v.pop("@specials", None)
+        if specials:
+            for s in specials:
+                _ITEM_SPECIAL[s.tag](v, s)
+    else:
+        v = {}
+        _collect(v, el, _ITEM_DISPATCH)
 
     guid = v.get("guid") or _t(v, "atom:id")
     title = _clean_title(_first_text(v, _TITLE_ORDER))
@@ -1074,12 +1127,64 @@ def _root_key(root: Any) -> str:
     return _TAGS.get(root.tag) or _norm(root.tag)
 
 
+def _ns_prefix(uri: str) -> str | None:
+    prefix = _NS_PREFIX.get(uri)
+    return _NS_PREFIX.get(uri.lower().rstrip("/")) if prefix is None else prefix
+
+
+try:
+    from podsight.sources.rss import _fastscan
+except ImportError:  # not compiled (no C compiler): the lxml path does everything
+    _fastscan = None  # type: ignore[assignment]
+else:
+    _fastscan.configure(
+        _El,
+        _ns_prefix,
+        {
+            key: 4
+            if key == "media:group"
+            else 3
+            if key in _ITEM_SPECIAL
+            else 2
+            if key in _ITEM_HTML
+            else 1
+            for key in _ITEM_DISPATCH
+        },
+    )
+
+
+def _parse_fast(data: bytes, url: str | None) -> ParseResult | None:
+    """The native scanner's result, or ``None`` when it declines the document."""
+    got = _fastscan.scan(data)
+    if got is None:
+        return None
+    root, root_uris, leading_ws = got
+    key = root.tag
+    if key not in _ROOT_KEYS or key == "feed":
+        return None
+    repairs = ["leading-whitespace"] if leading_ws else []
+    if any(uri and _is_case_variant(uri) for uri in root_uris):
+        repairs.append("namespace-case")
+    try:
+        channel, episodes, fmt = _build(root, key, url)
+    except _Decline:
+        return None
+    return ParseResult(channel=channel, episodes=episodes, format=fmt, repairs=repairs)
+
+
 def parse_feed(
-    data: bytes, *, url: str | None = None, http_charset: str | None = None
+    data: bytes, *, url: str | None = None, http_charset: str | None = None, fast: bool = True
 ) -> ParseResult:
-    """Parse an RSS/Atom document. Raises :class:`FeedParseError` only when nothing is usable."""
+    """Parse an RSS/Atom document. Raises :class:`FeedParseError` only when nothing is usable.
+
+    The native scanner reads the documents it can read exactly as the lxml path would;
+    it declines the rest (``fast=False`` skips it), which the lxml path then parses."""
     if not data or not data.strip():
         raise FeedParseError("empty document")
+    if fast and _fastscan is not None and not _needs_charset(data, http_charset):
+        result = _parse_fast(data, url)
+        if result is not None:
+            return result
     repairs: list[str] = []
     complete = True
     root = None

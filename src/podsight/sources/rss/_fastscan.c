@@ -1,0 +1,707 @@
+/* Fast path of podsight's RSS/Atom parser: one pass over UTF-8 bytes.
+ *
+ * scan(data) -> (root, root_uris, leading_ws) or None (declined).
+ *
+ * It tokenises XML (elements, attributes, namespaces, CDATA, comments, PIs, the
+ * predefined and numeric character references) and builds just what parser.py reads:
+ * an _El for each element outside items (tag = parser.py's normalised key, attrib in
+ * lxml's "{uri}local" form, value = stripped text of the subtree), and for each item a
+ * dict of the values parser.py's _collect would keep. Anything it does not handle
+ * exactly like lxml's strict parse (DOCTYPE, unknown entities, malformed markup,
+ * non-UTF-8, control characters, unbound prefixes, ...) makes it return None, and the
+ * lxml path parses the document. Hand-written because measurement showed lxml's tree
+ * plus Python extraction could not reach the target (docs/rss.md).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+#include <stdint.h>
+#include <ctype.h>
+
+/* set by configure() */
+static PyObject *El;          /* parser._El class */
+static PyObject *NsPrefix;    /* callable: uri -> canonical prefix str or None */
+static PyObject *ItemCodes;   /* dict: key -> int code */
+static PyObject *Str_specials;
+
+enum { C_SKIP = 0, C_TEXT = 1, C_MARKUP = 2, C_SPECIAL = 3, C_GROUP = 4 };
+
+#define MAXDEPTH 190
+#define MAXNS 256
+
+typedef struct {
+    const char *pfx; Py_ssize_t plen;   /* prefix bytes ("" for default) */
+    PyObject *uri;                       /* str or NULL (undeclared default) */
+    PyObject *canon;                     /* canonical prefix str, or NULL if unknown ns */
+} NsDecl;
+
+typedef struct {
+    const char *qn; Py_ssize_t qlen;     /* raw qualified name for end-tag matching */
+    int ns_top;                          /* ns stack height before this element */
+    int mode;                            /* what to do with this element */
+    PyObject *el;                        /* _El being built, or NULL */
+    PyObject *children;                  /* list for _El children, or NULL */
+    PyObject *key;                       /* normalised tag (owned) */
+    Py_ssize_t tstart;                   /* start offset in text buffer, -1 if not capturing */
+    int has_child;                       /* element children seen */
+    int has_comment;                     /* comment children seen */
+    int code;                            /* item dispatch code */
+    PyObject *item;                      /* item dict this element writes into, or NULL */
+} Frame;
+
+enum { M_PLAIN = 0, M_ROOT, M_CHANNEL, M_ITEM, M_KEEP, M_SKIP, M_GROUP };
+
+typedef struct {
+    const unsigned char *s, *end;
+    NsDecl ns[MAXNS]; int ns_n;
+    Frame f[MAXDEPTH + 2]; int depth;
+    char *tb; Py_ssize_t tlen, tcap;     /* text buffer */
+    int capturing;                       /* count of open capturing frames */
+    int declined;
+    PyObject *root;
+    PyObject *root_uris;
+    int channel_seen;
+} S;
+
+static int tb_put(S *st, const char *p, Py_ssize_t n) {
+    if (st->tlen + n > st->tcap) {
+        Py_ssize_t cap = st->tcap ? st->tcap : 4096;
+        while (cap < st->tlen + n) cap *= 2;
+        char *nb = PyMem_Realloc(st->tb, cap);
+        if (!nb) { PyErr_NoMemory(); return -1; }
+        st->tb = nb; st->tcap = cap;
+    }
+    memcpy(st->tb + st->tlen, p, n); st->tlen += n; return 0;
+}
+
+static int put_cp(char *o, unsigned cp) {
+    if (cp < 0x80) { o[0] = cp; return 1; }
+    if (cp < 0x800) { o[0] = 0xC0 | (cp >> 6); o[1] = 0x80 | (cp & 63); return 2; }
+    if (cp < 0x10000) { o[0] = 0xE0 | (cp >> 12); o[1] = 0x80 | ((cp >> 6) & 63); o[2] = 0x80 | (cp & 63); return 3; }
+    o[0] = 0xF0 | (cp >> 18); o[1] = 0x80 | ((cp >> 12) & 63); o[2] = 0x80 | ((cp >> 6) & 63); o[3] = 0x80 | (cp & 63); return 4;
+}
+
+/* Reference at p ('&'); writes UTF-8 into o, returns bytes written, sets *adv; -1 = decline. */
+static int entity(const unsigned char *p, const unsigned char *end, char *o, Py_ssize_t *adv) {
+    const unsigned char *q = p + 1;
+    if (q < end && *q == '#') {
+        unsigned long cp = 0; int nd = 0; q++;
+        if (q < end && *q == 'x') {
+            q++;
+            for (; q < end && nd < 8; q++, nd++) {
+                int c = *q, v;
+                if (c >= '0' && c <= '9') v = c - '0';
+                else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
+                else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
+                else break;
+                cp = cp * 16 + v;
+            }
+        } else {
+            for (; q < end && nd < 8 && *q >= '0' && *q <= '9'; q++, nd++) cp = cp * 10 + (*q - '0');
+        }
+        if (!nd || q >= end || *q != ';') return -1;
+        if (!(cp == 9 || cp == 10 || cp == 13 || (cp >= 0x20 && cp <= 0xD7FF) ||
+              (cp >= 0xE000 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0x10FFFF)))
+            return -1;
+        if (cp >= 0x80 && cp <= 0x9F) return -1; /* windows-1252 repair belongs to lxml path */
+        *adv = q + 1 - p;
+        return put_cp(o, (unsigned)cp);
+    }
+    Py_ssize_t n = end - q;
+#define ENT(name, ch) if (n >= (Py_ssize_t)sizeof(name) && memcmp(q, name ";", sizeof(name)) == 0) { *adv = sizeof(name) + 1; o[0] = ch; return 1; }
+    ENT("amp", '&') ENT("lt", '<') ENT("gt", '>') ENT("quot", '"') ENT("apos", '\'')
+#undef ENT
+    return -1;
+}
+
+/* Text (character data) from p to e: validate, and append to buffer if capturing. */
+static int text_run(S *st, const unsigned char *p, const unsigned char *e) {
+    while (p < e) {
+        const unsigned char *a = p;
+        while (p < e && *p != '&' && *p != '\r' && *p != ']') p++;
+        if (st->capturing && p > a && tb_put(st, (const char *)a, p - a) < 0) return -1;
+        if (p >= e) break;
+        if (*p == '&') {
+            char o[4]; Py_ssize_t adv;
+            int n = entity(p, st->end, o, &adv);
+            if (n < 0) { st->declined = 1; return 1; }
+            if (st->capturing && tb_put(st, o, n) < 0) return -1;
+            p += adv;
+        } else if (*p == '\r') {
+            if (st->capturing && tb_put(st, "\n", 1) < 0) return -1;
+            p++; if (p < e && *p == '\n') p++;
+        } else { /* ']' : "]]>" is an error in text */
+            if (p + 2 < st->end && p[1] == ']' && p[2] == '>') { st->declined = 1; return 1; }
+            if (st->capturing && tb_put(st, "]", 1) < 0) return -1;
+            p++;
+        }
+    }
+    return 0;
+}
+
+static int is_name_start(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+static int is_name_char(unsigned char c) { return is_name_start(c) || (c >= '0' && c <= '9') || c == '-' || c == '.'; }
+static int is_ws(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+/* Whole-document checks lxml's path treats specially: control characters, invalid UTF-8,
+ * U+FFFE/U+FFFF, C1 controls in UTF-8, and "&#128;".."&#159;" anywhere. */
+static int precheck(const unsigned char *s, Py_ssize_t n) {
+    Py_ssize_t i = 0;
+    while (i < n) {
+        if (i + 8 <= n) {
+            uint64_t w; memcpy(&w, s + i, 8);
+            uint64_t hi = w & 0x8080808080808080ULL;
+            uint64_t lo = (w - 0x2020202020202020ULL) & ~w & 0x8080808080808080ULL;
+            uint64_t x = w ^ 0x2626262626262626ULL;
+            uint64_t amp = (x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL;
+            if (!(hi | lo | amp)) { i += 8; continue; }
+        }
+        unsigned char c = s[i];
+        if (c < 0x20) {
+            if (c != 9 && c != 10 && c != 13) return -1;
+            i++;
+        } else if (c == '&') {
+            if (i + 2 < n && s[i + 1] == '#') {
+                const unsigned char *q = s + i + 2; Py_ssize_t r = n - i - 2;
+                if (r >= 4 && q[0] == '1' && q[1] >= '2' && q[1] <= '5' && q[2] >= '0' && q[2] <= '9' && q[3] == ';') return -1;
+                if (r >= 4 && (q[0] == 'x' || q[0] == 'X') && (q[1] == '8' || q[1] == '9') && isxdigit(q[2]) && q[3] == ';') return -1;
+            }
+            i++;
+        } else if (c < 0x80) {
+            i++;
+        } else {
+            int len; unsigned cp;
+            if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 31; }
+            else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 15; }
+            else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 7; }
+            else return -1;
+            if (i + len > n) return -1;
+            for (int k = 1; k < len; k++) {
+                if ((s[i + k] & 0xC0) != 0x80) return -1;
+                cp = (cp << 6) | (s[i + k] & 63);
+            }
+            if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))) return -1;
+            if (cp >= 0xD800 && cp <= 0xDFFF) return -1;
+            if (cp == 0xFFFE || cp == 0xFFFF) return -1;
+            if (cp >= 0x80 && cp <= 0x9F) return -1;
+            i += len;
+        }
+    }
+    return 0;
+}
+
+static const unsigned char *find(const unsigned char *p, const unsigned char *end, const char *pat, size_t n) {
+    return (const unsigned char *)memmem(p, end - p, pat, n);
+}
+
+/* Stripped str (Python's str.strip semantics) or None. */
+static PyObject *stripped(const char *b, Py_ssize_t n) {
+    Py_ssize_t a = 0, z = n;
+    while (a < z && (b[a] == ' ' || b[a] == '\n' || b[a] == '\t' || b[a] == '\r')) a++;
+    while (z > a && (b[z - 1] == ' ' || b[z - 1] == '\n' || b[z - 1] == '\t' || b[z - 1] == '\r')) z--;
+    if (a == z) Py_RETURN_NONE;
+    PyObject *s = PyUnicode_DecodeUTF8(b + a, z - a, NULL);
+    if (!s) return NULL;
+    if ((unsigned char)b[a] >= 0x80 || (unsigned char)b[z - 1] >= 0x80) {
+        PyObject *t = PyObject_CallMethod(s, "strip", NULL);
+        Py_DECREF(s);
+        if (!t) return NULL;
+        if (PyUnicode_GET_LENGTH(t) == 0) { Py_DECREF(t); Py_RETURN_NONE; }
+        return t;
+    }
+    return s;
+}
+
+static NsDecl *lookup_ns(S *st, const char *p, Py_ssize_t n) {
+    for (int i = st->ns_n - 1; i >= 0; i--)
+        if (st->ns[i].plen == n && memcmp(st->ns[i].pfx, p, n) == 0) return &st->ns[i];
+    return NULL;
+}
+
+static PyObject *lower_ascii(const char *p, Py_ssize_t n, const char *pre, Py_ssize_t pn) {
+    char buf[512];
+    if (n + pn + 1 > (Py_ssize_t)sizeof buf) return NULL;
+    memcpy(buf, pre, pn);
+    Py_ssize_t k = pn;
+    if (pn) buf[k++] = ':';
+    for (Py_ssize_t i = 0; i < n; i++) { char c = p[i]; buf[k++] = (c >= 'A' && c <= 'Z') ? c + 32 : c; }
+    return PyUnicode_FromStringAndSize(buf, k);
+}
+
+/* Normalised key of an element name, as parser._norm gives for lxml's tag. */
+static PyObject *elem_key(S *st, const char *q, Py_ssize_t qn) {
+    const char *colon = memchr(q, ':', qn);
+    NsDecl *d;
+    const char *local; Py_ssize_t ln;
+    if (colon) {
+        d = lookup_ns(st, q, colon - q);
+        if (!d || !d->uri) { st->declined = 1; return NULL; }
+        local = colon + 1; ln = qn - (colon - q) - 1;
+    } else {
+        d = lookup_ns(st, "", 0);
+        local = q; ln = qn;
+        if (!d || !d->uri) return lower_ascii(local, ln, "", 0);
+    }
+    if (d->canon) {
+        Py_ssize_t cn; const char *c = PyUnicode_AsUTF8AndSize(d->canon, &cn);
+        return lower_ascii(local, ln, c, cn);
+    }
+    PyObject *l = PyUnicode_DecodeUTF8(local, ln, NULL);
+    if (!l) return NULL;
+    PyObject *r = PyUnicode_FromFormat("{%U}%U", d->uri, l);
+    Py_DECREF(l);
+    return r;
+}
+
+static void free_frame(Frame *f) {
+    Py_CLEAR(f->el); Py_CLEAR(f->children); Py_CLEAR(f->key); Py_CLEAR(f->item);
+}
+
+static PyObject *new_el(PyObject *key, PyObject *attrib) {
+    PyObject *children = PyList_New(0);
+    if (!children) return NULL;
+    PyObject *el = PyObject_CallFunctionObjArgs(El, key, attrib ? attrib : Py_None, Py_None,
+                                                children, Py_False, NULL);
+    Py_DECREF(children);
+    return el;
+}
+
+/* Parse attributes after the name; handles xmlns declarations. Returns attrib dict or
+ * Py_None (new ref), NULL on error/decline. *pp advanced to '>' or '/'. */
+typedef struct { const char *n; Py_ssize_t nl; const char *v; Py_ssize_t vl; } RawAttr;
+
+static int scan_tag(S *st, const unsigned char **pp, RawAttr *ra, int *nra, int max) {
+    const unsigned char *p = *pp, *end = st->end;
+    *nra = 0;
+    for (;;) {
+        const unsigned char *ws = p;
+        while (p < end && is_ws(*p)) p++;
+        if (p >= end) return -1;
+        if (*p == '>' || (*p == '/' && p + 1 < end && p[1] == '>')) { *pp = p; return 0; }
+        if (p == ws) return -1;  /* attributes need whitespace before them */
+        if (!is_name_start(*p)) return -1;
+        const unsigned char *n = p;
+        int colons = 0;
+        while (p < end && (is_name_char(*p) || *p == ':')) { if (*p == ':') colons++; p++; }
+        if (colons > 1) return -1;
+        Py_ssize_t nl = p - n;
+        while (p < end && is_ws(*p)) p++;
+        if (p >= end || *p != '=') return -1;
+        p++;
+        while (p < end && is_ws(*p)) p++;
+        if (p >= end || (*p != '"' && *p != '\'')) return -1;
+        unsigned char qc = *p++;
+        const unsigned char *v = p;
+        while (p < end && *p != qc) { if (*p == '<') return -1; p++; }
+        if (p >= end) return -1;
+        if (*nra >= max) return -1;
+        ra[*nra].n = (const char *)n; ra[*nra].nl = nl; ra[*nra].v = (const char *)v; ra[*nra].vl = p - v;
+        (*nra)++;
+        p++;
+    }
+}
+
+static PyObject *attr_value(S *st, const char *v, Py_ssize_t vl) {
+    char small[256]; char *o = vl * 1 + 8 <= (Py_ssize_t)sizeof small ? small : PyMem_Malloc(vl + 8);
+    if (!o) return PyErr_NoMemory();
+    Py_ssize_t k = 0;
+    const unsigned char *p = (const unsigned char *)v, *e = p + vl;
+    while (p < e) {
+        unsigned char c = *p;
+        if (c == '&') {
+            Py_ssize_t adv; int n = entity(p, e, o + k, &adv);
+            if (n < 0) { if (o != small) PyMem_Free(o); st->declined = 1; return NULL; }
+            k += n; p += adv;
+        } else if (c == '\r') { o[k++] = ' '; p++; if (p < e && *p == '\n') p++; }
+        else if (c == '\n' || c == '\t') { o[k++] = ' '; p++; }
+        else o[k++] = *p++;
+    }
+    PyObject *r = PyUnicode_DecodeUTF8(o, k, NULL);
+    if (o != small) PyMem_Free(o);
+    return r;
+}
+
+static int handle_start(S *st, const unsigned char *p, const unsigned char **out) {
+    /* p at name start */
+    const unsigned char *end = st->end, *q = p;
+    if (!is_name_start(*q)) return 1;
+    int colons = 0;
+    while (q < end && (is_name_char(*q) || *q == ':')) { if (*q == ':') colons++; q++; }
+    if (colons > 1 || q >= end) return 1;
+    if (colons == 1 && (q[-1] == ':' || *p == ':')) return 1;
+    const char *qn = (const char *)p; Py_ssize_t qlen = q - p;
+    RawAttr ra[64]; int nra;
+    if (scan_tag(st, &q, ra, &nra, 64) < 0) return 1;
+    int empty = (*q == '/');
+    *out = q + (empty ? 2 : 1);
+    if (st->depth >= MAXDEPTH) return 1;
+    int ns_top = st->ns_n;
+    /* namespace declarations first */
+    for (int i = 0; i < nra; i++) {
+        const char *n = ra[i].n; Py_ssize_t nl = ra[i].nl;
+        int def = (nl == 5 && memcmp(n, "xmlns", 5) == 0);
+        int pre = (nl > 6 && memcmp(n, "xmlns:", 6) == 0);
+        if (!def && !pre) continue;
+        if (st->ns_n >= MAXNS) return 1;
+        PyObject *uri = attr_value(st, ra[i].v, ra[i].vl);
+        if (!uri) return st->declined ? 1 : -1;
+        if (PyUnicode_GET_LENGTH(uri) == 0) {
+            if (pre) { Py_DECREF(uri); return 1; }
+            Py_CLEAR(uri);
+        }
+        NsDecl *d = &st->ns[st->ns_n++];
+        d->pfx = def ? "" : n + 6; d->plen = def ? 0 : nl - 6;
+        d->uri = uri; d->canon = NULL;
+        if (uri) {
+            PyObject *c = PyObject_CallOneArg(NsPrefix, uri);
+            if (!c) return -1;
+            if (c == Py_None) Py_DECREF(c); else d->canon = c;
+            if (st->depth == 0 && PyList_Append(st->root_uris, uri) < 0) return -1;
+        }
+    }
+    int parent_mode = st->depth ? st->f[st->depth - 1].mode : -1;
+    Frame *pf = st->depth ? &st->f[st->depth - 1] : NULL;
+    if (pf) pf->has_child = 1;
+    PyObject *key = elem_key(st, qn, qlen);
+    if (!key) return (st->declined || !PyErr_Occurred()) ? 1 : -1;
+    Frame *f = &st->f[st->depth];
+    memset(f, 0, sizeof *f);
+    f->qn = qn; f->qlen = qlen; f->ns_top = ns_top; f->key = key; f->tstart = -1;
+    /* decide the mode */
+    int mode;
+    if (st->depth == 0) mode = M_ROOT;
+    else if (parent_mode == M_ITEM || parent_mode == M_GROUP) {
+        PyObject *c = PyDict_GetItemWithError(ItemCodes, key);
+        if (!c && PyErr_Occurred()) return -1;
+        int code = c ? (int)PyLong_AsLong(c) : C_SKIP;
+        PyObject *item = pf->item;
+        f->code = code;
+        if (code == C_TEXT || code == C_MARKUP) {
+            int has = PyDict_Contains(item, key);
+            if (has < 0) return -1;
+            mode = has ? M_SKIP : M_KEEP;
+        } else if (code == C_SPECIAL) mode = M_PLAIN;
+        else if (code == C_GROUP) mode = M_GROUP;
+        else mode = M_SKIP;
+        Py_INCREF(item); f->item = item;
+    } else if (parent_mode == M_SKIP || parent_mode == M_KEEP) mode = M_SKIP;
+    else {
+        /* element outside items: items of root / first channel become item dicts */
+        int is_item = PyUnicode_CompareWithASCIIString(key, "item") == 0 ||
+                      PyUnicode_CompareWithASCIIString(key, "atom:entry") == 0;
+        if (is_item && (parent_mode == M_ROOT || parent_mode == M_CHANNEL)) mode = M_ITEM;
+        else if (parent_mode == M_ROOT && !st->channel_seen &&
+                 PyUnicode_CompareWithASCIIString(key, "channel") == 0) { mode = M_CHANNEL; st->channel_seen = 1; }
+        else mode = M_PLAIN;
+    }
+    f->mode = mode;
+    /* ordinary attributes (only kept where an _El is built) */
+    PyObject *attrib = NULL;
+    int want_attrs = (mode == M_ROOT || mode == M_CHANNEL || mode == M_PLAIN || mode == M_ITEM);
+    for (int i = 0; i < nra; i++) {
+        const char *n = ra[i].n; Py_ssize_t nl = ra[i].nl;
+        if ((nl == 5 && memcmp(n, "xmlns", 5) == 0) || (nl > 6 && memcmp(n, "xmlns:", 6) == 0)) continue;
+        for (int j = 0; j < i; j++)
+            if (ra[j].nl == nl && memcmp(ra[j].n, n, nl) == 0) return 1; /* duplicate */
+        const char *colon = memchr(n, ':', nl);
+        PyObject *name = NULL;
+        if (colon) {
+            NsDecl *d = NULL;
+            if (colon - n == 3 && memcmp(n, "xml", 3) == 0) {
+                if (!want_attrs) continue;
+                name = PyUnicode_FromStringAndSize(colon + 1, nl - 4);
+                if (name) Py_SETREF(name, PyUnicode_FromFormat("{http://www.w3.org/XML/1998/namespace}%U", name));
+            } else {
+                d = lookup_ns(st, n, colon - n);
+                if (!d || !d->uri) { Py_XDECREF(attrib); return 1; }
+                if (!want_attrs) continue;
+                name = PyUnicode_FromStringAndSize(colon + 1, nl - (colon - n) - 1);
+                if (name) Py_SETREF(name, PyUnicode_FromFormat("{%U}%U", d->uri, name));
+            }
+        } else {
+            PyObject *v0 = NULL;
+            if (!want_attrs) {  /* still validate the value */
+                v0 = attr_value(st, ra[i].v, ra[i].vl);
+                if (!v0) { Py_XDECREF(attrib); return st->declined ? 1 : -1; }
+                Py_DECREF(v0);
+                continue;
+            }
+            name = PyUnicode_FromStringAndSize(n, nl);
+        }
+        if (!name) { Py_XDECREF(attrib); return -1; }
+        PyObject *val = attr_value(st, ra[i].v, ra[i].vl);
+        if (!val) { Py_DECREF(name); Py_XDECREF(attrib); return st->declined ? 1 : -1; }
+        if (!attrib && !(attrib = PyDict_New())) { Py_DECREF(name); Py_DECREF(val); return -1; }
+        if (PyDict_Contains(attrib, name)) { Py_DECREF(name); Py_DECREF(val); Py_DECREF(attrib); return 1; }
+        int r = PyDict_SetItem(attrib, name, val);
+        Py_DECREF(name); Py_DECREF(val);
+        if (r < 0) { Py_DECREF(attrib); return -1; }
+    }
+    if (mode == M_ITEM) {
+        PyObject *item = PyDict_New();
+        if (!item) { Py_XDECREF(attrib); return -1; }
+        f->item = item;
+        PyObject *el = PyObject_CallFunctionObjArgs(El, key, attrib ? attrib : Py_None, Py_None,
+                                                    Py_None, Py_False, item, NULL);
+        Py_XDECREF(attrib);
+        if (!el) return -1;
+        f->el = el;
+    } else if (mode == M_ROOT || mode == M_CHANNEL || mode == M_PLAIN) {
+        PyObject *el = new_el(key, attrib);
+        Py_XDECREF(attrib);
+        if (!el) return -1;
+        f->el = el;
+        f->children = PyObject_GetAttrString(el, "children");
+        if (!f->children) return -1;
+        if (mode == M_PLAIN) { f->tstart = st->tlen; st->capturing++; }
+    } else {
+        Py_XDECREF(attrib);
+        if (mode == M_KEEP) { f->tstart = st->tlen; st->capturing++; }
+    }
+    /* attach to parent */
+    if (f->el && pf) {
+        if (pf->children) { if (PyList_Append(pf->children, f->el) < 0) return -1; }
+        else if (pf->item) {  /* a special inside an item or media:group */
+            PyObject *lst = PyDict_GetItemWithError(pf->item, Str_specials);
+            if (!lst) {
+                if (PyErr_Occurred()) return -1;
+                lst = PyList_New(0);
+                if (!lst || PyDict_SetItem(pf->item, Str_specials, lst) < 0) { Py_XDECREF(lst); return -1; }
+                Py_DECREF(lst);
+            }
+            if (PyList_Append(lst, f->el) < 0) return -1;
+        }
+    }
+    if (st->depth == 0) { Py_INCREF(f->el); st->root = f->el; }
+    st->depth++;
+    if (empty) {
+        *out = q + 2;
+        return -2; /* caller closes it */
+    }
+    return 0;
+}
+
+static int handle_end(S *st) {
+    Frame *f = &st->f[st->depth - 1];
+    int r = 0;
+    if (f->tstart >= 0) {
+        PyObject *val = stripped(st->tb + f->tstart, st->tlen - f->tstart);
+        if (!val) return -1;
+        st->capturing--;
+        if (f->mode == M_KEEP) {
+            if (f->code == C_MARKUP && (f->has_child || f->has_comment)) {
+                PyObject *el = PyObject_CallFunctionObjArgs(El, f->key, Py_None, val, Py_None, Py_True, NULL);
+                Py_DECREF(val);
+                if (!el) return -1;
+                r = PyDict_SetItem(f->item, f->key, el);
+                Py_DECREF(el);
+            } else {
+                r = PyDict_SetItem(f->item, f->key, val);
+                Py_DECREF(val);
+            }
+        } else {
+            PyObject *mixed = (f->has_child || f->has_comment) ? Py_True : Py_False;
+            r = PyObject_SetAttrString(f->el, "value", val);
+            if (!r) r = PyObject_SetAttrString(f->el, "mixed", mixed);
+            Py_DECREF(val);
+        }
+        if (st->capturing == 0) st->tlen = 0;
+    }
+    for (int i = f->ns_top; i < st->ns_n; i++) { Py_CLEAR(st->ns[i].uri); Py_CLEAR(st->ns[i].canon); }
+    st->ns_n = f->ns_top;
+    free_frame(f);
+    st->depth--;
+    return r;
+}
+
+static int run(S *st) {
+    const unsigned char *p = st->s, *end = st->end;
+    int root_done = 0;
+    while (p < end) {
+        if (*p != '<') {
+            const unsigned char *lt = memchr(p, '<', end - p);
+            const unsigned char *e = lt ? lt : end;
+            if (st->depth == 0) {
+                for (const unsigned char *k = p; k < e; k++) if (!is_ws(*k)) return 1;
+            } else {
+                int r = text_run(st, p, e);
+                if (r) return r;
+            }
+            p = e;
+            continue;
+        }
+        if (p + 1 >= end) return 1;
+        unsigned char c = p[1];
+        if (c == '!') {
+            if (end - p >= 4 && memcmp(p, "<!--", 4) == 0) {
+                const unsigned char *e = find(p + 4, end, "--", 2);
+                if (!e || e + 2 >= end || e[2] != '>') return 1;  /* "--" inside, or unclosed */
+                if (e > p + 4 && e[-1] == '-') return 1;
+                if (st->depth) st->f[st->depth - 1].has_comment = 1;
+                p = e + 3;
+                continue;
+            }
+            if (end - p >= 9 && memcmp(p, "<![CDATA[", 9) == 0) {
+                if (!st->depth) return 1;
+                const unsigned char *e = find(p + 9, end, "]]>", 3);
+                if (!e) return 1;
+                if (st->capturing) {
+                    const unsigned char *a = p + 9;
+                    while (a < e) {
+                        const unsigned char *cr = memchr(a, '\r', e - a);
+                        const unsigned char *z = cr ? cr : e;
+                        if (tb_put(st, (const char *)a, z - a) < 0) return -1;
+                        if (!cr) break;
+                        if (tb_put(st, "\n", 1) < 0) return -1;
+                        a = cr + 1; if (a < e && *a == '\n') a++;
+                    }
+                }
+                p = e + 3;
+                continue;
+            }
+            return 1; /* DOCTYPE and other declarations */
+        }
+        if (c == '?') {
+            const unsigned char *e = find(p + 2, end, "?>", 2);
+            if (!e) return 1;
+            const unsigned char *t = p + 2;
+            Py_ssize_t tl = 0;
+            while (t + tl < e && is_name_char(t[tl])) tl++;
+            if (tl == 0) return 1;
+            if (tl == 3 && (t[0] | 32) == 'x' && (t[1] | 32) == 'm' && (t[2] | 32) == 'l') {
+                if (p != st->s) return 1;  /* the declaration only at the very start */
+            }
+            if (t + tl < e && !is_ws(t[tl])) return 1;
+            p = e + 2;
+            continue;
+        }
+        if (c == '/') {
+            if (!st->depth) return 1;
+            Frame *f = &st->f[st->depth - 1];
+            const unsigned char *q = p + 2;
+            if (end - q < f->qlen || memcmp(q, f->qn, f->qlen) != 0) return 1;
+            q += f->qlen;
+            while (q < end && is_ws(*q)) q++;
+            if (q >= end || *q != '>') return 1;
+            int r = handle_end(st);
+            if (r) return r;
+            p = q + 1;
+            if (!st->depth) root_done = 1;
+            continue;
+        }
+        if (root_done) return 1;
+        const unsigned char *nx;
+        int r = handle_start(st, p + 1, &nx);
+        if (r == -2) { r = handle_end(st); if (r) return r; if (!st->depth) root_done = 1; }
+        else if (r) return r;
+        p = nx;
+    }
+    return root_done ? 0 : 1;
+}
+
+/* The XML declaration: only version/encoding/standalone; encoding UTF-8, or ASCII-only
+ * documents under an 8-bit label lxml reads the same way. */
+static int xml_decl(const unsigned char *s, const unsigned char *end, int ascii_only) {
+    const unsigned char *e = find(s, end, "?>", 2);
+    if (!e) return -1;
+    const unsigned char *p = s + 5;
+    int first = 1;
+    while (p < e) {
+        while (p < e && is_ws(*p)) p++;
+        if (p >= e) break;
+        const unsigned char *n = p;
+        while (p < e && is_name_char(*p)) p++;
+        Py_ssize_t nl = p - n;
+        while (p < e && is_ws(*p)) p++;
+        if (p >= e || *p != '=') return -1;
+        p++;
+        while (p < e && is_ws(*p)) p++;
+        if (p >= e || (*p != '"' && *p != '\'')) return -1;
+        unsigned char q = *p++;
+        const unsigned char *v = p;
+        while (p < e && *p != q) p++;
+        if (p >= e) return -1;
+        Py_ssize_t vl = p - v;
+        p++;
+        if (first && !(nl == 7 && memcmp(n, "version", 7) == 0)) return -1;
+        first = 0;
+        if (nl == 8 && memcmp(n, "encoding", 8) == 0) {
+            char b[32]; if (vl >= 31) return -1;
+            for (Py_ssize_t i = 0; i < vl; i++) b[i] = (v[i] >= 'A' && v[i] <= 'Z') ? v[i] + 32 : v[i];
+            b[vl] = 0;
+            if (!strcmp(b, "utf-8") || !strcmp(b, "utf8")) continue;
+            if (ascii_only && (!strcmp(b, "us-ascii") || !strcmp(b, "ascii") || !strcmp(b, "iso-8859-1") ||
+                               !strcmp(b, "latin1") || !strcmp(b, "iso-8859-15") || !strcmp(b, "windows-1252")))
+                continue;
+            return -1;
+        } else if (!((nl == 7 && memcmp(n, "version", 7) == 0) || (nl == 10 && memcmp(n, "standalone", 10) == 0)))
+            return -1;
+    }
+    return first ? -1 : 0;
+}
+
+static PyObject *scan(PyObject *self, PyObject *arg) {
+    Py_buffer buf;
+    if (!El) { PyErr_SetString(PyExc_RuntimeError, "configure() first"); return NULL; }
+    if (PyObject_GetBuffer(arg, &buf, PyBUF_SIMPLE) < 0) return NULL;
+    const unsigned char *s = buf.buf, *end = s + buf.len;
+    PyObject *result = NULL;
+    int leading_ws = 0;
+    if (precheck(s, buf.len) < 0) goto decline;
+    int ascii_only = 1;
+    for (Py_ssize_t i = 0; i < buf.len; i++) if (s[i] >= 0x80) { ascii_only = 0; break; }
+    {
+        const unsigned char *p = s;
+        while (p < end && is_ws(*p)) p++;
+        if (end - p >= 6 && memcmp(p, "<?xml", 5) == 0 && is_ws(p[5])) {
+            if (p != s) leading_ws = 1;
+            if (xml_decl(p, end, ascii_only) < 0) goto decline;
+            s = p;
+        } else if (!ascii_only) {
+            /* no declaration: UTF-8 by default, fine */
+        }
+    }
+    S *st = PyMem_Calloc(1, sizeof(S));
+    if (!st) { PyErr_NoMemory(); goto done; }
+    st->s = s; st->end = end;
+    st->root_uris = PyList_New(0);
+    int r = st->root_uris ? run(st) : -1;
+    if (st->declined && r >= 0) r = 1;
+    free_frame(&st->f[st->depth]);
+    while (st->depth) { free_frame(&st->f[st->depth - 1]); st->depth--; }
+    for (int i = 0; i < st->ns_n; i++) { Py_CLEAR(st->ns[i].uri); Py_CLEAR(st->ns[i].canon); }
+    PyMem_Free(st->tb);
+    if (r == 0 && st->root)
+        result = Py_BuildValue("(OOO)", st->root, st->root_uris, leading_ws ? Py_True : Py_False);
+    else if (r > 0 || (r == 0 && !st->root)) { Py_INCREF(Py_None); result = Py_None; }
+    Py_XDECREF(st->root); Py_XDECREF(st->root_uris);
+    PyMem_Free(st);
+    goto done;
+decline:
+    Py_INCREF(Py_None); result = Py_None;
+done:
+    PyBuffer_Release(&buf);
+    return result;
+}
+
+static PyObject *configure(PyObject *self, PyObject *args) {
+    PyObject *el, *nsp, *codes;
+    if (!PyArg_ParseTuple(args, "OOO!", &el, &nsp, &PyDict_Type, &codes)) return NULL;
+    Py_XSETREF(El, Py_NewRef(el));
+    Py_XSETREF(NsPrefix, Py_NewRef(nsp));
+    Py_XSETREF(ItemCodes, Py_NewRef(codes));
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"scan", scan, METH_O, "scan(data) -> (root, root_uris, leading_ws) or None"},
+    {"configure", configure, METH_VARARGS, "configure(El, ns_prefix, item_codes)"},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef mod = {PyModuleDef_HEAD_INIT, "_fastscan", NULL, -1, methods};
+
+PyMODINIT_FUNC PyInit__fastscan(void) {
+    Str_specials = PyUnicode_InternFromString("@specials");
+    if (!Str_specials) return NULL;
+    return PyModule_Create(&mod);
+}
