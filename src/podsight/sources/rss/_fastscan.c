@@ -1,6 +1,6 @@
 /* Fast path of podsight's RSS/Atom parser: one pass over UTF-8 bytes.
  *
- * scan(data) -> (root, root_uris, leading_ws) or None (declined).
+ * scan(data) -> (root, root_uris, leading_ws, html_entities) or None (declined).
  *
  * It tokenises XML (elements, attributes, namespaces, CDATA, comments, PIs, the
  * predefined and numeric character references) and builds just what parser.py reads:
@@ -18,8 +18,76 @@
 #include <stdint.h>
 #include <ctype.h>
 
+#include <structmember.h>
+
+/* An element as parser.py reads it (see parser._El's docstring). */
+typedef struct {
+    PyObject_HEAD
+    PyObject *tag, *attrib, *value, *children, *mixed, *v;
+} ElObject;
+
+static void el_dealloc(ElObject *e) {
+    Py_XDECREF(e->tag); Py_XDECREF(e->attrib); Py_XDECREF(e->value);
+    Py_XDECREF(e->children); Py_XDECREF(e->mixed); Py_XDECREF(e->v);
+    Py_TYPE(e)->tp_free((PyObject *)e);
+}
+
+static PyObject *el_get(ElObject *e, PyObject *const *args, Py_ssize_t n) {
+    if (n < 1 || n > 2) { PyErr_SetString(PyExc_TypeError, "get(key, default=None)"); return NULL; }
+    PyObject *dflt = n == 2 ? args[1] : Py_None;
+    if (e->attrib && e->attrib != Py_None) {
+        PyObject *r = PyDict_GetItemWithError(e->attrib, args[0]);
+        if (r) return Py_NewRef(r);
+        if (PyErr_Occurred()) return NULL;
+    }
+    return Py_NewRef(dflt);
+}
+
+static PyObject *el_iter(ElObject *e) {
+    if (e->children && e->children != Py_None) return PyObject_GetIter(e->children);
+    PyObject *t = PyTuple_New(0);
+    PyObject *it = PyObject_GetIter(t);
+    Py_DECREF(t);
+    return it;
+}
+
+static Py_ssize_t el_len(ElObject *e) {
+    return (e->children && e->children != Py_None) ? PyList_GET_SIZE(e->children) : 0;
+}
+
+static PyMemberDef el_members[] = {
+    {"tag", T_OBJECT, offsetof(ElObject, tag), 0, NULL},
+    {"attrib", T_OBJECT, offsetof(ElObject, attrib), 0, NULL},
+    {"value", T_OBJECT, offsetof(ElObject, value), 0, NULL},
+    {"children", T_OBJECT, offsetof(ElObject, children), 0, NULL},
+    {"mixed", T_OBJECT, offsetof(ElObject, mixed), 0, NULL},
+    {"v", T_OBJECT, offsetof(ElObject, v), 0, NULL},
+    {NULL}};
+static PyMethodDef el_methods[] = {{"get", (PyCFunction)(void (*)(void))el_get, METH_FASTCALL, NULL}, {NULL}};
+static PySequenceMethods el_seq = {.sq_length = (lenfunc)el_len};
+static PyTypeObject ElType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "podsight.sources.rss._fastscan.El",
+    .tp_basicsize = sizeof(ElObject),
+    .tp_dealloc = (destructor)el_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_iter = (getiterfunc)el_iter,
+    .tp_as_sequence = &el_seq,
+    .tp_members = el_members,
+    .tp_methods = el_methods,
+    .tp_doc = "An element read by the fast scanner: tag, attrib, value, children, mixed, v.",
+};
+
+static PyObject *mk_el(PyObject *tag, PyObject *attrib, PyObject *value, PyObject *children,
+                       PyObject *mixed, PyObject *v) {
+    ElObject *e = PyObject_New(ElObject, &ElType);
+    if (!e) return NULL;
+    e->tag = Py_NewRef(tag); e->attrib = Py_XNewRef(attrib); e->value = Py_NewRef(value);
+    e->children = Py_XNewRef(children); e->mixed = Py_NewRef(mixed); e->v = Py_XNewRef(v);
+    return (PyObject *)e;
+}
+
 /* set by configure() */
-static PyObject *El;          /* parser._El class */
 static PyObject *NsPrefix;    /* callable: uri -> canonical prefix str or None */
 static PyObject *ItemCodes;   /* dict: key -> int code */
 static PyObject *Str_specials;
@@ -61,6 +129,8 @@ typedef struct {
     PyObject *root;
     PyObject *root_uris;
     int channel_seen;
+    int html_entities;                   /* HTML named entities / bare '&' met (a repair) */
+    int cdata_in_markup;                 /* "<![CDATA[" inside a comment or PI */
 } S;
 
 static int tb_put(S *st, const char *p, Py_ssize_t n) {
@@ -81,8 +151,13 @@ static int put_cp(char *o, unsigned cp) {
     o[0] = 0xF0 | (cp >> 18); o[1] = 0x80 | ((cp >> 12) & 63); o[2] = 0x80 | ((cp >> 6) & 63); o[3] = 0x80 | (cp & 63); return 4;
 }
 
-/* Reference at p ('&'); writes UTF-8 into o, returns bytes written, sets *adv; -1 = decline. */
-static int entity(const unsigned char *p, const unsigned char *end, char *o, Py_ssize_t *adv) {
+static PyObject *Html5;       /* html.entities.html5 */
+
+/* Reference at p ('&'); writes UTF-8 into o (64 bytes), returns bytes written, sets *adv;
+ * -1 = decline, -2 = Python error. What is not XML's own (an HTML named entity, a bare
+ * '&') is read as parser._fix_entities rewrites it, and flagged as that repair. */
+static int entity(void *stp, const unsigned char *p, const unsigned char *end, char *o, Py_ssize_t *adv) {
+    S *st = stp;
     const unsigned char *q = p + 1;
     if (q < end && *q == '#') {
         unsigned long cp = 0; int nd = 0; q++;
@@ -111,7 +186,31 @@ static int entity(const unsigned char *p, const unsigned char *end, char *o, Py_
 #define ENT(name, ch) if (n >= (Py_ssize_t)sizeof(name) && memcmp(q, name ";", sizeof(name)) == 0) { *adv = sizeof(name) + 1; o[0] = ch; return 1; }
     ENT("amp", '&') ENT("lt", '<') ENT("gt", '>') ENT("quot", '"') ENT("apos", '\'')
 #undef ENT
-    return -1;
+    st->html_entities = 1;
+    Py_ssize_t k = 0;
+    if (q < end && isalpha(*q)) {
+        k = 1;
+        while (k < 32 && q + k < end && isalnum(q[k])) k++;
+        if (!(q + k < end && q[k] == ';')) k = 0;
+    }
+    if (!k) { o[0] = '&'; *adv = 1; return 1; }  /* a bare ampersand */
+    *adv = k + 2;
+    char name[40];
+    memcpy(name, q, k); name[k] = ';';
+    PyObject *key = PyUnicode_FromStringAndSize(name, k + 1);
+    if (!key) return -2;
+    PyObject *val = PyDict_GetItemWithError(Html5, key);
+    Py_DECREF(key);
+    if (!val) {
+        if (PyErr_Occurred()) return -2;
+        memcpy(o, p, k + 2);  /* unknown: kept as text */
+        return (int)(k + 2);
+    }
+    Py_ssize_t vn; const char *u = PyUnicode_AsUTF8AndSize(val, &vn);
+    if (!u) return -2;
+    if (vn > 60) return -1;
+    memcpy(o, u, vn);
+    return (int)vn;
 }
 
 /* Text (character data) from p to e: validate, and append to buffer if capturing. */
@@ -122,8 +221,9 @@ static int text_run(S *st, const unsigned char *p, const unsigned char *e) {
         if (st->capturing && p > a && tb_put(st, (const char *)a, p - a) < 0) return -1;
         if (p >= e) break;
         if (*p == '&') {
-            char o[4]; Py_ssize_t adv;
-            int n = entity(p, st->end, o, &adv);
+            char o[64]; Py_ssize_t adv;
+            int n = entity(st, p, st->end, o, &adv);
+            if (n == -2) return -1;
             if (n < 0) { st->declined = 1; return 1; }
             if (st->capturing && tb_put(st, o, n) < 0) return -1;
             p += adv;
@@ -147,6 +247,7 @@ static int is_ws(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' ||
  * U+FFFE/U+FFFF, C1 controls in UTF-8, and "&#128;".."&#159;" anywhere. */
 static int precheck(const unsigned char *s, Py_ssize_t n) {
     Py_ssize_t i = 0;
+    int nonascii = 0;
     while (i < n) {
         if (i + 8 <= n) {
             uint64_t w; memcpy(&w, s + i, 8);
@@ -185,9 +286,10 @@ static int precheck(const unsigned char *s, Py_ssize_t n) {
             if (cp == 0xFFFE || cp == 0xFFFF) return -1;
             if (cp >= 0x80 && cp <= 0x9F) return -1;
             i += len;
+            nonascii = 1;
         }
     }
-    return 0;
+    return nonascii;
 }
 
 static const unsigned char *find(const unsigned char *p, const unsigned char *end, const char *pat, size_t n) {
@@ -260,8 +362,7 @@ static void free_frame(Frame *f) {
 static PyObject *new_el(PyObject *key, PyObject *attrib) {
     PyObject *children = PyList_New(0);
     if (!children) return NULL;
-    PyObject *el = PyObject_CallFunctionObjArgs(El, key, attrib ? attrib : Py_None, Py_None,
-                                                children, Py_False, NULL);
+    PyObject *el = mk_el(key, attrib, Py_None, children, Py_False, NULL);
     Py_DECREF(children);
     return el;
 }
@@ -302,15 +403,15 @@ static int scan_tag(S *st, const unsigned char **pp, RawAttr *ra, int *nra, int 
 }
 
 static PyObject *attr_value(S *st, const char *v, Py_ssize_t vl) {
-    char small[256]; char *o = vl * 1 + 8 <= (Py_ssize_t)sizeof small ? small : PyMem_Malloc(vl + 8);
+    char small[512]; char *o = vl * 4 + 64 <= (Py_ssize_t)sizeof small ? small : PyMem_Malloc(vl * 4 + 64);
     if (!o) return PyErr_NoMemory();
     Py_ssize_t k = 0;
     const unsigned char *p = (const unsigned char *)v, *e = p + vl;
     while (p < e) {
         unsigned char c = *p;
         if (c == '&') {
-            Py_ssize_t adv; int n = entity(p, e, o + k, &adv);
-            if (n < 0) { if (o != small) PyMem_Free(o); st->declined = 1; return NULL; }
+            Py_ssize_t adv; int n = entity(st, p, e, o + k, &adv);
+            if (n < 0) { if (o != small) PyMem_Free(o); if (n == -1) st->declined = 1; return NULL; }
             k += n; p += adv;
         } else if (c == '\r') { o[k++] = ' '; p++; if (p < e && *p == '\n') p++; }
         else if (c == '\n' || c == '\t') { o[k++] = ' '; p++; }
@@ -441,8 +542,7 @@ static int handle_start(S *st, const unsigned char *p, const unsigned char **out
         PyObject *item = PyDict_New();
         if (!item) { Py_XDECREF(attrib); return -1; }
         f->item = item;
-        PyObject *el = PyObject_CallFunctionObjArgs(El, key, attrib ? attrib : Py_None, Py_None,
-                                                    Py_None, Py_False, item, NULL);
+        PyObject *el = mk_el(key, attrib, Py_None, NULL, Py_False, item);
         Py_XDECREF(attrib);
         if (!el) return -1;
         f->el = el;
@@ -451,8 +551,7 @@ static int handle_start(S *st, const unsigned char *p, const unsigned char **out
         Py_XDECREF(attrib);
         if (!el) return -1;
         f->el = el;
-        f->children = PyObject_GetAttrString(el, "children");
-        if (!f->children) return -1;
+        f->children = Py_NewRef(((ElObject *)el)->children);
         if (mode == M_PLAIN) { f->tstart = st->tlen; st->capturing++; }
     } else {
         Py_XDECREF(attrib);
@@ -490,7 +589,7 @@ static int handle_end(S *st) {
         st->capturing--;
         if (f->mode == M_KEEP) {
             if (f->code == C_MARKUP && (f->has_child || f->has_comment)) {
-                PyObject *el = PyObject_CallFunctionObjArgs(El, f->key, Py_None, val, Py_None, Py_True, NULL);
+                PyObject *el = mk_el(f->key, NULL, val, NULL, Py_True, NULL);
                 Py_DECREF(val);
                 if (!el) return -1;
                 r = PyDict_SetItem(f->item, f->key, el);
@@ -501,9 +600,9 @@ static int handle_end(S *st) {
             }
         } else {
             PyObject *mixed = (f->has_child || f->has_comment) ? Py_True : Py_False;
-            r = PyObject_SetAttrString(f->el, "value", val);
-            if (!r) r = PyObject_SetAttrString(f->el, "mixed", mixed);
-            Py_DECREF(val);
+            ElObject *e = (ElObject *)f->el;
+            Py_SETREF(e->value, val);
+            Py_SETREF(e->mixed, Py_NewRef(mixed));
         }
         if (st->capturing == 0) st->tlen = 0;
     }
@@ -537,6 +636,7 @@ static int run(S *st) {
                 const unsigned char *e = find(p + 4, end, "--", 2);
                 if (!e || e + 2 >= end || e[2] != '>') return 1;  /* "--" inside, or unclosed */
                 if (e > p + 4 && e[-1] == '-') return 1;
+                if (find(p + 4, e, "<![CDATA[", 9)) st->cdata_in_markup = 1;
                 if (st->depth) st->f[st->depth - 1].has_comment = 1;
                 p = e + 3;
                 continue;
@@ -572,6 +672,7 @@ static int run(S *st) {
                 if (p != st->s) return 1;  /* the declaration only at the very start */
             }
             if (t + tl < e && !is_ws(t[tl])) return 1;
+            if (find(p + 2, e, "<![CDATA[", 9)) st->cdata_in_markup = 1;
             p = e + 2;
             continue;
         }
@@ -642,19 +743,20 @@ static int xml_decl(const unsigned char *s, const unsigned char *end, int ascii_
 
 static PyObject *scan(PyObject *self, PyObject *arg) {
     Py_buffer buf;
-    if (!El) { PyErr_SetString(PyExc_RuntimeError, "configure() first"); return NULL; }
+    if (!ItemCodes) { PyErr_SetString(PyExc_RuntimeError, "configure() first"); return NULL; }
     if (PyObject_GetBuffer(arg, &buf, PyBUF_SIMPLE) < 0) return NULL;
     const unsigned char *s = buf.buf, *end = s + buf.len;
     PyObject *result = NULL;
-    int leading_ws = 0;
-    if (precheck(s, buf.len) < 0) goto decline;
-    int ascii_only = 1;
-    for (Py_ssize_t i = 0; i < buf.len; i++) if (s[i] >= 0x80) { ascii_only = 0; break; }
+    int leading_ws = 0, has_decl = 0;
+    int pc = precheck(s, buf.len);
+    if (pc < 0) goto decline;
+    int ascii_only = pc == 0;
     {
         const unsigned char *p = s;
         while (p < end && is_ws(*p)) p++;
         if (end - p >= 6 && memcmp(p, "<?xml", 5) == 0 && is_ws(p[5])) {
             if (p != s) leading_ws = 1;
+            has_decl = 1;
             if (xml_decl(p, end, ascii_only) < 0) goto decline;
             s = p;
         } else if (!ascii_only) {
@@ -665,14 +767,20 @@ static PyObject *scan(PyObject *self, PyObject *arg) {
     if (!st) { PyErr_NoMemory(); goto done; }
     st->s = s; st->end = end;
     st->root_uris = PyList_New(0);
+    int gc_was = PyGC_Disable();  /* a tree without cycles: no collections while building */
     int r = st->root_uris ? run(st) : -1;
+    if (gc_was) PyGC_Enable();
     if (st->declined && r >= 0) r = 1;
+    /* the repair path cuts at the first "<?xml" and splits on "<![CDATA[": keep to
+     * documents where both are what this scanner saw */
+    if (r == 0 && st->html_entities && (!has_decl || st->cdata_in_markup)) r = 1;
     free_frame(&st->f[st->depth]);
     while (st->depth) { free_frame(&st->f[st->depth - 1]); st->depth--; }
     for (int i = 0; i < st->ns_n; i++) { Py_CLEAR(st->ns[i].uri); Py_CLEAR(st->ns[i].canon); }
     PyMem_Free(st->tb);
     if (r == 0 && st->root)
-        result = Py_BuildValue("(OOO)", st->root, st->root_uris, leading_ws ? Py_True : Py_False);
+        result = Py_BuildValue("(OOOO)", st->root, st->root_uris, leading_ws ? Py_True : Py_False,
+                               st->html_entities ? Py_True : Py_False);
     else if (r > 0 || (r == 0 && !st->root)) { Py_INCREF(Py_None); result = Py_None; }
     Py_XDECREF(st->root); Py_XDECREF(st->root_uris);
     PyMem_Free(st);
@@ -685,17 +793,17 @@ done:
 }
 
 static PyObject *configure(PyObject *self, PyObject *args) {
-    PyObject *el, *nsp, *codes;
-    if (!PyArg_ParseTuple(args, "OOO!", &el, &nsp, &PyDict_Type, &codes)) return NULL;
-    Py_XSETREF(El, Py_NewRef(el));
+    PyObject *nsp, *codes, *h5;
+    if (!PyArg_ParseTuple(args, "OO!O!", &nsp, &PyDict_Type, &codes, &PyDict_Type, &h5)) return NULL;
+    Py_XSETREF(Html5, Py_NewRef(h5));
     Py_XSETREF(NsPrefix, Py_NewRef(nsp));
     Py_XSETREF(ItemCodes, Py_NewRef(codes));
     Py_RETURN_NONE;
 }
 
 static PyMethodDef methods[] = {
-    {"scan", scan, METH_O, "scan(data) -> (root, root_uris, leading_ws) or None"},
-    {"configure", configure, METH_VARARGS, "configure(El, ns_prefix, item_codes)"},
+    {"scan", scan, METH_O, "scan(data) -> (root, root_uris, leading_ws, html_entities) or None"},
+    {"configure", configure, METH_VARARGS, "configure(ns_prefix, item_codes, html5)"},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef mod = {PyModuleDef_HEAD_INIT, "_fastscan", NULL, -1, methods};
@@ -703,5 +811,9 @@ static struct PyModuleDef mod = {PyModuleDef_HEAD_INIT, "_fastscan", NULL, -1, m
 PyMODINIT_FUNC PyInit__fastscan(void) {
     Str_specials = PyUnicode_InternFromString("@specials");
     if (!Str_specials) return NULL;
-    return PyModule_Create(&mod);
+    if (PyType_Ready(&ElType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&mod);
+    if (!m) return NULL;
+    if (PyModule_AddObjectRef(m, "El", (PyObject *)&ElType) < 0) { Py_DECREF(m); return NULL; }
+    return m;
 }

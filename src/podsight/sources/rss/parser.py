@@ -51,34 +51,19 @@ class _Decline(Exception):
     """The fast path met something only the lxml path reproduces exactly."""
 
 
-class _El:
-    """An element as the fast path's scanner (``_fastscan.c``) hands it over: the
-    normalised tag, attributes in lxml's ``{uri}local`` form, the stripped text of the
-    subtree, child elements; ``v`` holds an item's collected values."""
+try:
+    from podsight.sources.rss import _fastscan
+except ImportError:  # not compiled (no C compiler): the lxml path does everything
+    _fastscan = None  # type: ignore[assignment]
 
-    __slots__ = ("tag", "attrib", "value", "children", "mixed", "v")
+# An element as the fast path's scanner (_fastscan.c) hands it over: the normalised tag,
+# attributes in lxml's "{uri}local" form, the stripped text of the subtree (value), child
+# elements, whether it has child elements or comments (mixed); v: an item's kept values.
+class _NoEl:  # the scanner's element type when it is not compiled: never instantiated
+    pass
 
-    def __init__(
-        self,
-        tag: str,
-        attrib: dict[str, str] | None,
-        value: str | None,
-        children: list[_El] | None,
-        mixed: bool,
-        v: dict[str, Any] | None = None,
-    ) -> None:
-        self.tag, self.attrib, self.value = tag, attrib, value
-        self.children, self.mixed, self.v = children, mixed, v
 
-    def get(self, key: str, default: str | None = None) -> str | None:
-        a = self.attrib
-        return default if a is None else a.get(key, default)
-
-    def __iter__(self) -> Any:
-        return iter(self.children or ())
-
-    def __len__(self) -> int:
-        return len(self.children or ())
+_El: Any = _fastscan.El if _fastscan is not None else _NoEl
 
 
 # No entities, network, DTDs or huge trees: documents come from strangers.
@@ -1132,13 +1117,8 @@ def _ns_prefix(uri: str) -> str | None:
     return _NS_PREFIX.get(uri.lower().rstrip("/")) if prefix is None else prefix
 
 
-try:
-    from podsight.sources.rss import _fastscan
-except ImportError:  # not compiled (no C compiler): the lxml path does everything
-    _fastscan = None  # type: ignore[assignment]
-else:
+if _fastscan is not None:
     _fastscan.configure(
-        _El,
         _ns_prefix,
         {
             key: 4
@@ -1150,6 +1130,7 @@ else:
             else 1
             for key in _ITEM_DISPATCH
         },
+        _HTML5,
     )
 
 
@@ -1158,11 +1139,13 @@ def _parse_fast(data: bytes, url: str | None) -> ParseResult | None:
     got = _fastscan.scan(data)
     if got is None:
         return None
-    root, root_uris, leading_ws = got
+    root, root_uris, leading_ws, html_entities = got
     key = root.tag
     if key not in _ROOT_KEYS or key == "feed":
         return None
     repairs = ["leading-whitespace"] if leading_ws else []
+    if html_entities:
+        repairs.append("html-entities")
     if any(uri and _is_case_variant(uri) for uri in root_uris):
         repairs.append("namespace-case")
     try:
