@@ -613,10 +613,13 @@ static int handle_end(S *st) {
     return r;
 }
 
+static Py_ssize_t last_pos;  /* where the last scan stopped: for tests and debugging */
+
 static int run(S *st) {
     const unsigned char *p = st->s, *end = st->end;
     int root_done = 0;
     while (p < end) {
+        last_pos = p - st->s;
         if (*p != '<') {
             const unsigned char *lt = memchr(p, '<', end - p);
             const unsigned char *e = lt ? lt : end;
@@ -747,7 +750,7 @@ static PyObject *scan(PyObject *self, PyObject *arg) {
     if (PyObject_GetBuffer(arg, &buf, PyBUF_SIMPLE) < 0) return NULL;
     const unsigned char *s = buf.buf, *end = s + buf.len;
     PyObject *result = NULL;
-    int leading_ws = 0, has_decl = 0;
+    int leading_ws = 0;
     int pc = precheck(s, buf.len);
     if (pc < 0) goto decline;
     int ascii_only = pc == 0;
@@ -756,7 +759,6 @@ static PyObject *scan(PyObject *self, PyObject *arg) {
         while (p < end && is_ws(*p)) p++;
         if (end - p >= 6 && memcmp(p, "<?xml", 5) == 0 && is_ws(p[5])) {
             if (p != s) leading_ws = 1;
-            has_decl = 1;
             if (xml_decl(p, end, ascii_only) < 0) goto decline;
             s = p;
         } else if (!ascii_only) {
@@ -771,9 +773,9 @@ static PyObject *scan(PyObject *self, PyObject *arg) {
     int r = st->root_uris ? run(st) : -1;
     if (gc_was) PyGC_Enable();
     if (st->declined && r >= 0) r = 1;
-    /* the repair path cuts at the first "<?xml" and splits on "<![CDATA[": keep to
-     * documents where both are what this scanner saw */
-    if (r == 0 && st->html_entities && (!has_decl || st->cdata_in_markup)) r = 1;
+    /* the repair path splits on "<![CDATA[": keep to documents where each is a CDATA
+     * section (parser.py checks where it would cut at "<?xml") */
+    if (r == 0 && st->html_entities && st->cdata_in_markup) r = 1;
     free_frame(&st->f[st->depth]);
     while (st->depth) { free_frame(&st->f[st->depth - 1]); st->depth--; }
     for (int i = 0; i < st->ns_n; i++) { Py_CLEAR(st->ns[i].uri); Py_CLEAR(st->ns[i].canon); }
@@ -801,7 +803,10 @@ static PyObject *configure(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+static PyObject *last_position(PyObject *self, PyObject *unused) { return PyLong_FromSsize_t(last_pos); }
+
 static PyMethodDef methods[] = {
+    {"last_position", last_position, METH_NOARGS, "offset of the token where the last scan stopped"},
     {"scan", scan, METH_O, "scan(data) -> (root, root_uris, leading_ws, html_entities) or None"},
     {"configure", configure, METH_VARARGS, "configure(ns_prefix, item_codes, html5)"},
     {NULL, NULL, 0, NULL}};

@@ -1134,6 +1134,9 @@ if _fastscan is not None:
     )
 
 
+_DECL_START_BYTES = re.compile(rb"<\?xml[\s?]")
+
+
 def _parse_fast(data: bytes, url: str | None) -> ParseResult | None:
     """The native scanner's result, or ``None`` when it declines the document."""
     got = _fastscan.scan(data)
@@ -1144,7 +1147,9 @@ def _parse_fast(data: bytes, url: str | None) -> ParseResult | None:
     if key not in _ROOT_KEYS or key == "feed":
         return None
     repairs = ["leading-whitespace"] if leading_ws else []
-    if html_entities:
+    if html_entities:  # the repair path cuts at the first "<?xml": there must be none but ours
+        if data.lstrip()[:5] != b"<?xml" and _DECL_START_BYTES.search(data, 0, 4 * 65536):
+            return None
         repairs.append("html-entities")
     if any(uri and _is_case_variant(uri) for uri in root_uris):
         repairs.append("namespace-case")
