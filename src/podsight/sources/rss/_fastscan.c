@@ -131,6 +131,8 @@ typedef struct {
     int channel_seen;
     int html_entities;                   /* HTML named entities / bare '&' met (a repair) */
     int cdata_in_markup;                 /* "<![CDATA[" inside a comment or PI */
+    /* normalised keys by (namespace object, local name): one str per distinct tag */
+    struct { PyObject *ns; char local[48]; Py_ssize_t ln; PyObject *key; } kc[1024];
 } S;
 
 static int tb_put(S *st, const char *p, Py_ssize_t n) {
@@ -330,7 +332,9 @@ static PyObject *lower_ascii(const char *p, Py_ssize_t n, const char *pre, Py_ss
     return PyUnicode_FromStringAndSize(buf, k);
 }
 
-/* Normalised key of an element name, as parser._norm gives for lxml's tag. */
+static PyObject *elem_key_new(S *st, NsDecl *d, const char *local, Py_ssize_t ln);
+
+/* Normalised key of an element name, as parser._norm gives for lxml's tag (new ref). */
 static PyObject *elem_key(S *st, const char *q, Py_ssize_t qn) {
     const char *colon = memchr(q, ':', qn);
     NsDecl *d;
@@ -342,11 +346,39 @@ static PyObject *elem_key(S *st, const char *q, Py_ssize_t qn) {
     } else {
         d = lookup_ns(st, "", 0);
         local = q; ln = qn;
-        if (!d || !d->uri) return lower_ascii(local, ln, "", 0);
+        if (d && !d->uri) d = NULL;
+    }
+    PyObject *ns = d ? (d->canon ? d->canon : d->uri) : NULL;
+    if (ln >= 48) return elem_key_new(st, d, local, ln);
+    uint32_t h = 2166136261u ^ (uint32_t)((uintptr_t)ns >> 4);
+    for (Py_ssize_t i = 0; i < ln; i++) h = (h ^ (unsigned char)local[i]) * 16777619u;
+    for (int probe = 0; probe < 8; probe++) {
+        int slot = (h + probe) & 1023;
+        if (!st->kc[slot].key) {
+            PyObject *key = elem_key_new(st, d, local, ln);
+            if (!key) return NULL;
+            st->kc[slot].ns = Py_XNewRef(ns);  /* held: its address must not be reused */
+            memcpy(st->kc[slot].local, local, ln); st->kc[slot].ln = ln;
+            st->kc[slot].key = Py_NewRef(key);
+            return key;
+        }
+        if (st->kc[slot].ns == ns && st->kc[slot].ln == ln && memcmp(st->kc[slot].local, local, ln) == 0)
+            return Py_NewRef(st->kc[slot].key);
+    }
+    return elem_key_new(st, d, local, ln);
+}
+
+static PyObject *elem_key_new(S *st, NsDecl *d, const char *local, Py_ssize_t ln) {
+    if (!d) {
+        PyObject *k = lower_ascii(local, ln, "", 0);
+        if (!k && !PyErr_Occurred()) st->declined = 1;
+        return k;
     }
     if (d->canon) {
         Py_ssize_t cn; const char *c = PyUnicode_AsUTF8AndSize(d->canon, &cn);
-        return lower_ascii(local, ln, c, cn);
+        PyObject *k = lower_ascii(local, ln, c, cn);
+        if (!k && !PyErr_Occurred()) st->declined = 1;
+        return k;
     }
     PyObject *l = PyUnicode_DecodeUTF8(local, ln, NULL);
     if (!l) return NULL;
@@ -520,11 +552,15 @@ static int handle_start(S *st, const unsigned char *p, const unsigned char **out
                 if (name) Py_SETREF(name, PyUnicode_FromFormat("{%U}%U", d->uri, name));
             }
         } else {
-            PyObject *v0 = NULL;
             if (!want_attrs) {  /* still validate the value */
-                v0 = attr_value(st, ra[i].v, ra[i].vl);
-                if (!v0) { Py_XDECREF(attrib); return st->declined ? 1 : -1; }
-                Py_DECREF(v0);
+                const unsigned char *a = (const unsigned char *)ra[i].v, *ae = a + ra[i].vl;
+                while ((a = memchr(a, '&', ae - a))) {
+                    char o[64]; Py_ssize_t adv;
+                    int n = entity(st, a, ae, o, &adv);
+                    if (n == -2) { Py_XDECREF(attrib); return -1; }
+                    if (n < 0) { Py_XDECREF(attrib); return 1; }
+                    a += adv;
+                }
                 continue;
             }
             name = PyUnicode_FromStringAndSize(n, nl);
@@ -780,6 +816,7 @@ static PyObject *scan(PyObject *self, PyObject *arg) {
     while (st->depth) { free_frame(&st->f[st->depth - 1]); st->depth--; }
     for (int i = 0; i < st->ns_n; i++) { Py_CLEAR(st->ns[i].uri); Py_CLEAR(st->ns[i].canon); }
     PyMem_Free(st->tb);
+    for (int i = 0; i < 1024; i++) { Py_CLEAR(st->kc[i].ns); Py_CLEAR(st->kc[i].key); }
     if (r == 0 && st->root)
         result = Py_BuildValue("(OOOO)", st->root, st->root_uris, leading_ws ? Py_True : Py_False,
                                st->html_entities ? Py_True : Py_False);

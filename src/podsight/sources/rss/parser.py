@@ -14,6 +14,7 @@ import hashlib
 import html
 import re
 from collections.abc import Callable
+from functools import partial
 from html.entities import html5 as _HTML5
 from typing import Any
 from urllib.parse import urljoin
@@ -464,6 +465,15 @@ def _first_text(
     return None
 
 
+def _first_value(v: dict[str, Any], keys: tuple[str, ...]) -> str | None:
+    """:func:`_first_text` for the fast path, whose text values are stripped or None."""
+    for k in keys:
+        x = v.get(k)
+        if x:
+            return x
+    return None
+
+
 def _first_markup(v: dict[str, Any], keys: tuple[str, ...]) -> str | None:
     return _first_text(v, keys, _markup)
 
@@ -475,18 +485,21 @@ def _episode(el: Any, base: str | None, guid_base: str | None = None) -> ParsedE
         if specials:
             for s in specials:
                 _ITEM_SPECIAL[s.tag](v, s)
+        first: Callable[[dict[str, Any], tuple[str, ...]], str | None] = _first_value
+        t: Callable[[str], str | None] = v.get  # text values are stripped strings or None
     else:
         v = {}
         _collect(v, el, _ITEM_DISPATCH)
+        first, t = _first_text, partial(_t, v)
 
-    guid = v.get("guid") or _t(v, "atom:id")
-    title = _clean_title(_first_text(v, _TITLE_ORDER))
-    date_raw = _first_text(v, _DATE_ORDER)
+    guid = v.get("guid") or t("atom:id")
+    title = _clean_title(first(v, _TITLE_ORDER))
+    date_raw = first(v, _DATE_ORDER)
 
     enc = v.get("enclosure")
     enc_url = enc_type = None
     enc_len: int | None = None
-    duration = parse_duration(_t(v, "itunes:duration"))
+    duration = parse_duration(t("itunes:duration"))
     if enc is None and (mc := v.get("media:content")) is not None:
         enc = mc[:3]
         if duration is None and mc[3]:
@@ -499,7 +512,7 @@ def _episode(el: Any, base: str | None, guid_base: str | None = None) -> ParsedE
             enc_len = None
 
     description = _first_markup(v, _DESCRIPTION_ORDER)
-    link = _t(v, "link") or v.get("atom:link")
+    link = t("link") or v.get("atom:link")
     if not link and guid and v.get("_permalink"):
         # RSS: a guid is a permalink unless isPermaLink="false"; trust a relative one only
         # when the feed declares xml:base, many guids are opaque ids without the attribute.
@@ -521,7 +534,7 @@ def _episode(el: Any, base: str | None, guid_base: str | None = None) -> ParsedE
     if ch or psc:
         chapters = Chapters(url=ch[0] if ch else None, type=ch[1] if ch else None, inline=psc or ())
 
-    episode_type = _t(v, "itunes:episodetype")
+    episode_type = t("itunes:episodetype")
     if episode_type:
         episode_type = episode_type.lower()
         if episode_type not in ("full", "trailer", "bonus"):
@@ -537,10 +550,10 @@ def _episode(el: Any, base: str | None, guid_base: str | None = None) -> ParsedE
         enclosure_url=enc_url,
         enclosure_type=enc_type,
         enclosure_length=enc_len,
-        episode_number=parse_int(_first_text(v, ("itunes:episode", "podcast:episode"))),
-        season_number=parse_int(_first_text(v, ("itunes:season", "podcast:season"))),
+        episode_number=parse_int(first(v, ("itunes:episode", "podcast:episode"))),
+        season_number=parse_int(first(v, ("itunes:season", "podcast:season"))),
         episode_type=episode_type,
-        explicit=parse_explicit(_t(v, "itunes:explicit")),
+        explicit=parse_explicit(t("itunes:explicit")),
         image_url=_url(v.get("itunes:image") or v.get("media:thumbnail"), base),
         link=_url(link, base),
         transcripts=v.get("transcripts") or [],
