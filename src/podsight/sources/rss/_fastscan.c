@@ -92,7 +92,12 @@ static PyObject *NsPrefix;    /* callable: uri -> canonical prefix str or None *
 static PyObject *ItemCodes;   /* dict: key -> int code */
 static PyObject *Str_specials;
 
-enum { C_SKIP = 0, C_TEXT = 1, C_MARKUP = 2, C_SPECIAL = 3, C_GROUP = 4 };
+/* item dispatch codes (parser.py's configure call): skip, keep text, keep markup, an
+ * element parser.py's handler reads (deferred), media:group, and the three common
+ * handlers done here exactly as parser.py's _item_guid/_item_enclosure/_item_itunes_image,
+ * and atom:link (deferred; it may set "enclosure" too, so enclosures after it are deferred). */
+enum { C_SKIP = 0, C_TEXT = 1, C_MARKUP = 2, C_SPECIAL = 3, C_GROUP = 4, C_GUID = 5,
+       C_ENCLOSURE = 6, C_ITUNES_IMAGE = 7, C_ATOM_LINK = 8 };
 
 #define MAXDEPTH 190
 #define MAXNS 256
@@ -114,10 +119,11 @@ typedef struct {
     int has_child;                       /* element children seen */
     int has_comment;                     /* comment children seen */
     int code;                            /* item dispatch code */
+    PyObject *attrib;                    /* M_DIRECT: the attributes */
     PyObject *item;                      /* item dict this element writes into, or NULL */
 } Frame;
 
-enum { M_PLAIN = 0, M_ROOT, M_CHANNEL, M_ITEM, M_KEEP, M_SKIP, M_GROUP };
+enum { M_PLAIN = 0, M_ROOT, M_CHANNEL, M_ITEM, M_KEEP, M_SKIP, M_GROUP, M_DIRECT };
 
 typedef struct {
     const unsigned char *s, *end;
@@ -129,6 +135,7 @@ typedef struct {
     PyObject *root;
     PyObject *root_uris;
     int channel_seen;
+    int item_atom_link;                  /* an atom:link deferred in the current item */
     int html_entities;                   /* HTML named entities / bare '&' met (a repair) */
     int cdata_in_markup;                 /* "<![CDATA[" inside a comment or PI */
     /* normalised keys by (namespace object, local name): one str per distinct tag */
@@ -388,7 +395,7 @@ static PyObject *elem_key_new(S *st, NsDecl *d, const char *local, Py_ssize_t ln
 }
 
 static void free_frame(Frame *f) {
-    Py_CLEAR(f->el); Py_CLEAR(f->children); Py_CLEAR(f->key); Py_CLEAR(f->item);
+    Py_CLEAR(f->el); Py_CLEAR(f->children); Py_CLEAR(f->key); Py_CLEAR(f->item); Py_CLEAR(f->attrib);
 }
 
 static PyObject *new_el(PyObject *key, PyObject *attrib) {
@@ -514,6 +521,9 @@ static int handle_start(S *st, const unsigned char *p, const unsigned char **out
             if (has < 0) return -1;
             mode = has ? M_SKIP : M_KEEP;
         } else if (code == C_SPECIAL) mode = M_PLAIN;
+        else if (code == C_ATOM_LINK) { mode = M_PLAIN; st->item_atom_link = 1; }
+        else if (code == C_GUID || code == C_ITUNES_IMAGE) mode = M_DIRECT;
+        else if (code == C_ENCLOSURE) mode = st->item_atom_link ? M_PLAIN : M_DIRECT;
         else if (code == C_GROUP) mode = M_GROUP;
         else mode = M_SKIP;
         Py_INCREF(item); f->item = item;
@@ -530,7 +540,8 @@ static int handle_start(S *st, const unsigned char *p, const unsigned char **out
     f->mode = mode;
     /* ordinary attributes (only kept where an _El is built) */
     PyObject *attrib = NULL;
-    int want_attrs = (mode == M_ROOT || mode == M_CHANNEL || mode == M_PLAIN || mode == M_ITEM);
+    int want_attrs = (mode == M_ROOT || mode == M_CHANNEL || mode == M_PLAIN || mode == M_ITEM ||
+                      mode == M_DIRECT);
     for (int i = 0; i < nra; i++) {
         const char *n = ra[i].n; Py_ssize_t nl = ra[i].nl;
         if ((nl == 5 && memcmp(n, "xmlns", 5) == 0) || (nl > 6 && memcmp(n, "xmlns:", 6) == 0)) continue;
@@ -574,7 +585,11 @@ static int handle_start(S *st, const unsigned char *p, const unsigned char **out
         Py_DECREF(name); Py_DECREF(val);
         if (r < 0) { Py_DECREF(attrib); return -1; }
     }
-    if (mode == M_ITEM) {
+    if (mode == M_DIRECT) {
+        f->attrib = attrib;
+        if (f->code != C_ENCLOSURE) { f->tstart = st->tlen; st->capturing++; }
+    } else if (mode == M_ITEM) {
+        st->item_atom_link = 0;
         PyObject *item = PyDict_New();
         if (!item) { Py_XDECREF(attrib); return -1; }
         f->item = item;
@@ -616,14 +631,71 @@ static int handle_start(S *st, const unsigned char *p, const unsigned char **out
     return 0;
 }
 
+static PyObject *attr(Frame *f, const char *name) {  /* borrowed, NULL if absent */
+    if (!f->attrib) return NULL;
+    return PyDict_GetItemString(f->attrib, name);
+}
+
+static int truthy(PyObject *o) { return o && o != Py_None && PyUnicode_GET_LENGTH(o) > 0; }
+
+/* _item_guid, _item_enclosure, _item_itunes_image; val: the stripped text (stolen) */
+static int direct_end(S *st, Frame *f, PyObject *val) {
+    PyObject *v = f->item;
+    int r = 0;
+    if (f->code == C_GUID) {
+        static PyObject *k_guid, *k_perma;
+        if (!k_guid) { k_guid = PyUnicode_InternFromString("guid"); k_perma = PyUnicode_InternFromString("_permalink"); }
+        if (!PyDict_Contains(v, k_guid)) {
+            r = PyDict_SetItem(v, k_guid, val);
+            PyObject *pl = attr(f, "isPermaLink");
+            int perma = 1;
+            if (!r && pl) {  /* (value or "true").strip().lower() != "false" */
+                PyObject *t = PyObject_CallMethod(pl, "strip", NULL);
+                PyObject *l = t ? PyObject_CallMethod(t, "lower", NULL) : NULL;
+                Py_XDECREF(t);
+                if (!l) r = -1;
+                else {
+                    if (PyUnicode_GET_LENGTH(pl) > 0 && PyUnicode_CompareWithASCIIString(l, "false") == 0) perma = 0;
+                    Py_DECREF(l);
+                }
+            }
+            if (!r && perma) r = PyDict_SetItem(v, k_perma, Py_True);
+        }
+    } else if (f->code == C_ENCLOSURE) {
+        static PyObject *k_enc;
+        if (!k_enc) k_enc = PyUnicode_InternFromString("enclosure");
+        PyObject *url = attr(f, "url");
+        if (!PyDict_Contains(v, k_enc) && truthy(url)) {
+            PyObject *t = PyTuple_Pack(3, url, attr(f, "type") ? attr(f, "type") : Py_None,
+                                       attr(f, "length") ? attr(f, "length") : Py_None);
+            if (!t) r = -1;
+            else { r = PyDict_SetItem(v, k_enc, t); Py_DECREF(t); }
+        }
+    } else {  /* itunes:image: href or url or text */
+        static PyObject *k_img;
+        if (!k_img) k_img = PyUnicode_InternFromString("itunes:image");
+        if (!PyDict_Contains(v, k_img)) {
+            PyObject *x = attr(f, "href");
+            if (!truthy(x)) x = attr(f, "url");
+            if (!truthy(x)) x = val;
+            r = PyDict_SetItem(v, k_img, x);
+        }
+    }
+    Py_XDECREF(val);
+    return r;
+}
+
 static int handle_end(S *st) {
     Frame *f = &st->f[st->depth - 1];
     int r = 0;
+    if (f->mode == M_DIRECT && f->tstart < 0) r = direct_end(st, f, NULL);
     if (f->tstart >= 0) {
         PyObject *val = stripped(st->tb + f->tstart, st->tlen - f->tstart);
         if (!val) return -1;
         st->capturing--;
-        if (f->mode == M_KEEP) {
+        if (f->mode == M_DIRECT) {
+            r = direct_end(st, f, val);
+        } else if (f->mode == M_KEEP) {
             if (f->code == C_MARKUP && (f->has_child || f->has_comment)) {
                 PyObject *el = mk_el(f->key, NULL, val, NULL, Py_True, NULL);
                 Py_DECREF(val);

@@ -1130,17 +1130,20 @@ def _ns_prefix(uri: str) -> str | None:
     return _NS_PREFIX.get(uri.lower().rstrip("/")) if prefix is None else prefix
 
 
+# Handlers the scanner runs itself (same logic as _item_guid, _item_enclosure,
+# _item_itunes_image), media:group it descends into, atom:link it defers with a flag.
+_FAST_CODES = {
+    "media:group": 4,
+    "guid": 5,
+    "enclosure": 6,
+    "itunes:image": 7,
+    "atom:link": 8,
+}
 if _fastscan is not None:
     _fastscan.configure(
         _ns_prefix,
-        {
-            key: 4
-            if key == "media:group"
-            else 3
-            if key in _ITEM_SPECIAL
-            else 2
-            if key in _ITEM_HTML
-            else 1
+        {  # the codes of _fastscan.c: which item elements it keeps and how
+            key: _FAST_CODES.get(key, 3 if key in _ITEM_SPECIAL else 2 if key in _ITEM_HTML else 1)
             for key in _ITEM_DISPATCH
         },
         _HTML5,
