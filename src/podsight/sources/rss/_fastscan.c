@@ -19,6 +19,7 @@
 #include <ctype.h>
 
 #include <structmember.h>
+#include <datetime.h>
 
 /* An element as parser.py reads it (see parser._El's docstring). */
 typedef struct {
@@ -91,6 +92,7 @@ static PyObject *mk_el(PyObject *tag, PyObject *attrib, PyObject *value, PyObjec
 static PyObject *NsPrefix;    /* callable: uri -> canonical prefix str or None */
 static PyObject *ItemCodes;   /* dict: key -> int code */
 static PyObject *Str_specials;
+static PyObject *Zone;        /* podsight.sources.text._zone */
 
 /* item dispatch codes (parser.py's configure call): skip, keep text, keep markup, an
  * element parser.py's handler reads (deferred), media:group, and the three common
@@ -904,20 +906,103 @@ done:
 }
 
 static PyObject *configure(PyObject *self, PyObject *args) {
-    PyObject *nsp, *codes, *h5;
-    if (!PyArg_ParseTuple(args, "OO!O!", &nsp, &PyDict_Type, &codes, &PyDict_Type, &h5)) return NULL;
+    PyObject *nsp, *codes, *h5, *zone;
+    if (!PyArg_ParseTuple(args, "OO!O!O", &nsp, &PyDict_Type, &codes, &PyDict_Type, &h5, &zone)) return NULL;
+    Py_XSETREF(Zone, Py_NewRef(zone));
     Py_XSETREF(Html5, Py_NewRef(h5));
     Py_XSETREF(NsPrefix, Py_NewRef(nsp));
     Py_XSETREF(ItemCodes, Py_NewRef(codes));
     Py_RETURN_NONE;
 }
 
+/* Dates and durations in their common well-formed shapes, exactly as podsight.sources.text
+ * reads them (_rfc822, parse_duration); anything else returns NotImplemented and the
+ * caller uses the Python function. */
+
+static int digits(const char *p, Py_ssize_t n, long *out) {
+    if (n < 1 || n > 9) return 0;
+    long v = 0;
+    for (Py_ssize_t i = 0; i < n; i++) { if (p[i] < '0' || p[i] > '9') return 0; v = v * 10 + (p[i] - '0'); }
+    *out = v; return 1;
+}
+
+static PyObject *rfc822(PyObject *self, PyObject *arg) {
+    Py_ssize_t n;
+    if (!PyUnicode_Check(arg) || !PyUnicode_IS_ASCII(arg)) Py_RETURN_NOTIMPLEMENTED;
+    const char *s = PyUnicode_AsUTF8AndSize(arg, &n);
+    if (!s || n > 100) Py_RETURN_NOTIMPLEMENTED;
+    const char *tok[7]; Py_ssize_t len[7]; int nt = 0;
+    for (Py_ssize_t i = 0; i < n;) {
+        while (i < n && (s[i] == ' ' || (s[i] >= 9 && s[i] <= 13) || (s[i] >= 28 && s[i] <= 31))) i++;
+        if (i >= n) break;
+        if (nt == 7) Py_RETURN_NOTIMPLEMENTED;
+        tok[nt] = s + i;
+        while (i < n && !(s[i] == ' ' || (s[i] >= 9 && s[i] <= 13) || (s[i] >= 28 && s[i] <= 31))) i++;
+        len[nt] = s + i - tok[nt]; nt++;
+    }
+    int o = nt == 6 ? 1 : 0;
+    if (nt - o != 5) Py_RETURN_NOTIMPLEMENTED;
+    const char *day = tok[o], *mon = tok[o + 1], *year = tok[o + 2], *hms = tok[o + 3], *zone = tok[o + 4];
+    static const char *months = "janfebmaraprmayjunjulaugsepoctnovdec";
+    if (len[o + 1] < 3) Py_RETURN_NOTIMPLEMENTED;
+    char m3[3] = {mon[0] | 32, mon[1] | 32, mon[2] | 32};
+    int month = 0;
+    for (int i = 0; i < 12; i++) if (memcmp(months + 3 * i, m3, 3) == 0) { month = i + 1; break; }
+    if (!month || !isalpha(mon[0]) || !isalpha(mon[1]) || !isalpha(mon[2])) Py_RETURN_NOTIMPLEMENTED;
+    long d, y, hh, mm, ss = 0;
+    if (!digits(day, len[o], &d) || len[o + 2] != 4 || !digits(year, 4, &y)) Py_RETURN_NOTIMPLEMENTED;
+    const char *c1 = memchr(hms, ':', len[o + 3]);
+    if (!c1) Py_RETURN_NOTIMPLEMENTED;
+    const char *rest = c1 + 1; Py_ssize_t rl = hms + len[o + 3] - rest;
+    const char *c2 = memchr(rest, ':', rl);
+    if (!digits(hms, c1 - hms, &hh)) Py_RETURN_NOTIMPLEMENTED;
+    if (c2) {
+        if (!digits(rest, c2 - rest, &mm) || !digits(c2 + 1, hms + len[o + 3] - c2 - 1, &ss)) Py_RETURN_NOTIMPLEMENTED;
+    } else if (!digits(rest, rl, &mm)) Py_RETURN_NOTIMPLEMENTED;
+    if (y < 1900 || y > 2200 || d < 1 || d > 31 || hh > 23 || mm > 59 || ss > 59) Py_RETURN_NOTIMPLEMENTED;
+    char zu[16];
+    if (len[o + 4] >= 16) Py_RETURN_NOTIMPLEMENTED;
+    for (Py_ssize_t i = 0; i < len[o + 4]; i++) zu[i] = (zone[i] >= 'a' && zone[i] <= 'z') ? zone[i] - 32 : zone[i];
+    PyObject *zs = PyUnicode_FromStringAndSize(zu, len[o + 4]);
+    if (!zs) return NULL;
+    PyObject *tz = PyObject_CallOneArg(Zone, zs);
+    Py_DECREF(zs);
+    if (!tz) return NULL;
+    if (tz == Py_None) { Py_DECREF(tz); Py_RETURN_NOTIMPLEMENTED; }
+    PyObject *dt = PyDateTimeAPI->DateTime_FromDateAndTime((int)y, month, (int)d, (int)hh, (int)mm, (int)ss, 0, tz,
+                                                           PyDateTimeAPI->DateTimeType);
+    Py_DECREF(tz);
+    if (!dt) { PyErr_Clear(); Py_RETURN_NOTIMPLEMENTED; }
+    return dt;
+}
+
+static PyObject *duration(PyObject *self, PyObject *arg) {
+    Py_ssize_t n;
+    if (!PyUnicode_Check(arg) || !PyUnicode_IS_ASCII(arg)) Py_RETURN_NOTIMPLEMENTED;
+    const char *s = PyUnicode_AsUTF8AndSize(arg, &n);
+    if (!s || n < 1 || n > 40) Py_RETURN_NOTIMPLEMENTED;
+    long total = 0, part; int parts = 0;
+    const char *p = s, *e = s + n;
+    while (1) {
+        const char *c = memchr(p, ':', e - p);
+        const char *z = c ? c : e;
+        if (!digits(p, z - p, &part)) Py_RETURN_NOTIMPLEMENTED;
+        total = total * 60 + part; parts++;
+        if (parts > 3 || total > 10L * 24 * 3600 * 365) Py_RETURN_NOTIMPLEMENTED;
+        if (!c) break;
+        p = c + 1;
+    }
+    return PyLong_FromLong(total);
+}
+
 static PyObject *last_position(PyObject *self, PyObject *unused) { return PyLong_FromSsize_t(last_pos); }
 
 static PyMethodDef methods[] = {
+    {"rfc822", rfc822, METH_O, "text._rfc822's result for well-formed dates, else NotImplemented"},
+    {"duration", duration, METH_O, "parse_duration's result for N, M:S, H:M:S, else NotImplemented"},
     {"last_position", last_position, METH_NOARGS, "offset of the token where the last scan stopped"},
     {"scan", scan, METH_O, "scan(data) -> (root, root_uris, leading_ws, html_entities) or None"},
-    {"configure", configure, METH_VARARGS, "configure(ns_prefix, item_codes, html5)"},
+    {"configure", configure, METH_VARARGS, "configure(ns_prefix, item_codes, html5, zone)"},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef mod = {PyModuleDef_HEAD_INIT, "_fastscan", NULL, -1, methods};
@@ -926,6 +1011,8 @@ PyMODINIT_FUNC PyInit__fastscan(void) {
     Str_specials = PyUnicode_InternFromString("@specials");
     if (!Str_specials) return NULL;
     if (PyType_Ready(&ElType) < 0) return NULL;
+    PyDateTime_IMPORT;
+    if (!PyDateTimeAPI) return NULL;
     PyObject *m = PyModule_Create(&mod);
     if (!m) return NULL;
     if (PyModule_AddObjectRef(m, "El", (PyObject *)&ElType) < 0) { Py_DECREF(m); return NULL; }

@@ -40,6 +40,7 @@ from podsight.sources.text import (
     parse_int,
     podcast_guid_for_url,
 )
+from podsight.sources.text import _zone as _text_zone
 
 __all__ = ["SAFE_XML", "FeedParseError", "parse_feed"]
 
@@ -487,10 +488,12 @@ def _episode(el: Any, base: str | None, guid_base: str | None = None) -> ParsedE
                 _ITEM_SPECIAL[s.tag](v, s)
         first: Callable[[dict[str, Any], tuple[str, ...]], str | None] = _first_value
         t: Callable[[str], str | None] = v.get  # text values are stripped strings or None
+        pdate, pduration = _date_fast, _duration_fast
     else:
         v = {}
         _collect(v, el, _ITEM_DISPATCH)
         first, t = _first_text, partial(_t, v)
+        pdate, pduration = parse_date, parse_duration
 
     guid = v.get("guid") or t("atom:id")
     title = _clean_title(first(v, _TITLE_ORDER))
@@ -499,11 +502,11 @@ def _episode(el: Any, base: str | None, guid_base: str | None = None) -> ParsedE
     enc = v.get("enclosure")
     enc_url = enc_type = None
     enc_len: int | None = None
-    duration = parse_duration(t("itunes:duration"))
+    duration = pduration(t("itunes:duration"))
     if enc is None and (mc := v.get("media:content")) is not None:
         enc = mc[:3]
         if duration is None and mc[3]:
-            duration = parse_duration(mc[3])
+            duration = pduration(mc[3])
     if enc is not None:
         enc_url = _url(enc[0], base)
         enc_type = (enc[1] or "").strip().lower() or None
@@ -545,7 +548,7 @@ def _episode(el: Any, base: str | None, guid_base: str | None = None) -> ParsedE
         guid=guid,
         title=title,
         description_markup=description,
-        published_at=parse_date(date_raw) if date_raw else None,
+        published_at=pdate(date_raw) if date_raw else None,
         duration_s=duration,
         enclosure_url=enc_url,
         enclosure_type=enc_type,
@@ -1147,7 +1150,24 @@ if _fastscan is not None:
             for key in _ITEM_DISPATCH
         },
         _HTML5,
+        _text_zone,
     )
+
+
+def _date_fast(text: str | None) -> Any:
+    """parse_date, with the well-formed RFC 822 case read by the scanner module."""
+    if not text:
+        return None
+    got = _fastscan.rfc822(text)
+    return parse_date(text) if got is NotImplemented else got
+
+
+def _duration_fast(text: str | None) -> int | None:
+    """parse_duration, with N, M:S and H:M:S read by the scanner module."""
+    if not text:
+        return None
+    got = _fastscan.duration(text)
+    return parse_duration(text) if got is NotImplemented else got
 
 
 _DECL_START_BYTES = re.compile(rb"<\?xml[\s?]")
@@ -1183,7 +1203,7 @@ def parse_feed(
 
     The native scanner reads the documents it can read exactly as the lxml path would;
     it declines the rest (``fast=False`` skips it), which the lxml path then parses."""
-    if not data or not data.strip():
+    if not data or data.isspace():  # isspace: the same bytes as strip(), without a copy
         raise FeedParseError("empty document")
     if fast and _fastscan is not None and not _needs_charset(data, http_charset):
         result = _parse_fast(data, url)
