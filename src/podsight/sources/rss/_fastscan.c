@@ -529,7 +529,7 @@ static int handle_start(S *st, const unsigned char *p, const unsigned char **out
         else if (code == C_GROUP) mode = M_GROUP;
         else mode = M_SKIP;
         Py_INCREF(item); f->item = item;
-    } else if (parent_mode == M_SKIP || parent_mode == M_KEEP) mode = M_SKIP;
+    } else if (parent_mode == M_SKIP || parent_mode == M_KEEP || parent_mode == M_DIRECT) mode = M_SKIP;
     else {
         /* element outside items: items of root / first channel become item dicts */
         int is_item = PyUnicode_CompareWithASCIIString(key, "item") == 0 ||
@@ -550,32 +550,43 @@ static int handle_start(S *st, const unsigned char *p, const unsigned char **out
         for (int j = 0; j < i; j++)
             if (ra[j].nl == nl && memcmp(ra[j].n, n, nl) == 0) return 1; /* duplicate */
         const char *colon = memchr(n, ':', nl);
+        if (colon && !(colon - n == 3 && memcmp(n, "xml", 3) == 0)) {
+            NsDecl *d0 = lookup_ns(st, n, colon - n);
+            if (!d0 || !d0->uri) { Py_XDECREF(attrib); return 1; }
+            /* the same namespace and name under two prefixes is an error */
+            Py_ssize_t ln0 = nl - (colon - n) - 1;
+            for (int j = 0; j < i; j++) {
+                const char *cj = memchr(ra[j].n, ':', ra[j].nl);
+                if (!cj || ra[j].nl - (cj - ra[j].n) - 1 != ln0 || memcmp(cj + 1, colon + 1, ln0) != 0) continue;
+                NsDecl *dj = lookup_ns(st, ra[j].n, cj - ra[j].n);
+                if (dj && dj->uri && PyUnicode_Compare(dj->uri, d0->uri) == 0) { Py_XDECREF(attrib); return 1; }
+            }
+        }
+        if (!want_attrs) {  /* still validate the value */
+            const unsigned char *a = (const unsigned char *)ra[i].v, *ae = a + ra[i].vl;
+            while ((a = memchr(a, '&', ae - a))) {
+                char o[64]; Py_ssize_t adv;
+                int n = entity(st, a, ae, o, &adv);
+                if (n == -2) { Py_XDECREF(attrib); return -1; }
+                if (n < 0) { Py_XDECREF(attrib); return 1; }
+                a += adv;
+            }
+            continue;
+        }
         PyObject *name = NULL;
         if (colon) {
             NsDecl *d = NULL;
             if (colon - n == 3 && memcmp(n, "xml", 3) == 0) {
-                if (!want_attrs) continue;
                 name = PyUnicode_FromStringAndSize(colon + 1, nl - 4);
                 if (name) Py_SETREF(name, PyUnicode_FromFormat("{http://www.w3.org/XML/1998/namespace}%U", name));
             } else {
                 d = lookup_ns(st, n, colon - n);
                 if (!d || !d->uri) { Py_XDECREF(attrib); return 1; }
-                if (!want_attrs) continue;
                 name = PyUnicode_FromStringAndSize(colon + 1, nl - (colon - n) - 1);
                 if (name) Py_SETREF(name, PyUnicode_FromFormat("{%U}%U", d->uri, name));
             }
         } else {
-            if (!want_attrs) {  /* still validate the value */
-                const unsigned char *a = (const unsigned char *)ra[i].v, *ae = a + ra[i].vl;
-                while ((a = memchr(a, '&', ae - a))) {
-                    char o[64]; Py_ssize_t adv;
-                    int n = entity(st, a, ae, o, &adv);
-                    if (n == -2) { Py_XDECREF(attrib); return -1; }
-                    if (n < 0) { Py_XDECREF(attrib); return 1; }
-                    a += adv;
-                }
-                continue;
-            }
+
             name = PyUnicode_FromStringAndSize(n, nl);
         }
         if (!name) { Py_XDECREF(attrib); return -1; }

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import html
+import logging
 import re
 from collections.abc import Callable
 from functools import partial
@@ -43,6 +44,8 @@ from podsight.sources.text import (
 from podsight.sources.text import _zone as _text_zone
 
 __all__ = ["SAFE_XML", "FeedParseError", "parse_feed"]
+
+_log = logging.getLogger(__name__)
 
 
 class FeedParseError(InputError, ValueError):
@@ -1206,7 +1209,11 @@ def parse_feed(
     if not data or data.isspace():  # isspace: the same bytes as strip(), without a copy
         raise FeedParseError("empty document")
     if fast and _fastscan is not None and not _needs_charset(data, http_charset):
-        result = _parse_fast(data, url)
+        try:
+            result = _parse_fast(data, url)
+        except Exception:  # a bug in the fast path must not cost the feed: lxml reads it
+            _log.exception("rss fast path failed; parsed with lxml instead")
+            result = None
         if result is not None:
             return result
     repairs: list[str] = []
