@@ -99,7 +99,7 @@ static PyObject *Zone;        /* podsight.sources.text._zone */
  * handlers done here exactly as parser.py's _item_guid/_item_enclosure/_item_itunes_image,
  * and atom:link (deferred; it may set "enclosure" too, so enclosures after it are deferred). */
 enum { C_SKIP = 0, C_TEXT = 1, C_MARKUP = 2, C_SPECIAL = 3, C_GROUP = 4, C_GUID = 5,
-       C_ENCLOSURE = 6, C_ITUNES_IMAGE = 7, C_ATOM_LINK = 8 };
+       C_ENCLOSURE = 6, C_ITUNES_IMAGE = 7, C_ATOM_LINK = 8, C_MARKUP0 = 10 /* + rank */ };
 
 #define MAXDEPTH 190
 #define MAXNS 256
@@ -138,6 +138,10 @@ typedef struct {
     PyObject *root_uris;
     int channel_seen;
     int item_atom_link;                  /* an atom:link deferred in the current item */
+    /* the current item's description candidates (_DESCRIPTION_ORDER ranks): raw bytes in
+     * ib, decoded at the item's end only for the one parser.py would use */
+    char *ib; Py_ssize_t ilen, icap;
+    int mk_set[6], mk_mixed[6]; Py_ssize_t mk_off[6], mk_len[6]; PyObject *mk_key[6];
     int html_entities;                   /* HTML named entities / bare '&' met (a repair) */
     int cdata_in_markup;                 /* "<![CDATA[" inside a comment or PI */
     /* normalised keys by (namespace object, local name): one str per distinct tag */
@@ -518,10 +522,14 @@ static int handle_start(S *st, const unsigned char *p, const unsigned char **out
         int code = c ? (int)PyLong_AsLong(c) : C_SKIP;
         PyObject *item = pf->item;
         f->code = code;
-        if (code == C_TEXT || code == C_MARKUP) {
+        if (code == C_TEXT) {
             int has = PyDict_Contains(item, key);
             if (has < 0) return -1;
             mode = has ? M_SKIP : M_KEEP;
+        } else if (code >= C_MARKUP0 && code < C_MARKUP0 + 6) {
+            int rank = code - C_MARKUP0;
+            mode = st->mk_set[rank] ? M_SKIP : M_KEEP;
+            st->mk_set[rank] = 1;
         } else if (code == C_SPECIAL) mode = M_PLAIN;
         else if (code == C_ATOM_LINK) { mode = M_PLAIN; st->item_atom_link = 1; }
         else if (code == C_GUID || code == C_ITUNES_IMAGE) mode = M_DIRECT;
@@ -603,6 +611,8 @@ static int handle_start(S *st, const unsigned char *p, const unsigned char **out
         if (f->code != C_ENCLOSURE) { f->tstart = st->tlen; st->capturing++; }
     } else if (mode == M_ITEM) {
         st->item_atom_link = 0;
+        st->ilen = 0;
+        for (int i = 0; i < 6; i++) { st->mk_set[i] = 0; Py_CLEAR(st->mk_key[i]); }
         PyObject *item = PyDict_New();
         if (!item) { Py_XDECREF(attrib); return -1; }
         f->item = item;
@@ -698,9 +708,50 @@ static int direct_end(S *st, Frame *f, PyObject *val) {
     return r;
 }
 
+/* The description parser.py would pick: the first candidate in rank order that is
+ * non-empty once stripped, or that has child elements/comments (parser.py declines). */
+static int item_description(S *st, PyObject *item) {
+    int r = 0;
+    for (int i = 0; i < 6 && !r; i++) {
+        if (!st->mk_set[i] || !st->mk_key[i]) continue;
+        if (st->mk_mixed[i]) {
+            PyObject *el = mk_el(st->mk_key[i], NULL, Py_None, NULL, Py_True, NULL);
+            if (!el) return -1;
+            r = PyDict_SetItem(item, st->mk_key[i], el);
+            Py_DECREF(el);
+            break;
+        }
+        PyObject *val = stripped(st->ib + st->mk_off[i], st->mk_len[i]);
+        if (!val) return -1;
+        if (val != Py_None) { r = PyDict_SetItem(item, st->mk_key[i], val); Py_DECREF(val); break; }
+        Py_DECREF(val);
+    }
+    for (int i = 0; i < 6; i++) { st->mk_set[i] = 0; Py_CLEAR(st->mk_key[i]); }
+    return r;
+}
+
 static int handle_end(S *st) {
     Frame *f = &st->f[st->depth - 1];
     int r = 0;
+    if (f->mode == M_ITEM && item_description(st, f->item) < 0) return -1;
+    if (f->mode == M_KEEP && f->code >= C_MARKUP0) {  /* keep the raw bytes for now */
+        int rank = f->code - C_MARKUP0;
+        Py_ssize_t n = st->tlen - f->tstart;
+        if (st->ilen + n > st->icap) {
+            Py_ssize_t cap = st->icap ? st->icap : 65536;
+            while (cap < st->ilen + n) cap *= 2;
+            char *nb = PyMem_Realloc(st->ib, cap);
+            if (!nb) { PyErr_NoMemory(); return -1; }
+            st->ib = nb; st->icap = cap;
+        }
+        memcpy(st->ib + st->ilen, st->tb + f->tstart, n);
+        st->mk_off[rank] = st->ilen; st->mk_len[rank] = n; st->ilen += n;
+        st->mk_mixed[rank] = f->has_child || f->has_comment;
+        Py_XSETREF(st->mk_key[rank], Py_NewRef(f->key));
+        st->capturing--;
+        if (st->capturing == 0) st->tlen = 0;
+        f->tstart = -1;
+    }
     if (f->mode == M_DIRECT && f->tstart < 0) r = direct_end(st, f, NULL);
     if (f->tstart >= 0) {
         PyObject *val = stripped(st->tb + f->tstart, st->tlen - f->tstart);
@@ -709,16 +760,8 @@ static int handle_end(S *st) {
         if (f->mode == M_DIRECT) {
             r = direct_end(st, f, val);
         } else if (f->mode == M_KEEP) {
-            if (f->code == C_MARKUP && (f->has_child || f->has_comment)) {
-                PyObject *el = mk_el(f->key, NULL, val, NULL, Py_True, NULL);
-                Py_DECREF(val);
-                if (!el) return -1;
-                r = PyDict_SetItem(f->item, f->key, el);
-                Py_DECREF(el);
-            } else {
-                r = PyDict_SetItem(f->item, f->key, val);
-                Py_DECREF(val);
-            }
+            r = PyDict_SetItem(f->item, f->key, val);
+            Py_DECREF(val);
         } else {
             PyObject *mixed = (f->has_child || f->has_comment) ? Py_True : Py_False;
             ElObject *e = (ElObject *)f->el;
@@ -901,6 +944,8 @@ static PyObject *scan(PyObject *self, PyObject *arg) {
     while (st->depth) { free_frame(&st->f[st->depth - 1]); st->depth--; }
     for (int i = 0; i < st->ns_n; i++) { Py_CLEAR(st->ns[i].uri); Py_CLEAR(st->ns[i].canon); }
     PyMem_Free(st->tb);
+    PyMem_Free(st->ib);
+    for (int i = 0; i < 6; i++) Py_CLEAR(st->mk_key[i]);
     for (int i = 0; i < 1024; i++) { Py_CLEAR(st->kc[i].ns); Py_CLEAR(st->kc[i].key); }
     if (r == 0 && st->root)
         result = Py_BuildValue("(OOOO)", st->root, st->root_uris, leading_ws ? Py_True : Py_False,

@@ -15,7 +15,6 @@ import html
 import logging
 import re
 from collections.abc import Callable
-from functools import partial
 from html.entities import html5 as _HTML5
 from typing import Any
 from urllib.parse import urljoin
@@ -483,33 +482,23 @@ def _first_markup(v: dict[str, Any], keys: tuple[str, ...]) -> str | None:
 
 
 def _episode(el: Any, base: str | None, guid_base: str | None = None) -> ParsedEpisode:
-    if el.__class__ is _El:  # fast path: the scanner kept the values, runs left for us
-        v = el.v
-        specials = v.pop("@specials", None)
-        if specials:
-            for s in specials:
-                _ITEM_SPECIAL[s.tag](v, s)
-        first: Callable[[dict[str, Any], tuple[str, ...]], str | None] = _first_value
-        t: Callable[[str], str | None] = v.get  # text values are stripped strings or None
-        pdate, pduration = _date_fast, _duration_fast
-    else:
-        v = {}
-        _collect(v, el, _ITEM_DISPATCH)
-        first, t = _first_text, partial(_t, v)
-        pdate, pduration = parse_date, parse_duration
+    if el.__class__ is _El:  # the fast path's item: its values are collected already
+        return _episode_fast(el.v, base, guid_base)
+    v: dict[str, Any] = {}
+    _collect(v, el, _ITEM_DISPATCH)
 
-    guid = v.get("guid") or t("atom:id")
-    title = _clean_title(first(v, _TITLE_ORDER))
-    date_raw = first(v, _DATE_ORDER)
+    guid = v.get("guid") or _t(v, "atom:id")
+    title = _clean_title(_first_text(v, _TITLE_ORDER))
+    date_raw = _first_text(v, _DATE_ORDER)
 
     enc = v.get("enclosure")
     enc_url = enc_type = None
     enc_len: int | None = None
-    duration = pduration(t("itunes:duration"))
+    duration = parse_duration(_t(v, "itunes:duration"))
     if enc is None and (mc := v.get("media:content")) is not None:
         enc = mc[:3]
         if duration is None and mc[3]:
-            duration = pduration(mc[3])
+            duration = parse_duration(mc[3])
     if enc is not None:
         enc_url = _url(enc[0], base)
         enc_type = (enc[1] or "").strip().lower() or None
@@ -518,7 +507,7 @@ def _episode(el: Any, base: str | None, guid_base: str | None = None) -> ParsedE
             enc_len = None
 
     description = _first_markup(v, _DESCRIPTION_ORDER)
-    link = t("link") or v.get("atom:link")
+    link = _t(v, "link") or v.get("atom:link")
     if not link and guid and v.get("_permalink"):
         # RSS: a guid is a permalink unless isPermaLink="false"; trust a relative one only
         # when the feed declares xml:base, many guids are opaque ids without the attribute.
@@ -540,7 +529,7 @@ def _episode(el: Any, base: str | None, guid_base: str | None = None) -> ParsedE
     if ch or psc:
         chapters = Chapters(url=ch[0] if ch else None, type=ch[1] if ch else None, inline=psc or ())
 
-    episode_type = t("itunes:episodetype")
+    episode_type = _t(v, "itunes:episodetype")
     if episode_type:
         episode_type = episode_type.lower()
         if episode_type not in ("full", "trailer", "bonus"):
@@ -551,15 +540,15 @@ def _episode(el: Any, base: str | None, guid_base: str | None = None) -> ParsedE
         guid=guid,
         title=title,
         description_markup=description,
-        published_at=pdate(date_raw) if date_raw else None,
+        published_at=parse_date(date_raw) if date_raw else None,
         duration_s=duration,
         enclosure_url=enc_url,
         enclosure_type=enc_type,
         enclosure_length=enc_len,
-        episode_number=parse_int(first(v, ("itunes:episode", "podcast:episode"))),
-        season_number=parse_int(first(v, ("itunes:season", "podcast:season"))),
+        episode_number=parse_int(_first_text(v, ("itunes:episode", "podcast:episode"))),
+        season_number=parse_int(_first_text(v, ("itunes:season", "podcast:season"))),
         episode_type=episode_type,
-        explicit=parse_explicit(t("itunes:explicit")),
+        explicit=parse_explicit(_t(v, "itunes:explicit")),
         image_url=_url(v.get("itunes:image") or v.get("media:thumbnail"), base),
         link=_url(link, base),
         transcripts=v.get("transcripts") or [],
@@ -567,6 +556,90 @@ def _episode(el: Any, base: str | None, guid_base: str | None = None) -> ParsedE
         persons=v.get("persons") or [],
     )
     return episode
+
+
+def _episode_fast(v: dict[str, Any], base: str | None, guid_base: str | None) -> ParsedEpisode:
+    """:func:`_episode` for the fast path: the same steps on the values the scanner kept
+    (text values already stripped strings or None; guid, enclosure and itunes:image done;
+    the other handlers' elements left in "@specials")."""
+    specials = v.pop("@specials", None)
+    if specials:
+        for s in specials:
+            _ITEM_SPECIAL[s.tag](v, s)
+    get = v.get
+    guid = get("guid") or get("atom:id")
+    title = _clean_title(_first_value(v, _TITLE_ORDER))
+    date_raw = _first_value(v, _DATE_ORDER)
+
+    enc = get("enclosure")
+    enc_url = enc_type = None
+    enc_len: int | None = None
+    duration = _duration_fast(get("itunes:duration"))
+    if enc is None and (mc := get("media:content")) is not None:
+        enc = mc[:3]
+        if duration is None and mc[3]:
+            duration = _duration_fast(mc[3])
+    if enc is not None:
+        enc_url = _url(enc[0], base)
+        enc_type = (enc[1] or "").strip().lower() or None
+        enc_len = parse_int(enc[2])
+        if enc_len is not None and enc_len <= 0:
+            enc_len = None
+
+    description = None
+    for k in _DESCRIPTION_ORDER:
+        x = get(k)
+        if x:
+            if x.__class__ is not str:  # child elements or comments: lxml serialises those
+                raise _Decline
+            description = x
+            break
+    link = get("link") or get("atom:link")
+    if not link and guid and get("_permalink"):
+        if guid.startswith(("http://", "https://")):
+            link = guid
+        elif guid_base and not _SCHEME.match(guid):
+            link = urljoin(guid_base, guid)
+
+    if guid:
+        identity = guid
+    elif enc_url:
+        identity = enc_url
+    else:
+        digest = hashlib.sha1(f"{title or ''}\x00{date_raw or ''}".encode()).hexdigest()
+        identity = f"title+date:{digest}"
+
+    chapters = None
+    ch, psc = get("chapters"), get("psc")
+    if ch or psc:
+        chapters = Chapters(url=ch[0] if ch else None, type=ch[1] if ch else None, inline=psc or ())
+
+    episode_type = get("itunes:episodetype")
+    if episode_type:
+        episode_type = episode_type.lower()
+        if episode_type not in ("full", "trailer", "bonus"):
+            episode_type = None
+
+    return ParsedEpisode(
+        identity=identity,
+        guid=guid,
+        title=title,
+        description_markup=description,
+        published_at=_date_fast(date_raw),
+        duration_s=duration,
+        enclosure_url=enc_url,
+        enclosure_type=enc_type,
+        enclosure_length=enc_len,
+        episode_number=parse_int(get("itunes:episode") or get("podcast:episode")),
+        season_number=parse_int(get("itunes:season") or get("podcast:season")),
+        episode_type=episode_type,
+        explicit=parse_explicit(get("itunes:explicit")),
+        image_url=_url(get("itunes:image") or get("media:thumbnail"), base),
+        link=_url(link, base),
+        transcripts=get("transcripts") or [],
+        chapters=chapters,
+        persons=get("persons") or [],
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -1149,9 +1222,11 @@ if _fastscan is not None:
     _fastscan.configure(
         _ns_prefix,
         {  # the codes of _fastscan.c: which item elements it keeps and how
-            key: _FAST_CODES.get(key, 3 if key in _ITEM_SPECIAL else 2 if key in _ITEM_HTML else 1)
+            key: _FAST_CODES.get(key, 3 if key in _ITEM_SPECIAL else 1)
             for key in _ITEM_DISPATCH
-        },
+        }
+        # description candidates by preference: only the one used is decoded
+        | {key: 10 + rank for rank, key in enumerate(_DESCRIPTION_ORDER)},
         _HTML5,
         _text_zone,
     )
