@@ -188,7 +188,7 @@ def _feed(draw) -> bytes:
     return doc.encode()
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_feed())
 def test_generated_feeds_equal_or_declined(data: bytes) -> None:
     fast = _fast(data)

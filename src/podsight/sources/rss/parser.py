@@ -587,9 +587,9 @@ def _episode_fast(v: dict[str, Any], base: str | None, guid_base: str | None) ->
             enc_len = None
 
     description = None
-    for k in _DESCRIPTION_ORDER:
+    for k in _DESCRIPTION_ORDER:  # the scanner kept only the one to use, if any
         x = get(k)
-        if x:
+        if x is not None:
             if x.__class__ is not str:  # child elements or comments: lxml serialises those
                 raise _Decline
             description = x
