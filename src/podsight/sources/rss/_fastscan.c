@@ -93,6 +93,7 @@ static PyObject *NsPrefix;    /* callable: uri -> canonical prefix str or None *
 static PyObject *ItemCodes;   /* dict: key -> int code */
 static PyObject *Str_specials;
 static PyObject *Zone;        /* podsight.sources.text._zone */
+static PyObject *NsCache;     /* uri -> canonical prefix or None */
 
 /* item dispatch codes (parser.py's configure call): skip, keep text, keep markup, an
  * element parser.py's handler reads (deferred), media:group, and the three common
@@ -232,6 +233,14 @@ static int entity(void *stp, const unsigned char *p, const unsigned char *end, c
 static int text_run(S *st, const unsigned char *p, const unsigned char *e) {
     while (p < e) {
         const unsigned char *a = p;
+        while (p + 8 <= e) {  /* eight bytes at a time while none is '&', '\r' or ']' */
+            uint64_t w; memcpy(&w, p, 8);
+            uint64_t x1 = w ^ 0x2626262626262626ULL, x2 = w ^ 0x0D0D0D0D0D0D0D0DULL, x3 = w ^ 0x5D5D5D5D5D5D5D5DULL;
+            uint64_t z = ((x1 - 0x0101010101010101ULL) & ~x1) | ((x2 - 0x0101010101010101ULL) & ~x2) |
+                         ((x3 - 0x0101010101010101ULL) & ~x3);
+            if (z & 0x8080808080808080ULL) break;
+            p += 8;
+        }
         while (p < e && *p != '&' && *p != '\r' && *p != ']') p++;
         if (st->capturing && p > a && tb_put(st, (const char *)a, p - a) < 0) return -1;
         if (p >= e) break;
@@ -498,9 +507,14 @@ static int handle_start(S *st, const unsigned char *p, const unsigned char **out
         NsDecl *d = &st->ns[st->ns_n++];
         d->pfx = def ? "" : n + 6; d->plen = def ? 0 : nl - 6;
         d->uri = uri; d->canon = NULL;
-        if (uri) {
-            PyObject *c = PyObject_CallOneArg(NsPrefix, uri);
-            if (!c) return -1;
+        if (uri) {  /* canonical prefix of the URI, remembered across documents */
+            PyObject *c = PyDict_GetItemWithError(NsCache, uri);
+            if (c) Py_INCREF(c);
+            else {
+                if (PyErr_Occurred() || !(c = PyObject_CallOneArg(NsPrefix, uri))) return -1;
+                if (PyDict_GET_SIZE(NsCache) > 1000) PyDict_Clear(NsCache);
+                if (PyDict_SetItem(NsCache, uri, c) < 0) { Py_DECREF(c); return -1; }
+            }
             if (c == Py_None) Py_DECREF(c); else d->canon = c;
             if (st->depth == 0 && PyList_Append(st->root_uris, uri) < 0) return -1;
         }
@@ -965,6 +979,8 @@ static PyObject *configure(PyObject *self, PyObject *args) {
     PyObject *nsp, *codes, *h5, *zone;
     if (!PyArg_ParseTuple(args, "OO!O!O", &nsp, &PyDict_Type, &codes, &PyDict_Type, &h5, &zone)) return NULL;
     Py_XSETREF(Zone, Py_NewRef(zone));
+    Py_XSETREF(NsCache, PyDict_New());
+    if (!NsCache) return NULL;
     Py_XSETREF(Html5, Py_NewRef(h5));
     Py_XSETREF(NsPrefix, Py_NewRef(nsp));
     Py_XSETREF(ItemCodes, Py_NewRef(codes));

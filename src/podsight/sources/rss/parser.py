@@ -238,7 +238,7 @@ def _url(value: str | None, base: str | None) -> str | None:
     value = value.strip()
     if not value:
         return None
-    if base and not _SCHEME.match(value):
+    if base and not value.startswith(("http://", "https://")) and not _SCHEME.match(value):
         return urljoin(base, value)
     return value
 
@@ -907,6 +907,8 @@ def _build(
 
 def _episodes(items: list[Any], base: str | None, guid_base: str | None) -> list[ParsedEpisode]:
     # No HTML work here: sanitising and plain text happen when an item is stored.
+    if items and items[0].__class__ is _El:  # all from the fast path's scanner
+        return [_episode_fast(item.v, base, guid_base) for item in items]
     return [_episode(item, base, guid_base) for item in items]
 
 
