@@ -1,6 +1,6 @@
 /* Fast path of podsight's RSS/Atom parser: one pass over UTF-8 bytes.
  *
- * scan(data) -> (root, root_uris, leading_ws, html_entities) or None (declined).
+ * scan(data) -> (root, root_uris, leading_ws, html_entities, unbound_prefixes) or None (declined).
  *
  * It tokenises XML (elements, attributes, namespaces, CDATA, comments, PIs, the
  * predefined and numeric character references) and builds just what parser.py reads:
@@ -94,6 +94,7 @@ static PyObject *ItemCodes;   /* dict: key -> int code */
 static PyObject *Str_specials;
 static PyObject *Zone;        /* podsight.sources.text._zone */
 static PyObject *NsCache;     /* uri -> canonical prefix or None */
+static PyObject *Unbound;     /* prefix -> the URI the unbound-prefix repair gives it */
 
 /* item dispatch codes (parser.py's configure call): skip, keep text, keep markup, an
  * element parser.py's handler reads (deferred), media:group, and the three common
@@ -139,6 +140,8 @@ typedef struct {
     PyObject *root_uris;
     int channel_seen;
     int item_atom_link;                  /* an atom:link deferred in the current item */
+    NsDecl imp[16]; int imp_n;           /* undeclared prefixes, bound as the repair does */
+    PyObject *unbound;                   /* list of their names */
     /* the current item's description candidates (_DESCRIPTION_ORDER ranks): raw bytes in
      * ib, decoded at the item's end only for the one parser.py would use */
     char *ib; Py_ssize_t ilen, icap;
@@ -341,7 +344,24 @@ static PyObject *stripped(const char *b, Py_ssize_t n) {
 static NsDecl *lookup_ns(S *st, const char *p, Py_ssize_t n) {
     for (int i = st->ns_n - 1; i >= 0; i--)
         if (st->ns[i].plen == n && memcmp(st->ns[i].pfx, p, n) == 0) return &st->ns[i];
-    return NULL;
+    /* An undeclared prefix: bound as the unbound-prefix repair binds it (on the root, to
+     * the conventional URI or urn:x-podsight:unbound:<prefix>); parser.py checks that the
+     * document declares it nowhere, as the repair requires. */
+    if (n == 0 || (n >= 3 && (p[0] | 32) == 'x' && (p[1] | 32) == 'm' && (p[2] | 32) == 'l')) return NULL;
+    for (int i = 0; i < st->imp_n; i++)
+        if (st->imp[i].plen == n && memcmp(st->imp[i].pfx, p, n) == 0) return &st->imp[i];
+    if (st->imp_n >= 16 || !st->unbound) return NULL;
+    PyObject *name = PyUnicode_DecodeUTF8(p, n, NULL);
+    if (!name) { PyErr_Clear(); return NULL; }
+    PyObject *uri = PyObject_CallOneArg(Unbound, name);
+    if (!uri || PyList_Append(st->unbound, name) < 0) { Py_XDECREF(uri); Py_DECREF(name); PyErr_Clear(); return NULL; }
+    Py_DECREF(name);
+    PyObject *c = PyObject_CallOneArg(NsPrefix, uri);
+    if (!c) { Py_DECREF(uri); PyErr_Clear(); return NULL; }
+    NsDecl *d = &st->imp[st->imp_n++];
+    d->pfx = p; d->plen = n; d->uri = uri; d->canon = NULL;
+    if (c == Py_None) Py_DECREF(c); else d->canon = c;
+    return d;
 }
 
 static PyObject *lower_ascii(const char *p, Py_ssize_t n, const char *pre, Py_ssize_t pn) {
@@ -947,6 +967,8 @@ static PyObject *scan(PyObject *self, PyObject *arg) {
     if (!st) { PyErr_NoMemory(); goto done; }
     st->s = s; st->end = end;
     st->root_uris = PyList_New(0);
+    st->unbound = PyList_New(0);
+    if (!st->unbound) { Py_CLEAR(st->root_uris); }
     int gc_was = PyGC_Disable();  /* a tree without cycles: no collections while building */
     int r = st->root_uris ? run(st) : -1;
     if (gc_was) PyGC_Enable();
@@ -960,12 +982,13 @@ static PyObject *scan(PyObject *self, PyObject *arg) {
     PyMem_Free(st->tb);
     PyMem_Free(st->ib);
     for (int i = 0; i < 6; i++) Py_CLEAR(st->mk_key[i]);
+    for (int i = 0; i < st->imp_n; i++) { Py_CLEAR(st->imp[i].uri); Py_CLEAR(st->imp[i].canon); }
     for (int i = 0; i < 1024; i++) { Py_CLEAR(st->kc[i].ns); Py_CLEAR(st->kc[i].key); }
     if (r == 0 && st->root)
-        result = Py_BuildValue("(OOOO)", st->root, st->root_uris, leading_ws ? Py_True : Py_False,
-                               st->html_entities ? Py_True : Py_False);
+        result = Py_BuildValue("(OOOOO)", st->root, st->root_uris, leading_ws ? Py_True : Py_False,
+                               st->html_entities ? Py_True : Py_False, st->unbound);
     else if (r > 0 || (r == 0 && !st->root)) { Py_INCREF(Py_None); result = Py_None; }
-    Py_XDECREF(st->root); Py_XDECREF(st->root_uris);
+    Py_XDECREF(st->root); Py_XDECREF(st->root_uris); Py_XDECREF(st->unbound);
     PyMem_Free(st);
     goto done;
 decline:
@@ -976,8 +999,9 @@ done:
 }
 
 static PyObject *configure(PyObject *self, PyObject *args) {
-    PyObject *nsp, *codes, *h5, *zone;
-    if (!PyArg_ParseTuple(args, "OO!O!O", &nsp, &PyDict_Type, &codes, &PyDict_Type, &h5, &zone)) return NULL;
+    PyObject *nsp, *codes, *h5, *zone, *unb;
+    if (!PyArg_ParseTuple(args, "OO!O!OO", &nsp, &PyDict_Type, &codes, &PyDict_Type, &h5, &zone, &unb)) return NULL;
+    Py_XSETREF(Unbound, Py_NewRef(unb));
     Py_XSETREF(Zone, Py_NewRef(zone));
     Py_XSETREF(NsCache, PyDict_New());
     if (!NsCache) return NULL;
@@ -1073,8 +1097,8 @@ static PyMethodDef methods[] = {
     {"rfc822", rfc822, METH_O, "text._rfc822's result for well-formed dates, else NotImplemented"},
     {"duration", duration, METH_O, "parse_duration's result for N, M:S, H:M:S, else NotImplemented"},
     {"last_position", last_position, METH_NOARGS, "offset of the token where the last scan stopped"},
-    {"scan", scan, METH_O, "scan(data) -> (root, root_uris, leading_ws, html_entities) or None"},
-    {"configure", configure, METH_VARARGS, "configure(ns_prefix, item_codes, html5, zone)"},
+    {"scan", scan, METH_O, "scan(data) -> (root, root_uris, leading_ws, html_entities, unbound_prefixes) or None"},
+    {"configure", configure, METH_VARARGS, "configure(ns_prefix, item_codes, html5, zone, unbound_uri)"},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef mod = {PyModuleDef_HEAD_INIT, "_fastscan", NULL, -1, methods};

@@ -1231,6 +1231,7 @@ if _fastscan is not None:
         | {key: 10 + rank for rank, key in enumerate(_DESCRIPTION_ORDER)},
         _HTML5,
         _text_zone,
+        lambda p: _CANONICAL_NS.get(p.lower(), "urn:x-podsight:unbound:" + p),  # _bind_prefixes
     )
 
 
@@ -1251,6 +1252,7 @@ def _duration_fast(text: str | None) -> int | None:
 
 
 _DECL_START_BYTES = re.compile(rb"<\?xml[\s?]")
+_PREFIX_DECL_BYTES = re.compile(rb"xmlns:([A-Za-z_][\w.-]*)\s*=")
 
 
 def _parse_fast(data: bytes, url: str | None) -> ParseResult | None:
@@ -1258,15 +1260,25 @@ def _parse_fast(data: bytes, url: str | None) -> ParseResult | None:
     got = _fastscan.scan(data)
     if got is None:
         return None
-    root, root_uris, leading_ws, html_entities = got
+    root, root_uris, leading_ws, html_entities, unbound = got
     key = root.tag
     if key not in _ROOT_KEYS or key == "feed":
         return None
     repairs = ["leading-whitespace"] if leading_ws else []
-    if html_entities:  # the repair path cuts at the first "<?xml": there must be none but ours
+    if html_entities or unbound:
+        # The repair path: one repair at a time (which comes first is libxml2's to say),
+        # and it cuts at the first "<?xml": there must be none but ours.
+        if html_entities and unbound:
+            return None
         if data.lstrip()[:5] != b"<?xml" and _DECL_START_BYTES.search(data, 0, 4 * 65536):
             return None
-        repairs.append("html-entities")
+        if unbound:  # bound on the root only if declared nowhere (_bind_prefixes' view)
+            declared = set(_PREFIX_DECL_BYTES.findall(data))
+            if any(p.encode() in declared for p in unbound):
+                return None
+            repairs.append("unbound-prefix")
+        else:
+            repairs.append("html-entities")
     if any(uri and _is_case_variant(uri) for uri in root_uris):
         repairs.append("namespace-case")
     try:
