@@ -6,6 +6,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LOCKS  := requirements/build.lock requirements/dev.lock
+# The one C module (RSS fast path), compiled in place by `pip install -e .`.
+NATIVE := setup.py src/podsight/sources/rss/_fastscan.c
 # PostgreSQL used by the second test pass (CI machine default: trust auth on 127.0.0.1).
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 HOST ?= 127.0.0.1
@@ -15,7 +17,7 @@ PORT ?= 8000
 
 venv: $(STAMP)
 
-$(STAMP): $(LOCKS) pyproject.toml
+$(STAMP): $(LOCKS) pyproject.toml $(NATIVE)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "podsight needs Python 3.11; set PYTHON=/path/to/python3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements/build.lock
