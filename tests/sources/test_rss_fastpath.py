@@ -73,6 +73,10 @@ def test_declines_what_only_the_lxml_path_repairs() -> None:
         "atom without namespace": b"<feed><title>T</title></feed>",
         "bad char ref": b"<rss><channel><title>&#0;</title></channel></rss>",
         "mismatched tag": b"<rss><channel><title>T</titel></channel></rss>",
+        "prefix declared twice": b'<rss xmlns:a="urn:u" xmlns:a="urn:v"><channel/></rss>',
+        "empty local name": b'<rss xmlns:a="urn:u"><channel a:="1"/></rss>',
+        "declaration without version": b"<?xml?><rss><channel/></rss>",
+        "declaration not first": b"<!-- c --><?xml version='1.0'?><rss><channel/></rss>",
         "xhtml description": b'<rss><channel><description>a <b xmlns="x">b</b></description>'
         b"</channel></rss>",
     }

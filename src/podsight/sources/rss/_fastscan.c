@@ -460,6 +460,7 @@ static int scan_tag(S *st, const unsigned char **pp, RawAttr *ra, int *nra, int 
         while (p < end && (is_name_char(*p) || *p == ':')) { if (*p == ':') colons++; p++; }
         if (colons > 1) return -1;
         Py_ssize_t nl = p - n;
+        if (n[nl - 1] == ':') return -1;  /* an empty local name */
         while (p < end && is_ws(*p)) p++;
         if (p >= end || *p != '=') return -1;
         p++;
@@ -518,6 +519,8 @@ static int handle_start(S *st, const unsigned char *p, const unsigned char **out
         int pre = (nl > 6 && memcmp(n, "xmlns:", 6) == 0);
         if (!def && !pre) continue;
         if (st->ns_n >= MAXNS) return 1;
+        for (int j = 0; j < i; j++)  /* a prefix declared twice on one element */
+            if (ra[j].nl == nl && memcmp(ra[j].n, n, nl) == 0) return 1;
         PyObject *uri = attr_value(st, ra[i].v, ra[i].vl);
         if (!uri) return st->declined ? 1 : -1;
         if (PyUnicode_GET_LENGTH(uri) == 0) {
@@ -869,9 +872,8 @@ static int run(S *st) {
             Py_ssize_t tl = 0;
             while (t + tl < e && is_name_char(t[tl])) tl++;
             if (tl == 0) return 1;
-            if (tl == 3 && (t[0] | 32) == 'x' && (t[1] | 32) == 'm' && (t[2] | 32) == 'l') {
-                if (p != st->s) return 1;  /* the declaration only at the very start */
-            }
+            /* the declaration was read by scan(); "xml" is reserved for it */
+            if (tl == 3 && (t[0] | 32) == 'x' && (t[1] | 32) == 'm' && (t[2] | 32) == 'l') return 1;
             if (t + tl < e && !is_ws(t[tl])) return 1;
             if (find(p + 2, e, "<![CDATA[", 9)) st->cdata_in_markup = 1;
             p = e + 2;
@@ -903,14 +905,19 @@ static int run(S *st) {
 
 /* The XML declaration: only version/encoding/standalone; encoding UTF-8, or ASCII-only
  * documents under an 8-bit label lxml reads the same way. */
+/* The XML declaration, strictly: version="1.0", then optionally an encoding (UTF-8, or an
+ * 8-bit label on an ASCII-only document, which lxml reads the same way), then optionally
+ * standalone="yes"|"no", each after whitespace. Anything else: decline. */
 static int xml_decl(const unsigned char *s, const unsigned char *end, int ascii_only) {
     const unsigned char *e = find(s, end, "?>", 2);
     if (!e) return -1;
     const unsigned char *p = s + 5;
-    int first = 1;
-    while (p < e) {
+    int stage = 0;  /* 0: version next, 1: encoding or standalone, 2: standalone done */
+    while (1) {
+        const unsigned char *ws = p;
         while (p < e && is_ws(*p)) p++;
         if (p >= e) break;
+        if (p == ws) return -1;  /* whitespace needed between pseudo-attributes */
         const unsigned char *n = p;
         while (p < e && is_name_char(*p)) p++;
         Py_ssize_t nl = p - n;
@@ -925,21 +932,24 @@ static int xml_decl(const unsigned char *s, const unsigned char *end, int ascii_
         if (p >= e) return -1;
         Py_ssize_t vl = p - v;
         p++;
-        if (first && !(nl == 7 && memcmp(n, "version", 7) == 0)) return -1;
-        first = 0;
-        if (nl == 8 && memcmp(n, "encoding", 8) == 0) {
+        if (stage == 0) {
+            if (!(nl == 7 && memcmp(n, "version", 7) == 0 && vl == 3 && memcmp(v, "1.0", 3) == 0)) return -1;
+            stage = 1;
+        } else if (stage == 1 && nl == 8 && memcmp(n, "encoding", 8) == 0) {
             char b[32]; if (vl >= 31) return -1;
             for (Py_ssize_t i = 0; i < vl; i++) b[i] = (v[i] >= 'A' && v[i] <= 'Z') ? v[i] + 32 : v[i];
             b[vl] = 0;
-            if (!strcmp(b, "utf-8") || !strcmp(b, "utf8")) continue;
-            if (ascii_only && (!strcmp(b, "us-ascii") || !strcmp(b, "ascii") || !strcmp(b, "iso-8859-1") ||
-                               !strcmp(b, "latin1") || !strcmp(b, "iso-8859-15") || !strcmp(b, "windows-1252")))
-                continue;
-            return -1;
-        } else if (!((nl == 7 && memcmp(n, "version", 7) == 0) || (nl == 10 && memcmp(n, "standalone", 10) == 0)))
-            return -1;
+            int ok = !strcmp(b, "utf-8") || !strcmp(b, "utf8") ||
+                     (ascii_only && (!strcmp(b, "us-ascii") || !strcmp(b, "ascii") || !strcmp(b, "iso-8859-1") ||
+                                     !strcmp(b, "latin1") || !strcmp(b, "iso-8859-15") || !strcmp(b, "windows-1252")));
+            if (!ok) return -1;
+            stage = 2;
+        } else if (stage >= 1 && stage < 3 && nl == 10 && memcmp(n, "standalone", 10) == 0) {
+            if (!((vl == 3 && memcmp(v, "yes", 3) == 0) || (vl == 2 && memcmp(v, "no", 2) == 0))) return -1;
+            stage = 3;
+        } else return -1;
     }
-    return first ? -1 : 0;
+    return stage ? 0 : -1;
 }
 
 static PyObject *scan(PyObject *self, PyObject *arg) {
@@ -958,7 +968,7 @@ static PyObject *scan(PyObject *self, PyObject *arg) {
         if (end - p >= 6 && memcmp(p, "<?xml", 5) == 0 && is_ws(p[5])) {
             if (p != s) leading_ws = 1;
             if (xml_decl(p, end, ascii_only) < 0) goto decline;
-            s = p;
+            s = find(p, end, "?>", 2) + 2;  /* xml_decl found it */
         } else if (!ascii_only) {
             /* no declaration: UTF-8 by default, fine */
         }
