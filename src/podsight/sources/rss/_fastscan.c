@@ -460,7 +460,10 @@ static int scan_tag(S *st, const unsigned char **pp, RawAttr *ra, int *nra, int 
         while (p < end && (is_name_char(*p) || *p == ':')) { if (*p == ':') colons++; p++; }
         if (colons > 1) return -1;
         Py_ssize_t nl = p - n;
-        if (n[nl - 1] == ':') return -1;  /* an empty local name */
+        if (colons) {  /* a QName: the local part starts like a name */
+            const unsigned char *c = memchr(n, ':', nl);
+            if (c + 1 >= p || !is_name_start(c[1])) return -1;
+        }
         while (p < end && is_ws(*p)) p++;
         if (p >= end || *p != '=') return -1;
         p++;
@@ -504,7 +507,10 @@ static int handle_start(S *st, const unsigned char *p, const unsigned char **out
     int colons = 0;
     while (q < end && (is_name_char(*q) || *q == ':')) { if (*q == ':') colons++; q++; }
     if (colons > 1 || q >= end) return 1;
-    if (colons == 1 && (q[-1] == ':' || *p == ':')) return 1;
+    if (colons == 1) {  /* a QName: the local part starts like a name */
+        const unsigned char *c = memchr(p, ':', q - p);
+        if (c + 1 >= q || !is_name_start(c[1])) return 1;
+    }
     const char *qn = (const char *)p; Py_ssize_t qlen = q - p;
     RawAttr ra[64]; int nra;
     if (scan_tag(st, &q, ra, &nra, 64) < 0) return 1;
