@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "podsight.matching",
     "podsight.accounts",
     "podsight.events",
+    "podsight.gpodder",
 ]
 
 MIDDLEWARE = [

@@ -26,6 +26,6 @@ def healthz(request):
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     # gPodder sync API (api/2/…, subscriptions/…): before api/ so that its paths win.
-    path("", include("podsight.events.gpodder_urls")),
+    path("", include("podsight.gpodder.urls")),
     path("api/", include("podsight.api.urls")),
 ]

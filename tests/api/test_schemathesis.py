@@ -227,7 +227,7 @@ api_key = "Token {live.token}"
 
 # The login cookie rather than Basic: each Basic request hashes the password (~0.3 s of
 # CPU), which would make the gPodder operations most of the run's time. Basic itself is
-# what the seeding above and tests/events/test_gpodder.py use.
+# what the seeding above and tests/gpodder/test_api.py use.
 [auth.openapi.gpodderSession]
 api_key = "{live.session}"
 

@@ -40,7 +40,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 # What a gPodder URL can carry as a username (/api/2/devices/{username}.json …): the
-# routes in events/gpodder_urls.py use this pattern, so any user created can sync.
+# routes in gpodder/urls.py use this pattern, so any user created can sync.
 USERNAME_PATTERN = r"[\w.@+-]+"
 _USERNAME = re.compile(rf"{USERNAME_PATTERN}\Z")
 USERNAME_MAX_LENGTH = 150  # Django's username column

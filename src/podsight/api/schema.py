@@ -7,7 +7,7 @@ errors it can answer with, in the one error shape of :mod:`podsight.api.errors`.
   busy). Views add their own (413, 409…) with :func:`error_response` in ``extend_schema``.
 * :func:`postprocess` states the query rule shared by every endpoint (a parameter given
   with an empty value is a 400, see README "REST API") and adds the gPodder API, whose
-  plain Django views drf-spectacular cannot see (:mod:`podsight.events.gpodder_schema`).
+  plain Django views drf-spectacular cannot see (:mod:`podsight.gpodder.schema`).
 
 ``tests/api/test_schemathesis.py`` holds the document to the live server.
 """
@@ -145,7 +145,7 @@ def _require_values(result: dict[str, Any]) -> None:
 def postprocess(result, generator, request, public):
     result = postprocess_schema_enums(result, generator)
     _require_values(result)
-    from podsight.events.gpodder_schema import add_gpodder
+    from podsight.gpodder.schema import add_gpodder
 
     add_gpodder(result)
     return result

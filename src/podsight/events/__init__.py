@@ -1,3 +1,9 @@
-"""Listening events: validation, the durable event log, the consumer that turns the log
-into Delta tables, live and history queries, the gPodder sync API and the listener
-simulator."""
+"""Listening events: the events API (``api.py``), the checks of an item (``schema.py``),
+references resolved to catalog ids (``resolve.py``), ingest into the durable event log
+(``services.py``, ``log.py``: local SQLite or Kafka), the consumer that turns the log into
+the lake's ``events`` and ``engagement_daily`` tables (``consumer.py``) and the live and
+history queries over them (``queries.py``).
+
+gPodder device sync is :mod:`podsight.gpodder`, which sends its changes here; the listener
+simulator is :mod:`podsight.demo.simulate`.
+"""

@@ -8,7 +8,7 @@ Endpoints, auth and the meaning of ``since`` are described in ``docs/events.md``
   mygpoclient answer only a few 401 challenges per run and rely on the cookie after.
   Failed Basic logins are throttled (:mod:`podsight.accounts.throttle`).
 * The sync state (devices, subscriptions, episode actions) lives in
-  :mod:`podsight.events.models`; every change also becomes listening events through
+  :mod:`podsight.gpodder.models`; every change also becomes listening events through
   :func:`podsight.events.services.ingest`, in the same database transaction, so a
   request whose events the log refused stores nothing (503).
 * ``since`` is Unix seconds; changes with a time ≥ ``since`` are returned and
@@ -49,10 +49,11 @@ from podsight.accounts import throttle
 from podsight.api.body import BodyTooLarge, read_body
 from podsight.api.errors import error_body
 from podsight.catalog.models import Channel
+from podsight.errors import PodsightError
 from podsight.events.log import LogUnavailable
-from podsight.events.models import Device, DeviceType, EpisodeAction, Subscription
 from podsight.events.schema import EARLIEST, MAX_SECONDS, MAX_TEXT
 from podsight.events.services import ingest, resolver
+from podsight.gpodder.models import Device, DeviceType, EpisodeAction, Subscription
 from podsight.security import client_address
 from podsight.sources.rss.parser import SAFE_XML
 
@@ -86,8 +87,9 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _with_session = decorator_from_middleware(SessionMiddleware)
 
 
-class Refused(Exception):
-    """Ends a request with an error response in the API's error shape."""
+class Refused(PodsightError):
+    """Ends a request with an error response in the API's error shape (:func:`endpoint`
+    turns it into one); under podsight's error root like every error raised on purpose."""
 
     def __init__(
         self,

@@ -1,4 +1,4 @@
-"""The gPodder API (:mod:`podsight.events.gpodder`) in the OpenAPI document.
+"""The gPodder API (:mod:`podsight.gpodder.api`) in the OpenAPI document.
 
 Its views are plain Django views (apps expect gpodder.net's exact paths and bodies), which
 drf-spectacular cannot see, so their part of the document is written here, next to them,
@@ -14,7 +14,7 @@ from typing import Any
 
 from podsight.accounts.services import USERNAME_MAX_LENGTH, USERNAME_PATTERN
 from podsight.api.schema import error_response_object
-from podsight.events.gpodder import ACTIONS, DEVICE_TYPES, FORMATS, MAX_TEXT, SINCE
+from podsight.gpodder.api import ACTIONS, DEVICE_TYPES, FORMATS, MAX_TEXT, SINCE
 
 __all__ = ["add_gpodder"]
 

@@ -21,7 +21,7 @@ from mygpoclient.api import MygPodderClient
 from podsight.accounts.services import create_user
 from podsight.events import log as event_log
 from podsight.events.log import LocalLog
-from podsight.events.models import Device, EpisodeAction, Subscription
+from podsight.gpodder.models import Device, EpisodeAction, Subscription
 from podsight.sources.models import CandidateKind, CatalogCandidate, SourceEpisode
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.network]

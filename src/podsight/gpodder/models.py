@@ -2,6 +2,10 @@
 
 This is what podcast apps read back (``since`` a timestamp); every change is also sent
 to the event log as listening events, where history and engagement live.
+
+The models moved here from ``events``; their tables keep the names they had there
+(``db_table``), so existing databases needed no data migration (gpodder/0001 and
+events/0002 change Django's state only).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ class Device(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        db_table = "events_device"
         constraints = [models.UniqueConstraint(fields=["user", "uid"], name="uniq_user_device")]
         ordering = ["id"]
 
@@ -47,6 +52,7 @@ class Subscription(models.Model):
     changed_at = models.DateTimeField(db_index=True)
 
     class Meta:
+        db_table = "events_subscription"
         constraints = [
             models.UniqueConstraint(fields=["device", "url"], name="uniq_device_subscription")
         ]
@@ -56,7 +62,7 @@ class Subscription(models.Model):
 class EpisodeAction(models.Model):
     """One uploaded episode action, as the app sent it (podcast and episode are URLs).
 
-    ``key`` identifies the action by what the app sent (see ``gpodder.action_key``): an
+    ``key`` identifies the action by what the app sent (see ``gpodder.api.action_key``): an
     app that uploads the same action again does not store it twice."""
 
     user = models.ForeignKey(
@@ -75,6 +81,7 @@ class EpisodeAction(models.Model):
     key = models.UUIDField(help_text="Identity of the action as sent; repeats are stored once.")
 
     class Meta:
+        db_table = "events_episodeaction"
         ordering = ["uploaded_at", "id"]
         indexes = [models.Index(fields=["user", "uploaded_at"], name="episode_action_since")]
         constraints = [

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class GpodderConfig(AppConfig):
+    name = "podsight.gpodder"
+    label = "gpodder"
+    verbose_name = "gPodder device sync"
+    default_auto_field = "django.db.models.BigAutoField"
