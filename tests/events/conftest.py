@@ -1,36 +1,3 @@
-"""Listening tests: a fresh PODSIGHT_HOME (event log and lake) per test, and a catalog
-made from real feeds of the corpus."""
+"""Listening tests: the fixtures of tests/listening.py."""
 
-from __future__ import annotations
-
-from pathlib import Path
-
-import pytest
-
-from podsight.events import log as event_log
-from podsight.events.services import resolver
-
-FEEDS = [
-    "podcast-feed-parser/bc-sample.xml",  # 4 episodes
-    "podcast-feed-parser/podnews.xml",  # 100 episodes
-]
-
-
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch) -> Path:
-    monkeypatch.setenv("PODSIGHT_HOME", str(tmp_path))
-    monkeypatch.delenv("PODSIGHT_EVENT_LOG", raising=False)
-    event_log.reset_shared()
-    resolver.clear()
-    yield tmp_path
-    event_log.reset_shared()
-    resolver.clear()
-
-
-@pytest.fixture
-def catalog(rss_corpus: Path, db):
-    from podsight.sources.rss.ingest import ingest_feeds
-
-    report = ingest_feeds([str(rss_corpus / f) for f in FEEDS])
-    assert not any(o.failed for o in report.outcomes), [o.error for o in report.outcomes]
-    return report
+from listening import catalog, home  # noqa: F401

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from podsight.directory.index import IndexSync
     from podsight.directory.service import AddResult, DirectoryPage
     from podsight.events.consumer import ConsumeReport
-    from podsight.events.simulate import SimulationReport
+    from podsight.demo.simulate import SimulationReport
     from podsight.matching.report import MatchRunReport
     from podsight.pipeline.reports import (
         LinkAction,
@@ -306,7 +306,7 @@ def consume_events(
     return consume(once=once, batch_size=batch_size, interval_s=interval_s, on_batch=logged)
 
 
-@step("events.simulate", report="podsight.events.simulate:SimulationReport")
+@step("events.simulate", report="podsight.demo.simulate:SimulationReport")
 def simulate_listeners(
     *,
     users: int = 5_000,
@@ -325,12 +325,12 @@ def simulate_listeners(
     """Simulated listeners with latent tastes play the catalog; their events go to the
     API at ``url`` (with ``token``) or, ``direct``, straight into the event log."""
     ensure_database()
-    from podsight.events.simulate import run
+    from podsight.demo.simulate import run
 
     return run(
         users=users, rate=rate, duration_s=duration_s, events=events, seed=seed,
         speedup=speedup, url=url, token=token, direct=direct, tastes_path=tastes_path,
-        batch_size=batch_size, **_legacy(progress),
+        batch_size=batch_size, progress=progress,
     )  # fmt: skip
 
 

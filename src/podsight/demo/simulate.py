@@ -46,6 +46,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 
 from podsight import conf
 from podsight.errors import InputError, PodsightError
+from podsight.progress import SILENT, Progress
 
 __all__ = [
     "BatchResult",
@@ -818,8 +819,7 @@ def run(
     tastes_path: Path | None = None,
     batch_size: int = 1_000,
     flush_interval_s: float = 1.0,
-    progress: bool = True,
-    console: Any = None,
+    progress: Progress = SILENT,
     catalog: Catalog | None = None,
     sink: Any = None,
     max_attempts: int = 10,
@@ -870,12 +870,6 @@ def run(
         sink.deadline = mono0 + duration_s / speedup + min(10.0, 0.1 * duration_s / speedup)
     sim = _Simulation(listeners, catalog, seed=seed, start=sim_start, rate=rate)
 
-    from podsight.progress import step_progress
-
-    if console is None:
-        from rich.console import Console
-
-        console = Console(stderr=True)
     planned = events or (int(rate * duration_s) if duration_s else None)
     if events and duration_s:
         planned = min(events, int(rate * duration_s))
@@ -898,14 +892,12 @@ def run(
             report.error_samples.extend(result.errors[:room])
         buffer.clear()
 
-    with step_progress("listeners", console, enabled=progress) as bar:
-        task = bar.add_task("", total=planned)
+    with progress.task("listeners", total=planned) as bar:
 
         def show() -> None:
             bar.update(
-                task,
                 completed=report.generated,
-                description=(
+                item=(
                     f"{report.accepted:,} accepted · {sim.sessions:,} sessions · "
                     f"{report.errors:,} errors"
                 ),

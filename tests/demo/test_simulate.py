@@ -15,9 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from podsight.conf import parse_timespan
-from podsight.events.log import LocalLog
-from podsight.events.schema import POSITION_TYPES, check_item
-from podsight.events.simulate import (
+from podsight.demo.simulate import (
     DEFAULT_DURATION_S,
     BatchResult,
     Catalog,
@@ -31,6 +29,8 @@ from podsight.events.simulate import (
     load_catalog,
     run,
 )
+from podsight.events.log import LocalLog
+from podsight.events.schema import POSITION_TYPES, check_item
 
 START = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 END_TYPES = {"complete", "skip"}
@@ -197,7 +197,7 @@ def test_run_writes_the_tastes_that_the_plays_follow(home):
     sink = Recorder()
     report = run(
         users=800, rate=10, events=12_000, seed=9, speedup=0, catalog=catalog, sink=sink,
-        progress=False, batch_size=1000,
+        batch_size=1000,
     )  # fmt: skip
     sent = [e for batch in sink.batches for e in batch]
     assert report.generated == report.sent == report.accepted == len(sent) == 12_000
@@ -348,7 +348,7 @@ def test_an_http_run_against_a_live_server_gets_every_event_accepted(catalog, li
     _, key = create_token("sim", ["events:write"])
     report = run(
         users=300, rate=5, events=2500, seed=4, speedup=0, url=live_server.url, token=key,
-        progress=False, tastes_path=home / "tastes.json",
+        tastes_path=home / "tastes.json",
     )  # fmt: skip
     assert report.aborted is None
     assert report.sent == report.accepted == 2500, report
