@@ -54,7 +54,7 @@ def count_patterns(labels_path: Path) -> Counter[tuple[tuple[str, ...], bool]]:
     """(the pair's feature levels, whether it is a true pair) → how many compared pairs."""
     from podsight.matching.episodes import candidate_pairs, feature_levels
     from podsight.matching.report import _resolve, read_labels, true_groups
-    from podsight.matching.services import _Snapshot
+    from podsight.matching.snapshot import Snapshot
     from podsight.sources.models import SourceChannel
 
     labels = read_labels(labels_path)
@@ -73,7 +73,7 @@ def count_patterns(labels_path: Path) -> Counter[tuple[tuple[str, ...], bool]]:
         if title:
             names[channel_id].append(title)
 
-    snapshot = _Snapshot(None)
+    snapshot = Snapshot(None)
     patterns: Counter[tuple[tuple[str, ...], bool]] = Counter()
     for channels in channels_of.values():
         ordered = sorted(channels)

@@ -128,7 +128,7 @@ def main() -> None:
     from podsight.demo import build_world
     from podsight.demo.truth import write_labels
     from podsight.matching.report import evaluate, read_labels
-    from podsight.matching.services import run_match
+    from podsight.matching.run import run_match
 
     world = build_world(seed=args.seed, shows=args.shows)
     labels_path = home / "labels.csv"

@@ -239,7 +239,7 @@ def main() -> None:
     from podsight.bootstrap import ensure_database
 
     ensure_database()
-    from podsight.matching.services import run_match
+    from podsight.matching.run import run_match
     from podsight.sources.models import SourceEpisode
 
     # ~4% of RSS episodes are generated missing: enough shows for ``--episodes`` on each side.

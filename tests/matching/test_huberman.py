@@ -14,7 +14,7 @@ from tests.sources.test_sync import HUBERMAN, home, serve_huberman  # noqa: F401
 
 from podsight.catalog.models import Channel, Episode
 from podsight.catalog.services import resolve_channel
-from podsight.matching.services import run_match
+from podsight.matching.run import run_match
 from podsight.sources.models import SourceChannel, SourceEpisode
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from podsight.catalog.models import Channel, Episode
 from podsight.matching.episodes import EpisodeView, assign_one_to_one, candidate_pairs, score_pair
-from podsight.matching.services import _clusters, _Snapshot, run_match
+from podsight.matching.run import run_match
+from podsight.matching.snapshot import Snapshot, channel_clusters
 from podsight.matching.text import (
     DESCRIPTION_CHARS,
     DESCRIPTION_MIN_CHARS,
@@ -279,7 +280,7 @@ def test_an_episode_on_three_platforms_gathers_all_three_records_in_one_run():
 
 @pytest.mark.django_db
 def test_moves_chained_in_one_batch_send_every_record_to_the_end_of_the_chain():
-    from podsight.matching.services import EpisodeMove, apply_episode_moves
+    from podsight.matching.writes import EpisodeMove, apply_episode_moves
 
     feed = _show("rss", "feed", "Brain Talk", [("Sleep and the brain", 0, 3600)])
     spotify = _show("spotify", "sp", "Brain Talk", [("Sleep and the brain", 0, 3600)])
@@ -310,7 +311,7 @@ def test_moves_chained_in_one_batch_send_every_record_to_the_end_of_the_chain():
 @pytest.mark.django_db
 def test_channel_merges_chained_in_one_batch_keep_each_step_in_the_history():
     from podsight.matching.models import LinkEvent
-    from podsight.matching.services import ChannelMerge, apply_channel_merges
+    from podsight.matching.writes import ChannelMerge, apply_channel_merges
 
     episodes = [("Sleep and the brain", 0, 3600)]
     feed = _show("rss", "feed", "Brain Talk", episodes)
@@ -368,9 +369,9 @@ def test_a_null_author_or_date_is_no_value_not_the_word_null():
         link_method="key",
         link_confidence=1.0,
     )
-    (cluster,) = _clusters(None)
+    (cluster,) = channel_clusters(None)
     assert cluster.names == ["Brain Talk"] and cluster.descriptions == []
-    (view_,) = _Snapshot(None).views(channel.pk, cluster.names)
+    (view_,) = Snapshot(None).views(channel.pk, cluster.names)
     assert view_.published_s is None and view_.duration_s is None and view_.kind == "episode"
 
 

@@ -10,7 +10,7 @@ from podsight.accounts.services import create_token
 from podsight.catalog.models import Episode
 from podsight.matching.models import LinkEvent, LinkOverride
 from podsight.matching.review import LinkError, confirm_link, force_link, reject_link
-from podsight.matching.services import run_match
+from podsight.matching.run import run_match
 from podsight.sources.models import SourceChannel, SourceEpisode
 
 pytestmark = pytest.mark.django_db

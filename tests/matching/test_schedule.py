@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from tests.matching.test_matching import START, _show, add_episode
 
 from podsight.matching.episodes import EpisodeView
+from podsight.matching.run import run_match
 from podsight.matching.schedule import SCHEDULE_REASON, align_schedules
-from podsight.matching.services import run_match
 from podsight.sources.models import LinkStatus, SourceChannel, SourceEpisode
 
 HOUR = 3600

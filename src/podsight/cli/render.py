@@ -13,7 +13,7 @@ from podsight.cli.output import console, err, fail
 
 if TYPE_CHECKING:  # report types only: the CLI imports no domain module at run time
     from podsight.matching.report import CatalogSummary, MatchRunReport
-    from podsight.matching.services import MatchReport
+    from podsight.matching.run import MatchReport
     from podsight.sources.discover import DiscoverReport
     from podsight.sources.rss.ingest import IngestReport
     from podsight.sources.sync import SyncReport

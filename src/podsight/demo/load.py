@@ -26,7 +26,7 @@ from podsight.progress import SILENT, Progress
 if TYPE_CHECKING:
     from podsight.demo.apiserver import ApiServer
     from podsight.matching.report import CatalogSummary
-    from podsight.matching.services import MatchReport
+    from podsight.matching.run import MatchReport
     from podsight.sources.rss.ingest import IngestReport
     from podsight.sources.sync import SyncReport
 

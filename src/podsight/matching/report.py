@@ -34,7 +34,7 @@ from podsight.matching.models import Entity
 from podsight.sources.models import LinkStatus, SourceChannel, SourceEpisode
 
 if TYPE_CHECKING:  # services imports this module's neighbours; only the type is needed
-    from podsight.matching.services import MatchReport
+    from podsight.matching.run import MatchReport
 
 __all__ = [
     "CatalogSummary",

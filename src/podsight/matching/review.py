@@ -26,6 +26,7 @@ from podsight.catalog.models import Channel, Episode
 from podsight.catalog.services import apply_channel_values, refresh_episodes
 from podsight.errors import PodsightError
 from podsight.matching.models import Entity, LinkEvent, LinkOverride, OverrideAction
+from podsight.matching.writes import EpisodeMove, apply_episode_moves, merge_channels
 from podsight.sources.models import LinkMethod, LinkStatus, SourceChannel, SourceEpisode
 
 __all__ = [
@@ -284,8 +285,6 @@ def force_link(entity: str, ref: Any, other: Any, *, actor: str, reason: str = "
 
 
 def _force(entity, record, target, actor: str, now: datetime) -> int:
-    from podsight.matching.services import EpisodeMove, apply_episode_moves, merge_channels
-
     explanation = f"forced by {actor}"
     if entity == Entity.CHANNEL:
         if record.channel_id == target.channel_id:

@@ -21,11 +21,11 @@ from podsight.progress import SILENT, Progress, RichProgress
 if TYPE_CHECKING:
     from podsight.accounts.services import TokenInfo
     from podsight.demo.load import DemoApis, DemoFeeds, DemoLoadReport
+    from podsight.demo.simulate import SimulationReport
     from podsight.demo.truth import LabelCounts
     from podsight.directory.index import IndexSync
     from podsight.directory.service import AddResult, DirectoryPage
     from podsight.events.consumer import ConsumeReport
-    from podsight.demo.simulate import SimulationReport
     from podsight.matching.report import MatchRunReport
     from podsight.pipeline.reports import (
         LinkAction,
@@ -148,7 +148,7 @@ def match_records(
     ``labels`` (a CSV of known pairs) evaluate the links against them."""
     ensure_database()
     from podsight.matching import report as quality
-    from podsight.matching.services import run_match
+    from podsight.matching.run import run_match
 
     label_sets = quality.read_labels(labels) if labels is not None else None  # before matching
     with progress.task("matching") as task:

@@ -22,17 +22,13 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
-from typing import Any
 
-from django.db import connection, transaction
-from django.db.models import BooleanField, ExpressionWrapper, Q, TextField, Value
-from django.db.models.fields.json import KT
-from django.db.models.functions import NullIf, Substr
+from django.db import transaction
 from django.utils import timezone
 
-from podsight.catalog.models import Channel, Episode
-from podsight.catalog.services import apply_channel_values, refresh_episodes, surviving_ids
-from podsight.catalog.survivorship import SOURCE_PRIORITY, date_precision
+from podsight.catalog.models import Episode
+from podsight.catalog.services import refresh_episodes
+from podsight.catalog.survivorship import SOURCE_PRIORITY
 from podsight.matching.channels import (
     MIN_EPISODE_OVERLAP,
     MIN_NAME_SIMILARITY,
@@ -54,31 +50,31 @@ from podsight.matching.episodes import (
     score_pair,
 )
 from podsight.matching.models import Entity, LinkEvent, LinkOverride, MatchRun, OverrideAction
-from podsight.matching.schedule import SCHEDULE_REASON, align_schedules
-from podsight.matching.text import (
-    core_descriptions,
-    core_titles,
-    episode_numbers,
-    normalise_text,
-    part_number,
+from podsight.matching.review import apply_overrides, link_origin
+from podsight.matching.schedule import align_schedules
+from podsight.matching.snapshot import (
+    Mark,
+    Row,
+    Snapshot,
+    channel_clusters,
+    dirty_channels,
+    episode_views,
 )
-from podsight.sources.models import LinkMethod, LinkStatus, SourceChannel, SourceEpisode
+from podsight.matching.writes import (
+    CHANNEL_REVIEW_BELOW,
+    EPISODE_REVIEW_BELOW,
+    ChannelMerge,
+    EpisodeMove,
+    apply_channel_merges,
+    apply_episode_moves,
+    episode_survivor_first,
+    link_status,
+    survivor_first_of,
+)
+from podsight.sources.models import LinkMethod, LinkStatus, SourceEpisode
 
-__all__ = [
-    "CHANNEL_REVIEW_BELOW",
-    "EPISODE_REVIEW_BELOW",
-    "MatchReport",
-    "match_channel_episodes",
-    "run_match",
-]
+__all__ = ["MatchReport", "match_channel_episodes", "run_match"]
 
-# A description is read this far: its opening is what is compared, and its recurring
-# lines (the channel's boilerplate) are found among these.
-DESCRIPTION_READ_CHARS = 800
-
-# Links below these confidences are made but flagged ``needs_review``.
-EPISODE_REVIEW_BELOW = 0.99
-CHANNEL_REVIEW_BELOW = 0.6
 # A second candidate channel with at least this share of the best one's paired episodes
 # makes the channel link ambiguous: it is made, but flagged for review.
 AMBIGUOUS_RUNNER_UP = 0.8
@@ -107,291 +103,13 @@ class MatchReport:
         )
 
 
-def _rank(source: str) -> int:
-    return SOURCE_PRIORITY.index(source) if source in SOURCE_PRIORITY else len(SOURCE_PRIORITY)
-
-
-@dataclass(frozen=True)
-class Mark:
-    """Where the last finished run left off. Content fetched since it started is new;
-    links made since it finished were made by someone else (a key link during a sync, an
-    override), not by that run itself."""
-
-    started_at: datetime
-    finished_at: datetime
-
-    def changed(self, fetched_at, first_seen_at, linked_at) -> bool:
-        return (
-            (fetched_at is not None and fetched_at >= self.started_at)
-            or (first_seen_at is not None and first_seen_at >= self.started_at)
-            or (linked_at is not None and linked_at > self.finished_at)
-        )
-
-
-def _changed_since(since: Mark | None) -> Q:
-    if since is None:
-        return Q(pk__isnull=False)
-    return (
-        Q(fetched_at__gte=since.started_at)
-        | Q(first_seen_at__gte=since.started_at)
-        | Q(linked_at__gt=since.finished_at)
-    )
-
-
-def _dirty_channels(since: Mark | None) -> set[int] | None:
-    """Canonical channels holding a record (channel or episode) new or changed since
-    ``since``; ``None`` means every channel (a full run)."""
-    if since is None:
-        return None
-    dirty = set(
-        SourceChannel.objects.filter(_changed_since(since), channel__isnull=False).values_list(
-            "channel_id", flat=True
-        )
-    )
-    dirty |= set(
-        SourceEpisode.objects.filter(_changed_since(since), episode__isnull=False).values_list(
-            "episode__channel_id", flat=True
-        )
-    )
-    return _alive_channels(dirty)
-
-
-def _alive_channels(ids: Iterable[int]) -> set[int]:
-    return set(surviving_ids(Channel, ids).values())
-
-
-def _json_text(key: str) -> NullIf:
-    """``data[key]`` as text, NULL when absent or JSON null. Django's ``KT`` answers a
-    JSON null with the text "null" on SQLite (NULL on PostgreSQL): a channel whose author
-    is null must not be named "null"."""
-    return NullIf(KT(f"data__{key}"), Value("null"), output_field=TextField())
-
-
-def _clusters(dirty: set[int] | None) -> list[Cluster]:
-    by_channel: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    rows = SourceChannel.objects.filter(
-        channel__isnull=False, channel__merged_into__isnull=True
-    ).values(
-        "id",
-        "source",
-        "external_id",
-        "channel_id",
-        title=_json_text("title"),
-        author=_json_text("author"),
-        description=_json_text("description_text"),
-    )
-    for row in rows:
-        by_channel[row["channel_id"]].append(row)
-    titles = dict(Channel.objects.filter(merged_into__isnull=True).values_list("pk", "title"))
-    clusters = []
-    for channel_id, records in sorted(by_channel.items()):
-        names = [titles.get(channel_id) or ""]
-        descriptions = []
-        for record in records:
-            names += [record["title"] or "", record["author"] or ""]
-            descriptions.append(normalise_text(record["description"]))
-        clusters.append(
-            Cluster(
-                channel_id=channel_id,
-                sources=frozenset(r["source"] for r in records),
-                names=[n for n in dict.fromkeys(names) if n],
-                descriptions=[d for d in descriptions if d],
-                record_labels=[f"{r['source']}:{r['external_id']}" for r in records],
-                record_ids=frozenset(r["id"] for r in records),
-                dirty=dirty is None or channel_id in dirty,
-            )
-        )
-    return clusters
-
-
-def _seconds(value: Any) -> float | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(str(value)).timestamp()
-    except ValueError:
-        return None
-
-
-def _int(value: Any) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number > 0 else None
-
-
-@dataclass(slots=True)
-class _Row:
-    """One episode record as matching reads it (text fields straight from ``data``)."""
-
-    id: int
-    episode_id: int
-    source: str
-    source_channel_id: int
-    title: str | None
-    published: str | None
-    duration: str | None
-    kind: str | None
-    number: str | None
-    episode_type: str | None
-    precision: str | None  # "day", "month" or "year" for a calendar date (Spotify)
-    description: str | None  # read: its first DESCRIPTION_READ_CHARS characters; then its
-    # opening (text.core_descriptions), computed once per source channel by the snapshot
-    link_method: str
-    link_status: str
-    link_confidence: float | None
-    by_schedule: bool  # linked by schedule, not titles (``schedule.SCHEDULE_REASON``)
-    dirty: bool
-
-
-class _Snapshot:
-    """The episode records of alive canonical episodes, grouped by canonical channel,
-    read with one query and kept in step with the moves a run makes, so a run never
-    reads a channel's episodes twice."""
-
-    def __init__(self, since: Mark | None) -> None:
-        self.by_channel: dict[int, list[_Row]] = defaultdict(list)
-        # channel → (names, views): a channel is compared with several candidates.
-        self._views: dict[int, tuple[tuple[str, ...], list[EpisodeView]]] = {}
-        rows = SourceEpisode.objects.filter(
-            episode__isnull=False, episode__merged_into__isnull=True
-        )
-        values = rows.values_list(
-            "id",
-            "episode_id",
-            "source",
-            "source_channel_id",
-            _json_text("title"),
-            _json_text("published_at"),
-            _json_text("duration_s"),
-            _json_text("kind"),
-            _json_text("episode_number"),
-            _json_text("episode_type"),
-            _json_text("published_precision"),
-            Substr(_json_text("description_text"), 1, DESCRIPTION_READ_CHARS),
-            "link_method",
-            "link_status",
-            "link_confidence",
-            ExpressionWrapper(
-                Q(link_explanation__startswith=SCHEDULE_REASON), output_field=BooleanField()
-            ),
-            "fetched_at",
-            "first_seen_at",
-            "linked_at",
-            "episode__channel_id",
-        )
-        by_source_channel: dict[int, list[_Row]] = defaultdict(list)
-        for r in values.iterator(chunk_size=20_000):
-            dirty = since is None or since.changed(r[16], r[17], r[18])
-            row = _Row(*r[:15], bool(r[15]), dirty)
-            self.by_channel[r[19]].append(row)
-            by_source_channel[row.source_channel_id].append(row)
-        # A record never changes source channel, so its opening is fixed for the run.
-        for rows in by_source_channel.values():
-            openings = core_descriptions([row.description for row in rows])
-            for row, opening in zip(rows, openings, strict=True):
-                row.description = opening
-
-    def move_channel(self, merged: int, survivor: int) -> None:
-        self.by_channel[survivor].extend(self.by_channel.pop(merged, []))
-        self._views.pop(merged, None)
-        self._views.pop(survivor, None)
-
-    def move_episodes(self, channel_id: int, moves: Iterable[EpisodeMove]) -> None:
-        target = {m.merged: m.survivor for m in moves}
-        self._views.pop(channel_id, None)
-        for row in self.by_channel.get(channel_id, []):
-            if row.episode_id in target:
-                row.episode_id = target[row.episode_id]
-                row.dirty = True  # its link just changed
-
-    def move_record(self, channel_id: int, row: _Row, episode_id: int, pair: PairScore) -> None:
-        self._views.pop(channel_id, None)
-        row.episode_id = episode_id
-        row.link_method = LinkMethod.FUZZY
-        row.link_confidence = round(pair.probability, 4)
-        row.link_status = _status(pair.probability, EPISODE_REVIEW_BELOW)
-        row.dirty = True
-
-    def views(self, channel_id: int, names: Iterable[str]) -> list[EpisodeView]:
-        names = tuple(names)
-        cached = self._views.get(channel_id)
-        if cached is None or cached[0] != names:
-            cached = (names, _views(self.by_channel.get(channel_id, []), list(names)))
-            self._views[channel_id] = cached
-        return cached[1]
-
-
-def _views(
-    records: list[_Row], names: list[str], only: set[int] | None = None
-) -> list[EpisodeView]:
-    """One view per canonical episode; with ``only``, one per record of those ids (keyed
-    by record id), its core title still learned from all of its channel's titles."""
-    by_source_channel: dict[int, list[_Row]] = defaultdict(list)
-    for row in records:
-        by_source_channel[row.source_channel_id].append(row)
-    cores: dict[int, str] = {}
-    for rows in by_source_channel.values():
-        titles = [r.title for r in rows]
-        for row, core in zip(rows, core_titles(titles, names), strict=True):
-            cores[row.id] = core
-    grouped: dict[int, list[_Row]] = defaultdict(list)
-    for row in records:
-        if only is None:
-            grouped[row.episode_id].append(row)
-        elif row.id in only:
-            grouped[row.id].append(row)
-    views = []
-    for episode_id, rows in grouped.items():
-        rows.sort(key=lambda r: _rank(r.source))
-        # A calendar date (Spotify's, stored as midnight UTC) only when nothing says the
-        # hour: as the earliest time it would be hours off the release.
-        dated = [
-            (t, date_precision(r.source, {"published_precision": r.precision}))
-            for r in rows
-            if (t := _seconds(r.published)) is not None
-        ]
-        precise = [t for t, coarse in dated if not coarse]
-        published, precision = (min(precise), None) if precise else min(dated, default=(None, None))
-        durations = [d for d in (_int(r.duration) for r in rows) if d]
-        # Feeds say "trailer" in itunes:episodeType; the connectors' ``kind`` says it too.
-        kinds = [r.kind or ("trailer" if r.episode_type == "trailer" else "episode") for r in rows]
-        numbers: frozenset[int] = frozenset()
-        part = None
-        for r in rows:
-            numbers |= episode_numbers(r.title)
-            part = part if part is not None else part_number(r.title)
-            number = _int(r.number)
-            if number:
-                numbers |= {number}
-        views.append(
-            EpisodeView(
-                key=episode_id,
-                cores=tuple(dict.fromkeys(cores[r.id] for r in rows)),
-                descriptions=tuple(dict.fromkeys(r.description for r in rows if r.description)),
-                published_s=published,
-                precision=precision,
-                duration_s=durations[0] if durations else None,
-                numbers=numbers,
-                part=part,
-                kind="episode" if "episode" in kinds else kinds[0],
-                sources=frozenset(r.source for r in rows),
-                records=frozenset(r.id for r in rows),
-                dirty=any(r.dirty for r in rows),
-            )
-        )
-    views.sort(key=lambda v: v.key)
-    return views
-
-
 @dataclass
 class _Context:
     now: datetime
     since: Mark | None
     report: MatchReport
     rejected: dict[str, set[frozenset[int]]]
-    snapshot: _Snapshot
+    snapshot: Snapshot
     actor: str = "matcher"
     # Episode moves wait here and are written in large batches (the snapshot already
     # reflects them): one statement per table per batch instead of per channel.
@@ -529,260 +247,6 @@ def _sample_overlaps(left: Cluster, right: Cluster, ctx: _Context) -> bool:
     return found >= needed
 
 
-def _survivor_first_of(sources: dict[int, Iterable[str]]) -> tuple[int, int]:
-    """(survivor, merged) of two channels by their records' sources: the one holding the
-    highest-priority source, then the older id; a channel without records loses."""
-    a, b = sources
-
-    def rank(channel_id: int) -> tuple[int, int]:
-        return (min(map(_rank, sources[channel_id]), default=99), channel_id)
-
-    return (a, b) if rank(a) <= rank(b) else (b, a)
-
-
-def _survivor_first(a: int, b: int) -> tuple[int, int]:
-    sources: dict[int, set[str]] = {a: set(), b: set()}
-    for channel_id, source in SourceChannel.objects.filter(channel_id__in=[a, b]).values_list(
-        "channel_id", "source"
-    ):
-        sources[channel_id].add(source)
-    return _survivor_first_of(sources)
-
-
-@dataclass(frozen=True)
-class ChannelMerge:
-    survivor: int
-    merged: int
-    method: str
-    confidence: float
-    explanation: str
-    status: str
-
-
-def merge_channels(
-    left: int,
-    right: int,
-    *,
-    method: str,
-    confidence: float,
-    explanation: str,
-    status: str,
-    now: datetime,
-    actor: str = "matcher",
-) -> int:
-    """Merge two canonical channels; the records of the merged-away one move. Returns the
-    survivor's id."""
-    survivor, merged = _survivor_first(left, right)
-    apply_channel_merges(
-        [ChannelMerge(survivor, merged, method, confidence, explanation, status)], now, actor
-    )
-    return survivor
-
-
-def _chains(pairs: Iterable[tuple[int, int]]) -> dict[int, list[int]]:
-    """merged → the survivors it went through, in order, when (merged, survivor) pairs
-    of one batch chain (a survivor merged away later in the batch)."""
-    into = dict(pairs)
-    chains = {}
-    for merged, survivor in into.items():
-        path = [survivor]
-        while path[-1] in into and len(path) <= len(into):
-            path.append(into[path[-1]])
-        chains[merged] = path
-    return chains
-
-
-def _stage(
-    cursor: Any, table: str, moves: list[EpisodeMove] | list[ChannelMerge]
-) -> dict[int, list[int]]:
-    """Write ``moves`` into a new temporary ``table`` (merged, survivor, final — the end of
-    its chain —, method, confidence, explanation, status); returns the chains."""
-    chains = _chains((m.merged, m.survivor) for m in moves)
-    cursor.execute(
-        f"CREATE TEMP TABLE {table} (merged integer PRIMARY KEY, survivor integer NOT NULL, "
-        "final integer NOT NULL, method varchar(16), confidence real, explanation text, "
-        "status varchar(16))"
-    )
-    cursor.executemany(
-        f"INSERT INTO {table} (merged, survivor, final, method, confidence, explanation, "
-        "status) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-        [
-            (
-                m.merged,
-                m.survivor,
-                chains[m.merged][-1],
-                m.method,
-                m.confidence,
-                m.explanation,
-                m.status,
-            )
-            for m in moves
-        ],
-    )
-    return chains
-
-
-def apply_channel_merges(merges: list[ChannelMerge], now: datetime, actor: str = "matcher") -> None:
-    """Merge channels in bulk: the merged-away channels' records and episodes move to
-    their survivors (through any chain the batch makes), every moved record gets a
-    :class:`LinkEvent` per step, and the survivors' canonical fields are recomputed."""
-    if not merges:
-        return
-    quote = connection.ops.quote_name
-    record_table = quote(SourceChannel._meta.db_table)
-    episode_table = quote(Episode._meta.db_table)
-    channel_table = quote(Channel._meta.db_table)
-    by_merged = {m.merged: m for m in merges}
-    linked_at = SourceChannel._meta.get_field("linked_at").get_db_prep_save(now, connection)
-    stamp = Channel._meta.get_field("updated_at").get_db_prep_save(now, connection)
-    with transaction.atomic(), connection.cursor() as cursor:
-        moved = list(
-            SourceChannel.objects.filter(channel_id__in=list(by_merged)).values_list(
-                "id", "channel_id"
-            )
-        )
-        # One statement per table, joined to a temporary table of the merges (see
-        # :func:`apply_episode_moves`); records and episodes go to the end of any chain.
-        chains = _stage(cursor, _MERGES, merges)
-        cursor.execute(
-            f"UPDATE {record_table} SET (channel_id, link_method, link_confidence, "
-            "link_explanation, link_status) = (SELECT final, method, confidence, explanation, "
-            f"status FROM {_MERGES} WHERE merged = {record_table}.channel_id), linked_at = %s "
-            f"WHERE channel_id IN (SELECT merged FROM {_MERGES})",
-            [linked_at],
-        )
-        cursor.execute(
-            f"UPDATE {episode_table} SET channel_id = (SELECT final FROM {_MERGES} "
-            f"WHERE merged = {episode_table}.channel_id) "
-            f"WHERE channel_id IN (SELECT merged FROM {_MERGES})"
-        )
-        cursor.execute(
-            f"UPDATE {channel_table} SET merged_into_id = (SELECT survivor FROM {_MERGES} "
-            f"WHERE merged = {channel_table}.id), updated_at = %s "
-            f"WHERE id IN (SELECT merged FROM {_MERGES})",
-            [stamp],
-        )
-        cursor.execute(f"DROP TABLE {_MERGES}")
-        events = []
-        for record, channel_id in moved:
-            step_from = channel_id
-            for step_to in chains[channel_id]:
-                merge = by_merged[step_from]
-                events.append(
-                    LinkEvent(
-                        entity=Entity.CHANNEL,
-                        record_id=record,
-                        from_canonical=step_from,
-                        to_canonical=step_to,
-                        method=merge.method,
-                        status=merge.status,
-                        confidence=merge.confidence,
-                        explanation=merge.explanation,
-                        actor=actor,
-                        at=now,
-                    )
-                )
-                step_from = step_to
-        LinkEvent.objects.bulk_create(events)
-        survivors = {chain[-1] for chain in chains.values()}
-        records: dict[int, list[SourceChannel]] = defaultdict(list)
-        for record in SourceChannel.objects.filter(channel_id__in=survivors):
-            records[record.channel_id].append(record)
-        for channel in Channel.objects.filter(pk__in=survivors):
-            apply_channel_values(channel, records[channel.pk])
-
-
-_MERGES = "podsight_channel_merges"
-
-
-def _episode_survivor_first(pair: PairScore, views: dict[int, EpisodeView]) -> tuple[int, int]:
-    def rank(key: int) -> tuple[int, int]:
-        return (min(_rank(s) for s in views[key].sources), key)
-
-    return (
-        (pair.left, pair.right) if rank(pair.left) <= rank(pair.right) else (pair.right, pair.left)
-    )
-
-
-@dataclass(frozen=True)
-class EpisodeMove:
-    survivor: int
-    merged: int
-    records: frozenset[int]  # the records of ``merged`` that move
-    method: str
-    confidence: float
-    explanation: str
-    status: str
-
-
-_MOVES = "podsight_episode_moves"
-
-
-def apply_episode_moves(moves: list[EpisodeMove], now: datetime, actor: str = "matcher") -> None:
-    """Move records between canonical episodes in bulk (one statement per table per batch)
-    and recompute the survivors' canonical fields."""
-    if not moves:
-        return
-    quote = connection.ops.quote_name
-    record_table = quote(SourceEpisode._meta.db_table)
-    episode_table = quote(Episode._meta.db_table)
-    # Prepared as the ORM would write them (naive UTC on SQLite), so they compare as text.
-    stamp = Episode._meta.get_field("updated_at").get_db_prep_save(now, connection)
-    linked_at = SourceEpisode._meta.get_field("linked_at").get_db_prep_save(now, connection)
-    with transaction.atomic(), connection.cursor() as cursor:
-        # The moves go into a temporary table and each table is updated by one statement
-        # joined to it: per-row UPDATEs paid the statement's set-up, foreign-key checks
-        # included, once per row (2.2× slower on SQLite at 191,159 moves). A survivor
-        # merged away later in the same batch (a chain, as when a second round pairs it
-        # with a record of a higher-priority source): records go to the end of the chain
-        # in one step; the episode rows keep each link of it.
-        _stage(cursor, _MOVES, moves)
-        cursor.execute(
-            f"UPDATE {record_table} SET (episode_id, link_method, link_confidence, "
-            "link_explanation, link_status) = (SELECT final, method, confidence, explanation, "
-            f"status FROM {_MOVES} WHERE merged = {record_table}.episode_id), linked_at = %s "
-            f"WHERE episode_id IN (SELECT merged FROM {_MOVES})",
-            [linked_at],
-        )
-        cursor.execute(
-            f"UPDATE {episode_table} SET merged_into_id = (SELECT survivor FROM {_MOVES} "
-            f"WHERE merged = {episode_table}.id), updated_at = %s "
-            f"WHERE id IN (SELECT merged FROM {_MOVES})",
-            [stamp],
-        )
-        cursor.execute(f"DROP TABLE {_MOVES}")
-        # Raw executemany, not bulk_create: 10⁵ events per run, and building model
-        # instances for them cost more than the insert.
-        event_table = connection.ops.quote_name(LinkEvent._meta.db_table)
-        at = LinkEvent._meta.get_field("at").get_db_prep_save(now, connection)
-        cursor.executemany(
-            f"INSERT INTO {event_table} (entity, record_id, from_canonical, to_canonical, "
-            "method, status, confidence, explanation, actor, at) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            [
-                (
-                    Entity.EPISODE,
-                    record,
-                    m.merged,
-                    m.survivor,
-                    m.method,
-                    m.status,
-                    m.confidence,
-                    m.explanation,
-                    actor,
-                    at,
-                )
-                for m in moves
-                for record in sorted(m.records)
-            ],
-        )
-        refresh_episodes({m.survivor for m in moves})
-
-
-def _status(confidence: float, below: float) -> str:
-    return LinkStatus.AUTO if confidence >= below else LinkStatus.NEEDS_REVIEW
-
-
 def match_channel_episodes(channel_id: int, names: list[str], ctx: _Context) -> int:
     """Pair this channel's episodes that come from different sources; returns links made."""
     views = ctx.snapshot.views(channel_id, names)
@@ -801,7 +265,7 @@ def pair_by_schedule(channel_id: int, names: list[str], ctx: _Context) -> int:
     scheduled = {row.source_channel_id for row in rows if row.by_schedule}
     if not scheduled or not any(row.dirty for row in rows):
         return 0
-    by_source_channel: dict[int, list[_Row]] = defaultdict(list)
+    by_source_channel: dict[int, list[Row]] = defaultdict(list)
     for row in rows:
         by_source_channel[row.source_channel_id].append(row)
     linked = 0
@@ -820,7 +284,7 @@ def pair_by_schedule(channel_id: int, names: list[str], ctx: _Context) -> int:
 
 
 def _schedule_pairs(
-    channel_id: int, mine: list[_Row], others: list[_Row], names: list[str], ctx: _Context
+    channel_id: int, mine: list[Row], others: list[Row], names: list[str], ctx: _Context
 ) -> list[PairScore]:
     """Pairs of canonical episodes from aligning two platforms' records in one channel:
     only records whose episodes hold nothing of the other platform yet, and not both
@@ -832,7 +296,7 @@ def _schedule_pairs(
     if not any(r.dirty for r in (*open_mine, *open_others)) or not (open_mine and open_others):
         return []
     mine_ids = {r.id for r in mine}
-    records = _views(
+    records = episode_views(
         ctx.snapshot.by_channel[channel_id], names, only=mine_ids | {r.id for r in others}
     )
     left = [v for v in records if v.key in mine_ids]
@@ -869,9 +333,9 @@ def _link_episode_pairs(
     """Link each pair; ``forced_status`` overrides the one their probabilities give."""
     moves = []
     for pair in pairs:
-        survivor, merged = _episode_survivor_first(pair, by_key)
+        survivor, merged = episode_survivor_first(pair, by_key)
         confidence = round(pair.probability, 4)
-        status = forced_status or _status(pair.probability, EPISODE_REVIEW_BELOW)
+        status = forced_status or link_status(pair.probability, EPISODE_REVIEW_BELOW)
         ctx.report.needs_review += status == LinkStatus.NEEDS_REVIEW
         moves.append(
             EpisodeMove(
@@ -925,7 +389,7 @@ def relink_better_matches(channel_id: int, names: list[str], ctx: _Context) -> i
     }
     if not movable:
         return 0
-    records = _views(rows, names, only=set(movable))
+    records = episode_views(rows, names, only=set(movable))
     better = []
     for new, record in candidate_pairs(fresh, records):
         if new.sources & record.sources or ctx.rejects(Entity.EPISODE, new.records, [record.key]):
@@ -943,13 +407,12 @@ def relink_better_matches(channel_id: int, names: list[str], ctx: _Context) -> i
     return moved
 
 
-def _move_record(row: _Row, episode_id: int, pair: PairScore, ctx: _Context) -> None:
-    from podsight.matching.review import link_origin  # review imports this module
+def _move_record(row: Row, episode_id: int, pair: PairScore, ctx: _Context) -> None:
 
     ctx.flush()  # the record's history below is read from the database
     previous = row.episode_id
     confidence = round(pair.probability, 4)
-    status = _status(pair.probability, EPISODE_REVIEW_BELOW)
+    status = link_status(pair.probability, EPISODE_REVIEW_BELOW)
     ctx.report.needs_review += status == LinkStatus.NEEDS_REVIEW
     explanation = (
         f"{pair.explanation}; re-linked from episode {previous} (p {row.link_confidence:.4f} there)"
@@ -1036,7 +499,7 @@ def _best_channel(
         return None
     passing.sort(key=lambda e: (-e.matched, -e.confidence, e.right.channel_id))
     best = passing[0]
-    status = _status(best.confidence, CHANNEL_REVIEW_BELOW)
+    status = link_status(best.confidence, CHANNEL_REVIEW_BELOW)
     if best.schedule is not None:
         status = LinkStatus.NEEDS_REVIEW  # nothing but a schedule and a name: a person checks
     if len(passing) > 1 and passing[1].matched >= AMBIGUOUS_RUNNER_UP * best.matched:
@@ -1117,7 +580,7 @@ def _link_one(
     explanation = evidence.explanation  # before the clusters below absorb each other
     # The clusters know their records' sources: the same rule as ``merge_channels``,
     # without asking the database.
-    survivor, gone = _survivor_first_of({c.channel_id: c.sources for c in (cluster, other)})
+    survivor, gone = survivor_first_of({c.channel_id: c.sources for c in (cluster, other)})
     ctx.queue_merge(
         ChannelMerge(survivor, gone, LinkMethod.FUZZY, evidence.confidence, explanation, status)
     )
@@ -1166,22 +629,20 @@ def run_match(
     Incremental unless ``full`` or no run has finished before. ``on_channel(done, total)``
     reports progress over the channels whose episodes are paired.
     """
-    from podsight.matching.review import apply_overrides
-
     now = now or timezone.now()
     since = None if full else _last_mark()
     report = MatchReport(full=since is None)
     run = MatchRun.objects.create(started_at=now, full=since is None)
     report.overrides_applied = apply_overrides(now=now)
-    dirty = _dirty_channels(since)
+    dirty = dirty_channels(since)
     ctx = _Context(
         now=now,
         since=since,
         report=report,
         rejected=_rejections(),
-        snapshot=_Snapshot(since),
+        snapshot=Snapshot(since),
     )
-    clusters = _clusters(dirty)
+    clusters = channel_clusters(dirty)
     names = {c.channel_id: c.names for c in clusters}
     ordered = sorted(_link_channels(ctx, clusters))
     for done, channel_id in enumerate(ordered, 1):
