@@ -133,7 +133,7 @@ _TAGS = re.compile(r"<[^>]*>")
 def _fts5(home: Path, work: Path, searches, rounds: int) -> None:
     """The same searches on an SQLite FTS5 index of the same lake rows, for comparison."""
     from podsight import lake
-    from podsight.sources.podcastindex.dump import LAKE_TABLE
+    from podsight.sources.podcastindex.dump.reader import LAKE_TABLE
 
     path = work / "fts5.sqlite3"
     path.unlink(missing_ok=True)
@@ -220,7 +220,8 @@ def main() -> None:
     from podsight.bootstrap import ensure_database
     from podsight.directory.index import index_path
     from podsight.pipeline.steps import STEPS
-    from podsight.sources.podcastindex.dump import import_dump, write_sample_dump
+    from podsight.sources.podcastindex.dump.run import import_dump
+    from podsight.sources.podcastindex.dump.sample import write_sample_dump
 
     try:
         print(

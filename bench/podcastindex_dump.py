@@ -103,7 +103,9 @@ def main() -> None:
     os.environ.pop("DATABASE_URL", None)
 
     from podsight.bootstrap import ensure_database
-    from podsight.sources.podcastindex.dump import import_dump, write_sample_dump
+    from podsight.progress import RichProgress
+    from podsight.sources.podcastindex.dump.run import import_dump
+    from podsight.sources.podcastindex.dump.sample import write_sample_dump
 
     try:
         print(
@@ -132,7 +134,11 @@ def main() -> None:
             _reset_peak_rss()
             cpu_before = time.process_time()
             load_before = os.getloadavg()[0]
-            report = import_dump(dump, batch_size=args.batch_size, progress=not args.no_progress)
+            report = import_dump(
+                dump,
+                batch_size=args.batch_size,
+                progress=RichProgress(enabled=not args.no_progress),
+            )
             cpu = time.process_time() - cpu_before
             peak_kb = _status_kb("VmHWM")
             results.append((label, report, peak_kb))

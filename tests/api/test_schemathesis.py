@@ -43,7 +43,7 @@ from hypothesis import strategies as st
 from schemathesis.specs.openapi import checks as openapi_checks
 
 from podsight.api.pagination import CURSOR_SALT
-from podsight.sources.podcastindex.dump import write_sample_dump
+from podsight.sources.podcastindex.dump.sample import write_sample_dump
 from support import free_port, wait_until_serving
 
 # django_db: so that the PostgreSQL pass (`-m django_db`) runs it too.

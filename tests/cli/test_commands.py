@@ -80,7 +80,7 @@ def _sources_file(tmp: Path) -> None:
 
 
 def _dump(tmp: Path) -> None:
-    from podsight.sources.podcastindex.dump import write_sample_dump
+    from podsight.sources.podcastindex.dump.sample import write_sample_dump
 
     write_sample_dump(tmp / "podcastindex_feeds.db", 50, seed=3)
 

@@ -64,7 +64,7 @@ def _script(lines: list[str], port: int, feed_url: str) -> str:
 
 def _workspace(tmp: Path) -> None:
     from podsight.demo import build_world, write_rss_feeds
-    from podsight.sources.podcastindex.dump import write_sample_dump
+    from podsight.sources.podcastindex.dump.sample import write_sample_dump
 
     (tmp / ".venv").symlink_to(Path(sys.prefix))
     feeds = tmp / "feeds"

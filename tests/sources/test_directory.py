@@ -37,7 +37,9 @@ from podsight.directory.service import (
 )
 from podsight.pipeline.steps import STEPS
 from podsight.sources.models import SourceChannel
-from podsight.sources.podcastindex.dump import LAKE_TABLE, import_dump, write_sample_dump
+from podsight.sources.podcastindex.dump.reader import LAKE_TABLE
+from podsight.sources.podcastindex.dump.run import import_dump
+from podsight.sources.podcastindex.dump.sample import write_sample_dump
 from podsight.sources.text import normalise_language
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -85,7 +87,7 @@ def _rows(path: Path) -> list[sqlite3.Row]:
 
 
 def _import(path: Path, **options: Any):
-    return import_dump(path, batch_size=BATCH, progress=False, **options)
+    return import_dump(path, batch_size=BATCH, **options)
 
 
 def _search(q: str, **options: Any):

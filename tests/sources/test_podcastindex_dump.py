@@ -20,16 +20,13 @@ from podsight import lake
 from podsight.catalog.models import Channel
 from podsight.sources.keys import channel_keys, normalise_feed_url
 from podsight.sources.models import SourceChannel, SourceKey
-from podsight.sources.podcastindex import dump
-from podsight.sources.podcastindex.dump import (
-    DUMP_COLUMNS,
-    LAKE_TABLE,
-    DumpFormatError,
-    checkpoint_path,
-    import_dump,
-    row_data,
-    write_sample_dump,
-)
+from podsight.sources.podcastindex.dump import catalog, lake_writer, rows, run
+from podsight.sources.podcastindex.dump.checkpoint import checkpoint_path
+from podsight.sources.podcastindex.dump.layout import DUMP_COLUMNS, READ_COLUMNS, DumpFormatError
+from podsight.sources.podcastindex.dump.reader import LAKE_TABLE
+from podsight.sources.podcastindex.dump.rows import row_data
+from podsight.sources.podcastindex.dump.run import import_dump
+from podsight.sources.podcastindex.dump.sample import write_sample_dump
 from podsight.sources.podcastindex.normalize import epoch_iso
 from podsight.sources.rss.ingest import content_hash
 
@@ -96,7 +93,7 @@ def _lake() -> dict[int, dict[str, Any]]:
 
 
 def test_import_writes_every_feed_to_the_lake_with_its_keys(dump_copy: Path) -> None:
-    report = import_dump(dump_copy, batch_size=BATCH, progress=False)
+    report = import_dump(dump_copy, batch_size=BATCH)
 
     good = _good_ids(dump_copy)
     assert len(good) == ROWS
@@ -115,7 +112,7 @@ def test_import_writes_every_feed_to_the_lake_with_its_keys(dump_copy: Path) -> 
     raw = {r["id"]: r for r in _rows(dump_copy)}
     for feed_id in random.Random(3).sample(good, 60):
         row, kept = raw[feed_id], stored[feed_id]
-        for name in dump._READ:  # the dump's own columns, as the dump has them
+        for name in READ_COLUMNS:  # the dump's own columns, as the dump has them
             value = row[name]
             if name == "itunesId" and value is not None:
                 value = str(value)
@@ -126,7 +123,7 @@ def test_import_writes_every_feed_to_the_lake_with_its_keys(dump_copy: Path) -> 
         itunes = {
             v
             for k, v in channel_keys(
-                "podcastindex", "1", row_data(tuple(row[c] for c in dump._READ))
+                "podcastindex", "1", row_data(tuple(row[c] for c in READ_COLUMNS))
             )
             if k == "itunes_id"
         }
@@ -135,7 +132,7 @@ def test_import_writes_every_feed_to_the_lake_with_its_keys(dump_copy: Path) -> 
 
 
 def test_reimport_updates_changed_rows_and_never_duplicates(dump_copy: Path) -> None:
-    import_dump(dump_copy, batch_size=BATCH, progress=False)
+    import_dump(dump_copy, batch_size=BATCH)
     before = _lake()
     renamed, moved = _good_ids(dump_copy)[10], _good_ids(dump_copy)[20]
     _execute(dump_copy, "UPDATE podcasts SET title = 'Renamed Show ✓' WHERE id = ?", (renamed,))
@@ -145,7 +142,7 @@ def test_reimport_updates_changed_rows_and_never_duplicates(dump_copy: Path) -> 
         (moved,),
     )
 
-    report = import_dump(dump_copy, batch_size=BATCH, progress=False)
+    report = import_dump(dump_copy, batch_size=BATCH)
 
     assert (report.new, report.updated, report.unchanged) == (0, 2, ROWS - 2)
     after = _lake()
@@ -164,16 +161,18 @@ def test_reimport_updates_changed_rows_and_never_duplicates(dump_copy: Path) -> 
     titles = previous.to_pyarrow_table(filters=[("id", "=", renamed)]).column("title")
     assert titles.to_pylist() == [before[renamed]["title"]]
 
-    third = import_dump(dump_copy, batch_size=BATCH, progress=False)
+    third = import_dump(dump_copy, batch_size=BATCH)
     assert (third.new, third.updated, third.unchanged) == (0, 0, ROWS)
     assert DeltaTable(str(lake.table_path(LAKE_TABLE))).version() == table.version()
 
 
-@pytest.mark.parametrize("failing", ["_write_lake", "_store_catalog_rows"])
+@pytest.mark.parametrize(
+    ("module", "failing"), [(lake_writer, "write_lake"), (run, "store_catalog_rows")]
+)
 def test_interrupted_import_resumes_after_the_last_stored_batch(
-    dump_copy: Path, monkeypatch: pytest.MonkeyPatch, failing: str
+    dump_copy: Path, monkeypatch: pytest.MonkeyPatch, module: Any, failing: str
 ) -> None:
-    real = getattr(dump, failing)
+    real = getattr(module, failing)
     calls = {"n": 0}
 
     def fail_third_batch(*args: Any, **kwargs: Any) -> Any:
@@ -182,9 +181,9 @@ def test_interrupted_import_resumes_after_the_last_stored_batch(
             raise RuntimeError("disk full")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(dump, failing, fail_third_batch)
+    monkeypatch.setattr(module, failing, fail_third_batch)
     with pytest.raises(RuntimeError, match="disk full"):
-        import_dump(dump_copy, batch_size=BATCH, progress=False)
+        import_dump(dump_copy, batch_size=BATCH)
 
     ids = [r["id"] for r in _rows(dump_copy)]
     stored_last = ids[2 * BATCH - 1]
@@ -192,8 +191,8 @@ def test_interrupted_import_resumes_after_the_last_stored_batch(
     assert state["last_id"] == stored_last
     assert sorted(_lake()) == ids[: 2 * BATCH]
 
-    monkeypatch.setattr(dump, failing, real)
-    report = import_dump(dump_copy, batch_size=BATCH, progress=False)
+    monkeypatch.setattr(module, failing, real)
+    report = import_dump(dump_copy, batch_size=BATCH)
     remaining = _good_ids(dump_copy, stored_last)
     assert report.resumed_from == stored_last
     assert report.rows_read == len([i for i in ids if i > stored_last])  # no re-reading
@@ -203,7 +202,7 @@ def test_interrupted_import_resumes_after_the_last_stored_batch(
 
 
 def test_resume_false_starts_over(dump_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = dump._write_lake
+    real = lake_writer.write_lake
     calls = {"n": 0}
 
     def fail_second(*args: Any, **kwargs: Any) -> Any:
@@ -212,12 +211,12 @@ def test_resume_false_starts_over(dump_copy: Path, monkeypatch: pytest.MonkeyPat
             raise RuntimeError("stop")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(dump, "_write_lake", fail_second)
+    monkeypatch.setattr(lake_writer, "write_lake", fail_second)
     with pytest.raises(RuntimeError):
-        import_dump(dump_copy, batch_size=BATCH, progress=False)
-    monkeypatch.setattr(dump, "_write_lake", real)
+        import_dump(dump_copy, batch_size=BATCH)
+    monkeypatch.setattr(lake_writer, "write_lake", real)
 
-    report = import_dump(dump_copy, batch_size=BATCH, progress=False, resume=False)
+    report = import_dump(dump_copy, batch_size=BATCH, resume=False)
     assert report.resumed_from is None
     assert report.rows_read == ROWS + len(BAD_URLS)
     assert (report.new, report.unchanged) == (ROWS - BATCH, BATCH)
@@ -234,7 +233,7 @@ def test_column_types_hold_whatever_sqlite_stored(tmp_path: Path) -> None:
     )
     _execute(path, "UPDATE podcasts SET episodeCount = 'many', dead = 2.0 WHERE id = ?", (ids[5],))
 
-    report = import_dump(path, batch_size=10, progress=False)
+    report = import_dump(path, batch_size=10)
 
     assert report.new == 30 and report.skipped == 0
     stored = _lake()
@@ -252,7 +251,7 @@ def test_itunes_id_quirks_and_nulls(tmp_path: Path) -> None:
     nulls = ", ".join(f"{name} = NULL" for name, _ in DUMP_COLUMNS if name not in ("id", "url"))
     _execute(path, f"UPDATE podcasts SET {nulls} WHERE id = ?", (ids[3],))
 
-    report = import_dump(path, progress=False)
+    report = import_dump(path)
 
     assert report.new == 6 and report.skipped == 0
     stored = _lake()
@@ -275,13 +274,13 @@ def test_itunes_id_quirks_and_nulls(tmp_path: Path) -> None:
         "imported_at",
     }
     # The catalog's normaliser reads the same values the same way.
-    data = [row_data(tuple(stored[i][c] for c in dump._READ)) for i in ids]
+    data = [row_data(tuple(stored[i][c] for c in READ_COLUMNS)) for i in ids]
     assert [d.get("itunes_id") for d in data] == [None, None, 1441923632, None, 987654321, None]
     assert set(data[3]) == {"feed_url", "podcastindex_id"}
 
 
 def test_row_data_tolerates_odd_values() -> None:
-    names = [n for n in dump._READ]
+    names = [n for n in READ_COLUMNS]
     row: list[Any] = [None] * len(names)
     row[names.index("id")] = 7
     row[names.index("url")] = b"https://bytes.example.com/feed"
@@ -310,8 +309,8 @@ def test_fast_iso_matches_epoch_iso() -> None:
         4102444800,
         *(rng.randint(1, 4_000_000_000) for _ in range(500)),
     ]:
-        assert dump._iso(value) == epoch_iso(value)
-    assert dump._iso(0) is None and dump._iso(-5) is None and dump._iso("") is None
+        assert rows._iso(value) == epoch_iso(value)
+    assert rows._iso(0) is None and rows._iso(-5) is None and rows._iso("") is None
 
 
 @pytest.mark.parametrize("preload", [True, False])
@@ -319,7 +318,7 @@ def test_rows_sharing_a_key_with_a_linked_record_join_its_channel(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, preload: bool
 ) -> None:
     if not preload:
-        monkeypatch.setattr(dump, "PRELOAD_KEYS", 0)  # ask the database per batch
+        monkeypatch.setattr(catalog, "PRELOAD_KEYS", 0)  # ask the database per batch
     rss_url = "https://www.Example.com/shows/feed/"
     rss_data = {"title": "Example Show", "feed_url": rss_url, "language": "en"}
     channel = Channel.objects.create(title="Example Show")
@@ -355,7 +354,7 @@ def test_rows_sharing_a_key_with_a_linked_record_join_its_channel(
         (second, fourth),
     )
 
-    report = import_dump(path, progress=False)
+    report = import_dump(path)
 
     assert report.new == 4 and report.linked == 2
     assert SourceChannel.objects.filter(source="podcastindex").count() == 2
@@ -379,11 +378,11 @@ def test_rows_sharing_a_key_with_a_linked_record_join_its_channel(
 def test_unchanged_unlinked_rows_link_once_a_match_appears(tmp_path: Path) -> None:
     path = write_sample_dump(tmp_path / "later.db", 3, seed=4)
     target = _rows(path)[1]
-    assert import_dump(path, progress=False).linked == 0
+    assert import_dump(path).linked == 0
 
     guid = (target["podcastGuid"] or "").strip().lower() or "c0ffee00-0000-5000-8000-000000000001"
     _execute(path, "UPDATE podcasts SET podcastGuid = ? WHERE id = ?", (guid, target["id"]))
-    import_dump(path, progress=False)
+    import_dump(path)
     channel = Channel.objects.create(title="From an API")
     other = SourceChannel.objects.create(
         source="apple",
@@ -395,7 +394,7 @@ def test_unchanged_unlinked_rows_link_once_a_match_appears(tmp_path: Path) -> No
     )
     SourceKey.objects.create(kind="podcast_guid", value=guid, record=other)
 
-    report = import_dump(path, progress=False)
+    report = import_dump(path)
     assert (report.new, report.updated, report.unchanged, report.linked) == (0, 0, 3, 1)
     record = SourceChannel.objects.get(source="podcastindex", external_id=str(target["id"]))
     assert record.channel_id == channel.pk
@@ -415,30 +414,30 @@ def test_records_the_catalog_holds_are_refreshed_from_the_dump(tmp_path: Path) -
         fetched_at="2025-01-01T00:00:00Z",
     )
 
-    report = import_dump(path, progress=False)
+    report = import_dump(path)
 
     assert (report.new, report.refreshed, report.linked) == (5, 1, 0)
     record.refresh_from_db()
-    assert record.data == row_data(tuple(row[c] for c in dump._READ))
+    assert record.data == row_data(tuple(row[c] for c in READ_COLUMNS))
     assert record.content_hash == content_hash(record.data)
     keys = set(record.keys.values_list("kind", "value"))
     assert keys == channel_keys("podcastindex", record.external_id, record.data)
     assert SourceChannel.objects.filter(source="podcastindex").count() == 1
-    assert import_dump(path, progress=False).refreshed == 0
+    assert import_dump(path).refreshed == 0
 
 
 def test_not_a_dump_is_refused(tmp_path: Path) -> None:
     text = tmp_path / "notes.db"
     text.write_text("this is not sqlite", encoding="utf-8")
     with pytest.raises(DumpFormatError):
-        import_dump(text, progress=False)
+        import_dump(text)
     other = tmp_path / "other.db"
     db = sqlite3.connect(other)
     db.execute("CREATE TABLE podcasts (id INTEGER PRIMARY KEY, url TEXT)")
     db.commit()
     db.close()
     with pytest.raises(DumpFormatError, match="lacks column"):
-        import_dump(other, progress=False)
+        import_dump(other)
 
 
 def test_sample_dump_has_the_real_layout_and_quirks(sample: Path) -> None:

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from podsight.cli import render
 from podsight.cli.output import progress_view
 from podsight.pipeline import run_step
 
@@ -33,6 +34,7 @@ def import_podcastindex(
         resume=resume,
         progress=progress_view(progress),
     )
-    # The import printed its own summary (through the progress view's console).
+    if progress:  # the summary; without progress it is only logged
+        render.dump_import(report)
     if not report.finished:
         raise typer.Exit(1)

@@ -15,12 +15,14 @@ if TYPE_CHECKING:  # report types only: the CLI imports no domain module at run 
     from podsight.matching.report import CatalogSummary, MatchRunReport
     from podsight.matching.run import MatchReport
     from podsight.sources.discover import DiscoverReport
+    from podsight.sources.podcastindex.dump.report import DumpImportReport
     from podsight.sources.rss.ingest import IngestReport
     from podsight.sources.sync import SyncReport
 
 __all__ = [
     "catalog_summary",
     "discover_report",
+    "dump_import",
     "ingest_report",
     "match_quality",
     "match_run",
@@ -163,3 +165,8 @@ def catalog_summary(summary: CatalogSummary) -> None:
         console.print(f"  {escape(line)}")
     if summary.channels.needs_review or summary.episodes.needs_review:
         console.print("  review them with `podsight links list` (confirm, reject or force)")
+
+
+def dump_import(report: DumpImportReport) -> None:
+    """The dump import's summary, on stderr beside its progress bar."""
+    err.print(escape(str(report)))

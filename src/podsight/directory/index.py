@@ -48,8 +48,8 @@ import tantivy
 
 from podsight import conf, lake
 from podsight.errors import StorageError
-from podsight.progress import SILENT, Progress, RichProgress
-from podsight.sources.podcastindex.dump import LAKE_TABLE
+from podsight.progress import SILENT, Progress
+from podsight.sources.podcastindex.dump.reader import LAKE_TABLE
 from podsight.sources.text import normalise_language
 
 __all__ = [
@@ -487,11 +487,7 @@ class LakeIndexer:
     :data:`COMMIT_EVERY` rows and when the import ends, successful or not.
     """
 
-    def __init__(self, *, progress: Progress | bool = SILENT, console: Any = None) -> None:
-        if isinstance(progress, bool):
-            # The dump import still passes progress=bool, console= (its move to the
-            # progress interface is on another branch); drop this once it passes a Progress.
-            progress = RichProgress(console, enabled=True) if progress and console else SILENT
+    def __init__(self, *, progress: Progress = SILENT) -> None:
         self._failed = False
         self.sync, self._writer, self._lock = sync_with_lake(progress=progress, keep_writer=True)
         if self.sync.action not in ("no_lake", "current"):

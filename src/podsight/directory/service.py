@@ -459,11 +459,11 @@ class AddResult:
 
 def dump_row(podcastindex_id: int) -> tuple[Any, ...]:
     """The lake's row of this feed, columns in the import's order (``row_data``'s)."""
-    from podsight.sources.podcastindex.dump import _READ
+    from podsight.sources.podcastindex.dump.layout import READ_COLUMNS
 
     if not lake.exists(LAKE_TABLE):
         raise DirectoryUnavailable(f"no Podcast Index dump has been imported: {IMPORT_HINT}")
-    columns = ", ".join(f'"{name}"' for name in _READ)
+    columns = ", ".join(f'"{name}"' for name in READ_COLUMNS)
     table = lake.query(
         f"SELECT {columns} FROM feeds WHERE id = ? LIMIT 1", [podcastindex_id], feeds=LAKE_TABLE
     )
@@ -472,7 +472,7 @@ def dump_row(podcastindex_id: int) -> tuple[Any, ...]:
             f"no feed with Podcast Index id {podcastindex_id} in the imported dump; "
             "find ids with `podsight directory search WORDS`"
         )
-    return tuple(table.column(name)[0].as_py() for name in _READ)
+    return tuple(table.column(name)[0].as_py() for name in READ_COLUMNS)
 
 
 def add_feed(
@@ -489,7 +489,7 @@ def add_feed(
     from podsight.catalog.services import resolve_channel
     from podsight.sources.discover import spec_for
     from podsight.sources.models import SourceChannel
-    from podsight.sources.podcastindex.dump import row_data
+    from podsight.sources.podcastindex.dump.rows import row_data
     from podsight.sources.podcastindex.normalize import SOURCE
     from podsight.sources.records import Normalized, ShowRecord
     from podsight.sources.sync import append_to_sources_file, store_and_record

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
         UserCreated,
     )
     from podsight.sources.discover import DiscoverReport
-    from podsight.sources.podcastindex.dump import DumpImportReport
+    from podsight.sources.podcastindex.dump.report import DumpImportReport
     from podsight.sources.replay import ReplayReport
     from podsight.sources.rss.ingest import IngestReport
     from podsight.sources.sync import ShowSpec, SyncReport
@@ -96,7 +96,9 @@ def replay_sources(*, source: str | None = None, progress: Progress = SILENT) ->
     return replay_payloads(source, **_legacy(progress))
 
 
-@step("podcastindex.import_dump", report="podsight.sources.podcastindex.dump:DumpImportReport")
+@step(
+    "podcastindex.import_dump", report="podsight.sources.podcastindex.dump.report:DumpImportReport"
+)
 def import_podcastindex_dump(
     path: Path, *, batch_size: int = 25_000, resume: bool = True, progress: Progress = SILENT
 ) -> DumpImportReport:
@@ -105,9 +107,9 @@ def import_podcastindex_dump(
     if not Path(path).is_file():
         raise InputError(f"{path} is not a file; give the path of podcastindex_feeds.db")
     ensure_database()
-    from podsight.sources.podcastindex.dump import import_dump
+    from podsight.sources.podcastindex.dump.run import import_dump
 
-    return import_dump(Path(path), batch_size=batch_size, resume=resume, **_legacy(progress))
+    return import_dump(Path(path), batch_size=batch_size, resume=resume, progress=progress)
 
 
 @step("discover.trending", report="podsight.sources.discover:DiscoverReport")

@@ -3,7 +3,7 @@
 - :class:`~podsight.sources.podcastindex.client.PodcastIndexConnector`: signed API calls
   (trending, search, feed lookups, episodes) returning normalised records;
 - :func:`~podsight.sources.podcastindex.normalize.normalize`: the pure payload normaliser;
-- :func:`~podsight.sources.podcastindex.dump.import_dump`: the public SQLite dump
+- :func:`~podsight.sources.podcastindex.dump.run.import_dump`: the public SQLite dump
   (``podcastindex_feeds.db``) as source records, in bulk (imports Django: load it lazily).
 """
 
