@@ -133,7 +133,7 @@ _TAGS = re.compile(r"<[^>]*>")
 def _fts5(home: Path, work: Path, searches, rounds: int) -> None:
     """The same searches on an SQLite FTS5 index of the same lake rows, for comparison."""
     from podsight import lake
-    from podsight.sources.podcastindex.dump.reader import LAKE_TABLE
+    from podsight.lake.tables import PODCASTINDEX_FEEDS
 
     path = work / "fts5.sqlite3"
     path.unlink(missing_ok=True)
@@ -148,7 +148,7 @@ def _fts5(home: Path, work: Path, searches, rounds: int) -> None:
     started = time.perf_counter()
     from deltalake import DeltaTable
 
-    dataset = DeltaTable(str(lake.table_path(LAKE_TABLE))).to_pyarrow_dataset()
+    dataset = DeltaTable(str(lake.table_path(PODCASTINDEX_FEEDS))).to_pyarrow_dataset()
     columns = ["id", "title", "itunesAuthor", "description", "language"] + [
         f"category{i}" for i in range(1, 11)
     ]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # Names that look like settings but are not read from the environment (module constants).
-NOT_SETTINGS = {"SPOTIFY_RATE", "PODCASTINDEX_RATE"}
+NOT_SETTINGS = {"SPOTIFY_RATE", "PODCASTINDEX_RATE", "PODCASTINDEX_FEEDS"}
 _NAME = re.compile(
     r"""["'`](?P<name>(?:PODSIGHT|SPOTIFY|YOUTUBE|PODCASTINDEX)_[A-Z0-9_]+|DATABASE_URL)["'`]"""
 )

@@ -35,9 +35,9 @@ from podsight.directory.service import (
     InvalidCursor,
     InvalidSearch,
 )
+from podsight.lake.tables import PODCASTINDEX_FEEDS
 from podsight.pipeline.steps import STEPS
 from podsight.sources.models import SourceChannel
-from podsight.sources.podcastindex.dump.reader import LAKE_TABLE
 from podsight.sources.podcastindex.dump.run import import_dump
 from podsight.sources.podcastindex.dump.sample import write_sample_dump
 from podsight.sources.text import normalise_language
@@ -318,7 +318,7 @@ def test_reimport_updates_the_index_without_duplicates(dump: Path) -> None:
     searcher = open_index(index_path()).searcher()
     assert searcher.num_docs == ROWS
     state = read_state()
-    table = DeltaTable(str(lake.table_path(LAKE_TABLE)))
+    table = DeltaTable(str(lake.table_path(PODCASTINDEX_FEEDS)))
     assert state["lake_version"] == table.version() and state["documents"] == ROWS
 
 
@@ -344,7 +344,10 @@ def test_an_interrupted_import_leaves_an_index_that_the_next_run_completes(
     # The lake holds three batches; the index the two it committed, and says so.
     indexed = open_index(index_path()).searcher().num_docs
     assert indexed == 2 * BATCH
-    assert read_state()["lake_version"] < DeltaTable(str(lake.table_path(LAKE_TABLE))).version()
+    assert (
+        read_state()["lake_version"]
+        < DeltaTable(str(lake.table_path(PODCASTINDEX_FEEDS))).version()
+    )
 
     monkeypatch.setattr(directory_index.DirectoryIndexWriter, "upsert", original)
     report = _import(dump)

@@ -18,12 +18,12 @@ from deltalake import DeltaTable
 
 from podsight import lake
 from podsight.catalog.models import Channel
+from podsight.lake.tables import PODCASTINDEX_FEEDS
 from podsight.sources.keys import channel_keys, normalise_feed_url
 from podsight.sources.models import SourceChannel, SourceKey
 from podsight.sources.podcastindex.dump import catalog, lake_writer, rows, run
 from podsight.sources.podcastindex.dump.checkpoint import checkpoint_path
 from podsight.sources.podcastindex.dump.layout import DUMP_COLUMNS, READ_COLUMNS, DumpFormatError
-from podsight.sources.podcastindex.dump.reader import LAKE_TABLE
 from podsight.sources.podcastindex.dump.rows import row_data
 from podsight.sources.podcastindex.dump.run import import_dump
 from podsight.sources.podcastindex.dump.sample import write_sample_dump
@@ -88,7 +88,7 @@ def _good_ids(path: Path, after: int = 0) -> list[int]:
 
 def _lake() -> dict[int, dict[str, Any]]:
     """The lake table's rows by feed id."""
-    table = DeltaTable(str(lake.table_path(LAKE_TABLE))).to_pyarrow_table()
+    table = DeltaTable(str(lake.table_path(PODCASTINDEX_FEEDS))).to_pyarrow_table()
     return {row["id"]: row for row in table.to_pylist()}
 
 
@@ -156,14 +156,14 @@ def test_reimport_updates_changed_rows_and_never_duplicates(dump_copy: Path) -> 
     untouched = _good_ids(dump_copy)[30]
     assert after[untouched] == before[untouched]
     # The old content is still there, one Delta version back.
-    table = DeltaTable(str(lake.table_path(LAKE_TABLE)))
-    previous = DeltaTable(str(lake.table_path(LAKE_TABLE)), version=table.version() - 1)
+    table = DeltaTable(str(lake.table_path(PODCASTINDEX_FEEDS)))
+    previous = DeltaTable(str(lake.table_path(PODCASTINDEX_FEEDS)), version=table.version() - 1)
     titles = previous.to_pyarrow_table(filters=[("id", "=", renamed)]).column("title")
     assert titles.to_pylist() == [before[renamed]["title"]]
 
     third = import_dump(dump_copy, batch_size=BATCH)
     assert (third.new, third.updated, third.unchanged) == (0, 0, ROWS)
-    assert DeltaTable(str(lake.table_path(LAKE_TABLE))).version() == table.version()
+    assert DeltaTable(str(lake.table_path(PODCASTINDEX_FEEDS))).version() == table.version()
 
 
 @pytest.mark.parametrize(

@@ -13,9 +13,9 @@ from podsight.demo.apiserver import ApiServer
 from podsight.demo.spotify_api import SpotifyBackend
 from podsight.demo.youtube_api import YouTubeBackend
 from podsight.lake.metrics import metric_history
-from podsight.lake.payloads import payload_count
 from podsight.sources import http
 from podsight.sources.models import SourceChannel, SourceEpisode
+from podsight.sources.payloads import payload_count
 from podsight.sources.replay import replay_payloads
 from podsight.sources.sync import (
     ShowSpec,

@@ -48,8 +48,8 @@ import tantivy
 
 from podsight import conf, lake
 from podsight.errors import StorageError
+from podsight.lake.tables import PODCASTINDEX_FEEDS
 from podsight.progress import SILENT, Progress
-from podsight.sources.podcastindex.dump.reader import LAKE_TABLE
 from podsight.sources.text import normalise_language
 
 __all__ = [
@@ -68,6 +68,7 @@ log = logging.getLogger(__name__)
 
 # Bump when the schema, tokenizers or document building change: older indexes are rebuilt.
 FORMAT = 1
+LAKE_TABLE = PODCASTINDEX_FEEDS.name  # the lake table this index mirrors
 STATE_FILE = "podsight-directory.json"
 COMMIT_EVERY = 250_000
 HEAP_BYTES = 96_000_000

@@ -31,71 +31,27 @@ from datetime import date, timedelta
 import duckdb
 import orjson
 import pyarrow as pa
-from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake import DeltaTable
 
 from podsight import lake
 from podsight.errors import StorageError
 from podsight.events.log import Entry, EventLog, Position, open_log
+from podsight.lake.tables import ENGAGEMENT_DAILY, EVENTS, LakeTable
 
 __all__ = [
-    "ENGAGEMENT_SCHEMA",
-    "EVENTS_SCHEMA",
     "ConsumeReport",
     "consume",
     "lake_position",
 ]
 
-EVENTS = "events"
-ENGAGEMENT = "engagement_daily"
+# The tables, their schemas and partitioning: lake/tables.py.
+ENGAGEMENT = ENGAGEMENT_DAILY
 POSITION_KEY = "podsight.log_position"
 COVERS_KEY = "podsight.events_position"
 
-_TS = pa.timestamp("us", tz="UTC")
-EVENTS_SCHEMA = pa.schema(
-    [
-        ("event_id", pa.string()),
-        ("user_id", pa.string()),
-        ("type", pa.string()),
-        ("occurred_at", _TS),
-        ("received_at", _TS),
-        ("date", pa.date32()),
-        ("episode_id", pa.int64()),
-        ("channel_id", pa.int64()),
-        ("position_s", pa.float64()),
-        ("duration_s", pa.float64()),
-        ("rating", pa.int32()),
-        ("device", pa.string()),
-        ("session_id", pa.string()),
-        ("client", pa.string()),
-        ("feed_url", pa.string()),
-        ("enclosure_url", pa.string()),
-        ("source", pa.string()),
-        ("external_id", pa.string()),
-        ("log_partition", pa.int32()),
-        ("log_offset", pa.int64()),
-    ]
-)
-ENGAGEMENT_SCHEMA = pa.schema(
-    [
-        ("user_id", pa.string()),
-        ("episode_id", pa.int64()),
-        ("day", pa.date32()),
-        ("plays", pa.int64()),
-        ("listened_s", pa.float64()),
-        ("max_completion", pa.float64()),
-        ("likes", pa.int64()),
-        ("unlikes", pa.int64()),
-        ("skips", pa.int64()),
-        ("downloads", pa.int64()),
-        ("rating", pa.int32()),
-        ("events", pa.int64()),
-        ("last_event_at", _TS),
-        ("weight", pa.float64()),
-    ]
-)
 _PAYLOAD_FIELDS = [
     f.name
-    for f in EVENTS_SCHEMA
+    for f in EVENTS.schema
     if f.name not in ("occurred_at", "received_at", "date", "log_partition", "log_offset")
 ]
 
@@ -144,7 +100,7 @@ def _encode_position(position: Position) -> str:
     return json.dumps({str(k): v for k, v in sorted(position.items())})
 
 
-def lake_position(table: str, key: str = POSITION_KEY) -> Position | None:
+def lake_position(table: LakeTable, key: str = POSITION_KEY) -> Position | None:
     """The position the table's latest commit that carries ``key`` records."""
     if not lake.exists(table):
         return None
@@ -174,16 +130,15 @@ def _rows(entries: list[Entry]) -> pa.Table:
         received.append(event["received_us"])
         partitions.append(entry.partition)
         offsets.append(entry.offset)
-    occurred_at = pa.array(occurred, pa.int64()).cast(_TS)
-    arrays = {
-        name: pa.array(values, EVENTS_SCHEMA.field(name).type) for name, values in columns.items()
-    }
+    schema = EVENTS.schema
+    occurred_at = pa.array(occurred, pa.int64()).cast(schema.field("occurred_at").type)
+    arrays = {name: pa.array(values, schema.field(name).type) for name, values in columns.items()}
     arrays["occurred_at"] = occurred_at
-    arrays["received_at"] = pa.array(received, pa.int64()).cast(_TS)
+    arrays["received_at"] = pa.array(received, pa.int64()).cast(schema.field("received_at").type)
     arrays["date"] = occurred_at.cast(pa.date32())
     arrays["log_partition"] = pa.array(partitions, pa.int32())
     arrays["log_offset"] = pa.array(offsets, pa.int64())
-    return pa.table([arrays[f.name] for f in EVENTS_SCHEMA], schema=EVENTS_SCHEMA)
+    return pa.table([arrays[f.name] for f in schema], schema=schema)
 
 
 def _dataset(dates: set[date]):
@@ -206,14 +161,14 @@ def _fresh(rows: pa.Table) -> tuple[pa.Table, int]:
             seen = "SELECT event_id FROM existing WHERE event_id IN (SELECT event_id FROM b)"
         else:
             seen = "SELECT NULL::VARCHAR AS event_id WHERE false"
-        columns = ", ".join(f.name for f in EVENTS_SCHEMA)
+        columns = ", ".join(f.name for f in EVENTS.schema)
         fresh = con.sql(
             f"SELECT {columns} FROM b WHERE event_id NOT IN ({seen}) "
             "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY n) = 1 ORDER BY n"
         ).to_arrow_table()
     finally:
         con.close()
-    return fresh.cast(EVENTS_SCHEMA), rows.num_rows - fresh.num_rows
+    return fresh.cast(EVENTS.schema), rows.num_rows - fresh.num_rows
 
 
 def _engagement(keys: pa.Table) -> pa.Table:
@@ -280,7 +235,7 @@ def _engagement(keys: pa.Table) -> pa.Table:
         ).to_arrow_table()
     finally:
         con.close()
-    return table.select(ENGAGEMENT_SCHEMA.names).cast(ENGAGEMENT_SCHEMA)
+    return table.select(ENGAGEMENT.schema.names).cast(ENGAGEMENT.schema)
 
 
 def _keys(rows: pa.Table) -> pa.Table:
@@ -300,35 +255,19 @@ def _keys(rows: pa.Table) -> pa.Table:
 
 
 def _merge_engagement(keys: pa.Table, covers: Position) -> int:
-    rows = _engagement(keys) if keys.num_rows else ENGAGEMENT_SCHEMA.empty_table()
-    metadata = CommitProperties(custom_metadata={COVERS_KEY: _encode_position(covers)})
-    path = str(lake.table_path(ENGAGEMENT))
+    rows = _engagement(keys) if keys.num_rows else ENGAGEMENT.schema.empty_table()
+    metadata = {COVERS_KEY: _encode_position(covers)}
     if not lake.exists(ENGAGEMENT):
-        lake.table_path(ENGAGEMENT).parent.mkdir(parents=True, exist_ok=True)
-        write_deltalake(path, rows, mode="append", partition_by=["day"], commit_properties=metadata)
+        lake.append(ENGAGEMENT, rows, metadata=metadata)
         return rows.num_rows
     days = sorted(set(rows.column("day").to_pylist()))
     if not days:
         # Still commit, so the table records the position it covers.
-        write_deltalake(path, rows, mode="append", partition_by=["day"], commit_properties=metadata)
+        lake.append(ENGAGEMENT, rows, metadata=metadata)
         return 0
     day_list = ", ".join(f"'{d.isoformat()}'" for d in days)
-    (
-        DeltaTable(path)
-        .merge(
-            rows,
-            predicate=(
-                f"t.day IN ({day_list}) AND t.day = s.day AND t.user_id = s.user_id "
-                "AND t.episode_id = s.episode_id"
-            ),
-            source_alias="s",
-            target_alias="t",
-            commit_properties=metadata,
-        )
-        .when_matched_update_all()
-        .when_not_matched_insert_all()
-        .execute()
-    )
+    # Matched on the table's key (day, user, episode) within the batch's days.
+    lake.merge(ENGAGEMENT, rows, within=f"t.day IN ({day_list})", metadata=metadata)
     return rows.num_rows
 
 
@@ -422,7 +361,6 @@ def _run(log, report, once, batch_size, interval_s, stop, on_batch, max_batches)
             report.recovered_keys = keys.num_rows
             report.engagement_rows += _merge_engagement(keys, position)
     report.position = position
-    events_path = str(lake.table_path(EVENTS))
     while not stop.requested:
         if max_batches is not None and report.batches >= max_batches:
             break
@@ -433,16 +371,7 @@ def _run(log, report, once, batch_size, interval_s, stop, on_batch, max_batches)
             time.sleep(interval_s)
             continue
         rows, dropped = _fresh(_rows(entries))
-        lake.table_path(EVENTS).parent.mkdir(parents=True, exist_ok=True)
-        write_deltalake(
-            events_path,
-            rows,
-            mode="append",
-            partition_by=["date"],
-            commit_properties=CommitProperties(
-                custom_metadata={POSITION_KEY: _encode_position(after)}
-            ),
-        )
+        lake.append(EVENTS, rows, metadata={POSITION_KEY: _encode_position(after)})
         _stall_for_tests("after-events")
         report.engagement_rows += _merge_engagement(_keys(rows), after)
         position = after

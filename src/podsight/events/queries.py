@@ -10,6 +10,7 @@ from rest_framework import exceptions
 
 from podsight import conf, lake
 from podsight.catalog.models import Episode
+from podsight.lake.tables import EVENTS
 
 __all__ = ["history", "live_stats", "parse_before", "parse_window"]
 
@@ -40,9 +41,9 @@ def parse_before(raw: str | None) -> datetime | None:
 
 
 def _events(since: datetime | None = None):
-    if not lake.exists("events"):
+    if not lake.exists(EVENTS):
         return None
-    table = DeltaTable(str(lake.table_path("events")))
+    table = DeltaTable(str(lake.table_path(EVENTS)))
     if since is None:
         return table.to_pyarrow_dataset()
     return table.to_pyarrow_dataset(

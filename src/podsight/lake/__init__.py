@@ -1,37 +1,88 @@
 """The lake: bulk and time-series data in Delta tables (delta-rs), queried with DuckDB.
 
-Tables live at ``$PODSIGHT_HOME/lake/<name>``. DuckDB reads them through
-delta-rs' Arrow dataset (its own delta extension cannot be installed offline).
+Tables live at ``$PODSIGHT_HOME/lake/<name>``; :mod:`.tables` names every one of them
+with its schema, partitioning and key, and every write goes through :func:`append` and
+:func:`merge` here. DuckDB reads them through delta-rs' Arrow dataset (its own delta
+extension cannot be installed offline). :mod:`.metrics` holds the source-metrics time
+series and its queries.
+
+The lake is infrastructure: it imports no app of podsight (the apps import it), which a
+test checks.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
-from deltalake import DeltaTable, write_deltalake
+from deltalake import CommitProperties, DeltaTable, write_deltalake
 
 from podsight import conf
+from podsight.lake.tables import TABLES, LakeTable
 
-__all__ = ["append", "connect", "exists", "query", "table_path"]
-
-
-def table_path(name: str) -> Path:
-    return conf.podsight_home() / "lake" / name
+__all__ = ["TABLES", "LakeTable", "append", "connect", "exists", "merge", "query", "table_path"]
 
 
-def exists(name: str) -> bool:
-    return DeltaTable.is_deltatable(str(table_path(name)))
+def table_path(table: LakeTable | str) -> Path:
+    return conf.podsight_home() / "lake" / (table if isinstance(table, str) else table.name)
 
 
-def append(name: str, rows: pa.Table, *, partition_by: list[str] | None = None) -> int:
-    """Append rows (never overwrites); returns the table's new version."""
-    path = table_path(name)
+def exists(table: LakeTable | str) -> bool:
+    return DeltaTable.is_deltatable(str(table_path(table)))
+
+
+def _commit(metadata: dict[str, str] | None) -> CommitProperties | None:
+    return CommitProperties(custom_metadata=metadata) if metadata else None
+
+
+def append(table: LakeTable, rows: pa.Table, *, metadata: dict[str, str] | None = None) -> None:
+    """Append rows (never overwrites), creating the table on first use, partitioned as
+    :mod:`.tables` says; ``metadata`` goes into the Delta commit (read back through
+    ``DeltaTable.history``), atomically with the rows."""
+    path = table_path(table)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_deltalake(str(path), rows, mode="append", partition_by=partition_by)
-    return DeltaTable(str(path)).version()
+    write_deltalake(
+        str(path),
+        rows,
+        mode="append",
+        partition_by=list(table.partition_by) or None,
+        commit_properties=_commit(metadata),
+    )
+
+
+def merge(
+    table: LakeTable,
+    rows: pa.Table,
+    *,
+    within: str | None = None,
+    keep: Iterable[str] = (),
+    metadata: dict[str, str] | None = None,
+) -> None:
+    """Upsert ``rows`` (alias ``s``) into an existing table (alias ``t``) by its key: a
+    matched row takes the new values except the ``keep`` columns, the others are inserted.
+    ``within`` is a predicate on ``t`` with literal values (an id range, a list of
+    partitions) that lets delta-rs skip every file outside it; without one each merge
+    reads the whole table."""
+    if not table.key:
+        raise ValueError(f"lake table {table.name} has no key: it is only appended to")
+    matches = [f"t.{column} = s.{column}" for column in table.key]
+    merger = DeltaTable(str(table_path(table))).merge(
+        rows,
+        predicate=" AND ".join([within, *matches] if within else matches),
+        source_alias="s",
+        target_alias="t",
+        commit_properties=_commit(metadata),
+    )
+    kept = set(keep)
+    if kept:
+        updates = {name: f"s.{name}" for name in table.schema.names if name not in kept}
+        merger = merger.when_matched_update(updates)
+    else:
+        merger = merger.when_matched_update_all()
+    merger.when_not_matched_insert_all().execute()
 
 
 def connect() -> duckdb.DuckDBPyConnection:
@@ -41,7 +92,7 @@ def connect() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def query(sql: str, params: list[Any] | None = None, **tables: str) -> pa.Table:
+def query(sql: str, params: list[Any] | None = None, **tables: LakeTable | str) -> pa.Table:
     """Run DuckDB SQL; each keyword names a lake table: ``query(sql, m="source_metrics")``."""
     con = connect()
     try:

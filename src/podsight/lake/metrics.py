@@ -1,4 +1,5 @@
-"""Source metrics (views, likes, comments, ranks…) as an append-only time series.
+"""Source metrics (views, likes, comments, ranks…) as an append-only time series
+(lake table ``source_metrics``, :data:`~podsight.lake.tables.SOURCE_METRICS`).
 
 Every sync appends a snapshot; nothing is overwritten, so a metric's history is
 the ordered list of its snapshots.
@@ -14,28 +15,15 @@ from typing import Any
 import pyarrow as pa
 
 from podsight import lake
+from podsight.lake.tables import SOURCE_METRICS
 
 __all__ = [
-    "TABLE",
     "MetricSnapshot",
     "latest_metrics",
     "metric_history",
     "metric_series",
     "record_metrics",
 ]
-
-TABLE = "source_metrics"
-
-SCHEMA = pa.schema(
-    [
-        ("source", pa.string()),
-        ("kind", pa.string()),  # channel | episode
-        ("external_id", pa.string()),
-        ("metric", pa.string()),
-        ("value", pa.float64()),
-        ("observed_at", pa.timestamp("us", tz="UTC")),
-    ]
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,20 +47,20 @@ def record_metrics(snapshots: Iterable[MetricSnapshot]) -> int:
     rows = list(snapshots)
     if not rows:
         return 0
-    columns = {name: [getattr(r, name) for r in rows] for name in SCHEMA.names}
-    lake.append(TABLE, pa.table(columns, schema=SCHEMA))
+    columns = {name: [getattr(r, name) for r in rows] for name in SOURCE_METRICS.schema.names}
+    lake.append(SOURCE_METRICS, pa.table(columns, schema=SOURCE_METRICS.schema))
     return len(rows)
 
 
 def metric_history(source: str, external_id: str, metric: str) -> list[tuple[datetime, float]]:
     """Every snapshot of one metric of one record, oldest first."""
-    if not lake.exists(TABLE):
+    if not lake.exists(SOURCE_METRICS):
         return []
     table = lake.query(
         "SELECT observed_at, value FROM m WHERE source = ? AND external_id = ? AND metric = ? "
         "ORDER BY observed_at",
         [source, external_id, metric],
-        m=TABLE,
+        m=SOURCE_METRICS,
     )
     return list(zip(table["observed_at"].to_pylist(), table["value"].to_pylist(), strict=True))
 
@@ -89,7 +77,7 @@ def latest_metrics(
     kind: str, records: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], dict[str, dict[str, Any]]]:
     """(source, external_id) → metric → {"value", "observed_at"} of the newest snapshot."""
-    if not records or not lake.exists(TABLE):
+    if not records or not lake.exists(SOURCE_METRICS):
         return {}
     where, params = _records_filter(kind, records)
     table = lake.query(
@@ -97,7 +85,7 @@ def latest_metrics(
         f"max(observed_at) AS observed_at FROM m WHERE {where} "
         "GROUP BY source, external_id, metric ORDER BY source, external_id, metric",
         params,
-        m=TABLE,
+        m=SOURCE_METRICS,
     )
     out: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
     for row in table.to_pylist():
@@ -112,7 +100,7 @@ def metric_series(
     kind: str, records: Sequence[tuple[str, str]], metric: str | None = None
 ) -> list[dict[str, Any]]:
     """Every snapshot of the records' metrics, one series per (source, id, metric)."""
-    if not records or not lake.exists(TABLE):
+    if not records or not lake.exists(SOURCE_METRICS):
         return []
     where, params = _records_filter(kind, records)
     if metric:
@@ -122,7 +110,7 @@ def metric_series(
         f"SELECT source, external_id, metric, observed_at, value FROM m WHERE {where} "
         "ORDER BY source, external_id, metric, observed_at",
         params,
-        m=TABLE,
+        m=SOURCE_METRICS,
     )
     series: dict[tuple[str, str, str], dict[str, Any]] = {}
     for row in table.to_pylist():

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from podsight.lake.payloads import record_payloads
 from podsight.sources.http import ApiError, SourceNotConfigured
+from podsight.sources.payloads import record_payloads
 from podsight.sources.records import Normalized, ShowRecord
 from podsight.sources.store import StoreReport
 from podsight.sources.sync import ShowSpec, append_to_sources_file, make_connector, store_and_record

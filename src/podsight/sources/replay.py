@@ -16,9 +16,9 @@ from typing import Any
 from rich.console import Console
 
 from podsight.errors import UsageError
-from podsight.lake.payloads import iter_payloads, payload_count
 from podsight.progress import step_progress
 from podsight.sources.http import ApiError
+from podsight.sources.payloads import iter_payloads, payload_count
 from podsight.sources.records import Normalized
 from podsight.sources.store import StoreReport, store_normalized
 

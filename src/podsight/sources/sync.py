@@ -35,7 +35,6 @@ from rich.markup import escape
 from podsight import conf
 from podsight.errors import InputError
 from podsight.lake.metrics import record_metrics
-from podsight.lake.payloads import record_payloads
 from podsight.progress import step_progress
 from podsight.sources.http import (
     ApiAuthError,
@@ -45,6 +44,7 @@ from podsight.sources.http import (
     SourceNotConfigured,
 )
 from podsight.sources.models import SourceChannel, SourceEpisode
+from podsight.sources.payloads import record_payloads
 from podsight.sources.records import Normalized
 from podsight.sources.store import StoreReport, metric_snapshots, store_normalized
 

@@ -7,12 +7,13 @@ column may be NULL.
 
 Where the rows go:
 
-- **The lake**, all of them: Delta table ``lake/podcastindex_feeds`` holds the dump's
-  columns as the dump names them (:data:`LAKE_SCHEMA`), one row per feed id, plus the
-  derived strong keys ``feed_key`` (:func:`~podsight.sources.keys.normalise_feed_url` of
-  ``url``), ``guid_key`` and ``itunes_key``, a ``row_hash`` of the content, and
-  ``first_imported_at``/``imported_at``. Millions of feeds nobody follows are bulk data,
-  not catalog rows; DuckDB joins them by key when matching needs them.
+- **The lake**, all of them: Delta table ``lake/podcastindex_feeds``
+  (:data:`~podsight.lake.tables.PODCASTINDEX_FEEDS`) holds the dump's columns as the dump
+  names them, one row per feed id, plus the derived strong keys ``feed_key``
+  (:func:`~podsight.sources.keys.normalise_feed_url` of ``url``), ``guid_key`` and
+  ``itunes_key``, a ``row_hash`` of the content, and ``first_imported_at``/``imported_at``.
+  Millions of feeds nobody follows are bulk data, not catalog rows; DuckDB joins them by
+  key when matching needs them.
 - **The catalog**, only the feeds that concern it: a row that shares a strong key
   (podcast:guid, Podcast Index id, iTunes id or normalised feed URL, in that order) with
   a source record already in a canonical channel becomes (or refreshes) a

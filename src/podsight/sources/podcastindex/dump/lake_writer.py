@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from podsight import lake
-from podsight.sources.podcastindex.dump.reader import LAKE_SCHEMA, LAKE_TABLE
+from podsight.lake.tables import PODCASTINDEX_FEEDS as FEEDS
 
 __all__ = ["LakeIndex", "LakeWriter", "write_lake"]
 
@@ -25,8 +25,8 @@ class LakeIndex:
     def __init__(self) -> None:
         self.ids = pa.array([], pa.int64())
         self.hashes = pa.array([], pa.int64())
-        if lake.exists(LAKE_TABLE):
-            known = lake.query("SELECT id, row_hash FROM feeds ORDER BY id", feeds=LAKE_TABLE)
+        if lake.exists(FEEDS):
+            known = lake.query("SELECT id, row_hash FROM feeds ORDER BY id", feeds=FEEDS)
             self.ids = known.column("id").combine_chunks()
             self.hashes = known.column("row_hash").combine_chunks()
 
@@ -62,29 +62,17 @@ class _Ints:
 
 def write_lake(new: pa.Table, changed: pa.Table) -> None:
     """Append new rows; merge changed ones by id, keeping their first_imported_at."""
-    from deltalake import DeltaTable, write_deltalake
-
-    path = lake.table_path(LAKE_TABLE)
     if new.num_rows and not changed.num_rows:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_deltalake(str(path), new, mode="append")
+        lake.append(FEEDS, new)
         return
     rows = pa.concat_tables([new, changed]) if new.num_rows else changed
     if not rows.num_rows:
         return
-    updates = {name: f"s.{name}" for name in LAKE_SCHEMA.names if name != "first_imported_at"}
     ids = rows.column("id")
     # The literal id range lets delta-rs skip every file outside it (files are written in
     # id order, so a batch touches one or two); without it each merge reads the table.
     low, high = pc.min(ids).as_py(), pc.max(ids).as_py()
-    predicate = f"t.id >= {low} AND t.id <= {high} AND t.id = s.id"
-    (
-        DeltaTable(str(path))
-        .merge(rows, predicate=predicate, source_alias="s", target_alias="t")
-        .when_matched_update(updates)
-        .when_not_matched_insert_all()
-        .execute()
-    )
+    lake.merge(FEEDS, rows, within=f"t.id >= {low} AND t.id <= {high}", keep=["first_imported_at"])
 
 
 class LakeWriter:

@@ -14,32 +14,18 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from podsight.lake.tables import PODCASTINDEX_FEEDS
 from podsight.sources.keys import normalise_feed_urls
-from podsight.sources.podcastindex.dump.layout import DUMP_COLUMNS, READ_COLUMNS, dump_uri
+from podsight.sources.podcastindex.dump.layout import READ_COLUMNS, dump_uri
 
-__all__ = ["LAKE_SCHEMA", "LAKE_TABLE", "Prefetch", "derive", "read_arrow"]
+__all__ = ["Prefetch", "derive", "read_arrow"]
 
 
-LAKE_TABLE = "podcastindex_feeds"
-_TIMESTAMP = pa.timestamp("us", tz="UTC")
-_KINDS = dict(DUMP_COLUMNS)
-# itunesId is declared INTEGER but holds "" and stray text in the real dump: kept as text.
-_TEXT_COLUMNS = frozenset(c for c in READ_COLUMNS if _KINDS[c] == "TEXT") | {"itunesId"}
-_DUMP_FIELDS = [
-    pa.field(c, pa.string() if c in _TEXT_COLUMNS else pa.int64()) for c in READ_COLUMNS
-]
-LAKE_SCHEMA = pa.schema(
-    [
-        *_DUMP_FIELDS,
-        pa.field("feed_key", pa.string()),  # normalise_feed_url(url)
-        pa.field("guid_key", pa.string()),  # podcastGuid, stripped and lower-cased
-        pa.field("itunes_key", pa.int64()),  # itunesId when it is a positive integer
-        pa.field("row_hash", pa.int64()),  # 63 bits of md5 of the dump's columns: changes
-        pa.field("first_imported_at", _TIMESTAMP),
-        pa.field("imported_at", _TIMESTAMP),  # when this content was last written
-    ]
-)
-_READ_SCHEMA = pa.schema(_DUMP_FIELDS)
+# The lake table's schema (lake/tables.py) types the dump's columns too: text where the
+# dump declares TEXT, and itunesId (declared INTEGER, holding "" and stray text).
+_READ_SCHEMA = pa.schema([PODCASTINDEX_FEEDS.schema.field(c) for c in READ_COLUMNS])
+_TEXT_COLUMNS = frozenset(c for c in READ_COLUMNS if _READ_SCHEMA.field(c).type == pa.string())
+_TIMESTAMP = PODCASTINDEX_FEEDS.schema.field("imported_at").type
 # Every column is CAST so each value has the column's type whatever SQLite stored (ADBC
 # infers a column's type from its values). `id` is left bare: it is the rowid, so the
 # ORDER BY walks the table's b-tree instead of sorting.
@@ -113,7 +99,7 @@ def derive(table: pa.Table, duck: Any, now: datetime) -> tuple[pa.Table, pa.Tabl
     stamp = pa.repeat(pa.scalar(now, _TIMESTAMP), derived.num_rows)
     derived = derived.append_column("row_hash", hashes.column(0))
     derived = derived.append_column("first_imported_at", stamp).append_column("imported_at", stamp)
-    return derived.cast(LAKE_SCHEMA), skips
+    return derived.cast(PODCASTINDEX_FEEDS.schema), skips
 
 
 _DONE = object()

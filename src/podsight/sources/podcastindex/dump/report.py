@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from podsight.sources.podcastindex.dump.reader import LAKE_TABLE
+from podsight.lake.tables import PODCASTINDEX_FEEDS
 
 __all__ = ["DumpImportReport"]
 
@@ -60,7 +60,8 @@ class DumpImportReport:
             f"  rows read {self.rows_read:,} in {self.elapsed_s:.1f} s "
             f"({self.rows_per_s:,.0f} rows/s)"
             + (f", resumed after id {self.resumed_from}" if self.resumed_from else ""),
-            f"  lake table {LAKE_TABLE}: new {self.new:,} · updated {self.updated:,} · "
+            f"  lake table {PODCASTINDEX_FEEDS.name}: new {self.new:,} · "
+            f"updated {self.updated:,} · "
             f"unchanged {self.unchanged:,} · skipped {self.skipped:,}",
             f"  catalog: linked to a channel {self.linked:,} · refreshed {self.refreshed:,}",
             f"  directory index: {self.indexed:,} rows indexed"

@@ -1,8 +1,9 @@
 """Raw API responses, kept so normalisation and matching can be replayed offline.
 
-Table ``api_payloads`` (partitioned by source): one row per fresh response a
-connector received (answers served from the HTTP cache are already stored).
-The URL is stored with secrets redacted; request headers are not stored.
+Lake table ``api_payloads`` (:data:`~podsight.lake.tables.API_PAYLOADS`, partitioned by
+source): one row per fresh response a connector received (answers served from the HTTP
+cache are already stored). The URL is stored with secrets redacted; request headers are
+not stored.
 """
 
 from __future__ import annotations
@@ -13,23 +14,10 @@ from collections.abc import Iterable, Iterator
 import pyarrow as pa
 
 from podsight import lake
+from podsight.lake.tables import API_PAYLOADS
 from podsight.sources.http import Payload
 
-__all__ = ["TABLE", "iter_payloads", "payload_count", "record_payloads"]
-
-TABLE = "api_payloads"
-
-SCHEMA = pa.schema(
-    [
-        ("source", pa.string()),
-        ("endpoint", pa.string()),
-        ("params", pa.string()),  # JSON object: path values and query parameters
-        ("url", pa.string()),
-        ("status", pa.int32()),
-        ("fetched_at", pa.timestamp("us", tz="UTC")),
-        ("body", pa.large_string()),
-    ]
-)
+__all__ = ["iter_payloads", "payload_count", "record_payloads"]
 
 
 def record_payloads(payloads: Iterable[Payload]) -> int:
@@ -46,29 +34,31 @@ def record_payloads(payloads: Iterable[Payload]) -> int:
             "fetched_at": [p.fetched_at for p in rows],
             "body": [p.body for p in rows],
         },
-        schema=SCHEMA,
+        schema=API_PAYLOADS.schema,
     )
-    lake.append(TABLE, table, partition_by=["source"])
+    lake.append(API_PAYLOADS, table)
     return len(rows)
 
 
 def payload_count(source: str | None = None) -> int:
-    if not lake.exists(TABLE):
+    if not lake.exists(API_PAYLOADS):
         return 0
     where, params = ("WHERE source = ?", [source]) if source else ("", [])
-    return int(lake.query(f"SELECT count(*) AS n FROM p {where}", params, p=TABLE)["n"][0].as_py())
+    return int(
+        lake.query(f"SELECT count(*) AS n FROM p {where}", params, p=API_PAYLOADS)["n"][0].as_py()
+    )
 
 
 def iter_payloads(source: str | None = None, *, batch_rows: int = 500) -> Iterator[Payload]:
     """Stored payloads oldest first (so replay ends with the newest state), streamed."""
-    if not lake.exists(TABLE):
+    if not lake.exists(API_PAYLOADS):
         return
     import duckdb
     from deltalake import DeltaTable
 
     con = duckdb.connect()
     try:
-        con.register("p", DeltaTable(str(lake.table_path(TABLE))).to_pyarrow_dataset())
+        con.register("p", DeltaTable(str(lake.table_path(API_PAYLOADS))).to_pyarrow_dataset())
         where, params = ("WHERE source = ?", [source]) if source else ("", [])
         reader = con.sql(
             "SELECT source, endpoint, params, url, status, fetched_at, body FROM p "
