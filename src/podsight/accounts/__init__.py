@@ -1,1 +1,8 @@
-"""API tokens for client applications, and the Django users they may act for."""
+"""API tokens for client applications, and the Django users they may act for.
+
+- ``models.py``: ``ApiToken`` (only a digest of the key is kept) and its scopes, and
+  ``CacheEntry``, the database cache's table (failed-login counts without Redis);
+- ``services.py``: creating and revoking tokens, creating users;
+- ``auth.py``: DRF authentication by token and the scope permission;
+- ``throttle.py``: the brake on password guessing over HTTP Basic (gPodder logins).
+"""

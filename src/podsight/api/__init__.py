@@ -1,1 +1,8 @@
-"""Shared REST plumbing: one error shape, pagination, routing."""
+"""Shared REST plumbing; each app's views live in its own ``api`` module.
+
+- ``urls.py``: the routes under ``/api/`` (gPodder's are in ``gpodder/urls.py``);
+- ``errors.py``: one error shape for every failure, the database-busy answer;
+- ``pagination.py``: signed cursor pagination; ``params.py``: query parameters;
+- ``body.py``: reading a request body under a limit;
+- ``schema.py``: the OpenAPI document (gPodder's part merged from ``gpodder/schema.py``).
+"""

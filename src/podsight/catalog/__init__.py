@@ -1,1 +1,9 @@
-"""The canonical catalog: channels (shows) and episodes, one row per real-world thing."""
+"""The canonical catalog: channels (shows) and episodes, one row per real-world thing.
+
+- ``models.py``: ``Channel``, ``Episode``, ``ChannelCategory`` (merged-away rows point at
+  their survivor);
+- ``survivorship.py``: which linked source record supplies each canonical field;
+- ``services.py``: keeping canonical rows in step with the records linked to them;
+- ``search.py``: full text over titles and descriptions (SQLite FTS5, PostgreSQL tsvector);
+- ``api.py``: the read-only REST API (``/api/channels``, ``/api/episodes``, metrics).
+"""

@@ -1,4 +1,12 @@
-"""Offline demo data: a seeded world of podcasts and renderers for it (RSS today)."""
+"""Offline demo data and tooling.
+
+- ``world.py``: a seeded world of shows, hosts and episodes; ``rss.py``: it as RSS feeds;
+- ``apple_api.py``, ``podcastindex_api.py``, ``spotify_api.py``, ``youtube_api.py``: it as
+  each API answers, served by ``apiserver.py`` (``apis.py`` runs them for ``podsight demo
+  apis``; the connector tests use them too);
+- ``truth.py``: which stored records are the same demo show or episode (matching labels);
+- ``simulate.py``: the listener simulator (``podsight simulate listeners``).
+"""
 
 from podsight.demo.rss import render_rss, write_rss_feeds
 from podsight.demo.world import (
