@@ -460,3 +460,18 @@ def test_what_apps_really_send_is_accepted_and_kept(live_server, client):
     # No timestamp: the upload's time; one from the future: clamped to it.
     assert events[3]["occurred_us"] == events[3]["received_us"]
     assert events[4]["occurred_us"] == events[4]["received_us"]
+
+
+def test_a_device_id_past_100_characters_is_refused_with_nothing_stored(live_server, alice):
+    """The path admits any length; the device id check (gpodder/services.py) answers 400
+    in the API's error shape, before anything is stored."""
+    uid = "d" * 101
+    for method, path, body in [
+        ("POST", f"/api/2/devices/alice/{uid}.json", b"{}"),
+        ("POST", f"/api/2/subscriptions/alice/{uid}.json", b'{"add": [], "remove": []}'),
+        ("GET", f"/subscriptions/alice/{uid}.json", None),
+    ]:
+        status, _, answer = _raw(method, live_server.url + path, body, auth=("alice", PASSWORD))
+        assert status == 400, (path, answer)
+        assert orjson.loads(answer)["error"]["code"] == "invalid_device"
+    assert not Device.objects.exists()

@@ -3,8 +3,10 @@ Kasts…) sync their devices, subscriptions and episode actions through.
 
 - ``models.py``: the sync state (``Device``, ``Subscription``, ``EpisodeAction``); their
   tables keep the names they had under ``events`` (``events_device``…).
-- ``api.py``: the views (auth, parsing, storing; every change also goes to the event log
-  through :func:`podsight.events.services.ingest`).
+- ``services.py``: storing changes, each also sent to the event log as listening events
+  through :func:`podsight.events.services.ingest` (what an action means as events);
+- ``api.py``: the views: auth, parsing the apps' bodies, answering in the reference's
+  shapes (``Refused`` → the API's error shape).
 - ``urls.py``: the routes at the server root (``/api/2/…``, ``/subscriptions/…``).
 - ``schema.py``: their part of the OpenAPI document.
 

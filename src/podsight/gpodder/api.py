@@ -7,10 +7,11 @@ Endpoints, auth and the meaning of ``since`` are described in ``docs/events.md``
   Basic request (or ``…/login.json``) sets, as gpodder.net does: clients such as
   mygpoclient answer only a few 401 challenges per run and rely on the cookie after.
   Failed Basic logins are throttled (:mod:`podsight.accounts.throttle`).
-* The sync state (devices, subscriptions, episode actions) lives in
-  :mod:`podsight.gpodder.models`; every change also becomes listening events through
-  :func:`podsight.events.services.ingest`, in the same database transaction, so a
-  request whose events the log refused stores nothing (503).
+* The views here parse and answer; :mod:`podsight.gpodder.services` stores the sync
+  state (devices, subscriptions, episode actions: :mod:`podsight.gpodder.models`) and
+  sends every change as listening events through :func:`podsight.events.services.ingest`,
+  in the same database transaction, so a request whose events the log refused stores
+  nothing (503).
 * ``since`` is Unix seconds; changes with a time ≥ ``since`` are returned and
   ``timestamp`` is the current second, so a change may come back twice but none is
   missed. Writers and readers of one device (subscriptions) or one user (episode
@@ -25,18 +26,16 @@ import functools
 import logging
 import math
 import re
-import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
-from django.contrib.auth import authenticate, get_user, get_user_model, login, logout
+from django.contrib.auth import authenticate, get_user, login, logout
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.sessions.middleware import SessionMiddleware
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
@@ -48,41 +47,39 @@ from lxml import etree
 from podsight.accounts import throttle
 from podsight.api.body import BodyTooLarge, read_body
 from podsight.api.errors import error_body
-from podsight.catalog.models import Channel
 from podsight.errors import PodsightError
 from podsight.events.log import LogUnavailable
-from podsight.events.schema import EARLIEST, MAX_SECONDS, MAX_TEXT
-from podsight.events.services import ingest, resolver
+from podsight.events.schema import MAX_TEXT
 from podsight.gpodder.models import Device, DeviceType, EpisodeAction, Subscription
+from podsight.gpodder.services import (
+    CONTROL_CHARS,
+    DEVICE_ID,
+    Action,
+    InvalidDevice,
+    change_subscriptions,
+    device_of,
+    feed_titles,
+    lock_user,
+    sanitize_url,
+    sanitized_urls,
+    store_actions,
+    unix_seconds,
+)
 from podsight.security import client_address
 from podsight.sources.rss.parser import SAFE_XML
 
-__all__ = [
-    "ACTIONS",
-    "REALM",
-    "action_events",
-    "action_key",
-    "sanitize_url",
-]
+__all__ = ["ACTIONS", "REALM", "Refused", "endpoint"]
 
 log = logging.getLogger(__name__)
 
 REALM = "podsight"
-CLIENT = "gpodder"
 ACTIONS = ("download", "play", "delete", "new", "flattr")
-# A device id as the reference defines it; the model holds 100 characters.
-DEVICE_ID = re.compile(r"[\w.-]{1,100}")
 DEVICE_TYPES = frozenset(DeviceType.values)
 FORMATS = ("json", "txt", "opml")
 # gPodder uploads its whole pending history at once on a first sync; ~50,000 actions.
 MAX_BODY_BYTES = 16 * 1024 * 1024
-# Fixed: event ids and action keys derive from it, and must stay stable across releases.
-NAMESPACE = uuid.UUID("6f1d3c52-8a4e-5b7e-9c0d-2b6a1f4e8d17")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 INT_LIMIT = 2**31 - 1  # what an IntegerField holds on every database
-# Subscription schemes some apps store; they mean plain HTTP.
-FEED_SCHEMES = ("feed", "itpc", "pcast")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 _with_session = decorator_from_middleware(SessionMiddleware)
 
@@ -203,6 +200,8 @@ def endpoint(*methods: str, other_user_status: int = 403) -> Callable[[View], Vi
                         f"{username!r}. A user reads and writes only their own data.",
                     )
                 return view(request, caller.user, **kwargs)
+            except InvalidDevice as exc:
+                return _error(400, "invalid_device", str(exc))
             except Refused as refused:
                 if refused.status == 401:
                     return _unauthorized(refused.message)
@@ -259,42 +258,6 @@ def _flag(request: HttpRequest, name: str) -> bool:
     return request.GET.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def _unix(when: datetime) -> int:
-    return math.floor(when.timestamp())
-
-
-def sanitize_url(url: str) -> str:
-    """The URL as stored: trimmed, ``feed://``-like schemes as ``http://``; ``""`` when it
-    is no http(s) URL (the reference's way of saying "ignored")."""
-    cleaned = url.strip()
-    if _CONTROL.search(cleaned):
-        return ""
-    cleaned = cleaned.replace(" ", "%20")
-    scheme, sep, rest = cleaned.partition("://")
-    if sep and scheme.lower() in FEED_SCHEMES:
-        cleaned = "http://" + rest
-    try:
-        parts = urlsplit(cleaned)
-    except ValueError:
-        return ""
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return ""
-    return cleaned
-
-
-def _sanitized(urls: Iterable[str], update_urls: dict[str, str]) -> list[str]:
-    """Sanitised URLs in order, without repeats and rejected ones; rewrites are noted in
-    ``update_urls`` (sent → stored)."""
-    out: dict[str, None] = {}
-    for url in urls:
-        clean = sanitize_url(url)
-        if clean != url:
-            update_urls[url] = clean
-        if clean:
-            out[clean] = None
-    return list(out)
-
-
 def _url_list(value: Any, name: str) -> list[str]:
     if value is None:
         return []
@@ -306,147 +269,7 @@ def _url_list(value: Any, name: str) -> list[str]:
 # --------------------------------------------------------------------------- devices
 
 
-def _device(user: AbstractBaseUser, uid: str, *, create: bool, lock: bool) -> Device | None:
-    if not DEVICE_ID.fullmatch(uid):
-        raise Refused(
-            400,
-            "invalid_device",
-            f"A device id is 1-100 letters, digits, '.', '-' or '_'; not {uid[:120]!r}.",
-        )
-    rows = Device.objects.filter(user=user, uid=uid)
-    if lock:
-        rows = rows.select_for_update()
-    device = rows.first()
-    if device is None and create:
-        try:
-            with transaction.atomic():
-                device = Device.objects.create(user=user, uid=uid)
-        except IntegrityError:  # created meanwhile by a concurrent request
-            device = rows.get()
-    return device
-
-
-def _lock_user(user: AbstractBaseUser) -> None:
-    """Serialises the writers and readers of one user's episode actions (see the module
-    doc): a reader's ``timestamp`` is then later than every change it did not see."""
-    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
-
-
 # --------------------------------------------------------------------------- events
-
-
-def _uuid(*parts: Any) -> str:
-    return str(uuid.uuid5(NAMESPACE, orjson.dumps(parts).decode()))
-
-
-def _iso(when: datetime) -> str:
-    return when.astimezone(UTC).isoformat()
-
-
-def _subscription_event(
-    username: str, device: str, url: str, subscribed: bool, when: datetime
-) -> dict[str, Any]:
-    kind = "subscribe" if subscribed else "unsubscribe"
-    return {
-        "event_id": _uuid(username, device, url, kind, _iso(when)),
-        "user_id": username,
-        "type": kind,
-        "feed_url": url,
-        "occurred_at": _iso(when),
-        "device": device,
-    }
-
-
-@dataclass(frozen=True)
-class Action:
-    """One episode action as the app sent it, URLs sanitised."""
-
-    podcast: str
-    episode: str
-    action: str
-    device: str | None
-    timestamp: datetime | None
-    started: int | None
-    position: int | None
-    total: int | None
-    guid: str
-
-
-def action_key(username: str, action: Action, when: datetime) -> str:
-    """Identity of an action: the same action uploaded again has the same key."""
-    return _uuid(
-        username,
-        action.device,
-        action.podcast,
-        action.episode,
-        action.action,
-        _iso(when),
-        action.started,
-        action.position,
-        action.total,
-        action.guid,
-    )
-
-
-def action_events(
-    username: str, action: Action, when: datetime, now: datetime
-) -> list[dict[str, Any]]:
-    """The listening events an action stands for (see docs/events.md); values the event
-    schema would refuse are left out, the sync state keeps them."""
-    if action.action not in ("play", "download"):
-        return []
-    at = min(when, now)  # a phone's clock ahead of ours
-    if at < EARLIEST:
-        return []
-    key = action_key(username, action, when)
-    base = {
-        "user_id": username,
-        "feed_url": action.podcast,
-        "enclosure_url": action.episode,
-        "device": action.device,
-    }
-
-    def event(kind: str, occurred: datetime, **fields: Any) -> dict[str, Any]:
-        # One action may make two events: the part named makes their ids differ.
-        own = {"event_id": _uuid(key, kind), "type": kind, "occurred_at": _iso(occurred)}
-        return {**base, **own, **fields}
-
-    if action.action == "download":
-        return [event("download", at)]
-    position = action.position
-    if position is None or not 0 <= position <= MAX_SECONDS:
-        return []
-    started = action.started
-    if started is not None and not 0 <= started <= MAX_SECONDS:
-        started = None
-    reached = max(position, started or 0)
-    if action.total and reached <= action.total <= MAX_SECONDS:
-        base["duration_s"] = action.total
-    if started is None:
-        return [event("progress", at, position_s=position)]
-    began = at - timedelta(seconds=max(position - started, 0))
-    if began < EARLIEST:
-        return []
-    session = f"gpodder:{action.device or ''}:{_unix(when)}"
-    return [
-        event("play", began, position_s=started, session_id=session),
-        event("pause", at, position_s=position, session_id=session),
-    ]
-
-
-def _send(events: list[dict[str, Any]], now: datetime) -> None:
-    """Store the events in the log; LogUnavailable propagates (the caller rolls back)."""
-    if not events:
-        return
-    result = ingest(events, client=CLIENT, keep_unknown=CLIENT, now=now)
-    if result.errors:
-        # An event the schema refused does not fail the sync: the app's state is kept.
-        log.warning(
-            "gPodder sync: %d of %d events not stored, e.g. %s",
-            len(result.errors),
-            len(events),
-            result.errors[0]["errors"],
-        )
 
 
 def _log_down(exc: LogUnavailable) -> JsonResponse:
@@ -462,51 +285,13 @@ def _log_down(exc: LogUnavailable) -> JsonResponse:
 # --------------------------------------------------------------------------- subscriptions
 
 
-def _change_subscriptions(
-    user: AbstractBaseUser,
-    uid: str,
-    add: list[str] | None = None,
-    remove: list[str] | None = None,
-    replace: list[str] | None = None,
-) -> datetime:
-    """Apply changes (or a whole new list) to a device; returns the time they carry."""
-    with transaction.atomic():
-        device = _device(user, uid, create=True, lock=True)
-        now = timezone.now()  # after the lock: later than what any reader already saw
-        current = {s.url: s for s in device.subscriptions.all()}
-        if replace is not None:
-            wanted = set(replace)
-            add = replace
-            remove = [url for url, s in current.items() if s.subscribed and url not in wanted]
-        changes = [(url, True) for url in add or []] + [(url, False) for url in remove or []]
-        created, updated, events = [], [], []
-        for url, subscribed in changes:
-            row = current.get(url)
-            if row is not None and row.subscribed == subscribed:
-                continue  # a repeat: nothing changes, no event
-            if row is None:
-                row = Subscription(device=device, url=url, subscribed=subscribed, changed_at=now)
-                current[url] = row
-                created.append(row)
-            else:
-                row.subscribed, row.changed_at = subscribed, now
-                updated.append(row)
-            events.append(
-                _subscription_event(user.get_username(), device.uid, url, subscribed, now)
-            )
-        Subscription.objects.bulk_create(created, batch_size=500)
-        Subscription.objects.bulk_update(updated, ["subscribed", "changed_at"], batch_size=500)
-        _send(events, now)
-    return now
-
-
 @endpoint("GET", "POST")
 def subscription_changes(request: HttpRequest, user: AbstractBaseUser, deviceid: str):
     """``/api/2/subscriptions/{username}/{deviceid}.json``: upload or fetch changes."""
     if request.method == "GET":
         since = _since(request)
         with transaction.atomic():
-            device = _device(user, deviceid, create=True, lock=True)
+            device = device_of(user, deviceid, create=True, lock=True)
             now = timezone.now()
             rows = device.subscriptions.filter(changed_at__gte=since).order_by("changed_at", "id")
             changes = list(rows.values_list("url", "subscribed"))
@@ -514,7 +299,7 @@ def subscription_changes(request: HttpRequest, user: AbstractBaseUser, deviceid:
             {
                 "add": [url for url, subscribed in changes if subscribed],
                 "remove": [url for url, subscribed in changes if not subscribed],
-                "timestamp": _unix(now),
+                "timestamp": unix_seconds(now),
             }
         )
     data = _json(_body(request))
@@ -530,23 +315,15 @@ def subscription_changes(request: HttpRequest, user: AbstractBaseUser, deviceid:
             {"urls": both},
         )
     update_urls: dict[str, str] = {}
-    add = _sanitized(add, update_urls)
+    add = sanitized_urls(add, update_urls)
     # Two spellings of one feed, one added and one removed: the addition wins.
     added = set(add)
-    remove = [url for url in _sanitized(remove, update_urls) if url not in added]
+    remove = [url for url in sanitized_urls(remove, update_urls) if url not in added]
     try:
-        now = _change_subscriptions(user, deviceid, add=add, remove=remove)
+        now = change_subscriptions(user, deviceid, add=add, remove=remove)
     except LogUnavailable as exc:
         return _log_down(exc)
-    return JsonResponse({"timestamp": _unix(now), "update_urls": list(update_urls.items())})
-
-
-def _feed_titles(urls: list[str]) -> dict[str, str]:
-    """Titles of the feeds the catalog holds, for the OPML export."""
-    targets = resolver.resolve([("feed", url) for url in urls])
-    channels = {url: t.channel_id for (_, url), t in targets.items() if t and t.channel_id}
-    titles = dict(Channel.objects.filter(pk__in=set(channels.values())).values_list("id", "title"))
-    return {url: titles[c] for url, c in channels.items() if titles.get(c)}
+    return JsonResponse({"timestamp": unix_seconds(now), "update_urls": list(update_urls.items())})
 
 
 def _render(urls: list[str], fmt: str, title: str) -> HttpResponse:
@@ -559,9 +336,9 @@ def _render(urls: list[str], fmt: str, title: str) -> HttpResponse:
     head = etree.SubElement(opml, "head")
     etree.SubElement(head, "title").text = title
     body = etree.SubElement(opml, "body")
-    titles = _feed_titles(urls)
+    titles = feed_titles(urls)
     for url in urls:
-        name = _CONTROL.sub("", titles.get(url, url))  # XML cannot hold control characters
+        name = CONTROL_CHARS.sub("", titles.get(url, url))  # XML cannot hold control characters
         etree.SubElement(body, "outline", text=name, title=name, type="rss", xmlUrl=url)
     document = etree.tostring(opml, xml_declaration=True, encoding="utf-8", pretty_print=True)
     return HttpResponse(document, content_type="text/x-opml; charset=utf-8")
@@ -603,15 +380,15 @@ def device_subscriptions(request: HttpRequest, user: AbstractBaseUser, deviceid:
     one that replaces it (applied as changes, so it makes events too)."""
     _check_format(fmt)
     if request.method == "GET":
-        device = _device(user, deviceid, create=False, lock=False)
+        device = device_of(user, deviceid, create=False, lock=False)
         if device is None:
             raise Refused(404, "not_found", f"No device {deviceid!r}: it uploads first.")
         rows = device.subscriptions.filter(subscribed=True).order_by("id")
         urls = list(rows.values_list("url", flat=True))
         return _render(urls, fmt, f"{user.get_username()} on {deviceid}")
-    urls = _sanitized(_parse_list(_body(request), fmt), {})
+    urls = sanitized_urls(_parse_list(_body(request), fmt), {})
     try:
-        _change_subscriptions(user, deviceid, replace=urls)
+        change_subscriptions(user, deviceid, replace=urls)
     except LogUnavailable as exc:
         return _log_down(exc)
     return HttpResponse(b"", content_type="text/plain")  # the reference's empty 200
@@ -659,7 +436,7 @@ def device_update(request: HttpRequest, user: AbstractBaseUser, deviceid: str):
     if errors:
         raise Refused(400, "invalid", "The device settings are invalid.", errors)
     with transaction.atomic():
-        device = _device(user, deviceid, create=True, lock=True)
+        device = device_of(user, deviceid, create=True, lock=True)
         if caption is not None:
             device.caption = caption
         if kind is not None:
@@ -719,7 +496,7 @@ def _action(raw: Any, update_urls: dict[str, str]) -> tuple[Action | None, dict[
         if not isinstance(value, str) or not value.strip():
             errors[name] = ["required: a URL"]
         else:
-            urls[name] = _sanitized([value], update_urls)
+            urls[name] = sanitized_urls([value], update_urls)
     kind = raw.get("action")
     kind = kind.strip().lower() if isinstance(kind, str) else kind
     if kind not in ACTIONS:
@@ -777,57 +554,6 @@ def _parse_actions(data: Any, update_urls: dict[str, str]) -> list[Action]:
     return actions
 
 
-def _stored_keys(user: AbstractBaseUser, keys: list[str]) -> set[str]:
-    found: set[str] = set()
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
-        rows = EpisodeAction.objects.filter(user=user, key__in=chunk).values_list("key", flat=True)
-        found.update(str(key) for key in rows)
-    return found
-
-
-def _store_actions(user: AbstractBaseUser, actions: list[Action]) -> datetime:
-    with transaction.atomic():
-        _lock_user(user)
-        now = timezone.now()
-        username = user.get_username()
-        devices = {
-            uid: _device(user, uid, create=True, lock=False)
-            for uid in {a.device for a in actions if a.device}
-        }
-        keyed: dict[str, tuple[Action, datetime]] = {}
-        for action in actions:
-            when = action.timestamp or now
-            keyed.setdefault(action_key(username, action, when), (action, when))
-        # Under the user's lock this is exact: an action uploaded again is stored once
-        # and makes no events (nor candidate mentions) again.
-        stored = _stored_keys(user, list(keyed))
-        rows, events = [], []
-        for key, (action, when) in keyed.items():
-            if key in stored:
-                continue
-            rows.append(
-                EpisodeAction(
-                    user=user,
-                    device=devices.get(action.device),
-                    podcast=action.podcast,
-                    episode=action.episode,
-                    guid=action.guid,
-                    action=action.action,
-                    timestamp=when,
-                    started=action.started,
-                    position=action.position,
-                    total=action.total,
-                    uploaded_at=now,
-                    key=key,
-                )
-            )
-            events.extend(action_events(username, action, when, now))
-        EpisodeAction.objects.bulk_create(rows, batch_size=500)
-        _send(events, now)
-    return now
-
-
 def _action_dict(row: EpisodeAction) -> dict[str, Any]:
     out: dict[str, Any] = {
         "podcast": row.podcast,
@@ -856,15 +582,17 @@ def episode_actions(request: HttpRequest, user: AbstractBaseUser):
         update_urls: dict[str, str] = {}
         actions = _parse_actions(_json(_body(request)), update_urls)
         try:
-            now = _store_actions(user, actions)
+            now = store_actions(user, actions)
         except LogUnavailable as exc:
             return _log_down(exc)
-        return JsonResponse({"timestamp": _unix(now), "update_urls": list(update_urls.items())})
+        return JsonResponse(
+            {"timestamp": unix_seconds(now), "update_urls": list(update_urls.items())}
+        )
     since = _since(request)
     podcast = request.GET.get("podcast", "").strip()
     device = request.GET.get("device", "").strip()
     with transaction.atomic():
-        _lock_user(user)
+        lock_user(user)
         now = timezone.now()
         rows = EpisodeAction.objects.filter(user=user, uploaded_at__gte=since)
         if podcast:
@@ -875,7 +603,9 @@ def episode_actions(request: HttpRequest, user: AbstractBaseUser):
     if _flag(request, "aggregated"):
         latest = {(row.podcast, row.episode): row for row in found}
         found = sorted(latest.values(), key=lambda row: (row.timestamp, row.id))
-    return JsonResponse({"actions": [_action_dict(row) for row in found], "timestamp": _unix(now)})
+    return JsonResponse(
+        {"actions": [_action_dict(row) for row in found], "timestamp": unix_seconds(now)}
+    )
 
 
 # --------------------------------------------------------------------------- login

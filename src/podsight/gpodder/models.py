@@ -62,7 +62,7 @@ class Subscription(models.Model):
 class EpisodeAction(models.Model):
     """One uploaded episode action, as the app sent it (podcast and episode are URLs).
 
-    ``key`` identifies the action by what the app sent (see ``gpodder.api.action_key``): an
+    ``key`` identifies the action by what the app sent (see ``gpodder.services.action_key``): an
     app that uploads the same action again does not store it twice."""
 
     user = models.ForeignKey(
