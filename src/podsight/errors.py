@@ -14,10 +14,10 @@ classes)::
     │   ├── ConfigurationError     exit 2 · HTTP 503   a setting or the data directory
     │   │   └── DatabaseUnavailable (bootstrap), SettingError (conf)
     │   └── InputError             exit 2 · HTTP 400   a document, file, dump or value given
-    │       ├── FeedParseError (sources.rss.parser), DumpFormatError (…podcastindex.dump)
+    │       ├── FeedParseError (sources.rss.parser), DumpFormatError (…dump.layout)
     │       ├── SourcesFileError, UnknownSource (sources.sync), LabelError (matching.report)
     │       ├── AccountError (accounts.services), TimespanError (conf)
-    │       ├── InvalidSimulation (events.simulate)
+    │       ├── InvalidSimulation (demo.simulate)
     │       └── InvalidSearch, InvalidCursor (directory.service), BodyTooLarge (api.body)
     ├── NotFoundError              exit 1 · HTTP 404   a named thing does not exist
     │   └── NoSuchToken (accounts.services), FeedNotFound (directory.service; exit 2)
@@ -29,14 +29,16 @@ classes)::
         └── DirectoryUnavailable (directory.service), DirectoryBusy (directory.index)
 
 Errors that fit no branch stay directly under the root: ``LinkError`` (matching.review;
-its ``code`` picks the API status), ``SimulationError`` (events.simulate), ``CannotServe``
-(serving), ``LoginThrottled`` (accounts.throttle; HTTP 429).
+its ``code`` picks the API status), ``SimulationError`` (demo.simulate), ``CannotServe``
+(serving), ``LoginThrottled`` (accounts.throttle; HTTP 429), ``Refused`` (gpodder.api:
+carries its HTTP status; the gPodder views answer it in the API's error shape) and
+``InvalidDevice`` (gpodder.services; the views answer 400 ``invalid_device``).
 
 Some leaves also keep the builtin base they had before this root existed (``ValueError``
 for bad input, ``LookupError`` for a missing name, ``RuntimeError`` for an unusable log),
 so code and tests that catch the builtin keep working; front ends catch only
 :class:`PodsightError`. Private control-flow exceptions (``_Retry`` in sources.http,
-``_Transient`` in events.simulate, ``_BadRow`` in the dump import) never leave their
+``_Transient`` in demo.simulate, ``_BadRow`` in the dump import) never leave their
 module, so they stay outside the hierarchy.
 """
 

@@ -5,6 +5,8 @@
   each API answers, served by ``apiserver.py`` (``apis.py`` runs them for ``podsight demo
   apis``; the connector tests use them too);
 - ``truth.py``: which stored records are the same demo show or episode (matching labels);
+- ``load.py``: ``podsight demo load`` as steps (the feeds, ingest, the APIs synced,
+  matching) and the demo's reports;
 - ``simulate.py``: the listener simulator (``podsight simulate listeners``).
 """
 
