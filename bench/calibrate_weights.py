@@ -53,17 +53,17 @@ RIDGE = 1.0  # L2 penalty on the level weights (natural log-odds)
 def count_patterns(labels_path: Path) -> Counter[tuple[tuple[str, ...], bool]]:
     """(the pair's feature levels, whether it is a true pair) → how many compared pairs."""
     from podsight.matching.episodes import candidate_pairs, feature_levels
-    from podsight.matching.report import _resolve, read_labels, true_groups
+    from podsight.matching.report import read_labels, resolve_labels, true_groups
     from podsight.matching.snapshot import Snapshot
     from podsight.sources.models import SourceChannel
 
     labels = read_labels(labels_path)
     episode_group: dict[int, object] = {}  # SourceEpisode pk → true group
-    resolved, _ = _resolve("episode", labels["episode"].records)
+    resolved, _ = resolve_labels("episode", labels["episode"].records)
     roots = true_groups(labels["episode"], labels["episode"].records)
     for record, (pk, _canonical) in resolved.items():
         episode_group[pk] = roots[record]
-    resolved, _ = _resolve("channel", labels["channel"].records)
+    resolved, _ = resolve_labels("channel", labels["channel"].records)
     roots = true_groups(labels["channel"], labels["channel"].records)
     channels_of: dict[object, set[int]] = defaultdict(set)  # true show → canonical channels
     for record, (_pk, canonical) in resolved.items():

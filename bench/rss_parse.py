@@ -86,9 +86,9 @@ def run_podsight_lxml(files: Files) -> tuple[int, int]:
 def fast_path_accepts(files: Files) -> int:
     from podsight.sources.rss import parser
 
-    if parser._fastscan is None:
+    if not parser.FAST_SCANNER:
         return 0
-    return sum(1 for _name, data in files if data.strip() and parser._parse_fast(data, None))
+    return sum(1 for _name, data in files if data.strip() and parser.parse_fast(data, None))
 
 
 def run_podsight_html(files: Files) -> tuple[int, int]:

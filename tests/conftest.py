@@ -69,6 +69,17 @@ def set_clock(request: pytest.FixtureRequest) -> Iterator[datetime | None]:
         yield start
 
 
+@pytest.fixture
+def fresh_caches() -> Iterator[None]:
+    """Every process-wide cache empty before and after the test, as in a new process
+    (one place, so a new cache gets reset by adding it to ``podsight.caches``)."""
+    from podsight.caches import reset_all
+
+    reset_all()
+    yield
+    reset_all()
+
+
 # -- the shared corpus -----------------------------------------------------------------------
 
 CORPUS_SETTING = "PODSIGHT_TEST_DATA"

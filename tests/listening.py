@@ -8,9 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from podsight.events import log as event_log
-from podsight.events.services import resolver
-
 FEEDS = [
     "podcast-feed-parser/bc-sample.xml",  # 4 episodes
     "podcast-feed-parser/podnews.xml",  # 100 episodes
@@ -18,14 +15,10 @@ FEEDS = [
 
 
 @pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch) -> Path:
+def home(tmp_path: Path, monkeypatch, fresh_caches) -> Path:
     monkeypatch.setenv("PODSIGHT_HOME", str(tmp_path))
     monkeypatch.delenv("PODSIGHT_EVENT_LOG", raising=False)
-    event_log.reset_shared()
-    resolver.clear()
-    yield tmp_path
-    event_log.reset_shared()
-    resolver.clear()
+    return tmp_path
 
 
 @pytest.fixture

@@ -11,4 +11,6 @@ and the listener simulator), and the project's plumbing (``settings``, ``urls``,
 ``bootstrap``, ``conf``, ``errors``, ``logs``, ``progress``, ``serving``, ``security``).
 """
 
+__all__ = ["__version__"]
+
 __version__ = "0.1.0"

@@ -4,6 +4,8 @@ from django.urls import include, path
 
 import podsight
 
+__all__ = ["urlpatterns"]
+
 handler400 = "podsight.security.json_bad_request"
 handler404 = "podsight.api.errors.json_not_found"
 handler500 = "podsight.api.errors.json_server_error"

@@ -35,7 +35,8 @@ def _forget_counts() -> None:
     names = ["alice", "bob", *(f"user{n}" for n in range(CLIENT_LIMIT))]
     clients = ["127.0.0.1", "::/64", "203.0.113.7", "192.0.2.44"]
     cache.delete_many(
-        [throttle._key("account", n) for n in names] + [throttle._key("client", c) for c in clients]
+        [throttle.cache_key("account", n) for n in names]
+        + [throttle.cache_key("client", c) for c in clients]
     )
 
 

@@ -320,7 +320,7 @@ def demo_server(
     monkeypatch.delenv("PODSIGHT_YOUTUBE_QUOTA_BUDGET", raising=False)
     for name, value in server.env().items():
         monkeypatch.setenv(name, value)
-    http._storages.clear()  # a fresh cache handle, as in a new process
+    http.reset()  # a fresh cache handle, as in a new process
     try:
         yield server, backend
     finally:

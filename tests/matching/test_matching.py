@@ -17,13 +17,13 @@ from podsight.matching.snapshot import Snapshot, channel_clusters
 from podsight.matching.text import (
     DESCRIPTION_CHARS,
     DESCRIPTION_MIN_CHARS,
-    _unnumbered,
     core_descriptions,
     core_titles,
     episode_numbers,
     normalise_text,
     part_number,
     segments,
+    unnumbered_title,
 )
 from podsight.sources.models import SourceChannel, SourceEpisode
 
@@ -111,7 +111,7 @@ def test_normalise_text_treats_ascii_as_the_unicode_path_does(text):
 def test_a_title_of_one_segment_is_its_own_core(title):
     # core_titles reuses the segment's normal form for a title that has one.
     if len(segments(title)) <= 1:
-        expected = _unnumbered(title) or normalise_text(title)
+        expected = unnumbered_title(title) or normalise_text(title)
         assert core_titles([title]) == [expected]
 
 

@@ -77,7 +77,7 @@ def test_cache_survives_a_new_client_and_process_state(home):
     """A daily job starts a new process each time: the SQLite store outlives the client."""
     with ApiServer({"spotify": Echo()}, cache_mode="etag") as server:
         client(server).get("shows/{id}", id="abc")
-        http._storages.clear()  # as if a new process started
+        http.reset()  # as if a new process started
         second = client(server).get("shows/{id}", id="abc")
         assert second.revalidated
         assert (home / "cache" / "http.sqlite").is_file()
@@ -99,7 +99,7 @@ def test_redis_cache_backend(home, monkeypatch):
     show = f"redis-{uuid.uuid4().hex}"  # the Redis database is shared between runs
     with ApiServer({"spotify": Echo()}, cache_mode="etag") as server:
         ApiClient("spotify", server.url("spotify"), cache=storage).get("shows/{id}", id=show)
-        http._storages.clear()
+        http.reset()
         again = ApiClient("spotify", server.url("spotify"), cache=http.cache_storage())
         assert again.get("shows/{id}", id=show).revalidated
         assert len(server.full_responses()) == 1

@@ -372,7 +372,7 @@ def test_rate_limit_is_twenty_a_minute(serve: Serve, samples: Path) -> None:
         with AppleConnector.from_env(cache=False):
             host = urlsplit(server.url("itunes")).netloc
             assert APPLE_RATE == (20, 60.0)
-            assert (host, 20, 60_000) in http._limiters
+            assert (host, 20, 60.0) in http.limits_in_use()
 
 
 def test_demo_world_shows_point_at_their_rss_feeds(serve: Serve) -> None:

@@ -112,7 +112,7 @@ def _words_of(row: sqlite3.Row) -> set[str]:
     text = " ".join(
         str(row[c] or "") for c in ("title", "itunesAuthor", "itunesOwnerName", "description")
     )
-    return set(analyze(directory_index._plain(text)))
+    return set(analyze(directory_index.plain_text(text)))
 
 
 def test_search_finds_a_feed_by_a_word_of_its_title(dump: Path) -> None:

@@ -10,7 +10,6 @@ from podsight.demo.apis import DEMO_CREDENTIALS, DEMO_RATE_LIMITS
 from podsight.demo.apiserver import ApiServer
 from podsight.demo.apple_api import build_apple_backend
 from podsight.demo.podcastindex_api import build_podcastindex_backend
-from podsight.sources import http
 from podsight.sources.discover import discover_search, discover_trending
 from podsight.sources.models import SourceChannel
 from podsight.sources.sync import load_sources_file
@@ -19,9 +18,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def world_apis(tmp_path, monkeypatch):
+def world_apis(tmp_path, monkeypatch, fresh_caches):
     monkeypatch.setenv("PODSIGHT_HOME", str(tmp_path))
-    http._storages.clear()
     world = build_world(seed=42, shows=24)
     server = ApiServer(
         {"podcastindex": build_podcastindex_backend(world), "itunes": build_apple_backend(world)}
@@ -30,7 +28,6 @@ def world_apis(tmp_path, monkeypatch):
         monkeypatch.setenv(name, value)
     yield world, tmp_path / "sources.toml"
     server.stop()
-    http._storages.clear()
 
 
 def test_trending_adds_shows_once(world_apis):

@@ -309,8 +309,9 @@ def test_fast_iso_matches_epoch_iso() -> None:
         4102444800,
         *(rng.randint(1, 4_000_000_000) for _ in range(500)),
     ]:
-        assert rows._iso(value) == epoch_iso(value)
-    assert rows._iso(0) is None and rows._iso(-5) is None and rows._iso("") is None
+        assert rows.epoch_iso_fast(value) == epoch_iso(value)
+    for empty in (0, -5, ""):
+        assert rows.epoch_iso_fast(empty) is None
 
 
 @pytest.mark.parametrize("preload", [True, False])

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from podsight.sources import text as text_module
 from podsight.sources.rss import parser
 from podsight.sources.rss.parser import FeedParseError, parse_feed
 
@@ -29,12 +30,12 @@ def _lxml(data: bytes):
 def _fast(data: bytes):
     if not data or data.isspace():
         return None
-    return parser._parse_fast(data, None)
+    return parser.parse_fast(data, None)
 
 
 def test_the_scanner_is_built() -> None:
     # make venv compiles it; without it the parser still works, only slower.
-    assert parser._fastscan is not None
+    assert parser.FAST_SCANNER
 
 
 def test_equal_to_the_lxml_path_on_the_corpus(rss_corpus: Path) -> None:
@@ -303,4 +304,4 @@ def test_generated_feeds_equal_or_declined(data: bytes) -> None:
     ["Wed, 18 Mar 2020 09:52:39 -0000", "18 Mar 2020 09:52 GMT", "Mon, 31 Feb 2020 10:00:00 +0100"],
 )
 def test_dates_read_in_c_equal_parse_date(text: str) -> None:
-    assert parser._date_fast(text) == parser.parse_date(text)
+    assert parser.parse_date_fast(text) == text_module.parse_date(text)

@@ -236,10 +236,10 @@ def client(server: FeedServer) -> Iterator[httpx.Client]:
 @pytest.fixture
 def loopback_is_public(monkeypatch: pytest.MonkeyPatch) -> None:
     """Treat 127.0.0.1 as public so the guard can be exercised against the local server."""
-    real = fetch._blocked_reason
+    real = fetch.blocked_reason
     monkeypatch.setattr(
         fetch,
-        "_blocked_reason",
+        "blocked_reason",
         lambda address: None if str(address) == "127.0.0.1" else real(address),
     )
 

@@ -13,7 +13,6 @@ from podsight.demo.apiserver import ApiServer
 from podsight.demo.spotify_api import SpotifyBackend
 from podsight.demo.youtube_api import YouTubeBackend
 from podsight.lake.metrics import metric_history
-from podsight.sources import http
 from podsight.sources.models import SourceChannel, SourceEpisode
 from podsight.sources.payloads import payload_count
 from podsight.sources.replay import replay_payloads
@@ -36,14 +35,12 @@ CREDENTIALS = ("SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "YOUTUBE_API_KEY")
 
 
 @pytest.fixture
-def home(tmp_path, monkeypatch):
+def home(tmp_path, monkeypatch, fresh_caches):
     monkeypatch.setenv("PODSIGHT_HOME", str(tmp_path))
     monkeypatch.delenv("PODSIGHT_CACHE_URL", raising=False)
     for name in ("PODCASTINDEX_API_KEY", "PODCASTINDEX_API_SECRET"):
         monkeypatch.delenv(name, raising=False)
-    http._storages.clear()  # each test its own cache file under its own home
-    yield tmp_path
-    http._storages.clear()
+    return tmp_path  # fresh_caches: each test its own cache file under its own home
 
 
 def serve_huberman(test_data: Path, monkeypatch, cache_mode: str = "etag") -> ApiServer:

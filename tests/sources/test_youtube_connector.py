@@ -117,7 +117,7 @@ def connect() -> YouTubeConnector:
     ``ApiClient.close()`` closes the process-wide cache store it shares with every
     other client, so each run here starts from a fresh store handle (same SQLite file).
     """
-    http._storages.clear()
+    http.reset()
     return YouTubeConnector.from_env(sleep=lambda _s: None)
 
 

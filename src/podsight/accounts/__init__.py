@@ -6,3 +6,6 @@
 - ``auth.py``: DRF authentication by token and the scope permission;
 - ``throttle.py``: the brake on password guessing over HTTP Basic (gPodder logins).
 """
+
+# The package exports nothing itself: its public names are declared by the modules above.
+__all__: list[str] = []

@@ -44,7 +44,7 @@ from django.core.cache import cache
 
 from podsight.errors import PodsightError
 
-__all__ = ["Attempt", "LoginThrottled", "begin", "password_check"]
+__all__ = ["Attempt", "LoginThrottled", "begin", "password_check", "cache_key"]
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ def _live(record: object, now: float) -> tuple[int, float] | None:
     return (int(count), float(until)) if until > now else None
 
 
-def _key(scope: str, value: str) -> str:
+def cache_key(scope: str, value: str) -> str:
     # Hashed: any username a client sends is safe as a key, at any length.
     digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:40]
     return f"login-failures:{scope}:{digest}"
@@ -129,7 +129,7 @@ def _key(scope: str, value: str) -> str:
 
 def begin(username: str, client: str) -> Attempt:
     """Let a login attempt go on to its password check, or raise :class:`LoginThrottled`."""
-    keys = {"account": _key("account", username), "client": _key("client", client)}
+    keys = {"account": cache_key("account", username), "client": cache_key("client", client)}
     limits = _limits()
     now = time.time()
     try:

@@ -6,3 +6,6 @@
 - ``body.py``: reading a request body under a limit;
 - ``schema.py``: the OpenAPI document (gPodder's part merged from ``gpodder/schema.py``).
 """
+
+# The package exports nothing itself: its public names are declared by the modules above.
+__all__: list[str] = []

@@ -8,6 +8,8 @@ from podsight.directory import api as directory
 from podsight.events import api as events
 from podsight.matching import api as matching
 
+__all__ = ["urlpatterns"]
+
 urlpatterns = [
     path("channels", catalog.ChannelListView.as_view(), name="channel-list"),
     path("channels/<int:pk>", catalog.ChannelDetailView.as_view(), name="channel-detail"),

@@ -7,3 +7,6 @@
 - ``search.py``: full text over titles and descriptions (SQLite FTS5, PostgreSQL tsvector);
 - ``api.py``: the read-only REST API (``/api/channels``, ``/api/episodes``, metrics).
 """
+
+# The package exports nothing itself: its public names are declared by the modules above.
+__all__: list[str] = []

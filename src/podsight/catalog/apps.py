@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+__all__ = ["CatalogConfig"]
+
 
 class CatalogConfig(AppConfig):
     name = "podsight.catalog"

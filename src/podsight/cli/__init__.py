@@ -5,3 +5,6 @@ tokens and users, ``events``: consume and simulate, ``directory``, ``ops``: serv
 migrate), ``render.py`` (reports as tables and lines) and ``output.py`` (consoles).
 Commands only call pipeline steps and render their reports (``tests/cli/test_layers.py``).
 """
+
+# The package exports nothing itself: its public names are declared by the modules above.
+__all__: list[str] = []

@@ -15,7 +15,7 @@ from podsight.pipeline import run_step
 if TYPE_CHECKING:  # a report type only
     from podsight.demo.load import DemoApis
 
-__all__ = ["demo_app"]
+__all__ = ["demo_app", "DEMO_API_PORT"]
 
 demo_app = typer.Typer(help="The seeded demo world.", no_args_is_help=True)
 

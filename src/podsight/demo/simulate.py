@@ -67,6 +67,7 @@ __all__ = [
     "load_catalog",
     "run",
     "write_tastes",
+    "DEFAULT_DURATION_S",
 ]
 
 # What a player assumes when the catalog does not know an episode's length.

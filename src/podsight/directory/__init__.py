@@ -5,3 +5,6 @@ with the lake; :mod:`.service` searches it and adds a feed to the catalog; :mod:
 serves both over HTTP. The CLI (``podsight directory``) and the API call the pipeline
 steps ``directory.search``, ``directory.add`` and ``directory.reindex``.
 """
+
+# The package exports nothing itself: its public names are declared by the modules above.
+__all__: list[str] = []

@@ -62,6 +62,7 @@ __all__ = [
     "open_index",
     "read_state",
     "sync_with_lake",
+    "plain_text",
 ]
 
 log = logging.getLogger(__name__)
@@ -198,7 +199,7 @@ def _language_terms(value: str | None) -> tuple[str, ...]:
     return terms
 
 
-def _plain(description: str) -> str:
+def plain_text(description: str) -> str:
     if "<" in description:
         description = _TAGS.sub(" ", description)
     if "&" in description:
@@ -248,7 +249,7 @@ def documents(table: pa.Table) -> Iterator[tantivy.Document]:
         if owner and owner != author:
             doc.add_text("author", owner)
         if description:
-            doc.add_text("description", _plain(description))
+            doc.add_text("description", plain_text(description))
         for term in _language_terms(language):
             doc.add_text("language", term)
         for name in dict.fromkeys(c.strip() for c in categories if c):

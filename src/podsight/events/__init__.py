@@ -7,3 +7,6 @@ history queries over them (``queries.py``).
 gPodder device sync is :mod:`podsight.gpodder`, which sends its changes here; the listener
 simulator is :mod:`podsight.demo.simulate`.
 """
+
+# The package exports nothing itself: its public names are declared by the modules above.
+__all__: list[str] = []

@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+__all__ = ["EventsConfig"]
+
 
 class EventsConfig(AppConfig):
     name = "podsight.events"

@@ -38,11 +38,7 @@ from podsight.errors import StorageError
 from podsight.events.log import Entry, EventLog, Position, open_log
 from podsight.lake.tables import ENGAGEMENT_DAILY, EVENTS, LakeTable
 
-__all__ = [
-    "ConsumeReport",
-    "consume",
-    "lake_position",
-]
+__all__ = ["ConsumeReport", "consume", "lake_position", "ConsumerBusy"]
 
 # The tables, their schemas and partitioning: lake/tables.py.
 ENGAGEMENT = ENGAGEMENT_DAILY

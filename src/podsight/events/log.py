@@ -45,6 +45,7 @@ __all__ = [
     "Position",
     "Record",
     "open_log",
+    "reset_shared",
 ]
 
 Position = dict[int, int]

@@ -13,3 +13,6 @@ Kasts…) sync their devices, subscriptions and episode actions through.
 Listening itself (the event log, the consumer, queries) lives in :mod:`podsight.events`;
 docs/events.md describes both.
 """
+
+# The package exports nothing itself: its public names are declared by the modules above.
+__all__: list[str] = []

@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+__all__ = ["GpodderConfig"]
+
 
 class GpodderConfig(AppConfig):
     name = "podsight.gpodder"

@@ -6,6 +6,8 @@ from django.urls import re_path
 from podsight.accounts.services import USERNAME_PATTERN
 from podsight.gpodder import api
 
+__all__ = ["urlpatterns"]
+
 # Usernames as `podsight users create` allows them and the reference's device ids
 # ([\w.-]); a trailing ".json" is the format, not part of the id (the regex backtracks).
 USER = rf"(?P<username>{USERNAME_PATTERN})"

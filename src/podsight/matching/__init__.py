@@ -19,3 +19,6 @@ A run against the catalog, in import order (each imports only those before it):
 Also :mod:`.report` (link counts, evaluation against labels), :mod:`.api` (``/api/links``)
 and :mod:`.models` (``MatchRun``, ``LinkEvent``, ``LinkOverride``).
 """
+
+# The package exports nothing itself: its public names are declared by the modules above.
+__all__: list[str] = []

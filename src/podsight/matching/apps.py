@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+__all__ = ["MatchingConfig"]
+
 
 class MatchingConfig(AppConfig):
     name = "podsight.matching"

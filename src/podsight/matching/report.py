@@ -49,6 +49,7 @@ __all__ = [
     "read_labels",
     "source_pair_counts",
     "true_groups",
+    "resolve_labels",
 ]
 
 
@@ -246,7 +247,7 @@ class Evaluation:
         return 2 * p * r / (p + r) if p + r else 0.0
 
 
-def _resolve(entity: str, records: Iterable[LabelledRecord]) -> tuple[dict, list[str]]:
+def resolve_labels(entity: str, records: Iterable[LabelledRecord]) -> tuple[dict, list[str]]:
     """Labelled record → (record id, canonical id); and the ones not found."""
     wanted = defaultdict(set)
     for record in records:
@@ -303,7 +304,7 @@ def evaluate(
 ) -> Evaluation:
     """Precision and recall of the catalog's links against ``labels``; ``groups`` (record
     id → group id, missing records alone) evaluates another method's grouping instead."""
-    resolved, unresolved = _resolve(labels.entity, labels.records)
+    resolved, unresolved = resolve_labels(labels.entity, labels.records)
     if groups is not None:
         resolved = {r: (pk, groups.get(pk, -pk)) for r, (pk, _) in resolved.items()}
     root = true_groups(labels, resolved)

@@ -22,6 +22,9 @@ __all__ = [
     "normalise_text",
     "part_number",
     "segments",
+    "DESCRIPTION_CHARS",
+    "DESCRIPTION_MIN_CHARS",
+    "unnumbered_title",
 ]
 
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "“": '"', "”": '"', "„": '"', "´": "'"})
@@ -112,7 +115,7 @@ def core_titles(titles: Sequence[str | None], names: Iterable[str | None] = ()) 
     """
     normal_names = [n for n in (normalise_text(x) for x in names) if n]
     # A segment that is only numbering ("Ep. 84 – …") goes; a title that is, stays.
-    split = [[_unnumbered(s) for s in segments(t)] for t in titles]
+    split = [[unnumbered_title(s) for s in segments(t)] for t in titles]
     counts = Counter(s for parts in split if len(parts) > 1 for s in set(parts))
     recurring = {
         s for s, n in counts.items() if len(titles) >= 5 and n >= RECURRING_SHARE * len(titles)
@@ -121,7 +124,7 @@ def core_titles(titles: Sequence[str | None], names: Iterable[str | None] = ()) 
     for title, parts in zip(titles, split, strict=True):
         # A title of one segment is that segment (separators and spaces around it are
         # not words): no need to normalise it again.
-        whole = parts[0] if len(parts) == 1 else _unnumbered(title)
+        whole = parts[0] if len(parts) == 1 else unnumbered_title(title)
         core = whole or normalise_text(title)
         if len(parts) > 1:
             kept = [
@@ -138,7 +141,7 @@ def core_titles(titles: Sequence[str | None], names: Iterable[str | None] = ()) 
     return cores
 
 
-def _unnumbered(text: str | None) -> str:
+def unnumbered_title(text: str | None) -> str:
     """Normalised text without numbering ("Ep. 84", "#84", "E84"): one platform numbers
     titles and another doesn't, and the numbers are compared on their own
     (:func:`episode_numbers`)."""

@@ -16,3 +16,6 @@
   (``client.py``) and their pure normalisers (``normalize.py``);
   ``podcastindex/dump/``: the Podcast Index dump import.
 """
+
+# The package exports nothing itself: its public names are declared by the modules above.
+__all__: list[str] = []

@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+__all__ = ["SourcesConfig"]
+
 
 class SourcesConfig(AppConfig):
     name = "podsight.sources"

@@ -56,6 +56,10 @@ __all__ = [
     "SourceNotConfigured",
     "cache_storage",
     "redact",
+    "retry_after_seconds",
+    "rate_setting",
+    "limits_in_use",
+    "reset",
 ]
 
 log = logging.getLogger("podsight.sources.http")
@@ -241,6 +245,21 @@ def host_limiter(host: str, calls: int, per_seconds: float) -> Limiter:
             limiter = Limiter(Rate(calls, Duration.SECOND * per_seconds))
             _limiters[key] = limiter
         return limiter
+
+
+def limits_in_use() -> list[tuple[str, int, float]]:
+    """``(host, calls, per_seconds)`` of every rate limiter this process has made."""
+    with _limit_lock:
+        return [(host, calls, ms / 1000) for host, calls, ms in _limiters]
+
+
+def reset() -> None:
+    """Forget the process's response stores and rate limiters, as a new process starts
+    (tests; a process whose ``PODSIGHT_HOME`` or cache setting changed)."""
+    with _storage_lock:
+        _storages.clear()
+    with _limit_lock:
+        _limiters.clear()
 
 
 def rate_setting(source: str, default: tuple[int, float] | None) -> tuple[int, float] | None:

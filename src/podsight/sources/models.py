@@ -21,6 +21,8 @@ __all__ = [
     "SourceChannel",
     "SourceEpisode",
     "SourceKey",
+    "CandidateKind",
+    "CatalogCandidate",
 ]
 
 

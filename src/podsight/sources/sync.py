@@ -58,6 +58,7 @@ __all__ = [
     "load_sources_file",
     "store_and_record",
     "sync_shows",
+    "append_to_sources_file",
 ]
 
 log = logging.getLogger(__name__)

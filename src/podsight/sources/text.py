@@ -22,8 +22,10 @@ from dateutil import parser as _dateutil_parser
 
 __all__ = [
     "HTML_RULES",
+    "MAX_HTML_DEPTH",
     "PODCAST_GUID_NAMESPACE",
     "as_int",
+    "cap_html_depth",
     "html_to_text",
     "normalise_language",
     "parse_date",
@@ -390,7 +392,7 @@ def _strip_tags(markup: str, replacement: str) -> str:
     return _TAG.sub(replacement, head) + tail
 
 
-def _cap_depth(markup: str) -> str:
+def cap_html_depth(markup: str) -> str:
     """Drop the tags of elements nested deeper than :data:`MAX_HTML_DEPTH`, keeping their
     text; one linear pass. Unclosed elements count as open, so this errs on the deep side."""
     head, tail = _split_at_last_tag(markup)
@@ -419,7 +421,7 @@ def _clean(markup: str) -> str:
     if "<" not in markup:  # no tags: entities and text are already safe HTML
         return markup
     if markup.count("<") > MAX_HTML_DEPTH:  # fewer tags cannot nest that deep
-        markup = _cap_depth(markup)
+        markup = cap_html_depth(markup)
     try:
         return _CLEANER.clean(markup).strip()
     except Exception:  # nh3 only fails on pathological input: keep the text, escaped

@@ -92,6 +92,7 @@ __all__ = [
     "fetch_feeds",
     "make_client",
     "read_feed_file",
+    "blocked_reason",
 ]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -265,7 +266,7 @@ def _resolve(host: str, port: int, *, url: str | None) -> list[IPAddress]:
     return addresses
 
 
-def _blocked_reason(address: IPAddress) -> str | None:
+def blocked_reason(address: IPAddress) -> str | None:
     """Why ``address`` must not be fetched from, or None if it is a public address."""
     if isinstance(address, ipaddress.IPv6Address):
         # Addresses that embed an IPv4 address reach that address: judge the embedded one.
@@ -275,7 +276,7 @@ def _blocked_reason(address: IPAddress) -> str | None:
         if embedded is None and address in _NAT64:
             embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
         if embedded is not None:
-            return _blocked_reason(embedded)
+            return blocked_reason(embedded)
     if address.is_unspecified:
         return "unspecified"
     if address.is_loopback:
@@ -299,7 +300,7 @@ def _vet(host: str, port: int, *, url: str | None) -> list[IPAddress]:
     """Resolve ``host`` and refuse if any of its addresses is not public."""
     addresses = _resolve(host, port, url=url)
     for address in addresses:
-        reason = _blocked_reason(address)
+        reason = blocked_reason(address)
         if reason is not None:
             where = "is" if _literal_address(host) is not None else f"resolves to {address},"
             article = "an" if reason[0] in "aeiou" else "a"

@@ -53,6 +53,8 @@ __all__ = [
     "ingest_feeds",
     "record_external_id",
     "store_feed",
+    "episode_values_for",
+    "content_hash",
 ]
 
 log = logging.getLogger(__name__)

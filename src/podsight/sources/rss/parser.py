@@ -51,7 +51,14 @@ from podsight.sources.text import (
     podcast_guid_for_url,
 )
 
-__all__ = ["SAFE_XML", "FeedParseError", "parse_feed"]
+__all__ = [
+    "FAST_SCANNER",
+    "SAFE_XML",
+    "FeedParseError",
+    "parse_date_fast",
+    "parse_fast",
+    "parse_feed",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -68,6 +75,8 @@ try:
     from podsight.sources.rss import _fastscan
 except ImportError:  # not compiled (no C compiler): the lxml path does everything
     _fastscan = None  # type: ignore[assignment]
+
+FAST_SCANNER = _fastscan is not None  # whether parse_feed can take the native fast path
 
 
 # An element as the fast path's scanner (_fastscan.c) hands it over: the normalised tag,
@@ -635,7 +644,7 @@ def _episode_fast(v: dict[str, Any], base: str | None, guid_base: str | None) ->
         guid=guid,
         title=title,
         description_markup=description,
-        published_at=_date_fast(date_raw),
+        published_at=parse_date_fast(date_raw),
         duration_s=duration,
         enclosure_url=enc_url,
         enclosure_type=enc_type,
@@ -1244,7 +1253,7 @@ if _fastscan is not None:
     )
 
 
-def _date_fast(text: str | None) -> Any:
+def parse_date_fast(text: str | None) -> Any:
     """parse_date, with the well-formed RFC 822 case read by the scanner module."""
     if not text:
         return None
@@ -1264,7 +1273,7 @@ _DECL_START_BYTES = re.compile(rb"<\?xml[\s?]")
 _PREFIX_DECL_BYTES = re.compile(rb"xmlns:([A-Za-z_][\w.-]*)\s*=")
 
 
-def _parse_fast(data: bytes, url: str | None) -> ParseResult | None:
+def parse_fast(data: bytes, url: str | None) -> ParseResult | None:
     """The native scanner's result, or ``None`` when it declines the document."""
     got = _fastscan.scan(data)
     if got is None:
@@ -1308,7 +1317,7 @@ def parse_feed(
         raise FeedParseError("empty document")
     if fast and _fastscan is not None and not _needs_charset(data, http_charset):
         try:
-            result = _parse_fast(data, url)
+            result = parse_fast(data, url)
         except Exception:  # a bug in the fast path must not cost the feed: lxml reads it
             _log.exception("rss fast path failed; parsed with lxml instead")
             result = None

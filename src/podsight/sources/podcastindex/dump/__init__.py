@@ -49,3 +49,6 @@ Arrow, keys and hashes), :mod:`.rows` (a row as the catalog stores it), :mod:`.l
 :mod:`.checkpoint` (resuming), :mod:`.report`, :mod:`.run` (``import_dump``) and
 :mod:`.sample` (``write_sample_dump``: generated dumps for tests and benchmarks).
 """
+
+# The package exports nothing itself: its public names are declared by the modules above.
+__all__: list[str] = []

@@ -14,7 +14,7 @@ from podsight.sources.keys import channel_keys
 from podsight.sources.podcastindex.normalize import SOURCE, itunes_id_of
 from podsight.sources.text import as_int, html_to_text, normalise_language, sanitize_html
 
-__all__ = ["Batch", "Prepared", "prepare_row", "prepare_rows", "row_data"]
+__all__ = ["Batch", "Prepared", "prepare_row", "prepare_rows", "row_data", "epoch_iso_fast"]
 
 # Dump descriptions are all different: skip the lru_cache (hashing, eviction, memory).
 _sanitize_html = getattr(sanitize_html, "__wrapped__", sanitize_html)
@@ -41,7 +41,7 @@ def _text(value: Any) -> str | None:
     return value or None
 
 
-def _iso(value: Any) -> str | None:
+def epoch_iso_fast(value: Any) -> str | None:
     """Unix seconds → ``2019-01-02T03:30:13+00:00`` (as ``normalize.epoch_iso``), fast."""
     if value.__class__ is not int:
         value = as_int(value)
@@ -168,9 +168,9 @@ def row_data(row: Sequence[Any]) -> dict[str, Any]:
         "last_http_status": _positive(http_status),
         "content_type": content_type if content_type.__class__ is str else _text(content_type),
         "generator": generator if generator.__class__ is str else _text(generator),
-        "newest_item_published_at": _iso(newest),
-        "oldest_item_published_at": _iso(oldest),
-        "podcastindex_created_at": _iso(created_on),
+        "newest_item_published_at": epoch_iso_fast(newest),
+        "oldest_item_published_at": epoch_iso_fast(oldest),
+        "podcastindex_created_at": epoch_iso_fast(created_on),
         "popularity_score": _int(popularity),
         "newest_enclosure_url": newest_enclosure_url
         if newest_enclosure_url.__class__ is str
