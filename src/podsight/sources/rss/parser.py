@@ -505,19 +505,76 @@ def _episode(el: Any, base: str | None, guid_base: str | None = None) -> ParsedE
         return _episode_fast(el.v, base, guid_base)
     v: dict[str, Any] = {}
     _collect(v, el, _ITEM_DISPATCH)
-
-    guid = v.get("guid") or _t(v, "atom:id")
-    title = _clean_title(_first_text(v, _TITLE_ORDER))
     date_raw = _first_text(v, _DATE_ORDER)
+    return _assemble_episode(
+        v,
+        lambda key: _t(v, key),
+        guid=v.get("guid") or _t(v, "atom:id"),
+        title=_clean_title(_first_text(v, _TITLE_ORDER)),
+        date_raw=date_raw,
+        published_at=parse_date(date_raw) if date_raw else None,
+        description=_first_markup(v, _DESCRIPTION_ORDER),
+        read_duration=parse_duration,
+        base=base,
+        guid_base=guid_base,
+    )
 
+
+def _episode_fast(v: dict[str, Any], base: str | None, guid_base: str | None) -> ParsedEpisode:
+    """:func:`_episode` for the fast path: the values the scanner kept (text values already
+    stripped strings or None; guid, enclosure and itunes:image done; the other handlers'
+    elements left in "@specials")."""
+    specials = v.pop("@specials", None)
+    if specials:
+        for s in specials:
+            _ITEM_SPECIAL[s.tag](v, s)
+    get = v.get
+    description = None
+    for k in _DESCRIPTION_ORDER:  # the scanner kept only the one to use, if any
+        x = get(k)
+        if x is not None:
+            if x.__class__ is not str:  # child elements or comments: lxml serialises those
+                raise _Decline
+            description = x
+            break
+    date_raw = _first_value(v, _DATE_ORDER)
+    return _assemble_episode(
+        v,
+        get,
+        guid=get("guid") or get("atom:id"),
+        title=_clean_title(_first_value(v, _TITLE_ORDER)),
+        date_raw=date_raw,
+        published_at=parse_date_fast(date_raw),
+        description=description,
+        read_duration=_duration_fast,
+        base=base,
+        guid_base=guid_base,
+    )
+
+
+def _assemble_episode(
+    v: dict[str, Any],
+    text: Callable[[str], str | None],
+    *,
+    guid: str | None,
+    title: str | None,
+    date_raw: str | None,
+    published_at: Any,
+    description: str | None,
+    read_duration: Callable[[str | None], int | None],
+    base: str | None,
+    guid_base: str | None,
+) -> ParsedEpisode:
+    """The steps both paths share, on an item's collected values ``v``; ``text(key)`` reads
+    one as stripped text (each path keeps its values in its own form)."""
     enc = v.get("enclosure")
     enc_url = enc_type = None
     enc_len: int | None = None
-    duration = parse_duration(_t(v, "itunes:duration"))
+    duration = read_duration(text("itunes:duration"))
     if enc is None and (mc := v.get("media:content")) is not None:
         enc = mc[:3]
         if duration is None and mc[3]:
-            duration = parse_duration(mc[3])
+            duration = read_duration(mc[3])
     if enc is not None:
         enc_url = _url(enc[0], base)
         enc_type = (enc[1] or "").strip().lower() or None
@@ -525,8 +582,7 @@ def _episode(el: Any, base: str | None, guid_base: str | None = None) -> ParsedE
         if enc_len is not None and enc_len <= 0:
             enc_len = None
 
-    description = _first_markup(v, _DESCRIPTION_ORDER)
-    link = _t(v, "link") or v.get("atom:link")
+    link = text("link") or v.get("atom:link")
     if not link and guid and v.get("_permalink"):
         # RSS: a guid is a permalink unless isPermaLink="false"; trust a relative one only
         # when the feed declares xml:base, many guids are opaque ids without the attribute.
@@ -548,92 +604,7 @@ def _episode(el: Any, base: str | None, guid_base: str | None = None) -> ParsedE
     if ch or psc:
         chapters = Chapters(url=ch[0] if ch else None, type=ch[1] if ch else None, inline=psc or ())
 
-    episode_type = _t(v, "itunes:episodetype")
-    if episode_type:
-        episode_type = episode_type.lower()
-        if episode_type not in ("full", "trailer", "bonus"):
-            episode_type = None
-
-    episode = ParsedEpisode(
-        identity=identity,
-        guid=guid,
-        title=title,
-        description_markup=description,
-        published_at=parse_date(date_raw) if date_raw else None,
-        duration_s=duration,
-        enclosure_url=enc_url,
-        enclosure_type=enc_type,
-        enclosure_length=enc_len,
-        episode_number=parse_int(_first_text(v, ("itunes:episode", "podcast:episode"))),
-        season_number=parse_int(_first_text(v, ("itunes:season", "podcast:season"))),
-        episode_type=episode_type,
-        explicit=parse_explicit(_t(v, "itunes:explicit")),
-        image_url=_url(v.get("itunes:image") or v.get("media:thumbnail"), base),
-        link=_url(link, base),
-        transcripts=v.get("transcripts") or [],
-        chapters=chapters,
-        persons=v.get("persons") or [],
-    )
-    return episode
-
-
-def _episode_fast(v: dict[str, Any], base: str | None, guid_base: str | None) -> ParsedEpisode:
-    """:func:`_episode` for the fast path: the same steps on the values the scanner kept
-    (text values already stripped strings or None; guid, enclosure and itunes:image done;
-    the other handlers' elements left in "@specials")."""
-    specials = v.pop("@specials", None)
-    if specials:
-        for s in specials:
-            _ITEM_SPECIAL[s.tag](v, s)
-    get = v.get
-    guid = get("guid") or get("atom:id")
-    title = _clean_title(_first_value(v, _TITLE_ORDER))
-    date_raw = _first_value(v, _DATE_ORDER)
-
-    enc = get("enclosure")
-    enc_url = enc_type = None
-    enc_len: int | None = None
-    duration = _duration_fast(get("itunes:duration"))
-    if enc is None and (mc := get("media:content")) is not None:
-        enc = mc[:3]
-        if duration is None and mc[3]:
-            duration = _duration_fast(mc[3])
-    if enc is not None:
-        enc_url = _url(enc[0], base)
-        enc_type = (enc[1] or "").strip().lower() or None
-        enc_len = parse_int(enc[2])
-        if enc_len is not None and enc_len <= 0:
-            enc_len = None
-
-    description = None
-    for k in _DESCRIPTION_ORDER:  # the scanner kept only the one to use, if any
-        x = get(k)
-        if x is not None:
-            if x.__class__ is not str:  # child elements or comments: lxml serialises those
-                raise _Decline
-            description = x
-            break
-    link = get("link") or get("atom:link")
-    if not link and guid and get("_permalink"):
-        if guid.startswith(("http://", "https://")):
-            link = guid
-        elif guid_base and not _SCHEME.match(guid):
-            link = urljoin(guid_base, guid)
-
-    if guid:
-        identity = guid
-    elif enc_url:
-        identity = enc_url
-    else:
-        digest = hashlib.sha1(f"{title or ''}\x00{date_raw or ''}".encode()).hexdigest()
-        identity = f"title+date:{digest}"
-
-    chapters = None
-    ch, psc = get("chapters"), get("psc")
-    if ch or psc:
-        chapters = Chapters(url=ch[0] if ch else None, type=ch[1] if ch else None, inline=psc or ())
-
-    episode_type = get("itunes:episodetype")
+    episode_type = text("itunes:episodetype")
     if episode_type:
         episode_type = episode_type.lower()
         if episode_type not in ("full", "trailer", "bonus"):
@@ -644,20 +615,20 @@ def _episode_fast(v: dict[str, Any], base: str | None, guid_base: str | None) ->
         guid=guid,
         title=title,
         description_markup=description,
-        published_at=parse_date_fast(date_raw),
+        published_at=published_at,
         duration_s=duration,
         enclosure_url=enc_url,
         enclosure_type=enc_type,
         enclosure_length=enc_len,
-        episode_number=parse_int(get("itunes:episode") or get("podcast:episode")),
-        season_number=parse_int(get("itunes:season") or get("podcast:season")),
+        episode_number=parse_int(text("itunes:episode") or text("podcast:episode")),
+        season_number=parse_int(text("itunes:season") or text("podcast:season")),
         episode_type=episode_type,
-        explicit=parse_explicit(get("itunes:explicit")),
-        image_url=_url(get("itunes:image") or get("media:thumbnail"), base),
+        explicit=parse_explicit(text("itunes:explicit")),
+        image_url=_url(v.get("itunes:image") or v.get("media:thumbnail"), base),
         link=_url(link, base),
-        transcripts=get("transcripts") or [],
+        transcripts=v.get("transcripts") or [],
         chapters=chapters,
-        persons=get("persons") or [],
+        persons=v.get("persons") or [],
     )
 
 
