@@ -74,8 +74,26 @@ class Category:
     path: tuple[str, ...]
 
 
+class _Described:
+    """The description read two ways, derived when asked (never at parse time: the
+    sanitiser is the costly part, and ingest runs it only for new or changed items)."""
+
+    __slots__ = ()
+    description_markup: str | None
+
+    @property
+    def description_html(self) -> str | None:
+        """Sanitised HTML of the description."""
+        return _html(self.description_markup)
+
+    @property
+    def description_text(self) -> str | None:
+        """Plain text derived from the description."""
+        return _text(self.description_markup)
+
+
 @dataclass(slots=True)
-class ParsedEpisode:
+class ParsedEpisode(_Described):
     identity: str  # guid if present, else enclosure URL, else "title+date:<sha1>"; stable
     guid: str | None = None
     title: str | None = None
@@ -96,19 +114,9 @@ class ParsedEpisode:
     chapters: Chapters | None = None
     persons: list[Person] = field(default_factory=list)
 
-    @property
-    def description_html(self) -> str | None:
-        """Sanitised HTML of the description."""
-        return _html(self.description_markup)
-
-    @property
-    def description_text(self) -> str | None:
-        """Plain text derived from the description."""
-        return _text(self.description_markup)
-
 
 @dataclass(slots=True)
-class ParsedChannel:
+class ParsedChannel(_Described):
     title: str | None = None
     # The feed's own markup, NOT sanitised: never render it; read description_html.
     description_markup: str | None = None
@@ -127,16 +135,6 @@ class ParsedChannel:
     new_feed_url: str | None = None  # itunes:new-feed-url
     funding: list[Funding] = field(default_factory=list)
     persons: list[Person] = field(default_factory=list)
-
-    @property
-    def description_html(self) -> str | None:
-        """Sanitised HTML of the description."""
-        return _html(self.description_markup)
-
-    @property
-    def description_text(self) -> str | None:
-        """Plain text derived from the description."""
-        return _text(self.description_markup)
 
 
 def _html(markup: str | None) -> str | None:
