@@ -2,11 +2,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -14,6 +11,7 @@ import time_machine
 
 from clock_travel import SETTING as CLOCK_SETTING
 from clock_travel import start_instant
+from httpserver import ReplayApis, RouteServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -132,55 +130,56 @@ def rss_corpus(test_data: Path) -> Path:
     return test_data / "rss_feeds"
 
 
-@dataclass
-class Reply:
-    status: int = 200
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class LocalServer:
-    """A real HTTP server on 127.0.0.1; ``routes`` maps a path to a function of the request."""
-
-    base_url: str
-    routes: dict[str, Callable[[BaseHTTPRequestHandler], Reply]] = field(default_factory=dict)
-    seen: list[tuple[str, dict[str, str]]] = field(default_factory=list)
-
-    def url(self, path: str) -> str:
-        return self.base_url + path
+# -- local HTTP servers (tests/httpserver.py) ------------------------------------------------
 
 
 @pytest.fixture
-def local_server() -> Iterator[LocalServer]:
-    server_ref: dict[str, LocalServer] = {}
+def local_server() -> Iterator[RouteServer]:
+    """A :class:`RouteServer`: set ``routes[path]`` to answer, read ``seen`` afterwards."""
+    with RouteServer() as server:
+        yield server
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-            state = server_ref["s"]
-            path = self.path.split("?", 1)[0]
-            state.seen.append((path, {k.lower(): v for k, v in self.headers.items()}))
-            route = state.routes.get(path)
-            reply = route(self) if route else Reply(404, b"not found")
-            self.send_response(reply.status)
-            for name, value in reply.headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(reply.body)))
-            self.end_headers()
-            self.wfile.write(reply.body)
 
-        do_POST = do_GET  # noqa: N815 - routes read the body from the handler
+# Settings that change how connectors call their APIs: a test sets what it needs.
+API_SETTINGS = (
+    "PODSIGHT_CACHE_URL",
+    "PODSIGHT_CACHE_TTL",
+    "PODSIGHT_API_MAX_ATTEMPTS",
+    "PODSIGHT_API_CONNECT_TIMEOUT",
+    "PODSIGHT_API_READ_TIMEOUT",
+    "PODSIGHT_API_MAX_RETRY_WAIT",
+    "PODSIGHT_SPOTIFY_MARKET",
+    "PODSIGHT_ITUNES_COUNTRY",
+    "PODSIGHT_YOUTUBE_QUOTA_BUDGET",
+    "SPOTIFY_CLIENT_ID",
+    "SPOTIFY_CLIENT_SECRET",
+    "YOUTUBE_API_KEY",
+    "PODCASTINDEX_API_KEY",
+    "PODCASTINDEX_API_SECRET",
+    *(f"PODSIGHT_{s}_RATE_LIMIT" for s in ("APPLE", "SPOTIFY", "YOUTUBE", "PODCASTINDEX")),
+)
 
-        def log_message(self, *args) -> None:
-            pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server_ref["s"] = LocalServer(base_url=f"http://127.0.0.1:{httpd.server_address[1]}")
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
+@pytest.fixture
+def api_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """A connector test's own ``PODSIGHT_HOME`` (HTTP cache, quota ledger, lake) and no API
+    settings or credentials from outside."""
+    from podsight.sources import http
+
+    monkeypatch.setenv("PODSIGHT_HOME", str(tmp_path))
+    for name in API_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    http._storages.clear()  # the cache store of this home, not a previous test's
+    yield tmp_path
+    http._storages.clear()
+
+
+@pytest.fixture
+def replay_apis(api_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ReplayApis]:
+    """Start API replay servers with ``replay_apis.serve({mount: backend}, env=...)``; the
+    connector settings point at the newest; all stop after the test."""
+    apis = ReplayApis(monkeypatch)
     try:
-        yield server_ref["s"]
+        yield apis
     finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
+        apis.close()

@@ -14,13 +14,11 @@ import re
 import sqlite3
 import subprocess
 import sys
-import threading
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from httpserver import static_server
 from support import free_port
 
 from .conftest import user_env
@@ -101,11 +99,8 @@ def test_readme_examples_run_as_written(tmp_path: Path) -> None:
         "".join("\n" + s.to_toml() for s in demo_show_specs(world)).lstrip(), "utf-8"
     )
     port = free_port()
-    www = ThreadingHTTPServer(
-        ("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(tmp_path / "www"))
-    )
-    threading.Thread(target=www.serve_forever, daemon=True).start()
-    feed_url = f"http://127.0.0.1:{www.server_address[1]}/show.xml"
+    www = static_server(tmp_path / "www")
+    feed_url = www.url("/show.xml")
     assert README_FEED_URL in "\n".join(lines)
     with www, build_demo_api_server(world) as apis:
         env = user_env(
@@ -118,7 +113,6 @@ def test_readme_examples_run_as_written(tmp_path: Path) -> None:
             ["bash", "-c", _script(lines, port, feed_url)], cwd=tmp_path, env=env,
             capture_output=True, text=True, timeout=600,
         )  # fmt: skip
-        www.shutdown()
     said = f"exit {done.returncode}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
     assert "Traceback" not in said and "failed unexpectedly" not in said, said
     assert done.returncode == 0, said

@@ -280,7 +280,7 @@ def test_parse_timespan():
 
 
 def test_transient_failures_are_retried_with_the_same_events(local_server):
-    from conftest import Reply
+    from httpserver import Reply
 
     bodies: list[bytes] = []
     answers = iter(["503", "429", "202"])

@@ -21,7 +21,7 @@ from deltalake import DeltaTable
 from django.core import signing
 from rest_framework.test import APIClient
 
-from conftest import Reply
+from httpserver import Reply
 from podsight import lake
 from podsight.accounts.services import create_token
 from podsight.api.pagination import CURSOR_SALT

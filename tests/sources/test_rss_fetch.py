@@ -15,7 +15,7 @@ import tracemalloc
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 import brotli
@@ -23,6 +23,7 @@ import httpx
 import pytest
 from rich.console import Console
 
+from httpserver import LocalServer
 from podsight import conf
 from podsight.progress import RichProgress
 from podsight.sources.rss import fetch
@@ -64,23 +65,15 @@ class FeedServer:
         self.canned: dict[str, tuple[bytes, dict[str, str]]] = {}  # path -> body, headers
         self.stop = threading.Event()  # wakes "slow" handlers at teardown
         self.together = threading.Barrier(8)  # /slow?sync=1 waits until 8 requests are in
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.httpd.handle_error = lambda request, client_address: None  # aborted clients
-        self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}
-        )
-        self.thread.start()
-
-    def url(self, path: str, host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.port}{path}"
+        self.http = LocalServer(self._handler())
+        self.http.httpd.handle_error = lambda request, client_address: None  # aborted clients
+        self.port = self.http.port
+        self.url = self.http.url
 
     def close(self) -> None:
         self.stop.set()
         self.together.abort()
-        self.httpd.shutdown()
-        self.httpd.server_close()  # joins the handler threads
-        self.thread.join()
+        self.http.stop()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import Reply
+from httpserver import Reply
 from podsight.catalog.models import Channel, Episode
 from podsight.sources.models import Feed, SourceChannel, SourceEpisode
 from podsight.sources.rss.ingest import ingest_feeds
