@@ -161,17 +161,13 @@ API_SETTINGS = (
 
 
 @pytest.fixture
-def api_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
-    """A connector test's own ``PODSIGHT_HOME`` (HTTP cache, quota ledger, lake) and no API
-    settings or credentials from outside."""
-    from podsight.sources import http
-
+def api_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fresh_caches: None) -> Path:
+    """A connector test's own ``PODSIGHT_HOME`` (HTTP cache, quota ledger, lake), fresh
+    process-wide caches, and no API settings or credentials from outside."""
     monkeypatch.setenv("PODSIGHT_HOME", str(tmp_path))
     for name in API_SETTINGS:
         monkeypatch.delenv(name, raising=False)
-    http._storages.clear()  # the cache store of this home, not a previous test's
-    yield tmp_path
-    http._storages.clear()
+    return tmp_path
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ classes)::
     │   │   └── DatabaseUnavailable (bootstrap), SettingError (conf)
     │   └── InputError             exit 2 · HTTP 400   a document, file, dump or value given
     │       ├── FeedParseError (sources.rss.parser), DumpFormatError (…dump.layout)
-    │       ├── SourcesFileError, UnknownSource (sources.sync), LabelError (matching.report)
+    │       ├── SourcesFileError (…sync), UnknownSource (…connector), LabelError (matching.report)
     │       ├── AccountError (accounts.services), TimespanError (conf)
     │       ├── InvalidSimulation (demo.simulate)
     │       └── InvalidSearch, InvalidCursor (directory.service), BodyTooLarge (api.body)

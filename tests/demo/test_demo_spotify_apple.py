@@ -8,8 +8,8 @@ from datetime import date, timedelta
 
 import pytest
 
+from httpserver import ReplayApis
 from podsight.demo import build_world, render_rss
-from podsight.demo.apiserver import ApiServer
 from podsight.demo.apple_api import apple_demo_ids, build_apple_backend
 from podsight.demo.spotify_api import base62_id, build_spotify_backends, spotify_demo_ids
 from podsight.demo.world import Episode, World
@@ -18,6 +18,7 @@ from podsight.sources.keys import normalise_feed_url
 from podsight.sources.rss.parser import parse_feed
 from podsight.sources.spotify import SpotifyConnector
 from podsight.sources.spotify.normalize import episode_kind
+from podsight.sources.sync import ShowSpec
 
 BASE62 = re.compile(r"^[0-9A-Za-z]{22}$")
 
@@ -109,20 +110,16 @@ def test_spotify_lists_newest_first(world: World) -> None:
         assert dates == sorted(dates, reverse=True)
 
 
-def test_demo_world_through_the_spotify_connector(
-    world: World, monkeypatch: pytest.MonkeyPatch, tmp_path
-) -> None:
+def test_demo_world_through_the_spotify_connector(world: World, replay_apis: ReplayApis) -> None:
     backend, accounts = build_spotify_backends(world)
     show_id = max(backend.episodes, key=lambda sid: len(backend.episodes[sid]))
     assert len(backend.episodes[show_id]) > 50
-    monkeypatch.setenv("PODSIGHT_HOME", str(tmp_path))
-    with ApiServer({"spotify": backend, "spotify-accounts": accounts}) as server:
-        for name, value in server.env().items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.setenv("SPOTIFY_CLIENT_ID", "demo")
-        monkeypatch.setenv("SPOTIFY_CLIENT_SECRET", "demo")
-        with SpotifyConnector.from_env(cache=False) as connector:
-            result = connector.fetch_show(show_id)
+    replay_apis.serve(
+        {"spotify": backend, "spotify-accounts": accounts},
+        env={"SPOTIFY_CLIENT_ID": "demo", "SPOTIFY_CLIENT_SECRET": "demo"},
+    )
+    with SpotifyConnector.from_settings(cache=False) as connector:
+        result = connector.fetch_show(ShowSpec(name="demo", spotify_id=show_id))
     assert [e.external_id for e in result.episodes] == [e["id"] for e in backend.episodes[show_id]]
     assert result.complete_shows == {show_id}
     for record, served in zip(result.episodes, backend.episodes[show_id], strict=True):

@@ -10,15 +10,14 @@ from __future__ import annotations
 import json
 import math
 import re
-import threading
 from collections import Counter
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from httpserver import ReplayApis
 from podsight.demo.apiserver import ApiRequest, ApiServer
 from podsight.demo.world import World, build_world
 from podsight.demo.youtube_api import (
@@ -29,7 +28,6 @@ from podsight.demo.youtube_api import (
     parse_page_token,
     youtube_demo_ids,
 )
-from podsight.sources import http
 from podsight.sources.youtube.client import YouTubeConnector
 
 HUBERMAN = "UC2D2CMWXMOVWx7giW1n3LIg"
@@ -303,28 +301,10 @@ def test_seed_export_becomes_real_api_shapes(test_data: Path) -> None:
 
 
 @pytest.fixture
-def demo_server(
-    world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Iterator[tuple[ApiServer, YouTubeBackend]]:
+def demo_server(world: World, replay_apis: ReplayApis) -> tuple[ApiServer, YouTubeBackend]:
     backend = build_youtube_backend(world)
-    server = ApiServer({"youtube": backend})
-    # Headers and body are written separately: without this, each answer waits for a
-    # delayed ACK (~40 ms). A short poll lets stop() return at once.
-    server._httpd.RequestHandlerClass.disable_nagle_algorithm = True
-    server._thread = threading.Thread(
-        target=server._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-    )
-    server._thread.start()
-    monkeypatch.setenv("PODSIGHT_HOME", str(tmp_path))
-    monkeypatch.setenv("YOUTUBE_API_KEY", "demo")
-    monkeypatch.delenv("PODSIGHT_YOUTUBE_QUOTA_BUDGET", raising=False)
-    for name, value in server.env().items():
-        monkeypatch.setenv(name, value)
-    http.reset()  # a fresh cache handle, as in a new process
-    try:
-        yield server, backend
-    finally:
-        server.stop()
+    server = replay_apis.serve({"youtube": backend}, env={"YOUTUBE_API_KEY": "demo"})
+    return server, backend
 
 
 @pytest.mark.network
@@ -337,7 +317,7 @@ def test_demo_sync_classifies_every_video(
     durations: dict[str, int | None] = {}
     complete: set[str] = set()
     expected_units = 0
-    with YouTubeConnector.from_env() as yt:
+    with YouTubeConnector.from_settings() as yt:
         for channel_id in ids.values():
             result = yt.fetch_channel(channel_id=channel_id)
             complete |= result.complete_shows

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.sources.test_sync import HUBERMAN, home, serve_huberman  # noqa: F401
+from tests.sources.test_sync import HUBERMAN, serve_huberman
 
 from podsight.catalog.models import Channel, Episode
 from podsight.catalog.services import resolve_channel
@@ -31,12 +31,12 @@ def _truth(test_data: Path) -> dict[str, str]:
     return {e["id"]: by_day[e["release_date"]] for e in spotify}
 
 
-def test_huberman_channels_and_all_20_episodes_pair_up(home, test_data, monkeypatch):  # noqa: F811
+def test_huberman_channels_and_all_20_episodes_pair_up(replay_apis, test_data):
     from podsight.sources.sync import sync_shows
 
-    server = serve_huberman(test_data, monkeypatch)
+    server = serve_huberman(replay_apis, test_data)
     try:
-        sync_shows([HUBERMAN], progress=False)
+        sync_shows([HUBERMAN])
     finally:
         server.stop()
     spotify = SourceChannel.objects.get(source="spotify")

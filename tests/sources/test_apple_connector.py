@@ -1,35 +1,36 @@
 """The Apple Podcasts (iTunes Search API) connector on real responses and the demo world.
 
 Recorded iTunes Search API responses (podsearch_bot fixtures) and the demo world are
-served by the replay backend through the local API server on 127.0.0.1. Apple allows
-about 20 calls a minute per address and the connector keeps to that, so the whole
-module makes fewer than 20 calls to the one server it shares.
+served by the replay backend through the local API server on 127.0.0.1 (each test its
+own, so Apple's limit of about 20 calls a minute per address, which the connector keeps
+to, never makes a test wait). The contract every connector keeps is checked in
+``test_connector_contract.py``.
 """
 
 from __future__ import annotations
 
-import copy
 import json
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from connector_cases import APPLE, APPLE_EPISODE, NERDCAST, apple_backend, load
 
+from httpserver import ReplayApis
 from podsight.demo import build_world, render_rss
-from podsight.demo.apiserver import ApiRequest, ApiServer, Fault, Reply
-from podsight.demo.apple_api import AppleBackend, apple_demo_ids, build_apple_backend
+from podsight.demo.apiserver import ApiRequest, Fault, Reply
+from podsight.demo.apple_api import apple_demo_ids, build_apple_backend
 from podsight.sources import http
 from podsight.sources.apple import AppleConnector, normalize
 from podsight.sources.apple.client import APPLE_RATE
+from podsight.sources.connector import SeenRecords
 from podsight.sources.http import ApiNotFound, ApiRateLimited, ApiResponseError
 from podsight.sources.keys import normalise_feed_url
 from podsight.sources.rss.parser import parse_feed
+from podsight.sources.sync import ShowSpec
 
-pytestmark = pytest.mark.network
+pytestmark = [pytest.mark.network, pytest.mark.usefixtures("api_home")]
 
 SAMPLES = (
     "podsearch_bot__en-us__searchCommand.json",
@@ -38,37 +39,6 @@ SAMPLES = (
     "podsearch_bot__pt-br__searchInline.json",
     "podsearch_bot__unsupported__searchCommand.1.json",
 )
-NERDCAST = 381816509  # Jovem Nerd's NerdCast in the recorded search
-
-# The shape of a real ``lookup?entity=podcastEpisode`` episode result (Apple's field
-# names and value formats; the values are made up).
-EPISODE = {
-    "wrapperType": "podcastEpisode",
-    "kind": "podcast-episode",
-    "collectionId": NERDCAST,
-    "collectionName": "NerdCast",
-    "trackId": 1000522907460,
-    "trackName": "NerdCast 800 - Ten years of questions",
-    "episodeGuid": "229d4b05-66de-4e3d-8682-ad2900086fbd",
-    "episodeUrl": "https://media.example.invalid/nerdcast/800.mp3?utm_source=Podcast",
-    "episodeFileExtension": "mp3",
-    "episodeContentType": "audio",
-    "previewUrl": "https://media.example.invalid/nerdcast/800.mp3?utm_source=Podcast",
-    "releaseDate": "2021-05-24T12:00:00Z",
-    "trackTimeMillis": 2800000,
-    "description": "We answer ten years of questions.\n\nThanks to our listeners.\nSee you!",
-    "shortDescription": "",
-    "trackViewUrl": "https://podcasts.apple.com/us/podcast/ten-years/id381816509?i=1000522907460&uo=4",
-    "collectionViewUrl": "https://itunes.apple.com/us/podcast/nerdcast/id381816509?mt=2&uo=4",
-    "artworkUrl60": "https://is2-ssl.mzstatic.com/image/thumb/x/60x60bb.jpg",
-    "artworkUrl160": "https://is2-ssl.mzstatic.com/image/thumb/x/160x160bb.jpg",
-    "artworkUrl600": "https://is2-ssl.mzstatic.com/image/thumb/x/600x600bb.jpg",
-    "contentAdvisoryRating": "Explicit",
-    "closedCaptioning": "none",
-    "country": "USA",
-    "artistIds": [594344196],
-    "genres": [{"name": "Society & Culture", "id": "1324"}],
-}
 
 
 @pytest.fixture
@@ -76,66 +46,8 @@ def samples(test_data: Path) -> Path:
     return test_data / "api_samples" / "itunes"
 
 
-def load(folder: Path, name: str) -> Any:
-    return json.loads((folder / name).read_text(encoding="utf-8"))
-
-
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("PODSIGHT_HOME", str(tmp_path))
-    for name in (
-        "PODSIGHT_CACHE_URL",
-        "PODSIGHT_API_MAX_ATTEMPTS",
-        "PODSIGHT_API_MAX_RETRY_WAIT",
-        "PODSIGHT_ITUNES_COUNTRY",
-    ):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture(scope="module")
-def api_server() -> Iterator[ApiServer]:
-    with ApiServer({"itunes": AppleBackend({})}) as server:
-        yield server
-
-
-Serve = Callable[[AppleBackend], AbstractContextManager[ApiServer]]
-
-
-@pytest.fixture
-def serve(api_server: ApiServer, monkeypatch: pytest.MonkeyPatch) -> Serve:
-    @contextmanager
-    def mount(backend: AppleBackend) -> Iterator[ApiServer]:
-        api_server.backends["itunes"] = backend
-        api_server.clear_log()
-        for name, value in api_server.env().items():
-            monkeypatch.setenv(name, value)
-        yield api_server
-
-    return mount
-
-
-def episodes_for(collection_id: int, count: int) -> list[dict[str, Any]]:
-    """``count`` episodes in the real result shape, newest first."""
-    out = []
-    start = datetime(2024, 6, 1, 12, tzinfo=UTC)
-    for i in range(count):
-        episode = copy.deepcopy(EPISODE)
-        episode.update(
-            collectionId=collection_id,
-            trackId=1_000_600_000_000 + i,
-            trackName=f"Episode {count - i}",
-            episodeGuid=f"guid-{collection_id}-{count - i}",
-            episodeUrl=f"https://media.example.invalid/{collection_id}/{count - i}.mp3",
-            releaseDate=(start - timedelta(days=7 * i)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        )
-        out.append(episode)
-    return out
-
-
-def sample_backend(samples: Path, episodes: int = 0) -> tuple[AppleBackend, dict[int, Any]]:
-    results = load(samples, "podsearch_bot__en-us__searchInline.json")["results"]
-    collections = {r["collectionId"]: r for r in results}
-    return AppleBackend(collections, {NERDCAST: episodes_for(NERDCAST, episodes)}), collections
+def apple_show(collection_id: int | str) -> ShowSpec:
+    return ShowSpec(name=str(collection_id), itunes_id=str(collection_id))
 
 
 # --- pure normalisation on real payloads ---------------------------------------------
@@ -176,12 +88,12 @@ def test_normalize_episode_in_the_real_shape() -> None:
     result = normalize(
         "lookup",
         {"id": str(NERDCAST), "entity": "podcastEpisode", "limit": 200},
-        {"resultCount": 1, "results": [EPISODE]},
+        {"resultCount": 1, "results": [APPLE_EPISODE]},
     )
     (episode,) = result.episodes
     assert episode.external_id == "1000522907460"
     assert episode.show_external_id == str(NERDCAST)
-    assert episode.url == EPISODE["trackViewUrl"]
+    assert episode.url == APPLE_EPISODE["trackViewUrl"]
     assert episode.data == {
         "title": "NerdCast 800 - Ten years of questions",
         "guid": "229d4b05-66de-4e3d-8682-ad2900086fbd",
@@ -191,10 +103,10 @@ def test_normalize_episode_in_the_real_shape() -> None:
         "duration_s": 2800,
         "description_html": "<p>We answer ten years of questions.</p>"
         "<p>Thanks to our listeners.<br>See you!</p>",
-        "description_text": EPISODE["description"],
+        "description_text": APPLE_EPISODE["description"],
         "explicit": True,
-        "image_url": EPISODE["artworkUrl600"],
-        "link": EPISODE["trackViewUrl"],
+        "image_url": APPLE_EPISODE["artworkUrl600"],
+        "link": APPLE_EPISODE["trackViewUrl"],
         "kind": "episode",
     }
     assert result.shows == [] and result.complete_shows == set()
@@ -261,7 +173,11 @@ def test_enclosure_types() -> None:
         result = normalize(
             "lookup",
             {},
-            {"results": [{**EPISODE, "episodeFileExtension": ext, "episodeContentType": content}]},
+            {
+                "results": [
+                    {**APPLE_EPISODE, "episodeFileExtension": ext, "episodeContentType": content}
+                ]
+            },
         )
         assert result.episodes[0].data.get("enclosure_type") == mime
 
@@ -269,16 +185,16 @@ def test_enclosure_types() -> None:
 # --- through the socket (fewer than 20 calls in the whole module) ---------------------
 
 
-def test_search_real_results(serve: Serve, samples: Path) -> None:
-    backend, collections = sample_backend(samples)
-    with serve(backend) as server:
-        with AppleConnector.from_env(cache=False) as connector:
-            result = connector.search("nerdcast", limit=500)
-            jovem = connector.search("jovem nerd")
-            replayed = [
-                normalize(p.endpoint, p.params, json.loads(p.body)) for p in connector.api.payloads
-            ]
-        first, second = [r.query for r in server.requests]
+def test_search_real_results(replay_apis: ReplayApis, samples: Path) -> None:
+    backend, collections = apple_backend(samples)
+    server = APPLE.serve(replay_apis, backend)
+    with AppleConnector.from_settings(cache=False) as connector:
+        result = connector.search("nerdcast", limit=500)
+        jovem = connector.search("jovem nerd")
+        replayed = [
+            normalize(p.endpoint, p.params, json.loads(p.body)) for p in connector.api.payloads
+        ]
+    first, second = [r.query for r in server.requests]
     assert first == {
         "term": "nerdcast",
         "media": "podcast",
@@ -293,23 +209,25 @@ def test_search_real_results(serve: Serve, samples: Path) -> None:
     assert replayed == [result, jovem]
 
 
-def test_responses_served_as_javascript_decode(serve: Serve, samples: Path) -> None:
-    backend, _ = sample_backend(samples)
-    with serve(backend):
-        with AppleConnector.from_env(cache=False) as connector:
-            response = connector.api.get("search", {"term": "sega", "media": "podcast"})
+def test_responses_served_as_javascript_decode(replay_apis: ReplayApis, samples: Path) -> None:
+    backend, _ = apple_backend(samples)
+    APPLE.serve(replay_apis, backend)
+    with AppleConnector.from_settings(cache=False) as connector:
+        response = connector.api.get("search", {"term": "sega", "media": "podcast"})
     assert response.headers["content-type"].startswith("text/javascript")
     assert response.data["resultCount"] == 1
     assert response.data["results"][0]["collectionName"] == "SEGA Nerdcast"
 
 
-def test_lookup_returns_show_then_newest_episodes(serve: Serve, samples: Path) -> None:
-    backend, collections = sample_backend(samples, episodes=230)
-    with serve(backend) as server:
-        with AppleConnector.from_env(cache=False) as connector:
-            result = connector.fetch_show(NERDCAST, known_episode_ids={"x"})
-            body = json.loads(connector.api.payloads[0].body)
-        (request,) = server.requests
+def test_lookup_returns_show_then_newest_episodes(replay_apis: ReplayApis, samples: Path) -> None:
+    backend, collections = apple_backend(samples, episodes=230)
+    server = APPLE.serve(replay_apis, backend)
+    with AppleConnector.from_settings(cache=False) as connector:
+        result = connector.fetch_show(
+            apple_show(NERDCAST), SeenRecords(episodes={str(NERDCAST): {"x"}})
+        )
+        body = json.loads(connector.api.payloads[0].body)
+    (request,) = server.requests
     assert request.path == "/lookup"
     assert request.query == {
         "id": str(NERDCAST),
@@ -330,61 +248,59 @@ def test_lookup_returns_show_then_newest_episodes(serve: Serve, samples: Path) -
     assert result.complete_shows == set()  # 200 of 300: only the newest
 
 
-def test_unknown_collection_is_not_found(serve: Serve, samples: Path) -> None:
-    backend, _ = sample_backend(samples)
-    with serve(backend) as server:
-        with AppleConnector.from_env(cache=False) as connector:
-            with pytest.raises(ApiNotFound, match="no podcast with id 999"):
-                connector.fetch_show(999)
-        assert server.count("itunes", 200) == 1  # iTunes answers an empty list, not a 404
+def test_unknown_collection_is_not_found(replay_apis: ReplayApis, samples: Path) -> None:
+    backend, _ = apple_backend(samples)
+    server = APPLE.serve(replay_apis, backend)
+    with AppleConnector.from_settings(cache=False) as connector:
+        with pytest.raises(ApiNotFound, match="no podcast with id 999"):
+            connector.fetch_show(apple_show(999))
+    assert server.count("itunes", 200) == 1  # iTunes answers an empty list, not a 404
 
 
 def test_forbidden_means_rate_limited(
-    serve: Serve, samples: Path, monkeypatch: pytest.MonkeyPatch
+    replay_apis: ReplayApis, samples: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PODSIGHT_API_MAX_RETRY_WAIT", "5")
-    backend, _ = sample_backend(samples)
+    backend, _ = apple_backend(samples)
     forbidden = Reply(403, b"<html><body>Forbidden</body></html>")
-    with serve(backend) as server:
-        server.inject("itunes", "/lookup", Fault(reply=forbidden))
-        with AppleConnector.from_env(cache=False) as connector:
-            with pytest.raises(ApiRateLimited, match="asks to wait 60 s"):
-                connector.fetch_show(NERDCAST)
-        assert server.count("itunes", 403) == 1
+    server = APPLE.serve(replay_apis, backend)
+    server.inject("itunes", "/lookup", Fault(reply=forbidden))
+    with AppleConnector.from_settings(cache=False) as connector:
+        with pytest.raises(ApiRateLimited, match="asks to wait 60 s"):
+            connector.fetch_show(apple_show(NERDCAST))
+    assert server.count("itunes", 403) == 1
 
 
 def test_bad_parameters_are_reported(
-    serve: Serve, samples: Path, monkeypatch: pytest.MonkeyPatch
+    replay_apis: ReplayApis, samples: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PODSIGHT_ITUNES_COUNTRY", "USA")
-    backend, _ = sample_backend(samples)
-    with serve(backend):
-        with AppleConnector.from_env(cache=False) as connector:
-            with pytest.raises(
-                ApiResponseError, match=r"Invalid value\(s\) for key\(s\): \[country\]"
-            ):
-                connector.search("nerdcast")
+    backend, _ = apple_backend(samples)
+    APPLE.serve(replay_apis, backend)
+    with AppleConnector.from_settings(cache=False) as connector:
+        with pytest.raises(ApiResponseError, match=r"Invalid value\(s\) for key\(s\): \[country\]"):
+            connector.search("nerdcast")
 
 
-def test_rate_limit_is_twenty_a_minute(serve: Serve, samples: Path) -> None:
-    backend, _ = sample_backend(samples)
-    with serve(backend) as server:
-        with AppleConnector.from_env(cache=False):
-            host = urlsplit(server.url("itunes")).netloc
-            assert APPLE_RATE == (20, 60.0)
-            assert (host, 20, 60.0) in http.limits_in_use()
+def test_rate_limit_is_twenty_a_minute(replay_apis: ReplayApis, samples: Path) -> None:
+    backend, _ = apple_backend(samples)
+    server = APPLE.serve(replay_apis, backend)
+    with AppleConnector.from_settings(cache=False):
+        host = urlsplit(server.url("itunes")).netloc
+        assert APPLE_RATE == (20, 60.0)
+        assert (host, 20, 60.0) in http.limits_in_use()
 
 
-def test_demo_world_shows_point_at_their_rss_feeds(serve: Serve) -> None:
+def test_demo_world_shows_point_at_their_rss_feeds(replay_apis: ReplayApis) -> None:
     world = build_world(seed=7, shows=10)
     ids = apple_demo_ids(world)
     backend = build_apple_backend(world)
     assert 0 < len(ids) < len(world.shows)
     picked = [s for s in world.shows if s.slug in ids][:4]
-    with serve(backend) as server:
-        with AppleConnector.from_env(cache=False) as connector:
-            results = {s.slug: connector.fetch_show(ids[s.slug]) for s in picked}
-        assert server.count("itunes", 200) == len(picked)
+    server = APPLE.serve(replay_apis, backend)
+    with AppleConnector.from_settings(cache=False) as connector:
+        results = {s.slug: connector.fetch_show(apple_show(ids[s.slug])) for s in picked}
+    assert server.count("itunes", 200) == len(picked)
     for show in picked:
         result = results[show.slug]
         (record,) = result.shows
@@ -405,7 +321,7 @@ def test_demo_world_shows_point_at_their_rss_feeds(serve: Serve) -> None:
 
 
 def test_backend_answers_like_itunes(samples: Path) -> None:
-    backend, _ = sample_backend(samples, episodes=3)
+    backend, _ = apple_backend(samples, episodes=3)
 
     def get(path: str, **query: str) -> Reply:
         return backend.handle(ApiRequest("GET", path, query, {}))

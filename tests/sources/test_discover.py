@@ -7,7 +7,6 @@ import pytest
 
 from podsight.demo import build_world
 from podsight.demo.apis import DEMO_CREDENTIALS, DEMO_RATE_LIMITS
-from podsight.demo.apiserver import ApiServer
 from podsight.demo.apple_api import build_apple_backend
 from podsight.demo.podcastindex_api import build_podcastindex_backend
 from podsight.sources.discover import discover_search, discover_trending
@@ -18,16 +17,13 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def world_apis(tmp_path, monkeypatch, fresh_caches):
-    monkeypatch.setenv("PODSIGHT_HOME", str(tmp_path))
+def world_apis(replay_apis, api_home):
     world = build_world(seed=42, shows=24)
-    server = ApiServer(
-        {"podcastindex": build_podcastindex_backend(world), "itunes": build_apple_backend(world)}
-    ).start()
-    for name, value in {**server.env(), **DEMO_CREDENTIALS, **DEMO_RATE_LIMITS}.items():
-        monkeypatch.setenv(name, value)
-    yield world, tmp_path / "sources.toml"
-    server.stop()
+    replay_apis.serve(
+        {"podcastindex": build_podcastindex_backend(world), "itunes": build_apple_backend(world)},
+        env={**DEMO_CREDENTIALS, **DEMO_RATE_LIMITS},
+    )
+    return world, api_home / "sources.toml"
 
 
 def test_trending_adds_shows_once(world_apis):

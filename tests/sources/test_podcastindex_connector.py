@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from connector_cases import (
+    PODCASTINDEX,
+    PODCASTINDEX_FEED,
+    PODCASTINDEX_KEY,
+    PODCASTINDEX_SECRET,
+    podcastindex_openapi,
+)
 
+from httpserver import ReplayApis
 from podsight.demo.apiserver import ApiServer, Fault, Reply
 from podsight.demo.podcastindex_api import (
     PI_CATEGORY_IDS,
@@ -39,9 +47,7 @@ from podsight.sources.podcastindex.normalize import epoch_iso
 
 pytestmark = pytest.mark.network
 
-KEY = "UXKCGDSYGUUEVQJSYDZH"
-SECRET = "yzJe2eE7XV-3eY576dyRZ6wXyAbndh6LUrCZ8KN|"
-FEED_ID = 75075
+KEY, SECRET, FEED_ID = PODCASTINDEX_KEY, PODCASTINDEX_SECRET, PODCASTINDEX_FEED
 ITUNES_ID = 1441923632
 GUID = "9b024349-ccf0-5f69-a609-6b82873eab3c"
 FEED_URL = "https://feeds.theincomparable.com/batmanuniversity"
@@ -49,7 +55,7 @@ FEED_URL = "https://feeds.theincomparable.com/batmanuniversity"
 
 @pytest.fixture(scope="module")
 def openapi(test_data: Path) -> Path:
-    return test_data / "api_samples" / "podcastindex" / "pi_api.openapi.json"
+    return podcastindex_openapi(test_data)
 
 
 @pytest.fixture(scope="module")
@@ -58,26 +64,18 @@ def examples(openapi: Path) -> dict[str, Any]:
 
 
 @pytest.fixture
-def backend(openapi: Path) -> PodcastIndexBackend:
-    return PodcastIndexBackend.from_spec(openapi, key=KEY, secret=SECRET)
+def backend(test_data: Path) -> PodcastIndexBackend:
+    return PODCASTINDEX.backend(test_data)
 
 
 @pytest.fixture
-def server(
-    backend: PodcastIndexBackend, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Iterator[ApiServer]:
-    with ApiServer({"podcastindex": backend}) as running:
-        monkeypatch.setenv("PODSIGHT_HOME", str(tmp_path))
-        for name, value in running.env().items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.setenv("PODCASTINDEX_API_KEY", KEY)
-        monkeypatch.setenv("PODCASTINDEX_API_SECRET", SECRET)
-        yield running
+def server(backend: PodcastIndexBackend, replay_apis: ReplayApis) -> ApiServer:
+    return PODCASTINDEX.serve(replay_apis, backend)
 
 
 @pytest.fixture
 def connector(server: ApiServer) -> Iterator[PodcastIndexConnector]:
-    client = PodcastIndexConnector.from_env(cache=False)
+    client = PodcastIndexConnector.from_settings(cache=False)
     yield client
     client.close()
 
@@ -114,7 +112,7 @@ def test_wrong_secret_is_an_auth_error_without_secrets(
 ) -> None:
     wrong = "not-the-secret-" + SECRET[::-1]
     monkeypatch.setenv("PODCASTINDEX_API_SECRET", wrong)
-    with PodcastIndexConnector.from_env(cache=False) as client:
+    with PodcastIndexConnector.from_settings(cache=False) as client:
         with pytest.raises(ApiAuthError) as caught:
             client.trending()
     message = str(caught.value)
@@ -148,12 +146,12 @@ def test_missing_credentials_name_the_missing_variables(
 ) -> None:
     monkeypatch.delenv("PODCASTINDEX_API_SECRET")
     with pytest.raises(SourceNotConfigured) as caught:
-        PodcastIndexConnector.from_env(cache=False)
+        PodcastIndexConnector.from_settings(cache=False)
     assert "PODCASTINDEX_API_SECRET" in str(caught.value)
     assert "PODCASTINDEX_API_KEY" not in str(caught.value)
     monkeypatch.delenv("PODCASTINDEX_API_KEY")
     with pytest.raises(SourceNotConfigured) as caught:
-        PodcastIndexConnector.from_env(cache=False)
+        PodcastIndexConnector.from_settings(cache=False)
     assert "PODCASTINDEX_API_KEY and PODCASTINDEX_API_SECRET" in str(caught.value)
     assert server.requests == []
 
@@ -310,7 +308,7 @@ def test_every_endpoint_over_http(server: ApiServer, connector: PodcastIndexConn
 def test_episodes_are_batched_by_200_sorted_ids(server: ApiServer, tmp_path: Path) -> None:
     ids = [FEED_ID, *range(450_000, 450_449), 12, FEED_ID, 450_003]  # 451 distinct, unsorted
     since = datetime(2019, 1, 1, tzinfo=UTC)
-    with PodcastIndexConnector.from_env(cache=True) as client:
+    with PodcastIndexConnector.from_settings(cache=True) as client:
         result = client.episodes(list(reversed(ids)), since=since)
         requests = _pi_requests(server, "/episodes/byfeedid")
         sent = [[int(i) for i in r.query["id"].split(",")] for r in requests]
@@ -383,7 +381,7 @@ def test_status_false_in_a_200_body_raises(
 # --- the demo world --------------------------------------------------------------------
 
 
-def test_demo_world_as_podcast_index(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_demo_world_as_podcast_index(replay_apis: ReplayApis) -> None:
     from podsight.demo.apple_api import apple_demo_ids
 
     world = build_world(7, shows=10)
@@ -414,25 +412,22 @@ def test_demo_world_as_podcast_index(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     with_itunes = sum(1 for f in backend.feeds.values() if f["itunesId"])
     assert 0 < with_itunes <= len(apple)
 
-    with ApiServer({"podcastindex": backend}) as running:
-        monkeypatch.setenv("PODSIGHT_HOME", str(tmp_path))
-        for name, value in running.env().items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.setenv("PODCASTINDEX_API_KEY", "demo")
-        monkeypatch.setenv("PODCASTINDEX_API_SECRET", "demo")
-        with PodcastIndexConnector.from_env(cache=False) as client:
-            trending = client.trending(max=3)
-            scores = [s.metrics["trend_score"] for s in trending.shows]
-            assert scores == sorted(scores, reverse=True) and len(scores) <= 3
-            show = world.shows[0]
-            (record,) = client.show(feed_id=int(ids[show.slug])).shows
-            assert record.data["title"] == show.title
-            everything = client.episodes([int(ids[show.slug])])
-            newest = max(e.data["published_at"] for e in everything.episodes)
-            since = datetime.fromisoformat(newest)
-            recent = client.episodes([int(ids[show.slug])], since=since)
-            assert [e.data["published_at"] for e in recent.episodes] == [newest]
-            assert len(client.episodes([int(ids[show.slug])], max=2).episodes) == 2
+    PODCASTINDEX.serve(
+        replay_apis, backend, PODCASTINDEX_API_KEY="demo", PODCASTINDEX_API_SECRET="demo"
+    )
+    with PodcastIndexConnector.from_settings(cache=False) as client:
+        trending = client.trending(max=3)
+        scores = [s.metrics["trend_score"] for s in trending.shows]
+        assert scores == sorted(scores, reverse=True) and len(scores) <= 3
+        show = world.shows[0]
+        (record,) = client.show(feed_id=int(ids[show.slug])).shows
+        assert record.data["title"] == show.title
+        everything = client.episodes([int(ids[show.slug])])
+        newest = max(e.data["published_at"] for e in everything.episodes)
+        since = datetime.fromisoformat(newest)
+        recent = client.episodes([int(ids[show.slug])], since=since)
+        assert [e.data["published_at"] for e in recent.episodes] == [newest]
+        assert len(client.episodes([int(ids[show.slug])], max=2).episodes) == 2
 
 
 def test_demo_category_ids_are_the_index_s(test_data: Path) -> None:

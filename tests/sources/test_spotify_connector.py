@@ -11,16 +11,24 @@ import copy
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from connector_cases import (
+    SPOTIFY,
+    SPOTIFY_CLIENT_ID,
+    SPOTIFY_HUBERMAN,
+    SPOTIFY_SECRET,
+    load,
+)
 
+from httpserver import ReplayApis
 from podsight.demo.apiserver import ApiRequest, ApiServer, Fault, Reply
 from podsight.demo.spotify_api import SpotifyAccountsBackend, SpotifyBackend, base62_id
+from podsight.sources.connector import SeenRecords
 from podsight.sources.http import (
     ApiAuthError,
     ApiNotFound,
@@ -31,12 +39,11 @@ from podsight.sources.http import (
 )
 from podsight.sources.spotify import SpotifyConnector, normalize
 from podsight.sources.spotify.normalize import episode_kind, published_at
+from podsight.sources.sync import ShowSpec
 
-pytestmark = pytest.mark.network
+pytestmark = [pytest.mark.network, pytest.mark.usefixtures("api_home")]
 
-CLIENT_ID = "podsight-test-client"
-SECRET = "Sup3r-S3cret-Value-42"
-HUBERMAN = "79CkJF3UJTHFV8Dse3Oy0P"
+CLIENT_ID, SECRET, HUBERMAN = SPOTIFY_CLIENT_ID, SPOTIFY_SECRET, SPOTIFY_HUBERMAN
 
 # Every recorded sample, with the endpoint template and parameters it answers.
 SAMPLE_ENDPOINTS: dict[str, tuple[str, dict[str, str]]] = {
@@ -95,52 +102,13 @@ def seed_dir(test_data: Path) -> Path:
     return test_data / "seeds" / "youtubeAPI"
 
 
-def load(folder: Path, name: str) -> Any:
-    return json.loads((folder / name).read_text(encoding="utf-8"))
+def spotify_show(show_id: str) -> ShowSpec:
+    return ShowSpec(name=show_id, spotify_id=show_id)
 
 
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Own HTTP cache per test, no credentials or retry settings from the outside."""
-    monkeypatch.setenv("PODSIGHT_HOME", str(tmp_path))
-    for name in (
-        "SPOTIFY_CLIENT_ID",
-        "SPOTIFY_CLIENT_SECRET",
-        "PODSIGHT_CACHE_URL",
-        "PODSIGHT_API_MAX_ATTEMPTS",
-        "PODSIGHT_API_READ_TIMEOUT",
-        "PODSIGHT_API_MAX_RETRY_WAIT",
-        "PODSIGHT_SPOTIFY_MARKET",
-    ):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture(scope="module")
-def api_server() -> Iterator[ApiServer]:
-    """One server for the module (starting and stopping one costs half a second each);
-    every test mounts its own backends on it."""
-    empty = SpotifyBackend({}, {})
-    with ApiServer({"spotify": empty, "spotify-accounts": empty.accounts}) as server:
-        yield server
-
-
-Serve = Callable[..., AbstractContextManager[ApiServer]]
-
-
-@pytest.fixture
-def serve(api_server: ApiServer, monkeypatch: pytest.MonkeyPatch) -> Serve:
-    @contextmanager
-    def mount(backend: SpotifyBackend, *, secret: str = SECRET) -> Iterator[ApiServer]:
-        api_server.backends["spotify"] = backend
-        api_server.backends["spotify-accounts"] = backend.accounts
-        api_server.clear_log()
-        for name, value in api_server.env().items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.setenv("SPOTIFY_CLIENT_ID", CLIENT_ID)
-        monkeypatch.setenv("SPOTIFY_CLIENT_SECRET", secret)
-        yield api_server
-
-    return mount
+def holding(show_id: str, episode_ids: Iterable[str]) -> SeenRecords:
+    """The catalog holds these episodes of the show."""
+    return SeenRecords(episodes={show_id: episode_ids})
 
 
 def show_backend(samples: Path) -> tuple[SpotifyBackend, dict[str, Any]]:
@@ -367,15 +335,17 @@ def test_episode_kind(title: str, kind: str) -> None:
 # --- through the socket --------------------------------------------------------------
 
 
-def test_real_show_through_the_connector_replays_the_same(serve: Serve, samples: Path) -> None:
+def test_real_show_through_the_connector_replays_the_same(
+    replay_apis: ReplayApis, samples: Path
+) -> None:
     backend, show = show_backend(samples)
-    with serve(backend) as server:
-        connector = SpotifyConnector.from_env(cache=False)
-        try:
-            result = connector.fetch_show(show["id"])
-        finally:
-            connector.close()
-        (request,) = [r for r in server.requests if r.mount == "spotify"]
+    server = SPOTIFY.serve(replay_apis, backend)
+    connector = SpotifyConnector.from_settings(cache=False)
+    try:
+        result = connector.fetch_show(spotify_show(show["id"]))
+    finally:
+        connector.close()
+    (request,) = [r for r in server.requests if r.mount == "spotify"]
     assert request.query == {"market": "US"}
     assert request.headers["authorization"] == f"Bearer {backend.accounts.issued[0]}"
     assert [s.external_id for s in result.shows] == [show["id"]]
@@ -390,14 +360,14 @@ def test_real_show_through_the_connector_replays_the_same(serve: Serve, samples:
     assert replayed == result
 
 
-def test_huberman_seed_through_the_connector(serve: Serve, seed_dir: Path) -> None:
+def test_huberman_seed_through_the_connector(replay_apis: ReplayApis, seed_dir: Path) -> None:
     exported_show = load(seed_dir, "spotify_show.json")[0]
     exported = {row["id"]: row for row in load(seed_dir, "spotify_episode.json")}
     backend = SpotifyBackend.from_seed(seed_dir, client_id=CLIENT_ID, client_secret=SECRET)
-    with serve(backend):
-        with SpotifyConnector.from_env(cache=False) as connector:
-            result = connector.fetch_show(HUBERMAN)
-            served = json.loads(connector.api.payloads[0].body)
+    SPOTIFY.serve(replay_apis, backend)
+    with SpotifyConnector.from_settings(cache=False) as connector:
+        result = connector.fetch_show(spotify_show(HUBERMAN))
+        served = json.loads(connector.api.payloads[0].body)
     (show,) = result.shows
     assert show.external_id == exported_show["id"] == HUBERMAN
     assert show.data["title"] == "Huberman Lab"
@@ -430,12 +400,12 @@ def test_huberman_seed_through_the_connector(serve: Serve, seed_dir: Path) -> No
     assert first.data["duration_s"] == 11718  # 11 718 060 ms
 
 
-def test_pagination_follows_next_past_fifty(serve: Serve, samples: Path) -> None:
+def test_pagination_follows_next_past_fifty(replay_apis: ReplayApis, samples: Path) -> None:
     backend, show_id, episodes = long_show(samples, 120)
-    with serve(backend) as server:
-        with SpotifyConnector.from_env(cache=False) as connector:
-            result = connector.fetch_show(show_id)
-            pages = [json.loads(p.body) for p in connector.api.payloads[1:]]
+    server = SPOTIFY.serve(replay_apis, backend)
+    with SpotifyConnector.from_settings(cache=False) as connector:
+        result = connector.fetch_show(spotify_show(show_id))
+        pages = [json.loads(p.body) for p in connector.api.payloads[1:]]
     assert [e.external_id for e in result.episodes] == [e["id"] for e in episodes]
     # page 1 is embedded in the show; then offsets 50 and 100 from each page's "next"
     assert offsets(server) == [50, 100]
@@ -453,92 +423,98 @@ def test_pagination_follows_next_past_fifty(serve: Serve, samples: Path) -> None
     assert pages[1]["previous"].endswith("offset=50&limit=50")
 
 
-def test_incremental_fetch_stops_after_a_known_page(serve: Serve, samples: Path) -> None:
+def test_incremental_fetch_stops_after_a_known_page(replay_apis: ReplayApis, samples: Path) -> None:
     backend, show_id, episodes = long_show(samples, 130)
     known = {e["id"] for e in episodes[3:]}  # three episodes published since the last sync
-    with serve(backend) as server:
-        with SpotifyConnector.from_env(cache=False) as connector:
-            result = connector.fetch_show(show_id, known_episode_ids=known)
-            assert offsets(server) == [50]  # page 2 was all known: page 3 is not read
-            assert len(result.episodes) == 100
-            assert result.complete_shows == set()
+    server = SPOTIFY.serve(replay_apis, backend)
+    with SpotifyConnector.from_settings(cache=False) as connector:
+        result = connector.fetch_show(spotify_show(show_id), holding(show_id, known))
+        assert offsets(server) == [50]  # page 2 was all known: page 3 is not read
+        assert len(result.episodes) == 100
+        assert result.complete_shows == set()
 
-            everything = connector.fetch_show(show_id, known_episode_ids=known)
-            all_known = connector.fetch_show(show_id, known_episode_ids={e["id"] for e in episodes})
+        everything = connector.fetch_show(spotify_show(show_id), holding(show_id, known))
+        all_known = connector.fetch_show(
+            spotify_show(show_id), holding(show_id, {e["id"] for e in episodes})
+        )
     assert offsets(server) == [50, 50]  # the embedded first page was enough to stop
     assert len(everything.episodes) == 100
     assert len(all_known.episodes) == 50
     assert all_known.complete_shows == set()
 
 
-def test_second_run_revalidates_every_request(serve: Serve, samples: Path) -> None:
+def test_second_run_revalidates_every_request(replay_apis: ReplayApis, samples: Path) -> None:
     backend, show_id, _ = long_show(samples, 75)
-    with serve(backend) as server:
-        first_run = SpotifyConnector.from_env()
-        second_run = SpotifyConnector.from_env()
-        try:
-            first = first_run.fetch_show(show_id)
-            assert len(server.full_responses("spotify")) == 2
-            second = second_run.fetch_show(show_id)
-            stats = second_run.api.stats
-        finally:
-            # both share the process-wide cache store, which ApiClient.close() closes
-            first_run.close()
-            second_run.close()
-        assert len(server.full_responses("spotify")) == 2  # same URLs: answered by 304s
-        assert server.count("spotify", 304) == 2
+    server = SPOTIFY.serve(replay_apis, backend)
+    first_run = SpotifyConnector.from_settings()
+    second_run = SpotifyConnector.from_settings()
+    try:
+        first = first_run.fetch_show(spotify_show(show_id))
+        assert len(server.full_responses("spotify")) == 2
+        second = second_run.fetch_show(spotify_show(show_id))
+        stats = second_run.api.stats
+    finally:
+        # both share the process-wide cache store, which ApiClient.close() closes
+        first_run.close()
+        second_run.close()
+    assert len(server.full_responses("spotify")) == 2  # same URLs: answered by 304s
+    assert server.count("spotify", 304) == 2
     assert stats.revalidated == 2
     assert second == first
 
 
-def test_token_is_fetched_once_and_reused(serve: Serve, samples: Path) -> None:
+def test_token_is_fetched_once_and_reused(replay_apis: ReplayApis, samples: Path) -> None:
     backend, show_id, _ = long_show(samples, 60)
-    with serve(backend) as server:
-        with SpotifyConnector.from_env(cache=False) as connector:
-            connector.fetch_show(show_id)
-            connector.fetch_show(show_id)
-        token_requests = [r for r in server.requests if r.mount == "spotify-accounts"]
+    server = SPOTIFY.serve(replay_apis, backend)
+    with SpotifyConnector.from_settings(cache=False) as connector:
+        connector.fetch_show(spotify_show(show_id))
+        connector.fetch_show(spotify_show(show_id))
+    token_requests = [r for r in server.requests if r.mount == "spotify-accounts"]
     assert len(token_requests) == 1
     assert token_requests[0].method == "POST"
     assert token_requests[0].headers["authorization"].startswith("Basic ")
     assert backend.accounts.tokens_issued == 1
 
 
-def test_expired_token_is_refreshed_and_the_request_resent(serve: Serve, samples: Path) -> None:
+def test_expired_token_is_refreshed_and_the_request_resent(
+    replay_apis: ReplayApis, samples: Path
+) -> None:
     backend, show = show_backend(samples)
-    with serve(backend) as server:
-        with SpotifyConnector.from_env() as connector:
-            connector.fetch_show(show["id"])
-            backend.accounts.expire_tokens()
-            result = connector.fetch_show(show["id"])
-        assert server.count("spotify", 401) == 1
-        assert server.count("spotify-accounts", 200) == 2
+    server = SPOTIFY.serve(replay_apis, backend)
+    with SpotifyConnector.from_settings() as connector:
+        connector.fetch_show(spotify_show(show["id"]))
+        backend.accounts.expire_tokens()
+        result = connector.fetch_show(spotify_show(show["id"]))
+    assert server.count("spotify", 401) == 1
+    assert server.count("spotify-accounts", 200) == 2
     assert backend.accounts.tokens_issued == 2
     assert [s.external_id for s in result.shows] == [show["id"]]
 
 
-def test_token_refused_again_after_refresh_is_an_auth_error(serve: Serve, samples: Path) -> None:
+def test_token_refused_again_after_refresh_is_an_auth_error(
+    replay_apis: ReplayApis, samples: Path
+) -> None:
     backend, show = show_backend(samples)
     refused = Reply.error(401, "Invalid access token")
-    with serve(backend) as server:
-        server.inject("spotify", "/shows/", Fault(reply=refused), Fault(reply=refused))
-        with SpotifyConnector.from_env(cache=False) as connector:
-            with pytest.raises(ApiAuthError, match="SPOTIFY_CLIENT_ID / SPOTIFY_CLIENT_SECRET"):
-                connector.fetch_show(show["id"])
+    server = SPOTIFY.serve(replay_apis, backend)
+    server.inject("spotify", "/shows/", Fault(reply=refused), Fault(reply=refused))
+    with SpotifyConnector.from_settings(cache=False) as connector:
+        with pytest.raises(ApiAuthError, match="SPOTIFY_CLIENT_ID / SPOTIFY_CLIENT_SECRET"):
+            connector.fetch_show(spotify_show(show["id"]))
     assert backend.accounts.tokens_issued == 2  # one refresh, not a loop
 
 
 def test_wrong_client_secret_is_a_clear_auth_error(
-    serve: Serve, samples: Path, caplog: pytest.LogCaptureFixture
+    replay_apis: ReplayApis, samples: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     wrong = "Wrong-Secret-Do-Not-Log-9"
     backend, show = show_backend(samples)
     caplog.set_level(logging.DEBUG)
-    with serve(backend, secret=wrong) as server:
-        with SpotifyConnector.from_env(cache=False) as connector:
-            with pytest.raises(ApiAuthError) as caught:
-                connector.fetch_show(show["id"])
-        assert server.count("spotify") == 0  # nothing is sent without a token
+    server = SPOTIFY.serve(replay_apis, backend, SPOTIFY_CLIENT_SECRET=wrong)
+    with SpotifyConnector.from_settings(cache=False) as connector:
+        with pytest.raises(ApiAuthError) as caught:
+            connector.fetch_show(spotify_show(show["id"]))
+    assert server.count("spotify") == 0  # nothing is sent without a token
     message = str(caught.value)
     assert "check SPOTIFY_CLIENT_ID / SPOTIFY_CLIENT_SECRET" in message
     assert "Invalid client secret" in message
@@ -549,13 +525,13 @@ def test_wrong_client_secret_is_a_clear_auth_error(
 
 
 def test_token_and_secret_stay_out_of_logs(
-    serve: Serve, samples: Path, caplog: pytest.LogCaptureFixture
+    replay_apis: ReplayApis, samples: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     backend, show = show_backend(samples)
     caplog.set_level(logging.DEBUG)
-    with serve(backend):
-        with SpotifyConnector.from_env(cache=False) as connector:
-            connector.fetch_show(show["id"])
+    SPOTIFY.serve(replay_apis, backend)
+    with SpotifyConnector.from_settings(cache=False) as connector:
+        connector.fetch_show(spotify_show(show["id"]))
     (token,) = backend.accounts.issued
     assert "endpoint=api/token status=200" in caplog.text
     assert "endpoint=shows/{id} status=200" in caplog.text
@@ -563,84 +539,84 @@ def test_token_and_secret_stay_out_of_logs(
     assert SECRET not in caplog.text
 
 
-def test_rate_limit_is_retried_after_retry_after(serve: Serve, samples: Path) -> None:
+def test_rate_limit_is_retried_after_retry_after(replay_apis: ReplayApis, samples: Path) -> None:
     backend, show = show_backend(samples)
     limited = Reply(429, {"error": {"status": 429, "message": "API rate limit exceeded"}})
     limited.headers["Retry-After"] = "1"
-    with serve(backend) as server:
-        server.inject("spotify", "/shows/", Fault(reply=limited))
-        with SpotifyConnector.from_env(cache=False) as connector:
-            started = time.monotonic()
-            result = connector.fetch_show(show["id"])
-            waited = time.monotonic() - started
-            assert connector.api.stats.retries == 1
-        assert server.count("spotify", 429) == 1
-        assert server.count("spotify", 200) == 1
+    server = SPOTIFY.serve(replay_apis, backend)
+    server.inject("spotify", "/shows/", Fault(reply=limited))
+    with SpotifyConnector.from_settings(cache=False) as connector:
+        started = time.monotonic()
+        result = connector.fetch_show(spotify_show(show["id"]))
+        waited = time.monotonic() - started
+        assert connector.api.stats.retries == 1
+    assert server.count("spotify", 429) == 1
+    assert server.count("spotify", 200) == 1
     assert waited >= 1.0
     assert [s.external_id for s in result.shows] == [show["id"]]
 
 
-def test_quota_exceeded_stops_at_once(serve: Serve, samples: Path) -> None:
+def test_quota_exceeded_stops_at_once(replay_apis: ReplayApis, samples: Path) -> None:
     backend, show = show_backend(samples)
     quota = Reply(429, {"error": {"status": 429, "message": "QUOTA_EXCEEDED"}})
     quota.headers["Retry-After"] = "1"
-    with serve(backend) as server:
-        server.inject("spotify", "/shows/", Fault(reply=quota))
-        with SpotifyConnector.from_env(cache=False) as connector:
-            with pytest.raises(ApiQuotaExceeded) as caught:
-                connector.fetch_show(show["id"])
-        assert server.count("spotify", 429) == 1  # not retried
+    server = SPOTIFY.serve(replay_apis, backend)
+    server.inject("spotify", "/shows/", Fault(reply=quota))
+    with SpotifyConnector.from_settings(cache=False) as connector:
+        with pytest.raises(ApiQuotaExceeded) as caught:
+            connector.fetch_show(spotify_show(show["id"]))
+    assert server.count("spotify", 429) == 1  # not retried
     assert "quota" in str(caught.value)
     assert "stop syncing Spotify" in str(caught.value)
     assert caught.value.status == 429
     assert caught.value.endpoint == "shows/{id}"
 
 
-def test_malformed_json_is_a_response_error(serve: Serve, samples: Path) -> None:
+def test_malformed_json_is_a_response_error(replay_apis: ReplayApis, samples: Path) -> None:
     backend, show = show_backend(samples)
     truncated = Reply(200, b'{"id": "7iZEp9f2Gg8JvKNqK3t905", "name": "Acht Mil')
-    with serve(backend) as server:
-        server.inject("spotify", "/shows/", Fault(reply=truncated))
-        with SpotifyConnector.from_env(cache=False) as connector:
-            with pytest.raises(ApiResponseError, match="not valid JSON"):
-                connector.fetch_show(show["id"])
+    server = SPOTIFY.serve(replay_apis, backend)
+    server.inject("spotify", "/shows/", Fault(reply=truncated))
+    with SpotifyConnector.from_settings(cache=False) as connector:
+        with pytest.raises(ApiResponseError, match="not valid JSON"):
+            connector.fetch_show(spotify_show(show["id"]))
 
 
-def test_connection_reset_is_retried(serve: Serve, samples: Path) -> None:
+def test_connection_reset_is_retried(replay_apis: ReplayApis, samples: Path) -> None:
     backend, show = show_backend(samples)
-    with serve(backend) as server:
-        server.inject("spotify", "/shows/", Fault(reset=True))
-        with SpotifyConnector.from_env(cache=False) as connector:
-            result = connector.fetch_show(show["id"])
-            assert connector.api.stats.retries == 1
-        assert [r.status for r in server.requests if r.mount == "spotify"] == [0, 200]
+    server = SPOTIFY.serve(replay_apis, backend)
+    server.inject("spotify", "/shows/", Fault(reset=True))
+    with SpotifyConnector.from_settings(cache=False) as connector:
+        result = connector.fetch_show(spotify_show(show["id"]))
+        assert connector.api.stats.retries == 1
+    assert [r.status for r in server.requests if r.mount == "spotify"] == [0, 200]
     assert [s.external_id for s in result.shows] == [show["id"]]
 
 
 def test_timeout_is_unavailable_after_retries(
-    serve: Serve, monkeypatch: pytest.MonkeyPatch, samples: Path
+    replay_apis: ReplayApis, monkeypatch: pytest.MonkeyPatch, samples: Path
 ) -> None:
     backend, show = show_backend(samples)
     monkeypatch.setenv("PODSIGHT_API_MAX_ATTEMPTS", "2")
     monkeypatch.setenv("PODSIGHT_API_READ_TIMEOUT", "0.3")
-    with serve(backend) as server:
-        server.inject("spotify", "/shows/", Fault(delay_s=1.0), Fault(delay_s=1.0))
-        with SpotifyConnector.from_env(cache=False) as connector:
-            started = time.monotonic()
-            with pytest.raises(ApiUnavailable, match="timed out"):
-                connector.fetch_show(show["id"])
-            elapsed = time.monotonic() - started
-            assert connector.api.stats.calls == 2
+    server = SPOTIFY.serve(replay_apis, backend)
+    server.inject("spotify", "/shows/", Fault(delay_s=1.0), Fault(delay_s=1.0))
+    with SpotifyConnector.from_settings(cache=False) as connector:
+        started = time.monotonic()
+        with pytest.raises(ApiUnavailable, match="timed out"):
+            connector.fetch_show(spotify_show(show["id"]))
+        elapsed = time.monotonic() - started
+        assert connector.api.stats.calls == 2
     assert elapsed < 3.0
 
 
-def test_unknown_show_is_not_found(serve: Serve, samples: Path) -> None:
+def test_unknown_show_is_not_found(replay_apis: ReplayApis, samples: Path) -> None:
     backend, _ = show_backend(samples)
-    with serve(backend) as server:
-        with SpotifyConnector.from_env(cache=False) as connector:
-            with pytest.raises(ApiNotFound, match="Resource not found"):
-                connector.fetch_show("0000000000000000000000")
-        assert server.count("spotify", 404) == 1
+    server = SPOTIFY.serve(replay_apis, backend)
+    with SpotifyConnector.from_settings(cache=False) as connector:
+        with pytest.raises(ApiNotFound, match="Resource not found"):
+            connector.fetch_show(spotify_show("0000000000000000000000"))
+    assert server.count("spotify", 404) == 1
 
 
 @pytest.mark.parametrize(
@@ -658,21 +634,21 @@ def test_missing_credentials_mean_not_configured(
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
     with pytest.raises(SourceNotConfigured) as caught:
-        SpotifyConnector.from_env()
+        SpotifyConnector.from_settings()
     assert missing in str(caught.value)
     assert SECRET not in str(caught.value)
     assert caught.value.source == "spotify"
 
 
-def test_search_shows_asks_for_ten_at_most(serve: Serve, samples: Path) -> None:
+def test_search_asks_for_ten_at_most(replay_apis: ReplayApis, samples: Path) -> None:
     found = load(samples, "search__simplified__SearchShowsRequest.json")["shows"]["items"]
     more = [{**s, "id": base62_id(s["id"]), "name": s["name"] + " II"} for s in found]
     backend = SpotifyBackend({s["id"]: s for s in found + more}, {}, CLIENT_ID, SECRET)
-    with serve(backend) as server:
-        with SpotifyConnector.from_env(cache=False) as connector:
-            result = connector.search_shows("Mus", limit=50)
-            narrow = connector.search_shows("museum confidential")
-        first, second = [r.query for r in server.requests if r.mount == "spotify"]
+    server = SPOTIFY.serve(replay_apis, backend)
+    with SpotifyConnector.from_settings(cache=False) as connector:
+        result = connector.search("Mus", limit=50)
+        narrow = connector.search("museum confidential")
+    first, second = [r.query for r in server.requests if r.mount == "spotify"]
     assert first == {"q": "Mus", "type": "show", "market": "US", "limit": "10"}
     assert second["limit"] == "10"
     # all 20 shows match "Mus": the first ten come back

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from rest_framework.test import APIClient
 
+from httpserver import ReplayApis
 from podsight.catalog.models import Channel, Episode
 from podsight.demo.apiserver import ApiServer
 from podsight.demo.spotify_api import SpotifyBackend
@@ -34,40 +35,27 @@ HUBERMAN = ShowSpec(
 CREDENTIALS = ("SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "YOUTUBE_API_KEY")
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch, fresh_caches):
-    monkeypatch.setenv("PODSIGHT_HOME", str(tmp_path))
-    monkeypatch.delenv("PODSIGHT_CACHE_URL", raising=False)
-    for name in ("PODCASTINDEX_API_KEY", "PODCASTINDEX_API_SECRET"):
-        monkeypatch.delenv(name, raising=False)
-    return tmp_path  # fresh_caches: each test its own cache file under its own home
-
-
-def serve_huberman(test_data: Path, monkeypatch, cache_mode: str = "etag") -> ApiServer:
+def serve_huberman(apis: ReplayApis, test_data: Path, cache_mode: str = "etag") -> ApiServer:
     seed = test_data / "seeds" / "youtubeAPI"
     spotify = SpotifyBackend.from_seed(seed)
-    server = ApiServer(
+    return apis.serve(
         {
             "spotify": spotify,
             "spotify-accounts": spotify.accounts,
             "youtube": YouTubeBackend.from_seed(seed),
         },
         cache_mode=cache_mode,
-    ).start()
-    for name, value in server.env().items():
-        monkeypatch.setenv(name, value)
-    for name in CREDENTIALS:
-        monkeypatch.setenv(name, "demo")
-    return server
+        env={name: "demo" for name in CREDENTIALS},
+    )
 
 
 def sync(**kw):
-    return sync_shows([HUBERMAN], progress=False, **kw)
+    return sync_shows([HUBERMAN], **kw)
 
 
 @pytest.mark.parametrize("cache_mode", ["etag", "max-age", "last-modified", "etag-only"])
-def test_huberman_sync_three_times(home, test_data, monkeypatch, cache_mode):
-    server = serve_huberman(test_data, monkeypatch, cache_mode)
+def test_huberman_sync_three_times(replay_apis, test_data, cache_mode):
+    server = serve_huberman(replay_apis, test_data, cache_mode)
     try:
         first = sync()
         assert first.runs["spotify"].status == "ok" and first.runs["youtube"].status == "ok"
@@ -110,8 +98,8 @@ def test_huberman_sync_three_times(home, test_data, monkeypatch, cache_mode):
         server.stop()
 
 
-def test_metrics_and_sources_in_the_api(home, test_data, monkeypatch):
-    server = serve_huberman(test_data, monkeypatch)
+def test_metrics_and_sources_in_the_api(replay_apis, test_data):
+    server = serve_huberman(replay_apis, test_data)
     try:
         sync()
         sync()
@@ -139,8 +127,8 @@ def test_metrics_and_sources_in_the_api(home, test_data, monkeypatch):
     assert client.get("/api/episodes/999999/metrics").status_code == 404
 
 
-def test_sources_without_credentials_are_skipped(home, test_data, monkeypatch):
-    server = serve_huberman(test_data, monkeypatch)
+def test_sources_without_credentials_are_skipped(replay_apis, test_data, monkeypatch):
+    server = serve_huberman(replay_apis, test_data)
     monkeypatch.delenv("YOUTUBE_API_KEY")
     try:
         report = sync()
@@ -152,8 +140,8 @@ def test_sources_without_credentials_are_skipped(home, test_data, monkeypatch):
     assert not SourceChannel.objects.filter(source="youtube").exists()
 
 
-def test_wrong_credentials_fail_clearly_and_write_nothing(home, test_data, monkeypatch):
-    server = serve_huberman(test_data, monkeypatch)
+def test_wrong_credentials_fail_clearly_and_write_nothing(replay_apis, test_data, monkeypatch):
+    server = serve_huberman(replay_apis, test_data)
     monkeypatch.setenv("SPOTIFY_CLIENT_SECRET", "wrong-secret-value")
     monkeypatch.setenv("YOUTUBE_API_KEY", "wrong-key-value")
     try:
@@ -170,8 +158,8 @@ def test_wrong_credentials_fail_clearly_and_write_nothing(home, test_data, monke
     assert not SourceChannel.objects.exists() and not Episode.objects.exists()
 
 
-def test_replay_rebuilds_records_without_calling_apis(home, test_data, monkeypatch):
-    server = serve_huberman(test_data, monkeypatch)
+def test_replay_rebuilds_records_without_calling_apis(replay_apis, test_data):
+    server = serve_huberman(replay_apis, test_data)
     try:
         sync()
     finally:
@@ -182,7 +170,7 @@ def test_replay_rebuilds_records_without_calling_apis(home, test_data, monkeypat
     Episode.objects.all().delete()
     Channel.objects.all().delete()
 
-    report = replay_payloads(progress=False)  # the server is gone: no API can answer
+    report = replay_payloads()  # the server is gone: no API can answer
     assert not report.errors
     after = sorted(SourceEpisode.objects.values_list("source", "external_id", "content_hash"))
     assert after == before

@@ -12,7 +12,6 @@ import copy
 import hashlib
 import json
 import logging
-import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +20,9 @@ from typing import Any
 import httpx
 import pytest
 import time_machine
+from connector_cases import YOUTUBE, YOUTUBE_HUBERMAN, YOUTUBE_KEY, load
 
+from httpserver import ReplayApis
 from podsight.demo.apiserver import ApiServer, Fault, Reply
 from podsight.demo.youtube_api import YouTubeBackend, google_error, page_token
 from podsight.sources import http
@@ -42,8 +43,7 @@ from podsight.sources.youtube.client import (
 from podsight.sources.youtube.normalize import normalize, playlist_video_ids
 from podsight.sources.youtube.quota import QuotaLedger, cost_of
 
-KEY = "AIzaTest-k3y-not-a-real-one"
-HUBERMAN = "UC2D2CMWXMOVWx7giW1n3LIg"
+KEY, HUBERMAN = YOUTUBE_KEY, YOUTUBE_HUBERMAN
 SYNTHETIC = "UCsynthetic000000000000w"
 LIST_ENDPOINTS = {
     "youtube#channelListResponse": "channels",
@@ -72,43 +72,21 @@ def export(seed_dir: Path) -> list[dict[str, Any]]:
     return json.loads((seed_dir / "videos.json").read_text(encoding="utf-8"))
 
 
-def load(samples: Path, name: str) -> dict[str, Any]:
-    return json.loads((samples / name).read_text(encoding="utf-8"))
-
-
 # Noon in Pacific time: the quota ledger counts per Pacific day, so tests that add up a
 # day's units run far from its ends. Crossing a midnight has tests of its own.
 MIDDAY = datetime(2025, 3, 1, 20, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def serve(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Callable[..., ApiServer]]:
-    """Start an ApiServer for a backend and point YOUTUBE_* settings and PODSIGHT_HOME at it;
+def serve(replay_apis: ReplayApis) -> Iterator[Callable[..., ApiServer]]:
+    """Start a replay server for a backend, the connector pointed at it with the test key;
     the clock runs from MIDDAY."""
-    servers: list[ApiServer] = []
-    monkeypatch.setenv("PODSIGHT_HOME", str(tmp_path))
-    monkeypatch.setenv("YOUTUBE_API_KEY", KEY)
-    monkeypatch.delenv("PODSIGHT_YOUTUBE_QUOTA_BUDGET", raising=False)
-    monkeypatch.delenv("PODSIGHT_CACHE_URL", raising=False)
 
     def start(backend: YouTubeBackend, cache_mode: str = "etag") -> ApiServer:
-        server = ApiServer({"youtube": backend}, cache_mode=cache_mode)
-        # As ApiServer.start(), with a short poll so stop() does not wait 0.5 s per test.
-        server._thread = threading.Thread(
-            target=server._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        server._thread.start()
-        servers.append(server)
-        for name, value in server.env().items():
-            monkeypatch.setenv(name, value)
-        return server
+        return YOUTUBE.serve(replay_apis, backend, cache_mode=cache_mode)
 
     with time_machine.travel(MIDDAY, tick=True):
-        try:
-            yield start
-        finally:
-            for server in servers:
-                server.stop()
+        yield start
 
 
 def connect() -> YouTubeConnector:
@@ -118,7 +96,7 @@ def connect() -> YouTubeConnector:
     other client, so each run here starts from a fresh store handle (same SQLite file).
     """
     http.reset()
-    return YouTubeConnector.from_env(sleep=lambda _s: None)
+    return YouTubeConnector.from_settings(sleep=lambda _s: None)
 
 
 def requests_of(server: ApiServer) -> list[tuple[str, int]]:
@@ -629,11 +607,11 @@ def test_handle_lookup_never_searches(serve: Callable[..., ApiServer], samples: 
 
 
 @pytest.mark.network
-def test_search_channels_costs_100_units(serve: Callable[..., ApiServer], seed_dir: Path) -> None:
+def test_search_costs_100_units(serve: Callable[..., ApiServer], seed_dir: Path) -> None:
     backend = YouTubeBackend.from_seed(seed_dir, api_key=KEY)
     server = serve(backend)
     with connect() as yt:
-        found = yt.search_channels("Huberman Lab", limit=3)
+        found = yt.search("Huberman Lab", limit=3)
         assert yt.spent_this_run == 100
     assert [s.external_id for s in found.shows] == [HUBERMAN] and found.episodes == []
     query = server.requests[0].query
@@ -661,7 +639,7 @@ def test_budget_stops_before_the_call(
     assert requests_of(server) == [("/channels", 200), ("/playlistItems", 200)]
     monkeypatch.setenv("PODSIGHT_YOUTUBE_QUOTA_BUDGET", "101")
     with connect() as yt, pytest.raises(ApiQuotaExceeded, match="used 2, the next call"):
-        yt.search_channels("huberman")
+        yt.search("huberman")
     assert len(server.requests) == 2 and backend.units_used == 2
 
 
@@ -794,23 +772,20 @@ def test_timeout_is_unavailable(
         assert yt.api.stats.retries == 1 and yt.spent_this_run == 2
 
 
-def test_missing_key_is_not_configured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("PODSIGHT_HOME", str(tmp_path))
-    monkeypatch.delenv("YOUTUBE_API_KEY", raising=False)
+def test_missing_key_is_not_configured(monkeypatch: pytest.MonkeyPatch, api_home: Path) -> None:
     with pytest.raises(SourceNotConfigured, match="YOUTUBE_API_KEY is not set"):
-        YouTubeConnector.from_env()
+        YouTubeConnector.from_settings()
     monkeypatch.setenv("YOUTUBE_API_KEY", "   ")
     with pytest.raises(SourceNotConfigured, match="YOUTUBE_API_KEY"):
-        YouTubeConnector.from_env()
-    assert not (tmp_path / "state" / "youtube_quota.json").exists()
+        YouTubeConnector.from_settings()
+    assert not (api_home / "state" / "youtube_quota.json").exists()
 
 
 def test_fetch_channel_needs_one_identifier(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, api_home: Path
 ) -> None:
-    monkeypatch.setenv("PODSIGHT_HOME", str(tmp_path))
     monkeypatch.setenv("YOUTUBE_API_KEY", KEY)
-    with YouTubeConnector.from_env(cache=False) as yt:
+    with YouTubeConnector.from_settings(cache=False) as yt:
         for kwargs in ({}, {"channel_id": HUBERMAN, "handle": "@x"}):
             with pytest.raises(ValueError, match="exactly one"):
                 yt.fetch_channel(**kwargs)

@@ -47,7 +47,7 @@ __all__ = ["STEPS", "Param", "Step", "run_step", "step"]
 
 def _legacy(progress: Progress) -> dict[str, Any]:
     """``progress=``/``console=`` for domain functions not yet on the progress interface
-    (sync, replay, the dump import and the simulator are being converted on their own
+    (the dump import and the simulator are being converted on their own
     branches); drop each use once its function takes a Progress."""
     if isinstance(progress, RichProgress):
         return {"progress": progress.enabled, "console": progress.console}
@@ -84,7 +84,7 @@ def sync_sources(
 
     if specs is None:
         specs = load_sources_file(sources_file or default_sources_file())
-    return sync_shows(specs, sources=sources, cache=cache, **_legacy(progress))
+    return sync_shows(specs, sources=sources, cache=cache, progress=progress)
 
 
 @step("sources.replay", report="podsight.sources.replay:ReplayReport")
@@ -93,7 +93,7 @@ def replay_sources(*, source: str | None = None, progress: Progress = SILENT) ->
     ensure_database()
     from podsight.sources.replay import replay_payloads
 
-    return replay_payloads(source, **_legacy(progress))
+    return replay_payloads(source, progress=progress)
 
 
 @step(

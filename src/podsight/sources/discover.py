@@ -4,18 +4,25 @@ syncs follow them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from podsight.sources.connector import Connector, connector_class, make_connector
 from podsight.sources.http import ApiError, SourceNotConfigured
 from podsight.sources.payloads import record_payloads
 from podsight.sources.records import Normalized, ShowRecord
 from podsight.sources.store import StoreReport
-from podsight.sources.sync import ShowSpec, append_to_sources_file, make_connector, store_and_record
+from podsight.sources.sync import ShowSpec, append_to_sources_file, store_and_record
 
-__all__ = ["DiscoverReport", "discover_search", "discover_trending", "spec_for"]
+__all__ = ["SEARCHED", "DiscoverReport", "discover_search", "discover_trending", "spec_for"]
+
+# Sources `discover search` asks, in this order: their records carry strong keys (feed
+# URL, iTunes id), so a found show joins its feed's channel. Spotify and YouTube records
+# carry none, and a YouTube search costs 100 of the day's 10,000 quota units.
+SEARCHED = ("apple", "podcastindex")
 
 
 @dataclass
@@ -33,18 +40,14 @@ def spec_for(show: ShowRecord) -> ShowSpec:
     spec.rss_url = str(data.get("feed_url") or "")
     if data.get("itunes_id"):
         spec.itunes_id = str(data["itunes_id"])
-    if show.source == "podcastindex":
-        spec.podcastindex_id = show.external_id
-    elif show.source == "apple":
-        spec.itunes_id = show.external_id
-    elif show.source == "spotify":
-        spec.spotify_id = show.external_id
-    elif show.source == "youtube":
-        spec.youtube_channel_id = show.external_id
+    setattr(spec, connector_class(show.source).spec_field, show.external_id)
     return spec
 
 
-def _run(calls: dict[str, Any], sources_file: Path, report: DiscoverReport) -> DiscoverReport:
+Call = Callable[[Any], Normalized]
+
+
+def _run(calls: dict[str, Call], sources_file: Path, report: DiscoverReport) -> DiscoverReport:
     for source, call in calls.items():
         try:
             connector = make_connector(source)
@@ -73,11 +76,7 @@ def discover_trending(sources_file: Path, *, limit: int = 10) -> DiscoverReport:
 
 
 def discover_search(term: str, sources_file: Path, *, limit: int = 10) -> DiscoverReport:
-    return _run(
-        {
-            "apple": lambda c: c.search(term, limit=limit),
-            "podcastindex": lambda c: c.search(term, max=limit),
-        },
-        sources_file,
-        DiscoverReport(),
-    )
+    def search(connector: Connector) -> Normalized:
+        return connector.search(term, limit=limit)
+
+    return _run({s: search for s in SEARCHED}, sources_file, DiscoverReport())

@@ -7,37 +7,17 @@ Metric snapshots are not appended again (they were recorded when observed).
 
 from __future__ import annotations
 
-import importlib
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-from rich.console import Console
 
 from podsight.errors import UsageError
-from podsight.progress import step_progress
+from podsight.progress import SILENT, Progress
+from podsight.sources.connector import CONNECTORS, normalizer_for
 from podsight.sources.http import ApiError
 from podsight.sources.payloads import iter_payloads, payload_count
-from podsight.sources.records import Normalized
 from podsight.sources.store import StoreReport, store_normalized
 
-__all__ = ["NORMALIZERS", "ReplayReport", "normalizer_for", "replay_payloads"]
-
-NORMALIZERS = {
-    "podcastindex": "podsight.sources.podcastindex.normalize",
-    "apple": "podsight.sources.apple.normalize",
-    "spotify": "podsight.sources.spotify.normalize",
-    "youtube": "podsight.sources.youtube.normalize",
-}
-
-
-def normalizer_for(source: str) -> Callable[[str, dict[str, Any], Any], Normalized]:
-    try:
-        module = importlib.import_module(NORMALIZERS[source])
-    except KeyError:
-        raise ValueError(f"no normaliser for source {source!r}") from None
-    return module.normalize
+__all__ = ["ReplayReport", "replay_payloads"]
 
 
 @dataclass
@@ -48,22 +28,18 @@ class ReplayReport:
     store: StoreReport = field(default_factory=StoreReport)
 
 
-def replay_payloads(
-    source: str | None = None, *, console: Console | None = None, progress: bool = True
-) -> ReplayReport:
-    if source is not None and source not in NORMALIZERS:
+def replay_payloads(source: str | None = None, *, progress: Progress = SILENT) -> ReplayReport:
+    if source is not None and source not in CONNECTORS:
         raise UsageError(
             f"no API payloads are kept for source {source!r}; use one of "
-            f"{', '.join(sorted(NORMALIZERS))} (RSS feeds are re-read by `podsight ingest rss`)"
+            f"{', '.join(sorted(CONNECTORS))} (RSS feeds are re-read by `podsight ingest rss`)"
         )
-    console = console or Console(stderr=True)
     report = ReplayReport()
     total = payload_count(source)
-    with step_progress("replay", console, enabled=progress) as bar:
-        task = bar.add_task("", total=total)
+    with progress.task("replay", total=total) as task:
         for payload in iter_payloads(source):
-            bar.advance(task)
-            if payload.status != 200 or payload.source not in NORMALIZERS:
+            task.advance()
+            if payload.status != 200 or payload.source not in CONNECTORS:
                 report.skipped += 1
                 continue
             try:

@@ -23,19 +23,22 @@ from __future__ import annotations
 
 import logging
 import tomllib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
-from rich.markup import escape
 
 from podsight import conf
 from podsight.errors import InputError
 from podsight.lake.metrics import record_metrics
-from podsight.progress import step_progress
+from podsight.progress import SILENT, Progress
+from podsight.sources.connector import (
+    CONNECTORS,
+    Connector,
+    UnknownSource,
+    connector_class,
+    make_connector,
+)
 from podsight.sources.http import (
     ApiAuthError,
     ApiError,
@@ -53,6 +56,7 @@ __all__ = [
     "ShowSpec",
     "SourceRun",
     "SourcesFileError",
+    "StoredSeen",
     "SyncReport",
     "default_sources_file",
     "load_sources_file",
@@ -63,15 +67,12 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-SOURCES = ("rss", "podcastindex", "apple", "spotify", "youtube")
+# RSS first (it is not a connector: feeds have their own ingest), then the registry's order.
+SOURCES = ("rss", *CONNECTORS)
 
 
 class SourcesFileError(InputError, ValueError):
     """The sources file is missing or malformed; the message says where and how to fix it."""
-
-
-class UnknownSource(InputError, ValueError):
-    """A source name that podsight has no connector for."""
 
 
 @dataclass
@@ -85,13 +86,9 @@ class ShowSpec:
     youtube_handle: str = ""
 
     def wants(self, source: str) -> bool:
-        return {
-            "rss": bool(self.rss_url),
-            "podcastindex": bool(self.podcastindex_id or self.rss_url),
-            "apple": bool(self.itunes_id),
-            "spotify": bool(self.spotify_id),
-            "youtube": bool(self.youtube_channel_id or self.youtube_handle),
-        }[source]
+        if source == "rss":
+            return bool(self.rss_url)
+        return connector_class(source).follows(self)
 
     def to_toml(self) -> str:
         lines = ["[[shows]]"]
@@ -197,103 +194,44 @@ class SyncReport:
         return bool(active) and all(r.shows_ok == 0 for r in active)
 
 
-def _known_episode_ids(source: str, external_id: str) -> set[str]:
-    return set(
-        SourceEpisode.objects.filter(
-            source_channel__source=source, source_channel__external_id=external_id
-        ).values_list("external_id", flat=True)
-    )
+class StoredSeen:
+    """What the catalog holds of one source (:class:`~podsight.sources.connector.Seen`):
+    the cursor each connector's incremental fetch starts from."""
 
+    def __init__(self, source: str) -> None:
+        self.source = source
 
-def _newest_published(source: str, external_id: str) -> datetime | None:
-    newest: datetime | None = None
-    for data in SourceEpisode.objects.filter(
-        source_channel__source=source, source_channel__external_id=external_id
-    ).values_list("data", flat=True):
-        value = (data or {}).get("published_at")
-        if not value:
-            continue
-        try:
-            when = datetime.fromisoformat(value)
-        except ValueError:
-            continue
-        if newest is None or when > newest:
-            newest = when
-    return newest
+    def _episodes(self, show_id: str):
+        return SourceEpisode.objects.filter(
+            source_channel__source=self.source, source_channel__external_id=show_id
+        )
 
+    def episode_ids(self, show_id: str) -> frozenset[str]:
+        return frozenset(self._episodes(show_id).values_list("external_id", flat=True))
 
-def _youtube_channel_for_handle(handle: str) -> str | None:
-    wanted = handle.lstrip("@").lower()
-    for external_id, data in SourceChannel.objects.filter(source="youtube").values_list(
-        "external_id", "data"
-    ):
-        known = str((data or {}).get("handle") or (data or {}).get("custom_url") or "")
-        if known.lstrip("@").lower() == wanted:
-            return external_id
-    return None
+    def newest_published(self, show_id: str) -> datetime | None:
+        newest: datetime | None = None
+        for data in self._episodes(show_id).values_list("data", flat=True):
+            value = (data or {}).get("published_at")
+            if not value:
+                continue
+            try:
+                when = datetime.fromisoformat(value)
+            except ValueError:
+                continue
+            if newest is None or when > newest:
+                newest = when
+        return newest
 
-
-# -- per-source fetchers: one show spec → Normalized -----------------------------------
-
-
-def _fetch_podcastindex(connector: Any, spec: ShowSpec) -> Normalized:
-    if spec.podcastindex_id:
-        result = connector.show(feed_id=int(spec.podcastindex_id))
-    else:
-        result = connector.show(feed_url=spec.rss_url)
-    for show in result.shows:
-        since = _newest_published("podcastindex", show.external_id)
-        result.extend(connector.episodes([int(show.external_id)], since=since))
-    return result
-
-
-def _fetch_apple(connector: Any, spec: ShowSpec) -> Normalized:
-    return connector.fetch_show(
-        spec.itunes_id, known_episode_ids=_known_episode_ids("apple", spec.itunes_id)
-    )
-
-
-def _fetch_spotify(connector: Any, spec: ShowSpec) -> Normalized:
-    return connector.fetch_show(
-        spec.spotify_id, known_episode_ids=_known_episode_ids("spotify", spec.spotify_id)
-    )
-
-
-def _fetch_youtube(connector: Any, spec: ShowSpec) -> Normalized:
-    channel_id = spec.youtube_channel_id or _youtube_channel_for_handle(spec.youtube_handle)
-    known = _known_episode_ids("youtube", channel_id) if channel_id else set()
-    if spec.youtube_channel_id:
-        return connector.fetch_channel(channel_id=spec.youtube_channel_id, known_video_ids=known)
-    return connector.fetch_channel(handle=spec.youtube_handle, known_video_ids=known)
-
-
-FETCHERS: dict[str, Callable[[Any, ShowSpec], Normalized]] = {
-    "podcastindex": _fetch_podcastindex,
-    "apple": _fetch_apple,
-    "spotify": _fetch_spotify,
-    "youtube": _fetch_youtube,
-}
-
-
-def make_connector(source: str, *, cache: bool = True) -> Any:
-    """The source's connector from environment settings (raises SourceNotConfigured)."""
-    if source == "podcastindex":
-        from podsight.sources.podcastindex.client import PodcastIndexConnector
-
-        return PodcastIndexConnector.from_env(cache=cache)
-    if source == "apple":
-        from podsight.sources.apple.client import AppleConnector
-
-        return AppleConnector.from_env(cache=cache)
-    if source == "spotify":
-        from podsight.sources.spotify.client import SpotifyConnector
-
-        return SpotifyConnector.from_env(cache=cache)
-    if source == "youtube":
-        from podsight.sources.youtube.client import YouTubeConnector
-
-        return YouTubeConnector.from_env(cache=cache)
-    raise UnknownSource(f"unknown source {source!r}; known: {', '.join(SOURCES)}")
+    def show_id_for_handle(self, handle: str) -> str | None:
+        wanted = handle.lstrip("@").lower()
+        for external_id, data in SourceChannel.objects.filter(source=self.source).values_list(
+            "external_id", "data"
+        ):
+            known = str((data or {}).get("handle") or (data or {}).get("custom_url") or "")
+            if known.lstrip("@").lower() == wanted:
+                return external_id
+        return None
 
 
 def store_and_record(result: Normalized, *, fetched_at: datetime) -> tuple[StoreReport, int]:
@@ -303,28 +241,22 @@ def store_and_record(result: Normalized, *, fetched_at: datetime) -> tuple[Store
     return report, written
 
 
-def _finish_stats(run: SourceRun, connector: Any) -> None:
-    api = getattr(connector, "api", None)
-    stats = getattr(api, "stats", None)
-    if stats is not None:
-        run.calls, run.network = stats.calls, stats.network
-        run.cache_hits, run.revalidated, run.retries = (
-            stats.cache_hits,
-            stats.revalidated,
-            stats.retries,
-        )
-    quota = getattr(connector, "quota", None)
-    if quota is not None:
-        run.quota_units = int(quota.spent_this_run)
+def _finish_stats(run: SourceRun, connector: Connector) -> None:
+    stats = connector.api.stats
+    run.calls, run.network = stats.calls, stats.network
+    run.cache_hits, run.revalidated, run.retries = (
+        stats.cache_hits,
+        stats.revalidated,
+        stats.retries,
+    )
+    run.quota_units = connector.quota_units
 
 
-def _sync_rss(specs: Sequence[ShowSpec], run: SourceRun, console: Console, progress: bool) -> None:
+def _sync_rss(specs: Sequence[ShowSpec], run: SourceRun, progress: Progress) -> None:
     from podsight.sources.rss.ingest import ingest_feeds
 
     urls = [s.rss_url for s in specs if s.rss_url]
-    from podsight.progress import RichProgress
-
-    report = ingest_feeds(urls, progress=RichProgress(console, enabled=progress))
+    report = ingest_feeds(urls, progress=progress)
     for outcome in report.outcomes:
         if outcome.failed:
             run.shows_failed += 1
@@ -346,12 +278,10 @@ def sync_shows(
     specs: Sequence[ShowSpec],
     *,
     sources: Iterable[str] | None = None,
-    console: Console | None = None,
-    progress: bool = True,
+    progress: Progress = SILENT,
     cache: bool = True,
 ) -> SyncReport:
     """Sync every show from every selected source; never stops at one failure."""
-    console = console or Console(stderr=True)
     selected = [s for s in SOURCES if sources is None or s in set(sources)]
     unknown = set(sources or ()) - set(SOURCES)
     if unknown:
@@ -365,21 +295,21 @@ def sync_shows(
             run.message = "no show lists an id for this source"
             continue
         if source == "rss":
-            _sync_rss(wanted, run, console, progress)
+            _sync_rss(wanted, run, progress)
             continue
         try:
             connector = make_connector(source, cache=cache)
         except SourceNotConfigured as exc:
             run.status, run.message = "skipped", str(exc)
-            console.print(f"[yellow]skipped {source}[/]: {escape(str(exc))}")
+            progress.note(f"skipped {source}: {exc}", level=logging.WARNING)
             continue
         except (ApiError, ValueError) as exc:  # e.g. a malformed setting: say which
             run.status, run.message = "failed", str(exc)
             run.shows_failed = len(wanted)
-            console.print(f"[red]{source}[/]: {escape(str(exc))}")
+            progress.note(f"{source}: {exc}", level=logging.ERROR)
             continue
         try:
-            _sync_source(source, connector, wanted, run, report, console, progress)
+            _sync_source(connector, wanted, run, report, progress)
         finally:
             _finish_stats(run, connector)
             report.payloads_written += record_payloads(connector.api.take_payloads())
@@ -388,40 +318,38 @@ def sync_shows(
 
 
 def _sync_source(
-    source: str,
-    connector: Any,
+    connector: Connector,
     specs: Sequence[ShowSpec],
     run: SourceRun,
     report: SyncReport,
-    console: Console,
-    progress: bool,
+    progress: Progress,
 ) -> None:
-    fetch = FETCHERS[source]
-    with step_progress(source, console, enabled=progress) as bar:
-        task = bar.add_task("", total=len(specs))
+    source = connector.source
+    seen = StoredSeen(source)
+    with progress.task(source, total=len(specs)) as task:
         for index, spec in enumerate(specs):
-            bar.update(task, description=escape(spec.name[:60]))
+            task.update(item=spec.name[:60])
             fetched_at = datetime.now(UTC)
             try:
-                result = fetch(connector, spec)
+                result = connector.fetch_show(spec, seen)
             except (ApiQuotaExceeded, ApiAuthError, ApiRateLimited) as exc:
                 # Nothing more will succeed for this source in this run.
                 run.status = "stopped"
                 run.message = str(exc)
                 run.shows_failed += len(specs) - index
                 run.errors.append(f"{spec.name}: {exc}")
-                console.print(f"[red]stopped {source}[/]: {escape(str(exc))}")
+                progress.note(f"stopped {source}: {exc}", level=logging.ERROR)
                 return
             except ApiError as exc:
                 run.shows_failed += 1
                 run.errors.append(f"{spec.name}: {exc}")
-                console.print(f"[red]{source}[/] {escape(spec.name)}: {escape(str(exc))}")
-                bar.advance(task)
+                progress.note(f"{source} {spec.name}: {exc}", level=logging.ERROR)
+                task.advance()
                 continue
             stored, metrics = store_and_record(result, fetched_at=fetched_at)
             run.store.add(stored)
             report.metrics_written += metrics
             run.shows_ok += 1
-            bar.advance(task)
+            task.advance()
     if run.shows_failed and not run.shows_ok:
         run.status = "failed"

@@ -14,13 +14,13 @@ gives the same records.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
 from podsight import conf
 from podsight.sources.apple.normalize import SOURCE, normalize
+from podsight.sources.connector import NOTHING_SEEN, Seen
 from podsight.sources.http import (
     ApiClient,
     ApiError,
@@ -30,6 +30,9 @@ from podsight.sources.http import (
     retry_after_seconds,
 )
 from podsight.sources.records import Normalized
+
+if TYPE_CHECKING:
+    from podsight.sources.sync import ShowSpec
 
 __all__ = ["APPLE_RATE", "LOOKUP_LIMIT", "AppleConnector", "apple_error_hook"]
 
@@ -61,14 +64,19 @@ def apple_error_hook(response: httpx.Response) -> ApiError | None:
 
 
 class AppleConnector:
-    """Shows and episodes from Apple Podcasts' catalog, as normalised records."""
+    """Shows and episodes from Apple Podcasts' catalog, as normalised records
+    (a :class:`~podsight.sources.connector.Connector`)."""
+
+    source: ClassVar[str] = SOURCE
+    spec_field: ClassVar[str] = "itunes_id"
+    normalize = staticmethod(normalize)
 
     def __init__(self, api: ApiClient, *, country: str = "US") -> None:
         self.api = api
         self.country = country
 
     @classmethod
-    def from_env(cls, *, cache: Any = True, **api_options: Any) -> AppleConnector:
+    def from_settings(cls, *, cache: Any = True, **api_options: Any) -> AppleConnector:
         """Base URL from ``PODSIGHT_ITUNES_API_URL``; ``api_options`` go to :class:`ApiClient`."""
         api_options.setdefault("rate", APPLE_RATE)
         api = ApiClient(
@@ -80,6 +88,14 @@ class AppleConnector:
         )
         return cls(api, country=conf.env("PODSIGHT_ITUNES_COUNTRY", "US"))
 
+    @staticmethod
+    def follows(spec: ShowSpec) -> bool:
+        return bool(spec.itunes_id)
+
+    @property
+    def quota_units(self) -> None:
+        return None  # Apple limits the call rate, not units
+
     def close(self) -> None:
         self.api.close()
 
@@ -89,12 +105,11 @@ class AppleConnector:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def fetch_show(
-        self, collection_id: str | int, *, known_episode_ids: Iterable[str] = frozenset()
-    ) -> Normalized:
-        """The show and its newest episodes (one call; ``known_episode_ids`` is not needed
-        as there are no pages to skip, and is accepted so every connector is called alike)."""
-        del known_episode_ids
+    def fetch_show(self, spec: ShowSpec, seen: Seen = NOTHING_SEEN) -> Normalized:
+        """The show ``spec.itunes_id`` and its newest episodes: one call, so ``seen`` is
+        not needed (there are no pages to skip; an unchanged answer is revalidated)."""
+        del seen
+        collection_id = spec.itunes_id
         response = self.api.get(
             "lookup",
             {
@@ -114,7 +129,7 @@ class AppleConnector:
             )
         return result
 
-    def search(self, term: str, limit: int = 25) -> Normalized:
+    def search(self, term: str, *, limit: int = 25) -> Normalized:
         """Shows matching ``term``."""
         limit = max(1, min(int(limit), SEARCH_LIMIT))
         response = self.api.get(

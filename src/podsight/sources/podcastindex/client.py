@@ -21,14 +21,18 @@ import hashlib
 import time
 from collections.abc import Callable, Generator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
 from podsight import conf
+from podsight.sources.connector import NOTHING_SEEN, Seen
 from podsight.sources.http import ApiAuthError, ApiClient, ApiError, SourceNotConfigured
 from podsight.sources.podcastindex.normalize import SOURCE, normalize
 from podsight.sources.records import Normalized
+
+if TYPE_CHECKING:
+    from podsight.sources.sync import ShowSpec
 
 __all__ = [
     "CREDENTIAL_VARS",
@@ -122,13 +126,21 @@ def podcastindex_error_hook(key: str, secret: str) -> Callable[[httpx.Response],
 
 
 class PodcastIndexConnector:
-    """Podcast Index calls returning normalised records; see the module docstring."""
+    """Podcast Index calls returning normalised records; see the module docstring.
+    A :class:`~podsight.sources.connector.Connector`, plus ``trending`` and the
+    endpoint-level calls (``show``, ``episodes``, ``recent_episodes``)."""
+
+    source: ClassVar[str] = SOURCE
+    spec_field: ClassVar[str] = "podcastindex_id"
+    normalize = staticmethod(normalize)
 
     def __init__(self, api: ApiClient) -> None:
         self.api = api
 
     @classmethod
-    def from_env(cls, *, cache: Any = True) -> PodcastIndexConnector:
+    def from_settings(cls, *, cache: Any = True, **api_options: Any) -> PodcastIndexConnector:
+        """Credentials from ``PODCASTINDEX_API_KEY`` / ``_SECRET``, the URL from settings;
+        ``api_options`` go to :class:`ApiClient`."""
         key, secret = (conf.credential(name) for name in CREDENTIAL_VARS)
         missing = [name for name in CREDENTIAL_VARS if not conf.credential(name)]
         if missing:
@@ -137,15 +149,25 @@ class PodcastIndexConnector:
                 f"(a free key and secret from {SIGNUP_URL})",
                 source=SOURCE,
             )
+        api_options.setdefault("rate", PODCASTINDEX_RATE)
         api = ApiClient(
             SOURCE,
             conf.api_url("PODSIGHT_PODCASTINDEX_API_URL"),
             auth=PodcastIndexAuth(key, secret),
-            rate=PODCASTINDEX_RATE,
             cache=cache,
             error_hook=podcastindex_error_hook(key, secret),
+            **api_options,
         )
         return cls(api)
+
+    @staticmethod
+    def follows(spec: ShowSpec) -> bool:
+        # The feed URL is enough: Podcast Index looks a feed up by it.
+        return bool(spec.podcastindex_id or spec.rss_url)
+
+    @property
+    def quota_units(self) -> None:
+        return None  # no unit quota, a polite rate only
 
     def close(self) -> None:
         self.api.close()
@@ -167,11 +189,24 @@ class PodcastIndexConnector:
         """``podcasts/trending``: shows with their ``trend_score`` metric."""
         return self._call("podcasts/trending", {"max": max, "lang": lang, "cat": cat})
 
-    def search(self, term: str, max: int = 10) -> Normalized:
+    def search(self, term: str, *, limit: int = 10) -> Normalized:
         """``search/byterm``: shows whose title, author or owner match ``term``."""
         if not term.strip():
             raise ValueError("search term is empty")
-        return self._call("search/byterm", {"q": term, "max": max, "fulltext": ""})
+        return self._call("search/byterm", {"q": term, "max": limit, "fulltext": ""})
+
+    def fetch_show(self, spec: ShowSpec, seen: Seen = NOTHING_SEEN) -> Normalized:
+        """The feed (by ``spec.podcastindex_id``, else by ``spec.rss_url``) and its episodes
+        published since the newest one ``seen``: that time is stable while nothing is new,
+        so the URL stays the same and the cache can revalidate it."""
+        if spec.podcastindex_id:
+            result = self.show(feed_id=int(spec.podcastindex_id))
+        else:
+            result = self.show(feed_url=spec.rss_url)
+        for show in result.shows:
+            since = seen.newest_published(show.external_id)
+            result.extend(self.episodes([int(show.external_id)], since=since))
+        return result
 
     def show(
         self,

@@ -21,13 +21,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Generator, Iterable
-from typing import Any
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
 from podsight import conf
+from podsight.sources.connector import NOTHING_SEEN, Seen
 from podsight.sources.http import (
     ApiAuthError,
     ApiClient,
@@ -39,6 +40,9 @@ from podsight.sources.http import (
 )
 from podsight.sources.records import Normalized
 from podsight.sources.spotify.normalize import SOURCE, normalize
+
+if TYPE_CHECKING:
+    from podsight.sources.sync import ShowSpec
 
 __all__ = [
     "EPISODES_PAGE_SIZE",
@@ -216,15 +220,20 @@ def _page_ids(page: dict[str, Any]) -> list[str]:
 
 
 class SpotifyConnector:
-    """Shows and episodes from the Spotify Web API, as normalised records."""
+    """Shows and episodes from the Spotify Web API, as normalised records
+    (a :class:`~podsight.sources.connector.Connector`)."""
+
+    source: ClassVar[str] = SOURCE
+    spec_field: ClassVar[str] = "spotify_id"
+    normalize = staticmethod(normalize)
 
     def __init__(self, api: ApiClient, *, market: str = "US") -> None:
         self.api = api
         self.market = market
-        self.auth: SpotifyClientCredentials | None = None  # set by from_env
+        self.auth: SpotifyClientCredentials | None = None  # set by from_settings
 
     @classmethod
-    def from_env(cls, *, cache: Any = True, **api_options: Any) -> SpotifyConnector:
+    def from_settings(cls, *, cache: Any = True, **api_options: Any) -> SpotifyConnector:
         """Credentials from ``SPOTIFY_CLIENT_ID`` / ``SPOTIFY_CLIENT_SECRET``, URLs from settings.
 
         ``api_options`` go to :class:`ApiClient` (``timeout``, ``max_attempts``, ``sleep``…).
@@ -257,6 +266,14 @@ class SpotifyConnector:
         connector.auth = auth
         return connector
 
+    @staticmethod
+    def follows(spec: ShowSpec) -> bool:
+        return bool(spec.spotify_id)
+
+    @property
+    def quota_units(self) -> None:
+        return None  # Spotify's quota is not counted in units
+
     def close(self) -> None:
         self.api.close()
         if self.auth is not None:
@@ -268,17 +285,16 @@ class SpotifyConnector:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def fetch_show(
-        self, show_id: str, *, known_episode_ids: Iterable[str] = frozenset()
-    ) -> Normalized:
-        """The show and its episodes, newest first, page by page.
+    def fetch_show(self, spec: ShowSpec, seen: Seen = NOTHING_SEEN) -> Normalized:
+        """The show ``spec.spotify_id`` and its episodes, newest first, page by page.
 
         The show object embeds the first page of episodes (offset 0, up to 50), so paging
-        continues from its ``next``. With ``known_episode_ids``, paging stops after a page
-        whose episodes are all known (the older pages were read before); the show is in
-        ``complete_shows`` only when every page was read.
+        continues from its ``next``. Paging stops after a page whose episodes are all in
+        ``seen`` (the older pages were read before); the show is in ``complete_shows``
+        only when every page was read.
         """
-        known = frozenset(known_episode_ids)
+        show_id = spec.spotify_id
+        known = seen.episode_ids(show_id)
         response = self.api.get("shows/{id}", {"market": self.market}, id=show_id)
         result = normalize("shows/{id}", response.params, response.data)
         embedded = response.data.get("episodes")
@@ -315,7 +331,7 @@ class SpotifyConnector:
         result.extend(normalize("shows/{id}/episodes", response.params, response.data))
         return response.data, offset
 
-    def search_shows(self, term: str, limit: int = SEARCH_LIMIT) -> Normalized:
+    def search(self, term: str, *, limit: int = SEARCH_LIMIT) -> Normalized:
         """Shows matching ``term`` (at most :data:`SEARCH_LIMIT`)."""
         limit = max(1, min(int(limit), SEARCH_LIMIT))
         response = self.api.get(

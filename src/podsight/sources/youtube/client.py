@@ -8,7 +8,7 @@ One channel sync costs, in units (see :mod:`podsight.sources.youtube.quota`)::
     videos.list          1   per batch of ≤ 50 ids: the new videos *and* the known ones,
                              so view/like/comment counts are refreshed on every sync
 
-``search.list`` (100 units) is only used by :meth:`YouTubeConnector.search_channels`,
+``search.list`` (100 units) is only used by :meth:`YouTubeConnector.search`,
 never when a channel id or handle is known. Parameters are always sent in the same
 order and the ids of a ``videos.list`` batch are sorted, so a repeated sync asks for
 the same URLs and the HTTP cache can revalidate them (a 304 still costs its units,
@@ -23,11 +23,12 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
 from podsight import conf
+from podsight.sources.connector import NOTHING_SEEN, Seen
 from podsight.sources.http import (
     ApiAuthError,
     ApiClient,
@@ -43,6 +44,9 @@ from podsight.sources.http import (
 from podsight.sources.records import Normalized
 from podsight.sources.youtube.normalize import normalize, playlist_video_ids
 from podsight.sources.youtube.quota import QuotaLedger, cost_of, quota_resets_at
+
+if TYPE_CHECKING:
+    from podsight.sources.sync import ShowSpec
 
 __all__ = [
     "API_KEY_SETTING",
@@ -63,7 +67,7 @@ PLAYLIST_PARTS = "contentDetails"
 VIDEO_PARTS = "snippet,contentDetails,statistics"
 MAX_IDS_PER_CALL = 50
 # YouTube limits API keys by daily units (the ledger), not per second: no rate limiter
-# unless one is asked for (``from_env(rate=(calls, seconds))``).
+# unless one is asked for (``from_settings(rate=(calls, seconds))``).
 DEFAULT_RATE: tuple[int, float] | None = None
 
 _QUOTA_REASONS = {"quotaExceeded", "dailyLimitExceeded", "dailyLimitExceededUnreg"}
@@ -182,9 +186,12 @@ def balanced_batches(ids: Iterable[str], size: int = MAX_IDS_PER_CALL) -> list[l
 
 
 class YouTubeConnector:
-    """Channels, uploads and counts from the YouTube Data API v3, charged to a quota ledger."""
+    """Channels, uploads and counts from the YouTube Data API v3, charged to a quota ledger
+    (a :class:`~podsight.sources.connector.Connector`)."""
 
-    source = "youtube"
+    source: ClassVar[str] = "youtube"
+    spec_field: ClassVar[str] = "youtube_channel_id"
+    normalize = staticmethod(normalize)
 
     def __init__(self, api: ApiClient, *, quota: QuotaLedger, api_key: str | None = None) -> None:
         key = api_key if api_key is not None else conf.credential(API_KEY_SETTING)
@@ -202,7 +209,7 @@ class YouTubeConnector:
             api.error_hook = youtube_error_hook
 
     @classmethod
-    def from_env(cls, *, cache: bool = True, **client_options: Any) -> YouTubeConnector:
+    def from_settings(cls, *, cache: Any = True, **client_options: Any) -> YouTubeConnector:
         """From ``YOUTUBE_API_KEY``, ``PODSIGHT_YOUTUBE_API_URL`` and the quota settings.
 
         ``client_options`` go to :class:`ApiClient` (``sleep``, ``timeout``, ``rate``…).
@@ -225,6 +232,10 @@ class YouTubeConnector:
         )
         return cls(api, quota=quota, api_key=key)
 
+    @staticmethod
+    def follows(spec: ShowSpec) -> bool:
+        return bool(spec.youtube_channel_id or spec.youtube_handle)
+
     def close(self) -> None:
         self.api.close()
 
@@ -239,6 +250,11 @@ class YouTubeConnector:
     @property
     def spent_this_run(self) -> int:
         """Units this connector charged in this process."""
+        return self._spent
+
+    @property
+    def quota_units(self) -> int:
+        """The contract's name for :attr:`spent_this_run`."""
         return self._spent
 
     @property
@@ -278,6 +294,17 @@ class YouTubeConnector:
         return exc
 
     # -- channel sync -----------------------------------------------------------------
+
+    def fetch_show(self, spec: ShowSpec, seen: Seen = NOTHING_SEEN) -> Normalized:
+        """The channel ``spec`` names (its id, else its handle) via :meth:`fetch_channel`,
+        with the videos ``seen`` as the known ones (a handle is resolved to a stored
+        channel to find them; an unknown handle has none)."""
+        if spec.youtube_channel_id:
+            known = seen.episode_ids(spec.youtube_channel_id)
+            return self.fetch_channel(channel_id=spec.youtube_channel_id, known_video_ids=known)
+        stored = seen.show_id_for_handle(spec.youtube_handle)
+        known = seen.episode_ids(stored) if stored else frozenset()
+        return self.fetch_channel(handle=spec.youtube_handle, known_video_ids=known)
 
     def fetch_channel(
         self,
@@ -366,10 +393,10 @@ class YouTubeConnector:
 
     # -- discovery --------------------------------------------------------------------
 
-    def search_channels(self, term: str, limit: int = 5) -> Normalized:
+    def search(self, term: str, *, limit: int = 5) -> Normalized:
         """Channels matching ``term`` (``search.list``, 100 units): shows only."""
         if not term.strip():
-            raise ValueError("search_channels needs a search term")
+            raise ValueError("search needs a search term")
         response = self._call(
             "search",
             {
