@@ -29,3 +29,12 @@ def test_rich_prints_notes_escaped_and_keeps_bars_off_a_pipe():
     view.note("show [x] failed", level=logging.ERROR)
     # No bar on a pipe (it would leave blank lines); the note's brackets survive markup.
     assert out.getvalue() == "show [x] failed\n"
+
+
+def test_a_printed_note_is_not_logged_to_the_console_again(tmp_path):
+    """RichProgress prints a note itself; the log file keeps it, the console handler (which
+    shows warnings) must not show it a second time."""
+    from podsight.logs import django_logging
+
+    config = django_logging(tmp_path)["loggers"]["podsight.progress.printed"]
+    assert config["handlers"] == ["file"] and config["propagate"] is False

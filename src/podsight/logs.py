@@ -82,6 +82,12 @@ def django_logging(home: Path) -> dict[str, Any]:
             "podsight": {"handlers": ["console", "file"], "level": file_level},
             # Tracebacks of unexpected errors: the file only; the CLI prints one line.
             "podsight.internal": {"handlers": ["file"], "level": "ERROR", "propagate": False},
+            # Notes the CLI's progress view printed already: the file keeps them.
+            "podsight.progress.printed": {
+                "handlers": ["file"],
+                "level": file_level,
+                "propagate": False,
+            },
             "waitress": {"handlers": ["console", "file"], "level": "INFO"},
         },
     }

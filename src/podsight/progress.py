@@ -32,6 +32,9 @@ from rich.progress import Progress as _RichBar
 __all__ = ["SILENT", "Progress", "RichProgress", "Silent", "Task", "step_progress"]
 
 logger = logging.getLogger("podsight.progress")
+# Notes a RichProgress has already printed: to the log file only (podsight.logs), or the
+# console would show each twice, once as a log line.
+printed = logging.getLogger("podsight.progress.printed")
 
 
 class Task(Protocol):
@@ -127,7 +130,7 @@ class RichProgress:
             yield _RichTask(bar, bar.add_task("", total=total))
 
     def note(self, message: str, *, level: int = logging.INFO) -> None:
-        logger.log(level, "%s", message)
+        printed.log(level, "%s", message)
         style = _NOTE_STYLE.get(level)
         text = escape(message)
         self.console.print(f"[{style}]{text}[/]" if style else text, soft_wrap=True)
