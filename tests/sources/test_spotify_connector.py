@@ -97,11 +97,6 @@ def samples(test_data: Path) -> Path:
     return test_data / "api_samples" / "spotify" / "spotify-web-api-java"
 
 
-@pytest.fixture
-def seed_dir(test_data: Path) -> Path:
-    return test_data / "seeds" / "youtubeAPI"
-
-
 def spotify_show(show_id: str) -> ShowSpec:
     return ShowSpec(name=show_id, spotify_id=show_id)
 

@@ -63,11 +63,6 @@ def samples(test_data: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def seed_dir(test_data: Path) -> Path:
-    return test_data / "seeds" / "youtubeAPI"
-
-
-@pytest.fixture(scope="module")
 def export(seed_dir: Path) -> list[dict[str, Any]]:
     return json.loads((seed_dir / "videos.json").read_text(encoding="utf-8"))
 
