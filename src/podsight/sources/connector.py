@@ -2,8 +2,9 @@
 
 A connector turns one source's API into normalised records
 (:class:`~podsight.sources.records.Normalized`). Sync, discover and replay reach every
-source only through this contract, so a new source is one class plus one line in
-:data:`CONNECTORS` (and one case in the shared contract tests)::
+source only through this contract, so a new source is one class, one line in
+:data:`CONNECTORS`, a ``ShowSpec`` field for its id, and one case in the shared
+contract tests (``tests/sources/connector_cases.py``)::
 
     with connector_class("spotify").from_settings(cache=True) as connector:
         result = connector.fetch_show(spec, seen)   # a show and its new episodes
