@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from podsight.bootstrap import ensure_database
 from podsight.errors import InputError
 from podsight.pipeline.registry import STEPS, Param, Step, run_step, step
-from podsight.progress import SILENT, Progress, RichProgress
+from podsight.progress import SILENT, Progress
 
 if TYPE_CHECKING:
     from podsight.accounts.services import TokenInfo
@@ -43,15 +43,6 @@ if TYPE_CHECKING:
     from podsight.sources.sync import ShowSpec, SyncReport
 
 __all__ = ["STEPS", "Param", "Step", "run_step", "step"]
-
-
-def _legacy(progress: Progress) -> dict[str, Any]:
-    """``progress=``/``console=`` for domain functions not yet on the progress interface
-    (the dump import and the simulator are being converted on their own
-    branches); drop each use once its function takes a Progress."""
-    if isinstance(progress, RichProgress):
-        return {"progress": progress.enabled, "console": progress.console}
-    return {"progress": False, "console": None}
 
 
 # --- sources ------------------------------------------------------------------------------
