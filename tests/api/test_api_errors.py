@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from podsight.accounts.services import NoSuchToken
 from podsight.api.errors import DatabaseBusyMiddleware
+from podsight.demo.simulate import SimulationError
 from podsight.errors import (
     ConfigurationError,
     InputError,
@@ -39,6 +40,8 @@ CASES = [
     # What an operator must fix stays in the log: the client gets a generic message.
     (ConfigurationError("PODSIGHT_SECRET_KEY is unset"), 503, "not_configured", False),
     (PodsightError("the run failed"), 500, "error", False),
+    # A root subclass outside every branch (here the simulator's) is no less generic.
+    (SimulationError("the listeners stopped"), 500, "error", False),
 ]
 
 

@@ -28,7 +28,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from podsight.busy import RETRY_AFTER_S, is_database_busy
-from podsight.errors import ConfigurationError, PodsightError
+from podsight.errors import PodsightError, SourceError, StorageError
 
 __all__ = [
     "DatabaseBusyMiddleware",
@@ -77,7 +77,9 @@ def podsight_error_response(request: HttpRequest | None, exc: PodsightError) -> 
     path = getattr(request, "path", "?")
     if status_code >= 500:
         log.warning("%s on %s: %s", type(exc).__name__, path, exc)
-    if status_code < 500 or not (type(exc) is PodsightError or isinstance(exc, ConfigurationError)):
+    # Shown: what the client can act on (4xx) and what failed upstream or in storage (no
+    # setting, no secret in those); any other 5xx, a direct subclass of the root included.
+    if status_code < 500 or isinstance(exc, SourceError | StorageError):
         message = str(exc)
     else:
         # A failed run or a setting: what to fix is the operator's business, in the log.
