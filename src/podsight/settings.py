@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "podsight.accounts",
     "podsight.events",
     "podsight.gpodder",
+    "podsight.content",
 ]
 
 MIDDLEWARE = [

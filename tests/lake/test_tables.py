@@ -62,6 +62,8 @@ def test_every_table_has_a_unique_name_and_its_partitions_and_key_in_its_schema(
         "events",
         "engagement_daily",
         "podcastindex_feeds",
+        "transcripts",
+        "passages",
     }
     for name, table in TABLES.items():
         assert table.name == name

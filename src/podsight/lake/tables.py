@@ -11,9 +11,11 @@ table                     written by                             partitioned by 
 ``events``                ``events/consumer.py``                 date / event_id
 ``engagement_daily``      ``events/consumer.py``                 day / day, user, episode
 ``podcastindex_feeds``    ``sources/podcastindex/dump/``         — / id
+``transcripts``           ``content/transcripts.py``, ``asr.py``  — / episode, version, segment
+``passages``              ``content/passages.py``                — / episode, version, passage
 ========================  =====================================  =========================
 
-docs/events.md and docs/sources.md describe the columns.
+docs/events.md, docs/sources.md and docs/content.md describe the columns.
 """
 
 from __future__ import annotations
@@ -25,10 +27,13 @@ import pyarrow as pa
 __all__ = [
     "API_PAYLOADS",
     "ENGAGEMENT_DAILY",
+    "EMBEDDING_DIM",
     "EVENTS",
+    "PASSAGES",
     "PODCASTINDEX_FEEDS",
     "SOURCE_METRICS",
     "TABLES",
+    "TRANSCRIPTS",
     "LakeTable",
 ]
 
@@ -175,6 +180,62 @@ PODCASTINDEX_FEEDS = LakeTable(
     key=("id",),
 )
 
+# Transcript segments, one row each; a changed transcript is appended as the next version
+# (the old one stays). start_s/end_s are null where the document gives no time.
+TRANSCRIPTS = LakeTable(
+    "transcripts",
+    pa.schema(
+        [
+            ("episode_id", pa.int64()),
+            ("version", pa.int32()),
+            ("segment_no", pa.int32()),
+            ("source", pa.string()),  # rss | asr
+            ("format", pa.string()),  # vtt | srt | json | html | markdown | text | asr
+            ("language", pa.string()),
+            ("start_s", pa.float64()),
+            ("end_s", pa.float64()),
+            ("speaker", pa.string()),
+            ("text", pa.large_string()),
+            ("created_at", _TS),
+        ]
+    ),
+    key=("episode_id", "version", "segment_no"),
+)
+
+# all-MiniLM-L6-v2's output size: every vector in the lake has it.
+EMBEDDING_DIM = 384
+
+# Passages of about 30-60 s with their times and unit-length embeddings, keyed by the
+# transcript version they were cut from (0: one passage of title and show notes).
+PASSAGES = LakeTable(
+    "passages",
+    pa.schema(
+        [
+            ("episode_id", pa.int64()),
+            ("version", pa.int32()),
+            ("passage_no", pa.int32()),
+            ("kind", pa.string()),  # transcript | notes
+            ("start_s", pa.float64()),
+            ("end_s", pa.float64()),
+            ("speakers", pa.list_(pa.string())),
+            ("text", pa.large_string()),
+            ("embedder", pa.string()),
+            ("vector", pa.list_(pa.float32(), EMBEDDING_DIM)),
+            ("created_at", _TS),
+        ]
+    ),
+    key=("episode_id", "version", "passage_no"),
+)
+
 TABLES: dict[str, LakeTable] = {
-    t.name: t for t in (API_PAYLOADS, SOURCE_METRICS, EVENTS, ENGAGEMENT_DAILY, PODCASTINDEX_FEEDS)
+    t.name: t
+    for t in (
+        API_PAYLOADS,
+        SOURCE_METRICS,
+        EVENTS,
+        ENGAGEMENT_DAILY,
+        PODCASTINDEX_FEEDS,
+        TRANSCRIPTS,
+        PASSAGES,
+    )
 }
