@@ -1,0 +1,744 @@
+"""Episode transcripts: stored in the lake by version, fetched from the feeds' links.
+
+**Storing and reading** (every transcript source goes through these):
+
+- :func:`store_transcript` writes a transcript's segments as the episode's next version
+  in lake ``transcripts`` and points its :class:`~podsight.content.models.EpisodeTranscript`
+  at it (status ``ok``); the feed path here and speech recognition (``content/asr.py``) both
+  call it. Versions only grow: an earlier version stays in the lake.
+- :func:`read_segments` (one episode) and :func:`read_current_segments` (many) read the
+  current version's segments back, in order.
+
+**Fetching** (:func:`fetch_transcripts`, the step ``content.transcripts``): for every
+canonical episode whose feed links transcripts (``Episode.transcripts``: ``url``, ``type``,
+``language``, ``rel``), :func:`choose_link` picks one: a link in the channel's language
+first, then by format VTT > JSON > SRT > HTML > Markdown > plain text. It is fetched with
+the feeds' safe fetcher (SSRF guard, size cap ``PODSIGHT_TRANSCRIPT_MAX_BYTES``, timeouts,
+conditional GET with the stored ETag and Last-Modified, several at once), parsed
+(:mod:`.formats`), and stored only when its SHA-256 is new, so an unchanged transcript
+keeps its version and nothing downstream (passages, analysis) is redone. A failure is
+recorded on the episode (``error``; status ``error`` unless an earlier version is stored,
+which stays current) and the run goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from podsight import conf, lake
+from podsight.catalog.models import Episode
+from podsight.content.formats import (
+    FORMATS,
+    TranscriptFormatError,
+    format_from_media_type,
+    format_from_url,
+    parse_transcript,
+)
+from podsight.content.models import EpisodeTranscript, TranscriptSource, TranscriptStatus
+from podsight.content.segments import Segment, Transcript
+from podsight.errors import ConfigurationError
+from podsight.lake.tables import TRANSCRIPTS
+from podsight.progress import SILENT, Progress
+from podsight.sources.rss.fetch import (
+    FetchRequest,
+    FetchResult,
+    TooLargeError,
+    fetch_feed,
+    make_client,
+)
+
+__all__ = [
+    "FORMAT_PREFERENCE",
+    "AsrPart",
+    "StoreItem",
+    "TranscriptLink",
+    "TranscriptOutcome",
+    "TranscriptsReport",
+    "choose_link",
+    "fetch_transcripts",
+    "read_current_segments",
+    "read_segments",
+    "store_transcript",
+    "store_transcripts",
+    "transcript_links",
+    "transcript_max_bytes",
+]
+
+log = logging.getLogger(__name__)
+
+# Which link wins when an episode offers several (the Podcasting 2.0 namespace recommends
+# VTT; JSON and SRT carry times too; HTML and Markdown speakers and some times; text none).
+FORMAT_PREFERENCE = ("vtt", "json", "srt", "html", "markdown", "text")
+_DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+# Transcripts written to the lake per commit: fewer, larger Delta commits.
+_STORE_BATCH = 100
+
+
+def transcript_max_bytes() -> int:
+    """The size cap of one transcript document (``PODSIGHT_TRANSCRIPT_MAX_BYTES``, 10 MiB)."""
+    raw = os.environ.get("PODSIGHT_TRANSCRIPT_MAX_BYTES", "").strip()
+    if not raw:
+        return _DEFAULT_MAX_BYTES
+    try:
+        value = int(raw)
+    except ValueError:
+        raise conf.SettingError(
+            f"PODSIGHT_TRANSCRIPT_MAX_BYTES={raw!r} is not a whole number of bytes"
+        ) from None
+    if value <= 0:
+        raise conf.SettingError(f"PODSIGHT_TRANSCRIPT_MAX_BYTES={raw!r} must be positive")
+    return value
+
+
+# --- storing and reading ----------------------------------------------------------------
+
+
+@dataclass
+class StoreItem:
+    """One transcript to store (see :func:`store_transcript` for the fields)."""
+
+    episode_id: int
+    transcript: Transcript
+    source: str
+    url: str
+    sha256: str
+    mime_type: str = ""
+    etag: str = ""
+    last_modified: str = ""
+    details: dict[str, Any] | None = None
+
+
+def _duration(segments: Sequence[Segment]) -> float | None:
+    times = [t for s in segments for t in (s.end_s, s.start_s) if t is not None]
+    return max(times) if times else None
+
+
+def _lake_versions(episode_ids: Sequence[int]) -> dict[int, int]:
+    """The highest version the lake holds per episode: a run stopped between the lake
+    write and the database update left one the database does not know, and the next
+    version must not reuse its number."""
+    if not episode_ids or not lake.exists(TRANSCRIPTS):
+        return {}
+    ids = ", ".join(str(int(i)) for i in sorted(set(episode_ids)))
+    rows = lake.query(
+        f"SELECT episode_id, max(version) AS v FROM t WHERE episode_id IN ({ids}) "
+        "GROUP BY episode_id",
+        t=TRANSCRIPTS,
+    ).to_pylist()
+    return {r["episode_id"]: r["v"] for r in rows}
+
+
+def store_transcripts(items: Sequence[StoreItem]) -> list[int]:
+    """Store each item as its episode's next version, in one lake commit; the versions."""
+    if not items:
+        return []
+    ids = [item.episode_id for item in items]
+    if len(set(ids)) != len(ids):
+        raise ValueError("store_transcripts: one transcript per episode per call")
+    known = dict(
+        EpisodeTranscript.objects.filter(episode_id__in=ids).values_list("episode_id", "version")
+    )
+    in_lake = _lake_versions(ids)
+    versions = [max(known.get(i, 0), in_lake.get(i, 0)) + 1 for i in ids]
+    now = datetime.now(UTC)
+    columns: dict[str, list[Any]] = {name: [] for name in TRANSCRIPTS.schema.names}
+    for item, version in zip(items, versions, strict=True):
+        for number, seg in enumerate(item.transcript.segments):
+            row = {
+                "episode_id": item.episode_id,
+                "version": version,
+                "segment_no": number,
+                "source": item.source,
+                "format": item.transcript.format,
+                "language": item.transcript.language,
+                "start_s": seg.start_s,
+                "end_s": seg.end_s,
+                "speaker": seg.speaker,
+                "text": seg.text,
+                "created_at": now,
+            }
+            for name, value in row.items():
+                columns[name].append(value)
+    lake.append(TRANSCRIPTS, pa.table(columns, schema=TRANSCRIPTS.schema))
+    stamp = timezone.now()
+    with transaction.atomic():
+        for item, version in zip(items, versions, strict=True):
+            t = item.transcript
+            EpisodeTranscript.objects.update_or_create(
+                episode_id=item.episode_id,
+                defaults={
+                    "status": TranscriptStatus.OK,
+                    "source": item.source,
+                    "url": item.url,
+                    "mime_type": item.mime_type[:100],
+                    "format": t.format,
+                    "language": t.language[:35],
+                    "version": version,
+                    "content_sha256": item.sha256,
+                    "etag": item.etag or "",
+                    "last_modified": item.last_modified or "",
+                    "segments": len(t.segments),
+                    "duration_s": _duration(t.segments),
+                    "error": "",
+                    "warnings": list(t.warnings),
+                    "details": dict(item.details or {}),
+                    "fetched_at": stamp,
+                    "checked_at": stamp,
+                },
+            )
+    return versions
+
+
+def store_transcript(
+    episode_id: int,
+    transcript: Transcript,
+    *,
+    source: str,
+    url: str,
+    sha256: str,
+    mime_type: str = "",
+    etag: str = "",
+    last_modified: str = "",
+    details: dict[str, Any] | None = None,
+) -> int:
+    """Store ``transcript`` as the episode's next version; returns that version.
+
+    ``source`` is ``rss`` or ``asr``; ``url`` the document (or the enclosure for asr);
+    ``sha256`` what identifies the content (the document's bytes, or the audio's), which a
+    later run compares to decide whether anything changed; ``details`` source-specific
+    facts (the speech model, audio seconds, real-time factor). The episode's state row
+    becomes status ``ok`` with this version, its error cleared."""
+    if source not in TranscriptSource.values:
+        raise ValueError(f"source must be one of {TranscriptSource.values}, not {source!r}")
+    (version,) = store_transcripts(
+        [
+            StoreItem(
+                episode_id, transcript, source, url, sha256, mime_type, etag, last_modified,
+                details,
+            )
+        ]
+    )  # fmt: skip
+    return version
+
+
+def _segments_from(rows: Iterable[dict[str, Any]]) -> list[Segment]:
+    return [Segment(r["start_s"], r["end_s"], r["speaker"] or "", r["text"]) for r in rows]
+
+
+def read_segments(episode_id: int, version: int | None = None) -> list[Segment]:
+    """The segments of the episode's transcript ``version`` (default: the current one), in
+    order; empty when there is none."""
+    if version is None:
+        version = (
+            EpisodeTranscript.objects.filter(episode_id=episode_id)
+            .values_list("version", flat=True)
+            .first()
+        )
+    if not version or not lake.exists(TRANSCRIPTS):
+        return []
+    rows = lake.query(
+        "SELECT start_s, end_s, speaker, text FROM t WHERE episode_id = ? AND version = ? "
+        "ORDER BY segment_no",
+        [int(episode_id), int(version)],
+        t=TRANSCRIPTS,
+    ).to_pylist()
+    return _segments_from(rows)
+
+
+def read_current_segments(episode_ids: Iterable[int] | None = None) -> dict[int, list[Segment]]:
+    """The current version's segments of many episodes at once (default: every episode with
+    a stored transcript): ``{episode_id: [Segment, ...]}``, in one lake scan."""
+    current = EpisodeTranscript.objects.filter(version__gt=0)
+    if episode_ids is not None:
+        current = current.filter(episode_id__in=list(episode_ids))
+    versions = dict(current.values_list("episode_id", "version"))
+    if not versions or not lake.exists(TRANSCRIPTS):
+        return {}
+    wanted = pa.table(
+        {
+            "episode_id": pa.array(list(versions), pa.int64()),
+            "version": pa.array(list(versions.values()), pa.int32()),
+        }
+    )
+    con = lake.connect()
+    try:
+        from deltalake import DeltaTable
+
+        con.register("t", DeltaTable(str(lake.table_path(TRANSCRIPTS))).to_pyarrow_dataset())
+        con.register("w", wanted)
+        rows = (
+            con.sql(
+                "SELECT t.episode_id, t.start_s, t.end_s, t.speaker, t.text FROM t "
+                "JOIN w ON t.episode_id = w.episode_id AND t.version = w.version "
+                "ORDER BY t.episode_id, t.segment_no"
+            )
+            .to_arrow_table()
+            .to_pylist()
+        )
+    finally:
+        con.close()
+    out: dict[int, list[Segment]] = {}
+    for r in rows:
+        out.setdefault(r["episode_id"], []).append(
+            Segment(r["start_s"], r["end_s"], r["speaker"] or "", r["text"])
+        )
+    return out
+
+
+# --- choosing a link --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TranscriptLink:
+    """One ``podcast:transcript`` of an episode, as ingest stores it."""
+
+    url: str
+    type: str = ""
+    language: str = ""
+    rel: str = ""
+
+    @property
+    def format(self) -> str | None:
+        return format_from_media_type(self.type) or format_from_url(self.url)
+
+
+def transcript_links(episode: Episode) -> list[TranscriptLink]:
+    """The episode's transcript links (entries without a URL are left out)."""
+    links = []
+    for raw in episode.transcripts or []:
+        if isinstance(raw, dict) and isinstance(raw.get("url"), str) and raw["url"].strip():
+            links.append(
+                TranscriptLink(
+                    raw["url"].strip(),
+                    str(raw.get("type") or ""),
+                    str(raw.get("language") or ""),
+                    str(raw.get("rel") or ""),
+                )
+            )
+    return links
+
+
+def _primary(language: str) -> str:
+    return language.strip().lower().replace("_", "-").split("-", 1)[0]
+
+
+def choose_link(links: Sequence[TranscriptLink], language: str = "") -> TranscriptLink | None:
+    """The link to fetch: one in ``language`` (the channel's; ``en`` matches ``en-US``)
+    before one without a language before one in another language; then by
+    :data:`FORMAT_PREFERENCE` (an unknown format last); then the feed's order."""
+    wanted = _primary(language)
+
+    def rank(indexed: tuple[int, TranscriptLink]) -> tuple[int, int, int]:
+        index, link = indexed
+        have = _primary(link.language)
+        lang = 1 if not have or not wanted else (0 if have == wanted else 2)
+        fmt = link.format
+        order = FORMAT_PREFERENCE.index(fmt) if fmt in FORMAT_PREFERENCE else len(FORMATS)
+        return lang, order, index
+
+    return min(enumerate(links), key=rank)[1] if links else None
+
+
+# --- the run ----------------------------------------------------------------------------
+
+
+@dataclass
+class TranscriptOutcome:
+    """What happened to one episode: ``stored`` (new or changed), ``unchanged`` (304 or
+    the same content), ``failed``, ``no_link``, or an ASR status."""
+
+    episode_id: int
+    status: str
+    url: str = ""
+    format: str = ""
+    version: int = 0
+    segments: int = 0
+    error: str = ""
+    warnings: int = 0
+
+
+@dataclass
+class AsrPart:
+    """Speech recognition for episodes without a transcript link (``asr=True``)."""
+
+    attempted: int = 0
+    stored: int = 0
+    unchanged: int = 0
+    no_speech_model: int = 0
+    failed: int = 0
+    audio_s: float = 0.0
+    elapsed_s: float = 0.0
+
+
+@dataclass
+class TranscriptsReport:
+    episodes: int = 0  # considered: alive episodes with a link (and without, for asr)
+    fetched: int = 0  # documents that arrived (200), changed or not
+    not_modified: int = 0  # 304 answers
+    unchanged: int = 0  # 304, or content with the stored SHA-256
+    stored: int = 0  # new versions written
+    failed: int = 0
+    no_link: int = 0
+    formats: dict[str, int] = field(default_factory=dict)  # stored versions per format
+    warnings: int = 0  # repair lines in the stored transcripts
+    asr: AsrPart | None = None
+    outcomes: list[TranscriptOutcome] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+
+def _episodes(limit: int | None, asr: bool) -> list[Episode]:
+    qs = Episode.objects.alive().select_related("channel", "transcript_state")
+    if not asr:
+        qs = qs.filter(has_transcript=True)
+    # Never-checked episodes first, then the longest unchecked: a limited run moves on
+    # through the catalog instead of refetching the same few.
+    qs = qs.order_by(F("transcript_state__checked_at").asc(nulls_first=True), "pk")
+    return list(qs[:limit] if limit is not None else qs)
+
+
+def _state(episode: Episode) -> EpisodeTranscript | None:
+    try:
+        return episode.transcript_state
+    except EpisodeTranscript.DoesNotExist:
+        return None
+
+
+def _record_failure(episode: Episode, url: str, message: str, mime_type: str = "") -> None:
+    """The error on the episode; an earlier stored version stays current (status ok)."""
+    state = _state(episode)
+    stamp = timezone.now()
+    if state is not None and state.version > 0:
+        EpisodeTranscript.objects.filter(pk=state.pk).update(
+            error=message, checked_at=stamp, updated_at=stamp
+        )
+        return
+    EpisodeTranscript.objects.update_or_create(
+        episode=episode,
+        defaults={
+            "status": TranscriptStatus.ERROR,
+            "source": TranscriptSource.RSS,
+            "url": url,
+            "mime_type": mime_type[:100],
+            "error": message,
+            "checked_at": stamp,
+        },
+    )
+
+
+def _record_unchanged(episode: Episode, result: FetchResult) -> None:
+    stamp = timezone.now()
+    EpisodeTranscript.objects.filter(episode=episode).update(
+        etag=result.etag or "",
+        last_modified=result.last_modified or "",
+        error="",
+        checked_at=stamp,
+        updated_at=stamp,
+    )
+
+
+def _record_no_link(episodes: Sequence[Episode]) -> None:
+    missing = [e for e in episodes if _state(e) is None]
+    stamp = timezone.now()
+    EpisodeTranscript.objects.bulk_create(
+        [
+            EpisodeTranscript(episode=e, status=TranscriptStatus.NONE, checked_at=stamp)
+            for e in missing
+        ],
+        ignore_conflicts=True,
+    )
+    pending = [e.pk for e in episodes if (s := _state(e)) is not None and s.version == 0]
+    EpisodeTranscript.objects.filter(episode_id__in=pending).update(
+        status=TranscriptStatus.NONE, checked_at=stamp
+    )
+
+
+def _too_large_message(url: str, limit: int) -> str:
+    return (
+        f"{url}: the transcript is larger than the {limit:,}-byte limit; raise "
+        "PODSIGHT_TRANSCRIPT_MAX_BYTES if this transcript is legitimately that large"
+    )
+
+
+def _request(episode: Episode, link: TranscriptLink) -> FetchRequest:
+    state = _state(episode)
+    if state is not None and state.url == link.url and state.source == TranscriptSource.RSS:
+        # Conditional GET only for the document we hold: another link must come in full.
+        if state.version > 0:
+            return FetchRequest(link.url, state.etag or None, state.last_modified or None)
+    return FetchRequest(link.url)
+
+
+def fetch_transcripts(
+    *,
+    limit: int | None = None,
+    asr: bool = False,
+    concurrency: int = 8,
+    progress: Progress = SILENT,
+    transcribe: Callable[[Episode], Any] | None = None,
+) -> TranscriptsReport:
+    """Fetch, parse and store the preferred transcript of every alive episode that links
+    one (at most ``limit`` episodes, the least recently checked first); with ``asr``,
+    transcribe the episodes without a link (``transcribe``: the per-episode function,
+    default ``podsight.content.asr.transcribe_episode``)."""
+    if asr and transcribe is None:
+        transcribe = _asr_function()
+    report = TranscriptsReport()
+    episodes = _episodes(limit, asr)
+    report.episodes = len(episodes)
+    linked: list[tuple[Episode, TranscriptLink]] = []
+    unlinked: list[Episode] = []
+    for episode in episodes:
+        link = choose_link(transcript_links(episode), episode.channel.language)
+        if link is None:
+            unlinked.append(episode)
+        else:
+            linked.append((episode, link))
+    _fetch_linked(linked, report, concurrency=concurrency, progress=progress)
+    if asr:
+        assert transcribe is not None
+        report.asr = _transcribe_unlinked(unlinked, transcribe, report, progress=progress)
+    else:
+        report.no_link = len(unlinked)
+        report.outcomes += [TranscriptOutcome(e.pk, "no_link") for e in unlinked]
+        _record_no_link(unlinked)
+    return report
+
+
+def _asr_function() -> Callable[[Episode], Any]:
+    try:
+        from podsight.content import asr as asr_module  # type: ignore[attr-defined]
+    except ImportError:
+        asr_module = None
+    function = getattr(asr_module, "transcribe_episode", None)
+    if function is None:
+        raise ConfigurationError(
+            "speech recognition is not part of this podsight yet (podsight.content.asr is "
+            "missing); run `podsight content transcripts` without --asr"
+        )
+    return function
+
+
+def _fetch_linked(
+    linked: Sequence[tuple[Episode, TranscriptLink]],
+    report: TranscriptsReport,
+    *,
+    concurrency: int,
+    progress: Progress,
+) -> None:
+    if not linked:
+        return
+    max_bytes = transcript_max_bytes()
+    allow_private = conf.allow_private_urls()
+    pending: list[tuple[Episode, TranscriptLink, FetchResult, Transcript, str]] = []
+
+    def flush() -> None:
+        items = [
+            StoreItem(
+                episode.pk, transcript, TranscriptSource.RSS, link.url, sha,
+                result.content_type or link.type, result.etag or "", result.last_modified or "",
+            )
+            for episode, link, result, transcript, sha in pending
+        ]  # fmt: skip
+        versions = store_transcripts(items)
+        for (episode, link, _r, transcript, _s), version in zip(pending, versions, strict=True):
+            report.stored += 1
+            report.formats[transcript.format] = report.formats.get(transcript.format, 0) + 1
+            report.warnings += len(transcript.warnings)
+            report.outcomes.append(
+                TranscriptOutcome(
+                    episode.pk, "stored", link.url, transcript.format, version,
+                    len(transcript.segments), warnings=len(transcript.warnings),
+                )
+            )  # fmt: skip
+        pending.clear()
+
+    workers = max(1, concurrency)
+    client = make_client(max_connections=workers)
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="transcripts")
+    try:
+        with progress.task("transcripts", total=len(linked)) as task:
+
+            def work(request: FetchRequest) -> FetchResult:
+                return fetch_feed(client, request, max_bytes=max_bytes, allow_private=allow_private)
+
+            futures = {
+                pool.submit(work, _request(episode, link)): (episode, link)
+                for episode, link in linked
+            }
+            for future in as_completed(futures):
+                episode, link = futures.pop(future)
+                result = future.result()
+                task.advance(item=link.url)
+                stored = _handle(episode, link, result, report, max_bytes)
+                if stored is not None:
+                    pending.append((episode, link, result, *stored))
+                    if len(pending) >= _STORE_BATCH:
+                        flush()
+            flush()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        client.close()
+
+
+def _handle(
+    episode: Episode,
+    link: TranscriptLink,
+    result: FetchResult,
+    report: TranscriptsReport,
+    max_bytes: int,
+) -> tuple[Transcript, str] | None:
+    """Record a failure or an unchanged document; a parsed transcript to store, or None."""
+    state = _state(episode)
+    if result.error is not None:
+        message = str(result.error)
+        if isinstance(result.error, TooLargeError):
+            message = _too_large_message(link.url, max_bytes)
+        return _failed(episode, link, message, report, result.content_type or link.type)
+    if result.not_modified:
+        report.not_modified += 1
+        report.unchanged += 1
+        _record_unchanged(episode, result)
+        report.outcomes.append(
+            TranscriptOutcome(episode.pk, "unchanged", link.url, state.format if state else "",
+                              state.version if state else 0)
+        )  # fmt: skip
+        return None
+    report.fetched += 1
+    content = result.content or b""
+    sha = hashlib.sha256(content).hexdigest()
+    if (
+        state is not None
+        and state.version > 0
+        and state.content_sha256 == sha
+        and state.url == link.url
+    ):
+        report.unchanged += 1
+        _record_unchanged(episode, result)
+        report.outcomes.append(
+            TranscriptOutcome(episode.pk, "unchanged", link.url, state.format, state.version)
+        )
+        return None
+    language = link.language or episode.channel.language or ""
+    # A server saying text/plain (or nothing useful) says less than the feed's type.
+    media_type = result.content_type
+    if format_from_media_type(media_type) in (None, "text") and format_from_media_type(link.type):
+        media_type = link.type
+    try:
+        transcript = parse_transcript(
+            content,
+            media_type=media_type or None,
+            url=result.final_url or link.url,
+            charset=result.charset,
+            language=language,
+        )
+    except TranscriptFormatError as exc:
+        return _failed(episode, link, f"{link.url}: {exc}", report, result.content_type or "")
+    return transcript, sha
+
+
+def _failed(
+    episode: Episode,
+    link: TranscriptLink,
+    message: str,
+    report: TranscriptsReport,
+    mime_type: str = "",
+) -> None:
+    report.failed += 1
+    log.info("transcript of episode %s failed: %s", episode.pk, message)
+    _record_failure(episode, link.url, message, mime_type)
+    report.outcomes.append(
+        TranscriptOutcome(episode.pk, "failed", link.url, link.format or "", error=message)
+    )
+    return None
+
+
+def _transcribe_unlinked(
+    episodes: Sequence[Episode],
+    transcribe: Callable[[Episode], Any],
+    report: TranscriptsReport,
+    *,
+    progress: Progress,
+) -> AsrPart:
+    """Each episode without a link through ``transcribe``; it returns an outcome with
+    ``status`` (``ok``, ``unchanged``, ``no_speech_model``, ``error``), ``transcript``
+    (when ok), ``sha256``, ``url``, ``error`` and ``details`` (model, ``audio_s``,
+    ``elapsed_s``, real-time factor), and stored here through :func:`store_transcript`."""
+    part = AsrPart()
+    if not episodes:
+        return part
+    with progress.task("speech", total=len(episodes)) as task:
+        for episode in episodes:
+            task.advance(0, item=episode.title[:60] or str(episode.pk))
+            part.attempted += 1
+            outcome = transcribe(episode)
+            status = getattr(outcome, "status", "error")
+            details = dict(getattr(outcome, "details", None) or {})
+            part.audio_s += float(details.get("audio_s") or 0.0)
+            part.elapsed_s += float(details.get("elapsed_s") or 0.0)
+            url = getattr(outcome, "url", "") or episode.enclosure_url
+            transcript = getattr(outcome, "transcript", None)
+            if status == "ok" and transcript is not None:
+                version = store_transcript(
+                    episode.pk, transcript, source=TranscriptSource.ASR, url=url,
+                    sha256=getattr(outcome, "sha256", ""), details=details,
+                )  # fmt: skip
+                part.stored += 1
+                report.stored += 1
+                report.formats["asr"] = report.formats.get("asr", 0) + 1
+                report.outcomes.append(
+                    TranscriptOutcome(episode.pk, "stored", url, transcript.format, version,
+                                      len(transcript.segments))
+                )  # fmt: skip
+            elif status == "unchanged":
+                part.unchanged += 1
+                report.unchanged += 1
+                report.outcomes.append(TranscriptOutcome(episode.pk, "unchanged", url))
+            else:
+                error = getattr(outcome, "error", "") or status
+                if status == TranscriptStatus.NO_SPEECH_MODEL:
+                    part.no_speech_model += 1
+                else:
+                    part.failed += 1
+                    report.failed += 1
+                _record_asr_state(episode, url, status, error, details)
+                report.outcomes.append(TranscriptOutcome(episode.pk, status, url, error=error))
+            task.advance()
+    return part
+
+
+def _record_asr_state(
+    episode: Episode, url: str, status: str, error: str, details: dict[str, Any]
+) -> None:
+    state = _state(episode)
+    stamp = timezone.now()
+    if state is not None and state.version > 0:
+        EpisodeTranscript.objects.filter(pk=state.pk).update(
+            error=error, checked_at=stamp, updated_at=stamp
+        )
+        return
+    valid = status if status in TranscriptStatus.values else TranscriptStatus.ERROR
+    EpisodeTranscript.objects.update_or_create(
+        episode=episode,
+        defaults={
+            "status": valid,
+            "source": TranscriptSource.ASR,
+            "url": url,
+            "error": error,
+            "details": details,
+            "checked_at": stamp,
+        },
+    )
