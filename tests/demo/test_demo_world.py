@@ -207,7 +207,10 @@ def test_guids_transcripts_and_podcast_guid(world: World) -> None:
     share = sum(bool(e.transcripts) for e in episodes) / len(episodes)
     assert 0.15 < share < 0.85
     types = {t.mime_type for e in episodes for t in e.transcripts}
-    assert types == {"text/vtt", "application/x-subrip", "application/json", "text/html"}
+    timed = {"text/vtt", "application/x-subrip", "application/json", "text/html"}
+    assert types == timed | {"text/plain"}
+    # A plain-text copy is only ever listed after a timed format, never alone.
+    assert all(e.transcripts[0].mime_type in timed for e in episodes if e.transcripts)
     # Example from the Podcasting 2.0 spec for podcast:guid.
     assert podcast_guid_for("https://mp3s.nashownotes.com/pc20rss.xml/") == (
         "917393e3-1b1e-5cef-ace4-edaa54e1f810"

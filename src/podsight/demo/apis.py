@@ -44,6 +44,7 @@ def build_demo_api_server(
     world: World, *, host: str = "127.0.0.1", port: int = 0, cache_mode: str = "etag"
 ) -> ApiServer:
     from podsight.demo.apple_api import build_apple_backend
+    from podsight.demo.documents import HostingBackend
     from podsight.demo.podcastindex_api import build_podcastindex_backend
     from podsight.demo.spotify_api import build_spotify_backends
     from podsight.demo.youtube_api import build_youtube_backend
@@ -56,6 +57,7 @@ def build_demo_api_server(
             "youtube": build_youtube_backend(world),
             "podcastindex": build_podcastindex_backend(world),
             "itunes": build_apple_backend(world),
+            "hosting": HostingBackend(world),
         },
         cache_mode=cache_mode,
         host=host,

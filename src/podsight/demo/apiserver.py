@@ -49,6 +49,8 @@ MOUNTS = {
     "youtube": ("/youtube/v3", "PODSIGHT_YOUTUBE_API_URL"),
     "podcastindex": ("/podcastindex/api/1.0", "PODSIGHT_PODCASTINDEX_API_URL"),
     "itunes": ("/itunes", "PODSIGHT_ITUNES_API_URL"),
+    # The demo podcast host's documents (transcripts, chapters): linked from feeds, no setting.
+    "hosting": ("/hosting", ""),
 }
 
 # How cacheable 200 answers are labelled:
@@ -161,7 +163,7 @@ class ApiServer:
 
     def env(self) -> dict[str, str]:
         """Settings that point every connector at this server."""
-        return {setting: self.base_url + prefix for prefix, setting in MOUNTS.values()}
+        return {setting: self.base_url + prefix for prefix, setting in MOUNTS.values() if setting}
 
     def start(self) -> ApiServer:
         # A short poll interval makes stop() quick (tests start many servers).

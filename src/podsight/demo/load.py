@@ -2,18 +2,24 @@
 the real paths, and serving the demo world as the source APIs.
 
 :func:`load_demo` is the ``demo.load`` step's work (``podsight demo load``, ``make
-run``): write the world's RSS documents, ingest them, serve the world as Podcast Index,
-Apple, Spotify and YouTube on a local server and sync the demo shows from it through the
-real connectors, then match, so each demo show is one channel with its platforms'
-records linked. The ingest, sync and match steps are passed in (as :func:`add_feed
-<podsight.directory.service.add_feed>` takes its ingest), so this module depends on no
-front end and each part reports like it does on its own.
+run``): start a local server for the world (its podcast host's transcript and chapters
+documents, and Podcast Index, Apple, Spotify and YouTube), write the world's RSS
+documents with their document links pointing there, ingest them, sync the demo shows
+from the APIs through the real connectors, then match, so each demo show is one channel
+with its platforms' records linked; then fetch the transcripts the feeds link (the safe
+fetcher trusts this one server's origin while it does, nothing else on loopback) and
+analyse them, so search answers. The ingest, sync, match, transcripts and analyze steps
+are passed in (as :func:`add_feed <podsight.directory.service.add_feed>` takes its
+ingest), so this module depends on no front end and each part reports like it does on
+its own.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import socket
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,6 +31,7 @@ from podsight.progress import SILENT, Progress
 
 if TYPE_CHECKING:
     from podsight.demo.apiserver import ApiServer
+    from podsight.demo.world import World
     from podsight.matching.report import CatalogSummary
     from podsight.matching.run import MatchReport
     from podsight.sources.rss.ingest import IngestReport
@@ -68,6 +75,11 @@ class DemoLoadReport:
     sync: SyncReport | None = None
     match: MatchReport | None = None
     catalog: CatalogSummary | None = None
+    # The content steps' reports (content.transcripts, content.analyze); None when not run.
+    transcripts: Any = None
+    analysis: Any = None
+    documents_url: str | None = None  # where the demo's transcripts and chapters are served
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per part
 
 
 @dataclass
@@ -85,15 +97,19 @@ def feeds_from_environment() -> list[str]:
     return [x for x in re.split(r"[\s,]+", os.environ.get("PODSIGHT_FEEDS", "")) if x]
 
 
-def demo_feeds(out_dir: Path, *, seed: int = 42, shows: int = 24) -> DemoFeeds:
-    """Write the seeded demo world's RSS documents into ``out_dir``."""
+def demo_feeds(
+    out_dir: Path, *, seed: int = 42, shows: int = 24, world: World | None = None
+) -> DemoFeeds:
+    """Write the seeded demo world's RSS documents into ``out_dir`` (``world``: that world,
+    e.g. with its documents hosted locally, instead of building it from the seed)."""
     from podsight.demo import build_world, write_rss_feeds
 
     # A folder reused with another seed or size must not keep the old world's feeds.
     if out_dir.is_dir():
         for stale in out_dir.glob("*.xml"):
             stale.unlink()
-    return DemoFeeds(out_dir, write_rss_feeds(build_world(seed=seed, shows=shows), out_dir))
+    world = world or build_world(seed=seed, shows=shows)
+    return DemoFeeds(out_dir, write_rss_feeds(world, out_dir))
 
 
 def _write_sources_file(specs: list[Any]) -> Path:
@@ -103,14 +119,36 @@ def _write_sources_file(specs: list[Any]) -> Path:
     return sources_file
 
 
-@contextmanager
-def _demo_server(world: Any, **options: Any) -> Iterator[ApiServer]:
-    from podsight.demo.apis import build_demo_api_server
+def _pick_port(host: str) -> int:
+    """The stable port if it is free, else any free one."""
+    for port in (DEMO_API_PORT, 0):
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as HTTPServer does
+            try:
+                probe.bind((host, port))
+            except OSError:
+                continue
+            return int(probe.getsockname()[1])
+    raise OSError(f"no free port on {host}")
 
-    try:
-        server = build_demo_api_server(world, port=DEMO_API_PORT, **options)
-    except OSError:  # the stable port is taken: any free one
-        server = build_demo_api_server(world, **options)
+
+@contextmanager
+def _demo_server(world: World, **options: Any) -> Iterator[ApiServer]:
+    """The world's server; the world's document links point at it (the feeds and the
+    Podcast Index records carry them, so they are set before either is built)."""
+    from podsight.demo.apis import build_demo_api_server
+    from podsight.demo.documents import host_documents
+
+    host = "127.0.0.1"
+    for attempt in range(3):
+        port = _pick_port(host)
+        host_documents(world, f"http://{host}:{port}")
+        try:
+            server = build_demo_api_server(world, host=host, port=port, **options)
+            break
+        except OSError:  # taken between the probe and the bind: another port
+            if attempt == 2:
+                raise
     with server:
         yield server
 
@@ -123,43 +161,95 @@ def load_demo(
     ingest: Callable[..., IngestReport],
     sync: Callable[..., SyncReport],
     match: Callable[..., MatchReport],
+    transcripts: Callable[..., Any] | None = None,
+    analyze: Callable[..., Any] | None = None,
     progress: Progress = SILENT,
 ) -> DemoLoadReport:
     """Load data for a local platform: the feeds in ``PODSIGHT_FEEDS`` if set, else the
-    demo world (its feeds, then its APIs when ``apis``); then match. ``ingest``, ``sync``
-    and ``match`` are the pipeline's steps of those names."""
-    from podsight.matching.report import catalog_summary
+    demo world (its feeds, then its APIs when ``apis``); then match; then fetch the
+    episodes' transcripts and analyse them. ``ingest``, ``sync``, ``match``,
+    ``transcripts`` and ``analyze`` are the pipeline's steps of those names (the last two
+    are skipped when None)."""
+    from podsight.demo import build_world
 
     named = feeds_from_environment()
     if named:
         progress.note(f"ingesting {len(named)} feed(s) from PODSIGHT_FEEDS")
-        report = DemoLoadReport(ingest=ingest(named, progress=progress), feeds_from_env=named)
-    else:
-        out_dir = conf.podsight_home() / "demo" / "feeds"
-        feeds = demo_feeds(out_dir, seed=seed, shows=shows)
-        progress.note(f"wrote {len(feeds.paths)} demo feed documents to {out_dir}")
-        report = DemoLoadReport(ingest=ingest([str(out_dir)], progress=progress), feeds=feeds)
-    if report.ingest.all_failed:
+        with _timed(timings := {}, "ingest"):
+            ingested = ingest(named, progress=progress)
+        report = DemoLoadReport(ingest=ingested, feeds_from_env=named, timings=timings)
+        if not report.ingest.all_failed:
+            _match_and_understand(report, match, transcripts, analyze, progress)
         return report
-    if not named and apis:
-        _sync_demo_apis(report, seed=seed, shows=shows, sync=sync, progress=progress)
-    # One show on several platforms is one channel only once matching has linked them.
-    report.match = match(full=False, progress=progress)
-    report.catalog = catalog_summary()
+    world = build_world(seed=seed, shows=shows)
+    with _demo_server(world) as server:
+        out_dir = conf.podsight_home() / "demo" / "feeds"
+        feeds = demo_feeds(out_dir, world=world)
+        progress.note(
+            f"wrote {len(feeds.paths)} demo feed documents to {out_dir}; their transcripts "
+            f"and chapters are served on {server.base_url}"
+        )
+        with _timed(timings := {}, "ingest"):
+            ingested = ingest([str(out_dir)], progress=progress)
+        report = DemoLoadReport(
+            ingest=ingested, feeds=feeds, documents_url=server.base_url, timings=timings
+        )
+        if report.ingest.all_failed:
+            return report
+        if apis:
+            _sync_demo_apis(report, world, server, sync=sync, progress=progress)
+        _match_and_understand(
+            report, match, transcripts, analyze, progress, trusted=server.base_url
+        )
     return report
 
 
-def _sync_demo_apis(
-    report: DemoLoadReport, *, seed: int, shows: int, sync: Callable[..., SyncReport],
+@contextmanager
+def _timed(timings: dict[str, float], part: str) -> Iterator[None]:
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        timings[part] = round(time.monotonic() - started, 2)
+
+
+def _match_and_understand(
+    report: DemoLoadReport,
+    match: Callable[..., MatchReport],
+    transcripts: Callable[..., Any] | None,
+    analyze: Callable[..., Any] | None,
     progress: Progress,
+    *,
+    trusted: str | None = None,
+) -> None:
+    from podsight.matching.report import catalog_summary
+    from podsight.sources.rss.fetch import trusting
+
+    # One show on several platforms is one channel only once matching has linked them.
+    with _timed(report.timings, "match"):
+        report.match = match(full=False, progress=progress)
+    report.catalog = catalog_summary()
+    if transcripts is not None:
+        with _timed(report.timings, "transcripts"):
+            if trusted is None:
+                report.transcripts = transcripts(progress=progress)
+            else:  # the demo's own server on loopback, and no other private address
+                with trusting(trusted):
+                    report.transcripts = transcripts(progress=progress)
+    if analyze is not None:
+        with _timed(report.timings, "analyze"):
+            report.analysis = analyze(progress=progress)
+
+
+def _sync_demo_apis(
+    report: DemoLoadReport, world: World, server: ApiServer, *,
+    sync: Callable[..., SyncReport], progress: Progress,
 ) -> None:  # fmt: skip
-    from podsight.demo import build_world
     from podsight.demo.apis import demo_show_specs, pointed_at
 
-    world = build_world(seed=seed, shows=shows)
     specs = demo_show_specs(world)
     report.sources_file = _write_sources_file(specs)
-    with _demo_server(world) as server, pointed_at(server):
+    with pointed_at(server), _timed(report.timings, "sync"):
         report.api_url = server.base_url
         progress.note(
             f"demo APIs (Podcast Index, Apple, Spotify, YouTube) on {server.base_url}; "

@@ -36,6 +36,7 @@ __all__ = [
     "Funding",
     "Person",
     "Show",
+    "Sponsor",
     "Transcript",
     "World",
     "build_world",
@@ -358,6 +359,18 @@ class Transcript:
     rel: str | None = None  # "captions" for timed formats on some hosts
 
 
+@dataclass(frozen=True, slots=True)
+class Sponsor:
+    """An (invented) advertiser of a show: its ad reads name it, its promo URL
+    (``<domain>/podcast``) and the show's discount code."""
+
+    name: str
+    kind: str  # what it sells (talk.BRANDS), for the pitch in the show's language
+    domain: str
+    code: str
+    percent: int
+
+
 @dataclass(slots=True)
 class Funding:
     url: str
@@ -431,6 +444,7 @@ class Show:
     funding: Funding | None = None
     episodes: list[Episode] = field(default_factory=list)
     breakage: list[str] = field(default_factory=list)
+    sponsors: list[Sponsor] = field(default_factory=list)
 
     @property
     def feed_filename(self) -> str:
@@ -553,7 +567,28 @@ def build_world(seed: int = 42, shows: int = 24) -> World:
             legacy_ns=i == legacy_ns,
         )
         result.append(show)
+    for show in result:
+        # A stream of its own, so the facts drawn above stay what they were before shows
+        # had sponsors and plain-text transcripts.
+        _add_sponsors_and_text(random.Random(f"{seed}/{show.slug}/extras"), show)
     return World(seed=seed, epoch=EPOCH, shows=result)
+
+
+def _add_sponsors_and_text(rng: random.Random, show: Show) -> None:
+    from podsight.demo.talk import BRANDS
+
+    if rng.random() < 0.75:
+        word = re.sub(r"[^A-Z]", "", _slugify(show.title).split("-")[0].upper())[:8] or "POD"
+        for name, kind in rng.sample(BRANDS, rng.choice((1, 1, 2))):
+            domain = re.sub(r"[^a-z]", "", name.lower()) + ".example"
+            percent = rng.choice((10, 15, 20, 25))
+            show.sponsors.append(Sponsor(name, kind, domain, f"{word}{percent}", percent))
+    # Some hosts add a plain-text copy next to the timed formats.
+    if any(e.transcripts for e in show.episodes) and rng.random() < 0.35:
+        for ep in show.episodes:
+            if ep.transcripts:
+                url = ep.transcripts[0].url.rsplit(".", 1)[0] + ".txt"
+                ep.transcripts.append(Transcript(url, "text/plain", show.language_tag))
 
 
 def _person(rng: random.Random, lang: _Lang, role: str) -> Person:

@@ -343,8 +343,10 @@ def demo_load(
     *, seed: int = 42, shows: int = 24, apis: bool = True, progress: Progress = SILENT
 ) -> DemoLoadReport:
     """Load data for a local platform: the feeds in PODSIGHT_FEEDS if set, else the demo
-    world's feeds and (``apis``) its shows synced from the local demo APIs; then match.
-    The report holds the ingest, sync and match reports and the catalog summary."""
+    world's feeds and (``apis``) its shows synced from the local demo APIs; then match;
+    then the episodes' transcripts are fetched and analysed, so search answers. The report
+    holds the ingest, sync, match, transcripts and analysis reports and the catalog
+    summary."""
     ensure_database()
     from podsight.demo.load import load_demo
 
@@ -355,6 +357,9 @@ def demo_load(
         ingest=ingest_rss,
         sync=sync_sources,
         match=lambda **options: match_records(**options).run,
+        # Registered by the content app's steps (below in this module once they exist).
+        transcripts=STEPS.get("content.transcripts"),
+        analyze=STEPS.get("content.analyze"),
         progress=progress,
     )
 

@@ -42,12 +42,14 @@ Settings (environment): ``PODSIGHT_FEED_MAX_BYTES`` (default 50 MiB),
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import ipaddress
 import os
 import re
 import socket
 import stat
+import threading
 import time
 import typing
 import zlib
@@ -93,6 +95,7 @@ __all__ = [
     "make_client",
     "read_feed_file",
     "blocked_reason",
+    "trusting",
 ]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -296,9 +299,38 @@ def blocked_reason(address: IPAddress) -> str | None:
     return None
 
 
+# Origins (host, port) the guard lets through while a `trusting` block runs, counted so
+# nested or concurrent blocks for one origin do not end each other's trust. Process-wide,
+# not a context variable: fetches run in worker threads that do not inherit contexts.
+_trusted: dict[tuple[str, int], int] = {}
+_trusted_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def trusting(origin: str) -> Iterator[None]:
+    """Let the SSRF guard pass exactly one origin (``http://host:port``) while inside,
+    whatever its address: the demo fetches the documents its own server hosts on
+    loopback, and every other private address stays refused."""
+    parsed = _parse(origin)
+    key = (parsed.host.lower(), parsed.port or (443 if parsed.scheme == "https" else 80))
+    with _trusted_lock:
+        _trusted[key] = _trusted.get(key, 0) + 1
+    try:
+        yield
+    finally:
+        with _trusted_lock:
+            _trusted[key] -= 1
+            if not _trusted[key]:
+                del _trusted[key]
+
+
 def _vet(host: str, port: int, *, url: str | None) -> list[IPAddress]:
-    """Resolve ``host`` and refuse if any of its addresses is not public."""
+    """Resolve ``host`` and refuse if any of its addresses is not public (unless the
+    origin is trusted: :func:`trusting`)."""
     addresses = _resolve(host, port, url=url)
+    with _trusted_lock:
+        if (host.lower(), port) in _trusted:
+            return addresses
     for address in addresses:
         reason = blocked_reason(address)
         if reason is not None:
