@@ -31,7 +31,7 @@ from html import escape as html_escape
 
 from podsight.demo.apiserver import ApiRequest, Reply
 from podsight.demo.talk import TALK, Talk
-from podsight.demo.world import Episode, Show, World
+from podsight.demo.world import Episode, Show, World, language_topics
 
 __all__ = [
     "CHAPTERS_BASE",
@@ -102,12 +102,8 @@ class Script:
 def category_of(show: Show) -> str | None:
     """The world category a show's topics come from (``None`` for a language without
     phrases)."""
-    from podsight.demo.world import _LANGS
-
-    lang = _LANGS.get(show.language)
-    if lang is None:
-        return None
-    return next((k for k, topics in lang.topics.items() if list(topics) == show.topics), None)
+    topics = language_topics(show.language)
+    return next((k for k, listed in topics.items() if list(listed) == show.topics), None)
 
 
 def _episode_topic(show: Show, episode: Episode, rng: random.Random) -> str:
@@ -238,19 +234,21 @@ def _timed(
         return len(text.split())
 
     lead_in = rng.uniform(2.0, 15.0)  # the theme music before the first word
-    ad_s = sum(words(s) / _WORDS_PER_S for _sp, sents, kind in turns if kind == "ad" for s in sents)
-    talk_words = sum(words(s) for _sp, sents, kind in turns if kind == "talk" for s in sents)
-    room = max(duration_s - lead_in - ad_s - 10.0, talk_words / (_WORDS_PER_S * 1.5))
-    per_word = room / talk_words
+    flat = [(turn, speaker, sentence, kind) for turn, (speaker, sentences, kind) in
+            enumerate(turns) for sentence in sentences]  # fmt: skip
+    # Drawn first, so the talk's share can be scaled to end just before the episode does.
+    weights = [words(s) * (rng.uniform(0.85, 1.15) if k == "talk" else 0) for *_, s, k in flat]
+    pauses = [rng.uniform(0.1, 0.6) for _ in flat]
+    ad_s = sum(words(s) / _WORDS_PER_S for *_, s, k in flat if k == "ad")
+    outro_s = rng.uniform(3.0, 20.0)  # the theme again after the last word
+    room = duration_s - lead_in - ad_s - sum(pauses) - outro_s
+    per_weight = max(room / sum(weights), 1 / (_WORDS_PER_S * 1.5))
     lines: list[Line] = []
     t = lead_in
-    for turn, (speaker, sentences, kind) in enumerate(turns):
-        for sentence in sentences:
-            rate = 1 / _WORDS_PER_S if kind == "ad" else per_word
-            length = words(sentence) * rate * (rng.uniform(0.85, 1.15) if kind == "talk" else 1)
-            end = t + length
-            lines.append(Line(round(t, 3), round(end, 3), speaker, sentence, turn, kind))
-            t = end + rng.uniform(0.1, 0.6)
+    for (turn, speaker, sentence, kind), weight, pause in zip(flat, weights, pauses, strict=True):
+        length = words(sentence) / _WORDS_PER_S if kind == "ad" else weight * per_weight
+        lines.append(Line(round(t, 3), round(t + length, 3), speaker, sentence, turn, kind))
+        t += length + pause
     return lines
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "Transcript",
     "World",
     "build_world",
+    "language_topics",
     "podcast_guid_for",
 ]
 
@@ -466,6 +467,13 @@ class World:
     @property
     def episodes(self) -> list[Episode]:
         return [e for s in self.shows for e in s.episodes]
+
+
+def language_topics(code: str) -> dict[str, tuple[str, ...]]:
+    """The topics shows in language ``code`` draw from, by category key (empty for a
+    language the world has no shows in)."""
+    lang = _LANGS.get(code)
+    return dict(lang.topics) if lang else {}
 
 
 def podcast_guid_for(feed_url: str) -> str:
