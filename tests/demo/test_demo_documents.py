@@ -133,7 +133,9 @@ def test_words_fit_the_show_language_topic_guest_and_sponsors(world: World) -> N
         if guest:
             assert guest in {line.speaker for line in script.lines} and guest in text
         block_titles = {b.title for b in talk.blocks[category_of(show)]}
-        assert {title for title, _a, _b in script.facts} <= block_titles
+        assert {fact.title for fact in script.facts} <= block_titles
+        for fact in script.facts:
+            assert fact.values["place"] in fact.second and fact.second in text
         if show.language != "en":
             assert "Welcome to" not in text and "brought to you by" not in text
         for sponsor in show.sponsors:
@@ -181,7 +183,7 @@ def test_chapters_open_where_the_talk_turns(world: World) -> None:
         line_starts = {round(line.start_s, 1) for line in script.lines}
         assert set(starts[1:]) <= line_starts
         assert doc["chapters"][0]["title"] == TALK[show.language].intro_chapter
-        assert [c["title"] for c in doc["chapters"][1:]] == [f[0] for f in script.facts]
+        assert [c["title"] for c in doc["chapters"][1:]] == [f.title for f in script.facts]
 
 
 def test_the_demo_server_hosts_exactly_the_linked_documents(world: World) -> None:

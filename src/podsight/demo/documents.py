@@ -39,6 +39,7 @@ __all__ = [
     "HOSTING_PREFIX",
     "TRANSCRIPTS_BASE",
     "Chapter",
+    "Fact",
     "HostingBackend",
     "Line",
     "Script",
@@ -86,16 +87,26 @@ class Chapter:
 
 
 @dataclass(frozen=True, slots=True)
+class Fact:
+    """One block as an episode says it: the block's title, its two statements filled with
+    the episode's values (``place``, ``n``, ``year``), and those values."""
+
+    title: str
+    first: str
+    second: str
+    values: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
 class Script:
-    """An episode's words. ``facts`` lists each block's filled statements (block title →
-    its two sentences) so a benchmark can ask about them; ``sponsors`` the ad reads'
-    brand names in order."""
+    """An episode's words. ``facts`` are its blocks in order (what a benchmark asks
+    about); ``sponsors`` the ad reads' brand names in order."""
 
     lines: tuple[Line, ...]
     chapters: tuple[Chapter, ...]
     topic: str
     language: str
-    facts: tuple[tuple[str, str, str], ...]
+    facts: tuple[Fact, ...]
     sponsors: tuple[str, ...]
 
 
@@ -147,7 +158,7 @@ def episode_script(world: World, show: Show, episode: Episode) -> Script:
         add(host, say(talk.solo_intro))
     n_blocks = 3 if episode.duration_s >= 25 * 60 and len(blocks) >= 3 else min(2, len(blocks))
     chosen = rng.sample(blocks, n_blocks)
-    facts: list[tuple[str, str, str]] = []
+    facts: list[Fact] = []
     speakers = [guest] if guest else (cohosts or [host])
     for i, block in enumerate(chosen):
         if i == 1 and ads:  # the mid-roll: the last sponsor (the only one, or the second)
@@ -160,7 +171,7 @@ def episode_script(world: World, show: Show, episode: Episode) -> Script:
             "year": str(episode.published.year - rng.randint(2, 12)),
         }
         first, second = say(block.first, **values), say(block.second, **values)
-        facts.append((block.title, first, second))
+        facts.append(Fact(block.title, first, second, values))
         marks.append((sum(len(t[1]) for t in turns), block.title, block.title))
         expert = speakers[i % len(speakers)]
         if guest:
