@@ -183,10 +183,12 @@ def episode_script(world: World, show: Show, episode: Episode) -> Script:
             add(host, rng.choice(talk.reactions))
         add(expert, second)
         add(rng.choice((host, expert)), say(rng.choice(talk.musings)))
+    closing = sum(len(t[1]) for t in turns)
     if guest:
         add(host, say(talk.guest_bye))
     add(host, say(talk.outro))
-    lines = _timed(turns, episode.duration_s, rng)
+    starts = [at for at, _title, _block in marks] + [closing]
+    lines = _timed(turns, episode.duration_s, rng, starts)
     chapters = tuple(  # marks count sentences: a chapter opens on its lead-in sentence
         Chapter(0.0 if at == 0 else lines[at].start_s, title, block) for at, title, block in marks
     )
@@ -236,28 +238,40 @@ def _ad_reads(talk: Talk, show: Show) -> list[tuple[str, str]]:
 
 
 def _timed(
-    turns: list[tuple[str, list[str], str]], duration_s: int, rng: random.Random
+    turns: list[tuple[str, list[str], str]],
+    duration_s: int,
+    rng: random.Random,
+    parts: list[int],
 ) -> list[Line]:
-    """Spread the turns over the episode: ad reads take their spoken length; the talk
-    shares the rest by its words, so a long episode has long turns, not more text."""
-
-    def words(text: str) -> int:
-        return len(text.split())
-
-    lead_in = rng.uniform(2.0, 15.0)  # the theme music before the first word
+    """Time the sentences at a speaking pace and spread the episode's parts (``parts``:
+    the sentence numbers where the intro, each block and the closing words start) over its
+    duration: the intro after the theme music, the closing words before the last seconds,
+    the blocks in between. The stretches between parts are what the script leaves out; a
+    sentence keeps a natural length, so passages cut from it are sentences, not words."""
     flat = [(turn, speaker, sentence, kind) for turn, (speaker, sentences, kind) in
             enumerate(turns) for sentence in sentences]  # fmt: skip
-    # Drawn first, so the talk's share can be scaled to end just before the episode does.
-    weights = [words(s) * (rng.uniform(0.85, 1.15) if k == "talk" else 0) for *_, s, k in flat]
-    pauses = [rng.uniform(0.1, 0.6) for _ in flat]
-    ad_s = sum(words(s) / _WORDS_PER_S for *_, s, k in flat if k == "ad")
-    outro_s = rng.uniform(3.0, 20.0)  # the theme again after the last word
-    room = duration_s - lead_in - ad_s - sum(pauses) - outro_s
-    per_weight = max(room / sum(weights), 1 / (_WORDS_PER_S * 1.5))
+    lengths = [
+        len(sentence.split()) / _WORDS_PER_S * (rng.uniform(1.0, 1.3) if kind == "talk" else 1)
+        for *_, sentence, kind in flat
+    ]
+    pauses = [rng.uniform(0.2, 0.8) for _ in flat]
+    lead_in = rng.uniform(2.0, 15.0)  # the theme music before the first word
+    outro_s = rng.uniform(3.0, 20.0)  # and after the last
+    spoken = sum(lengths) + sum(pauses)
+    free = duration_s - lead_in - outro_s - spoken
+    if free < 0:  # a short episode: faster speech, no gaps
+        scale = (duration_s - lead_in - outro_s) / spoken
+        lengths = [x * scale for x in lengths]
+        pauses = [x * scale for x in pauses]
+        free = 0.0
+    weights = [rng.uniform(0.7, 1.3) for _ in parts[1:]]
+    gaps = {at: free * w / sum(weights) for at, w in zip(parts[1:], weights, strict=True)}
     lines: list[Line] = []
     t = lead_in
-    for (turn, speaker, sentence, kind), weight, pause in zip(flat, weights, pauses, strict=True):
-        length = words(sentence) / _WORDS_PER_S if kind == "ad" else weight * per_weight
+    for i, ((turn, speaker, sentence, kind), length, pause) in enumerate(
+        zip(flat, lengths, pauses, strict=True)
+    ):
+        t += gaps.get(i, 0.0)
         lines.append(Line(round(t, 3), round(t + length, 3), speaker, sentence, turn, kind))
         t += length + pause
     return lines
