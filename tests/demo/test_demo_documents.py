@@ -10,6 +10,7 @@ from html import unescape
 import httpx
 import pytest
 
+from podsight.content.formats import parse_transcript
 from podsight.demo import build_world
 from podsight.demo.apis import build_demo_api_server
 from podsight.demo.documents import (
@@ -91,6 +92,27 @@ def test_every_format_carries_the_same_words(world: World) -> None:
         joined = " ".join(sentences)
         for fmt in ("html", "txt"):
             assert " ".join(_texts(fmt, render_transcript(script, fmt).decode())) == joined, fmt
+
+
+def test_the_transcript_reader_reads_every_format_back(world: World) -> None:
+    """What content.transcripts stores: the script's words, speakers and times."""
+    for show, ep in _with_transcripts(world)[::5]:
+        script = episode_script(world, show, ep)
+        words = " ".join(line.text for line in script.lines)
+        for fmt in FORMATS:
+            document = render_transcript(script, fmt)
+            parsed = parse_transcript(document, media_type=CONTENT_TYPES[fmt])
+            assert parsed.format == {"txt": "text"}.get(fmt, fmt)
+            assert not parsed.warnings, (fmt, parsed.warnings)
+            assert " ".join(seg.text for seg in parsed.segments) == words, fmt
+            if fmt in ("vtt", "srt", "json"):
+                assert [(seg.speaker, seg.start_s, seg.end_s) for seg in parsed.segments] == [
+                    (line.speaker, line.start_s, line.end_s) for line in script.lines
+                ], fmt
+            elif fmt == "html":
+                assert {seg.speaker for seg in parsed.segments} == {
+                    line.speaker for line in script.lines
+                }
 
 
 def test_documents_have_the_formats_marks(world: World) -> None:
