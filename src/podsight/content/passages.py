@@ -1,0 +1,510 @@
+"""Passages: a transcript cut into stretches of about 30-60 s, embedded and kept in the lake.
+
+Cutting (:func:`chunk_segments`). Each segment is split into sentences; those sentences
+(units) are packed in order into passages. A passage is closed at the first sentence end or
+speaker turn after it reaches ``target_s``; when the next unit would take it past
+``max_s`` it is closed at the last sentence end or turn after ``min_s`` (or, with none,
+right there: a run-on speaker). The next passage starts with the previous one's last unit
+again when that is short (``overlap_s``), so a thought cut at the seam is found from both
+sides. Times come from the segments: a sentence inside a segment gets its share of the
+segment's time by characters. A transcript without times (plain text, Markdown) is cut by
+words instead, at :data:`WORDS_PER_MINUTE` (what 30-60 s of speech holds), and its passages
+have no times. A transcript timed only here and there (a JSON without ``endTime``) gets
+the missing times filled in from its neighbours; under half timed, it counts as untimed.
+
+An episode without a transcript gets one ``kind="notes"`` passage from its title and show
+notes (version 0), so it can still be found.
+
+Building (:func:`build_passages`): for every canonical episode, its current transcript
+version (``EpisodeTranscript.version``) or its notes; an episode whose (version, embedder)
+passages are already in the lake is skipped, so a run only embeds what changed. Passages
+of superseded versions stay in the lake (history); search uses the current ones only
+(:mod:`.index`).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import re
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+import pyarrow as pa
+
+from podsight import conf, lake
+from podsight.content.segments import Passage, Segment
+from podsight.errors import InputError
+from podsight.lake.tables import EMBEDDING_DIM, PASSAGES, TRANSCRIPTS
+from podsight.progress import SILENT, Progress
+
+__all__ = [
+    "MAX_S",
+    "MIN_S",
+    "NOTES_MAX_CHARS",
+    "TARGET_S",
+    "WORDS_PER_MINUTE",
+    "PassageReport",
+    "build_passages",
+    "chunk_segments",
+    "content_lock",
+    "notes_passage",
+    "passages_to_table",
+    "read_passages",
+    "read_transcript_segments",
+    "sentences",
+]
+
+log = logging.getLogger(__name__)
+
+TARGET_S = 45.0
+MIN_S = 30.0
+MAX_S = 60.0
+OVERLAP_S = 12.0  # the last unit is repeated in the next passage when it is this short
+# Speech runs at about 150 words a minute: how untimed text is measured.
+WORDS_PER_MINUTE = 150.0
+_WORDS_PER_S = WORDS_PER_MINUTE / 60.0
+NOTES_MAX_CHARS = 2000  # the model reads 256 word pieces: more is cut anyway
+_EMBED_BATCH = 256  # passages embedded (and episodes written) per round
+
+# A sentence ends at . ! ? … (with closing quotes/brackets) followed by a space.
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
+_ENDS_SENTENCE = re.compile(r"[.!?…][\"'”’)\]]*$")
+_SPACES = re.compile(r"\s+")
+
+
+def sentences(text: str) -> list[str]:
+    """``text`` split after sentence-ending punctuation; spaces collapsed."""
+    text = _SPACES.sub(" ", text).strip()
+    if not text:
+        return []
+    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+@dataclass(slots=True)
+class _Unit:
+    text: str
+    speaker: str
+    start: float  # seconds (estimated from words when the transcript is untimed)
+    end: float
+    ends_sentence: bool
+    turn_after: bool = False  # the next unit is another speaker's
+
+
+def _timed(segments: Sequence[Segment]) -> bool:
+    known = sum(1 for s in segments if s.start_s is not None)
+    return bool(segments) and known * 2 >= len(segments)
+
+
+def _fill_times(segments: Sequence[Segment]) -> list[tuple[float, float]]:
+    """(start, end) for every segment of a mostly timed transcript: a missing start is
+    the previous end (or a known later start minus its words' time), a missing end the
+    next start or start plus its words' time."""
+    n = len(segments)
+    starts: list[float | None] = [s.start_s for s in segments]
+    # Backwards: a leading run without times ends where the first known start is.
+    later: float | None = None
+    for i in range(n - 1, -1, -1):
+        if starts[i] is not None:
+            later = starts[i]
+        elif later is not None and all(s is None for s in starts[:i]):
+            later = max(0.0, later - _words(segments[i].text) / _WORDS_PER_S)
+            starts[i] = later
+    spans: list[tuple[float, float]] = []
+    previous_end = 0.0
+    for i, segment in enumerate(segments):
+        start = starts[i] if starts[i] is not None else previous_end
+        start = max(start, 0.0)
+        end = segment.end_s
+        if end is None or end < start:
+            following = next((starts[j] for j in range(i + 1, n) if starts[j] is not None), None)
+            spoken = start + max(_words(segment.text), 1) / _WORDS_PER_S
+            end = following if following is not None and following >= start else spoken
+            end = min(end, spoken) if following is not None and following > spoken else end
+        spans.append((start, end))
+        previous_end = end
+    return spans
+
+
+def _units(segments: Sequence[Segment], timed: bool) -> list[_Unit]:
+    if timed:
+        spans = _fill_times(segments)
+    else:
+        spans, clock = [], 0.0
+        for segment in segments:
+            length = _words(segment.text) / _WORDS_PER_S
+            spans.append((clock, clock + length))
+            clock += length
+    units: list[_Unit] = []
+    for segment, (start, end) in zip(segments, spans, strict=True):
+        parts = sentences(segment.text)
+        if not parts:
+            continue
+        total = sum(len(p) for p in parts)
+        at = start
+        for part in parts:
+            length = (end - start) * len(part) / total if total else 0.0
+            units.append(
+                _Unit(part, segment.speaker, at, at + length, bool(_ENDS_SENTENCE.search(part)))
+            )
+            at += length
+        units[-1].end = end
+    for unit, following in zip(units, units[1:], strict=False):
+        unit.turn_after = bool(following.speaker) and following.speaker != unit.speaker
+    return units
+
+
+def _split_long(unit: _Unit, max_s: float) -> list[_Unit]:
+    """A unit longer than a passage (a run-on sentence) in word pieces of ``max_s``."""
+    words = unit.text.split()
+    duration = unit.end - unit.start
+    pieces = max(1, int(np.ceil(duration / max_s)))
+    per = int(np.ceil(len(words) / pieces))
+    out: list[_Unit] = []
+    for k in range(0, len(words), per):
+        chunk = words[k : k + per]
+        start = unit.start + duration * k / len(words)
+        end = unit.start + duration * min(k + per, len(words)) / len(words)
+        last = k + per >= len(words)
+        out.append(
+            _Unit(
+                " ".join(chunk),
+                unit.speaker,
+                start,
+                end,
+                unit.ends_sentence if last else False,
+                unit.turn_after if last else False,
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Chunk:
+    units: tuple[_Unit, ...]
+    overlap: int  # leading units repeated from the previous passage
+
+
+def _last_sentence(units: list[_Unit], overlap_s: float) -> list[_Unit]:
+    """The units of the passage's last sentence (a cue may hold part of one), when they
+    are short enough to repeat; else its last unit when that is; never the whole passage."""
+    k = len(units) - 1
+    while k > 0 and not units[k - 1].ends_sentence and not units[k - 1].turn_after:
+        k -= 1
+    if k > 0 and units[-1].end - units[k].start <= overlap_s:
+        return units[k:]
+    if len(units) > 1 and units[-1].end - units[-1].start <= overlap_s:
+        return units[-1:]
+    return []
+
+
+def _pack(
+    units: list[_Unit], target_s: float, min_s: float, max_s: float, overlap_s: float
+) -> Iterator[_Chunk]:
+    flat: list[_Unit] = []
+    for unit in units:
+        flat.extend(_split_long(unit, max_s) if unit.end - unit.start > max_s else [unit])
+    i, n = 0, len(flat)
+    carried: list[_Unit] = []
+    while i < n:
+        current = list(carried)
+        begin = current[0].start if current else flat[i].start
+        last_cut = -1  # index in `current` after which a cut is clean, once past min_s
+        j = i
+        while j < n:
+            unit = flat[j]
+            if current and unit.end - begin > max_s and len(current) > len(carried):
+                break
+            current.append(unit)
+            j += 1
+            clean = unit.ends_sentence or unit.turn_after
+            length = unit.end - begin
+            if clean and length >= min_s:
+                last_cut = len(current)
+            if clean and length >= target_s:
+                break
+        if j < n and last_cut > len(carried) and last_cut < len(current):
+            # Went past max_s: back to the last clean cut after min_s.
+            j -= len(current) - last_cut
+            current = current[:last_cut]
+        yield _Chunk(tuple(current), len(carried))
+        i = j
+        carried = _last_sentence(current, overlap_s) if i < n else []
+
+
+def chunk_segments(
+    segments: Sequence[Segment],
+    *,
+    episode_id: int = 0,
+    version: int = 0,
+    target_s: float = TARGET_S,
+    min_s: float = MIN_S,
+    max_s: float = MAX_S,
+    overlap_s: float = OVERLAP_S,
+) -> list[Passage]:
+    """The passages of one transcript (see the module docstring), numbered from 0."""
+    if not 0 < min_s <= target_s <= max_s:
+        raise InputError(
+            f"passage lengths need 0 < min ≤ target ≤ max, not {min_s}/{target_s}/{max_s}"
+        )
+    timed = _timed(segments)
+    units = _units(segments, timed)
+    passages: list[Passage] = []
+    for number, chunk in enumerate(_pack(units, target_s, min_s, max_s, overlap_s)):
+        speakers = tuple(dict.fromkeys(u.speaker for u in chunk.units if u.speaker))
+        passages.append(
+            Passage(
+                episode_id=episode_id,
+                version=version,
+                passage_no=number,
+                start_s=round(chunk.units[0].start, 3) if timed else None,
+                end_s=round(chunk.units[-1].end, 3) if timed else None,
+                text=" ".join(u.text for u in chunk.units),
+                speakers=speakers,
+            )
+        )
+    return passages
+
+
+def notes_passage(episode_id: int, title: str, notes: str) -> Passage | None:
+    """The one passage of an episode without a transcript: title and show notes."""
+    text = _SPACES.sub(" ", f"{title.strip()}. {notes.strip()}" if notes.strip() else title)
+    text = text.strip()[:NOTES_MAX_CHARS]
+    if not text or text == ".":
+        return None
+    return Passage(episode_id, 0, 0, None, None, text, (), "notes")
+
+
+# --- the lake -----------------------------------------------------------------------------
+
+
+def passages_to_table(passages: Sequence[Passage], embedder: str) -> pa.Table:
+    """Rows of ``lake/passages`` (every passage has its ``vector``)."""
+    now = datetime.now(UTC)
+    vectors = np.stack([p.vector for p in passages]).astype(np.float32, copy=False)
+    flat = pa.array(vectors.reshape(-1), type=pa.float32())
+    return pa.table(
+        {
+            "episode_id": pa.array([p.episode_id for p in passages], pa.int64()),
+            "version": pa.array([p.version for p in passages], pa.int32()),
+            "passage_no": pa.array([p.passage_no for p in passages], pa.int32()),
+            "kind": pa.array([p.kind for p in passages], pa.string()),
+            "start_s": pa.array([p.start_s for p in passages], pa.float64()),
+            "end_s": pa.array([p.end_s for p in passages], pa.float64()),
+            "speakers": pa.array([list(p.speakers) for p in passages], pa.list_(pa.string())),
+            "text": pa.array([p.text for p in passages], pa.large_string()),
+            "embedder": pa.array([embedder] * len(passages), pa.string()),
+            "vector": pa.FixedSizeListArray.from_arrays(flat, EMBEDDING_DIM),
+            "created_at": pa.array([now] * len(passages), pa.timestamp("us", tz="UTC")),
+        },
+        schema=PASSAGES.schema,
+    )
+
+
+def read_passages(
+    pairs: Iterable[tuple[int, int]] | None = None, *, embedder: str | None = None
+) -> pa.Table:
+    """Passages of these (episode, version) pairs (all when ``None``) of one embedder, in
+    episode, version, passage order; an empty table before any were built."""
+    if not lake.exists(PASSAGES):
+        return PASSAGES.schema.empty_table()
+    where, params = ["TRUE"], []
+    if embedder is not None:
+        where.append("embedder = ?")
+        params.append(embedder)
+    if pairs is not None:
+        pairs = list(pairs)
+        if not pairs:
+            return PASSAGES.schema.empty_table()
+        episodes = sorted({e for e, _ in pairs})
+        where.append(f"episode_id IN ({', '.join(str(int(e)) for e in episodes)})")
+    table = lake.query(
+        f"SELECT * FROM p WHERE {' AND '.join(where)} "  # noqa: S608 - ints and ? only
+        "ORDER BY episode_id, version, passage_no",
+        params,
+        p=PASSAGES,
+    )
+    if pairs is not None:
+        wanted = set(pairs)
+        keep = [
+            (e, v) in wanted
+            for e, v in zip(
+                table.column("episode_id").to_pylist(),
+                table.column("version").to_pylist(),
+                strict=True,
+            )
+        ]
+        table = table.filter(pa.array(keep, pa.bool_()))
+    return table
+
+
+def _built(embedder: str) -> set[tuple[int, int]]:
+    if not lake.exists(PASSAGES):
+        return set()
+    rows = lake.query(
+        "SELECT DISTINCT episode_id, version FROM p WHERE embedder = ?", [embedder], p=PASSAGES
+    )
+    return set(zip(rows.column(0).to_pylist(), rows.column(1).to_pylist(), strict=True))
+
+
+def read_transcript_segments(
+    pairs: Iterable[tuple[int, int]],
+) -> dict[tuple[int, int], list[Segment]]:
+    """The segments of these (episode, version) transcripts from ``lake/transcripts``."""
+    pairs = list(pairs)
+    if not pairs or not lake.exists(TRANSCRIPTS):
+        return {}
+    episodes = sorted({e for e, _ in pairs})
+    table = lake.query(
+        "SELECT episode_id, version, start_s, end_s, speaker, text FROM t "
+        f"WHERE episode_id IN ({', '.join(str(int(e)) for e in episodes)}) "  # noqa: S608
+        "ORDER BY episode_id, version, segment_no",
+        t=TRANSCRIPTS,
+    )
+    wanted = set(pairs)
+    out: dict[tuple[int, int], list[Segment]] = {}
+    columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
+    for episode, version, start, end, speaker, text in zip(*columns, strict=True):
+        if (episode, version) in wanted:
+            out.setdefault((episode, version), []).append(
+                Segment(start, end, speaker or "", text or "")
+            )
+    return out
+
+
+@contextmanager
+def content_lock() -> Iterator[None]:
+    """One writer at a time of the passages and the search index (a lock file under
+    ``PODSIGHT_HOME/index``); others wait for it."""
+    path = conf.podsight_home() / "index"
+    path.mkdir(parents=True, exist_ok=True)
+    with (path / "write.lock").open("a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# --- building -----------------------------------------------------------------------------
+
+
+@dataclass
+class PassageReport:
+    """What :func:`build_passages` did."""
+
+    embedder: str = ""
+    episodes: int = 0  # canonical episodes considered
+    built: int = 0  # episodes given passages now (a transcript version or notes)
+    notes: int = 0  # of those: notes only (no transcript)
+    current: int = 0  # already had passages of their current version
+    empty: int = 0  # nothing to cut (no transcript text, no title)
+    passages: int = 0  # passages written
+    embed_s: float = 0.0
+    elapsed_s: float = 0.0
+    built_pairs: list[tuple[int, int]] = field(default_factory=list)  # (episode, version)
+
+    @property
+    def passages_per_s(self) -> float:
+        return self.passages / self.embed_s if self.embed_s else 0.0
+
+    def __str__(self) -> str:
+        return (
+            f"passages: {self.built} episodes embedded ({self.notes} from show notes only), "
+            f"{self.passages:,} passages in {self.elapsed_s:.1f} s "
+            f"({self.passages_per_s:.0f}/s with {self.embedder}); {self.current} already "
+            f"current, {self.empty} with nothing to embed"
+        )
+
+
+def _plans(episode_ids: Sequence[int] | None) -> list[tuple[int, int, str, str]]:
+    """(episode, version, title, notes) of each canonical episode; version 0: notes."""
+    from podsight.catalog.models import Episode
+    from podsight.content.models import EpisodeTranscript, TranscriptStatus
+
+    episodes = Episode.objects.alive()
+    if episode_ids is not None:
+        episodes = episodes.filter(pk__in=list(episode_ids))
+    versions = dict(
+        EpisodeTranscript.objects.filter(status=TranscriptStatus.OK, version__gt=0).values_list(
+            "episode_id", "version"
+        )
+    )
+    return [
+        (pk, versions.get(pk, 0), title, notes)
+        for pk, title, notes in episodes.order_by("pk").values_list(
+            "pk", "title", "description_text"
+        )
+    ]
+
+
+def build_passages(
+    *, episode_ids: Sequence[int] | None = None, progress: Progress = SILENT
+) -> PassageReport:
+    """Cut, embed and store the passages of every canonical episode (or those of
+    ``episode_ids``) whose current version has none yet for the configured embedder."""
+    from podsight.content.embed import get_embedder
+
+    started = time.perf_counter()
+    embedder = get_embedder()
+    report = PassageReport(embedder=embedder.name)
+    with content_lock():
+        plans = _plans(episode_ids)
+        report.episodes = len(plans)
+        done = _built(embedder.name)
+        todo = [p for p in plans if (p[0], p[1]) not in done]
+        report.current = len(plans) - len(todo)
+        segments = read_transcript_segments((e, v) for e, v, _, _ in todo if v > 0)
+        pending: list[Passage] = []
+        with progress.task("cutting passages", total=len(todo)) as task:
+            for episode, version, title, notes in todo:
+                cut: list[Passage] = []
+                if version > 0 and segments.get((episode, version)):
+                    cut = chunk_segments(
+                        segments[(episode, version)], episode_id=episode, version=version
+                    )
+                if not cut:
+                    if version > 0:
+                        log.warning(
+                            "episode %s: transcript v%s has no text; using its notes",
+                            episode,
+                            version,
+                        )
+                    passage = notes_passage(episode, title, notes)
+                    cut = [passage] if passage else []
+                    if cut:
+                        report.notes += 1
+                if not cut:
+                    report.empty += 1
+                else:
+                    report.built += 1
+                    report.built_pairs.append((cut[0].episode_id, cut[0].version))
+                    pending.extend(cut)
+                task.advance(item=str(episode))
+        with progress.task("embedding passages", total=len(pending)) as task:
+            at = 0
+            while at < len(pending):
+                # Whole episodes per round: one lake commit holds all of an episode's rows.
+                end = min(at + _EMBED_BATCH, len(pending))
+                while end < len(pending) and pending[end].episode_id == pending[end - 1].episode_id:
+                    end += 1
+                batch = pending[at:end]
+                t0 = time.perf_counter()
+                vectors = embedder.encode([p.text for p in batch])
+                report.embed_s += time.perf_counter() - t0
+                for passage, vector in zip(batch, vectors, strict=True):
+                    passage.vector = vector
+                lake.append(PASSAGES, passages_to_table(batch, embedder.name))
+                report.passages += len(batch)
+                task.advance(len(batch))
+                at = end
+    report.elapsed_s = time.perf_counter() - started
+    return report

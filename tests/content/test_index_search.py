@@ -1,0 +1,165 @@
+"""The passage index (exact and usearch, kept in step incrementally) and hybrid search."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from passage_helpers import make_episode, store_segments
+
+from podsight.content import index as search_index
+from podsight.content.index import load_snapshot, read_manifest, update_index
+from podsight.content.passages import build_passages
+from podsight.content.search import InvalidSearch, deep_link, search
+from podsight.content.segments import Segment
+
+pytestmark = pytest.mark.django_db
+
+TOPICS = {
+    "bees": "Honey bees dance to tell the hive where the flowers are. The waggle dance "
+    "encodes distance and direction.",
+    "rust": "The borrow checker in Rust stops two parts of a program from changing the same "
+    "memory at once.",
+    "bread": "Sourdough needs a starter of wild yeast, fed with flour and water every day "
+    "before you bake.",
+    "volcano": "Magma rises through the crust and erupts as lava; the ash cloud grounds "
+    "aeroplanes for days.",
+}
+
+
+def _transcript(topic: str, filler: int = 20) -> list[Segment]:
+    """A timed transcript talking of small things, with ``topic`` said at 120 s."""
+    out = [
+        Segment(i * 6.0, i * 6.0 + 6, "Host", f"Thanks for listening, part {i}.")
+        for i in range(filler)
+    ]
+    out[20] = Segment(120.0, 126.0, "Guest", TOPICS[topic])
+    return out
+
+
+@pytest.fixture
+def catalog(monkeypatch, tmp_path):
+    monkeypatch.setenv("PODSIGHT_HOME", str(tmp_path))
+    search_index.reset_snapshots()
+    episodes = {}
+    for i, topic in enumerate(TOPICS):
+        language = "de" if topic == "bread" else "en"
+        episode = make_episode(
+            f"Episode on {topic}",
+            channel_title=f"Show {i}",
+            language=language,
+            published_at=datetime(2024, 1 + i, 1, tzinfo=UTC),
+        )
+        store_segments(episode, _transcript(topic, 30))
+        episodes[topic] = episode
+    build_passages()
+    update_index()
+    return episodes
+
+
+def _top(report) -> int:
+    return report.results[0].episode_id
+
+
+def test_each_method_finds_the_passage_with_its_time_and_deep_link(catalog):
+    for method in ("hybrid", "vector", "keyword"):
+        report = search("how do bees tell each other where flowers are", method=method)
+        best = report.results[0]
+        assert best.episode_id == catalog["bees"].pk, method
+        passage = best.passages[0]
+        assert passage.start_s <= 120.0 <= passage.end_s
+        assert "waggle dance" in passage.text
+        assert best.link == f"{catalog['bees'].enclosure_url}#t={int(passage.start_s)}"
+    assert report.index_kind == "exact"
+
+
+def test_filters_restrict_what_is_searched(catalog):
+    query = "baking bread with yeast"
+    assert _top(search(query)) == catalog["bread"].pk
+    report = search(query, language="en")
+    assert catalog["bread"].pk not in [r.episode_id for r in report.results]
+    assert {r.language for r in report.results} == {"en"}
+    report = search(query, channel=catalog["rust"].channel_id)
+    assert [r.episode_id for r in report.results] == [catalog["rust"].pk]
+    report = search(query, published_after="2024-03-01")
+    assert {r.episode_id for r in report.results} == {catalog["bread"].pk, catalog["volcano"].pk}
+    assert search(query, published_after="2030-01-01").results == []
+
+
+def test_bad_parameters_are_input_errors(catalog):
+    for kwargs, field in [
+        ({"query": "  "}, "q"),
+        ({"query": "x" * 501}, "q"),
+        ({"query": "bees", "limit": 0}, "limit"),
+        ({"query": "bees", "language": "english!"}, "language"),
+        ({"query": "bees", "published_after": "last week"}, "published_after"),
+    ]:
+        with pytest.raises(InvalidSearch) as caught:
+            search(**kwargs)
+        assert caught.value.field == field
+
+
+def test_a_new_version_replaces_the_old_in_the_index_incrementally(catalog):
+    bees = catalog["bees"]
+    before = read_manifest()
+    store_segments(bees, _transcript("volcano", 25))  # the bees episode now talks of lava
+    build_passages()
+    report = update_index()
+    assert report.action == "updated" and report.added > 0 and report.removed > 0
+    after = read_manifest()
+    assert after["episodes"][str(bees.pk)] == 2
+    assert after["generation"] != before["generation"]
+    hits = search("waggle dance of honey bees", method="keyword").results
+    assert bees.pk not in [r.episode_id for r in hits]
+    assert update_index().action == "current"
+
+
+def test_the_index_persists_and_a_damaged_one_is_rebuilt_without_a_traceback(catalog, tmp_path):
+    first = search("memory safety and the borrow checker")
+    search_index.reset_snapshots()  # as a new process
+    assert _top(search("memory safety and the borrow checker")) == _top(first)
+    manifest = read_manifest()
+    (tmp_path / "index" / manifest["generation"] / "vectors.npy").write_bytes(b"garbage")
+    search_index.reset_snapshots()
+    assert _top(search("memory safety and the borrow checker")) == catalog["rust"].pk
+    (tmp_path / "index" / "manifest.json").unlink()
+    search_index.reset_snapshots()
+    assert _top(search("volcanic ash and aeroplanes")) == catalog["volcano"].pk
+
+
+def test_ann_and_exact_agree(catalog, monkeypatch):
+    exact = load_snapshot()
+    rng = np.random.default_rng(3)
+    queries = rng.standard_normal((20, exact.vectors.shape[1])).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    expected = [[row for row, _ in exact.vector_search(q, 5)] for q in queries]
+    monkeypatch.setattr(search_index, "ANN_MIN", 1)
+    assert update_index(rebuild=True).kind == "ann"
+    ann = load_snapshot()
+    assert ann.kind == "ann" and ann.vectors is None
+    got = [[row for row, _ in ann.vector_search(q, 5)] for q in queries]
+    agree = np.mean([len(set(a) & set(b)) / 5 for a, b in zip(expected, got, strict=True)])
+    assert agree >= 0.95
+    # Incremental on the ANN kind: a new episode is added to the graph.
+    extra = make_episode("Episode on bees again")
+    store_segments(extra, _transcript("bees", 22))
+    build_passages()
+    assert update_index().kind == "ann"
+    hits = search("bees waggle dance", method="vector").results
+    assert {catalog["bees"].pk, extra.pk} <= {r.episode_id for r in hits[:2]}
+
+
+def test_deep_link():
+    assert deep_link("https://x.org/a.mp3", 61.9) == "https://x.org/a.mp3#t=61"
+    assert deep_link("https://x.org/a.mp3#t=5", None) == "https://x.org/a.mp3"
+    assert deep_link("", 3.0) is None
+
+
+def test_nothing_indexed_is_an_empty_answer(monkeypatch, tmp_path):
+    monkeypatch.setenv("PODSIGHT_HOME", str(tmp_path))
+    search_index.reset_snapshots()
+    report = search("anything")
+    assert report.results == [] and "content analyze" in report.note
+    assert json.dumps(report.as_dict())
