@@ -3,14 +3,11 @@ segments are in the lake, as ``content.transcripts`` leaves them."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-import pyarrow as pa
-
-from podsight import lake
-from podsight.content.segments import Segment
-from podsight.lake.tables import TRANSCRIPTS
+from podsight.content.segments import Segment, Transcript
 
 __all__ = ["make_episode", "store_segments"]
 
@@ -40,32 +37,12 @@ def make_episode(
     )
 
 
-def store_segments(episode, segments: Sequence[Segment], *, version: int | None = None) -> int:
-    """The segments as the next transcript version of ``episode`` (lake + state row)."""
-    from podsight.content.models import EpisodeTranscript, TranscriptStatus
+def store_segments(episode, segments: Sequence[Segment]) -> int:
+    """The segments as the next transcript version of ``episode`` (the real store)."""
+    from podsight.content.transcripts import store_transcript
 
-    state, _ = EpisodeTranscript.objects.get_or_create(episode=episode)
-    version = version or state.version + 1
-    now = datetime.now(UTC)
-    rows = pa.table(
-        {
-            "episode_id": pa.array([episode.pk] * len(segments), pa.int64()),
-            "version": pa.array([version] * len(segments), pa.int32()),
-            "segment_no": pa.array(range(len(segments)), pa.int32()),
-            "source": pa.array(["rss"] * len(segments)),
-            "format": pa.array(["vtt"] * len(segments)),
-            "language": pa.array(["en"] * len(segments)),
-            "start_s": pa.array([s.start_s for s in segments], pa.float64()),
-            "end_s": pa.array([s.end_s for s in segments], pa.float64()),
-            "speaker": pa.array([s.speaker for s in segments]),
-            "text": pa.array([s.text for s in segments], pa.large_string()),
-            "created_at": pa.array([now] * len(segments), pa.timestamp("us", tz="UTC")),
-        },
-        schema=TRANSCRIPTS.schema,
+    text = "\n".join(s.text for s in segments)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    return store_transcript(
+        episode.pk, Transcript(list(segments), "vtt", "en"), source="rss", url="", sha256=digest
     )
-    lake.append(TRANSCRIPTS, rows)
-    state.status = TranscriptStatus.OK
-    state.version = version
-    state.segments = len(segments)
-    state.save()
-    return version

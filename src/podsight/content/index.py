@@ -107,10 +107,10 @@ def _write_manifest(path: Path, manifest: dict[str, Any]) -> None:
 def current_versions(episode_ids: Iterable[int] | None = None) -> dict[int, int]:
     """episode → the version search should use: the current transcript's, or 0 (notes)."""
     from podsight.catalog.models import Episode
-    from podsight.content.models import EpisodeTranscript, TranscriptStatus
+    from podsight.content.models import EpisodeTranscript
 
     episodes = Episode.objects.alive()
-    states = EpisodeTranscript.objects.filter(status=TranscriptStatus.OK, version__gt=0)
+    states = EpisodeTranscript.objects.filter(version__gt=0)
     if episode_ids is not None:
         ids = list(episode_ids)
         episodes = episodes.filter(pk__in=ids)

@@ -39,7 +39,7 @@ import pyarrow as pa
 from podsight import conf, lake
 from podsight.content.segments import Passage, Segment
 from podsight.errors import InputError
-from podsight.lake.tables import EMBEDDING_DIM, PASSAGES, TRANSCRIPTS
+from podsight.lake.tables import EMBEDDING_DIM, PASSAGES
 from podsight.progress import SILENT, Progress
 
 __all__ = [
@@ -55,7 +55,6 @@ __all__ = [
     "notes_passage",
     "passages_to_table",
     "read_passages",
-    "read_transcript_segments",
     "sentences",
 ]
 
@@ -355,31 +354,6 @@ def _built(embedder: str) -> set[tuple[int, int]]:
     return set(zip(rows.column(0).to_pylist(), rows.column(1).to_pylist(), strict=True))
 
 
-def read_transcript_segments(
-    pairs: Iterable[tuple[int, int]],
-) -> dict[tuple[int, int], list[Segment]]:
-    """The segments of these (episode, version) transcripts from ``lake/transcripts``."""
-    pairs = list(pairs)
-    if not pairs or not lake.exists(TRANSCRIPTS):
-        return {}
-    episodes = sorted({e for e, _ in pairs})
-    table = lake.query(
-        "SELECT episode_id, version, start_s, end_s, speaker, text FROM t "
-        f"WHERE episode_id IN ({', '.join(str(int(e)) for e in episodes)}) "  # noqa: S608
-        "ORDER BY episode_id, version, segment_no",
-        t=TRANSCRIPTS,
-    )
-    wanted = set(pairs)
-    out: dict[tuple[int, int], list[Segment]] = {}
-    columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
-    for episode, version, start, end, speaker, text in zip(*columns, strict=True):
-        if (episode, version) in wanted:
-            out.setdefault((episode, version), []).append(
-                Segment(start, end, speaker or "", text or "")
-            )
-    return out
-
-
 @contextmanager
 def content_lock() -> Iterator[None]:
     """One writer at a time of the passages and the search index (a lock file under
@@ -428,15 +402,15 @@ class PassageReport:
 def _plans(episode_ids: Sequence[int] | None) -> list[tuple[int, int, str, str]]:
     """(episode, version, title, notes) of each canonical episode; version 0: notes."""
     from podsight.catalog.models import Episode
-    from podsight.content.models import EpisodeTranscript, TranscriptStatus
+    from podsight.content.models import EpisodeTranscript
 
     episodes = Episode.objects.alive()
     if episode_ids is not None:
         episodes = episodes.filter(pk__in=list(episode_ids))
+    # The stored version stays current when a later fetch fails (status error): it is
+    # still the latest transcript there is.
     versions = dict(
-        EpisodeTranscript.objects.filter(status=TranscriptStatus.OK, version__gt=0).values_list(
-            "episode_id", "version"
-        )
+        EpisodeTranscript.objects.filter(version__gt=0).values_list("episode_id", "version")
     )
     return [
         (pk, versions.get(pk, 0), title, notes)
@@ -452,6 +426,7 @@ def build_passages(
     """Cut, embed and store the passages of every canonical episode (or those of
     ``episode_ids``) whose current version has none yet for the configured embedder."""
     from podsight.content.embed import get_embedder
+    from podsight.content.transcripts import read_current_segments
 
     started = time.perf_counter()
     embedder = get_embedder()
@@ -462,15 +437,13 @@ def build_passages(
         done = _built(embedder.name)
         todo = [p for p in plans if (p[0], p[1]) not in done]
         report.current = len(plans) - len(todo)
-        segments = read_transcript_segments((e, v) for e, v, _, _ in todo if v > 0)
+        segments = read_current_segments([e for e, v, _, _ in todo if v > 0])
         pending: list[Passage] = []
         with progress.task("cutting passages", total=len(todo)) as task:
             for episode, version, title, notes in todo:
                 cut: list[Passage] = []
-                if version > 0 and segments.get((episode, version)):
-                    cut = chunk_segments(
-                        segments[(episode, version)], episode_id=episode, version=version
-                    )
+                if version > 0 and segments.get(episode):
+                    cut = chunk_segments(segments[episode], episode_id=episode, version=version)
                 if not cut:
                     if version > 0:
                         log.warning(
