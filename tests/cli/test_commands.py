@@ -99,6 +99,9 @@ _OFFLINE = {
 }
 
 CASES: dict[tuple[str, ...], list[Case]] = {
+    ("content", "transcripts"): [
+        Case(["content", "transcripts", "--no-progress"], expect="0 episodes"),
+    ],
     ("demo", "apis"): [
         Case(
             ["demo", "apis", "--port", "{port}"],

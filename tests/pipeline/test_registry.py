@@ -18,6 +18,7 @@ EXPECTED = {
     "links.list", "links.reject", "match", "migrate", "podcastindex.import_dump", "serve",
     "sources.replay", "sources.sync", "tokens.create", "tokens.list", "tokens.revoke",
     "users.create",
+    "content.transcripts",
 }  # fmt: skip
 
 

@@ -4,6 +4,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from podsight.catalog import api as catalog
+from podsight.content import api as content
 from podsight.directory import api as directory
 from podsight.events import api as events
 from podsight.matching import api as matching
@@ -22,6 +23,11 @@ urlpatterns = [
         "episodes/<int:pk>/metrics",
         catalog.EpisodeMetricsView.as_view(),
         name="episode-metrics",
+    ),
+    path(
+        "episodes/<int:pk>/transcript",
+        content.EpisodeTranscriptView.as_view(),
+        name="episode-transcript",
     ),
     path("links", matching.LinkListView.as_view(), name="link-list"),
     path("links/force", matching.LinkForceView.as_view(), name="link-force"),

@@ -16,6 +16,7 @@ from podsight.api.params import EMPTY, DigitsField, text_param
 from podsight.catalog.models import Channel, ChannelCategory, Episode
 from podsight.catalog.search import fulltext_filter
 from podsight.catalog.services import resolve_channel, resolve_episode
+from podsight.content.api import TranscriptStateSerializer, transcript_state
 from podsight.lake.metrics import latest_metrics, metric_series
 from podsight.sources.models import Source, SourceChannel, SourceEpisode
 
@@ -122,11 +123,19 @@ class EpisodeSerializer(serializers.ModelSerializer):
 
 class EpisodeDetailSerializer(EpisodeSerializer):
     sources = SourceRecordDetailSerializer(source="source_records", many=True)
+    transcript = serializers.SerializerMethodField(
+        help_text="The stored transcript's state (`status`, `source` rss|asr, `language`, "
+        "`version`…); its segments: …/transcript."
+    )
 
     class Meta(EpisodeSerializer.Meta):
         fields = EpisodeSerializer.Meta.fields + [
-            "description_html", "chapters", "persons", "field_sources",
+            "description_html", "chapters", "persons", "field_sources", "transcript",
         ]  # fmt: skip
+
+    @extend_schema_field(TranscriptStateSerializer)
+    def get_transcript(self, obj: Episode) -> dict:
+        return TranscriptStateSerializer(transcript_state(obj)).data
 
 
 # --- filters ----------------------------------------------------------------------------
@@ -377,7 +386,7 @@ class EpisodeDetailView(generics.RetrieveAPIView):
         episode = resolve_episode(self.kwargs["pk"])
         if episode is None:
             raise exceptions.NotFound(f"No episode with id {self.kwargs['pk']}.")
-        return _episodes().get(pk=episode.pk)
+        return _episodes().select_related("transcript_state").get(pk=episode.pk)
 
     def get_serializer_context(self):
         context = super().get_serializer_context()

@@ -25,6 +25,7 @@ from typer.exceptions import TyperException
 from podsight.bootstrap import start
 from podsight.cli import ops, sources
 from podsight.cli.accounts import tokens_app, users_app
+from podsight.cli.content import content_app
 from podsight.cli.demo import demo_app
 from podsight.cli.directory import directory_app
 from podsight.cli.discover import discover_app
@@ -97,6 +98,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(events_app, name="events")
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(directory_app, name="directory")
+app.add_typer(content_app, name="content")
 app.command()(sources.sync)
 app.command()(sources.replay)
 app.command()(match)

@@ -12,6 +12,7 @@ from rich.table import Table
 from podsight.cli.output import console, err, fail
 
 if TYPE_CHECKING:  # report types only: the CLI imports no domain module at run time
+    from podsight.content.transcripts import TranscriptsReport
     from podsight.matching.report import CatalogSummary, MatchRunReport
     from podsight.matching.run import MatchReport
     from podsight.sources.discover import DiscoverReport
@@ -27,6 +28,7 @@ __all__ = [
     "match_quality",
     "match_run",
     "sync_summary",
+    "transcripts_report",
     "when",
 ]
 
@@ -170,3 +172,39 @@ def catalog_summary(summary: CatalogSummary) -> None:
 def dump_import(report: DumpImportReport) -> None:
     """The dump import's summary, on stderr beside its progress bar."""
     err.print(escape(str(report)))
+
+
+def transcripts_report(report: TranscriptsReport, *, shown: int = 20) -> None:
+    """The failures (the first ``shown``), then the counts."""
+    failures = [o for o in report.outcomes if o.status not in ("stored", "unchanged", "no_link")]
+    if failures:
+        table = Table(title="transcripts not stored", show_lines=False, expand=False)
+        for column in ("episode", "status", "url", "error"):
+            table.add_column(column, overflow="fold")
+        for o in failures[:shown]:
+            table.add_row(
+                str(o.episode_id), f"[red]{o.status}[/]", escape(o.url[-60:]), escape(o.error[:160])
+            )
+        console.print(table)
+        if len(failures) > shown:
+            err.print(f"… and {len(failures) - shown} more; every one is in the log file")
+    formats = ", ".join(f"{n} {f}" for f, n in sorted(report.formats.items()))
+    parts = [
+        f"{report.stored} stored" + (f" ({formats})" if formats else ""),
+        f"{report.unchanged} unchanged ({report.not_modified} not modified)",
+        f"{report.failed} failed",
+        f"{report.no_link} without a link",
+    ]
+    console.print(f"[bold]{report.episodes} episodes[/]: " + ", ".join(parts))
+    if report.warnings:
+        console.print(f"{report.warnings} repairs while reading (the episodes' warnings)")
+    if report.asr is not None:
+        a = report.asr
+        speed = f", {a.audio_s / a.elapsed_s:.1f}× real time" if a.elapsed_s and a.audio_s else ""
+        console.print(
+            f"speech: {a.attempted} episodes, {a.stored} stored, {a.unchanged} unchanged, "
+            f"{a.no_speech_model} without a speech model, {a.failed} failed; "
+            f"{a.audio_s / 60:.1f} min of audio{speed}"
+        )
+    if report.all_failed:
+        err.print("[red]every transcript failed[/]; see the error column for what to fix")

@@ -34,7 +34,7 @@ from typing import Any
 
 import pyarrow as pa
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from podsight import conf, lake
@@ -237,9 +237,12 @@ def _segments_from(rows: Iterable[dict[str, Any]]) -> list[Segment]:
     return [Segment(r["start_s"], r["end_s"], r["speaker"] or "", r["text"]) for r in rows]
 
 
-def read_segments(episode_id: int, version: int | None = None) -> list[Segment]:
+def read_segments(
+    episode_id: int, version: int | None = None, *, offset: int = 0, limit: int | None = None
+) -> list[Segment]:
     """The segments of the episode's transcript ``version`` (default: the current one), in
-    order; empty when there is none."""
+    order; empty when there is none. ``offset`` and ``limit`` read a page (by segment
+    number)."""
     if version is None:
         version = (
             EpisodeTranscript.objects.filter(episode_id=episode_id)
@@ -248,10 +251,11 @@ def read_segments(episode_id: int, version: int | None = None) -> list[Segment]:
         )
     if not version or not lake.exists(TRANSCRIPTS):
         return []
+    page = f" LIMIT {int(limit)}" if limit is not None else ""
     rows = lake.query(
         "SELECT start_s, end_s, speaker, text FROM t WHERE episode_id = ? AND version = ? "
-        "ORDER BY segment_no",
-        [int(episode_id), int(version)],
+        f"AND segment_no >= ? ORDER BY segment_no{page}",
+        [int(episode_id), int(version), int(offset)],
         t=TRANSCRIPTS,
     ).to_pylist()
     return _segments_from(rows)
@@ -399,11 +403,22 @@ class TranscriptsReport:
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
 
+    @property
+    def all_failed(self) -> bool:
+        """Something was attempted and nothing of it worked (the command exits 1)."""
+        return self.failed > 0 and self.stored == 0 and self.unchanged == 0
+
 
 def _episodes(limit: int | None, asr: bool) -> list[Episode]:
     qs = Episode.objects.alive().select_related("channel", "transcript_state")
     if not asr:
         qs = qs.filter(has_transcript=True)
+    else:
+        # Speech is slow: an episode already transcribed, or in a language without a
+        # speech model, is not done again.
+        done = Q(transcript_state__source=TranscriptSource.ASR, transcript_state__version__gt=0)
+        done |= Q(transcript_state__status=TranscriptStatus.NO_SPEECH_MODEL)
+        qs = qs.filter(Q(has_transcript=True) | ~done)
     # Never-checked episodes first, then the longest unchecked: a limited run moves on
     # through the catalog instead of refetching the same few.
     qs = qs.order_by(F("transcript_state__checked_at").asc(nulls_first=True), "pk")
@@ -451,19 +466,34 @@ def _record_unchanged(episode: Episode, result: FetchResult) -> None:
 
 
 def _record_no_link(episodes: Sequence[Episode]) -> None:
-    missing = [e for e in episodes if _state(e) is None]
     stamp = timezone.now()
     EpisodeTranscript.objects.bulk_create(
         [
             EpisodeTranscript(episode=e, status=TranscriptStatus.NONE, checked_at=stamp)
-            for e in missing
+            for e in episodes
+            if _state(e) is None
         ],
         ignore_conflicts=True,
     )
+    # Only "not fetched yet" becomes "none": a stored version, or what speech recognition
+    # said, stays.
     pending = [e.pk for e in episodes if (s := _state(e)) is not None and s.version == 0]
-    EpisodeTranscript.objects.filter(episode_id__in=pending).update(
-        status=TranscriptStatus.NONE, checked_at=stamp
+    EpisodeTranscript.objects.filter(
+        episode_id__in=pending, status=TranscriptStatus.PENDING
+    ).update(status=TranscriptStatus.NONE, checked_at=stamp)
+
+
+def _unlinked_episodes() -> list[Episode]:
+    """Alive episodes whose feeds link no transcript and that have no state row yet, or
+    one still pending (what a run without speech recognition marks ``none``)."""
+    qs = (
+        Episode.objects.alive()
+        .filter(has_transcript=False)
+        .filter(Q(transcript_state__isnull=True) | Q(transcript_state__status="pending"))
+        .select_related("transcript_state")
+        .only("pk", "transcript_state")
     )
+    return list(qs)
 
 
 def _too_large_message(url: str, limit: int) -> str:
@@ -512,9 +542,12 @@ def fetch_transcripts(
         assert transcribe is not None
         report.asr = _transcribe_unlinked(unlinked, transcribe, report, progress=progress)
     else:
-        report.no_link = len(unlinked)
-        report.outcomes += [TranscriptOutcome(e.pk, "no_link") for e in unlinked]
-        _record_no_link(unlinked)
+        # Not limited: marking them costs one query, and the count is the catalog's.
+        report.no_link = Episode.objects.alive().filter(has_transcript=False).count() + len(
+            unlinked
+        )
+        report.episodes += report.no_link - len(unlinked)
+        _record_no_link([*unlinked, *_unlinked_episodes()])
     return report
 
 
@@ -673,10 +706,12 @@ def _transcribe_unlinked(
     *,
     progress: Progress,
 ) -> AsrPart:
-    """Each episode without a link through ``transcribe``; it returns an outcome with
-    ``status`` (``ok``, ``unchanged``, ``no_speech_model``, ``error``), ``transcript``
-    (when ok), ``sha256``, ``url``, ``error`` and ``details`` (model, ``audio_s``,
-    ``elapsed_s``, real-time factor), and stored here through :func:`store_transcript`."""
+    """Each episode without a link through ``transcribe`` (``content/asr.py``'s
+    ``transcribe_episode``), whose outcome has ``status`` (``ok``, ``no_speech_model``,
+    ``none``, ``error``; ``unchanged`` is counted as such), ``transcript`` (when ok),
+    ``error``, ``details`` (``url``, ``audio_s``, ``wall_s``, model, real-time factor…) and
+    optionally ``sha256`` (else the transcript's own); ok ones are stored here through
+    :func:`store_transcript`."""
     part = AsrPart()
     if not episodes:
         return part
@@ -688,13 +723,14 @@ def _transcribe_unlinked(
             status = getattr(outcome, "status", "error")
             details = dict(getattr(outcome, "details", None) or {})
             part.audio_s += float(details.get("audio_s") or 0.0)
-            part.elapsed_s += float(details.get("elapsed_s") or 0.0)
-            url = getattr(outcome, "url", "") or episode.enclosure_url
+            part.elapsed_s += float(details.get("wall_s") or details.get("elapsed_s") or 0.0)
+            url = details.get("url") or episode.enclosure_url
             transcript = getattr(outcome, "transcript", None)
             if status == "ok" and transcript is not None:
                 version = store_transcript(
                     episode.pk, transcript, source=TranscriptSource.ASR, url=url,
-                    sha256=getattr(outcome, "sha256", ""), details=details,
+                    sha256=getattr(outcome, "sha256", "") or _text_sha256(transcript),
+                    details=details,
                 )  # fmt: skip
                 part.stored += 1
                 report.stored += 1
@@ -718,6 +754,13 @@ def _transcribe_unlinked(
                 report.outcomes.append(TranscriptOutcome(episode.pk, status, url, error=error))
             task.advance()
     return part
+
+
+def _text_sha256(transcript: Transcript) -> str:
+    joined = "\n".join(
+        f"{s.start_s}\t{s.end_s}\t{s.speaker}\t{s.text}" for s in transcript.segments
+    )
+    return hashlib.sha256(joined.encode("utf-8")).hexdigest()
 
 
 def _record_asr_state(

@@ -20,6 +20,7 @@ from podsight.progress import SILENT, Progress
 
 if TYPE_CHECKING:
     from podsight.accounts.services import TokenInfo
+    from podsight.content.transcripts import TranscriptsReport
     from podsight.demo.load import DemoApis, DemoFeeds, DemoLoadReport
     from podsight.demo.simulate import SimulationReport
     from podsight.demo.truth import LabelCounts
@@ -446,6 +447,31 @@ def directory_reindex(*, rebuild: bool = False, progress: Progress = SILENT) -> 
             "no Podcast Index dump has been imported: run `podsight import podcastindex FILE`"
         )
     return result
+
+
+# --- content -------------------------------------------------------------------------------
+
+
+@step("content.transcripts", report="podsight.content.transcripts:TranscriptsReport")
+def content_transcripts(
+    *,
+    limit: int | None = None,
+    asr: bool = False,
+    concurrency: int = 8,
+    progress: Progress = SILENT,
+) -> TranscriptsReport:
+    """Fetch, parse and store the preferred transcript of every episode whose feed links
+    one, incrementally; with ``asr``, transcribe the episodes without a link.
+
+    ``limit``: at most this many episodes, the least recently checked first."""
+    if limit is not None and limit < 1:
+        raise InputError(f"limit must be at least 1, not {limit}; leave it out for every episode")
+    if concurrency < 1:
+        raise InputError(f"concurrency must be at least 1, not {concurrency}")
+    ensure_database()
+    from podsight.content.transcripts import fetch_transcripts
+
+    return fetch_transcripts(limit=limit, asr=asr, concurrency=concurrency, progress=progress)
 
 
 # --- operations ---------------------------------------------------------------------------

@@ -1,0 +1,222 @@
+"""REST API of episode content: an episode's transcript (segments, or the document).
+
+``GET /api/episodes/{id}/transcript`` pages through the current transcript's segments
+(``page_size`` 1–500, default 50, signed ``cursor`` from ``next``, as every list of this
+API); ``?format=vtt|srt|txt`` answers the whole transcript as that document instead.
+:class:`TranscriptStateSerializer` is the ``transcript`` field of ``GET /api/episodes/{id}``.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, generics, serializers
+from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
+
+from podsight.api.pagination import INT64, InvalidCursor, sign_cursor, unsign_cursor, valid_id
+from podsight.api.params import choice_param, int_param, text_param
+from podsight.catalog.models import Episode
+from podsight.catalog.services import resolve_episode
+from podsight.content.formats import to_srt, to_txt, to_vtt
+from podsight.content.models import EpisodeTranscript, TranscriptStatus
+from podsight.content.segments import Transcript
+from podsight.content.transcripts import read_segments
+
+__all__ = [
+    "EXPORTS",
+    "EpisodeTranscriptView",
+    "TranscriptPageSerializer",
+    "TranscriptStateSerializer",
+    "transcript_state",
+]
+
+PAGE_SIZE, MAX_PAGE_SIZE = 50, 500
+# ?format= → (writer, Content-Type).
+EXPORTS = {
+    "vtt": (to_vtt, "text/vtt"),
+    "srt": (to_srt, "application/x-subrip"),
+    "txt": (to_txt, "text/plain"),
+}
+_FORMATS = ("json", *EXPORTS)
+
+
+class TranscriptStateSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=TranscriptStatus.choices,
+        help_text="`ok`: stored (`version` is current); `pending`: links not fetched yet; "
+        "`none`: no link (and no speech recognition); `error`: see `error`; "
+        "`no_speech_model`: no speech model for the episode's language.",
+    )
+    source = serializers.CharField(help_text="`rss` (the feed's link) or `asr`; empty before any.")
+    language = serializers.CharField()
+    format = serializers.CharField(help_text="vtt, srt, json, html, markdown, text or asr.")
+    version = serializers.IntegerField(help_text="Current version; 0 when none is stored.")
+    segments = serializers.IntegerField()
+    duration_s = serializers.FloatField(allow_null=True)
+    error = serializers.CharField(help_text="Why the last attempt failed; empty when it did not.")
+    checked_at = serializers.DateTimeField(allow_null=True)
+
+
+def transcript_state(episode: Episode) -> dict:
+    """The ``transcript`` field of an episode (its state row, or what no row means)."""
+    try:
+        state = episode.transcript_state
+    except EpisodeTranscript.DoesNotExist:
+        status = TranscriptStatus.PENDING if episode.transcripts else TranscriptStatus.NONE
+        return {
+            "status": status, "source": "", "language": "", "format": "", "version": 0,
+            "segments": 0, "duration_s": None, "error": "", "checked_at": None,
+        }  # fmt: skip
+    return {
+        "status": state.status,
+        "source": state.source,
+        "language": state.language,
+        "format": state.format,
+        "version": state.version,
+        "segments": state.segments,
+        "duration_s": state.duration_s,
+        "error": state.error,
+        "checked_at": state.checked_at,
+    }
+
+
+class SegmentSerializer(serializers.Serializer):
+    start_s = serializers.FloatField(allow_null=True, help_text="Seconds; null when not given.")
+    end_s = serializers.FloatField(allow_null=True)
+    speaker = serializers.CharField(help_text="Empty when unknown.")
+    text = serializers.CharField()
+
+
+class TranscriptPageSerializer(serializers.Serializer):
+    episode = serializers.IntegerField()
+    version = serializers.IntegerField()
+    source = serializers.CharField()
+    format = serializers.CharField(help_text="The document's format (vtt, json, srt, html…).")
+    language = serializers.CharField()
+    segments = serializers.IntegerField(help_text="Segments in the whole transcript.")
+    results = SegmentSerializer(many=True)
+    next = serializers.URLField(allow_null=True)
+    page_size = serializers.IntegerField()
+
+
+def _decode(token: str) -> tuple[int, int, int]:
+    """(episode, version, first segment) of a cursor this view handed out."""
+    payload = unsign_cursor(token)
+    if not isinstance(payload, dict) or set(payload) != {"e", "v", "s"}:
+        raise InvalidCursor("not a cursor of a transcript")
+    episode, version, start = payload["e"], payload["v"], payload["s"]
+    if not (valid_id(episode) and valid_id(version) and valid_id(start)):
+        raise InvalidCursor("the episode, version or segment is not a positive whole number")
+    return episode, version, start
+
+
+class EpisodeTranscriptView(generics.GenericAPIView):
+    """The episode's current transcript: its segments (start and end in seconds, speaker,
+    text), a page at a time; or, with `format=vtt|srt|txt`, the whole transcript as that
+    document. 404 when the episode has no stored transcript (the message says why)."""
+
+    serializer_class = TranscriptPageSerializer
+    pagination_class = None
+
+    def perform_content_negotiation(self, request, force=False):
+        # `format` is this endpoint's own parameter (the export), not DRF's renderer switch.
+        renderer = self.get_renderers()[0]
+        return renderer, renderer.media_type
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "format",
+                str,
+                enum=list(_FORMATS),
+                description="`json` (default): segments, paginated; `vtt`, `srt`, `txt`: the "
+                "whole transcript as that document (vtt and srt need times: a transcript "
+                "without any, read from plain text, is a 400).",
+            ),
+            OpenApiParameter(
+                "cursor",
+                str,
+                description="Opaque cursor from a previous page's `next` link (signed: "
+                "anything else is a 400 `invalid_cursor`).",
+            ),
+            OpenApiParameter(
+                "page_size",
+                {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
+                description=f"Segments per page, 1–{MAX_PAGE_SIZE} (default {PAGE_SIZE}); "
+                "more is a 400, not clamped.",
+            ),
+        ],
+        responses={
+            (200, "application/json"): TranscriptPageSerializer,
+            (200, "text/vtt"): OpenApiResponse(OpenApiTypes.STR, description="WebVTT"),
+            (200, "application/x-subrip"): OpenApiResponse(OpenApiTypes.STR, description="SRT"),
+            (200, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="Plain text"),
+        },
+    )
+    def get(self, request, pk: int):
+        params = request.query_params
+        fmt = choice_param(params, "format", _FORMATS) or "json"
+        size = int_param(params, "page_size", PAGE_SIZE, 1, MAX_PAGE_SIZE)
+        token = text_param(params, "cursor")
+        # Input first: a bad cursor is a 400 whichever episode it names.
+        cursor = _decode(token) if token is not None else None
+        episode = resolve_episode(pk) if pk <= INT64 else None
+        if episode is None:
+            raise exceptions.NotFound(f"No episode with id {pk}.")
+        state = EpisodeTranscript.objects.filter(episode_id=episode.pk).first()
+        if state is None or state.version == 0:
+            raise exceptions.NotFound(_why_none(episode, state))
+        transcript = Transcript([], state.format, state.language)
+        if fmt in EXPORTS:
+            writer, content_type = EXPORTS[fmt]
+            transcript.segments = read_segments(episode.pk, state.version)
+            body = writer(transcript)
+            response = HttpResponse(body, content_type=f"{content_type}; charset=utf-8")
+            name = f"episode-{episode.pk}-v{state.version}.{fmt}"
+            response["Content-Disposition"] = f'inline; filename="{name}"'
+            return response
+        version, start = state.version, 0
+        if cursor is not None:
+            named, version, start = cursor
+            if named != episode.pk:
+                raise InvalidCursor("the cursor belongs to another episode")
+            if version > state.version:
+                raise InvalidCursor("the cursor names a transcript version that does not exist")
+        # One more than a page: whether there is a next one.
+        rows = read_segments(episode.pk, version, offset=start, limit=size + 1)
+        following = None
+        if len(rows) > size:
+            rows = rows[:size]
+            following = replace_query_param(
+                request.build_absolute_uri(),
+                "cursor",
+                sign_cursor({"e": episode.pk, "v": version, "s": start + size}),
+            )
+        data = {
+            "episode": episode.pk,
+            "version": version,
+            "source": state.source,
+            "format": state.format,
+            "language": state.language,
+            "segments": state.segments,
+            "results": [
+                {"start_s": s.start_s, "end_s": s.end_s, "speaker": s.speaker, "text": s.text}
+                for s in rows
+            ],
+            "next": following,
+            "page_size": size,
+        }
+        return Response(self.get_serializer(data).data)
+
+
+def _why_none(episode: Episode, state: EpisodeTranscript | None) -> str:
+    base = f"Episode {episode.pk} has no transcript"
+    if state is not None and state.error:
+        return f"{base}: {state.error}"
+    if state is not None and state.status == TranscriptStatus.NONE:
+        return f"{base}: its feed links none (`podsight content transcripts --asr` transcribes)."
+    if episode.transcripts:
+        return f"{base} yet: its feed links one; run `podsight content transcripts`."
+    return f"{base}: its feed links none."
