@@ -24,6 +24,7 @@ which stays current) and the run goes on.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import logging
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -553,8 +554,12 @@ def fetch_transcripts(
 
 def _asr_function() -> Callable[[Episode], Any]:
     try:
-        from podsight.content import asr as asr_module  # type: ignore[attr-defined]
-    except ImportError:
+        asr_module = importlib.import_module("podsight.content.asr")
+    except ModuleNotFoundError as exc:
+        if exc.name != "podsight.content.asr":
+            raise ConfigurationError(
+                f"speech recognition cannot start ({exc}); install it with `make venv-ml`"
+            ) from None
         asr_module = None
     function = getattr(asr_module, "transcribe_episode", None)
     if function is None:
