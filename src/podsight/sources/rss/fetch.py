@@ -4,7 +4,9 @@
 :func:`make_client`); :func:`fetch_feeds` fetches many concurrently, reporting to the
 caller's :class:`~podsight.progress.Progress`.
 Neither raises for a problem with one feed: the problem is returned as
-:attr:`FetchResult.error`, an instance of one of these exceptions::
+:attr:`FetchResult.error`. :func:`fetch_to_file` streams a large body (an episode's audio)
+to a file through the same redirect handling and guards, and raises the problem instead.
+The problems are instances of these exceptions::
 
     FetchError                  base class; ``str(error)`` says what happened and what to do
     ├── InvalidURLError         not an http(s) URL, or no host name
@@ -35,6 +37,7 @@ decoder inflates each network chunk in one go).
 Local files (:func:`read_feed_file`) get the same size cap.
 
 Settings (environment): ``PODSIGHT_FEED_MAX_BYTES`` (default 50 MiB),
+``PODSIGHT_AUDIO_MAX_BYTES`` (default 500 MiB, :func:`fetch_to_file`),
 ``PODSIGHT_FETCH_CONNECT_TIMEOUT`` (10 s), ``PODSIGHT_FETCH_READ_TIMEOUT`` (30 s),
 ``PODSIGHT_FETCH_TOTAL_TIMEOUT`` (300 s, against servers that drip bytes forever),
 ``PODSIGHT_ALLOW_PRIVATE_URLS``, ``PODSIGHT_USER_AGENT``.
@@ -53,8 +56,9 @@ import threading
 import time
 import typing
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,6 +80,10 @@ except ImportError:  # pragma: no cover - httpx[brotli] is a dependency
 
 __all__ = [
     "ACCEPT",
+    "AUDIO_ACCEPT",
+    "Download",
+    "audio_max_bytes",
+    "fetch_to_file",
     "MAX_REDIRECTS",
     "BlockedURLError",
     "ConnectionFailedError",
@@ -112,6 +120,8 @@ _TEMPORARY = frozenset({302, 303, 307})
 _SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT, not "private" to Python
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+_DEFAULT_AUDIO_MAX_BYTES = 500 * 1024 * 1024
+AUDIO_ACCEPT = "audio/*, video/*;q=0.8, application/octet-stream;q=0.5, */*;q=0.1"
 
 
 # --- errors -------------------------------------------------------------------------------
@@ -215,6 +225,12 @@ def _env_number(name: str, default: float) -> float:
     if value <= 0:
         raise conf.SettingError(f"{name}={raw!r} must be positive")
     return value
+
+
+def audio_max_bytes() -> int:
+    """The size cap for one downloaded enclosure (``PODSIGHT_AUDIO_MAX_BYTES``, default
+    500 MiB: about 8 hours of 128 kbit/s MP3)."""
+    return int(_env_number("PODSIGHT_AUDIO_MAX_BYTES", _DEFAULT_AUDIO_MAX_BYTES))
 
 
 def feed_max_bytes() -> int:
@@ -517,6 +533,84 @@ def fetch_feed(
     return result
 
 
+@dataclass
+class Download:
+    """A body streamed to a file by :func:`fetch_to_file`."""
+
+    url: str
+    final_url: str  # after redirects
+    path: Path
+    size: int  # bytes written (decoded)
+    content_type: str | None  # media type only, e.g. "audio/mpeg"
+    elapsed_s: float
+
+
+def fetch_to_file(
+    client: httpx.Client,
+    url: str,
+    dest: Path,
+    *,
+    max_bytes: int | None = None,
+    allow_private: bool | None = None,
+    total_timeout: float | None = None,
+    accept: str = AUDIO_ACCEPT,
+) -> Download:
+    """Stream ``url``'s body into ``dest`` (created or truncated), piece by piece: the body
+    is never held in memory. The same guards as :func:`fetch_feed`: every redirect hop
+    vetted by the SSRF guard (and the connect-time check of :func:`make_client` clients),
+    the size cap (a ``Content-Length`` above it is refused before reading), the read and
+    total timeouts.
+
+    ``max_bytes`` defaults to ``PODSIGHT_AUDIO_MAX_BYTES`` (this is how enclosures are
+    downloaded), the rest as in :func:`fetch_feed`. Raises a :class:`FetchError`; then
+    ``dest`` is removed, so no partial download is left behind."""
+    if max_bytes is None:
+        max_bytes = audio_max_bytes()
+    if allow_private is None:
+        allow_private = conf.allow_private_urls()
+    if total_timeout is None:
+        total_timeout = _env_number("PODSIGHT_FETCH_TOTAL_TIMEOUT", 300.0)
+    started = time.monotonic()
+    deadline = started + total_timeout
+    # Compression buys nothing on audio; a server that compresses anyway is still decoded.
+    headers = {**_base_headers(), "Accept": accept, "Accept-Encoding": "identity"}
+    token = _allow_private.set(allow_private)
+    try:
+        with _final_response(client, url, headers, allow_private, deadline) as (
+            response,
+            final_url,
+            _permanent,
+        ):
+            status = response.status_code
+            if status >= 300 or status < 200:
+                if 300 <= status < 400:
+                    raise InvalidResponseError(
+                        f"{url}: the server answered HTTP {status}, a redirect podsight "
+                        "cannot follow; open the URL in a browser to check",
+                        url=url,
+                    )
+                raise HTTPStatusError(_status_message(url, response), url=url, status=status)
+            size = 0
+            with open(dest, "wb") as out:
+                for piece in _body_pieces(response, url, _AUDIO_CAP, max_bytes, deadline):
+                    out.write(piece)
+                    size += len(piece)
+            content_type = response.headers.get("Content-Type", "")
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
+    finally:
+        _allow_private.reset(token)
+    return Download(
+        url=url,
+        final_url=final_url,
+        path=dest,
+        size=size,
+        content_type=content_type.split(";", 1)[0].strip().lower() or None,
+        elapsed_s=time.monotonic() - started,
+    )
+
+
 def _fetch_into(
     result: FetchResult,
     client: httpx.Client,
@@ -525,41 +619,68 @@ def _fetch_into(
     allow_private: bool,
     deadline: float,
 ) -> None:
-    url = request.url
-    headers = _headers_for(request)
+    def hop(url: str, status: int | None) -> None:
+        # Kept per hop: a failure mid-chain still tells where and with which answer.
+        result.final_url = url
+        if status is not None:
+            result.status = status
+
+    with _final_response(
+        client, request.url, _headers_for(request), allow_private, deadline, on_hop=hop
+    ) as (response, _final_url, permanent):
+        _read_final(result, response, request, max_bytes, deadline)
+    if permanent is not None and permanent != request.url:
+        result.permanent_redirect = permanent
+
+
+@contextmanager
+def _final_response(
+    client: httpx.Client,
+    url: str,
+    headers: dict[str, str],
+    allow_private: bool,
+    deadline: float,
+    *,
+    on_hop: Callable[[str, int | None], None] | None = None,
+) -> Iterator[tuple[httpx.Response, str, str | None]]:
+    """The open (streamed) response at the end of ``url``'s redirect chain, its URL, and
+    where the chain moved permanently (301/308 hops before any temporary one). Every hop is
+    vetted by :func:`check_url` and the deadline; the response is closed on exit. Shared by
+    feeds and audio downloads, so both follow redirects and guard in exactly one way."""
+    request_url = url
     permanent: str | None = None
     temporary_seen = False
     for _hop in range(MAX_REDIRECTS + 1):
         check_url(url, allow_private=allow_private)
-        _check_deadline(request.url, deadline)
-        result.final_url = url
-        with _mapped_errors(request.url):
+        _check_deadline(request_url, deadline)
+        if on_hop is not None:
+            on_hop(url, None)
+        with _mapped_errors(request_url):
             response = client.send(
                 client.build_request("GET", url, headers=headers),
                 stream=True,
                 follow_redirects=False,
             )
         try:
-            result.status = response.status_code
+            if on_hop is not None:
+                on_hop(url, response.status_code)
             is_redirect = response.status_code in _PERMANENT | _TEMPORARY
             if is_redirect and "Location" in response.headers:
-                target = _redirect_target(request.url, response)
+                target = _redirect_target(request_url, response)
                 if response.status_code in _PERMANENT and not temporary_seen:
                     permanent = target
                 elif response.status_code in _TEMPORARY:
                     temporary_seen = True
                 url = target
                 continue
-            _read_final(result, response, request, max_bytes, deadline)
+            yield response, url, permanent
         finally:
             response.close()
-        if permanent is not None and permanent != request.url:
-            result.permanent_redirect = permanent
         return
     raise TooManyRedirectsError(
-        f"{request.url}: more than {MAX_REDIRECTS} redirects (last to {url}); the feed URL is "
+        f"{request_url}: more than {MAX_REDIRECTS} redirects (last to {url}); the URL is "
         "probably redirecting in a loop, open it in a browser to check",
-        url=request.url,
+        url=request_url,
     )
 
 
@@ -600,10 +721,29 @@ def _read_final(
 
 
 def _read_body(response: httpx.Response, url: str, max_bytes: int, deadline: float) -> bytes:
+    return b"".join(_body_pieces(response, url, _FEED_CAP, max_bytes, deadline))
+
+
+@dataclass(frozen=True)
+class _Cap:
+    """What a size cap limits, for its error message: the thing and the setting raising it."""
+
+    what: str
+    setting: str
+
+
+_FEED_CAP = _Cap("the feed", "PODSIGHT_FEED_MAX_BYTES")
+_AUDIO_CAP = _Cap("the audio", "PODSIGHT_AUDIO_MAX_BYTES")
+
+
+def _body_pieces(
+    response: httpx.Response, url: str, cap: _Cap, max_bytes: int, deadline: float
+) -> Iterator[bytes]:
+    """The decoded body in pieces of about ``_PIECE`` bytes, stopped by :class:`TooLargeError`
+    once more than ``max_bytes`` arrived (or were declared) and by the deadline."""
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > max_bytes:
-        raise _too_large(url, max_bytes, f"it declares {int(declared):,} bytes")
-    chunks: list[bytes] = []
+        raise _too_large(url, max_bytes, f"it declares {int(declared):,} bytes", cap)
     size = 0
     # Decode ourselves: httpx inflates each network chunk in one go, and 300 bytes of brotli
     # can expand to gigabytes before any size check would run.
@@ -613,8 +753,8 @@ def _read_body(response: httpx.Response, url: str, max_bytes: int, deadline: flo
             for piece in _decoded(response.iter_raw(), encoding, url):
                 size += len(piece)
                 if size > max_bytes:
-                    raise _too_large(url, max_bytes, f"more than {max_bytes:,} bytes arrived")
-                chunks.append(piece)
+                    raise _too_large(url, max_bytes, f"more than {max_bytes:,} bytes arrived", cap)
+                yield piece
                 _check_deadline(url, deadline)
         except _DECODE_ERRORS as exc:
             raise InvalidResponseError(
@@ -622,7 +762,6 @@ def _read_body(response: httpx.Response, url: str, max_bytes: int, deadline: flo
                 "a server problem, try again later",
                 url=url,
             ) from None
-    return b"".join(chunks)
 
 
 def _decoded(raw: Iterable[bytes], content_encoding: str, url: str) -> Iterator[bytes]:
@@ -697,10 +836,10 @@ def _redirect_target(url: str, response: httpx.Response) -> str:
         ) from None
 
 
-def _too_large(url: str, limit: int, detail: str) -> TooLargeError:
+def _too_large(url: str, limit: int, detail: str, cap: _Cap = _FEED_CAP) -> TooLargeError:
     return TooLargeError(
-        f"{url}: the feed is larger than the {limit:,}-byte limit ({detail}); raise "
-        "PODSIGHT_FEED_MAX_BYTES if this feed is legitimately that large",
+        f"{url}: {cap.what} is larger than the {limit:,}-byte limit ({detail}); raise "
+        f"{cap.setting} if it is legitimately that large",
         url=url,
         limit=limit,
     )
