@@ -1,0 +1,146 @@
+"""Speech recognition: word error rate and real-time factor on clips spoken by espeak-ng.
+
+    .venv/bin/python bench/asr.py [--voices en-us,en-gb,en-gb-x-rp] [--speeds 150,180]
+                                  [--sentences 12] [--threads N]
+
+Every English sentence below is spoken by espeak-ng (Debian's; apt-get install espeak-ng)
+in each voice at each speed, into a WAV file, then transcribed by
+``podsight.content.asr.transcribe_file`` exactly as an episode is (decode, voice-activity
+filter, tiny.en int8, greedy, word timestamps). It prints, per voice and speed and in all:
+the word error rate (word edits / reference words, case and punctuation ignored), audio
+seconds, wall seconds (decoding + recognition, the model already loaded) and the
+real-time factor (wall / audio; below 1 is faster than real time), and the model's mean
+word confidence. Then the same for clips in other languages declared as unknown, to show
+the confidence guard (``PODSIGHT_ASR_MIN_CONFIDENCE``) at work: each should be refused.
+Not a test: figures depend on the machine and its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SENTENCES = [
+    "Welcome back to the show. Today we are talking about sleep and memory.",
+    "Our guest is a scientist who studies how the brain learns new skills.",
+    "Before we start, this episode is brought to you by a coffee company.",
+    "The ocean covers most of the planet, yet we have mapped only a small part.",
+    "Many listeners asked how to build a habit that lasts longer than a week.",
+    "Thank you for listening, and please share the episode with a friend.",
+    "The interest rate decision surprised investors and the market fell quickly.",
+    "She grew up on a farm and later moved to the city to study music.",
+    "Climate change is making summers hotter and storms more frequent.",
+    "We will take a short break and come back with your questions.",
+    "The team trained a small model on a laptop without any internet connection.",
+    "History teaches us that empires rarely fall for a single reason.",
+]
+OTHER_LANGUAGES = {
+    "es": "Los pódcasts son conversaciones grabadas que la gente escucha mientras viaja.",
+    "de": "Podcasts sind aufgenommene Gespräche, die Menschen auf dem Weg zur Arbeit hören.",
+    "fr": "Les podcasts sont des conversations enregistrées que l'on écoute en voyageant.",
+    "it": "I podcast sono conversazioni registrate che la gente ascolta mentre viaggia.",
+    "pt": "Os podcasts são conversas gravadas que as pessoas ouvem enquanto viajam.",
+    "nl": "Podcasts zijn opgenomen gesprekken waar mensen naar luisteren onderweg.",
+}
+
+
+def speak(espeak: str, text: str, dest: Path, voice: str, speed: int) -> Path:
+    subprocess.run(
+        [espeak, "-v", voice, "-s", str(speed), "-w", str(dest), text],
+        check=True,
+        capture_output=True,
+    )
+    return dest
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--voices", default="en-us,en-gb,en-gb-x-rp")
+    parser.add_argument("--speeds", default="150,180")
+    parser.add_argument("--sentences", type=int, default=len(SENTENCES))
+    parser.add_argument("--threads", type=int, default=0, help="default: PODSIGHT_ASR_THREADS")
+    parser.add_argument("--beam", type=int, default=0, help="beam size (default: the module's)")
+    parser.add_argument(
+        "--temperatures", default="", help="e.g. 0,0.2,0.4,0.6,0.8,1 (default: the module's)"
+    )
+    args = parser.parse_args()
+    espeak = shutil.which("espeak-ng")
+    if espeak is None:
+        print("espeak-ng is not installed: apt-get install espeak-ng", file=sys.stderr)
+        return 2
+    if args.threads:
+        os.environ["PODSIGHT_ASR_THREADS"] = str(args.threads)
+
+    from podsight.bootstrap import setup_django
+
+    setup_django()
+    from podsight.content import asr
+
+    started = time.perf_counter()
+    model = asr.get_speech_model()
+    if args.beam:
+        model.beam_size = args.beam
+    if args.temperatures:
+        model.temperatures = tuple(float(t) for t in args.temperatures.split(","))
+    print(
+        f"model {model.name} ({model.version}), {model.compute_type}, {model.threads} threads, "
+        f"beam {model.beam_size}, temperatures {model.temperatures}, "
+        f"loaded in {time.perf_counter() - started:.2f} s; {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    sentences = SENTENCES[: args.sentences]
+    rows = []
+    totals = [0, 0, 0.0, 0.0]
+    confidences: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="podsight-bench-asr-") as folder:
+        for voice in args.voices.split(","):
+            for speed in (int(s) for s in args.speeds.split(",")):
+                edits = words = 0
+                audio_s = wall_s = 0.0
+                for i, text in enumerate(sentences):
+                    path = speak(espeak, text, Path(folder) / f"{voice}-{speed}-{i}.wav",
+                                 voice, speed)  # fmt: skip
+                    outcome = asr.transcribe_file(path, language="en")
+                    said = " ".join(s.text for s in outcome.transcript.segments) if (
+                        outcome.transcript) else ""  # fmt: skip
+                    e, n = asr.word_error_rate(text, said)
+                    edits, words = edits + e, words + n
+                    audio_s += outcome.details["audio_s"]
+                    wall_s += outcome.details["wall_s"]
+                    if outcome.details.get("confidence") is not None:
+                        confidences.append(outcome.details["confidence"])
+                rows.append((voice, speed, edits, words, audio_s, wall_s))
+                for k, v in enumerate((edits, words, audio_s, wall_s)):
+                    totals[k] += v
+        print(f"\n{len(sentences)} sentences per voice and speed\n")
+        print("| voice | speed (wpm) | WER | words | audio s | wall s | RTF |")
+        print("|---|---|---|---|---|---|---|")
+        for voice, speed, e, n, a, w in rows:
+            print(f"| {voice} | {speed} | {e / n:.3f} | {n} | {a:.1f} | {w:.2f} | {w / a:.3f} |")
+        e, n, a, w = totals
+        print(f"| **all** | | **{e / n:.3f}** | {n} | {a:.1f} | {w:.2f} | **{w / a:.3f}** |")
+        print(
+            f"\nEnglish clips' mean word confidence: min {min(confidences):.2f}, "
+            f"mean {sum(confidences) / len(confidences):.2f}"
+        )
+        print("\nother languages, declared as unknown (the confidence guard):\n")
+        print("| language | status | confidence | RTF |")
+        print("|---|---|---|---|")
+        for language, text in OTHER_LANGUAGES.items():
+            path = speak(espeak, text, Path(folder) / f"{language}.wav", language, 160)
+            outcome = asr.transcribe_file(path, language="")
+            confidence = outcome.details.get("confidence")
+            shown = "none" if confidence is None else f"{confidence:.2f}"
+            rtf = outcome.details["real_time_factor"]
+            print(f"| {language} | {outcome.status} | {shown} | {rtf:.3f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
