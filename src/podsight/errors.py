@@ -17,7 +17,7 @@ classes)::
     │       ├── FeedParseError (sources.rss.parser), DumpFormatError (…dump.layout)
     │       ├── SourcesFileError (…sync), UnknownSource (…connector), LabelError (matching.report)
     │       ├── AccountError (accounts.services), TimespanError (conf)
-    │       ├── InvalidSimulation (demo.simulate)
+    │       ├── InvalidSimulation (demo.simulate), AudioError, AudioTooLong (content.asr)
     │       └── InvalidSearch, InvalidCursor (directory.service), BodyTooLarge (api.body)
     ├── NotFoundError              exit 1 · HTTP 404   a named thing does not exist
     │   └── NoSuchToken (accounts.services), FeedNotFound (directory.service; exit 2)

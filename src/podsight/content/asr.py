@@ -15,7 +15,7 @@ One episode (:func:`transcribe_episode`):
    passes the *confidence guard*: when the model's mean word probability is below
    ``PODSIGHT_ASR_MIN_CONFIDENCE`` (0.5), the speech is taken for another language and the
    episode gets ``no_speech_model`` too, rather than wrong English. Measured on espeak-ng
-   clips (bench/asr.py): English sentences 0.65-0.92, Spanish, German and Dutch 0.19-0.48;
+   clips (bench/asr.py): English sentences 0.55-0.92, Spanish, German and Dutch 0.19-0.48;
    French, Italian and Portuguese come out as no words at all (confidence 0). Repetition
    loops, which the English model falls into on foreign speech, count as not understood.
 2. **Caps.** The enclosure is streamed to a temporary file by
@@ -24,11 +24,12 @@ One episode (:func:`transcribe_episode`):
    checked three times, each cheaper than what follows: the feed's declared duration
    before downloading, the container's duration before decoding, and the decoded samples
    while decoding (decoding stops at the cap, so a file that lies about its length costs at
-   most the cap's memory: 16,000 samples × 6 bytes a second, about 1 GB at 3 h). The
-   temporary file is always removed.
+   most the cap). The temporary file is always removed.
 3. **Recognition.** Voice-activity filtering (silence and music skipped), greedy decoding
    at temperature 0 (deterministic; see :data:`BEAM_SIZE`), word timestamps: each segment
-   starts at its first word and ends at its last.
+   starts at its first word and ends at its last. The audio is kept as 16-bit samples
+   (115 MB an hour) and recognised in windows of :data:`WINDOW_S` (10 min) cut in pauses,
+   so memory does not grow with several float copies of a whole episode.
 
 The model is loaded once per process (:func:`get_speech_model`) with
 ``PODSIGHT_ASR_THREADS`` threads (default: the CPUs this process may use); recognitions
@@ -64,6 +65,7 @@ __all__ = [
     "BEAM_SIZE",
     "SAMPLE_RATE",
     "TEMPERATURES",
+    "WINDOW_S",
     "AsrOutcome",
     "AudioError",
     "AudioTooLong",
@@ -91,6 +93,7 @@ _DEFAULT_MIN_CONFIDENCE = 0.5
 BEAM_SIZE = 1
 TEMPERATURES: tuple[float, ...] = (0.0,)
 _MAX_COMPRESSION = 2.4
+WINDOW_S = 600.0  # recognised at a time: bounds memory on long episodes
 _INSTALL_HINT = "install the asr extra: run `make venv-ml` (or pip install -e '.[asr]')"
 
 
@@ -210,10 +213,13 @@ class SpeechModel:
         self.beam_size = BEAM_SIZE
         self.temperatures = TEMPERATURES
 
-    def transcribe(self, audio: np.ndarray) -> tuple[list[Segment], dict[str, Any]]:
-        """Segments of 16 kHz mono float32 ``audio`` and facts about the run: seconds of
-        speech found, mean word probability (None without words), repetition loops
-        dropped."""
+    def transcribe(
+        self, audio: np.ndarray, *, offset_s: float = 0.0
+    ) -> tuple[list[Segment], dict[str, Any]]:
+        """Segments of 16 kHz mono float32 ``audio`` (times shifted by ``offset_s``, where
+        it starts in the episode) and facts about the run: ``speech_s`` found by the voice
+        filter, ``words`` and ``probability_sum`` (of the words' probabilities; their
+        ratio is the confidence), ``dropped_loops``."""
         with self._lock:
             pieces, info = self._model.transcribe(
                 audio,
@@ -225,30 +231,30 @@ class SpeechModel:
             )
             found = list(pieces)  # the generator does the work
         segments: list[Segment] = []
-        probabilities: list[float] = []
+        words_seen = 0
+        probability_sum = 0.0
         looped = 0
         for piece in found:
             text = piece.text.strip()
             if not text:
                 continue
             words = piece.words or []
+            words_seen += len(words)
             if piece.compression_ratio > _MAX_COMPRESSION:
                 # A repetition loop ("and I was in the first time, and I was in …"): not
                 # what was said. Dropped, and its words count as not understood at all.
                 looped += 1
-                probabilities.extend(0.0 for _ in words)
                 continue
-            probabilities.extend(w.probability for w in words)
+            probability_sum += sum(w.probability for w in words)
             # Word times are tighter than the segment's, which snap to 20 ms steps of a
             # 30 s window and often include leading silence.
-            start = float(words[0].start if words else piece.start)
-            end = float(words[-1].end if words else piece.end)
+            start = offset_s + float(words[0].start if words else piece.start)
+            end = offset_s + float(words[-1].end if words else piece.end)
             segments.append(Segment(round(start, 2), round(max(end, start), 2), "", text))
-        speech_s = float(info.duration_after_vad)
-        confidence = float(np.mean(probabilities)) if probabilities else None
         return segments, {
-            "speech_s": round(speech_s, 2),
-            "confidence": confidence,
+            "speech_s": float(info.duration_after_vad),
+            "words": words_seen,
+            "probability_sum": probability_sum,
             "dropped_loops": looped,
         }
 
@@ -293,6 +299,11 @@ def decode_audio(
     the audio is longer than ``max_seconds`` (default ``PODSIGHT_AUDIO_MAX_SECONDS``):
     decoding stops there. Raises :class:`AudioError` when there is no decodable audio.
     Messages call the file ``name`` (default: its file name)."""
+    return _pcm16(path, max_seconds=max_seconds, name=name).astype(np.float32) / 32768.0
+
+
+def _pcm16(path: Path, *, max_seconds: float | None, name: str | None) -> np.ndarray:
+    """As :func:`decode_audio`, but int16: 2 bytes a sample, 115 MB an hour."""
     import av
 
     name = name or path.name
@@ -317,15 +328,24 @@ def decode_audio(
         raise AudioError(f"{name}: the audio cannot be decoded ({exc})") from None
     if not total:
         raise AudioError(f"{name}: the file holds no audio samples")
-    # int16 chunks into one float32 array: 6 bytes a sample at the peak, not 8.
-    audio = np.empty(total, dtype=np.float32)
-    at = 0
-    while chunks:
-        chunk = chunks.pop(0)
-        audio[at : at + len(chunk)] = chunk
-        at += len(chunk)
-    audio /= 32768.0
-    return audio
+    return np.concatenate(chunks)
+
+
+def _windows(pcm: np.ndarray, window_s: float) -> Iterator[tuple[int, int]]:
+    """(start, end) sample ranges of at most ``window_s`` seconds covering ``pcm``, each cut
+    at the quietest 100 ms in the last tenth of the window (at most 10 s), so that a cut
+    falls in a pause rather than through a word."""
+    size = max(int(window_s * SAMPLE_RATE), SAMPLE_RATE)
+    frame = SAMPLE_RATE // 10
+    start = 0
+    while len(pcm) - start > size:
+        search = min(size // 10, 10 * SAMPLE_RATE) // frame * frame
+        tail = pcm[start + size - search : start + size].astype(np.float32)
+        energy = (tail.reshape(-1, frame) ** 2).mean(axis=1)
+        cut = start + size - search + int(np.argmin(energy)) * frame + frame // 2
+        yield start, cut
+        start = cut
+    yield start, len(pcm)
 
 
 def _resampled(container: Any, resampler: Any) -> Iterator[np.ndarray]:
@@ -364,11 +384,13 @@ def transcribe_file(
     language: str = "",
     max_seconds: float | None = None,
     name: str | None = None,
+    window_s: float = WINDOW_S,
 ) -> AsrOutcome:
     """Recognise the speech in an audio file (anything FFmpeg decodes). ``language`` is the
     declared one ("" unknown): a non-English one is refused without decoding. Problems
     with the audio come back as an ``error`` outcome (messages call the file ``name``),
-    never raised; a missing ``asr`` extra raises :class:`ConfigurationError`."""
+    never raised; a missing ``asr`` extra raises :class:`ConfigurationError`. Long audio
+    is recognised in windows of about ``window_s`` seconds, cut in pauses."""
     english = is_english(language)
     if english is False:
         return _refused(language)
@@ -382,22 +404,34 @@ def transcribe_file(
     }
     started = time.perf_counter()
     try:
-        audio = decode_audio(path, max_seconds=max_seconds, name=name)
+        pcm = _pcm16(path, max_seconds=max_seconds, name=name)
     except AudioError as exc:
         return AsrOutcome(None, TranscriptStatus.ERROR, str(exc), details)
-    audio_s = len(audio) / SAMPLE_RATE
-    segments, found = model.transcribe(audio)
-    del audio
+    audio_s = len(pcm) / SAMPLE_RATE
+    # Window by window: memory stays that of one window (plus the int16 samples), not
+    # several copies of a whole 3-hour episode in float32.
+    segments: list[Segment] = []
+    speech_s = probability_sum = 0.0
+    words = loops = 0
+    for start, end in _windows(pcm, window_s):
+        audio = pcm[start:end].astype(np.float32) / 32768.0
+        found_segments, found = model.transcribe(audio, offset_s=start / SAMPLE_RATE)
+        segments += found_segments
+        speech_s += found["speech_s"]
+        probability_sum += found["probability_sum"]
+        words += found["words"]
+        loops += found["dropped_loops"]
+    del pcm
     wall_s = time.perf_counter() - started
     details.update(
         audio_s=round(audio_s, 2),
         wall_s=round(wall_s, 3),
         real_time_factor=round(wall_s / audio_s, 4),
-        speech_s=found["speech_s"],
-        dropped_loops=found["dropped_loops"],
+        speech_s=round(speech_s, 2),
+        dropped_loops=loops,
     )
-    confidence = found["confidence"]
-    if confidence is None and found["speech_s"] >= 1.0:
+    confidence = probability_sum / words if words else None
+    if confidence is None and speech_s >= 1.0:
         confidence = 0.0  # speech, yet not one English word came out
     details["confidence"] = None if confidence is None else round(confidence, 3)
     floor = min_confidence()
