@@ -8,6 +8,7 @@ fail under ``CI=true``. The model is loaded once for the whole session.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -455,3 +456,83 @@ def test_a_private_address_is_refused_unless_allowed(
 def test_an_episode_without_audio_has_nothing_to_transcribe() -> None:
     outcome = asr.transcribe_episode(_episode("en", ""))
     assert outcome.status == TranscriptStatus.NONE and "no enclosure" in outcome.error
+
+
+# -- the command, end to end -------------------------------------------------------------------
+
+
+def _feed_xml(language: str, items: list[tuple[str, str]]) -> str:
+    episodes = "".join(
+        f"<item><title>Episode {guid}</title><guid>{guid}</guid>"
+        "<pubDate>Mon, 02 Nov 2026 10:00:00 GMT</pubDate>"
+        f'<enclosure url="{url}" length="1" type="audio/wav"/></item>'
+        for guid, url in items
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>'
+        f"<title>Show {language}</title><link>https://example.org/{language}</link>"
+        f"<description>A show</description><language>{language}</language>{episodes}"
+        "</channel></rss>"
+    )
+
+
+@pytest.mark.network
+def test_content_transcripts_asr_command_on_a_fresh_home(
+    espeak: str, clip_dir: Path, local_server: RouteServer, tmp_path: Path
+) -> None:
+    """`podsight ingest rss` of an English and a Spanish show, then `podsight content
+    transcripts --asr`: the English episode's served audio is transcribed and stored, the
+    Spanish one is never downloaded; a second run does nothing again."""
+    english = _serve_wav(local_server, clip_dir / "one.wav", "/en/one.wav")
+    spanish = _serve_wav(local_server, clip_dir / "es.wav", "/es/uno.wav")
+    (tmp_path / "en.xml").write_text(_feed_xml("en-us", [("one", english)]), "utf-8")
+    (tmp_path / "es.xml").write_text(_feed_xml("es", [("uno", spanish)]), "utf-8")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PODSIGHT_", "DJANGO_", "DATABASE_URL"))
+    }
+    env.update(PODSIGHT_HOME=str(tmp_path / "home"), PODSIGHT_ALLOW_PRIVATE_URLS="1",
+               COLUMNS="200", TMPDIR=str(tmp_path))  # fmt: skip
+    bin_dir = Path(sys.executable).parent
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(bin_dir / "podsight"), *args], env=env, capture_output=True,
+                              text=True, timeout=300)  # fmt: skip
+
+    ingest = run("ingest", "rss", str(tmp_path / "en.xml"), str(tmp_path / "es.xml"),
+                 "--no-progress")  # fmt: skip
+    assert ingest.returncode == 0, ingest.stderr
+    ran = run("content", "transcripts", "--asr", "--no-progress")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "Traceback" not in ran.stderr
+    assert (
+        "speech: 2 episodes, 1 stored, 0 unchanged, 1 without a speech model, 0 failed"
+        in ran.stdout
+    ), ran.stdout
+    assert [path for path, _headers in local_server.seen] == ["/en/one.wav"]
+    assert not list(tmp_path.glob("podsight-asr-*"))  # the download was removed
+    # What was stored, read back in a process of its own through the public readers.
+    script = (
+        "import json\n"
+        "from podsight.bootstrap import start\n"
+        "start()\n"
+        "from podsight.content.models import EpisodeTranscript\n"
+        "from podsight.content.transcripts import read_segments\n"
+        "out = {s.episode.guid: [s.status, s.source, s.error, s.details.get('model'),"
+        " ' '.join(x.text for x in read_segments(s.episode_id))]"
+        " for s in EpisodeTranscript.objects.select_related('episode')}\n"
+        "print(json.dumps(out))\n"
+    )
+    read = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert read.returncode == 0, read.stderr
+    stored = json.loads(read.stdout.strip().splitlines()[-1])
+    status, source, error, model, text = stored["one"]
+    assert (status, source, error, model) == ("ok", "asr", "", "whisper-tiny.en")
+    edits, words = asr.word_error_rate(CLIPS[0][2], text)
+    assert edits / words <= MAX_WER, text
+    assert stored["uno"][:3] == ["no_speech_model", "asr", "no speech model for es"]
+    again = run("content", "transcripts", "--asr", "--no-progress")
+    assert again.returncode == 0 and "speech: 0 episodes" in again.stdout, again.stdout
+    assert len(local_server.seen) == 1
