@@ -321,8 +321,11 @@ def test_without_the_asr_extra_the_error_says_how_to_install(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setitem(sys.modules, "faster_whisper", None)  # import fails, as uninstalled
-    with pytest.raises(ConfigurationError, match=r"make venv-ml"):
+    with pytest.raises(ConfigurationError, match=r"install the asr extra: run `make venv-ml`"):
         asr.SpeechModel()
+    monkeypatch.setitem(sys.modules, "av", None)
+    with pytest.raises(ConfigurationError, match=r"make venv-ml"):
+        asr.decode_audio(Path("x.mp3"))
 
 
 # -- episodes: download through the safe fetcher ---------------------------------------------
@@ -371,7 +374,8 @@ def test_an_episode_is_downloaded_and_transcribed(
     edits, words = asr.word_error_rate(CLIPS[0][2], said)
     assert edits / words <= MAX_WER
     details = outcome.details
-    assert details["url"] == local_server.url("/audio.wav")  # after the redirect
+    assert details["url"] == local_server.url("/moved")  # the enclosure, as the feed says
+    assert details["final_url"] == local_server.url("/audio.wav")  # after the redirect
     assert details["download_bytes"] == len(body) and details["content_type"] == "audio/wav"
     assert [path for path, _headers in local_server.seen] == ["/moved", "/audio.wav"]
     assert local_server.seen[-1][1]["accept"].startswith("audio/")

@@ -157,7 +157,9 @@ def speech_threads() -> int:
     process may run on)."""
     raw = conf.env("PODSIGHT_ASR_THREADS")
     if not raw:
-        return max(len(os.sched_getaffinity(0)), 1)
+        if hasattr(os, "sched_getaffinity"):  # Linux: the CPUs this process may use
+            return max(len(os.sched_getaffinity(0)), 1)
+        return os.cpu_count() or 1  # macOS, Windows
     if not raw.isdigit() or int(raw) < 1:
         raise conf.SettingError(f"PODSIGHT_ASR_THREADS must be a whole number ≥ 1, not {raw!r}")
     return int(raw)
@@ -304,7 +306,12 @@ def decode_audio(
 
 def _pcm16(path: Path, *, max_seconds: float | None, name: str | None) -> np.ndarray:
     """As :func:`decode_audio`, but int16: 2 bytes a sample, 115 MB an hour."""
-    import av
+    try:
+        import av
+    except ImportError:
+        raise ConfigurationError(
+            f"audio decoding (PyAV) is not installed: {_INSTALL_HINT}"
+        ) from None
 
     name = name or path.name
     limit = audio_max_seconds() if max_seconds is None else max_seconds
@@ -486,7 +493,10 @@ def transcribe_episode(episode: Episode, *, client: httpx.Client | None = None) 
         if own_client:
             client.close()
     outcome.details.update(
-        url=download.final_url,
+        # The enclosure as the feed gives it (what the transcript state keeps as its URL);
+        # where redirects led, often a signed CDN address that expires, only as a fact.
+        url=url,
+        final_url=download.final_url,
         download_bytes=download.size,
         download_s=round(download.elapsed_s, 3),
         content_type=download.content_type or "",
