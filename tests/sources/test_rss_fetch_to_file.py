@@ -124,3 +124,9 @@ def test_the_audio_cap_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     assert audio_max_bytes() == 500 * 1024 * 1024
     monkeypatch.setenv("PODSIGHT_AUDIO_MAX_BYTES", "1234")
     assert audio_max_bytes() == 1234
+
+
+def test_an_http_error_speaks_of_the_audio(local_server: RouteServer, tmp_path: Path) -> None:
+    with make_client() as client, pytest.raises(HTTPStatusError) as caught:
+        fetch_to_file(client, local_server.url("/gone.mp3"), tmp_path / "a", allow_private=True)
+    assert "check the audio URL; the audio may have moved" in str(caught.value)

@@ -447,9 +447,8 @@ def transcribe_file(
         return AsrOutcome(
             None,
             TranscriptStatus.NO_SPEECH_MODEL,
-            f"no speech model for the language spoken ({declared}): the English model's "
-            f"mean word confidence is {confidence:.2f}, below PODSIGHT_ASR_MIN_CONFIDENCE="
-            f"{floor:g}, so the speech is probably not English",
+            f"no speech model for the language spoken ({declared}): probably not English, "
+            f"mean word confidence {confidence:.2f} < {floor:g} (PODSIGHT_ASR_MIN_CONFIDENCE)",
             details,
         )
     warnings = [] if segments else ["no speech found in the audio"]

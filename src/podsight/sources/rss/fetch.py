@@ -589,7 +589,9 @@ def fetch_to_file(
                         "cannot follow; open the URL in a browser to check",
                         url=url,
                     )
-                raise HTTPStatusError(_status_message(url, response), url=url, status=status)
+                raise HTTPStatusError(
+                    _status_message(url, response, "audio"), url=url, status=status
+                )
             size = 0
             with open(dest, "wb") as out:
                 for piece in _body_pieces(response, url, _AUDIO_CAP, max_bytes, deadline):
@@ -855,20 +857,20 @@ def _check_deadline(url: str, deadline: float) -> None:
 
 
 _STATUS_HINTS = {
-    401: "the feed needs a login, which podsight does not support",
-    403: "the server refuses access; the feed may be private or block crawlers",
-    404: "check the feed URL; the feed may have moved or been removed",
-    410: "the feed was removed for good; consider deleting it",
+    401: "the {0} needs a login, which podsight does not support",
+    403: "the server refuses access; the {0} may be private or block crawlers",
+    404: "check the {0} URL; the {0} may have moved or been removed",
+    410: "the {0} was removed for good; consider deleting it",
     429: "the server is rate limiting us; try again later",
 }
 
 
-def _status_message(url: str, response: httpx.Response) -> str:
+def _status_message(url: str, response: httpx.Response, what: str = "feed") -> str:
     status = response.status_code
     hint = _STATUS_HINTS.get(status)
     if hint is None:
-        hint = "a server-side problem, try again later" if status >= 500 else "check the feed URL"
-    return f"{url}: the server answered HTTP {status} {response.reason_phrase}; {hint}"
+        hint = "a server-side problem, try again later" if status >= 500 else "check the {0} URL"
+    return f"{url}: the server answered HTTP {status} {response.reason_phrase}; {hint.format(what)}"
 
 
 class _mapped_errors:
