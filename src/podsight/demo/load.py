@@ -21,7 +21,7 @@ import re
 import socket
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -229,16 +229,15 @@ def _match_and_understand(
     with _timed(report.timings, "match"):
         report.match = match(full=False, progress=progress)
     report.catalog = catalog_summary()
-    if transcripts is not None:
-        with _timed(report.timings, "transcripts"):
-            if trusted is None:
+    # The demo's own server on loopback (its transcripts, and the chapters the analysis
+    # reads), and no other private address.
+    with trusting(trusted) if trusted else nullcontext():
+        if transcripts is not None:
+            with _timed(report.timings, "transcripts"):
                 report.transcripts = transcripts(progress=progress)
-            else:  # the demo's own server on loopback, and no other private address
-                with trusting(trusted):
-                    report.transcripts = transcripts(progress=progress)
-    if analyze is not None:
-        with _timed(report.timings, "analyze"):
-            report.analysis = analyze(progress=progress)
+        if analyze is not None:
+            with _timed(report.timings, "analyze"):
+                report.analysis = analyze(progress=progress)
 
 
 def _sync_demo_apis(
