@@ -31,15 +31,24 @@ def demo_load(
     apis: Annotated[
         bool, typer.Option(help="Also sync the demo shows from the local demo APIs.")
     ] = True,
+    content: Annotated[
+        bool, typer.Option(help="Also fetch the episodes' transcripts and analyse them.")
+    ] = True,
 ) -> None:
     """Load data for a local platform: the feeds in PODSIGHT_FEEDS if set, else the demo world.
 
     The demo world's RSS documents are written under PODSIGHT_HOME/demo/feeds and go
     through the same ingestion path as any real feed; then a local server answers as
     Podcast Index, Apple, Spotify and YouTube would for the same shows, and the demo
-    shows are synced from it through the real connectors."""
+    shows are synced from it through the real connectors. The same server hosts the demo
+    episodes' transcripts and chapters: they are fetched and analysed, so search answers."""
     report = run_step(
-        "demo.load", seed=seed, shows=shows, apis=apis, progress=progress_view(progress)
+        "demo.load",
+        seed=seed,
+        shows=shows,
+        apis=apis,
+        content=content,
+        progress=progress_view(progress),
     )
     render.ingest_report(report.ingest)
     if report.ingest.all_failed:

@@ -341,13 +341,18 @@ def build_demo_feeds(out_dir: Path, *, seed: int = 42, shows: int = 24) -> DemoF
 
 @step("demo.load", report="podsight.demo.load:DemoLoadReport")
 def demo_load(
-    *, seed: int = 42, shows: int = 24, apis: bool = True, progress: Progress = SILENT
+    *,
+    seed: int = 42,
+    shows: int = 24,
+    apis: bool = True,
+    content: bool = True,
+    progress: Progress = SILENT,
 ) -> DemoLoadReport:
     """Load data for a local platform: the feeds in PODSIGHT_FEEDS if set, else the demo
     world's feeds and (``apis``) its shows synced from the local demo APIs; then match;
-    then the episodes' transcripts are fetched and analysed, so search answers. The report
-    holds the ingest, sync, match, transcripts and analysis reports and the catalog
-    summary."""
+    then (``content``) the episodes' transcripts are fetched and analysed, so search
+    answers. The report holds the ingest, sync, match, transcripts and analysis reports
+    and the catalog summary."""
     ensure_database()
     from podsight.demo.load import load_demo
 
@@ -359,8 +364,8 @@ def demo_load(
         sync=sync_sources,
         match=lambda **options: match_records(**options).run,
         # Registered by the content app's steps (below in this module once they exist).
-        transcripts=STEPS.get("content.transcripts"),
-        analyze=STEPS.get("content.analyze"),
+        transcripts=STEPS.get("content.transcripts") if content else None,
+        analyze=STEPS.get("content.analyze") if content else None,
         progress=progress,
     )
 
