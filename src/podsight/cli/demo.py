@@ -57,6 +57,15 @@ def demo_load(
         render.sync_summary(report.sync)
     console.print(f"matching: {escape(str(report.match))}")
     render.catalog_summary(report.catalog)
+    if report.transcripts is not None:
+        where = f" (served by the demo on {report.documents_url})" if report.documents_url else ""
+        console.print(f"transcripts{where}:")
+        render.transcripts_report(report.transcripts)
+    if report.analysis is not None:
+        console.print(f"analysis: {escape(str(report.analysis))}")
+    if report.timings:
+        took = ", ".join(f"{part} {seconds:.1f} s" for part, seconds in report.timings.items())
+        console.print(f"took: {took}")
 
 
 @demo_app.command("labels")

@@ -363,8 +363,8 @@ def demo_load(
         ingest=ingest_rss,
         sync=sync_sources,
         match=lambda **options: match_records(**options).run,
-        # Registered by the content app's steps (below in this module once they exist).
-        transcripts=STEPS.get("content.transcripts") if content else None,
+        transcripts=content_transcripts if content else None,
+        # Registered by the content app's analysis step (below in this module once it exists).
         analyze=STEPS.get("content.analyze") if content else None,
         progress=progress,
     )
