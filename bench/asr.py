@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/asr.py [--voices en-us,en-gb,en-gb-x-rp] [--speeds 150,180]
                                   [--sentences 12] [--threads N]
+    .venv/bin/python bench/asr.py --long 60     # memory of a 60-minute episode instead
 
 Every English sentence below is spoken by espeak-ng (Debian's; apt-get install espeak-ng)
 in each voice at each speed, into a WAV file, then transcribed by
@@ -12,18 +13,26 @@ seconds, wall seconds (decoding + recognition, the model already loaded) and the
 real-time factor (wall / audio; below 1 is faster than real time), and the model's mean
 word confidence. Then the same for clips in other languages declared as unknown, to show
 the confidence guard (``PODSIGHT_ASR_MIN_CONFIDENCE``) at work: each should be refused.
+
+``--long MINUTES`` measures memory instead: one WAV of that many minutes (a sentence every
+minute, silence between, so recognition itself stays cheap while the audio is long) is
+transcribed in a fresh process, once in :data:`~podsight.content.asr.WINDOW_S` windows (as
+shipped) and once as a single window, and each process's resident memory is printed after
+loading the model and at its peak.
 Not a test: figures depend on the machine and its load.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import wave
 from pathlib import Path
 
 SENTENCES = [
@@ -59,12 +68,67 @@ def speak(espeak: str, text: str, dest: Path, voice: str, speed: int) -> Path:
     return dest
 
 
+_CHILD = """
+import json, resource, sys
+from pathlib import Path
+from podsight.bootstrap import setup_django
+setup_django()
+from podsight.content import asr
+asr.get_speech_model()
+loaded = int(open("/proc/self/status").read().split("VmRSS:")[1].split()[0]) // 1024
+outcome = asr.transcribe_file(Path(sys.argv[1]), language="en", max_seconds=1e9,
+                              window_s=float(sys.argv[2]))
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+segments = outcome.transcript.segments if outcome.transcript else []
+print(json.dumps({"loaded_mb": loaded, "peak_mb": peak, "status": outcome.status,
+                  "segments": len(segments), "text": " ".join(s.text for s in segments),
+                  **outcome.details}))
+"""
+
+
+def long_episode(espeak: str, minutes: int, folder: Path) -> int:
+    """Peak memory of one long recording, windowed and whole, each in its own process."""
+    rate = 22050  # espeak-ng's
+    path = folder / "long.wav"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        for minute in range(minutes):
+            clip = speak(espeak, SENTENCES[minute % len(SENTENCES)], folder / "s.wav",
+                         "en-us", 160)  # fmt: skip
+            with wave.open(str(clip)) as one:
+                assert one.getframerate() == rate
+                frames = one.readframes(one.getnframes())
+            out.writeframes(frames)
+            out.writeframes(b"\0\0" * max(rate * 60 - len(frames) // 2, 0))
+    print(f"{minutes} min of audio ({path.stat().st_size / 1e6:.0f} MB WAV), a sentence a minute")
+    print("\n| windows | resident after load MB | peak MB | audio s | wall s | segments | WER |")
+    print("|---|---|---|---|---|---|---|")
+    from podsight.bootstrap import setup_django
+
+    setup_django()
+    from podsight.content.asr import WINDOW_S, word_error_rate
+
+    said = " ".join(SENTENCES[minute % len(SENTENCES)] for minute in range(minutes))
+    for label, window in ((f"{WINDOW_S:.0f} s (shipped)", WINDOW_S), ("one, whole", 1e9)):
+        ran = subprocess.run([sys.executable, "-c", _CHILD, str(path), str(window)],
+                             capture_output=True, text=True, check=True)  # fmt: skip
+        got = json.loads(ran.stdout.strip().splitlines()[-1])
+        edits, words = word_error_rate(said, got["text"])
+        print(f"| {label} | {got['loaded_mb']} | {got['peak_mb']} | {got['audio_s']:.0f} | "
+              f"{got['wall_s']:.1f} | {got['segments']} | {edits / words:.3f} |")  # fmt: skip
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--voices", default="en-us,en-gb,en-gb-x-rp")
     parser.add_argument("--speeds", default="150,180")
     parser.add_argument("--sentences", type=int, default=len(SENTENCES))
     parser.add_argument("--threads", type=int, default=0, help="default: PODSIGHT_ASR_THREADS")
+    parser.add_argument("--long", type=int, default=0, metavar="MINUTES",
+                        help="measure memory on one recording this long instead")  # fmt: skip
     parser.add_argument("--beam", type=int, default=0, help="beam size (default: the module's)")
     parser.add_argument(
         "--temperatures", default="", help="e.g. 0,0.2,0.4,0.6,0.8,1 (default: the module's)"
@@ -76,6 +140,9 @@ def main() -> int:
         return 2
     if args.threads:
         os.environ["PODSIGHT_ASR_THREADS"] = str(args.threads)
+    if args.long:
+        with tempfile.TemporaryDirectory(prefix="podsight-bench-asr-") as folder:
+            return long_episode(espeak, args.long, Path(folder))
 
     from podsight.bootstrap import setup_django
 
