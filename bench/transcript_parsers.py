@@ -1,9 +1,10 @@
 """podsight's transcript parsers against webvtt-py and srt, on the corpus and on broken
 documents: which documents each reads, and how many cues (bench/README.md).
 
-webvtt-py and srt are not podsight dependencies: install them into a scratch environment
-that can import podsight (``pip install webvtt-py srt`` there), then run
-``python bench/transcript_parsers.py``.
+First podsight's own speed over every transcript of the corpus (``.venv/bin/python
+bench/transcript_parsers.py`` is enough for that). webvtt-py and srt are not podsight
+dependencies: for the comparison, install them into a scratch environment that can import
+podsight (``pip install webvtt-py srt`` there) and run it from there.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import io
 import os
 import re
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -69,12 +71,32 @@ def _cues(parse: Callable[[str], list[tuple]], text: str) -> str:
         return f"refused ({type(exc).__name__})"
 
 
+def throughput(reps: int = 5) -> None:
+    """podsight's own parse speed over every corpus transcript and the second seed's."""
+    seeds = DATA.parent / "seeds" / "podcast-recommendation-platform" / "history" / "transcripts"
+    files = sorted(p for p in DATA.glob("*/*") if p.is_file()) + sorted(seeds.glob("*"))
+    blobs = [(p.name, p.read_bytes()) for p in files]
+    size = sum(len(b) for _n, b in blobs)
+    best = float("inf")
+    segments = 0
+    for _ in range(reps):
+        started = time.perf_counter()
+        segments = sum(len(parse_transcript(b, url=n).segments) for n, b in blobs)
+        best = min(best, time.perf_counter() - started)
+    print(
+        f"podsight: {len(blobs)} documents, {size / 1e6:.2f} MB, {segments} segments in "
+        f"{best:.3f} s (best of {reps}): {size / 1e6 / best:.1f} MB/s, {segments / best:,.0f} "
+        "segments/s"
+    )
+
+
 def main() -> None:
+    throughput()
     try:
         import srt  # noqa: F401
         import webvtt  # noqa: F401
     except ImportError:
-        sys.exit("install webvtt-py and srt first (see the module docstring)")
+        sys.exit("for the comparison, install webvtt-py and srt (see the module docstring)")
     rows = []
     for suffix, library, theirs in (("vtt", "webvtt-py", _webvtt), ("srt", "srt", _srt)):
         for path in sorted(DATA.glob(f"*/*.{suffix}")):
