@@ -81,6 +81,17 @@ def test_a_page_keeps_its_version_while_a_new_one_arrives(api: APIClient, whispe
     assert following["version"] == 1
     assert following["results"][0]["text"] == transcript.segments[2].text
     assert api.get(f"/api/episodes/{episode.pk}/transcript").json()["version"] == 2
+    # An earlier version on purpose, as segments or as a document.
+    old = api.get(f"/api/episodes/{episode.pk}/transcript?version=1&page_size=1").json()
+    assert old["version"] == 1 and old["results"][0]["text"] == transcript.segments[0].text
+    assert api.get(old["next"]).json()["results"][0]["text"] == transcript.segments[1].text
+    vtt = api.get(f"/api/episodes/{episode.pk}/transcript?version=1&format=vtt")
+    assert vtt.status_code == 200 and b"Hello and welcome" in vtt.content
+    assert "version 3" in _error(
+        api.get(f"/api/episodes/{episode.pk}/transcript?version=3"), 404, "not_found"
+    )
+    response = api.get(old["next"].replace("version=1", "version=2"))  # a version-1 cursor
+    assert "another version" in _error(response, 400, "invalid_cursor")
 
 
 @pytest.mark.parametrize(
@@ -102,10 +113,11 @@ def test_exports(api: APIClient, whisper, fmt: str, content_type: str, start: st
 def test_a_transcript_without_times_exports_only_as_text(api: APIClient, channel) -> None:
     episode = _episode(channel)
     store_transcript(episode.pk, parse_transcript("one\ntwo\n"), source="rss", url="u", sha256="a")
-    message = _error(
-        api.get(f"/api/episodes/{episode.pk}/transcript?format=vtt"), 400, "invalid_transcript"
-    )
-    assert "txt" in message
+    for fmt in ("vtt", "srt"):
+        message = _error(
+            api.get(f"/api/episodes/{episode.pk}/transcript?format={fmt}"), 409, "no_times"
+        )
+        assert "txt" in message
     assert api.get(f"/api/episodes/{episode.pk}/transcript?format=txt").content == b"one\n\ntwo\n"
 
 
@@ -127,7 +139,8 @@ def test_no_transcript_is_404_saying_why(api: APIClient, channel) -> None:
 
 @pytest.mark.parametrize(
     "query",
-    ["format=pdf", "format=", "page_size=0", "page_size=501", "cursor=", "cursor=forged"],
+    ["format=pdf", "format=", "page_size=0", "page_size=501", "cursor=", "cursor=forged",
+     "version=0", "version=", "version=x"],
 )
 def test_bad_parameters_are_400(api: APIClient, whisper, query: str) -> None:
     episode, _ = whisper
@@ -171,7 +184,7 @@ def test_the_document_describes_the_endpoint(api: APIClient) -> None:
     assert set(operation["responses"]["200"]["content"]) == {
         "application/json", "text/vtt", "application/x-subrip", "text/plain",
     }  # fmt: skip
-    assert {"400", "404"} <= set(operation["responses"])
+    assert {"400", "404", "409"} <= set(operation["responses"])
     detail = document["paths"]["/api/episodes/{id}"]["get"]["responses"]["200"]
     ref = detail["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
     assert "transcript" in document["components"]["schemas"][ref]["properties"]

@@ -17,9 +17,10 @@ from rest_framework.utils.urls import replace_query_param
 
 from podsight.api.pagination import INT64, InvalidCursor, sign_cursor, unsign_cursor, valid_id
 from podsight.api.params import choice_param, int_param, text_param
+from podsight.api.schema import error_response
 from podsight.catalog.models import Episode
 from podsight.catalog.services import resolve_episode
-from podsight.content.formats import to_srt, to_txt, to_vtt
+from podsight.content.formats import TranscriptFormatError, to_srt, to_txt, to_vtt
 from podsight.content.models import EpisodeTranscript, TranscriptStatus
 from podsight.content.segments import Transcript
 from podsight.content.transcripts import read_segments
@@ -27,6 +28,7 @@ from podsight.content.transcripts import read_segments
 __all__ = [
     "EXPORTS",
     "EpisodeTranscriptView",
+    "NoTimes",
     "TranscriptPageSerializer",
     "TranscriptStateSerializer",
     "transcript_state",
@@ -101,6 +103,13 @@ class TranscriptPageSerializer(serializers.Serializer):
     page_size = serializers.IntegerField()
 
 
+class NoTimes(exceptions.APIException):
+    """409: VTT or SRT asked of a transcript without times (read from plain text)."""
+
+    status_code = 409
+    default_code = "no_times"
+
+
 def _decode(token: str) -> tuple[int, int, int]:
     """(episode, version, first segment) of a cursor this view handed out."""
     payload = unsign_cursor(token)
@@ -133,7 +142,13 @@ class EpisodeTranscriptView(generics.GenericAPIView):
                 enum=list(_FORMATS),
                 description="`json` (default): segments, paginated; `vtt`, `srt`, `txt`: the "
                 "whole transcript as that document (vtt and srt need times: a transcript "
-                "without any, read from plain text, is a 400).",
+                "without any, read from plain text, is a 409 `no_times`).",
+            ),
+            OpenApiParameter(
+                "version",
+                {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+                description="An earlier version of the transcript (default: the current "
+                "one); one that does not exist is a 404.",
             ),
             OpenApiParameter(
                 "cursor",
@@ -153,6 +168,9 @@ class EpisodeTranscriptView(generics.GenericAPIView):
             (200, "text/vtt"): OpenApiResponse(OpenApiTypes.STR, description="WebVTT"),
             (200, "application/x-subrip"): OpenApiResponse(OpenApiTypes.STR, description="SRT"),
             (200, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="Plain text"),
+            409: error_response(
+                "`no_times`: VTT or SRT asked of a transcript without times (use `txt`)."
+            ),
         },
     )
     def get(self, request, pk: int):
@@ -160,6 +178,7 @@ class EpisodeTranscriptView(generics.GenericAPIView):
         fmt = choice_param(params, "format", _FORMATS) or "json"
         size = int_param(params, "page_size", PAGE_SIZE, 1, MAX_PAGE_SIZE)
         token = text_param(params, "cursor")
+        asked = int_param(params, "version", 0, 1, 2**31 - 1) or None
         # Input first: a bad cursor is a 400 whichever episode it names.
         cursor = _decode(token) if token is not None else None
         episode = resolve_episode(pk) if pk <= INT64 else None
@@ -168,22 +187,29 @@ class EpisodeTranscriptView(generics.GenericAPIView):
         state = EpisodeTranscript.objects.filter(episode_id=episode.pk).first()
         if state is None or state.version == 0:
             raise exceptions.NotFound(_why_none(episode, state))
-        transcript = Transcript([], state.format, state.language)
-        if fmt in EXPORTS:
-            writer, content_type = EXPORTS[fmt]
-            transcript.segments = read_segments(episode.pk, state.version)
-            body = writer(transcript)
-            response = HttpResponse(body, content_type=f"{content_type}; charset=utf-8")
-            name = f"episode-{episode.pk}-v{state.version}.{fmt}"
-            response["Content-Disposition"] = f'inline; filename="{name}"'
-            return response
-        version, start = state.version, 0
+        version, start = asked or state.version, 0
         if cursor is not None:
             named, version, start = cursor
             if named != episode.pk:
                 raise InvalidCursor("the cursor belongs to another episode")
-            if version > state.version:
-                raise InvalidCursor("the cursor names a transcript version that does not exist")
+            if version > state.version or (asked is not None and asked != version):
+                raise InvalidCursor("the cursor belongs to another version of the transcript")
+        if version > state.version:
+            raise exceptions.NotFound(
+                f"Episode {episode.pk} has no transcript version {version}; the current one "
+                f"is {state.version}."
+            )
+        if fmt in EXPORTS:
+            writer, content_type = EXPORTS[fmt]
+            transcript = Transcript(read_segments(episode.pk, version), state.format)
+            try:
+                body = writer(transcript)
+            except TranscriptFormatError as exc:
+                raise NoTimes(str(exc)) from None
+            response = HttpResponse(body, content_type=f"{content_type}; charset=utf-8")
+            name = f"episode-{episode.pk}-v{version}.{fmt}"
+            response["Content-Disposition"] = f'inline; filename="{name}"'
+            return response
         # One more than a page: whether there is a next one.
         rows = read_segments(episode.pk, version, offset=start, limit=size + 1)
         following = None
