@@ -103,6 +103,13 @@ def test_vtt_without_header_is_read_with_a_warning() -> None:
     assert parsed.warnings == ["no WEBVTT header; read as WebVTT anyway"]
 
 
+def test_a_cue_right_under_the_header_or_a_note() -> None:
+    doc = "WEBVTT\n00:01.000 --> 00:02.000\nfirst\n\nNOTE x\n00:02.000 --> 00:03.000\nsecond\n"
+    parsed = parse_transcript(doc)
+    assert [s.text for s in parsed.segments] == ["first", "second"]
+    assert len(parsed.warnings) == 2
+
+
 def test_two_voices_in_one_cue() -> None:
     parsed = parse_transcript("WEBVTT\n\n00:01.000 --> 00:02.000\n<v A>yes</v> <v B>no\n")
     assert parsed.segments == [Segment(1.0, 2.0, "A", "yes B: no")]

@@ -412,8 +412,13 @@ def _cue_blocks(text: str, kind: str, warnings: _Warnings) -> list[tuple[int, li
         if kind == "vtt" and (
             re.match(r"^(NOTE|STYLE|REGION)(\s|$)", first) or first.startswith("WEBVTT")
         ):
-            block.clear()
-            return
+            # The header or a comment; a cue right under it (no blank line) is still read.
+            timed = next((i for i, (_n, line) in enumerate(block) if _TIMING.match(line)), None)
+            if timed is None:
+                block.clear()
+                return
+            warnings.add(f"line {block[timed][0]}: no blank line before this cue; read anyway")
+            del block[:timed]
         current: tuple[int, list[str]] | None = None
         for i, (number, line) in enumerate(block):
             if _TIMING.match(line) or ("-->" in line and current is None):
