@@ -203,8 +203,9 @@ def transcripts_report(report: TranscriptsReport, *, shown: int = 20) -> None:
         speed = f", {a.audio_s / a.elapsed_s:.1f}× real time" if a.elapsed_s and a.audio_s else ""
         console.print(
             f"speech: {a.attempted} episodes, {a.stored} stored, {a.unchanged} unchanged, "
-            f"{a.no_speech_model} without a speech model, {a.failed} failed; "
-            f"{a.audio_s / 60:.1f} min of audio{speed}"
+            f"{a.no_speech_model} without a speech model, {a.failed} failed"
+            + (f", {a.no_audio} without audio" if a.no_audio else "")
+            + f"; {a.audio_s / 60:.1f} min of audio{speed}"
         )
     if report.all_failed:
         err.print("[red]every transcript failed[/]; see the error column for what to fix")

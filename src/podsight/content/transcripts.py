@@ -382,6 +382,7 @@ class AsrPart:
     stored: int = 0
     unchanged: int = 0
     no_speech_model: int = 0
+    no_audio: int = 0  # no enclosure to transcribe
     failed: int = 0
     audio_s: float = 0.0
     elapsed_s: float = 0.0
@@ -752,6 +753,9 @@ def _transcribe_unlinked(
                 error = getattr(outcome, "error", "") or status
                 if status == TranscriptStatus.NO_SPEECH_MODEL:
                     part.no_speech_model += 1
+                elif status == TranscriptStatus.NONE:  # nothing to transcribe (no audio)
+                    part.no_audio += 1
+                    report.no_link += 1
                 else:
                     part.failed += 1
                     report.failed += 1
