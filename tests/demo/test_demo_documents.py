@@ -11,6 +11,8 @@ import httpx
 import pytest
 
 from podsight.content.formats import parse_transcript
+from podsight.content.passages import MAX_S, chunk_segments
+from podsight.content.segments import Segment
 from podsight.demo import build_world
 from podsight.demo.apis import build_demo_api_server
 from podsight.demo.documents import (
@@ -248,3 +250,18 @@ def test_the_fetcher_trusts_only_the_origin_it_is_told() -> None:
             assert isinstance(elsewhere.error, BlockedURLError)
         again = fetch_feed(client, FetchRequest(url), allow_private=False)
         assert isinstance(again.error, BlockedURLError)
+
+
+def test_passages_cut_from_a_demo_transcript_keep_to_its_parts(world: World) -> None:
+    """The script leaves stretches out between its parts; a passage never spans one (an
+    overlap carried across it would: a passage "at 0:24" holding words said at 19:03)."""
+    for show, ep in _with_transcripts(world)[::4]:
+        script = episode_script(world, show, ep)
+        segments = [Segment(x.start_s, x.end_s, x.speaker, x.text) for x in script.lines]
+        passages = chunk_segments(segments)
+        assert 4 <= len(passages) <= 8
+        for passage in passages:
+            assert passage.end_s - passage.start_s <= MAX_S
+        firsts = {fact.first for fact in script.facts}
+        opening = [p for p in passages if any(first in p.text for first in firsts)]
+        assert len(opening) == len(firsts)  # each block's statement in one passage, once

@@ -236,7 +236,9 @@ def _pack(
             current = current[:last_cut]
         yield _Chunk(tuple(current), len(carried))
         i = j
-        carried = _last_sentence(current, overlap_s) if i < n else []
+        # No overlap across a silence (music, a cut): the next passage would span it.
+        bridged = i < n and flat[i].start - current[-1].end <= overlap_s
+        carried = _last_sentence(current, overlap_s) if bridged else []
 
 
 def chunk_segments(
