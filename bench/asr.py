@@ -86,7 +86,7 @@ print(json.dumps({"loaded_mb": loaded, "peak_mb": peak, "status": outcome.status
 """
 
 
-def long_episode(espeak: str, minutes: int, folder: Path) -> int:
+def long_episode(espeak: str, minutes: int, folder: Path, windows: list[float]) -> int:
     """Peak memory of one long recording, windowed and whole, each in its own process."""
     rate = 22050  # espeak-ng's
     path = folder / "long.wav"
@@ -111,7 +111,8 @@ def long_episode(espeak: str, minutes: int, folder: Path) -> int:
     from podsight.content.asr import WINDOW_S, word_error_rate
 
     said = " ".join(SENTENCES[minute % len(SENTENCES)] for minute in range(minutes))
-    for label, window in ((f"{WINDOW_S:.0f} s (shipped)", WINDOW_S), ("one, whole", 1e9)):
+    runs = [(f"{w:.0f} s" + (" (shipped)" if w == WINDOW_S else ""), w) for w in windows]
+    for label, window in runs or [(f"{WINDOW_S:.0f} s (shipped)", WINDOW_S), ("one, whole", 1e9)]:
         ran = subprocess.run([sys.executable, "-c", _CHILD, str(path), str(window)],
                              capture_output=True, text=True, check=True)  # fmt: skip
         got = json.loads(ran.stdout.strip().splitlines()[-1])
@@ -129,6 +130,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=0, help="default: PODSIGHT_ASR_THREADS")
     parser.add_argument("--long", type=int, default=0, metavar="MINUTES",
                         help="measure memory on one recording this long instead")  # fmt: skip
+    parser.add_argument("--windows", default="", help="with --long: window lengths to try (s)")
     parser.add_argument("--beam", type=int, default=0, help="beam size (default: the module's)")
     parser.add_argument(
         "--temperatures", default="", help="e.g. 0,0.2,0.4,0.6,0.8,1 (default: the module's)"
@@ -142,7 +144,8 @@ def main() -> int:
         os.environ["PODSIGHT_ASR_THREADS"] = str(args.threads)
     if args.long:
         with tempfile.TemporaryDirectory(prefix="podsight-bench-asr-") as folder:
-            return long_episode(espeak, args.long, Path(folder))
+            windows = [float(w) for w in args.windows.split(",") if w]
+            return long_episode(espeak, args.long, Path(folder), windows)
 
     from podsight.bootstrap import setup_django
 

@@ -316,7 +316,6 @@ def _pcm16(path: Path, *, max_seconds: float | None, name: str | None) -> np.nda
     name = name or path.name
     limit = audio_max_seconds() if max_seconds is None else max_seconds
     cap = int(limit * SAMPLE_RATE)
-    chunks: list[np.ndarray] = []
     total = 0
     try:
         with av.open(str(path), mode="r", metadata_errors="ignore") as container:
@@ -325,17 +324,24 @@ def _pcm16(path: Path, *, max_seconds: float | None, name: str | None) -> np.nda
             declared = container.duration  # microseconds, from the container's header
             if declared is not None and declared / 1e6 > limit:
                 raise _too_long(name, declared / 1e6, limit, "declared")
+            # Sized from the declared duration (plus a second), grown if that was short: no
+            # list of pieces joined at the end, which would hold every sample twice.
+            expected = (declared or 0) * SAMPLE_RATE // 1_000_000 + SAMPLE_RATE
+            samples = np.empty(min(expected, cap + 1), dtype=np.int16)
             resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
             for chunk in _resampled(container, resampler):
+                if total + len(chunk) > cap:
+                    raise _too_long(name, (total + len(chunk)) / SAMPLE_RATE, limit, "over")
+                if total + len(chunk) > len(samples):
+                    grown = min(max(2 * len(samples), total + len(chunk)), cap)
+                    samples = np.resize(samples, grown)
+                samples[total : total + len(chunk)] = chunk
                 total += len(chunk)
-                if total > cap:
-                    raise _too_long(name, total / SAMPLE_RATE, limit, "over")
-                chunks.append(chunk)
     except av.FFmpegError as exc:
         raise AudioError(f"{name}: the audio cannot be decoded ({exc})") from None
     if not total:
         raise AudioError(f"{name}: the file holds no audio samples")
-    return np.concatenate(chunks)
+    return samples[:total]
 
 
 def _windows(pcm: np.ndarray, window_s: float) -> Iterator[tuple[int, int]]:
@@ -368,9 +374,9 @@ def _resampled(container: Any, resampler: Any) -> Iterator[np.ndarray]:
             continue  # a damaged frame: skip it, as players do
         frame.pts = None  # resample by sample count; broken timestamps don't matter
         for out in resampler.resample(frame):
-            yield out.to_ndarray().reshape(-1).copy()
+            yield out.to_ndarray().reshape(-1)
     for out in resampler.resample(None):  # flush
-        yield out.to_ndarray().reshape(-1).copy()
+        yield out.to_ndarray().reshape(-1)
 
 
 # --- one file, one episode ----------------------------------------------------------------
