@@ -8,6 +8,7 @@ fail under ``CI=true``. The model is loaded once for the whole session.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -252,6 +253,41 @@ def test_duration_cap_stops_before_transcribing(
     with pytest.raises(asr.AudioTooLong) as caught:
         asr.decode_audio(clip_dir / "one.wav", max_seconds=2)
     assert caught.value.seconds > 2 and caught.value.limit == 2
+
+
+def _mp3(seconds: float, bit_rate: int) -> bytes:
+    """A tone as MP3 frames without a Xing header (so players estimate the duration from
+    the first frame's bit rate and the file size)."""
+    import av
+
+    out = io.BytesIO()
+    with av.open(out, "w", format="mp3", options={"write_xing": "0", "id3v2_version": "0"}) as c:
+        stream = c.add_stream("libmp3lame", rate=asr.SAMPLE_RATE, layout="mono")
+        stream.bit_rate = bit_rate
+        n = int(seconds * asr.SAMPLE_RATE)
+        tone = (np.sin(np.arange(n) * 0.05) * 8000).astype(np.int16).reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(tone, format="s16", layout="mono")
+        frame.rate = asr.SAMPLE_RATE
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            c.mux(packet)
+    return out.getvalue()
+
+
+def test_audio_that_understates_its_length_stops_at_the_cap(tmp_path: Path) -> None:
+    """1 s at 160 kbit/s then 8 s at 8 kbit/s: the header-less MP3 looks about 2.7 s long
+    (the first frames' rate over the file size), decodes to about 9 s. The cap holds on the
+    decoded samples."""
+    import av
+
+    lying = tmp_path / "lying.mp3"
+    lying.write_bytes(_mp3(1, 160_000) + _mp3(8, 8_000))
+    with av.open(str(lying)) as container:
+        assert container.duration / 1e6 < 5  # what the file lets a reader believe
+    assert len(asr.decode_audio(lying)) / asr.SAMPLE_RATE > 8.5
+    with pytest.raises(asr.AudioTooLong) as caught:
+        asr.decode_audio(lying, max_seconds=5)
+    assert "runs past 0:00:05 (decoding stopped there)" in str(caught.value)
+    assert 5 < caught.value.seconds < 5.5  # stopped at the cap, not after the whole file
 
 
 def test_audio_decodes_to_16_khz_mono(clip_dir: Path) -> None:

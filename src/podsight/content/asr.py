@@ -284,9 +284,16 @@ def _clock(seconds: float) -> str:
 
 
 def _too_long(where: str, seconds: float, limit: float, how: str) -> AudioTooLong:
+    """``how``: "declared" (by the feed or the file's header) or "decoded" (the samples ran
+    past the cap, whatever the header said; ``seconds`` is where decoding stopped)."""
+    said = (
+        f"is declared {_clock(seconds)} long"
+        if how == "declared"
+        else f"runs past {_clock(limit)} (decoding stopped there)"
+    )
     return AudioTooLong(
-        f"{where}: the audio is {how} {_clock(seconds)} long, over the "
-        f"PODSIGHT_AUDIO_MAX_SECONDS cap of {_clock(limit)}; raise the cap to transcribe it",
+        f"{where}: the audio {said}, over the PODSIGHT_AUDIO_MAX_SECONDS cap of "
+        f"{_clock(limit)}; raise the cap to transcribe it",
         seconds=seconds,
         limit=limit,
     )
@@ -331,7 +338,7 @@ def _pcm16(path: Path, *, max_seconds: float | None, name: str | None) -> np.nda
             resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
             for chunk in _resampled(container, resampler):
                 if total + len(chunk) > cap:
-                    raise _too_long(name, (total + len(chunk)) / SAMPLE_RATE, limit, "over")
+                    raise _too_long(name, (total + len(chunk)) / SAMPLE_RATE, limit, "decoded")
                 if total + len(chunk) > len(samples):
                     grown = min(max(2 * len(samples), total + len(chunk)), cap)
                     samples = np.resize(samples, grown)
