@@ -64,8 +64,15 @@ def espeak() -> str:
 
 @pytest.fixture(scope="session")
 def speech_model() -> asr.SpeechModel:
-    """The process's model (loaded once per session, as the step does once per process)."""
-    return asr.get_speech_model()
+    """The process's model (loaded once per session, as the step does once per process);
+    without the asr extra (a `make venv` without `make venv-ml`) the tests needing it skip
+    locally and fail under CI=true, where `make test` installs it."""
+    try:
+        return asr.get_speech_model()
+    except ConfigurationError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true: {exc}")
+        pytest.skip(str(exc))
 
 
 def speak(espeak: str, text: str, dest: Path, *, voice: str = "en-us", speed: int = 160) -> Path:
@@ -273,7 +280,9 @@ def _mp3(seconds: float, bit_rate: int) -> bytes:
     return out.getvalue()
 
 
-def test_audio_that_understates_its_length_stops_at_the_cap(tmp_path: Path) -> None:
+def test_audio_that_understates_its_length_stops_at_the_cap(
+    speech_model: asr.SpeechModel, tmp_path: Path
+) -> None:
     """1 s at 160 kbit/s then 8 s at 8 kbit/s: the header-less MP3 looks about 2.7 s long
     (the first frames' rate over the file size), decodes to about 9 s. The cap holds on the
     decoded samples."""
@@ -290,7 +299,7 @@ def test_audio_that_understates_its_length_stops_at_the_cap(tmp_path: Path) -> N
     assert 5 < caught.value.seconds < 5.5  # stopped at the cap, not after the whole file
 
 
-def test_audio_decodes_to_16_khz_mono(clip_dir: Path) -> None:
+def test_audio_decodes_to_16_khz_mono(speech_model: asr.SpeechModel, clip_dir: Path) -> None:
     path = clip_dir / "one.wav"  # espeak-ng writes 22,050 Hz
     audio = asr.decode_audio(path)
     assert audio.dtype.name == "float32" and audio.ndim == 1
@@ -335,7 +344,9 @@ def test_threads_default_to_this_process_cpus(monkeypatch: pytest.MonkeyPatch) -
 # -- the model is installed, offline ------------------------------------------------------------
 
 
-def test_the_model_loads_without_the_network(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_model_loads_without_the_network(
+    speech_model: asr.SpeechModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Model, tokenizer and the VAD model all come from installed packages: with every
     non-loopback connection refused, a new model loads and recognises."""
     real_connect = socket.socket.connect
