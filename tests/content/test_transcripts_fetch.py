@@ -229,6 +229,13 @@ def test_the_catalog_transcripts_fetched_stored_and_kept_up_to_date(
     ).column("version").to_pylist()  # fmt: skip
     assert versions == [1, 2]
 
+    # The same document at a new address (the feed's link changed): nothing new stored.
+    moved = host.serve("/a/moved.vtt", Doc(changed, "text/vtt"))
+    Episode.objects.filter(pk=ids["all"]).update(transcripts=[_link(moved, "text/vtt")])
+    assert fetch_transcripts().stored == 0
+    assert (state("all").version, state("all").url) == (2, moved)
+    Episode.objects.filter(pk=ids["all"]).update(transcripts=[_link(urls["vtt"], "text/vtt")])
+
     # The server fails now: the stored version stays current, the error is said.
     host.docs["/a/t.vtt"] = Doc(b"WEBVTT\n\nnothing timed\n", "text/vtt", '"vtt-3"')
     fourth = fetch_transcripts(limit=1)  # the least recently checked first

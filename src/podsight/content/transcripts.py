@@ -459,6 +459,7 @@ def _record_failure(episode: Episode, url: str, message: str, mime_type: str = "
 def _record_unchanged(episode: Episode, result: FetchResult) -> None:
     stamp = timezone.now()
     EpisodeTranscript.objects.filter(episode=episode).update(
+        url=result.request_url,  # the same document may have moved to another link
         etag=result.etag or "",
         last_modified=result.last_modified or "",
         error="",
@@ -663,7 +664,7 @@ def _handle(
         state is not None
         and state.version > 0
         and state.content_sha256 == sha
-        and state.url == link.url
+        and state.source == TranscriptSource.RSS
     ):
         report.unchanged += 1
         _record_unchanged(episode, result)
