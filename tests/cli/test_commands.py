@@ -148,6 +148,8 @@ CASES: dict[tuple[str, ...], list[Case]] = {
     ],  # fmt: skip
     ("migrate",): [Case(["migrate"], expect="current")],
     ("replay",): [Case(["replay", "--no-progress"], expect="replayed 0 payloads")],
+    # A fresh home has nothing indexed: an empty answer saying what to run, exit 0.
+    ("search",): [Case(["search", "machine", "learning"], expect="no episode matches")],
     ("serve",): [
         Case(["serve", "--port", "{port}"], serve="http://127.0.0.1:{port}/healthz"),
         Case(

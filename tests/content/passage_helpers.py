@@ -9,7 +9,19 @@ from datetime import UTC, datetime
 
 from podsight.content.segments import Segment, Transcript
 
-__all__ = ["make_episode", "store_segments"]
+__all__ = ["ENGINE", "make_episode", "store_segments"]
+
+# A timed transcript of small talk with one thing said at 70 s.
+ENGINE = [
+    Segment(i * 5.0, i * 5.0 + 5, "Host", f"Welcome back to the show, segment {i}.")
+    for i in range(24)
+]
+ENGINE[14] = Segment(
+    70.0,
+    75.0,
+    "Guest",
+    "A diesel engine ignites its fuel by compression alone, without spark plugs.",
+)
 
 
 def make_episode(

@@ -138,7 +138,7 @@ def test_ann_and_exact_agree(catalog, monkeypatch):
     queries = base + 0.015 * rng.standard_normal(base.shape).astype(np.float32)  # norm ~0.3
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
     expected = [exact.vector_search(q, 5) for q in queries]
-    monkeypatch.setattr(search_index, "ANN_MIN", 1)
+    monkeypatch.setenv("PODSIGHT_ANN_MIN", "1")
     assert update_index(rebuild=True).kind == "ann"
     ann = load_snapshot()
     assert ann.kind == "ann" and ann.vectors is None

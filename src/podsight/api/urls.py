@@ -45,6 +45,7 @@ urlpatterns = [
     path("events", events.EventsView.as_view(), name="events"),
     path("stats/live", events.LiveStatsView.as_view(), name="stats-live"),
     path("users/<str:user_id>/history", events.HistoryView.as_view(), name="user-history"),
+    path("search", content.SearchView.as_view(), name="search"),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

@@ -23,7 +23,7 @@ from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from podsight.bootstrap import start
-from podsight.cli import ops, sources
+from podsight.cli import ops, search, sources
 from podsight.cli.accounts import tokens_app, users_app
 from podsight.cli.content import content_app
 from podsight.cli.demo import demo_app
@@ -102,6 +102,7 @@ app.add_typer(content_app, name="content")
 app.command()(sources.sync)
 app.command()(sources.replay)
 app.command()(match)
+app.command()(search.search)
 app.command()(ops.migrate)
 app.command()(ops.serve)
 

@@ -12,6 +12,7 @@ from rich.table import Table
 from podsight.cli.output import console, err, fail
 
 if TYPE_CHECKING:  # report types only: the CLI imports no domain module at run time
+    from podsight.content.search import SearchReport
     from podsight.content.transcripts import TranscriptsReport
     from podsight.matching.report import CatalogSummary, MatchRunReport
     from podsight.matching.run import MatchReport
@@ -27,6 +28,7 @@ __all__ = [
     "ingest_report",
     "match_quality",
     "match_run",
+    "search_results",
     "sync_summary",
     "transcripts_report",
     "when",
@@ -209,3 +211,36 @@ def transcripts_report(report: TranscriptsReport, *, shown: int = 20) -> None:
         )
     if report.all_failed:
         err.print("[red]every transcript failed[/]; see the error column for what to fix")
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "--:--"
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def search_results(report: SearchReport) -> None:
+    """Each episode with its best passages (time, score, text) and the link to the moment."""
+    if not report.results:
+        console.print(
+            f"no episode matches {escape(report.query)!r}"
+            + (f" ({escape(report.note)})" if report.note else "")
+        )
+        return
+    for rank, result in enumerate(report.results, 1):
+        published = result.published_at.strftime("%Y-%m-%d") if result.published_at else "-"
+        console.print(
+            f"[bold]{rank}. {escape(result.title or '(untitled)')}[/]  "
+            f"[dim]{escape(result.channel_title)} · {published} · episode {result.episode_id} · "
+            f"score {result.score:.4f}[/]"
+        )
+        for passage in result.passages:
+            text = passage.text if len(passage.text) <= 240 else passage.text[:237] + "..."
+            where = "notes" if passage.kind == "notes" else _clock(passage.start_s)
+            console.print(f"   [cyan]{where}[/] {escape(text)}", soft_wrap=True)
+        if result.link:
+            console.print(f"   [dim]{escape(result.link)}[/]", soft_wrap=True)
+    console.print(
+        f"[dim]{len(report.results)} episodes, {report.passages_indexed:,} passages searched "
+        f"({report.index_kind}), {report.elapsed_ms:.0f} ms[/]"
+    )

@@ -1,4 +1,9 @@
-"""REST API of episode content: an episode's transcript (segments, or the document).
+"""REST API of episode content: search, and an episode's transcript (segments, or the
+document).
+
+``GET /api/search`` (:class:`SearchView`) finds episodes by what is said in them: it reads
+its parameters by the API's one rule (absent: the default; given: valid, else a 400 naming
+it) and calls the ``search`` step the CLI calls.
 
 ``GET /api/episodes/{id}/transcript`` pages through the current transcript's segments
 (``page_size`` 1–500, default 50, signed ``cursor`` from ``next``, as every list of this
@@ -8,12 +13,17 @@ API); ``?format=vtt|srt|txt`` answers the whole transcript as that document inst
 
 from __future__ import annotations
 
+import re
+
+from django import forms
 from django.http import HttpResponse
+from django_filters.fields import IsoDateTimeField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, serializers
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
+from rest_framework.views import APIView
 
 from podsight.api.pagination import INT64, InvalidCursor, sign_cursor, unsign_cursor, valid_id
 from podsight.api.params import choice_param, int_param, text_param
@@ -22,13 +32,22 @@ from podsight.catalog.models import Episode
 from podsight.catalog.services import resolve_episode
 from podsight.content.formats import TranscriptFormatError, to_srt, to_txt, to_vtt
 from podsight.content.models import EpisodeTranscript, TranscriptStatus
+from podsight.content.search import (
+    DEFAULT_LIMIT,
+    LANGUAGE_TAG,
+    MAX_LIMIT,
+    MAX_QUERY_LENGTH,
+    InvalidSearch,
+)
 from podsight.content.segments import Transcript
 from podsight.content.transcripts import read_segments
+from podsight.pipeline.steps import STEPS
 
 __all__ = [
     "EXPORTS",
     "EpisodeTranscriptView",
     "NoTimes",
+    "SearchView",
     "TranscriptPageSerializer",
     "TranscriptStateSerializer",
     "transcript_state",
@@ -246,3 +265,130 @@ def _why_none(episode: Episode, state: EpisodeTranscript | None) -> str:
     if episode.transcripts:
         return f"{base} yet: its feed links one; run `podsight content transcripts`."
     return f"{base}: its feed links none."
+
+
+# --- search ----------------------------------------------------------------------------------
+
+_ID = re.compile(r"[1-9][0-9]{0,18}")
+
+
+class PassageSerializer(serializers.Serializer):
+    passage_no = serializers.IntegerField()
+    start_s = serializers.FloatField(allow_null=True, help_text="Seconds from the start")
+    end_s = serializers.FloatField(allow_null=True)
+    text = serializers.CharField()
+    score = serializers.FloatField()
+    kind = serializers.ChoiceField(
+        choices=["transcript", "notes"], help_text="`notes`: title and show notes only"
+    )
+    link = serializers.CharField(
+        allow_null=True, help_text="The enclosure at this moment (`#t=seconds`)"
+    )
+
+
+class SearchResultSerializer(serializers.Serializer):
+    episode_id = serializers.IntegerField()
+    title = serializers.CharField(allow_blank=True)
+    channel_id = serializers.IntegerField()
+    channel_title = serializers.CharField(allow_blank=True)
+    published_at = serializers.DateTimeField(allow_null=True)
+    language = serializers.CharField(allow_blank=True)
+    score = serializers.FloatField(help_text="The best passage's score (higher first)")
+    link = serializers.CharField(allow_null=True, help_text="Deep link to the best passage")
+    passages = PassageSerializer(many=True)
+
+
+class SearchPageSerializer(serializers.Serializer):
+    query = serializers.CharField()
+    method = serializers.CharField()
+    results = SearchResultSerializer(many=True)
+    passages_indexed = serializers.IntegerField(help_text="Passages searched (after filters)")
+    index = serializers.ChoiceField(
+        choices=["exact", "ann"], allow_null=True, help_text="null: nothing indexed yet"
+    )
+
+
+def _channel(params) -> int | None:
+    value = text_param(params, "channel")
+    if value is not None and (not _ID.fullmatch(value) or int(value) >= 2**63):
+        raise exceptions.ValidationError({"channel": ["must be a channel id (1 or more)"]})
+    return None if value is None else int(value)
+
+
+def _published_after(params) -> str | None:
+    value = text_param(params, "published_after")
+    if value is None:
+        return None
+    try:
+        moment = IsoDateTimeField().clean(value)
+    except forms.ValidationError:
+        moment = None
+    if moment is None:
+        raise exceptions.ValidationError(
+            {"published_after": ["must be an ISO 8601 date-time, e.g. 2024-01-31T00:00:00Z"]}
+        )
+    return moment.isoformat()
+
+
+class SearchView(APIView):
+    """Episodes whose transcripts (or show notes) best answer a query."""
+
+    @extend_schema(
+        summary="Search episodes by what is said in them (hybrid vector + keyword)",
+        description="Each result carries its best passages with their times and a deep "
+        "link to the moment (`enclosure_url#t=seconds`). Ranking: reciprocal-rank fusion "
+        "of passage similarity (all-MiniLM-L6-v2) and BM25 (docs/content.md, Search).",
+        parameters=[
+            OpenApiParameter(
+                "q",
+                {
+                    "type": "string",
+                    "maxLength": MAX_QUERY_LENGTH,
+                    "pattern": r"^[^\x00]*[^\x00\s][^\x00]*$",
+                },
+                required=True,
+                description="What was said, in any words",
+            ),
+            OpenApiParameter(
+                "channel",
+                {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+                description="Only this channel's episodes",
+            ),
+            OpenApiParameter(
+                "language",
+                {"type": "string", "pattern": f"^{LANGUAGE_TAG.pattern}$"},
+                description="The channel's language, e.g. `en` (matches en-us)",
+            ),
+            OpenApiParameter(
+                "published_after",
+                {"type": "string", "format": "date-time"},
+                description="Only episodes published at or after this time",
+            ),
+            OpenApiParameter(
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+                description=f"Episodes to return, 1–{MAX_LIMIT} (default {DEFAULT_LIMIT})",
+            ),
+        ],
+        responses={
+            200: SearchPageSerializer,
+            503: error_response("`unavailable`: the search index cannot be read"),
+        },
+    )
+    def get(self, request):
+        params = request.query_params
+        query = text_param(params, "q")
+        if query is None:
+            raise exceptions.ValidationError({"q": ["this parameter is required"]})
+        limit = int_param(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+        try:
+            report = STEPS["search"](
+                query,
+                channel=_channel(params),
+                language=text_param(params, "language"),
+                published_after=_published_after(params),
+                limit=limit,
+            )
+        except InvalidSearch as error:
+            raise exceptions.ValidationError({error.field: [error.message]}) from None
+        return Response(report.as_dict())

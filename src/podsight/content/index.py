@@ -24,8 +24,8 @@ change of embedder, of format, or an unreadable generation rebuilds from the lak
 Why usearch: the issue rules out DuckDB's vss (not installable offline), sqlite-vec
 (this Python cannot load extensions) and pgvector (not packaged here); usearch is a
 wheel. Its parameters come from ``bench/ann.py`` (docs/content.md "Search").
-Exact search below :data:`ANN_MIN`: a numpy product over 20,000 × 384 floats takes about
-a millisecond and is never wrong; an HNSW graph only pays off beyond that.
+Exact search below :data:`ANN_MIN`: a numpy product over 20,000 × 384 floats takes a few
+milliseconds and is never wrong; an HNSW graph only pays off beyond that.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ from podsight.progress import SILENT, Progress
 __all__ = [
     "ANN_MIN",
     "ANN_PARAMS",
+    "ann_min",
     "FORMAT",
     "IndexReport",
     "IndexSnapshot",
@@ -72,7 +73,20 @@ log = logging.getLogger(__name__)
 FORMAT = 1
 MANIFEST = "manifest.json"
 # Below this many passages the vectors are searched exactly (numpy); from it on, usearch.
-ANN_MIN = int(os.environ.get("PODSIGHT_ANN_MIN", "") or 20_000)
+ANN_MIN = 20_000
+
+
+def ann_min() -> int:
+    """``PODSIGHT_ANN_MIN`` (default :data:`ANN_MIN`): from how many passages on the index
+    is a usearch graph."""
+    raw = conf.env("PODSIGHT_ANN_MIN", "")
+    if not raw:
+        return ANN_MIN
+    if not raw.isdigit() or int(raw) < 1:
+        raise conf.SettingError(f"PODSIGHT_ANN_MIN must be a whole number of passages, not {raw!r}")
+    return int(raw)
+
+
 # bench/ann.py on 1,000,000 clustered vectors: bf16 halves the memory of f32 at the same
 # recall; connectivity 16 and expansion_search 64 meet p95 ≤ 20 ms and recall@10 ≥ 0.95.
 ANN_PARAMS: dict[str, Any] = {
@@ -373,7 +387,7 @@ def _write_generation(
     building.mkdir(parents=True)
     pq.write_table(rows, building / "rows.parquet")
     count = rows.num_rows
-    if count < ANN_MIN:
+    if count < ann_min():
         if vectors is None:
             vectors = _vectors_of(previous, rows, added)
         np.save(building / "vectors.npy", vectors.astype(np.float32, copy=False))
@@ -556,7 +570,7 @@ class IndexSnapshot:
     ends: list[float | None]
     texts: list[str]
     vectors: np.ndarray | None = None  # exact
-    ann: Any = None  # usearch, exact below ANN_MIN
+    ann: Any = None  # usearch (from ann_min() passages on)
     text_index: Any = None
     by_key: dict[int, int] = field(default_factory=dict)
     by_passage: dict[tuple[int, int, int], int] = field(default_factory=dict)
@@ -572,7 +586,7 @@ class IndexSnapshot:
         if not self.count or k <= 0:
             return []
         query = np.asarray(query, dtype=np.float32).reshape(-1)
-        if self.vectors is not None or (allowed is not None and allowed.sum() <= ANN_MIN):
+        if self.vectors is not None or (allowed is not None and allowed.sum() <= ann_min()):
             return self._exact(query, k, allowed)
         grown = k
         while True:

@@ -20,6 +20,7 @@ from podsight.progress import SILENT, Progress
 
 if TYPE_CHECKING:
     from podsight.accounts.services import TokenInfo
+    from podsight.content.search import SearchReport
     from podsight.content.transcripts import TranscriptsReport
     from podsight.demo.load import DemoApis, DemoFeeds, DemoLoadReport
     from podsight.demo.simulate import SimulationReport
@@ -477,6 +478,33 @@ def content_transcripts(
     from podsight.content.transcripts import fetch_transcripts
 
     return fetch_transcripts(limit=limit, asr=asr, concurrency=concurrency, progress=progress)
+# --- content: search -----------------------------------------------------------------------
+
+
+@step("search", report="podsight.content.search:SearchReport")
+def search_episodes(
+    query: str,
+    *,
+    channel: int | None = None,
+    language: str | None = None,
+    published_after: str | None = None,
+    limit: int = 10,  # content.search.DEFAULT_LIMIT (not imported before Django)
+) -> SearchReport:
+    """Episodes whose passages best answer ``query`` (hybrid of vector similarity and
+    keyword match), each with its best passages, their times and a deep link; filtered by
+    ``channel`` (id), ``language`` (of the channel, ``en`` matches ``en-us``) and
+    ``published_after`` (ISO date or time).
+
+    No migration check here: the API calls it on every request (the server, like the
+    CLI's entry, has set Django up already)."""
+    from podsight.bootstrap import setup_django
+
+    setup_django()
+    from podsight.content.search import search
+
+    return search(
+        query, channel=channel, language=language, published_after=published_after, limit=limit
+    )
 
 
 # --- operations ---------------------------------------------------------------------------
