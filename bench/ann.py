@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spread", type=float, default=0.6)
     parser.add_argument(
         "--configs",
-        default="f16:16:32/64/128,i8:16:64/128",
+        default="bf16:16:32/64/128",
         help="dtype:connectivity:expansion/expansion,… (expansions share one build)",
     )
     parser.add_argument("--threads", type=int, default=2)

@@ -24,7 +24,9 @@ For each method (``vector``, ``keyword``, ``hybrid`` with reciprocal-rank fusion
 ``hybrid`` with a normalised score blend) it reports hit@1 and hit@5 (the question's
 episode is the first / among the first five results) and within-30 s: the episode is
 among the first five and its best passage starts within 30 s of the answer (Markdown:
-within 75 words, 30 s at 150 words a minute), plus per-query latency.
+within 75 words, 30 s at 150 words a minute); and, since a passage is 30-60 s long and
+may start more than 30 s before an answer it holds, the share whose best passage holds
+the answer's quote; plus per-query latency (the query's embedding included).
 """
 
 from __future__ import annotations
@@ -180,6 +182,7 @@ class MethodScore:
     hit1: int = 0
     hit5: int = 0
     within: int = 0
+    holds: int = 0  # the best passage holds the answer
     total: int = 0
     latencies_ms: list[float] = field(default_factory=list)
     misses: list[str] = field(default_factory=list)
@@ -209,6 +212,8 @@ def evaluate(docs: dict[str, _Doc], queries: list[dict[str, Any]]) -> list[Metho
                 continue
             score.hit5 += 1
             best = report.results[ids.index(doc.episode_id)].passages[0]
+            if _SPACES.sub(" ", query["quote"]).strip() in _SPACES.sub(" ", best.text):
+                score.holds += 1
             if "answer_s" in query and best.start_s is not None:
                 if abs(best.start_s - query["answer_s"]) <= WINDOW_S:
                     score.within += 1
@@ -222,8 +227,9 @@ def evaluate(docs: dict[str, _Doc], queries: list[dict[str, Any]]) -> list[Metho
 
 def _table(scores: list[MethodScore]) -> str:
     lines = [
-        "| method | hit@1 | hit@5 | best passage within 30 s | p50 ms | p95 ms |",
-        "|---|---|---|---|---|---|",
+        "| method | hit@1 | hit@5 | best passage within 30 s | best passage holds the answer "
+        "| p50 ms | p95 ms |",
+        "|---|---|---|---|---|---|---|",
     ]
     for s in scores:
         ordered = sorted(s.latencies_ms)
@@ -232,6 +238,7 @@ def _table(scores: list[MethodScore]) -> str:
             f"| {s.label} | {s.share(s.hit1):.3f} ({s.hit1}/{s.total}) | "
             f"{s.share(s.hit5):.3f} ({s.hit5}/{s.total}) | "
             f"{s.share(s.within):.3f} ({s.within}/{s.total}) | "
+            f"{s.share(s.holds):.3f} ({s.holds}/{s.total}) | "
             f"{statistics.median(s.latencies_ms):.0f} | {p95:.0f} |"
         )
     return "\n".join(lines)
