@@ -7,8 +7,8 @@ TWIML VTT, Buzzsprout SRT; default ``../shared/data``) into passages with
 ``content.passages.chunk_segments`` (what search embeds), takes the first ``N`` (default:
 all), and embeds them with both implementations of ``content.embed``, each limited to
 ``threads`` threads (2: this machine's cores). It prints passages/s (best of ``rounds``,
-after a warm-up batch), the load average (other work on the machine slows both), and
-the agreement between the two: the cosine between the fp32 and int8 vector of each
+interleaved, after a warm-up batch), the load average (other work on the machine slows
+both), and the agreement between the two: the cosine between the fp32 and int8 vector of each
 passage (min, 1st percentile, mean), and of the labelled search questions
 (``bench/data/search_queries.json``). ``embed.py`` picks int8 by default when it agrees
 to ≥ 0.99 and is faster (issue 17).
@@ -55,14 +55,19 @@ def real_passages(test_data: Path) -> list[str]:
     return texts
 
 
-def _rate(embedder, texts: list[str], rounds: int) -> tuple[float, np.ndarray]:
-    embedder.encode(texts[:32])  # warm-up: first-call allocations, lazy initialisation
-    best, vectors = float("inf"), None
+def _rates(embedders: list, texts: list[str], rounds: int) -> list[tuple[float, np.ndarray]]:
+    """Best passages/s of each embedder, rounds interleaved (int8, fp32, int8, …) so that
+    a change in the machine's load during the run weighs on both alike."""
+    for embedder in embedders:
+        embedder.encode(texts[:32])  # warm-up: first-call allocations, lazy initialisation
+    best = [float("inf")] * len(embedders)
+    vectors: list[np.ndarray] = [np.zeros(0)] * len(embedders)
     for _ in range(rounds):
-        started = time.perf_counter()
-        vectors = embedder.encode(texts)
-        best = min(best, time.perf_counter() - started)
-    return len(texts) / best, vectors
+        for i, embedder in enumerate(embedders):
+            started = time.perf_counter()
+            vectors[i] = embedder.encode(texts)
+            best[i] = min(best[i], time.perf_counter() - started)
+    return [(len(texts) / b, v) for b, v in zip(best, vectors, strict=True)]
 
 
 def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -98,17 +103,14 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     int8 = Int8Embedder(threads=args.threads)
-    int8_rate, int8_vectors = _rate(int8, texts, args.rounds)
-    load_int8 = os.getloadavg()[0]
     fp32 = Fp32Embedder()
-    fp32_rate, fp32_vectors = _rate(fp32, texts, args.rounds)
-    load_fp32 = os.getloadavg()[0]
+    (int8_rate, int8_vectors), (fp32_rate, fp32_vectors) = _rates([int8, fp32], texts, args.rounds)
+    load_after = os.getloadavg()[0]
     agree = _cosines(int8_vectors, fp32_vectors)
     asked = _cosines(int8.encode(questions), fp32.encode(questions))
-    print("| embedder | passages/s | load after |\n|---|---|---|")
-    print(f"| {fp32.name} (sentence-transformers, torch {torch.__version__}) | "
-          f"{fp32_rate:.1f} | {load_fp32:.1f} |")  # fmt: skip
-    print(f"| {int8.name} (onnxruntime) | {int8_rate:.1f} | {load_int8:.1f} |")
+    print(f"# load after: {load_after:.1f}\n| embedder | passages/s |\n|---|---|")
+    print(f"| {fp32.name} (sentence-transformers, torch {torch.__version__}) | {fp32_rate:.1f} |")
+    print(f"| {int8.name} (onnxruntime) | {int8_rate:.1f} |")
     print(
         f"# int8 is {int8_rate / fp32_rate:.2f}x fp32. Cosine int8 vs fp32 over "
         f"{len(texts)} passages: min {agree.min():.4f}, 1st percentile "

@@ -125,7 +125,9 @@ def load_corpus(
 
     def add(group: str, name: str, data: bytes) -> tuple[int, list[Any]]:
         if group not in channels:
-            channels[group] = Channel.objects.create(title=group, language="en")
+            channels[group], _ = Channel.objects.get_or_create(
+                title=group, defaults={"language": "en"}
+            )
         stem = Path(name).stem
         episode = Episode.objects.create(
             channel=channels[group],
@@ -138,20 +140,25 @@ def load_corpus(
         store_transcript(episode.pk, transcript, source="rss", url=name, sha256=digest)
         return episode.pk, transcript.segments
 
-    if resume:
-        for name in files:
-            episode = Episode.objects.get(guid=f"{name.split('/')[0]}/{name}")
-            segments = parse_transcript((root / name).read_bytes(), url=name).segments
-            docs[name] = _doc(episode.pk, segments)
-        build_passages()
-        update_index()
-        return docs
+    def have(group: str, name: str) -> int | None:
+        if not resume:
+            return None
+        found = Episode.objects.filter(guid=f"{group}/{name}").values_list("pk", flat=True)
+        return next(iter(found), None)
+
     for name in files:
-        episode_id, segments = add(name.split("/")[0], name, (root / name).read_bytes())
+        group = name.split("/")[0]
+        episode_id = have(group, name)
+        if episode_id is None:
+            episode_id, segments = add(group, name, (root / name).read_bytes())
+        else:
+            segments = parse_transcript((root / name).read_bytes(), url=name).segments
         docs[name] = _doc(episode_id, segments)
     if distractors:
-        for path in sorted((test_data / SEED_TRANSCRIPTS).glob("*.json")):
-            add("seed", path.name, path.read_bytes())
+        seed = test_data / SEED_TRANSCRIPTS
+        for path in sorted([*seed.glob("*.json"), *seed.glob("*.txt")]):
+            if have("seed", path.name) is None:
+                add("seed", path.name, path.read_bytes())
     build_passages()
     update_index()
     return docs

@@ -1,7 +1,7 @@
 """The labelled query set (``bench/data/search_queries.json``) through the real path: the
 corpus transcripts parsed, stored, cut, embedded and indexed, then searched.
 
-The 8 labelled transcripts only (the benchmark adds 66 distractor episodes; its figures
+The 8 labelled transcripts only (the benchmark adds 67 distractor episodes; its figures
 are in docs/content.md "Search"): hybrid search must find the question's episode among
 the first five for ≥ 90% of the questions (the issue's target) and first for ≥ 80%.
 """

@@ -288,7 +288,12 @@ def test_asr_outcomes_are_stored_and_counted(home: Path, tmp_path: Path) -> None
         if episode.guid == "silent":
             return Outcome("none", error="the episode has no enclosure (audio) to transcribe")
         segments = [Segment(0.0, 1.5, "", "hello world")]
-        details = {"model": "tiny.en", "audio_s": 30.0, "wall_s": 3.0, "url": "https://x.test/a.mp3"}
+        details = {
+            "model": "tiny.en",
+            "audio_s": 30.0,
+            "wall_s": 3.0,
+            "url": "https://x.test/a.mp3",
+        }
         return Outcome("ok", Transcript(segments, "asr", "en"), details=details)
 
     report = fetch_transcripts(asr=True, transcribe=transcribe)
