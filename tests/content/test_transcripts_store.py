@@ -117,3 +117,40 @@ def test_choose_link_prefers_language_then_format() -> None:
         "y.vtt"
     )
     assert choose_link([]) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_writers_at_once_take_different_versions(home: Path) -> None:
+    """The feed and speech paths (or two runs) storing one episode at the same moment."""
+    import threading
+
+    from django.db import connection
+
+    episode = _episode()
+    start = threading.Barrier(4)
+    versions: list[int] = []
+    errors: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            start.wait()
+            t = Transcript([Segment(float(n), None, "", f"take {n}")], "json")
+            versions.append(
+                store_transcript(episode.pk, t, source="rss", url="u", sha256=str(n))
+            )
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    assert sorted(versions) == [1, 2, 3, 4]
+    rows = lake.query(
+        "SELECT version, count(*) AS n FROM t GROUP BY 1 ORDER BY 1", t=TRANSCRIPTS
+    ).to_pylist()
+    assert rows == [{"version": v, "n": 1} for v in (1, 2, 3, 4)]

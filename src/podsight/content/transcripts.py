@@ -23,12 +23,14 @@ which stays current) and the run goes on.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import importlib
 import logging
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -141,6 +143,21 @@ def _lake_versions(episode_ids: Sequence[int]) -> dict[int, int]:
     return {r["episode_id"]: r["v"] for r in rows}
 
 
+@contextmanager
+def _writing() -> Iterator[None]:
+    """One writer of transcripts at a time on this machine (a lock file under
+    ``PODSIGHT_HOME/state``): two runs, or the feed and speech paths at once, must not
+    both take the same next version number."""
+    folder = conf.podsight_home() / "state"
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "transcripts.lock").open("a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def store_transcripts(items: Sequence[StoreItem]) -> list[int]:
     """Store each item as its episode's next version, in one lake commit; the versions."""
     if not items:
@@ -148,6 +165,11 @@ def store_transcripts(items: Sequence[StoreItem]) -> list[int]:
     ids = [item.episode_id for item in items]
     if len(set(ids)) != len(ids):
         raise ValueError("store_transcripts: one transcript per episode per call")
+    with _writing():
+        return _store(items, ids)
+
+
+def _store(items: Sequence[StoreItem], ids: list[int]) -> list[int]:
     known = dict(
         EpisodeTranscript.objects.filter(episode_id__in=ids).values_list("episode_id", "version")
     )
