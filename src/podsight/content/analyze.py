@@ -1,0 +1,392 @@
+"""``content.analyze``: understand each episode from its passages.
+
+Per run: the passages are brought up to date first (:func:`podsight.content.passages.
+build_passages`: current transcript versions cut and embedded, or the title and show notes
+for an episode without a transcript), then per episode
+
+    sponsors (with repetition across the show) → keywords → topics → chapters → vector
+
+and the passage index and the episode vectors (:mod:`.similar`) are updated. The results
+go to :class:`~podsight.content.models.EpisodeAnalysis`.
+
+Incremental: an episode whose analysis was made from the same transcript version with the
+same embedder is not analysed again (``force`` does it anyway). Repetition is a show-level
+fact, so the show pass is cheap and separate: the passages of the show's
+:data:`REPEAT_WINDOW` latest analysed episodes are compared with the new ones (vectors and
+word 5-grams, no embedding), and an older episode whose ad reads change because a new
+episode repeats them is analysed again from its stored passages.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from podsight.content.chapters import auto_chapters, feed_chapters
+from podsight.content.keywords import episode_keywords
+from podsight.content.segments import Passage
+from podsight.content.sponsors import detect_sponsors, repeated_passages, sponsor_passage_nos
+from podsight.content.topics import episode_topics
+from podsight.progress import SILENT, Progress
+
+__all__ = [
+    "REPEAT_WINDOW",
+    "AnalysisReport",
+    "EpisodeFindings",
+    "analyze_episode",
+    "analyze_episodes",
+    "read_passages",
+]
+
+# Episodes of a show compared for repeated ad reads: a read runs for weeks, so the latest
+# dozen find it while the cost per show stays bounded.
+REPEAT_WINDOW = 12
+_PHASES = ("passages", "sponsors", "keywords", "topics", "chapters", "index", "vectors")
+
+
+@dataclass
+class EpisodeFindings:
+    """What the analysis found for one episode (what :class:`EpisodeAnalysis` stores)."""
+
+    episode_id: int
+    version: int
+    notes_only: bool
+    passages: int
+    keywords: list[dict]
+    topics: list[dict]
+    chapters: list[dict]
+    chapters_source: str  # feed | auto | ""
+    sponsors: list[dict]
+    vector: np.ndarray | None = None
+    chapters_error: str = ""
+    seconds: float = 0.0  # transcript time covered (end of the last passage)
+
+
+@dataclass
+class AnalysisReport:
+    """Counts and timings of one ``content.analyze`` run."""
+
+    considered: int = 0  # episodes with passages, after the filters
+    analysed: int = 0
+    unchanged: int = 0  # skipped: same transcript version and embedder as before
+    reanalysed_for_repeats: int = 0  # older episodes whose ad reads a new episode revealed
+    notes_only: int = 0
+    without_passages: int = 0  # asked for, but no passages (nothing to analyse)
+    sponsor_segments: int = 0
+    sponsored_episodes: int = 0
+    chapters_feed: int = 0
+    chapters_auto: int = 0
+    chapter_errors: list[str] = field(default_factory=list)  # "episode 12: why"
+    transcript_hours: float = 0.0
+    embedder: str = ""
+    passages_report: Any = None  # build_passages' own report
+    timings: dict[str, float] = field(default_factory=lambda: dict.fromkeys(_PHASES, 0.0))
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.timings.values())
+
+    @property
+    def seconds_per_transcript_hour(self) -> float | None:
+        return self.seconds / self.transcript_hours if self.transcript_hours else None
+
+
+def read_passages(episode_ids: Iterable[int], embedder: str) -> dict[int, list[Passage]]:
+    """The stored passages (with vectors) of these episodes by this embedder, every version:
+    ``{episode_id: [Passage, ...]}`` in (version, passage_no) order."""
+    from podsight import lake
+    from podsight.lake.tables import PASSAGES
+
+    ids = sorted({int(i) for i in episode_ids})
+    if not ids or not lake.exists(PASSAGES):
+        return {}
+    table = lake.query(
+        "SELECT episode_id, version, passage_no, kind, start_s, end_s, speakers, text, vector "
+        "FROM p WHERE embedder = ? AND episode_id IN (SELECT unnest(?::BIGINT[])) "
+        "ORDER BY episode_id, version, passage_no",
+        [embedder, ids],
+        p=PASSAGES,
+    )
+    out: dict[int, list[Passage]] = defaultdict(list)
+    columns = table.to_pydict()
+    vectors = table.column("vector")
+    for n in range(table.num_rows):
+        vector = vectors[n].values.to_numpy(zero_copy_only=False).astype(np.float32)
+        out[columns["episode_id"][n]].append(
+            Passage(
+                episode_id=columns["episode_id"][n],
+                version=columns["version"][n],
+                passage_no=columns["passage_no"][n],
+                start_s=columns["start_s"][n],
+                end_s=columns["end_s"][n],
+                text=columns["text"][n] or "",
+                speakers=tuple(columns["speakers"][n] or ()),
+                kind=columns["kind"][n] or "transcript",
+                vector=vector,
+            )
+        )
+    return dict(out)
+
+
+def analyze_episode(
+    passages: Sequence[Passage],
+    *,
+    language: str = "",
+    chapters_reference: Any = None,
+    repeated: Iterable[int] = (),
+    client: Any = None,
+    timings: dict[str, float] | None = None,
+) -> EpisodeFindings:
+    """Analyse one episode's passages (one version, in order, with vectors)."""
+    timings = timings if timings is not None else dict.fromkeys(_PHASES, 0.0)
+    first = passages[0]
+    notes_only = all(p.kind == "notes" for p in passages)
+
+    clock = time.perf_counter()
+    segments = [] if notes_only else detect_sponsors(passages, repeated=repeated)
+    skip = sponsor_passage_nos(segments)
+    timings["sponsors"] += time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    keywords = episode_keywords(passages, language or "en", skip=skip)
+    timings["keywords"] += time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    topics = episode_topics(passages, skip=skip)
+    timings["topics"] += time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    chapters: list[dict] = []
+    source, error = "", ""
+    try:
+        found = feed_chapters(chapters_reference, client=client)
+    except Exception as exc:  # noqa: BLE001 - any failure of the feed's document: auto chapters
+        found, error = None, str(exc) or type(exc).__name__
+    if found:
+        chapters, source = found, "feed"
+    elif not notes_only:
+        chapters = auto_chapters(passages, language or "en", skip=skip)
+        source = "auto" if chapters else ""
+    timings["chapters"] += time.perf_counter() - clock
+
+    from podsight.content.similar import episode_vector
+
+    clock = time.perf_counter()
+    vector = episode_vector(passages, skip=skip)
+    timings["vectors"] += time.perf_counter() - clock
+    ends = [p.end_s for p in passages if p.end_s is not None]
+    return EpisodeFindings(
+        episode_id=first.episode_id,
+        version=first.version,
+        notes_only=notes_only,
+        passages=len(passages),
+        keywords=list(keywords),
+        topics=topics,
+        chapters=chapters,
+        chapters_source=source,
+        sponsors=[s.as_json() for s in segments],
+        vector=vector,
+        chapters_error=error,
+        seconds=max(ends) if ends else 0.0,
+    )
+
+
+def _current(passages: list[Passage], version: int) -> list[Passage]:
+    """The passages of ``version`` (the current transcript's, or 0 for notes)."""
+    return [p for p in passages if p.version == version]
+
+
+def _build_passages(episode_ids: Sequence[int] | None, progress: Progress) -> Any:
+    from podsight.content.passages import build_passages
+
+    return build_passages(episode_ids=episode_ids, progress=progress)
+
+
+def _update_index(progress: Progress) -> None:
+    from podsight.content import index
+
+    update = getattr(index, "update_index", None)
+    if update is not None:
+        update(progress=progress)
+
+
+def analyze_episodes(
+    *,
+    limit: int | None = None,
+    episode_ids: Sequence[int] | None = None,
+    force: bool = False,
+    progress: Progress = SILENT,
+) -> AnalysisReport:
+    """Passages, sponsors, keywords, topics, chapters, the index and the episode vectors
+    for every episode with passages (or the ``episode_ids`` given), incrementally."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from podsight.catalog.models import Episode
+    from podsight.content.embed import get_embedder
+    from podsight.content.models import EpisodeAnalysis, EpisodeTranscript
+    from podsight.content.similar import load_vectors, save_vectors
+    from podsight.sources.rss.fetch import make_client
+
+    report = AnalysisReport()
+    embedder = get_embedder()
+    report.embedder = embedder.name
+
+    clock = time.perf_counter()
+    report.passages_report = _build_passages(
+        list(episode_ids) if episode_ids is not None else None, progress
+    )
+    report.timings["passages"] += time.perf_counter() - clock
+
+    episodes = Episode.objects.alive().order_by("id")
+    if episode_ids is not None:
+        episodes = episodes.filter(pk__in=list(episode_ids))
+    rows = list(episodes.values_list("pk", "channel_id", "published_at", "chapters"))
+    language = dict(
+        Episode.objects.filter(pk__in=[r[0] for r in rows]).values_list("pk", "channel__language")
+    )
+    versions = dict(
+        EpisodeTranscript.objects.filter(episode_id__in=[r[0] for r in rows], version__gt=0)
+        .values_list("episode_id", "version")
+    )
+    done = {
+        a.episode_id: a
+        for a in EpisodeAnalysis.objects.filter(episode_id__in=[r[0] for r in rows]).only(
+            "episode_id", "transcript_version", "embedder", "sponsors"
+        )
+    }
+    stored = read_passages([r[0] for r in rows], embedder.name)
+    todo = []
+    for pk, channel_id, published_at, chapters_ref in rows:
+        passages = _current(stored.get(pk, []), versions.get(pk, 0))
+        if not passages:
+            report.without_passages += 1
+            continue
+        report.considered += 1
+        previous = done.get(pk)
+        if (
+            not force
+            and previous is not None
+            and previous.transcript_version == versions.get(pk, 0)
+            and previous.embedder == embedder.name
+        ):
+            report.unchanged += 1
+            continue
+        todo.append((pk, channel_id, published_at, chapters_ref, passages))
+        if limit is not None and len(todo) >= limit:
+            break
+
+    # The show pass: repetition among each touched show's latest episodes.
+    repeats, extra = _show_pass(todo, versions, embedder.name, report)
+
+    results: list[EpisodeFindings] = []
+    with make_client() as client, progress.task("analysing episodes", len(todo) + len(extra)) as task:
+        for pk, _channel, _published, chapters_ref, passages in [*todo, *extra]:
+            findings = analyze_episode(
+                passages,
+                language=language.get(pk, ""),
+                chapters_reference=chapters_ref,
+                repeated=repeats.get(pk, ()),
+                client=client,
+                timings=report.timings,
+            )
+            if findings.chapters_error:
+                report.chapter_errors.append(f"episode {pk}: {findings.chapters_error}")
+                progress.note(f"episode {pk}: chapters: {findings.chapters_error}")
+            results.append(findings)
+            task.advance(1, item=str(pk))
+
+    now = timezone.now()
+    with transaction.atomic():
+        for f in results:
+            EpisodeAnalysis.objects.update_or_create(
+                episode_id=f.episode_id,
+                defaults={
+                    "transcript_version": f.version,
+                    "notes_only": f.notes_only,
+                    "passages": f.passages,
+                    "embedder": embedder.name,
+                    "keywords": f.keywords,
+                    "topics": f.topics,
+                    "chapters": f.chapters,
+                    "chapters_source": f.chapters_source,
+                    "sponsors": f.sponsors,
+                    "analyzed_at": now,
+                },
+            )
+
+    clock = time.perf_counter()
+    _update_index(progress)
+    report.timings["index"] += time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    if results:
+        store = load_vectors()
+        store.update({f.episode_id: f.vector for f in results if f.vector is not None},
+                     embedder.name)  # fmt: skip
+        save_vectors(store)
+    report.timings["vectors"] += time.perf_counter() - clock
+
+    report.analysed = len(todo)
+    report.reanalysed_for_repeats = len(extra)
+    report.notes_only = sum(f.notes_only for f in results)
+    report.sponsor_segments = sum(len(f.sponsors) for f in results)
+    report.sponsored_episodes = sum(bool(f.sponsors) for f in results)
+    report.chapters_feed = sum(f.chapters_source == "feed" for f in results)
+    report.chapters_auto = sum(f.chapters_source == "auto" for f in results)
+    report.transcript_hours = sum(f.seconds for f in results) / 3600
+    return report
+
+
+def _show_pass(todo, versions, embedder_name, report):
+    """Repeated passages per episode for the shows in ``todo``, and the older analysed
+    episodes of those shows whose ad reads the repetition changes (to analyse again)."""
+    from podsight.catalog.models import Episode
+    from podsight.content.models import EpisodeAnalysis
+
+    clock = time.perf_counter()
+    by_show: dict[int, list] = defaultdict(list)
+    for item in todo:
+        by_show[item[1]].append(item)
+    repeats: dict[int, set[int]] = {}
+    extra = []
+    new_ids = {item[0] for item in todo}
+    for channel_id, items in by_show.items():
+        older = list(
+            Episode.objects.alive()
+            .filter(channel_id=channel_id, analysis__isnull=False)
+            .exclude(pk__in=new_ids)
+            .order_by("-published_at", "-pk")
+            .values_list("pk", "published_at", "chapters")[:REPEAT_WINDOW]
+        )
+        stored = read_passages([o[0] for o in older], embedder_name)
+        old_passages = {
+            pk: _current(stored.get(pk, []), versions.get(pk, 0)) for pk, _, _ in older
+        }
+        group = {item[0]: item[4] for item in items} | {
+            pk: ps for pk, ps in old_passages.items() if ps
+        }
+        if len(group) < 2:
+            continue
+        found = repeated_passages(group)
+        repeats.update({pk: found[pk] for pk in group})
+        sponsors_before = dict(
+            EpisodeAnalysis.objects.filter(episode_id__in=list(old_passages)).values_list(
+                "episode_id", "sponsors"
+            )
+        )
+        for pk, published_at, chapters_ref in older:
+            passages = old_passages.get(pk)
+            if not passages or not found.get(pk):
+                continue
+            now_ads = sponsor_passage_nos(detect_sponsors(passages, repeated=found[pk]))
+            before = {n for s in sponsors_before.get(pk) or [] for n in s.get("passages", [])}
+            if now_ads != before:
+                extra.append((pk, channel_id, published_at, chapters_ref, passages))
+    report.timings["sponsors"] += time.perf_counter() - clock
+    return repeats, extra
