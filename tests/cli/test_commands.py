@@ -99,6 +99,9 @@ _OFFLINE = {
 }
 
 CASES: dict[tuple[str, ...], list[Case]] = {
+    ("content", "analyze"): [
+        Case(["content", "analyze", "--no-progress"], expect="0 episodes analysed")
+    ],
     ("content", "transcripts"): [
         Case(["content", "transcripts", "--no-progress"], expect="0 episodes"),
     ],

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from analysis_corpus import changelog_text, seed_names, seed_text, text_passages, timed_passages
+
 from podsight.content.embed import get_embedder
 from podsight.content.sponsors import detect_sponsors, sponsor_passage_nos
 from podsight.content.topics import CATEGORIES, MAX_TOPICS, episode_topics

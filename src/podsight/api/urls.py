@@ -29,6 +29,11 @@ urlpatterns = [
         content.EpisodeTranscriptView.as_view(),
         name="episode-transcript",
     ),
+    path(
+        "episodes/<int:pk>/similar",
+        content.EpisodeSimilarView.as_view(),
+        name="episode-similar",
+    ),
     path("links", matching.LinkListView.as_view(), name="link-list"),
     path("links/force", matching.LinkForceView.as_view(), name="link-force"),
     path(

@@ -47,3 +47,30 @@ def transcripts(
     render.transcripts_report(report)
     if report.all_failed:
         raise typer.Exit(1)
+
+
+@content_app.command("analyze")
+def analyze(
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Analyse at most this many episodes this run.")
+    ] = None,
+    episode: Annotated[
+        list[int] | None,
+        typer.Option("--episode", help="Only this episode (repeat the option for more)."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Analyse again even what has not changed.")
+    ] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Passages and embeddings, sponsor segments, keywords, topics, chapters, the search
+    index and similar episodes; episodes whose transcript and embedder have not changed
+    since their last analysis are skipped."""
+    report = run_step(
+        "content.analyze",
+        limit=limit,
+        episode_ids=episode or None,
+        force=force,
+        progress=progress_view(progress),
+    )
+    render.analysis_report(report)

@@ -12,6 +12,7 @@ from rich.table import Table
 from podsight.cli.output import console, err, fail
 
 if TYPE_CHECKING:  # report types only: the CLI imports no domain module at run time
+    from podsight.content.analyze import AnalysisReport
     from podsight.content.search import SearchReport
     from podsight.content.transcripts import TranscriptsReport
     from podsight.matching.report import CatalogSummary, MatchRunReport
@@ -22,6 +23,7 @@ if TYPE_CHECKING:  # report types only: the CLI imports no domain module at run 
     from podsight.sources.sync import SyncReport
 
 __all__ = [
+    "analysis_report",
     "catalog_summary",
     "discover_report",
     "dump_import",
@@ -211,6 +213,8 @@ def transcripts_report(report: TranscriptsReport, *, shown: int = 20) -> None:
         )
     if report.all_failed:
         err.print("[red]every transcript failed[/]; see the error column for what to fix")
+
+
 def _clock(seconds: float | None) -> str:
     if seconds is None:
         return "--:--"
@@ -244,3 +248,31 @@ def search_results(report: SearchReport) -> None:
         f"[dim]{len(report.results)} episodes, {report.passages_indexed:,} passages searched "
         f"({report.index_kind}), {report.elapsed_ms:.0f} ms[/]"
     )
+
+
+def analysis_report(report: AnalysisReport, *, shown: int = 10) -> None:
+    """What the analysis did, where its time went, and the chapter documents that failed."""
+    if report.passages_report is not None:
+        console.print(escape(str(report.passages_report)))
+    console.print(
+        f"[bold]{report.analysed} episodes analysed[/] ({report.notes_only} from show notes "
+        f"only, {report.reanalysed_for_repeats} more for ad reads their show repeats); "
+        f"{report.unchanged} unchanged, {report.without_passages} without passages"
+    )
+    console.print(
+        f"{report.sponsor_segments} sponsor segments in {report.sponsored_episodes} episodes; "
+        f"chapters: {report.chapters_feed} from feeds, {report.chapters_auto} automatic"
+    )
+    if report.index_report is not None:
+        console.print(escape(str(report.index_report)))
+    timings = ", ".join(f"{name} {s:.1f} s" for name, s in report.timings.items() if s >= 0.05)
+    per_hour = report.seconds_per_transcript_hour
+    rate = f"; {per_hour:.0f} s per transcript hour" if per_hour else ""
+    console.print(
+        f"{report.transcript_hours:.2f} transcript hours in {report.seconds:.1f} s "
+        f"({timings or 'nothing to do'}){rate}, {escape(report.embedder)}"
+    )
+    for line in report.chapter_errors[:shown]:
+        err.print(f"[yellow]chapters not read[/] {escape(line)}")
+    if len(report.chapter_errors) > shown:
+        err.print(f"… and {len(report.chapter_errors) - shown} more; every one is in the log file")

@@ -40,7 +40,7 @@ __all__ = [
     "EpisodeFindings",
     "analyze_episode",
     "analyze_episodes",
-    "read_passages",
+    "load_passages",
 ]
 
 # Episodes of a show compared for repeated ad reads: a read runs for weeks, so the latest
@@ -85,6 +85,7 @@ class AnalysisReport:
     transcript_hours: float = 0.0
     embedder: str = ""
     passages_report: Any = None  # build_passages' own report
+    index_report: Any = None  # update_index's
     timings: dict[str, float] = field(default_factory=lambda: dict.fromkeys(_PHASES, 0.0))
 
     @property
@@ -96,27 +97,23 @@ class AnalysisReport:
         return self.seconds / self.transcript_hours if self.transcript_hours else None
 
 
-def read_passages(episode_ids: Iterable[int], embedder: str) -> dict[int, list[Passage]]:
-    """The stored passages (with vectors) of these episodes by this embedder, every version:
-    ``{episode_id: [Passage, ...]}`` in (version, passage_no) order."""
-    from podsight import lake
-    from podsight.lake.tables import PASSAGES
+def load_passages(pairs: Iterable[tuple[int, int]], embedder: str) -> dict[int, list[Passage]]:
+    """The stored passages (with vectors) of these (episode, version) pairs by this
+    embedder: ``{episode_id: [Passage, ...]}`` in passage order."""
+    from podsight.content.passages import read_passages
 
-    ids = sorted({int(i) for i in episode_ids})
-    if not ids or not lake.exists(PASSAGES):
+    pairs = list(pairs)
+    if not pairs:
         return {}
-    table = lake.query(
-        "SELECT episode_id, version, passage_no, kind, start_s, end_s, speakers, text, vector "
-        "FROM p WHERE embedder = ? AND episode_id IN (SELECT unnest(?::BIGINT[])) "
-        "ORDER BY episode_id, version, passage_no",
-        [embedder, ids],
-        p=PASSAGES,
-    )
+    table = read_passages(pairs, embedder=embedder)
     out: dict[int, list[Passage]] = defaultdict(list)
-    columns = table.to_pydict()
-    vectors = table.column("vector")
+    columns = table.select(
+        ["episode_id", "version", "passage_no", "kind", "start_s", "end_s", "speakers", "text"]
+    ).to_pydict()
+    if table.num_rows:
+        flat = table.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+        vectors = flat.astype(np.float32).reshape(table.num_rows, -1)
     for n in range(table.num_rows):
-        vector = vectors[n].values.to_numpy(zero_copy_only=False).astype(np.float32)
         out[columns["episode_id"][n]].append(
             Passage(
                 episode_id=columns["episode_id"][n],
@@ -127,7 +124,7 @@ def read_passages(episode_ids: Iterable[int], embedder: str) -> dict[int, list[P
                 text=columns["text"][n] or "",
                 speakers=tuple(columns["speakers"][n] or ()),
                 kind=columns["kind"][n] or "transcript",
-                vector=vector,
+                vector=vectors[n],
             )
         )
     return dict(out)
@@ -196,23 +193,16 @@ def analyze_episode(
     )
 
 
-def _current(passages: list[Passage], version: int) -> list[Passage]:
-    """The passages of ``version`` (the current transcript's, or 0 for notes)."""
-    return [p for p in passages if p.version == version]
-
-
 def _build_passages(episode_ids: Sequence[int] | None, progress: Progress) -> Any:
     from podsight.content.passages import build_passages
 
     return build_passages(episode_ids=episode_ids, progress=progress)
 
 
-def _update_index(progress: Progress) -> None:
-    from podsight.content import index
+def _update_index(progress: Progress) -> Any:
+    from podsight.content.index import update_index
 
-    update = getattr(index, "update_index", None)
-    if update is not None:
-        update(progress=progress)
+    return update_index(progress=progress)
 
 
 def analyze_episodes(
@@ -251,8 +241,9 @@ def analyze_episodes(
         Episode.objects.filter(pk__in=[r[0] for r in rows]).values_list("pk", "channel__language")
     )
     versions = dict(
-        EpisodeTranscript.objects.filter(episode_id__in=[r[0] for r in rows], version__gt=0)
-        .values_list("episode_id", "version")
+        EpisodeTranscript.objects.filter(
+            episode_id__in=[r[0] for r in rows], version__gt=0
+        ).values_list("episode_id", "version")
     )
     done = {
         a.episode_id: a
@@ -260,10 +251,10 @@ def analyze_episodes(
             "episode_id", "transcript_version", "embedder", "sponsors"
         )
     }
-    stored = read_passages([r[0] for r in rows], embedder.name)
+    stored = load_passages([(r[0], versions.get(r[0], 0)) for r in rows], embedder.name)
     todo = []
     for pk, channel_id, published_at, chapters_ref in rows:
-        passages = _current(stored.get(pk, []), versions.get(pk, 0))
+        passages = stored.get(pk, [])
         if not passages:
             report.without_passages += 1
             continue
@@ -282,10 +273,13 @@ def analyze_episodes(
             break
 
     # The show pass: repetition among each touched show's latest episodes.
-    repeats, extra = _show_pass(todo, versions, embedder.name, report)
+    repeats, extra = _show_pass(todo, embedder.name, report)
 
     results: list[EpisodeFindings] = []
-    with make_client() as client, progress.task("analysing episodes", len(todo) + len(extra)) as task:
+    with (
+        make_client() as client,
+        progress.task("analysing episodes", len(todo) + len(extra)) as task,
+    ):
         for pk, _channel, _published, chapters_ref, passages in [*todo, *extra]:
             findings = analyze_episode(
                 passages,
@@ -321,7 +315,7 @@ def analyze_episodes(
             )
 
     clock = time.perf_counter()
-    _update_index(progress)
+    report.index_report = _update_index(progress)
     report.timings["index"] += time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -343,11 +337,11 @@ def analyze_episodes(
     return report
 
 
-def _show_pass(todo, versions, embedder_name, report):
+def _show_pass(todo, embedder_name, report):
     """Repeated passages per episode for the shows in ``todo``, and the older analysed
     episodes of those shows whose ad reads the repetition changes (to analyse again)."""
     from podsight.catalog.models import Episode
-    from podsight.content.models import EpisodeAnalysis
+    from podsight.content.models import EpisodeAnalysis, EpisodeTranscript
 
     clock = time.perf_counter()
     by_show: dict[int, list] = defaultdict(list)
@@ -364,10 +358,13 @@ def _show_pass(todo, versions, embedder_name, report):
             .order_by("-published_at", "-pk")
             .values_list("pk", "published_at", "chapters")[:REPEAT_WINDOW]
         )
-        stored = read_passages([o[0] for o in older], embedder_name)
-        old_passages = {
-            pk: _current(stored.get(pk, []), versions.get(pk, 0)) for pk, _, _ in older
-        }
+        old_versions = dict(
+            EpisodeTranscript.objects.filter(
+                episode_id__in=[o[0] for o in older], version__gt=0
+            ).values_list("episode_id", "version")
+        )
+        stored = load_passages([(o[0], old_versions.get(o[0], 0)) for o in older], embedder_name)
+        old_passages = {pk: stored.get(pk, []) for pk, _, _ in older}
         group = {item[0]: item[4] for item in items} | {
             pk: ps for pk, ps in old_passages.items() if ps
         }

@@ -44,12 +44,20 @@ from podsight.content.transcripts import read_segments
 from podsight.pipeline.steps import STEPS
 
 __all__ = [
+    "AnalysisStateSerializer",
+    "ChapterSerializer",
     "EXPORTS",
+    "EpisodeSimilarView",
     "EpisodeTranscriptView",
+    "KeywordSerializer",
     "NoTimes",
     "SearchView",
+    "SimilarEpisodesSerializer",
+    "SponsorSerializer",
+    "TopicSerializer",
     "TranscriptPageSerializer",
     "TranscriptStateSerializer",
+    "episode_analysis",
     "transcript_state",
 ]
 
@@ -392,3 +400,140 @@ class SearchView(APIView):
         except InvalidSearch as error:
             raise exceptions.ValidationError({error.field: [error.message]}) from None
         return Response(report.as_dict())
+
+
+# --- analysis: the detail's keywords, topics, chapters, sponsors; similar episodes ----------
+
+
+class KeywordSerializer(serializers.Serializer):
+    keyword = serializers.CharField()
+    score = serializers.FloatField(help_text="YAKE's score: lower is more relevant.")
+
+
+class TopicSerializer(serializers.Serializer):
+    topic = serializers.CharField(help_text="A Podcast Index category name.")
+    id = serializers.IntegerField(help_text="Its Podcast Index category id.")
+    parent = serializers.CharField(help_text="The category it sits under; empty at the top.")
+    score = serializers.FloatField(help_text="Similarity above the category's bias; higher fits.")
+
+
+class ChapterSerializer(serializers.Serializer):
+    start_s = serializers.FloatField(allow_null=True, help_text="null: the transcript has no times")
+    end_s = serializers.FloatField(allow_null=True)
+    title = serializers.CharField()
+    url = serializers.CharField(required=False, help_text="Feed chapters: the chapter's link.")
+    img = serializers.CharField(required=False, help_text="Feed chapters: the chapter's image.")
+    keywords = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="Automatic chapters: its title."
+    )
+    passages = serializers.ListField(
+        child=serializers.IntegerField(),
+        required=False,
+        help_text="Automatic chapters: the first and last passage number.",
+    )
+
+
+class SponsorSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="The sponsor as the read names it; empty when unnamed.")
+    start_s = serializers.FloatField(allow_null=True)
+    end_s = serializers.FloatField(allow_null=True)
+    passages = serializers.ListField(child=serializers.IntegerField())
+    cues = serializers.ListField(
+        child=serializers.CharField(), help_text='Why it is an ad read ("promo code", …).'
+    )
+    url = serializers.CharField(help_text="The web address read out, if any.")
+    code = serializers.CharField(help_text="The promo code read out, if any.")
+    repeated = serializers.BooleanField(help_text="Also read in another episode of the show.")
+    text = serializers.CharField(help_text="The read's first words.")
+
+
+class AnalysisStateSerializer(serializers.Serializer):
+    transcript_version = serializers.IntegerField(help_text="0: from the title and notes only.")
+    notes_only = serializers.BooleanField()
+    passages = serializers.IntegerField()
+    embedder = serializers.CharField()
+    analyzed_at = serializers.DateTimeField()
+
+
+def episode_analysis(episode: Episode):
+    """The episode's :class:`EpisodeAnalysis`, or None before ``content analyze`` ran."""
+    from podsight.content.models import EpisodeAnalysis
+
+    try:
+        return episode.analysis
+    except EpisodeAnalysis.DoesNotExist:
+        return None
+
+
+class SimilarResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    channel = serializers.IntegerField()
+    channel_title = serializers.CharField()
+    published_at = serializers.DateTimeField(allow_null=True)
+    score = serializers.FloatField(help_text="Cosine of the two episodes' vectors.")
+    relation = serializers.ChoiceField(
+        choices=["earlier", "later", ""],
+        help_text="Published before or after this episode; empty when a date is missing.",
+    )
+    shared_topics = serializers.ListField(child=serializers.CharField())
+    shared_keywords = serializers.ListField(child=serializers.CharField())
+
+
+class SimilarEpisodesSerializer(serializers.Serializer):
+    episode = serializers.IntegerField()
+    analyzed = serializers.BooleanField(
+        help_text="false: the episode has not been analysed yet (`podsight content analyze`)."
+    )
+    results = SimilarResultSerializer(many=True)
+
+
+class EpisodeSimilarView(generics.GenericAPIView):
+    """Episodes like this one, earlier and later ones alike, best first: the cosine of
+    their vectors (the mean of their passages, ad reads left out) with the topics and
+    keywords they share. Episodes merged into another are left out (their survivor
+    stands for them). `k`: how many (1–50, default 10)."""
+
+    serializer_class = SimilarEpisodesSerializer
+    pagination_class = None
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "k",
+                {"type": "integer", "minimum": 1, "maximum": 50},
+                description="How many episodes, 1–50 (default 10); more is a 400.",
+            )
+        ],
+        responses={200: SimilarEpisodesSerializer},
+    )
+    def get(self, request, pk: int):
+        from podsight.content.similar import DEFAULT_K, MAX_K, similar_episodes
+
+        k = int_param(request.query_params, "k", DEFAULT_K, 1, MAX_K)
+        episode = resolve_episode(pk) if pk <= INT64 else None
+        if episode is None:
+            raise exceptions.NotFound(f"No episode with id {pk}.")
+        found = similar_episodes(episode.pk, k=k)
+        results = []
+        if found:
+            others = Episode.objects.select_related("channel").in_bulk(
+                [s.episode_id for s in found]
+            )
+            for s in found:
+                other = others[s.episode_id]
+                results.append(
+                    {
+                        "id": other.pk,
+                        "title": other.title,
+                        "channel": other.channel_id,
+                        "channel_title": other.channel.title,
+                        "published_at": other.published_at,
+                        "score": s.score,
+                        "relation": s.relation,
+                        "shared_topics": list(s.shared_topics),
+                        "shared_keywords": list(s.shared_keywords),
+                    }
+                )
+        data = {"episode": episode.pk, "analyzed": found is not None, "results": results}
+        return Response(self.get_serializer(data).data)

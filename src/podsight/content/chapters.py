@@ -176,9 +176,7 @@ def auto_chapters(
             at = position[content[gap + 1].passage_no]
             edges = sorted([0, *boundaries, at, len(ordered)])
             i = edges.index(at)
-            if _long_enough(ordered, edges[i - 1], at) and _long_enough(
-                ordered, at, edges[i + 1]
-            ):
+            if _long_enough(ordered, edges[i - 1], at) and _long_enough(ordered, at, edges[i + 1]):
                 boundaries.append(at)
     edges = sorted([0, *boundaries, len(ordered)])
     chapters = []

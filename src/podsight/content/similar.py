@@ -151,9 +151,7 @@ def similar_episodes(episode_id: int, *, k: int = DEFAULT_K) -> list[SimilarEpis
     order = np.argsort(-scores, kind="stable")
     # Ask for a few more than k: merged-away episodes are dropped below.
     wanted = [int(store.ids[i]) for i in order[: 3 * k + 1] if int(store.ids[i]) != episode_id]
-    alive = set(
-        Episode.objects.alive().filter(pk__in=wanted).values_list("pk", flat=True)
-    )
+    alive = set(Episode.objects.alive().filter(pk__in=wanted).values_list("pk", flat=True))
     chosen = [i for i in wanted if i in alive][:k]
     rows = {
         a.episode_id: a

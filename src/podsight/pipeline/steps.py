@@ -20,6 +20,7 @@ from podsight.progress import SILENT, Progress
 
 if TYPE_CHECKING:
     from podsight.accounts.services import TokenInfo
+    from podsight.content.analyze import AnalysisReport
     from podsight.content.search import SearchReport
     from podsight.content.transcripts import TranscriptsReport
     from podsight.demo.load import DemoApis, DemoFeeds, DemoLoadReport
@@ -478,6 +479,8 @@ def content_transcripts(
     from podsight.content.transcripts import fetch_transcripts
 
     return fetch_transcripts(limit=limit, asr=asr, concurrency=concurrency, progress=progress)
+
+
 # --- content: search -----------------------------------------------------------------------
 
 
@@ -505,6 +508,27 @@ def search_episodes(
     return search(
         query, channel=channel, language=language, published_after=published_after, limit=limit
     )
+
+
+@step("content.analyze", report="podsight.content.analyze:AnalysisReport")
+def content_analyze(
+    *,
+    limit: int | None = None,
+    episode_ids: Sequence[int] | None = None,
+    force: bool = False,
+    progress: Progress = SILENT,
+) -> AnalysisReport:
+    """Passages and embeddings, sponsor segments, keywords, topics, chapters, the search
+    index and the similar-episode vectors of every episode (or ``episode_ids``), skipping
+    those analysed from the same transcript version and embedder unless ``force``.
+
+    ``limit``: analyse at most this many episodes this run."""
+    if limit is not None and limit < 1:
+        raise InputError(f"limit must be at least 1, not {limit}; leave it out for every episode")
+    ensure_database()
+    from podsight.content.analyze import analyze_episodes
+
+    return analyze_episodes(limit=limit, episode_ids=episode_ids, force=force, progress=progress)
 
 
 # --- operations ---------------------------------------------------------------------------
