@@ -29,6 +29,7 @@ import numpy as np
 
 from podsight.content.chapters import auto_chapters, feed_chapters
 from podsight.content.keywords import episode_keywords
+from podsight.content.passages import WORDS_PER_MINUTE
 from podsight.content.segments import Passage
 from podsight.content.sponsors import detect_sponsors, repeated_passages, sponsor_passage_nos
 from podsight.content.topics import episode_topics
@@ -177,6 +178,8 @@ def analyze_episode(
     vector = episode_vector(passages, skip=skip)
     timings["vectors"] += time.perf_counter() - clock
     ends = [p.end_s for p in passages if p.end_s is not None]
+    # Untimed transcripts (plain text, Markdown) are measured at the chunker's speaking rate.
+    words = sum(len(p.text.split()) for p in passages if not notes_only)
     return EpisodeFindings(
         episode_id=first.episode_id,
         version=first.version,
@@ -189,7 +192,7 @@ def analyze_episode(
         sponsors=[s.as_json() for s in segments],
         vector=vector,
         chapters_error=error,
-        seconds=max(ends) if ends else 0.0,
+        seconds=max(ends) if ends else words * 60.0 / WORDS_PER_MINUTE,
     )
 
 
