@@ -15,6 +15,16 @@ from pathlib import Path
 
 from podsight.content.segments import Passage
 
+__all__ = [
+    "SEED_TRANSCRIPTS",
+    "changelog_text",
+    "seed_names",
+    "seed_text",
+    "text_passages",
+    "timed_passages",
+    "vtt_cues",
+]
+
 SEED_TRANSCRIPTS = Path("seeds/podcast-recommendation-platform/history/transcripts")
 _SENTENCE = re.compile(r"(?<=[.?!])\s+")
 _CUE = re.compile(r"(\d+:)?(\d+):(\d+\.\d+) --> (\d+:)?(\d+):(\d+\.\d+)")

@@ -20,6 +20,7 @@ EXPECTED = {
     "sources.replay", "sources.sync", "tokens.create", "tokens.list", "tokens.revoke",
     "users.create",
     "content.transcripts",
+    "content.analyze",
 }  # fmt: skip
 
 

@@ -72,7 +72,7 @@ class EpisodeFindings:
 class AnalysisReport:
     """Counts and timings of one ``content.analyze`` run."""
 
-    considered: int = 0  # episodes with passages, after the filters
+    considered: int = 0  # episodes looked at, after the filters (analysed or unchanged)
     analysed: int = 0
     unchanged: int = 0  # skipped: same transcript version and embedder as before
     reanalysed_for_repeats: int = 0  # older episodes whose ad reads a new episode revealed
@@ -230,50 +230,52 @@ def analyze_episodes(
     embedder = get_embedder()
     report.embedder = embedder.name
 
+    episodes = Episode.objects.alive().order_by("id")
+    transcripts = EpisodeTranscript.objects.filter(version__gt=0)
+    analyses = EpisodeAnalysis.objects.all()
+    if episode_ids is not None:
+        wanted = list(episode_ids)
+        episodes = episodes.filter(pk__in=wanted)
+        transcripts = transcripts.filter(episode_id__in=wanted)
+        analyses = analyses.filter(episode_id__in=wanted)
+    rows = list(
+        episodes.values_list("pk", "channel_id", "published_at", "chapters", "channel__language")
+    )
+    versions = dict(transcripts.values_list("episode_id", "version"))
+    done = {
+        pk: (version, name)
+        for pk, version, name in analyses.values_list(
+            "episode_id", "transcript_version", "embedder"
+        )
+    }
+    # What needs analysing: never analysed, or from another version or embedder.
+    candidates = []
+    for row in rows:
+        if not force and done.get(row[0]) == (versions.get(row[0], 0), embedder.name):
+            report.unchanged += 1
+        else:
+            candidates.append(row)
+    if limit is not None:
+        candidates = candidates[:limit]
+
     clock = time.perf_counter()
+    # Every episode: no list of ids (a long IN list is slow, and SQLite bounds it).
+    every = episode_ids is None and len(candidates) == len(rows)
     report.passages_report = _build_passages(
-        list(episode_ids) if episode_ids is not None else None, progress
+        None if every else [r[0] for r in candidates], progress
     )
     report.timings["passages"] += time.perf_counter() - clock
 
-    episodes = Episode.objects.alive().order_by("id")
-    if episode_ids is not None:
-        episodes = episodes.filter(pk__in=list(episode_ids))
-    rows = list(episodes.values_list("pk", "channel_id", "published_at", "chapters"))
-    language = dict(
-        Episode.objects.filter(pk__in=[r[0] for r in rows]).values_list("pk", "channel__language")
-    )
-    versions = dict(
-        EpisodeTranscript.objects.filter(
-            episode_id__in=[r[0] for r in rows], version__gt=0
-        ).values_list("episode_id", "version")
-    )
-    done = {
-        a.episode_id: a
-        for a in EpisodeAnalysis.objects.filter(episode_id__in=[r[0] for r in rows]).only(
-            "episode_id", "transcript_version", "embedder", "sponsors"
-        )
-    }
-    stored = load_passages([(r[0], versions.get(r[0], 0)) for r in rows], embedder.name)
+    stored = load_passages([(r[0], versions.get(r[0], 0)) for r in candidates], embedder.name)
+    language = {r[0]: r[4] for r in candidates}
     todo = []
-    for pk, channel_id, published_at, chapters_ref in rows:
+    for pk, channel_id, published_at, chapters_ref, _language in candidates:
         passages = stored.get(pk, [])
         if not passages:
             report.without_passages += 1
             continue
-        report.considered += 1
-        previous = done.get(pk)
-        if (
-            not force
-            and previous is not None
-            and previous.transcript_version == versions.get(pk, 0)
-            and previous.embedder == embedder.name
-        ):
-            report.unchanged += 1
-            continue
         todo.append((pk, channel_id, published_at, chapters_ref, passages))
-        if limit is not None and len(todo) >= limit:
-            break
+    report.considered = len(todo) + report.unchanged
 
     # The show pass: repetition among each touched show's latest episodes.
     repeats, extra = _show_pass(todo, embedder.name, report)
