@@ -104,6 +104,7 @@ def test_analyze_end_to_end(home: Path, test_data: Path, local_server: RouteServ
     assert report.chapters_feed == 1 and report.chapters_auto >= 3
     assert report.transcript_hours > 0.5 and report.seconds_per_transcript_hour
     assert report.index_report is not None and report.index_report.passages > 0
+    assert str(report).startswith("5 episodes analysed (1 from show notes only")
 
     rows = {a.episode_id: a for a in EpisodeAnalysis.objects.all()}
     # Ad reads: the repeated read in both garden episodes, the real ones in the Angels show.

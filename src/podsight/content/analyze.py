@@ -97,6 +97,18 @@ class AnalysisReport:
     def seconds_per_transcript_hour(self) -> float | None:
         return self.seconds / self.transcript_hours if self.transcript_hours else None
 
+    def __str__(self) -> str:
+        per_hour = self.seconds_per_transcript_hour
+        rate = f", {per_hour:.0f} s per transcript hour" if per_hour else ""
+        return (
+            f"{self.analysed} episodes analysed ({self.notes_only} from show notes only, "
+            f"{self.reanalysed_for_repeats} more for repeated ad reads), {self.unchanged} "
+            f"unchanged, {self.without_passages} without passages; {self.sponsor_segments} "
+            f"sponsor segments in {self.sponsored_episodes} episodes; chapters: "
+            f"{self.chapters_feed} from feeds, {self.chapters_auto} automatic; "
+            f"{self.transcript_hours:.2f} transcript hours in {self.seconds:.1f} s{rate}"
+        )
+
 
 def load_passages(pairs: Iterable[tuple[int, int]], embedder: str) -> dict[int, list[Passage]]:
     """The stored passages (with vectors) of these (episode, version) pairs by this
