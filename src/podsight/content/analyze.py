@@ -235,7 +235,7 @@ def analyze_episodes(
     from podsight.catalog.models import Episode
     from podsight.content.embed import get_embedder
     from podsight.content.models import EpisodeAnalysis, EpisodeTranscript
-    from podsight.content.similar import load_vectors, save_vectors
+    from podsight.content.similar import EpisodeVectors, load_vectors, save_vectors
     from podsight.sources.rss.fetch import make_client
 
     report = AnalysisReport()
@@ -337,7 +337,9 @@ def analyze_episodes(
 
     clock = time.perf_counter()
     if results:
-        store = load_vectors()
+        # A copy: the loaded object is the process's cache, which readers share.
+        cached = load_vectors()
+        store = EpisodeVectors(cached.embedder, cached.ids, cached.matrix)
         store.update({f.episode_id: f.vector for f in results if f.vector is not None},
                      embedder.name)  # fmt: skip
         save_vectors(store)
