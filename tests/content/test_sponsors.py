@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from analysis_corpus import changelog_text, seed_names, seed_text, text_passages
+from analysis_corpus import changelog_text, seed_names, seed_text, text_passages, timed_passages
 
 from podsight.content.segments import Passage
 from podsight.content.sponsors import (
@@ -281,3 +281,13 @@ def test_repetition_by_vectors():
             Passage(2, 1, 1, None, None, "seven eight nine", vector=unit[2])],
     }  # fmt: skip
     assert repeated_passages(shows) == {1: {0}, 2: {0}}
+
+
+def test_a_timed_ad_read_in_twiml(test_data: Path):
+    """TWIML #100's intro promotes the Deep Learning Summit with a discount code: found,
+    with its times from the WebVTT cues; #500 has no ad read."""
+    folder = test_data / "transcripts/twiml_whisper"
+    (read,) = detect_sponsors(timed_passages(1, folder / "twiml_100.vtt"))
+    assert read.code == "TWIMMELAI" and "% off" in read.cues
+    assert 60 < read.start_s < 120 < read.end_s < 200
+    assert detect_sponsors(timed_passages(1, folder / "twiml_500.vtt")) == []
