@@ -132,6 +132,20 @@ def test_unreadable_documents_raise_an_input_error(doc) -> None:
     assert str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("doc", "fmt"),
+    [
+        (b"[" * 100_000, None),
+        (b'{"segments": ' + b"[" * 100_000, None),
+        (b"[" * 100_000 + b"]" * 100_000, "json"),
+    ],
+)
+def test_json_nested_past_the_stack_is_an_input_error(doc: bytes, fmt: str | None) -> None:
+    # json.loads raises RecursionError on these, which no caller expects from a parser.
+    with pytest.raises(TranscriptFormatError, match="nested too deeply"):
+        parse_transcript(doc, format=fmt, media_type="application/json" if fmt else None)
+
+
 # --- SRT ----------------------------------------------------------------------------------
 
 

@@ -261,6 +261,44 @@ def test_limit_moves_on_through_the_catalog(
     assert seen == set(ids.values())
 
 
+def test_one_hostile_or_unreadable_document_never_stops_the_run(
+    home: Path,
+    tmp_path: Path,
+    host: TranscriptHost,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import podsight.content.transcripts as transcripts
+
+    good = b"WEBVTT\n\n00:01.000 --> 00:02.000\nhi\n"
+    deep = host.serve("/deep.json", Doc(b"[" * 100_000, "application/json"))
+    bug = host.serve("/bug.vtt", Doc(good + b"\nbug\n", "text/vtt"))
+    fine = host.serve("/fine.vtt", Doc(good, "text/vtt"))
+    ids = _ingest(tmp_path, [
+        ("deep", [_link(deep, "application/json")]),
+        ("bug", [_link(bug, "text/vtt")]),
+        ("fine", [_link(fine, "text/vtt")]),
+    ])  # fmt: skip
+    real = transcripts.parse_transcript
+
+    def parse(content: bytes, **kwargs):
+        if content.endswith(b"bug\n"):
+            raise IndexError("a parser bug")
+        return real(content, **kwargs)
+
+    monkeypatch.setattr(transcripts, "parse_transcript", parse)
+    report = fetch_transcripts(concurrency=1)
+    assert (report.stored, report.failed) == (1, 2)
+    deep_state = EpisodeTranscript.objects.get(episode_id=ids["deep"])
+    assert deep_state.status == "error" and "nested too deeply" in deep_state.error
+    bug_state = EpisodeTranscript.objects.get(episode_id=ids["bug"])
+    assert bug_state.status == "error" and "IndexError: a parser bug" in bug_state.error
+    assert any(r.exc_info and "bug.vtt" in r.getMessage() for r in caplog.records)
+    assert read_segments(ids["fine"])[0].text == "hi"
+    # Recorded, so the next run neither aborts nor stops on them first.
+    assert fetch_transcripts(concurrency=1).failed == 2
+
+
 def test_asr_without_the_speech_module_says_so(
     home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

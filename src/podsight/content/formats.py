@@ -272,6 +272,8 @@ def sniff_format(text: str) -> str:
     if head[:1] in '{["' and head:
         try:
             json.loads(text)
+        except RecursionError:
+            return "json"  # nested deeper than Python's stack: its parser refuses it
         except ValueError:
             if head[:1] == "{":
                 return "json"  # broken JSON is still JSON: its parser says what is wrong
@@ -574,6 +576,11 @@ def parse_json(text: str) -> Transcript:
         document = json.loads(text)
     except ValueError as exc:
         raise TranscriptFormatError(f"the JSON transcript is not valid JSON ({exc})") from None
+    except RecursionError:
+        # b"[" * 100000: json recurses once per level and runs out of stack.
+        raise TranscriptFormatError(
+            "the JSON transcript is nested too deeply to read; it is not a transcript"
+        ) from None
     if isinstance(document, str):
         return parse_text(document)
     warnings = _Warnings()

@@ -709,6 +709,15 @@ def _handle(
         )
     except TranscriptFormatError as exc:
         return _failed(episode, link, f"{link.url}: {exc}", report, result.content_type or "")
+    except Exception as exc:  # noqa: BLE001 - one document must never stop the run
+        # A parser bug on a hostile document: that episode's failure (recorded, so the run
+        # moves past it next time too), the traceback in the log file.
+        log.exception("reading the transcript of episode %s (%s) failed", episode.pk, link.url)
+        message = (
+            f"{link.url}: the transcript could not be read ({type(exc).__name__}: {exc}); "
+            "a podsight bug, the log file has the details"
+        )
+        return _failed(episode, link, message, report, result.content_type or "")
     return transcript, sha
 
 
