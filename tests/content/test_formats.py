@@ -232,6 +232,21 @@ def test_html_with_script_and_without_paragraphs() -> None:
     assert bare.format == "html" and [s.text for s in bare.segments] == ["Line one", "Line two"]
 
 
+def test_html_time_and_cite_inside_a_paragraph_are_its_own() -> None:
+    doc = (
+        "<html><body><cite>Ann:</cite><time>0:05</time><p>Before</p>"
+        "<p><time datetime='0:10'>0:10</time> Hello <b>there</b></p>"
+        "<p><cite>Bo:</cite> <time>1:00</time>Hi back</p>"
+        "<p>No stamp</p></body></html>"
+    )
+    assert parse_transcript(doc).segments == [
+        Segment(5.0, None, "Ann", "Before"),
+        Segment(10.0, None, "Ann", "Hello there"),
+        Segment(60.0, None, "Bo", "Hi back"),
+        Segment(None, None, "Bo", "No stamp"),
+    ]
+
+
 def test_markdown_stamps_split_and_carry() -> None:
     doc = (
         "# Episode 1\n\n"

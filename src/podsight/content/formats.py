@@ -16,8 +16,8 @@ What each format gives (docs/content.md, "Transcripts", has the full rules):
 - **json**: one segment per element of ``segments``; a missing ``endTime`` is the next
   segment's ``startTime``; the last segment's stays ``None`` (nothing says when it ends).
   A JSON document that is a string is plain text (the second seed's transcripts).
-- **html**: one segment per ``<p>``, speaker from the last ``<cite>``, start from the last
-  ``<time>`` before it; no end times.
+- **html**: one segment per ``<p>``, speaker from the last ``<cite>``, start from the
+  ``<time>`` inside it (taken out of its text), else the last one before it; no end times.
 - **markdown**: one segment per paragraph; ``**Name:**`` names the speaker until the next
   name; ``\\[mm:ss\\]`` timestamps start a segment (one inside a paragraph splits it);
   a paragraph holding only ``**Break**: \\[23:37\\]`` is a segment ``[Break]`` with no
@@ -45,6 +45,7 @@ neither reads speakers in SRT, and the other four formats need parsers of their 
 from __future__ import annotations
 
 import codecs
+import copy
 import html
 import json
 import math
@@ -644,20 +645,43 @@ def parse_html(text: str) -> Transcript:
     segments: list[Segment] = []
     speaker, start = "", None
     paragraphs = 0
-    for el in root.iter("cite", "time", "p"):
+
+    def stamp(el: etree._Element) -> float | None:
         content = _clean(el.text_content())
+        value = parse_timestamp(el.get("datetime") or content)
+        if value is None and content:
+            warnings.add(f"<time>{content[:20]}</time> is not a time; ignored")
+        return value
+
+    inside: set[etree._Element] = set()  # a <p>'s own cite/time, already taken with it
+    for el in root.iter("cite", "time", "p"):
+        if el in inside:
+            continue
         if el.tag == "cite":
-            speaker = content.rstrip(":").strip()
+            speaker = _clean(el.text_content()).rstrip(":").strip()
         elif el.tag == "time":
-            value = parse_timestamp(el.get("datetime") or content)
-            if value is None and content:
-                warnings.add(f"<time>{content[:20]}</time> is not a time; ignored")
-            start = value
+            start = stamp(el)
         else:
             paragraphs += 1
+            # A cite/time inside the paragraph is its own ("<p><time>0:10</time> Hi</p>"):
+            # it wins over one before it and is not part of the text.
+            own = [e for e in el.iter("cite", "time") if e is not el]
+            if own:
+                inside.update(own)
+                for e in own:
+                    if e.tag == "cite":
+                        speaker = _clean(e.text_content()).rstrip(":").strip()
+                    elif (value := stamp(e)) is not None or start is None:
+                        start = value
+                bare = copy.deepcopy(el)
+                for e in list(bare.iter("cite", "time")):
+                    e.drop_tree()  # keeps the text after it
+                content = _clean(bare.text_content())
+            else:
+                content = _clean(el.text_content())
             if content:
                 segments.append(Segment(start, None, speaker, content))
-            start = None  # a time belongs to the paragraph after it
+            start = None  # a time before a paragraph belongs to that paragraph only
     if paragraphs == 0:
         body = root.find("body")
         plain = (body if body is not None else root).text_content()
