@@ -318,8 +318,11 @@ def main() -> None:
         total = time.perf_counter() - started
         parts = ", ".join(f"{k} {v:.1f} s" for k, v in report.timings.items())
         print(f"demo.load seed {args.seed}, {args.shows} shows, no APIs: {total:.1f} s ({parts})")
-        print(f"  transcripts: {report.transcripts}")
-        print(f"  analysis: {report.analysis}")
+        t, a = report.transcripts, report.analysis
+        print(f"  transcripts: {t.stored} stored, {t.failed} failed, {t.no_link} without a link")
+        print(f"  analysis: {a.analysed} episodes ({a.notes_only} from notes only), "
+              f"{a.passages_report.passages} passages, {a.sponsor_segments} ad reads in "
+              f"{a.sponsored_episodes} episodes")  # fmt: skip
     from podsight.bootstrap import setup_django
     from podsight.content.search import search
 
