@@ -172,6 +172,25 @@ def test_a_lone_colon_is_not_a_speaker() -> None:
     assert [s.speaker for s in parse_transcript(doc).segments] == ["", ""]
 
 
+def test_an_opening_word_with_a_colon_is_not_a_speaker() -> None:
+    srt = (
+        "1\n00:00:01,000 --> 00:00:02,000\nToday: we talk about cats\n\n"
+        "2\n00:00:02,000 --> 00:00:03,000\nand why they purr\n\n"
+        "3\n00:00:03,000 --> 00:00:04,000\nall day long\n\n"
+    )
+    parsed = parse_transcript(srt)
+    assert [s.speaker for s in parsed.segments] == ["", "", ""]
+    assert parsed.segments[0].text == "Today: we talk about cats"
+    text = parse_transcript("Today: we talk about cats\n\nwhy they purr\n\nand sleep")
+    assert [s.speaker for s in text.segments] == ["", "", ""]
+    # A name that comes back is a speaker, and so is a one-paragraph document's.
+    again = parse_transcript("Ann: one\n\ntwo\n\nthree\n\nAnn: four")
+    assert [s.speaker for s in again.segments] == ["Ann"] * 4
+    assert parse_transcript("Speaker A: all of it").segments[0].speaker == "Speaker A"
+    solo = parse_transcript("Lucas Santos: one\n\ntwo\n\nthree")  # a host named once
+    assert [s.speaker for s in solo.segments] == ["Lucas Santos"] * 3
+
+
 def test_srt_missing_blank_lines_and_bad_timing() -> None:
     doc = (
         "1\n00:00:01,000 --> 00:00:02,000\nfirst\n"

@@ -514,14 +514,20 @@ def _nothing(kind: str, warnings: Iterable[str]) -> str:
 
 
 class _Labels:
-    """Speaker prefixes (``Name: text``) in SRT and plain text. A prefix counts when the
-    document's first segment has one or some name prefixes two segments, so that a lone
-    "Note: ..." in a transcript without speakers stays text."""
+    """Speaker prefixes (``Name: text``) in SRT and plain text. Prefixes count when some
+    name prefixes two segments; or prefixes start at least half the segments (two of them,
+    unless the document is one segment: a diarised "Speaker A: ..." monologue); or the
+    first segment starts with a name of two or more words (a one-host Buzzsprout document
+    names its host once: "Lucas Santos: Bem-vindos ..."). So a lone "Note: ..." or an
+    opening "Today: we talk about cats" in a transcript without speakers stays text."""
 
     def __init__(self, texts: Sequence[str]) -> None:
         found = [m.group(1) for t in texts if (m := _LABEL.match(t))]
-        first = bool(texts) and _LABEL.match(texts[0]) is not None
-        self.active = first or len(found) != len(set(found))
+        repeated = len(found) != len(set(found))
+        enough = len(found) >= 2 or len(texts) == 1
+        opening = bool(texts) and (m := _LABEL.match(texts[0])) is not None
+        full_name = opening and " " in m.group(1)
+        self.active = repeated or full_name or (enough and 2 * len(found) >= len(texts))
         self.current = ""
 
     def split(self, text: str) -> tuple[str, str]:
@@ -819,15 +825,14 @@ def to_vtt(transcript: Transcript) -> str:
 
 
 def to_srt(transcript: Transcript) -> str:
-    """The transcript as SRT; a speaker is written as ``Name:`` where it changes, as
-    Buzzsprout does (and as :func:`parse_srt` reads it)."""
+    """The transcript as SRT; a speaker is written as ``Name:`` on each of its cues (once
+    per change, as Buzzsprout does, would leave a one-speaker transcript's single name to
+    read as text: :func:`parse_srt` takes names that repeat)."""
     lines: list[str] = []
-    speaker = ""
     for number, (start, end, seg) in enumerate(_timed(transcript, "srt"), start=1):
         body = _one_line(seg.text)
-        if seg.speaker and seg.speaker != speaker:
+        if seg.speaker:
             body = f"{_one_line(seg.speaker)}: {body}"
-        speaker = seg.speaker or speaker
         lines += [
             str(number),
             f"{format_timestamp(start, decimal=',')} --> {format_timestamp(end, decimal=',')}",
@@ -838,14 +843,12 @@ def to_srt(transcript: Transcript) -> str:
 
 
 def to_txt(transcript: Transcript) -> str:
-    """The transcript as plain text: one paragraph per segment, ``Name:`` where the
-    speaker changes; no times."""
+    """The transcript as plain text: one paragraph per segment, ``Name:`` before each of a
+    speaker's paragraphs (as in :func:`to_srt`); no times."""
     paragraphs: list[str] = []
-    speaker = ""
     for seg in transcript.segments:
         body = _one_line(seg.text)
-        if seg.speaker and seg.speaker != speaker:
+        if seg.speaker:
             body = f"{_one_line(seg.speaker)}: {body}"
-        speaker = seg.speaker or speaker
         paragraphs.append(body)
     return "\n\n".join(paragraphs) + "\n"
