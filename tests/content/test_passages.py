@@ -192,5 +192,29 @@ def test_build_is_incremental_and_keeps_superseded_versions(home):
     assert third.built == 1 and third.built_pairs == [(with_transcript.pk, 2)]
     versions = set(read_passages().column("version").to_pylist())
     assert versions == {0, 1, 2}
+    # A transcript without any text: the notes stand in, keyed by that version, once.
+    silent = make_episode("Silence", notes="Nothing was said.")
+    store_segments(silent, [Segment(0.0, 5.0, "", "   ")])
+    assert build_passages().notes == 1
+    assert build_passages().built == 0
     only = build_passages(episode_ids=[notes_only.pk])
     assert (only.episodes, only.built) == (1, 0)
+
+
+def test_the_content_lock_is_reentrant_in_one_thread(home):
+    import threading
+
+    from podsight.content.passages import content_lock
+
+    done = threading.Event()
+
+    def nested() -> None:
+        with content_lock(), content_lock():  # analyze holds it around build and update
+            done.set()
+
+    worker = threading.Thread(target=nested, daemon=True)
+    worker.start()
+    worker.join(10)
+    assert done.is_set(), "a second content_lock() in the same thread blocked"
+    with content_lock():  # released again: another holder gets it
+        assert (home / "index" / "write.lock").exists()

@@ -139,8 +139,17 @@ def test_no_transcript_is_404_saying_why(api: APIClient, channel) -> None:
 
 @pytest.mark.parametrize(
     "query",
-    ["format=pdf", "format=", "page_size=0", "page_size=501", "cursor=", "cursor=forged",
-     "version=0", "version=", "version=x"],
+    [
+        "format=pdf",
+        "format=",
+        "page_size=0",
+        "page_size=501",
+        "cursor=",
+        "cursor=forged",
+        "version=0",
+        "version=",
+        "version=x",
+    ],
 )
 def test_bad_parameters_are_400(api: APIClient, whisper, query: str) -> None:
     episode, _ = whisper

@@ -27,6 +27,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import re
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -356,17 +357,31 @@ def _built(embedder: str) -> set[tuple[int, int]]:
     return set(zip(rows.column(0).to_pylist(), rows.column(1).to_pylist(), strict=True))
 
 
+_held = threading.local()
+
+
 @contextmanager
 def content_lock() -> Iterator[None]:
     """One writer at a time of the passages and the search index (a lock file under
-    ``PODSIGHT_HOME/index``); others wait for it."""
+    ``PODSIGHT_HOME/index``); others wait for it. Re-entrant in one thread, so a caller
+    (``content.analyze``) may hold it around :func:`build_passages` and the index update."""
+    depth = getattr(_held, "depth", 0)
+    if depth:
+        _held.depth = depth + 1
+        try:
+            yield
+        finally:
+            _held.depth -= 1
+        return
     path = conf.podsight_home() / "index"
     path.mkdir(parents=True, exist_ok=True)
     with (path / "write.lock").open("a+") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
+        _held.depth = 1
         try:
             yield
         finally:
+            _held.depth = 0
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
@@ -454,6 +469,10 @@ def build_passages(
                             version,
                         )
                     passage = notes_passage(episode, title, notes)
+                    if passage is not None:
+                        # Keyed by the (textless) transcript's version: it is current,
+                        # so the next run skips it instead of embedding it again.
+                        passage.version = version
                     cut = [passage] if passage else []
                     if cut:
                         report.notes += 1
