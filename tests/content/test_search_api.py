@@ -158,6 +158,7 @@ def test_the_command_and_a_live_server_answer_from_a_prepared_home(tmp_path):
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "Traceback" not in ran.stdout + ran.stderr
     assert "1. Engines" in ran.stdout and "Motors" in ran.stdout
+    assert "compression" in ran.stdout  # the excerpt shown is where the query's words are
     # The best passage holds the answer said at 70 s: its time and deep link show.
     link = next(line.strip() for line in ran.stdout.splitlines() if "#t=" in line)
     start = int(link.rsplit("#t=", 1)[1])

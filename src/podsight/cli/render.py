@@ -223,6 +223,17 @@ def _clock(seconds: float | None) -> str:
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
+def _excerpt(text: str, query: str, width: int = 240) -> str:
+    """``width`` characters of a passage, around the first word of the query it holds."""
+    if len(text) <= width:
+        return text
+    lowered = text.lower()
+    hits = [lowered.find(w) for w in query.lower().split() if len(w) >= 4 and w in lowered]
+    at = max(0, min(hits, default=0) - width // 3)
+    cut = text[at : at + width - 6]
+    return ("..." if at else "") + cut + ("..." if at + width - 6 < len(text) else "")
+
+
 def search_results(report: SearchReport) -> None:
     """Each episode with its best passages (time, score, text) and the link to the moment."""
     if not report.results:
@@ -239,7 +250,7 @@ def search_results(report: SearchReport) -> None:
             f"score {result.score:.4f}[/]"
         )
         for passage in result.passages:
-            text = passage.text if len(passage.text) <= 240 else passage.text[:237] + "..."
+            text = _excerpt(passage.text, report.query)
             where = "notes" if passage.kind == "notes" else _clock(passage.start_s)
             console.print(f"   [cyan]{where}[/] {escape(text)}", soft_wrap=True)
         if result.link:
