@@ -171,3 +171,29 @@ def test_nothing_indexed_is_an_empty_answer(monkeypatch, tmp_path):
     report = search("anything")
     assert report.results == [] and "content analyze" in report.note
     assert json.dumps(report.as_dict())
+
+
+def test_a_search_never_waits_on_a_writer_to_build_a_missing_index(catalog, tmp_path):
+    import threading
+
+    from podsight.content.passages import ContentBusy, content_lock
+
+    (tmp_path / "index" / "manifest.json").unlink()
+    search_index.reset_snapshots()
+    held, release = threading.Event(), threading.Event()
+
+    def writer() -> None:  # another process's analyze, as far as the lock file goes
+        with content_lock():
+            held.set()
+            release.wait(30)
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    try:
+        assert held.wait(10)
+        with pytest.raises(ContentBusy, match="content analyze"):
+            search("volcanic ash")
+    finally:
+        release.set()
+        thread.join(10)
+    assert _top(search("volcanic ash and aeroplanes")) == catalog["volcano"].pk

@@ -135,9 +135,7 @@ def test_two_writers_at_once_take_different_versions(home: Path) -> None:
         try:
             start.wait()
             t = Transcript([Segment(float(n), None, "", f"take {n}")], "json")
-            versions.append(
-                store_transcript(episode.pk, t, source="rss", url="u", sha256=str(n))
-            )
+            versions.append(store_transcript(episode.pk, t, source="rss", url="u", sha256=str(n)))
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
         finally:

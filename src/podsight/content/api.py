@@ -380,7 +380,10 @@ class SearchView(APIView):
         ],
         responses={
             200: SearchPageSerializer,
-            503: error_response("`unavailable`: the search index cannot be read"),
+            503: error_response(
+                "`unavailable`: the search index cannot be read, or is being built by "
+                "another process (retry)"
+            ),
         },
     )
     def get(self, request):

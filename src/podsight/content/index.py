@@ -277,16 +277,19 @@ def update_index(
     *,
     rebuild: bool = False,
     embedder: str | None = None,
+    wait: bool = True,
     progress: Progress = SILENT,
 ) -> IndexReport:
     """Bring the index in step with the current passages of the lake (see the module
-    docstring): incremental unless ``rebuild`` or the index cannot be updated in place."""
+    docstring): incremental unless ``rebuild`` or the index cannot be updated in place.
+    ``wait=False``: raise :class:`~podsight.content.passages.ContentBusy` rather than wait
+    for another writer (a search request must not hang on one)."""
     from podsight.content.embed import get_embedder
 
     started = time.perf_counter()
     name = embedder or get_embedder().name
     path = index_path()
-    with content_lock():
+    with content_lock(wait=wait):
         manifest = read_manifest(path)
         reason = "asked to" if rebuild else _usable(manifest, name, path)
         versions = current_versions()

@@ -39,7 +39,7 @@ import pyarrow as pa
 
 from podsight import conf, lake
 from podsight.content.segments import Passage, Segment
-from podsight.errors import InputError
+from podsight.errors import InputError, StorageError
 from podsight.lake.tables import EMBEDDING_DIM, PASSAGES
 from podsight.progress import SILENT, Progress
 
@@ -49,6 +49,7 @@ __all__ = [
     "NOTES_MAX_CHARS",
     "TARGET_S",
     "WORDS_PER_MINUTE",
+    "ContentBusy",
     "PassageReport",
     "build_passages",
     "chunk_segments",
@@ -360,10 +361,15 @@ def _built(embedder: str) -> set[tuple[int, int]]:
 _held = threading.local()
 
 
+class ContentBusy(StorageError):
+    """Another process is writing the passages or the search index."""
+
+
 @contextmanager
-def content_lock() -> Iterator[None]:
+def content_lock(*, wait: bool = True) -> Iterator[None]:
     """One writer at a time of the passages and the search index (a lock file under
-    ``PODSIGHT_HOME/index``); others wait for it. Re-entrant in one thread, so a caller
+    ``PODSIGHT_HOME/index``); others wait for it, or (``wait=False``: a search that found
+    the index missing) get :class:`ContentBusy`. Re-entrant in one thread, so a caller
     (``content.analyze``) may hold it around :func:`build_passages` and the index update."""
     depth = getattr(_held, "depth", 0)
     if depth:
@@ -376,7 +382,13 @@ def content_lock() -> Iterator[None]:
     path = conf.podsight_home() / "index"
     path.mkdir(parents=True, exist_ok=True)
     with (path / "write.lock").open("a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise ContentBusy(
+                "the search index is being built by another podsight process "
+                "(`podsight content analyze`); try again when it is done"
+            ) from None
         _held.depth = 1
         try:
             yield

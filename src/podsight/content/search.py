@@ -180,7 +180,7 @@ def _snapshot() -> search_index.IndexSnapshot | None:
         snapshot = search_index.load_snapshot()
     except Exception as exc:  # any damage to the files: rebuild from the lake, no traceback
         log.warning("search index unreadable (%s): rebuilding it from the lake", exc)
-        search_index.update_index(rebuild=True)
+        search_index.update_index(rebuild=True, wait=False)
         try:
             return search_index.load_snapshot()
         except Exception as again:
@@ -194,7 +194,7 @@ def _snapshot() -> search_index.IndexSnapshot | None:
 
         if not lake.exists(PASSAGES):
             return None
-        search_index.update_index()
+        search_index.update_index(wait=False)
         snapshot = search_index.load_snapshot()
     return snapshot
 
