@@ -197,3 +197,14 @@ def test_a_search_never_waits_on_a_writer_to_build_a_missing_index(catalog, tmp_
         release.set()
         thread.join(10)
     assert _top(search("volcanic ash and aeroplanes")) == catalog["volcano"].pk
+
+
+def test_a_words_index_removed_under_a_reader_is_no_error(catalog, tmp_path):
+    import shutil
+
+    assert _top(search("honey bees dance", method="keyword")) == catalog["bees"].pk
+    shutil.rmtree(tmp_path / "index" / "text")  # as a rebuild replacing it would
+    report = search("honey bees waggle dance")  # no traceback: rebuilt, vectors meanwhile
+    assert _top(report) == catalog["bees"].pk
+    assert (tmp_path / "index" / "text" / "meta.json").is_file()
+    assert _top(search("honey bees dance", method="keyword")) == catalog["bees"].pk

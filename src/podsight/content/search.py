@@ -308,7 +308,17 @@ def search(
     if method in ("hybrid", "vector"):
         vector_hits = snapshot.vector_search(query_vector, CANDIDATES, allowed)
     if method in ("hybrid", "keyword"):
-        keyword_hits = snapshot.keyword_search(search_index.text_terms(query), CANDIDATES, allowed)
+        terms = search_index.text_terms(query)
+        try:
+            keyword_hits = snapshot.keyword_search(terms, CANDIDATES, allowed)
+        except Exception as exc:  # the words index replaced under this process by a rebuild
+            log.warning("keyword index unreadable (%s): reopening it", exc)
+            search_index.reset_snapshots()
+            fresh = _snapshot()
+            if fresh is not None and fresh.generation == snapshot.generation:
+                keyword_hits = fresh.keyword_search(terms, CANDIDATES, allowed)
+            else:  # a new generation meanwhile: its rows differ; answer from the vectors
+                report.note = "keyword index was being replaced: vector results only"
     scores = _fuse(snapshot, query_vector, vector_hits, keyword_hits, method, fusion)
     by_episode: dict[int, list[tuple[float, int]]] = {}
     for row, score in scores.items():
