@@ -94,6 +94,24 @@ def test_a_page_keeps_its_version_while_a_new_one_arrives(api: APIClient, whispe
     assert "another version" in _error(response, 400, "invalid_cursor")
 
 
+def test_an_earlier_version_says_what_it_is_itself(api: APIClient, whisper) -> None:
+    episode, _transcript = whisper
+    store_transcript(
+        episode.pk, Transcript([Segment(0.0, 1.0, "", "spoken")], "asr", "en-us"),
+        source="asr", url="https://x.test/a.mp3", sha256="b",
+    )  # fmt: skip
+    base = f"/api/episodes/{episode.pk}/transcript"
+    old = api.get(f"{base}?version=1&page_size=1").json()
+    assert (old["source"], old["format"], old["language"], old["segments"]) == (
+        "rss", "vtt", "en", 462
+    )  # fmt: skip
+    assert api.get(old["next"]).json()["segments"] == 462  # its cursor too
+    new = api.get(base).json()
+    assert (new["version"], new["source"], new["format"], new["language"], new["segments"]) == (
+        2, "asr", "asr", "en-us", 1
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("fmt", "content_type", "start"),
     [("vtt", "text/vtt", "WEBVTT"), ("srt", "application/x-subrip", "1\n00:00:00,000 --> "),

@@ -40,7 +40,7 @@ from podsight.content.search import (
     InvalidSearch,
 )
 from podsight.content.segments import Transcript
-from podsight.content.transcripts import read_segments
+from podsight.content.transcripts import read_segments, version_facts
 from podsight.pipeline.steps import STEPS
 
 __all__ = [
@@ -221,14 +221,22 @@ class EpisodeTranscriptView(generics.GenericAPIView):
                 raise InvalidCursor("the cursor belongs to another episode")
             if version > state.version or (asked is not None and asked != version):
                 raise InvalidCursor("the cursor belongs to another version of the transcript")
-        if version > state.version:
-            raise exceptions.NotFound(
-                f"Episode {episode.pk} has no transcript version {version}; the current one "
-                f"is {state.version}."
-            )
+        facts = None
+        if version != state.version:
+            # An earlier version says what it is itself: the state row is the current one's.
+            facts = version_facts(episode.pk, version) if version < state.version else None
+            if facts is None:
+                raise exceptions.NotFound(
+                    f"Episode {episode.pk} has no transcript version {version}; the current "
+                    f"one is {state.version}."
+                )
+        source = facts.source if facts else state.source
+        fmt_read = facts.format if facts else state.format
+        language = facts.language if facts else state.language
+        count = facts.segments if facts else state.segments
         if fmt in EXPORTS:
             writer, content_type = EXPORTS[fmt]
-            transcript = Transcript(read_segments(episode.pk, version), state.format)
+            transcript = Transcript(read_segments(episode.pk, version), fmt_read)
             try:
                 body = writer(transcript)
             except TranscriptFormatError as exc:
@@ -250,10 +258,10 @@ class EpisodeTranscriptView(generics.GenericAPIView):
         data = {
             "episode": episode.pk,
             "version": version,
-            "source": state.source,
-            "format": state.format,
-            "language": state.language,
-            "segments": state.segments,
+            "source": source,
+            "format": fmt_read,
+            "language": language,
+            "segments": count,
             "results": [
                 {"start_s": s.start_s, "end_s": s.end_s, "speaker": s.speaker, "text": s.text}
                 for s in rows

@@ -69,6 +69,7 @@ __all__ = [
     "TranscriptLink",
     "TranscriptOutcome",
     "TranscriptsReport",
+    "VersionFacts",
     "choose_link",
     "fetch_transcripts",
     "read_current_segments",
@@ -77,6 +78,7 @@ __all__ = [
     "store_transcripts",
     "transcript_links",
     "transcript_max_bytes",
+    "version_facts",
 ]
 
 log = logging.getLogger(__name__)
@@ -282,6 +284,35 @@ def read_segments(
         t=TRANSCRIPTS,
     ).to_pylist()
     return _segments_from(rows)
+
+
+@dataclass(frozen=True)
+class VersionFacts:
+    """What one stored version is: where it came from, its format, language and size."""
+
+    source: str
+    format: str
+    language: str
+    segments: int
+
+
+def version_facts(episode_id: int, version: int) -> VersionFacts | None:
+    """Source, format, language and segment count of the episode's transcript ``version``,
+    from its own lake rows (the state row describes the current version only); None when
+    the lake holds no such version."""
+    if not lake.exists(TRANSCRIPTS):
+        return None
+    rows = lake.query(
+        "SELECT any_value(source) AS source, any_value(format) AS format, "
+        "any_value(language) AS language, count(*) AS n FROM t "
+        "WHERE episode_id = ? AND version = ?",
+        [int(episode_id), int(version)],
+        t=TRANSCRIPTS,
+    ).to_pylist()
+    if not rows or not rows[0]["n"]:
+        return None
+    row = rows[0]
+    return VersionFacts(row["source"] or "", row["format"] or "", row["language"] or "", row["n"])
 
 
 def read_current_segments(episode_ids: Iterable[int] | None = None) -> dict[int, list[Segment]]:
