@@ -350,6 +350,37 @@ def test_asr_outcomes_are_stored_and_counted(home: Path, tmp_path: Path) -> None
     assert again.asr is not None and again.asr.attempted == 1 and again.stored == 0
 
 
+def test_an_episode_whose_recognition_raises_is_its_error_not_the_runs(
+    home: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from podsight.content.segments import Segment, Transcript
+
+    ids = _ingest(tmp_path, [("full-tmp", []), ("fine", [])])
+
+    @dataclass
+    class Outcome:
+        status: str
+        transcript: Transcript | None = None
+
+    def transcribe(episode: Episode) -> Outcome:
+        if episode.guid == "full-tmp":
+            raise OSError(28, "No space left on device")
+        return Outcome("ok", Transcript([Segment(0.0, 1.0, "", "hello")], "asr", "en"))
+
+    report = fetch_transcripts(asr=True, transcribe=transcribe)
+    assert report.asr is not None
+    assert (report.asr.attempted, report.asr.stored, report.asr.failed) == (2, 1, 1)
+    state = EpisodeTranscript.objects.get(episode_id=ids["full-tmp"])
+    assert state.status == "error" and "No space left on device" in state.error
+    assert any(r.exc_info and "speech recognition" in r.getMessage() for r in caplog.records)
+
+    def misconfigured(episode: Episode) -> Outcome:
+        raise ConfigurationError("PODSIGHT_ASR_THREADS must be a whole number")
+
+    with pytest.raises(ConfigurationError, match="ASR_THREADS"):
+        fetch_transcripts(asr=True, transcribe=misconfigured)
+
+
 def test_the_command_on_a_fresh_home(tmp_path: Path, host: TranscriptHost, corpus: Path) -> None:
     """`podsight ingest rss` then `podsight content transcripts`, as a user runs them."""
     vtt = (corpus / "podcast-namespace" / "example.vtt").read_bytes()

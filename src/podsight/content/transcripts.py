@@ -788,7 +788,15 @@ def _transcribe_unlinked(
         for episode in episodes:
             task.advance(0, item=episode.title[:60] or str(episode.pk))
             part.attempted += 1
-            outcome = transcribe(episode)
+            try:
+                outcome = transcribe(episode)
+            except ConfigurationError:
+                raise  # no episode can succeed: say so once
+            except Exception as exc:  # noqa: BLE001 - one episode must never stop the loop
+                # A full /tmp, a CTranslate2 RuntimeError, MemoryError on a long episode:
+                # this episode's error; the traceback to the log file.
+                log.exception("speech recognition of episode %s failed", episode.pk)
+                outcome = _AsrFailure(f"speech recognition failed ({type(exc).__name__}: {exc})")
             status = getattr(outcome, "status", "error")
             details = dict(getattr(outcome, "details", None) or {})
             part.audio_s += float(details.get("audio_s") or 0.0)
@@ -826,6 +834,16 @@ def _transcribe_unlinked(
                 report.outcomes.append(TranscriptOutcome(episode.pk, status, url, error=error))
             task.advance()
     return part
+
+
+@dataclass
+class _AsrFailure:
+    """The outcome of a transcription that raised."""
+
+    error: str
+    status: str = TranscriptStatus.ERROR
+    transcript: Transcript | None = None
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 def _text_sha256(transcript: Transcript) -> str:
