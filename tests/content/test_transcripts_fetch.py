@@ -9,10 +9,12 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 import pytest
+from django.utils import timezone
 
 from httpserver import Reply, RouteServer
 from podsight import lake
@@ -20,6 +22,7 @@ from podsight.catalog.models import Episode
 from podsight.content.formats import parse_transcript
 from podsight.content.models import EpisodeTranscript
 from podsight.content.transcripts import (
+    ASR_RETRY_AFTER,
     fetch_transcripts,
     read_current_segments,
     read_segments,
@@ -373,6 +376,17 @@ def test_an_episode_whose_recognition_raises_is_its_error_not_the_runs(
     state = EpisodeTranscript.objects.get(episode_id=ids["full-tmp"])
     assert state.status == "error" and "No space left on device" in state.error
     assert any(r.exc_info and "speech recognition" in r.getMessage() for r in caplog.records)
+
+    # The failed one is not downloaded again on every run: only once its enclosure
+    # changes, or a week after it failed.
+    again = fetch_transcripts(asr=True, transcribe=transcribe)
+    assert again.asr is not None and again.asr.attempted == 0
+    Episode.objects.filter(pk=ids["full-tmp"]).update(enclosure_url="https://example.org/b.mp3")
+    moved = fetch_transcripts(asr=True, transcribe=transcribe)
+    assert moved.asr is not None and moved.asr.attempted == 1
+    assert fetch_transcripts(asr=True, transcribe=transcribe).asr.attempted == 0
+    week = timezone.now() - ASR_RETRY_AFTER - timedelta(minutes=1)
+    EpisodeTranscript.objects.filter(episode_id=ids["full-tmp"]).update(checked_at=week)
 
     def misconfigured(episode: Episode) -> Outcome:
         raise ConfigurationError("PODSIGHT_ASR_THREADS must be a whole number")

@@ -18,6 +18,7 @@ from podsight.sources.rss.fetch import (
     TooLargeError,
     TooManyRedirectsError,
     audio_max_bytes,
+    audio_total_timeout,
     fetch_to_file,
     make_client,
 )
@@ -92,6 +93,26 @@ def test_the_total_timeout_stops_a_dripping_server(tmp_path: Path) -> None:
             fetch_to_file(client, server.url("/a.mp3"), dest, total_timeout=0.5,
                           allow_private=True)  # fmt: skip
     assert time.monotonic() - started < 3 and not dest.exists()
+
+
+def test_audio_has_its_own_total_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A feed's 300 s would cut an ordinary episode on an ordinary connection: audio downloads
+    # are timed by PODSIGHT_AUDIO_TOTAL_TIMEOUT (default an hour) instead.
+    monkeypatch.delenv("PODSIGHT_AUDIO_TOTAL_TIMEOUT", raising=False)
+    assert audio_total_timeout() == 3600.0
+    monkeypatch.setenv("PODSIGHT_FETCH_TOTAL_TIMEOUT", "0.3")
+    dest = tmp_path / "audio"
+    with LocalServer(_chunked(12, b"x" * 10, pause=0.05)) as server, make_client() as client:
+        got = fetch_to_file(client, server.url("/a.mp3"), dest, allow_private=True)
+        assert got.size == 120  # took ~0.6 s: more than the feeds' total, within the audio's
+        monkeypatch.setenv("PODSIGHT_AUDIO_TOTAL_TIMEOUT", "0.3")
+        with pytest.raises(FetchTimeoutError, match="PODSIGHT_AUDIO_TOTAL_TIMEOUT"):
+            fetch_to_file(client, server.url("/a.mp3"), dest, allow_private=True)
+    monkeypatch.setenv("PODSIGHT_AUDIO_TOTAL_TIMEOUT", "soon")
+    with pytest.raises(ValueError, match="PODSIGHT_AUDIO_TOTAL_TIMEOUT"):
+        audio_total_timeout()
 
 
 def test_http_errors_and_redirect_loops(local_server: RouteServer, tmp_path: Path) -> None:

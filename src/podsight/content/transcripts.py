@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -63,6 +63,7 @@ from podsight.sources.rss.fetch import (
 )
 
 __all__ = [
+    "ASR_RETRY_AFTER",
     "FORMAT_PREFERENCE",
     "AsrPart",
     "StoreItem",
@@ -87,6 +88,8 @@ log = logging.getLogger(__name__)
 # VTT; JSON and SRT carry times too; HTML and Markdown speakers and some times; text none).
 FORMAT_PREFERENCE = ("vtt", "json", "srt", "html", "markdown", "text")
 _DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+# A failed speech recognition of an unchanged enclosure is tried again after this long.
+ASR_RETRY_AFTER = timedelta(days=7)
 # Transcripts written to the lake per commit: fewer, larger Delta commits.
 _STORE_BATCH = 100
 
@@ -473,6 +476,15 @@ def _episodes(limit: int | None, asr: bool) -> list[Episode]:
         # speech model, is not done again.
         done = Q(transcript_state__source=TranscriptSource.ASR, transcript_state__version__gt=0)
         done |= Q(transcript_state__status=TranscriptStatus.NO_SPEECH_MODEL)
+        # A failed one (an unreadable file, a download cut by the timeout) would fail the
+        # same way on every run and download its audio each time: it is tried again only
+        # once its enclosure changes, or after ASR_RETRY_AFTER.
+        done |= Q(
+            transcript_state__source=TranscriptSource.ASR,
+            transcript_state__status=TranscriptStatus.ERROR,
+            transcript_state__url=F("enclosure_url"),
+            transcript_state__checked_at__gt=timezone.now() - ASR_RETRY_AFTER,
+        )
         qs = qs.filter(Q(has_transcript=True) | ~done)
     # Never-checked episodes first, then the longest unchecked: a limited run moves on
     # through the catalog instead of refetching the same few.

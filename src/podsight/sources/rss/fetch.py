@@ -40,6 +40,8 @@ Settings (environment): ``PODSIGHT_FEED_MAX_BYTES`` (default 50 MiB),
 ``PODSIGHT_AUDIO_MAX_BYTES`` (default 500 MiB, :func:`fetch_to_file`),
 ``PODSIGHT_FETCH_CONNECT_TIMEOUT`` (10 s), ``PODSIGHT_FETCH_READ_TIMEOUT`` (30 s),
 ``PODSIGHT_FETCH_TOTAL_TIMEOUT`` (300 s, against servers that drip bytes forever),
+``PODSIGHT_AUDIO_TOTAL_TIMEOUT`` (3600 s, the same for :func:`fetch_to_file`: an hour of
+audio is 50-100 MB, which 300 s would refuse on an ordinary connection),
 ``PODSIGHT_ALLOW_PRIVATE_URLS``, ``PODSIGHT_USER_AGENT``.
 """
 
@@ -83,6 +85,7 @@ __all__ = [
     "AUDIO_ACCEPT",
     "Download",
     "audio_max_bytes",
+    "audio_total_timeout",
     "fetch_to_file",
     "MAX_REDIRECTS",
     "BlockedURLError",
@@ -121,6 +124,7 @@ _SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT, not "priva
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 _DEFAULT_AUDIO_MAX_BYTES = 500 * 1024 * 1024
+_DEFAULT_AUDIO_TOTAL_TIMEOUT = 3600.0
 AUDIO_ACCEPT = "audio/*, video/*;q=0.8, application/octet-stream;q=0.5, */*;q=0.1"
 
 
@@ -231,6 +235,12 @@ def audio_max_bytes() -> int:
     """The size cap for one downloaded enclosure (``PODSIGHT_AUDIO_MAX_BYTES``, default
     500 MiB: about 8 hours of 128 kbit/s MP3)."""
     return int(_env_number("PODSIGHT_AUDIO_MAX_BYTES", _DEFAULT_AUDIO_MAX_BYTES))
+
+
+def audio_total_timeout() -> float:
+    """Seconds one enclosure download may take in all (``PODSIGHT_AUDIO_TOTAL_TIMEOUT``,
+    default 3600)."""
+    return _env_number("PODSIGHT_AUDIO_TOTAL_TIMEOUT", _DEFAULT_AUDIO_TOTAL_TIMEOUT)
 
 
 def feed_max_bytes() -> int:
@@ -561,22 +571,25 @@ def fetch_to_file(
     the size cap (a ``Content-Length`` above it is refused before reading), the read and
     total timeouts.
 
-    ``max_bytes`` defaults to ``PODSIGHT_AUDIO_MAX_BYTES`` (this is how enclosures are
-    downloaded), the rest as in :func:`fetch_feed`. Raises a :class:`FetchError`; then
-    ``dest`` is removed, so no partial download is left behind."""
+    ``max_bytes`` defaults to ``PODSIGHT_AUDIO_MAX_BYTES`` and ``total_timeout`` to
+    ``PODSIGHT_AUDIO_TOTAL_TIMEOUT`` (this is how enclosures are downloaded), the rest as in
+    :func:`fetch_feed`. Raises a :class:`FetchError`; then ``dest`` is removed, so no
+    partial download is left behind."""
     if max_bytes is None:
         max_bytes = audio_max_bytes()
     if allow_private is None:
         allow_private = conf.allow_private_urls()
     if total_timeout is None:
-        total_timeout = _env_number("PODSIGHT_FETCH_TOTAL_TIMEOUT", 300.0)
+        total_timeout = audio_total_timeout()
     started = time.monotonic()
     deadline = started + total_timeout
     # Compression buys nothing on audio; a server that compresses anyway is still decoded.
     headers = {**_base_headers(), "Accept": accept, "Accept-Encoding": "identity"}
     token = _allow_private.set(allow_private)
     try:
-        with _final_response(client, url, headers, allow_private, deadline) as (
+        with _final_response(
+            client, url, headers, allow_private, deadline, timeout_setting=_AUDIO_CAP.timeout
+        ) as (
             response,
             final_url,
             _permanent,
@@ -644,6 +657,7 @@ def _final_response(
     deadline: float,
     *,
     on_hop: Callable[[str, int | None], None] | None = None,
+    timeout_setting: str = "PODSIGHT_FETCH_TOTAL_TIMEOUT",
 ) -> Iterator[tuple[httpx.Response, str, str | None]]:
     """The open (streamed) response at the end of ``url``'s redirect chain, its URL, and
     where the chain moved permanently (301/308 hops before any temporary one). Every hop is
@@ -654,7 +668,7 @@ def _final_response(
     temporary_seen = False
     for _hop in range(MAX_REDIRECTS + 1):
         check_url(url, allow_private=allow_private)
-        _check_deadline(request_url, deadline)
+        _check_deadline(request_url, deadline, timeout_setting)
         if on_hop is not None:
             on_hop(url, None)
         with _mapped_errors(request_url):
@@ -732,10 +746,11 @@ class _Cap:
 
     what: str
     setting: str
+    timeout: str = "PODSIGHT_FETCH_TOTAL_TIMEOUT"  # the setting of the whole fetch's time
 
 
 _FEED_CAP = _Cap("the feed", "PODSIGHT_FEED_MAX_BYTES")
-_AUDIO_CAP = _Cap("the audio", "PODSIGHT_AUDIO_MAX_BYTES")
+_AUDIO_CAP = _Cap("the audio", "PODSIGHT_AUDIO_MAX_BYTES", "PODSIGHT_AUDIO_TOTAL_TIMEOUT")
 
 
 def _body_pieces(
@@ -757,7 +772,7 @@ def _body_pieces(
                 if size > max_bytes:
                     raise _too_large(url, max_bytes, f"more than {max_bytes:,} bytes arrived", cap)
                 yield piece
-                _check_deadline(url, deadline)
+                _check_deadline(url, deadline, cap.timeout)
         except _DECODE_ERRORS as exc:
             raise InvalidResponseError(
                 f"{url}: the {encoding} compressed response could not be decoded ({exc}); "
@@ -847,11 +862,13 @@ def _too_large(url: str, limit: int, detail: str, cap: _Cap = _FEED_CAP) -> TooL
     )
 
 
-def _check_deadline(url: str, deadline: float) -> None:
+def _check_deadline(
+    url: str, deadline: float, setting: str = "PODSIGHT_FETCH_TOTAL_TIMEOUT"
+) -> None:
     if time.monotonic() > deadline:
         raise FetchTimeoutError(
-            f"{url}: the fetch took too long overall (PODSIGHT_FETCH_TOTAL_TIMEOUT); the server "
-            "is sending very slowly, try again later",
+            f"{url}: the fetch took too long overall ({setting}); the server is sending very "
+            f"slowly, try again later (or raise {setting})",
             url=url,
         )
 
