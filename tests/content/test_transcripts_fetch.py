@@ -200,8 +200,10 @@ def test_the_catalog_transcripts_fetched_stored_and_kept_up_to_date(
     for guid, words in (
         ("broken", "no readable cue"),
         ("binary", "NUL"),
-        ("huge", "PODSIGHT_TRANSCRIPT_MAX_BYTES"),
+        ("huge", "the transcript is larger than the 150,000-byte limit (it declares"),
+        ("huge", "raise PODSIGHT_TRANSCRIPT_MAX_BYTES"),
         ("missing", "404"),
+        ("missing", "check the transcript URL; the transcript may have moved"),
     ):
         failed = state(guid)
         assert (failed.status, failed.version) == ("error", 0), guid

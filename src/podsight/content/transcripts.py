@@ -57,7 +57,6 @@ from podsight.progress import SILENT, Progress
 from podsight.sources.rss.fetch import (
     FetchRequest,
     FetchResult,
-    TooLargeError,
     fetch_feed,
     make_client,
 )
@@ -564,13 +563,6 @@ def _unlinked_episodes() -> list[Episode]:
     return list(qs)
 
 
-def _too_large_message(url: str, limit: int) -> str:
-    return (
-        f"{url}: the transcript is larger than the {limit:,}-byte limit; raise "
-        "PODSIGHT_TRANSCRIPT_MAX_BYTES if this transcript is legitimately that large"
-    )
-
-
 def _request(episode: Episode, link: TranscriptLink) -> FetchRequest:
     state = _state(episode)
     if state is not None and state.url == link.url and state.source == TranscriptSource.RSS:
@@ -678,7 +670,10 @@ def _fetch_linked(
         with progress.task("transcripts", total=len(linked)) as task:
 
             def work(request: FetchRequest) -> FetchResult:
-                return fetch_feed(client, request, max_bytes=max_bytes, allow_private=allow_private)
+                return fetch_feed(
+                    client, request, max_bytes=max_bytes, allow_private=allow_private,
+                    what="transcript", size_setting="PODSIGHT_TRANSCRIPT_MAX_BYTES",
+                )  # fmt: skip
 
             futures = {
                 pool.submit(work, _request(episode, link)): (episode, link)
@@ -688,7 +683,7 @@ def _fetch_linked(
                 episode, link = futures.pop(future)
                 result = future.result()
                 task.advance(item=link.url)
-                stored = _handle(episode, link, result, report, max_bytes)
+                stored = _handle(episode, link, result, report)
                 if stored is not None:
                     pending.append((episode, link, result, *stored))
                     if len(pending) >= _STORE_BATCH:
@@ -704,15 +699,11 @@ def _handle(
     link: TranscriptLink,
     result: FetchResult,
     report: TranscriptsReport,
-    max_bytes: int,
 ) -> tuple[Transcript, str] | None:
     """Record a failure or an unchanged document; a parsed transcript to store, or None."""
     state = _state(episode)
     if result.error is not None:
-        message = str(result.error)
-        if isinstance(result.error, TooLargeError):
-            message = _too_large_message(link.url, max_bytes)
-        return _failed(episode, link, message, report, result.content_type or link.type)
+        return _failed(episode, link, str(result.error), report, result.content_type or link.type)
     if result.not_modified:
         report.not_modified += 1
         report.unchanged += 1

@@ -513,12 +513,17 @@ def fetch_feed(
     max_bytes: int | None = None,
     allow_private: bool | None = None,
     total_timeout: float | None = None,
+    what: str = "feed",
+    size_setting: str = "PODSIGHT_FEED_MAX_BYTES",
 ) -> FetchResult:
     """Fetch one feed, following up to :data:`MAX_REDIRECTS` redirects; never raises a
     :class:`FetchError`, which goes into :attr:`FetchResult.error` instead.
 
     ``max_bytes`` defaults to ``PODSIGHT_FEED_MAX_BYTES``, ``allow_private`` to
     ``PODSIGHT_ALLOW_PRIVATE_URLS`` and ``total_timeout`` to ``PODSIGHT_FETCH_TOTAL_TIMEOUT``.
+    Other documents fetched this way name themselves in the error messages: ``what`` (the
+    thing: "transcript", "chapters") and ``size_setting`` (the setting whose value was
+    passed as ``max_bytes``, named when the document is too large).
     Use a client from :func:`make_client`: other clients get the per-hop check only, without
     the connect-time DNS-rebinding protection.
     """
@@ -532,7 +537,10 @@ def fetch_feed(
     result = FetchResult(request_url=request.url)
     token = _allow_private.set(allow_private)
     try:
-        _fetch_into(result, client, request, max_bytes, allow_private, started + total_timeout)
+        cap = _Cap(f"the {what}", size_setting, noun=what)
+        _fetch_into(
+            result, client, request, max_bytes, allow_private, started + total_timeout, cap
+        )
     except FetchError as exc:
         result.error = exc
         result.content = None
@@ -603,7 +611,7 @@ def fetch_to_file(
                         url=url,
                     )
                 raise HTTPStatusError(
-                    _status_message(url, response, "audio"), url=url, status=status
+                    _status_message(url, response, _AUDIO_CAP.noun), url=url, status=status
                 )
             size = 0
             with open(dest, "wb") as out:
@@ -633,6 +641,7 @@ def _fetch_into(
     max_bytes: int,
     allow_private: bool,
     deadline: float,
+    cap: _Cap,
 ) -> None:
     def hop(url: str, status: int | None) -> None:
         # Kept per hop: a failure mid-chain still tells where and with which answer.
@@ -643,7 +652,7 @@ def _fetch_into(
     with _final_response(
         client, request.url, _headers_for(request), allow_private, deadline, on_hop=hop
     ) as (response, _final_url, permanent):
-        _read_final(result, response, request, max_bytes, deadline)
+        _read_final(result, response, request, max_bytes, deadline, cap)
     if permanent is not None and permanent != request.url:
         result.permanent_redirect = permanent
 
@@ -706,6 +715,7 @@ def _read_final(
     request: FetchRequest,
     max_bytes: int,
     deadline: float,
+    cap: _Cap,
 ) -> None:
     url, status = request.url, response.status_code
     result.etag = response.headers.get("ETag")
@@ -714,7 +724,7 @@ def _read_final(
         if not (request.etag or request.last_modified):
             raise InvalidResponseError(
                 f"{url}: the server answered 304 Not Modified to an unconditional request; "
-                "this is a server bug, report it to the feed's publisher",
+                f"this is a server bug, report it to the {cap.noun}'s publisher",
                 url=url,
             )
         result.not_modified = True
@@ -724,20 +734,16 @@ def _read_final(
     if 300 <= status < 400:
         raise InvalidResponseError(
             f"{url}: the server answered HTTP {status}, a redirect podsight cannot follow; "
-            "open the URL in a browser to find the feed's current address",
+            f"open the URL in a browser to find the {cap.noun}'s current address",
             url=url,
         )
     if status >= 400 or status < 200:
-        raise HTTPStatusError(_status_message(url, response), url=url, status=status)
+        raise HTTPStatusError(_status_message(url, response, cap.noun), url=url, status=status)
     content_type = response.headers.get("Content-Type")
     if content_type:
         result.content_type = content_type.split(";", 1)[0].strip().lower() or None
         result.charset = response.charset_encoding
-    result.content = _read_body(response, url, max_bytes, deadline)
-
-
-def _read_body(response: httpx.Response, url: str, max_bytes: int, deadline: float) -> bytes:
-    return b"".join(_body_pieces(response, url, _FEED_CAP, max_bytes, deadline))
+    result.content = b"".join(_body_pieces(response, url, cap, max_bytes, deadline))
 
 
 @dataclass(frozen=True)
@@ -747,10 +753,13 @@ class _Cap:
     what: str
     setting: str
     timeout: str = "PODSIGHT_FETCH_TOTAL_TIMEOUT"  # the setting of the whole fetch's time
+    noun: str = "feed"  # in HTTP status hints: "check the feed URL"
 
 
 _FEED_CAP = _Cap("the feed", "PODSIGHT_FEED_MAX_BYTES")
-_AUDIO_CAP = _Cap("the audio", "PODSIGHT_AUDIO_MAX_BYTES", "PODSIGHT_AUDIO_TOTAL_TIMEOUT")
+_AUDIO_CAP = _Cap(
+    "the audio", "PODSIGHT_AUDIO_MAX_BYTES", "PODSIGHT_AUDIO_TOTAL_TIMEOUT", noun="audio"
+)
 
 
 def _body_pieces(
