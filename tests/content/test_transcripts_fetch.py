@@ -26,6 +26,7 @@ from podsight.content.transcripts import (
     fetch_transcripts,
     read_current_segments,
     read_segments,
+    store_transcript,
 )
 from podsight.errors import ConfigurationError
 from podsight.lake.tables import TRANSCRIPTS
@@ -299,6 +300,31 @@ def test_one_hostile_or_unreadable_document_never_stops_the_run(
     assert read_segments(ids["fine"])[0].text == "hi"
     # Recorded, so the next run neither aborts nor stops on them first.
     assert fetch_transcripts(concurrency=1).failed == 2
+
+
+def test_a_document_another_run_stored_meanwhile_is_not_stored_twice(
+    home: Path, tmp_path: Path, host: TranscriptHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = b"WEBVTT\n\n00:01.000 --> 00:02.000\nhi\n"
+    url = host.serve("/race.vtt", Doc(body, "text/vtt"))
+    ids = _ingest(tmp_path, [("race", [_link(url, "text/vtt")])])
+
+    def parse(content: bytes, **kwargs):
+        transcript = parse_transcript(content, **kwargs)
+        # A concurrent run fetched the same document and stored it after this run read the
+        # episode's state (the unchanged check), before this run takes the write lock.
+        store_transcript(
+            ids["race"], transcript, source="rss", url=url,
+            sha256=hashlib.sha256(content).hexdigest(),
+        )  # fmt: skip
+        return transcript
+
+    monkeypatch.setattr("podsight.content.transcripts.parse_transcript", parse)
+    report = fetch_transcripts()
+    assert (report.stored, report.unchanged) == (0, 1)
+    assert [(o.status, o.version) for o in report.outcomes] == [("unchanged", 1)]
+    assert EpisodeTranscript.objects.get(episode_id=ids["race"]).version == 1
+    assert lake.query("SELECT DISTINCT version FROM t", t=TRANSCRIPTS).num_rows == 1
 
 
 def test_asr_without_the_speech_module_says_so(

@@ -162,18 +162,35 @@ def _writing() -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def store_transcripts(items: Sequence[StoreItem]) -> list[int]:
-    """Store each item as its episode's next version, in one lake commit; the versions."""
+def store_transcripts(items: Sequence[StoreItem], *, skip_unchanged: bool = False) -> list[int]:
+    """Store each item as its episode's next version, in one lake commit; the versions.
+
+    With ``skip_unchanged``, an item whose ``source`` and ``sha256`` are those of its
+    episode's current version is not stored (its entry is 0): checked under the write lock,
+    so that two runs that fetched the same new document store it once."""
     if not items:
         return []
     ids = [item.episode_id for item in items]
     if len(set(ids)) != len(ids):
         raise ValueError("store_transcripts: one transcript per episode per call")
     with _writing():
-        return _store(items, ids)
+        if not skip_unchanged:
+            return _store(items, ids)
+        current = {
+            episode_id: (source, sha)
+            for episode_id, source, sha in EpisodeTranscript.objects.filter(
+                episode_id__in=ids, version__gt=0
+            ).values_list("episode_id", "source", "content_sha256")
+        }
+        new = [i for i in items if current.get(i.episode_id) != (i.source, i.sha256)]
+        new_ids = [i.episode_id for i in new]
+        stored = dict(zip(new_ids, _store(new, new_ids), strict=True))
+        return [stored.get(episode_id, 0) for episode_id in ids]
 
 
 def _store(items: Sequence[StoreItem], ids: list[int]) -> list[int]:
+    if not items:
+        return []
     known = dict(
         EpisodeTranscript.objects.filter(episode_id__in=ids).values_list("episode_id", "version")
     )
@@ -650,8 +667,18 @@ def _fetch_linked(
             )
             for episode, link, result, transcript, sha in pending
         ]  # fmt: skip
-        versions = store_transcripts(items)
-        for (episode, link, _r, transcript, _s), version in zip(pending, versions, strict=True):
+        versions = store_transcripts(items, skip_unchanged=True)
+        for (episode, link, result, transcript, _s), version in zip(pending, versions, strict=True):
+            if not version:
+                # Another run stored this very document since this one read the state.
+                report.unchanged += 1
+                _record_unchanged(episode, result)
+                current = EpisodeTranscript.objects.get(episode=episode)
+                report.outcomes.append(
+                    TranscriptOutcome(episode.pk, "unchanged", link.url, current.format,
+                                      current.version)
+                )  # fmt: skip
+                continue
             report.stored += 1
             report.formats[transcript.format] = report.formats.get(transcript.format, 0) + 1
             report.warnings += len(transcript.warnings)

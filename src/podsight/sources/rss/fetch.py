@@ -538,9 +538,7 @@ def fetch_feed(
     token = _allow_private.set(allow_private)
     try:
         cap = _Cap(f"the {what}", size_setting, noun=what)
-        _fetch_into(
-            result, client, request, max_bytes, allow_private, started + total_timeout, cap
-        )
+        _fetch_into(result, client, request, max_bytes, allow_private, started + total_timeout, cap)
     except FetchError as exc:
         result.error = exc
         result.content = None
