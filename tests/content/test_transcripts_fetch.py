@@ -423,6 +423,26 @@ def test_an_episode_whose_recognition_raises_is_its_error_not_the_runs(
         fetch_transcripts(asr=True, transcribe=misconfigured)
 
 
+def test_asr_leaves_a_feed_transcript_alone_when_the_link_is_gone(
+    home: Path, tmp_path: Path
+) -> None:
+    from podsight.content.segments import Segment, Transcript
+
+    ids = _ingest(tmp_path, [("dropped", [])])  # the feed links nothing (any more)
+    feed = Transcript([Segment(0.0, 1.0, "Ann", "from the feed")], "vtt", "en")
+    store_transcript(ids["dropped"], feed, source="rss", url="https://x.test/t.vtt", sha256="a")
+    asked: list[int] = []
+
+    def transcribe(episode: Episode):
+        asked.append(episode.pk)
+        raise AssertionError("an episode with a transcript was sent to speech recognition")
+
+    report = fetch_transcripts(asr=True, transcribe=transcribe)
+    assert asked == [] and report.asr is not None and report.asr.attempted == 0
+    state = EpisodeTranscript.objects.get(episode_id=ids["dropped"])
+    assert (state.source, state.version) == ("rss", 1)
+
+
 def test_the_command_on_a_fresh_home(tmp_path: Path, host: TranscriptHost, corpus: Path) -> None:
     """`podsight ingest rss` then `podsight content transcripts`, as a user runs them."""
     vtt = (corpus / "podcast-namespace" / "example.vtt").read_bytes()

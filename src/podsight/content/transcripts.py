@@ -488,9 +488,10 @@ def _episodes(limit: int | None, asr: bool) -> list[Episode]:
     if not asr:
         qs = qs.filter(has_transcript=True)
     else:
-        # Speech is slow: an episode already transcribed, or in a language without a
-        # speech model, is not done again.
-        done = Q(transcript_state__source=TranscriptSource.ASR, transcript_state__version__gt=0)
+        # Speech is slow: an episode that holds a transcript (transcribed, or from a feed
+        # that has since dropped the link), or in a language without a speech model, is
+        # not done again.
+        done = Q(transcript_state__version__gt=0)
         done |= Q(transcript_state__status=TranscriptStatus.NO_SPEECH_MODEL)
         # A failed one (an unreadable file, a download cut by the timeout) would fail the
         # same way on every run and download its audio each time: it is tried again only
