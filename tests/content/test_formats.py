@@ -16,6 +16,7 @@ from podsight.content.formats import (
     format_timestamp,
     parse_timestamp,
     parse_transcript,
+    primary_language,
     to_srt,
     to_txt,
     to_vtt,
@@ -311,6 +312,15 @@ def test_charsets() -> None:
 
 
 # --- times --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tag", "code"),
+    [("en-US", "en"), ("EN_gb", "en"), ("eng", "en"), (" English ", "en"), ("de-DE", "de"),
+     ("pt_BR", "pt"), ("", ""), (None, ""), ("  ", "")],
+)  # fmt: skip
+def test_primary_language(tag: str | None, code: str) -> None:
+    assert primary_language(tag) == code
 
 
 @pytest.mark.parametrize(

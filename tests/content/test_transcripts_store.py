@@ -8,6 +8,7 @@ import pytest
 
 from podsight import lake
 from podsight.catalog.models import Channel, Episode
+from podsight.conf import SettingError
 from podsight.content.models import EpisodeTranscript
 from podsight.content.segments import Segment, Transcript
 from podsight.content.transcripts import (
@@ -16,6 +17,7 @@ from podsight.content.transcripts import (
     read_current_segments,
     read_segments,
     store_transcript,
+    transcript_max_bytes,
 )
 from podsight.lake.tables import TRANSCRIPTS
 
@@ -117,6 +119,23 @@ def test_choose_link_prefers_language_then_format() -> None:
         "y.vtt"
     )
     assert choose_link([]) is None
+    # One reading of language tags for link choice and the speech guard: 'eng' is English.
+    spelled = [_link("https://x.test/a.vtt", "text/vtt", "de"),
+               _link("https://x.test/b.srt", "application/x-subrip", "eng")]  # fmt: skip
+    assert choose_link(spelled, "en_GB").url.endswith("b.srt")
+
+
+def test_the_transcript_size_cap_reads_as_the_fetchers_caps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PODSIGHT_TRANSCRIPT_MAX_BYTES", "2e6")
+    assert transcript_max_bytes() == 2_000_000
+    for bad in ("lots", "0", "-5"):
+        monkeypatch.setenv("PODSIGHT_TRANSCRIPT_MAX_BYTES", bad)
+        with pytest.raises(SettingError, match="PODSIGHT_TRANSCRIPT_MAX_BYTES"):
+            transcript_max_bytes()
+    monkeypatch.delenv("PODSIGHT_TRANSCRIPT_MAX_BYTES")
+    assert transcript_max_bytes() == 10 * 1024 * 1024
 
 
 @pytest.mark.django_db(transaction=True)

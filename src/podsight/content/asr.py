@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from podsight import conf
+from podsight.content.formats import primary_language
 from podsight.content.models import TranscriptStatus
 from podsight.content.segments import Segment, Transcript
 from podsight.errors import ConfigurationError, InputError
@@ -171,10 +172,8 @@ def speech_threads() -> int:
 def is_english(language: str) -> bool | None:
     """Whether a declared language (``en``, ``en-US``, ``EN_gb``, ``English``) is English;
     None when none is declared."""
-    tag = language.strip().lower().replace("_", "-")
-    if not tag:
-        return None
-    return tag.split("-", 1)[0] in ("en", "eng", "english")
+    code = primary_language(language)
+    return code == "en" if code else None
 
 
 # --- the model ----------------------------------------------------------------------------

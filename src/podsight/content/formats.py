@@ -74,6 +74,7 @@ __all__ = [
     "parse_timestamp",
     "parse_transcript",
     "parse_vtt",
+    "primary_language",
     "sniff_format",
     "to_srt",
     "to_txt",
@@ -221,6 +222,22 @@ def _codec(charset: str | None) -> str | None:
         return codecs.lookup(charset.strip().strip("\"'")).name
     except LookupError:
         return None
+
+
+# --- language tags ----------------------------------------------------------------------
+
+# Spellings feeds use for English besides its ISO 639-1 code; what the speech model's
+# English-only guard and link choice need to recognise.
+_LANGUAGE_ALIASES = {"eng": "en", "english": "en"}
+
+
+def primary_language(tag: str | None) -> str:
+    """The primary subtag of a language tag, lower case: ``en-US``, ``EN_gb``, ``eng``,
+    ``English`` → ``en``; ``de-DE`` → ``de``; "" when none is given. Used wherever two
+    declared languages are compared (a transcript link's and its channel's; English or
+    not for speech recognition)."""
+    code = (tag or "").strip().lower().replace("_", "-").split("-", 1)[0].strip()
+    return _LANGUAGE_ALIASES.get(code, code)
 
 
 # --- choosing the format ----------------------------------------------------------------

@@ -27,7 +27,6 @@ import fcntl
 import hashlib
 import importlib
 import logging
-import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -48,6 +47,7 @@ from podsight.content.formats import (
     format_from_media_type,
     format_from_url,
     parse_transcript,
+    primary_language,
 )
 from podsight.content.models import EpisodeTranscript, TranscriptSource, TranscriptStatus
 from podsight.content.segments import Segment, Transcript
@@ -59,6 +59,7 @@ from podsight.sources.rss.fetch import (
     FetchResult,
     fetch_feed,
     make_client,
+    positive_setting,
 )
 
 __all__ = [
@@ -94,19 +95,9 @@ _STORE_BATCH = 100
 
 
 def transcript_max_bytes() -> int:
-    """The size cap of one transcript document (``PODSIGHT_TRANSCRIPT_MAX_BYTES``, 10 MiB)."""
-    raw = os.environ.get("PODSIGHT_TRANSCRIPT_MAX_BYTES", "").strip()
-    if not raw:
-        return _DEFAULT_MAX_BYTES
-    try:
-        value = int(raw)
-    except ValueError:
-        raise conf.SettingError(
-            f"PODSIGHT_TRANSCRIPT_MAX_BYTES={raw!r} is not a whole number of bytes"
-        ) from None
-    if value <= 0:
-        raise conf.SettingError(f"PODSIGHT_TRANSCRIPT_MAX_BYTES={raw!r} must be positive")
-    return value
+    """The size cap of one transcript document (``PODSIGHT_TRANSCRIPT_MAX_BYTES``, 10 MiB),
+    read as the fetcher reads its own caps."""
+    return int(positive_setting("PODSIGHT_TRANSCRIPT_MAX_BYTES", _DEFAULT_MAX_BYTES))
 
 
 # --- storing and reading ----------------------------------------------------------------
@@ -407,19 +398,15 @@ def transcript_links(episode: Episode) -> list[TranscriptLink]:
     return links
 
 
-def _primary(language: str) -> str:
-    return language.strip().lower().replace("_", "-").split("-", 1)[0]
-
-
 def choose_link(links: Sequence[TranscriptLink], language: str = "") -> TranscriptLink | None:
     """The link to fetch: one in ``language`` (the channel's; ``en`` matches ``en-US``)
     before one without a language before one in another language; then by
     :data:`FORMAT_PREFERENCE` (an unknown format last); then the feed's order."""
-    wanted = _primary(language)
+    wanted = primary_language(language)
 
     def rank(indexed: tuple[int, TranscriptLink]) -> tuple[int, int, int]:
         index, link = indexed
-        have = _primary(link.language)
+        have = primary_language(link.language)
         lang = 1 if not have or not wanted else (0 if have == wanted else 2)
         fmt = link.format
         order = FORMAT_PREFERENCE.index(fmt) if fmt in FORMAT_PREFERENCE else len(FORMATS)

@@ -104,6 +104,7 @@ __all__ = [
     "fetch_feed",
     "fetch_feeds",
     "make_client",
+    "positive_setting",
     "read_feed_file",
     "blocked_reason",
     "trusting",
@@ -218,7 +219,9 @@ class FetchResult:
 # --- settings -----------------------------------------------------------------------------
 
 
-def _env_number(name: str, default: float) -> float:
+def positive_setting(name: str, default: float) -> float:
+    """A positive number from the environment (``default`` when unset); a
+    :class:`~podsight.conf.SettingError` naming the setting otherwise."""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
@@ -234,18 +237,18 @@ def _env_number(name: str, default: float) -> float:
 def audio_max_bytes() -> int:
     """The size cap for one downloaded enclosure (``PODSIGHT_AUDIO_MAX_BYTES``, default
     500 MiB: about 8 hours of 128 kbit/s MP3)."""
-    return int(_env_number("PODSIGHT_AUDIO_MAX_BYTES", _DEFAULT_AUDIO_MAX_BYTES))
+    return int(positive_setting("PODSIGHT_AUDIO_MAX_BYTES", _DEFAULT_AUDIO_MAX_BYTES))
 
 
 def audio_total_timeout() -> float:
     """Seconds one enclosure download may take in all (``PODSIGHT_AUDIO_TOTAL_TIMEOUT``,
     default 3600)."""
-    return _env_number("PODSIGHT_AUDIO_TOTAL_TIMEOUT", _DEFAULT_AUDIO_TOTAL_TIMEOUT)
+    return positive_setting("PODSIGHT_AUDIO_TOTAL_TIMEOUT", _DEFAULT_AUDIO_TOTAL_TIMEOUT)
 
 
 def feed_max_bytes() -> int:
     """The size cap for one feed body (``PODSIGHT_FEED_MAX_BYTES``, default 50 MiB)."""
-    return int(_env_number("PODSIGHT_FEED_MAX_BYTES", _DEFAULT_MAX_BYTES))
+    return int(positive_setting("PODSIGHT_FEED_MAX_BYTES", _DEFAULT_MAX_BYTES))
 
 
 # --- SSRF guard ---------------------------------------------------------------------------
@@ -479,8 +482,8 @@ def make_client(
     max_connections: int = 32,
 ) -> httpx.Client:
     """The shared, thread-safe client for feed fetching; close it (or use ``with``) when done."""
-    connect = connect_timeout or _env_number("PODSIGHT_FETCH_CONNECT_TIMEOUT", 10.0)
-    read = read_timeout or _env_number("PODSIGHT_FETCH_READ_TIMEOUT", 30.0)
+    connect = connect_timeout or positive_setting("PODSIGHT_FETCH_CONNECT_TIMEOUT", 10.0)
+    read = read_timeout or positive_setting("PODSIGHT_FETCH_READ_TIMEOUT", 30.0)
     limits = httpx.Limits(
         max_connections=max_connections, max_keepalive_connections=max_connections
     )
@@ -532,7 +535,7 @@ def fetch_feed(
     if allow_private is None:
         allow_private = conf.allow_private_urls()
     if total_timeout is None:
-        total_timeout = _env_number("PODSIGHT_FETCH_TOTAL_TIMEOUT", 300.0)
+        total_timeout = positive_setting("PODSIGHT_FETCH_TOTAL_TIMEOUT", 300.0)
     started = time.monotonic()
     result = FetchResult(request_url=request.url)
     token = _allow_private.set(allow_private)
