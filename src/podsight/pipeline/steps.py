@@ -366,8 +366,7 @@ def demo_load(
         sync=sync_sources,
         match=lambda **options: match_records(**options).run,
         transcripts=content_transcripts if content else None,
-        # Registered by the content app's analysis step (below in this module once it exists).
-        analyze=STEPS.get("content.analyze") if content else None,
+        analyze=content_analyze if content else None,
         progress=progress,
     )
 
