@@ -292,6 +292,20 @@ def test_one_hostile_or_unreadable_document_never_stops_the_run(
     monkeypatch.setattr("podsight.content.transcripts.parse_transcript", parse)
     report = fetch_transcripts(concurrency=1)
     assert (report.stored, report.failed) == (1, 2)
+    # Nor does a bug in the fetcher (which returns its errors, never raises them).
+    from podsight.sources.rss.fetch import fetch_feed
+
+    def fetch(client, request, **kwargs):
+        if request.url == fine:
+            raise KeyError("a fetcher bug")
+        return fetch_feed(client, request, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr("podsight.content.transcripts.fetch_feed", fetch)
+        fetched = fetch_transcripts(concurrency=1)
+    assert fetched.failed == 3
+    fine_state = EpisodeTranscript.objects.get(episode_id=ids["fine"])
+    assert "KeyError" in fine_state.error and fine_state.version == 1  # still current
     deep_state = EpisodeTranscript.objects.get(episode_id=ids["deep"])
     assert deep_state.status == "error" and "nested too deeply" in deep_state.error
     bug_state = EpisodeTranscript.objects.get(episode_id=ids["bug"])
@@ -299,7 +313,8 @@ def test_one_hostile_or_unreadable_document_never_stops_the_run(
     assert any(r.exc_info and "bug.vtt" in r.getMessage() for r in caplog.records)
     assert read_segments(ids["fine"])[0].text == "hi"
     # Recorded, so the next run neither aborts nor stops on them first.
-    assert fetch_transcripts(concurrency=1).failed == 2
+    again = fetch_transcripts(concurrency=1)
+    assert (again.failed, again.unchanged) == (2, 1)
 
 
 def test_a_document_another_run_stored_meanwhile_is_not_stored_twice(

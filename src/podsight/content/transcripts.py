@@ -696,8 +696,18 @@ def _fetch_linked(
             }
             for future in as_completed(futures):
                 episode, link = futures.pop(future)
-                result = future.result()
                 task.advance(item=link.url)
+                try:
+                    result = future.result()
+                except Exception as exc:  # noqa: BLE001 - one document must never stop the run
+                    log.exception("fetching the transcript of episode %s failed", episode.pk)
+                    message = (
+                        f"{link.url}: the transcript could not be fetched "
+                        f"({type(exc).__name__}: {exc}); a podsight bug, the log file has the "
+                        "details"
+                    )
+                    _failed(episode, link, message, report)
+                    continue
                 stored = _handle(episode, link, result, report)
                 if stored is not None:
                     pending.append((episode, link, result, *stored))
