@@ -19,6 +19,7 @@ from rest_framework.test import APIClient
 from podsight.content import index as search_index
 from podsight.content.index import update_index
 from podsight.content.passages import build_passages
+from podsight.content.search import search
 from podsight.content.segments import Segment
 from support import free_port, wait_until_serving
 
@@ -187,3 +188,41 @@ def test_the_command_and_a_live_server_answer_from_a_prepared_home(tmp_path):
     finally:
         os.killpg(server.pid, signal.SIGINT)
         server.communicate(timeout=30)
+
+
+def test_ad_reads_are_told_apart_and_rank_below_content_unless_the_query_names_the_sponsor(
+    monkeypatch, tmp_path, db
+):
+    from podsight.content.analyze import analyze_episodes
+
+    monkeypatch.setenv("PODSIGHT_HOME", str(tmp_path))
+    search_index.reset_snapshots()
+    ad = (
+        "This episode is brought to you by Slumberwell. Slumberwell mattresses adapt their "
+        "firmness to how you sleep. Go to slumberwell.com/podcast and use code REST20 for "
+        "20% off your first mattress."
+    )
+    talk = [Segment(i * 50.0, i * 50.0 + 50, "Host", f"We talk about rivers, part {i}.")
+            for i in range(1, 6)]  # fmt: skip
+    sponsored = make_episode("Rivers", channel_title="Geography")
+    store_segments(sponsored, [Segment(0.0, 50.0, "Host", ad), *talk])
+    sleep = make_episode("Sleep science", channel_title="Health")
+    store_segments(
+        sleep,
+        [
+            Segment(0.0, 50.0, "Guest", "A bed that is too hard or too soft wakes you up at "
+                    "night; choose one that suits how you lie, on your side or on your back."),
+            *talk,
+        ],
+    )  # fmt: skip
+    analyze_episodes()
+
+    report = search("which mattress firmness suits how you sleep", limit=5)
+    assert [r.episode_id for r in report.results][:2] == [sleep.pk, sponsored.pk]
+    ad_passage = next(p for p in report.results[1].passages if p.passage_no == 0)
+    assert ad_passage.sponsor == "Slumberwell"
+    assert all(p.sponsor is None for p in report.results[0].passages)
+
+    named = search("Slumberwell mattress code", limit=5)
+    assert named.results[0].episode_id == sponsored.pk
+    assert named.results[0].passages[0].sponsor == "Slumberwell"

@@ -252,6 +252,9 @@ def search_results(report: SearchReport) -> None:
         for passage in result.passages:
             text = _excerpt(passage.text, report.query)
             where = "notes" if passage.kind == "notes" else _clock(passage.start_s)
+            if passage.sponsor is not None:
+                named = f": {escape(passage.sponsor)}" if passage.sponsor else ""
+                where += f" [yellow]ad{named}[/]"
             console.print(f"   [cyan]{where}[/] {escape(text)}", soft_wrap=True)
         if result.link:
             console.print(f"   [dim]{escape(result.link)}[/]", soft_wrap=True)

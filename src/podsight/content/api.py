@@ -300,6 +300,12 @@ class PassageSerializer(serializers.Serializer):
     link = serializers.CharField(
         allow_null=True, help_text="The enclosure at this moment (`#t=seconds`)"
     )
+    sponsor = serializers.CharField(
+        allow_null=True,
+        allow_blank=True,
+        help_text="Set on an ad read: its sponsor (empty when the read names none); ad reads "
+        "rank below content unless the query names the sponsor.",
+    )
 
 
 class SearchResultSerializer(serializers.Serializer):

@@ -13,6 +13,12 @@ carries its best :data:`PASSAGES_PER_EPISODE` passages with their times and a de
 the moment (``enclosure_url#t=<start>``, the Media Fragments time a player seeks to).
 Filters (``channel``, ``language``, ``published_after``) restrict the passages searched,
 not the results after the fact, so a filtered search still finds ``limit`` episodes.
+
+Ad reads (the sponsor segments ``content.analyze`` found) stay searchable, since an
+advertiser looks for them, but they are told apart: each such passage names its
+``sponsor``, and unless the query names that sponsor its score is multiplied by
+:data:`SPONSOR_WEIGHT`, so a read repeated in every episode of a show does not outrank
+what the episodes are about.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ __all__ = [
     "METHODS",
     "PASSAGES_PER_EPISODE",
     "RRF_K",
+    "SPONSOR_WEIGHT",
     "EpisodeResult",
     "InvalidSearch",
     "PassageResult",
@@ -56,6 +63,9 @@ PASSAGES_PER_EPISODE = 3
 CANDIDATES = 200  # passages taken from each ranking before fusing
 RRF_K = 60  # the constant of Cormack et al. (2009): damps the top ranks' weight
 BLEND_VECTOR_WEIGHT = 0.5
+# An ad read's score is scaled by this unless the query names its sponsor: below any
+# content passage of similar rank, above nothing at all.
+SPONSOR_WEIGHT = 0.5
 METHODS = ("hybrid", "vector", "keyword")
 FUSIONS = ("rrf", "blend")
 LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,3}")
@@ -79,6 +89,7 @@ class PassageResult:
     score: float
     kind: str  # transcript | notes
     link: str | None  # the enclosure at this moment
+    sponsor: str | None = None  # an ad read: its sponsor ("" when the read names none)
 
 
 @dataclass
@@ -320,13 +331,53 @@ def search(
             else:  # a new generation meanwhile: its rows differ; answer from the vectors
                 report.note = "keyword index was being replaced: vector results only"
     scores = _fuse(snapshot, query_vector, vector_hits, keyword_hits, method, fusion)
+    ads = _ad_reads(snapshot, scores)
+    for row, sponsor in ads.items():
+        if not (sponsor and _names(query, sponsor)):
+            scores[row] *= SPONSOR_WEIGHT
     by_episode: dict[int, list[tuple[float, int]]] = {}
     for row, score in scores.items():
         by_episode.setdefault(int(snapshot.episode_ids[row]), []).append((score, row))
     ranked = sorted(by_episode.items(), key=lambda item: -max(s for s, _ in item[1]))
-    report.results = _results(snapshot, ranked[: limit * 2], limit, passages_per_episode)
+    report.results = _results(snapshot, ranked[: limit * 2], limit, passages_per_episode, ads)
     report.elapsed_ms = (time.perf_counter() - started) * 1000
     return report
+
+
+def _ad_reads(snapshot: search_index.IndexSnapshot, scores: dict[int, float]) -> dict[int, str]:
+    """The candidate rows that are ad reads, with their sponsor's name ("" when unnamed),
+    from the analysis of the same transcript version as the indexed passage."""
+    from podsight.content.models import EpisodeAnalysis
+
+    rows_by_episode: dict[int, list[int]] = {}
+    for row in scores:
+        rows_by_episode.setdefault(int(snapshot.episode_ids[row]), []).append(row)
+    ads: dict[int, str] = {}
+    analyses = EpisodeAnalysis.objects.filter(episode_id__in=rows_by_episode).only(
+        "episode_id", "transcript_version", "sponsors"
+    )
+    for analysis in analyses:
+        if not analysis.sponsors:
+            continue
+        named = {
+            int(no): segment.get("name") or ""
+            for segment in analysis.sponsors
+            for no in segment.get("passages") or ()
+        }
+        for row in rows_by_episode[analysis.episode_id]:
+            if int(snapshot.versions[row]) != analysis.transcript_version:
+                continue  # analysed from another version: its passage numbers differ
+            number = int(snapshot.passage_nos[row])
+            if number in named:
+                ads[row] = named[number]
+    return ads
+
+
+def _names(query: str, sponsor: str) -> bool:
+    """Whether the query names the sponsor (letters and digits only, case-folded)."""
+    squash = re.compile(r"[^0-9a-z]+")
+    name = squash.sub("", sponsor.casefold())
+    return bool(name) and name in squash.sub("", query.casefold())
 
 
 def _results(
@@ -334,6 +385,7 @@ def _results(
     ranked: list[tuple[int, list[tuple[float, int]]]],
     limit: int,
     per_episode: int,
+    ads: dict[int, str],
 ) -> list[EpisodeResult]:
     from podsight.catalog.models import Episode
 
@@ -358,6 +410,7 @@ def _results(
                 score=round(float(score), 6),
                 kind=snapshot.kinds[row],
                 link=deep_link(episode.enclosure_url, snapshot.starts[row]),
+                sponsor=ads.get(row),
             )
             for score, row in hits[:per_episode]
         ]
