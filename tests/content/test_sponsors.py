@@ -291,3 +291,42 @@ def test_a_timed_ad_read_in_twiml(test_data: Path):
     assert read.code == "TWIMMELAI" and "% off" in read.cues
     assert 60 < read.start_s < 120 < read.end_s < 200
     assert detect_sponsors(timed_passages(1, folder / "twiml_500.vtt")) == []
+
+
+# Ad reads and ordinary talk in the catalog's other languages, written for this test (the
+# corpus holds no non-English ad read). The talk uses the words ads use ("código",
+# "Code", "koden") in their everyday senses.
+OTHER_LANGUAGE_READS = [
+    ("Este programa está patrocinado por Lumbre. Lumbre hace estufas que no humean. Visita "
+     "lumbre.es/podcast y usa el código FUEGO10 para un 10 por ciento de descuento.",
+     "Lumbre", "lumbre.es", "FUEGO10"),
+    ("Este episódio é oferecido por Maré. Acesse mare.com.br/podcast e use o cupom MARE20 "
+     "para ganhar 20 por cento de desconto.", "Maré", "mare.com", "MARE20"),
+    ("Diese Sendung wird präsentiert von Bergluft. Geht auf bergluft.de/podcast und nutzt "
+     "den Code BERG15 für 15 Prozent Rabatt.", "Bergluft", "bergluft.de", "BERG15"),
+    ("Cet épisode est sponsorisé par Brioche Dorée. Rendez-vous sur brioche.fr/podcast et "
+     "utilisez le code PAIN10 pour dix pour cent de réduction.", "Brioche Dorée",
+     "brioche.fr", "PAIN10"),
+    ("Det här avsnittet sponsras av Fjällkaffe. Gå till fjallkaffe.se/podcast och använd "
+     "koden KAFFE20 för 20 procents rabatt.", "Fjällkaffe", "fjallkaffe.se", "KAFFE20"),
+]  # fmt: skip
+OTHER_LANGUAGE_TALK = [
+    "El código fuente del programa está en el repositorio; lo revisamos juntos la semana "
+    "pasada.",
+    "O código civil brasileiro foi reformado, e a nossa convidada explica o que mudou.",
+    "Mit dem Code haben wir lange gekämpft, bis der Test endlich grün war.",
+    "Le code de la route a changé en 2023, et nous en parlons avec notre invitée.",
+    "Vi pratar om koden bakom spelet och hur den skrevs på åttiotalet.",
+]
+
+
+@pytest.mark.parametrize(("text", "sponsor", "url", "code"), OTHER_LANGUAGE_READS)
+def test_ad_reads_in_the_other_languages_are_found_and_named(text, sponsor, url, code):
+    verdict = judge_passage(text)
+    assert verdict.is_ad, verdict.cues
+    assert (verdict.names[:1], verdict.url, verdict.code) == ((sponsor,), url, code)
+
+
+@pytest.mark.parametrize("text", OTHER_LANGUAGE_TALK)
+def test_talk_in_the_other_languages_is_not_an_ad_read(text):
+    assert not judge_passage(text).is_ad

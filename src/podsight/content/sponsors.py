@@ -24,6 +24,7 @@ passages for repetition (:func:`repeated_passages`); the analysis step decides w
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -69,6 +70,19 @@ _STRONG: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("promo code", r"\b(?:promo|offer|discount|coupon) code\b"),
         ("% off", r"(?:\d+ ?%|\b(?:\w+ )?percent|\bhalf) off\b"),
         ("free trial", r"\bfree trial\b"),
+        # The same cues in the other languages of the catalog (es, pt, de, fr, sv): an ad
+        # read says who presents the episode, a code to use, and a discount.
+        ("sponsored by", r"\b(?:patrocinad[oa]s? por|presentad[oa] por|ofrecid[oa] por|"
+         r"oferecid[oa] por|apresentad[oa] por|präsentiert von|gesponsert von|"
+         r"unterstützt von|offerte? par|sponsorisée? par|présentée? par|parrainée? par|"
+         r"presenteras av|sponsras av|sponsrat av)\b"),
+        ("use code", r"\b(?:usa|usad|usando|utiliza) el código\b|\bcódigo (?:de descuento|"
+         r"promocional|de desconto)\b|\b(?:use|usem|usando) o (?:código|cupom)\b|"
+         r"\bcupom de desconto\b|\b(?:nutzt|nutze|nutzen sie|verwendet|gebt) (?:den|unseren) "
+         r"(?:gutschein|rabatt)?code\b|\b(?:gutschein|rabatt)code\b|\b(?:utilisez|utilise|"
+         r"entrez) le code\b|\bcode promo\b|\banvänd (?:rabatt)?koden\b|\brabattkod"),
+        ("% off", r"(?:%|\bpor ciento|\bpor cento|\bprozent|\bpour cent|\bprocents?)\s+"
+         r"(?:de\s+)?(?:descuento|desconto|rabatt|réduction|remise)\b"),
     )
 )  # fmt: skip
 
@@ -97,21 +111,27 @@ _WEAK: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 
 # A web address read out to be visited: "example.com/podcast", "example.com slash show",
 # "go to example.com". Each reading counts (a read says its address twice), at most twice.
+# Country domains of the catalog's languages, and "example" (RFC 2606, the demo's brands).
+_TLDS = "es|mx|ar|pt|br|de|at|ch|fr|be|se|eu|uk|example"
 _PROMO_URL = re.compile(
     r"\b(?:(?:go|head)(?: on)?(?: over)? to|visit|check out|learn more at|more (?:info|"
     r"information|details) at|online at)\s*@?\s*(?:the |www\.)?(?:[a-z]+ ){0,2}[a-z0-9][a-z0-9-]*"
-    r"(?:\.| dot )(?:com|net|org|io|co|ai|app|shop)\b|\b[a-z0-9][a-z0-9-]*(?:\.| dot )"
-    r"(?:com|net|org|io|co|fm|ai|app|shop)(?:/| slash )[a-z0-9]",
+    r"(?:\.| dot )(?:com|net|org|io|co|ai|app|shop|" + _TLDS + r")\b|"
+    r"\b[a-z0-9][a-z0-9-]*(?:\.| dot )"
+    r"(?:com|net|org|io|co|fm|ai|app|shop|" + _TLDS + r")(?:/| slash )[a-z0-9]",
     re.IGNORECASE,
 )
 _DOMAIN = re.compile(
-    r"\b((?:www\.)?([a-z0-9][a-z0-9-]*)(?:\.| dot )(?:com|net|org|io|co|fm|ai|app|shop))\b",
+    r"\b((?:www\.)?([a-z0-9][a-z0-9-]*)(?:\.| dot )"
+    r"(?:com|net|org|io|co|fm|ai|app|shop|" + _TLDS + r"))\b",
     re.IGNORECASE,
 )
 _LAST_WORD = re.compile(r"(?<![\w.])([a-z]{3,}) $")  # a lower-case word right before
 _NOT_IN_ADDRESS = frozenset(
     "the and our your their visit check out over head go going more info information "
-    "website site online email details today now just also then see find at dot com".split()
+    "website site online email details today now just also then see find at dot com "
+    # the same small words in the catalog's other languages ("visita", "geht auf", "sur")
+    "visita visite entra acesse auf unter geht besucht sur rendez till och sidan para".split()
 )
 # Platforms a show names for itself (support us, follow us, write to us): never a sponsor.
 _OWN_PLATFORMS = frozenset(
@@ -133,7 +153,9 @@ _NAME_AFTER = re.compile(
     r"by|support (?:for (?:this|the) (?:show|podcast|episode) )?(?:comes|is provided) from|"
     r"thanks? (?:you )?to (?:our|today'?s)"
     r" sponsors?,?|(?:today'?s|this week'?s|this episode'?s) sponsor (?:is|,)|our (?:friends|"
-    r"partners?|sponsors?) (?:over )?(?:at|from)|(?:and|also|plus) (?:by|from))\s+"
+    r"partners?|sponsors?) (?:over )?(?:at|from)|(?:and|also|plus) (?:by|from)|"
+    r"patrocinad[oa]s? por|ofrecid[oa] por|oferecid[oa] por|präsentiert von|gesponsert von|"
+    r"offerte? par|sponsorisée? par|presenteras av|sponsras av)\s+"
     r"(?:(?:the|our) (?:\w+ )?(?:folks|people|team|friends) (?:at|over at|from) )?"
     r"([^.,;:!?\n]{1,60})",
     re.IGNORECASE,
@@ -143,6 +165,10 @@ _CODE = re.compile(
     r"code,? "
     r"([A-Za-z0-9]{2,20}(?: [A-Z0-9]{2,10})?)",
     re.IGNORECASE,
+)
+# The other languages name the code after its word; only an upper-case code counts there.
+_CODE_INTL = re.compile(
+    r"\b(?i:código|cupom|code|koden|rabattkoden?)\s+([A-Z0-9]{3,20})\b"
 )
 _CODE_STOP = frozenset("at for and to when on the in".split())
 _WORD = re.compile(r"[\w']+")
@@ -192,7 +218,9 @@ class SponsorSegment:
 
 
 def _squash(text: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", text.lower())
+    # Accents folded first: "Fjällkaffe" is read out as fjallkaffe.se.
+    folded = unicodedata.normalize("NFKD", text.lower())
+    return re.sub(r"[^a-z0-9]", "", folded)
 
 
 def _clean_name(raw: str) -> str:
@@ -265,6 +293,8 @@ def judge_passage(text: str, *, repeated: bool = False) -> PassageVerdict:
     if (found := _CODE.search(text)) is not None:
         words = [w for w in found.group(1).split() if w.lower() not in _CODE_STOP]
         code = " ".join(words[:1]).upper() if words else ""
+    if not code and (found := _CODE_INTL.search(text)) is not None:
+        code = found.group(1)
     return PassageVerdict(score=score, cues=tuple(cues), names=tuple(names), url=url, code=code)
 
 
