@@ -143,6 +143,13 @@ def test_analyze_end_to_end(home: Path, test_data: Path, local_server: RouteServ
     assert EpisodeAnalysis.objects.get(episode_id=third.pk).transcript_version == 2
     assert run_step("content.analyze", episode_ids=[first.pk], force=True).analysed == 1
 
+    # The chapters document fails now: the publisher's chapters fetched before are kept.
+    local_server.routes["/chapters.json"] = lambda request: Reply(503, b"", {})
+    down = run_step("content.analyze", episode_ids=[angels.pk], force=True)
+    assert down.analysed == 1 and "kept" in down.chapter_errors[0]
+    kept = EpisodeAnalysis.objects.get(episode_id=angels.pk)
+    assert kept.chapters_source == "feed" and len(kept.chapters) == 9
+
     # A merged-away episode is no longer offered as similar.
     third.refresh_from_db()
     first.merged_into = second

@@ -292,6 +292,13 @@ def analyze_episodes(
     # The show pass: repetition among each touched show's latest episodes.
     repeats, extra = _show_pass(todo, embedder.name, report)
 
+    # Chapters a feed's document gave before: kept when that document cannot be fetched now
+    # (a server down for a day must not turn the publisher's chapters into guessed ones).
+    feed_before = dict(
+        EpisodeAnalysis.objects.filter(
+            episode_id__in=[pk for pk, *_ in [*todo, *extra]], chapters_source="feed"
+        ).values_list("episode_id", "chapters")
+    )
     results: list[EpisodeFindings] = []
     with (
         make_client() as client,
@@ -307,8 +314,14 @@ def analyze_episodes(
                 timings=report.timings,
             )
             if findings.chapters_error:
-                report.chapter_errors.append(f"episode {pk}: {findings.chapters_error}")
-                progress.note(f"episode {pk}: chapters: {findings.chapters_error}")
+                kept = pk in feed_before
+                if kept:
+                    findings.chapters, findings.chapters_source = feed_before[pk], "feed"
+                note = f"episode {pk}: chapters: {findings.chapters_error}" + (
+                    " (the feed's chapters fetched before are kept)" if kept else ""
+                )
+                report.chapter_errors.append(note.replace(": chapters:", ":", 1))
+                progress.note(note)
             results.append(findings)
             task.advance(1, item=str(pk))
 
