@@ -260,3 +260,108 @@ for e in client.get("/api/episodes").json()["results"]:
     out[e["title"]] = detail["topics"][0]["topic"] if detail["topics"] else None
 print(json.dumps(out))
 """
+
+
+# --- fast runs on made-up passages (no model, no lake): what a run writes, and when ------
+
+
+class _Embedder:
+    name = "test/unit"
+
+
+def _passages(pk: int, direction: int, version: int = 0) -> list:
+    import numpy as np
+
+    from podsight.content.segments import Passage
+
+    out = []
+    for n in range(4):
+        v = np.zeros(384, dtype=np.float32)
+        v[direction], v[10 + n] = 1.0, 0.3
+        text = f"Compost heaps warm the soil of market gardens in spring, part {n}."
+        out.append(Passage(pk, version, n, n * 40.0, n * 40.0 + 40, text,
+                           vector=v / np.linalg.norm(v)))  # fmt: skip
+    return out
+
+
+@pytest.fixture
+def fake_run(home: Path, monkeypatch: pytest.MonkeyPatch):
+    """``analyze_episodes`` with passages made here: no embedding, no lake, no index."""
+    from podsight.content import analyze, embed
+
+    made: dict[int, list] = {}
+    monkeypatch.setattr(embed, "get_embedder", lambda name=None: _Embedder())
+    monkeypatch.setattr(analyze, "_build_passages", lambda ids, progress: None)
+    monkeypatch.setattr(analyze, "_update_index", lambda progress: None)
+    monkeypatch.setattr(analyze, "episode_topics", lambda passages, skip=(): [])
+    monkeypatch.setattr(
+        analyze,
+        "load_passages",
+        lambda pairs, name: {pk: made[pk] for pk, _ in pairs if pk in made},
+    )
+    return made
+
+
+def test_a_failed_index_update_or_a_lost_vector_is_not_a_done_analysis(
+    fake_run: dict, monkeypatch: pytest.MonkeyPatch
+):
+    from podsight.content import analyze
+    from podsight.content.similar import vectors_path
+    from podsight.errors import StorageError
+
+    a = make_episode("One", published_at=datetime(2025, 1, 1, tzinfo=UTC))
+    b = make_episode("Two", channel=a.channel, published_at=datetime(2025, 2, 1, tzinfo=UTC))
+    fake_run.update({a.pk: _passages(a.pk, 0), b.pk: _passages(b.pk, 1)})
+
+    def broken(progress):
+        raise StorageError("the index is broken")
+
+    monkeypatch.setattr(analyze, "_update_index", broken)
+    with pytest.raises(StorageError):
+        analyze.analyze_episodes()
+    # The analyses are stored, and so are the vectors they stand for.
+    assert EpisodeAnalysis.objects.count() == 2
+    assert [s.episode_id for s in similar_episodes(a.pk)] == [b.pk]
+
+    monkeypatch.setattr(analyze, "_update_index", lambda progress: None)
+    assert analyze.analyze_episodes().unchanged == 2
+    # The vectors are gone (a run that died before writing them): analysed again.
+    vectors_path().unlink()
+    again = analyze.analyze_episodes()
+    assert again.analysed == 2 and again.unchanged == 0
+    assert [s.episode_id for s in similar_episodes(b.pk)] == [a.pk]
+    # A damaged file: every episode's vector is written again, not a crash.
+    vectors_path().write_bytes(b"PK\x03\x04 not a zip")
+    assert analyze.analyze_episodes().analysed == 2
+    assert [s.episode_id for s in similar_episodes(a.pk)] == [b.pk]
+
+
+def test_older_episodes_analysed_again_keep_their_show_language(
+    fake_run: dict, monkeypatch: pytest.MonkeyPatch
+):
+    """The show pass's older episodes (their ad reads changed) are analysed in the show's
+    language, like the new ones, not in English."""
+    from podsight.content import analyze
+
+    old = make_episode("Ancien", language="fr", published_at=datetime(2025, 1, 1, tzinfo=UTC))
+    new = make_episode("Nouveau", channel=old.channel,
+                       published_at=datetime(2025, 2, 1, tzinfo=UTC))  # fmt: skip
+    fake_run.update({old.pk: _passages(old.pk, 0), new.pk: _passages(new.pk, 1)})
+    assert analyze.analyze_episodes(episode_ids=[old.pk]).analysed == 1
+
+    def show_pass(todo, name, report):
+        extra = [(old.pk, old.channel_id, old.published_at, None, fake_run[old.pk])]
+        return {}, extra
+
+    languages = {}
+    real = analyze.analyze_episode
+
+    def recording(passages, **kwargs):
+        languages[passages[0].episode_id] = kwargs.get("language")
+        return real(passages, **kwargs)
+
+    monkeypatch.setattr(analyze, "_show_pass", show_pass)
+    monkeypatch.setattr(analyze, "analyze_episode", recording)
+    report = analyze.analyze_episodes()
+    assert report.analysed == 1 and report.reanalysed_for_repeats == 1
+    assert languages == {new.pk: "fr", old.pk: "fr"}

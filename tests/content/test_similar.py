@@ -6,9 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from podsight.content.segments import Passage
-from podsight.content.similar import EpisodeVectors, episode_vector, load_vectors, save_vectors
+from podsight.content.similar import (
+    EpisodeVectors,
+    episode_vector,
+    load_vectors,
+    save_vectors,
+    store_vectors,
+)
+from podsight.errors import StorageError
 
 
 def _unit(*values: float) -> np.ndarray:
@@ -47,3 +55,57 @@ def test_update_replace_and_embedder_change(tmp_path: Path):
     loaded.remove([7])
     assert loaded.ids.tolist() == []
     assert load_vectors(tmp_path / "none.npz").ids.tolist() == []
+
+
+def test_concurrent_writers_keep_each_others_vectors(tmp_path: Path, monkeypatch):
+    import threading
+
+    monkeypatch.setenv("PODSIGHT_HOME", str(tmp_path / "home"))
+    path = tmp_path / "home" / "analysis" / "episode_vectors.npz"
+    start = threading.Barrier(8)
+
+    def write(i: int) -> None:
+        start.wait()
+        for j in range(5):
+            store_vectors({i * 10 + j: _unit(1, i, j)}, "model/a", path)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert load_vectors(path).ids.tolist() == sorted(i * 10 + j for i in range(8) for j in range(5))
+    assert [p.name for p in path.parent.iterdir()] == ["episode_vectors.npz"]  # no scratch left
+
+
+def test_a_damaged_file_is_a_storage_error_saying_what_to_run(tmp_path: Path):
+    path = tmp_path / "episode_vectors.npz"
+    store = EpisodeVectors()
+    store.update({1: _unit(1)}, "model/a")
+    save_vectors(store, path)
+    data = path.read_bytes()
+    for damaged in (data[: len(data) // 2], b"", b"not numpy at all"):
+        path.write_bytes(damaged)
+        with pytest.raises(StorageError, match=r"podsight content analyze --force"):
+            load_vectors(path)
+    # Readable, but not a vectors file of ours.
+    np.savez(path, ids=np.array([1, 2]), matrix=np.zeros((1, 384), dtype=np.float32),
+             embedder=np.array("model/a"))  # fmt: skip
+    with pytest.raises(StorageError, match="rebuild"):
+        load_vectors(path)
+
+
+@pytest.mark.django_db
+def test_the_api_answers_503_for_a_damaged_file(tmp_path: Path, monkeypatch, client):
+    from passage_helpers import make_episode
+
+    from podsight.content.similar import vectors_path
+
+    monkeypatch.setenv("PODSIGHT_HOME", str(tmp_path / "home"))
+    episode = make_episode("One")
+    vectors_path().parent.mkdir(parents=True)
+    vectors_path().write_bytes(b"PK\x03\x04 half a file")
+    response = client.get(f"/api/episodes/{episode.pk}/similar")
+    assert response.status_code == 503
+    error = response.json()["error"]
+    assert error["code"] == "unavailable" and "content analyze --force" in error["message"]

@@ -10,7 +10,10 @@ and the passage index and the episode vectors (:mod:`.similar`) are updated. The
 go to :class:`~podsight.content.models.EpisodeAnalysis`.
 
 Incremental: an episode whose analysis was made from the same transcript version with the
-same embedder is not analysed again (``force`` does it anyway). Repetition is a show-level
+same embedder, and whose vector is stored, is not analysed again (``force`` does it
+anyway). The vectors are written before the analyses are committed, both under the
+content lock; a run that fails or dies in between leaves episodes without a vector or
+without a current analysis, and the next run analyses them again. Repetition is a show-level
 fact, so the show pass is cheap and separate: the passages of the show's
 :data:`REPEAT_WINDOW` latest analysed episodes are compared with the new ones (vectors and
 word 5-grams, no embedding), and an older episode whose ad reads change because a new
@@ -235,7 +238,9 @@ def analyze_episodes(
     from podsight.catalog.models import Episode
     from podsight.content.embed import get_embedder
     from podsight.content.models import EpisodeAnalysis, EpisodeTranscript
-    from podsight.content.similar import EpisodeVectors, load_vectors, save_vectors
+    from podsight.content.passages import content_lock
+    from podsight.content.similar import load_vectors, store_vectors
+    from podsight.errors import StorageError
     from podsight.sources.rss.fetch import make_client
 
     report = AnalysisReport()
@@ -260,10 +265,25 @@ def analyze_episodes(
             "episode_id", "transcript_version", "embedder"
         )
     }
-    # What needs analysing: never analysed, or from another version or embedder.
+    try:
+        vectors = load_vectors()
+    except StorageError:  # damaged: every episode's vector is written again
+        vectors = None
+    if vectors is not None and vectors.embedder != embedder.name:
+        vectors = None
+
+    def has_vector(pk: int) -> bool:
+        return vectors is not None and vectors.vector(pk) is not None
+
+    # What needs analysing: never analysed, from another version or embedder, or its
+    # vector is missing (a run that stopped before writing it).
     candidates = []
     for row in rows:
-        if not force and done.get(row[0]) == (versions.get(row[0], 0), embedder.name):
+        if (
+            not force
+            and done.get(row[0]) == (versions.get(row[0], 0), embedder.name)
+            and has_vector(row[0])
+        ):
             report.unchanged += 1
         else:
             candidates.append(row)
@@ -279,7 +299,7 @@ def analyze_episodes(
     report.timings["passages"] += time.perf_counter() - clock
 
     stored = load_passages([(r[0], versions.get(r[0], 0)) for r in candidates], embedder.name)
-    language = {r[0]: r[4] for r in candidates}
+    language = {r[0]: r[4] or "" for r in candidates}
     todo = []
     for pk, channel_id, published_at, chapters_ref, _language in candidates:
         passages = stored.get(pk, [])
@@ -291,6 +311,14 @@ def analyze_episodes(
 
     # The show pass: repetition among each touched show's latest episodes.
     repeats, extra = _show_pass(todo, embedder.name, report)
+    # The older episodes analysed again are in their own show's language too.
+    from podsight.catalog.models import Channel
+
+    show_language = dict(
+        Channel.objects.filter(pk__in={item[1] for item in extra}).values_list("pk", "language")
+    )
+    for pk, channel_id, *_ in extra:
+        language.setdefault(pk, show_language.get(channel_id) or "")
 
     # Chapters a feed's document gave before: kept when that document cannot be fetched now
     # (a server down for a day must not turn the publisher's chapters into guessed ones).
@@ -326,37 +354,37 @@ def analyze_episodes(
             task.advance(1, item=str(pk))
 
     now = timezone.now()
-    with transaction.atomic():
-        for f in results:
-            EpisodeAnalysis.objects.update_or_create(
-                episode_id=f.episode_id,
-                defaults={
-                    "transcript_version": f.version,
-                    "notes_only": f.notes_only,
-                    "passages": f.passages,
-                    "embedder": embedder.name,
-                    "keywords": f.keywords,
-                    "topics": f.topics,
-                    "chapters": f.chapters,
-                    "chapters_source": f.chapters_source,
-                    "sponsors": f.sponsors,
-                    "analyzed_at": now,
-                },
-            )
+    # The vectors first, then the analyses that count an episode as done; one writer at a
+    # time (concurrent runs keep each other's vectors).
+    with content_lock():
+        clock = time.perf_counter()
+        found = {f.episode_id: f.vector for f in results if f.vector is not None}
+        if found:
+            store_vectors(found, embedder.name)
+        report.timings["vectors"] += time.perf_counter() - clock
+        with transaction.atomic():
+            for f in results:
+                EpisodeAnalysis.objects.update_or_create(
+                    episode_id=f.episode_id,
+                    defaults={
+                        "transcript_version": f.version,
+                        "notes_only": f.notes_only,
+                        "passages": f.passages,
+                        "embedder": embedder.name,
+                        "keywords": f.keywords,
+                        "topics": f.topics,
+                        "chapters": f.chapters,
+                        "chapters_source": f.chapters_source,
+                        "sponsors": f.sponsors,
+                        "analyzed_at": now,
+                    },
+                )
 
+    # The index follows the lake's current passages: a run that fails here is caught up
+    # by the next one, whatever the analyses say.
     clock = time.perf_counter()
     report.index_report = _update_index(progress)
     report.timings["index"] += time.perf_counter() - clock
-
-    clock = time.perf_counter()
-    if results:
-        # A copy: the loaded object is the process's cache, which readers share.
-        cached = load_vectors()
-        store = EpisodeVectors(cached.embedder, cached.ids, cached.matrix)
-        store.update({f.episode_id: f.vector for f in results if f.vector is not None},
-                     embedder.name)  # fmt: skip
-        save_vectors(store)
-    report.timings["vectors"] += time.perf_counter() - clock
 
     report.analysed = len(todo)
     report.reanalysed_for_repeats = len(extra)

@@ -6,6 +6,13 @@ keeps one vector per analysed episode in ``PODSIGHT_HOME/analysis/episode_vector
 (ids, embedder, float32 rows): small next to the passages (1,000 episodes: 1.5 MB) and
 searched exactly, a matrix product per request.
 
+The file is written under :func:`podsight.content.passages.content_lock` (read, update,
+write: two ``content analyze`` runs never lose each other's vectors) through a temporary
+file of its own in the same folder, moved into place. A damaged file is a
+:class:`~podsight.errors.StorageError` for readers (the API's 503, saying how to rebuild
+it); the analysis treats an episode without a vector as not analysed, so its next run
+writes the missing vectors again.
+
 Neighbours exclude the episode itself and episodes merged into another (their survivor
 stands for them); each comes with its cosine ``score``, the topics and keywords it shares
 with the episode, and whether it was published before or after it.
@@ -14,7 +21,9 @@ with the episode, and whether it was published before or after it.
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
+import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +32,7 @@ import numpy as np
 
 from podsight import conf
 from podsight.content.segments import Passage
+from podsight.errors import StorageError
 
 __all__ = [
     "DEFAULT_K",
@@ -32,6 +42,7 @@ __all__ = [
     "load_vectors",
     "save_vectors",
     "similar_episodes",
+    "store_vectors",
     "vectors_path",
 ]
 
@@ -91,36 +102,102 @@ class EpisodeVectors:
         return None
 
 
-_cache: dict[Path, tuple[float, EpisodeVectors]] = {}
+# Keyed by (mtime, inode, size): a replaced file is a new inode even when the clock's
+# granularity gives two writes the same mtime.
+_cache: dict[Path, tuple[tuple[int, int, int], EpisodeVectors]] = {}
 _lock = threading.Lock()
+
+
+def _damaged(path: Path, why: object) -> StorageError:
+    return StorageError(
+        f"the similar-episode vectors in {path} cannot be read ({why}); run "
+        "`podsight content analyze --force` to rebuild them"
+    )
+
+
+def _read(path: Path) -> EpisodeVectors:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            loaded = EpisodeVectors(
+                str(data["embedder"]),
+                data["ids"].astype(np.int64),
+                data["matrix"].astype(np.float32),
+            )
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        raise _damaged(path, exc) from exc
+    ids, matrix = loaded.ids, loaded.matrix
+    if ids.ndim != 1 or matrix.ndim != 2 or matrix.shape[0] != len(ids):
+        raise _damaged(path, f"{len(ids)} ids for a matrix of shape {matrix.shape}")
+    if len(ids) and np.any(np.diff(ids) <= 0):
+        raise _damaged(path, "ids out of order")
+    return loaded
 
 
 def load_vectors(path: Path | None = None) -> EpisodeVectors:
     """The stored episode vectors (empty when none are stored yet), cached per process
-    until the file changes."""
+    until the file changes; :class:`StorageError` when the file cannot be read."""
     path = path or vectors_path()
     try:
-        mtime = path.stat().st_mtime_ns
+        stat = path.stat()
     except FileNotFoundError:
         return EpisodeVectors()
+    except OSError as exc:
+        raise _damaged(path, exc) from exc
+    key = (stat.st_mtime_ns, stat.st_ino, stat.st_size)
     with _lock:
         cached = _cache.get(path)
-        if cached is None or cached[0] != mtime:
-            with np.load(path, allow_pickle=False) as data:
-                loaded = EpisodeVectors(
-                    str(data["embedder"]), data["ids"].astype(np.int64), data["matrix"]
-                )
-            _cache[path] = (mtime, loaded)
+        if cached is None or cached[0] != key:
+            _cache[path] = (key, _read(path))
         return _cache[path][1]
 
 
 def save_vectors(vectors: EpisodeVectors, path: Path | None = None) -> None:
-    """Write the vectors atomically (a reader sees the old file or the new one)."""
+    """Write the vectors atomically (a reader sees the old file or the new one), under the
+    content lock, through a temporary file of this writer's own."""
+    from podsight.content.passages import content_lock
+
     path = path or vectors_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    scratch = path.with_suffix(".tmp.npz")
-    np.savez(scratch, embedder=np.array(vectors.embedder), ids=vectors.ids, matrix=vectors.matrix)
-    os.replace(scratch, path)
+    with content_lock():
+        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, moved or removed
+            dir=path.parent, prefix=f".{path.stem}.", suffix=".npz", delete=False
+        )
+        try:
+            with handle:
+                np.savez(
+                    handle,
+                    embedder=np.array(vectors.embedder),
+                    ids=vectors.ids,
+                    matrix=vectors.matrix,
+                )
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(handle.name, path)
+        except BaseException:
+            Path(handle.name).unlink(missing_ok=True)
+            raise
+
+
+def store_vectors(
+    vectors: Mapping[int, np.ndarray], embedder: str, path: Path | None = None
+) -> EpisodeVectors:
+    """Set these episodes' vectors in the stored file: read, update and write under the
+    content lock, so concurrent writers keep each other's vectors. A damaged file is
+    started again from these vectors (the analysis re-analyses the episodes whose vectors
+    are missing)."""
+    from podsight.content.passages import content_lock
+
+    path = path or vectors_path()
+    with content_lock():
+        try:
+            current = load_vectors(path)
+        except StorageError:
+            current = EpisodeVectors()
+        # A copy: the loaded object is the process's cache, which readers share.
+        store = EpisodeVectors(current.embedder, current.ids, current.matrix)
+        store.update(vectors, embedder)
+        save_vectors(store, path)
+    return store
 
 
 @dataclass(frozen=True, slots=True)
