@@ -208,3 +208,61 @@ def test_a_words_index_removed_under_a_reader_is_no_error(catalog, tmp_path):
     assert _top(report) == catalog["bees"].pk
     assert (tmp_path / "index" / "text" / "meta.json").is_file()
     assert _top(search("honey bees dance", method="keyword")) == catalog["bees"].pk
+
+
+def test_changed_show_notes_replace_the_notes_passage_in_lake_and_index(catalog):
+    from podsight.content.passages import read_passages
+
+    notes = make_episode("Knitting", notes="Circular needles make a seamless scarf.")
+    build_passages()
+    update_index()
+    assert _top(search("circular needles scarf", method="keyword")) == notes.pk
+    notes.title, notes.description_text = "Pottery", "Throwing a clay bowl on the wheel."
+    notes.save()
+    report = build_passages()
+    assert report.built_pairs == [(notes.pk, 0)] and report.notes == 1
+    rows = read_passages([(notes.pk, 0)])
+    assert rows.column("text").to_pylist() == ["Pottery. Throwing a clay bowl on the wheel."]
+    assert update_index().action == "updated"
+    hits = search("throwing a clay bowl on the wheel", method="keyword").results
+    assert hits[0].episode_id == notes.pk and hits[0].passages[0].text.startswith("Pottery")
+    old = search("circular needles scarf", method="keyword").results
+    assert notes.pk not in [r.episode_id for r in old]
+    assert build_passages().built == 0 and update_index().action == "current"
+
+
+def test_an_unreadable_index_is_read_again_before_anything_is_rebuilt(catalog, monkeypatch):
+    real, calls = search_index.load_snapshot, []
+
+    def flaky(path=None):  # a reader that caught the manifest mid-replace once
+        calls.append(path)
+        if len(calls) == 1:
+            raise ValueError("rows.parquet is being replaced")
+        return real(path)
+
+    def no_rebuild(**kwargs):
+        raise AssertionError("a second read would have done")
+
+    search_index.reset_snapshots()
+    monkeypatch.setattr(search_index, "load_snapshot", flaky)
+    monkeypatch.setattr(search_index, "update_index", no_rebuild)
+    assert _top(search("volcanic ash and aeroplanes")) == catalog["volcano"].pk
+    assert len(calls) == 2
+
+
+def test_a_large_catalog_is_never_indexed_inside_a_search(catalog, tmp_path, monkeypatch):
+    from podsight.content.passages import ContentBusy
+
+    monkeypatch.setenv("PODSIGHT_ANN_MIN", "5")  # the catalog's passages are more than this
+    (tmp_path / "index" / "manifest.json").unlink()
+    search_index.reset_snapshots()
+    with pytest.raises(ContentBusy, match="run `podsight content analyze`"):
+        search("volcanic ash")
+    assert not (tmp_path / "index" / "manifest.json").exists()
+    update_index()
+    manifest = read_manifest()
+    (tmp_path / "index" / manifest["generation"] / "vectors.usearch").write_bytes(b"junk")
+    search_index.reset_snapshots()
+    with pytest.raises(ContentBusy, match="unreadable"):
+        search("volcanic ash")
+    assert read_manifest()["generation"] == manifest["generation"]

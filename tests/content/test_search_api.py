@@ -105,6 +105,21 @@ def test_bad_parameters_are_400s_naming_the_parameter(catalog, query, field):
     assert field in body["details"], body
 
 
+def test_a_missing_index_of_a_large_catalog_is_a_503_asking_for_content_analyze(
+    catalog, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("PODSIGHT_ANN_MIN", "3")  # fewer than the catalog's passages
+    (tmp_path / "index" / "manifest.json").unlink()
+    search_index.reset_snapshots()
+    response = APIClient().get("/api/search", {"q": "sourdough"})
+    assert response.status_code == 503, response.content
+    error = response.json()["error"]
+    assert error["code"] == "unavailable" and "podsight content analyze" in error["message"]
+    monkeypatch.delenv("PODSIGHT_ANN_MIN")  # a small catalog: built inline, answered
+    response = APIClient().get("/api/search", {"q": "sourdough"})
+    assert response.status_code == 200 and response.json()["results"], response.content
+
+
 def test_search_is_in_the_openapi_document(db):
     schema = APIClient().get("/api/schema", {"format": "json"}).json()
     operation = schema["paths"]["/api/search"]["get"]

@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from podsight import conf
@@ -319,6 +320,36 @@ def _in_lake(wanted: set[tuple[int, int]], embedder: str) -> pa.Table:
     return read_passages(wanted, embedder=embedder)
 
 
+def _notes_stamps(table: pa.Table) -> dict[str, int]:
+    """episode → its notes passage's ``created_at`` (µs) in ``table``: the manifest keeps
+    them, since a changed notes passage keeps its (episode, version)."""
+    notes = table.filter(pc.equal(table.column("kind"), "notes"))
+    stamps = notes.column("created_at").cast(pa.int64()).to_pylist()
+    return {
+        str(e): int(t) for e, t in zip(notes.column("episode_id").to_pylist(), stamps, strict=True)
+    }
+
+
+def _lake_notes_stamps(wanted: set[tuple[int, int]], embedder: str) -> dict[tuple[int, int], int]:
+    """(episode, version) → ``created_at`` (µs) of the wanted notes passages in the lake."""
+    from podsight import lake
+    from podsight.lake.tables import PASSAGES
+
+    if not lake.exists(PASSAGES):
+        return {}
+    rows = lake.query(
+        "SELECT episode_id, version, epoch_us(max(created_at)) FROM p "
+        "WHERE kind = 'notes' AND embedder = ? GROUP BY episode_id, version",
+        [embedder],
+        p=PASSAGES,
+    )
+    return {
+        (e, v): int(t)
+        for e, v, t in zip(*(rows.column(i).to_pylist() for i in range(3)), strict=True)
+        if (e, v) in wanted
+    }
+
+
 def _rebuild(
     path: Path,
     manifest: dict[str, Any] | None,
@@ -336,7 +367,7 @@ def _rebuild(
     os.replace(path / "text.building", path / "text")
     generation = _next_generation(path, manifest)
     kind = _write_generation(path / generation, rows, _vectors(table), None, progress)
-    _commit(path, generation, embedder, rows, kind, table.num_rows)
+    _commit(path, generation, embedder, rows, kind, table.num_rows, _notes_stamps(table))
     episodes = len(set(rows.column("episode_id").to_pylist()))
     return IndexReport("rebuilt", kind, rows.num_rows, episodes, rows.num_rows, 0)
 
@@ -462,7 +493,13 @@ def _vectors_of(
 
 
 def _commit(
-    path: Path, generation: str, embedder: str, rows: pa.Table, kind: str, next_key: int
+    path: Path,
+    generation: str,
+    embedder: str,
+    rows: pa.Table,
+    kind: str,
+    next_key: int,
+    notes: dict[str, int],
 ) -> None:
     episodes: dict[str, int] = {}
     for episode, version in zip(
@@ -479,6 +516,7 @@ def _commit(
             "count": rows.num_rows,
             "next_key": int(next_key),
             "episodes": episodes,
+            "notes": {e: t for e, t in notes.items() if e in episodes},
             "ann": ANN_PARAMS if kind == "ann" else None,
             "updated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         },
@@ -504,6 +542,10 @@ def _update(
     # Episodes never built have no passages: "wanted" only counts once in the lake.
     missing = wanted - have
     drop_pairs = have - wanted
+    # A notes passage rewritten since (new title or notes) keeps its pair: its stamp tells.
+    indexed_notes = manifest.get("notes") or {}
+    stamps = _lake_notes_stamps(wanted & have, embedder)
+    missing |= {(e, v) for (e, v), t in stamps.items() if indexed_notes.get(str(e)) != t}
     table = _in_lake(missing, embedder) if missing else None
     adding = table if table is not None and table.num_rows else None
     if adding is None and not drop_pairs:
@@ -543,7 +585,10 @@ def _update(
         removed_keys=removed_keys if was_ann else None,
         added=added,
     )
-    _commit(path, generation, embedder, rows, kind, next_key)
+    notes = {e: t for e, t in indexed_notes.items() if int(e) not in drop_episodes}
+    if adding is not None:
+        notes.update(_notes_stamps(adding))
+    _commit(path, generation, embedder, rows, kind, next_key, notes)
     episodes = len(set(rows.column("episode_id").to_pylist()))
     return IndexReport(
         "updated",

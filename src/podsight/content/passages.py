@@ -13,7 +13,9 @@ have no times. A transcript timed only here and there (a JSON without ``endTime`
 the missing times filled in from its neighbours; under half timed, it counts as untimed.
 
 An episode without a transcript gets one ``kind="notes"`` passage from its title and show
-notes (version 0), so it can still be found.
+notes (version 0), so it can still be found. It is a view of the current notes, not
+history: when the title or notes change, the next build replaces it in the lake (same key,
+a new ``created_at``), and :mod:`.index` re-indexes it.
 
 Building (:func:`build_passages`): for every canonical episode, its current transcript
 version (``EpisodeTranscript.version``) or its notes; an episode whose (version, embedder)
@@ -25,6 +27,7 @@ of superseded versions stay in the lake (history); search uses the current ones 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import re
 import threading
@@ -349,13 +352,30 @@ def read_passages(
     return table
 
 
-def _built(embedder: str) -> set[tuple[int, int]]:
+def _built(embedder: str) -> dict[tuple[int, int], str | None]:
+    """(episode, version) pairs with passages of ``embedder`` → the md5 of the text of
+    their notes passage (``None``: transcript passages)."""
     if not lake.exists(PASSAGES):
-        return set()
+        return {}
     rows = lake.query(
-        "SELECT DISTINCT episode_id, version FROM p WHERE embedder = ?", [embedder], p=PASSAGES
+        "SELECT episode_id, version, max(CASE WHEN kind = 'notes' THEN md5(text) END) "
+        "FROM p WHERE embedder = ? GROUP BY episode_id, version",
+        [embedder],
+        p=PASSAGES,
     )
-    return set(zip(rows.column(0).to_pylist(), rows.column(1).to_pylist(), strict=True))
+    return {
+        (e, v): digest
+        for e, v, digest in zip(*(rows.column(i).to_pylist() for i in range(3)), strict=True)
+    }
+
+
+def _notes_digest(title: str, notes: str) -> str | None:
+    passage = notes_passage(0, title, notes)
+    return None if passage is None else hashlib.md5(passage.text.encode()).hexdigest()  # noqa: S324
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 _held = threading.local()
@@ -464,7 +484,14 @@ def build_passages(
         plans = _plans(episode_ids)
         report.episodes = len(plans)
         done = _built(embedder.name)
-        todo = [p for p in plans if (p[0], p[1]) not in done]
+        # A notes passage is a view of the current title and notes: rebuilt (replaced in
+        # the lake) when they changed since, though its (episode, version) is the same.
+        refresh = {
+            (e, v)
+            for e, v, title, notes in plans
+            if done.get((e, v)) is not None and done[(e, v)] != _notes_digest(title, notes)
+        }
+        todo = [p for p in plans if (p[0], p[1]) not in done or (p[0], p[1]) in refresh]
         report.current = len(plans) - len(todo)
         segments = read_current_segments([e for e, v, _, _ in todo if v > 0])
         pending: list[Passage] = []
@@ -481,6 +508,10 @@ def build_passages(
                             version,
                         )
                     passage = notes_passage(episode, title, notes)
+                    if passage is None and (episode, version) in refresh:
+                        # Title and notes emptied: the old text stays (the lake is only
+                        # appended to or upserted), as before this episode changed.
+                        log.warning("episode %s: title and notes are now empty", episode)
                     if passage is not None:
                         # Keyed by the (textless) transcript's version: it is current,
                         # so the next run skips it instead of embedding it again.
@@ -508,7 +539,19 @@ def build_passages(
                 report.embed_s += time.perf_counter() - t0
                 for passage, vector in zip(batch, vectors, strict=True):
                     passage.vector = vector
-                lake.append(PASSAGES, passages_to_table(batch, embedder.name))
+                fresh = [p for p in batch if (p.episode_id, p.version) not in refresh]
+                if fresh:
+                    lake.append(PASSAGES, passages_to_table(fresh, embedder.name))
+                replaced = [p for p in batch if (p.episode_id, p.version) in refresh]
+                if replaced:
+                    # Upsert by (episode, version, passage_no), only this embedder's rows.
+                    ids = ", ".join(sorted({str(p.episode_id) for p in replaced}))
+                    lake.merge(
+                        PASSAGES,
+                        passages_to_table(replaced, embedder.name),
+                        within=f"t.embedder = {_sql_text(embedder.name)} "
+                        f"AND t.episode_id IN ({ids})",
+                    )
                 report.passages += len(batch)
                 task.advance(len(batch))
                 at = end

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from podsight.content import index as search_index
+from podsight.content.passages import ContentBusy
 from podsight.errors import InputError, StorageError
 
 __all__ = [
@@ -184,14 +185,50 @@ def _check(query: str, limit: int, language: str | None, channel: int | None) ->
     return query
 
 
+def _load_twice() -> tuple[search_index.IndexSnapshot | None, Exception | None]:
+    """The current snapshot, tried twice: a read that failed while a writer replaced the
+    manifest or a generation usually succeeds on the next one."""
+    for attempt in (1, 2):
+        try:
+            return search_index.load_snapshot(), None
+        except Exception as exc:  # any damage to the files: the caller decides
+            if attempt == 2:
+                return None, exc
+            log.info("search index unreadable (%s): reading it again", exc)
+            search_index.reset_snapshots()
+    raise AssertionError("unreachable")
+
+
+def _passages_in_lake() -> int:
+    """Rows of lake ``passages`` (all versions and embedders: an upper bound of what an
+    index build reads)."""
+    from podsight import lake
+    from podsight.lake.tables import PASSAGES
+
+    if not lake.exists(PASSAGES):
+        return 0
+    return int(lake.query("SELECT count(*) FROM p", p=PASSAGES).column(0)[0].as_py())
+
+
+def _build_inline(why: str) -> None:
+    """Build the index in this (request) thread only when it is small: a large catalog's
+    build takes minutes (bench/ann.py) and belongs to ``podsight content analyze``."""
+    count = _passages_in_lake()
+    if count >= search_index.ann_min():
+        raise ContentBusy(
+            f"the search index is {why} and the catalog has {count:,} passages, too many to "
+            "index while answering a search; run `podsight content analyze` to build it"
+        )
+    search_index.update_index(rebuild=why != "missing", wait=False)
+
+
 def _snapshot() -> search_index.IndexSnapshot | None:
-    """The current index, built or rebuilt when it is missing or unreadable (and the lake
-    has passages); ``None`` when nothing was ever built."""
-    try:
-        snapshot = search_index.load_snapshot()
-    except Exception as exc:  # any damage to the files: rebuild from the lake, no traceback
-        log.warning("search index unreadable (%s): rebuilding it from the lake", exc)
-        search_index.update_index(rebuild=True, wait=False)
+    """The current index; when it is missing or unreadable (twice), built here for a small
+    catalog (see :func:`_build_inline`); ``None`` when no passages were ever built."""
+    snapshot, error = _load_twice()
+    if error is not None:
+        log.warning("search index unreadable (%s): rebuilding it from the lake", error)
+        _build_inline("unreadable")
         try:
             return search_index.load_snapshot()
         except Exception as again:
@@ -200,12 +237,9 @@ def _snapshot() -> search_index.IndexSnapshot | None:
                 "even after a rebuild; remove that folder and run `podsight content analyze`"
             ) from again
     if snapshot is None:
-        from podsight import lake
-        from podsight.lake.tables import PASSAGES
-
-        if not lake.exists(PASSAGES):
+        if not _passages_in_lake():
             return None
-        search_index.update_index(wait=False)
+        _build_inline("missing")
         snapshot = search_index.load_snapshot()
     return snapshot
 
