@@ -218,3 +218,26 @@ def test_the_content_lock_is_reentrant_in_one_thread(home):
     assert done.is_set(), "a second content_lock() in the same thread blocked"
     with content_lock():  # released again: another holder gets it
         assert (home / "index" / "write.lock").exists()
+
+
+@pytest.mark.django_db
+def test_notes_passages_follow_the_current_title_and_notes(home):
+    notes_only = make_episode("Chess", notes="The Sicilian defence.")
+    silent = make_episode("Silence", notes="Nothing was said.")
+    store_segments(silent, [Segment(0.0, 5.0, "", "   ")])  # notes stand in for v1
+    build_passages()
+    for episode, notes in ((notes_only, "The French defence."), (silent, "Rain, then wind.")):
+        episode.description_text = notes
+        episode.save()
+    report = build_passages()
+    assert sorted(report.built_pairs) == sorted([(notes_only.pk, 0), (silent.pk, 1)])
+    table = read_passages()
+    texts = dict(
+        zip(table.column("episode_id").to_pylist(), table.column("text").to_pylist(), strict=True)
+    )
+    assert table.num_rows == 2  # replaced, not added beside the old text
+    assert texts == {
+        notes_only.pk: "Chess. The French defence.",
+        silent.pk: "Silence. Rain, then wind.",
+    }
+    assert build_passages().built == 0

@@ -451,16 +451,15 @@ class PassageReport:
 def _plans(episode_ids: Sequence[int] | None) -> list[tuple[int, int, str, str]]:
     """(episode, version, title, notes) of each canonical episode; version 0: notes."""
     from podsight.catalog.models import Episode
-    from podsight.content.models import EpisodeTranscript
+    from podsight.content.index import current_versions  # imports this module
 
     episodes = Episode.objects.alive()
     if episode_ids is not None:
-        episodes = episodes.filter(pk__in=list(episode_ids))
-    # The stored version stays current when a later fetch fails (status error): it is
-    # still the latest transcript there is.
-    versions = dict(
-        EpisodeTranscript.objects.filter(version__gt=0).values_list("episode_id", "version")
-    )
+        episode_ids = list(episode_ids)
+        episodes = episodes.filter(pk__in=episode_ids)
+    # The same versions the index follows (a stored version stays current when a later
+    # fetch fails: it is still the latest transcript there is).
+    versions = current_versions(episode_ids)
     return [
         (pk, versions.get(pk, 0), title, notes)
         for pk, title, notes in episodes.order_by("pk").values_list(
