@@ -1,15 +1,30 @@
-"""Helpers for tests that run podsight as a user does: a free port, and waiting until a
-started server answers. (Imported as ``support``: pytest puts this folder on the path.)"""
+"""Helpers for tests that run podsight as a user does: a free port, waiting until a
+started server answers, and the environment of a user's shell on a fresh home.
+(Imported as ``support``: pytest puts this folder on the path.)"""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import httpx
 
-__all__ = ["free_port", "wait_until_serving"]
+__all__ = ["free_port", "user_env", "wait_until_serving"]
+
+
+def user_env(home: Path, **settings: str) -> dict[str, str]:
+    """This process's environment without podsight's and Django's settings (a user's shell),
+    on ``home``, with wide output and ``settings`` added."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PODSIGHT_", "DJANGO_")) and k != "DATABASE_URL"
+    }
+    env.update(PODSIGHT_HOME=str(home), COLUMNS="200", **settings)
+    return env
 
 
 def free_port() -> int:

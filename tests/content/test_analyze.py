@@ -6,7 +6,6 @@ the command on a fresh home."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from podsight.content.models import EpisodeAnalysis
 from podsight.content.segments import Segment
 from podsight.content.similar import similar_episodes
 from podsight.pipeline import run_step
+from support import user_env
 
 pytestmark = [pytest.mark.django_db]
 
@@ -218,12 +218,7 @@ def test_the_command_on_a_fresh_home(tmp_path: Path, test_data: Path, local_serv
         f"<language>en-us</language>{items}</channel></rss>",
         "utf-8",
     )
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("PODSIGHT_", "DJANGO_", "DATABASE_URL"))
-    }
-    env.update(PODSIGHT_HOME=str(tmp_path / "home"), PODSIGHT_ALLOW_PRIVATE_URLS="1", COLUMNS="200")
+    env = user_env(tmp_path / "home", PODSIGHT_ALLOW_PRIVATE_URLS="1")
     podsight = str(Path(sys.executable).parent / "podsight")
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:

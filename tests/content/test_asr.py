@@ -27,6 +27,7 @@ from httpserver import Reply, RouteServer
 from podsight.content import asr
 from podsight.content.models import TranscriptStatus
 from podsight.errors import ConfigurationError
+from support import user_env
 
 ESPEAK = shutil.which("espeak-ng")
 
@@ -538,13 +539,7 @@ def test_content_transcripts_asr_command_on_a_fresh_home(
     spanish = _serve_wav(local_server, clip_dir / "es.wav", "/es/uno.wav")
     (tmp_path / "en.xml").write_text(_feed_xml("en-us", [("one", english)]), "utf-8")
     (tmp_path / "es.xml").write_text(_feed_xml("es", [("uno", spanish)]), "utf-8")
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("PODSIGHT_", "DJANGO_", "DATABASE_URL"))
-    }
-    env.update(PODSIGHT_HOME=str(tmp_path / "home"), PODSIGHT_ALLOW_PRIVATE_URLS="1",
-               COLUMNS="200", TMPDIR=str(tmp_path))  # fmt: skip
+    env = user_env(tmp_path / "home", PODSIGHT_ALLOW_PRIVATE_URLS="1", TMPDIR=str(tmp_path))
     bin_dir = Path(sys.executable).parent
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -21,7 +21,7 @@ from podsight.content.index import update_index
 from podsight.content.passages import build_passages
 from podsight.content.search import search
 from podsight.content.segments import Segment
-from support import free_port, wait_until_serving
+from support import free_port, user_env, wait_until_serving
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -148,14 +148,7 @@ PREPARE = textwrap.dedent(
 
 
 def _env(home: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("PODSIGHT_", "DJANGO_")) and k != "DATABASE_URL"
-    }
-    env["PODSIGHT_HOME"] = str(home)
-    env["COLUMNS"] = "200"
-    return env
+    return user_env(home)
 
 
 @pytest.mark.network

@@ -5,7 +5,6 @@ the command on a fresh home."""
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from podsight.errors import ConfigurationError
 from podsight.lake.tables import TRANSCRIPTS
 from podsight.progress import SILENT
 from podsight.sources.rss.ingest import ingest_feeds
+from support import user_env
 
 pytestmark = [pytest.mark.django_db, pytest.mark.network]
 
@@ -464,12 +464,7 @@ def test_the_command_on_a_fresh_home(tmp_path: Path, host: TranscriptHost, corpu
     url = host.serve("/show/1.vtt", Doc(vtt, "text/vtt", '"v1"'))
     feed = tmp_path / "feed.xml"
     feed.write_text(_feed([("one", [_link(url, "text/vtt")]), ("two", [])]), "utf-8")
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("PODSIGHT_", "DJANGO_", "DATABASE_URL"))
-    }
-    env.update(PODSIGHT_HOME=str(tmp_path / "home"), PODSIGHT_ALLOW_PRIVATE_URLS="1", COLUMNS="200")
+    env = user_env(tmp_path / "home", PODSIGHT_ALLOW_PRIVATE_URLS="1")
     podsight = str(Path(sys.executable).parent / "podsight")
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:

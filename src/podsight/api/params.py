@@ -24,6 +24,7 @@ __all__ = [
     "TextField",
     "choice_param",
     "int_param",
+    "query_schema",
     "text_param",
 ]
 
@@ -74,6 +75,11 @@ def int_param(params, name: str, default: int, minimum: int, maximum: int) -> in
 # --------------------------------------------------------------------------- JSON bodies
 
 NO_NUL = r"^[^\x00]*$"
+
+
+def query_schema(max_length: int) -> dict:
+    """The OpenAPI schema of a search query: something besides spaces, and no NUL."""
+    return {"type": "string", "maxLength": max_length, "pattern": r"^[^\x00]*[^\x00\s][^\x00]*$"}
 
 
 @extend_schema_field({"type": "string", "pattern": NO_NUL})

@@ -26,7 +26,7 @@ from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from podsight.api.pagination import INT64, InvalidCursor, sign_cursor, unsign_cursor, valid_id
-from podsight.api.params import choice_param, int_param, text_param
+from podsight.api.params import choice_param, int_param, query_schema, text_param
 from podsight.api.schema import error_response
 from podsight.catalog.models import Episode
 from podsight.catalog.services import resolve_episode
@@ -363,11 +363,7 @@ class SearchView(APIView):
         parameters=[
             OpenApiParameter(
                 "q",
-                {
-                    "type": "string",
-                    "maxLength": MAX_QUERY_LENGTH,
-                    "pattern": r"^[^\x00]*[^\x00\s][^\x00]*$",
-                },
+                query_schema(MAX_QUERY_LENGTH),
                 required=True,
                 description="What was said, in any words",
             ),

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from podsight.accounts.auth import ApiTokenAuthentication, HasScope
 from podsight.accounts.models import SCOPE_STAFF
 from podsight.api.pagination import InvalidCursor as ApiInvalidCursor
-from podsight.api.params import int_param, text_param
+from podsight.api.params import int_param, query_schema, text_param
 from podsight.api.schema import error_response
 from podsight.directory.service import (
     DEFAULT_PAGE_SIZE,
@@ -89,12 +89,7 @@ class DirectorySearchView(APIView):
         parameters=[
             OpenApiParameter(
                 "q",
-                # Something besides spaces, and no NUL (the API's rule for text).
-                {
-                    "type": "string",
-                    "maxLength": MAX_QUERY_LENGTH,
-                    "pattern": r"^[^\x00]*[^\x00\s][^\x00]*$",
-                },
+                query_schema(MAX_QUERY_LENGTH),
                 required=True,
                 description="Words of the title, author or description (all must match); "
                 "one with no letters or digits finds nothing",
