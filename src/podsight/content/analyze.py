@@ -237,7 +237,8 @@ def analyze_episodes(
 
     from podsight.catalog.models import Episode
     from podsight.content.embed import get_embedder
-    from podsight.content.models import EpisodeAnalysis, EpisodeTranscript
+    from podsight.content.index import current_versions
+    from podsight.content.models import EpisodeAnalysis
     from podsight.content.passages import content_lock
     from podsight.content.similar import load_vectors, store_vectors
     from podsight.errors import StorageError
@@ -248,17 +249,15 @@ def analyze_episodes(
     report.embedder = embedder.name
 
     episodes = Episode.objects.alive().order_by("id")
-    transcripts = EpisodeTranscript.objects.filter(version__gt=0)
     analyses = EpisodeAnalysis.objects.all()
-    if episode_ids is not None:
-        wanted = list(episode_ids)
+    wanted = None if episode_ids is None else list(episode_ids)
+    if wanted is not None:
         episodes = episodes.filter(pk__in=wanted)
-        transcripts = transcripts.filter(episode_id__in=wanted)
         analyses = analyses.filter(episode_id__in=wanted)
     rows = list(
         episodes.values_list("pk", "channel_id", "published_at", "chapters", "channel__language")
     )
-    versions = dict(transcripts.values_list("episode_id", "version"))
+    versions = current_versions(wanted)
     done = {
         pk: (version, name)
         for pk, version, name in analyses.values_list(
@@ -401,7 +400,8 @@ def _show_pass(todo, embedder_name, report):
     """Repeated passages per episode for the shows in ``todo``, and the older analysed
     episodes of those shows whose ad reads the repetition changes (to analyse again)."""
     from podsight.catalog.models import Episode
-    from podsight.content.models import EpisodeAnalysis, EpisodeTranscript
+    from podsight.content.index import current_versions
+    from podsight.content.models import EpisodeAnalysis
 
     clock = time.perf_counter()
     by_show: dict[int, list] = defaultdict(list)
@@ -418,11 +418,7 @@ def _show_pass(todo, embedder_name, report):
             .order_by("-published_at", "-pk")
             .values_list("pk", "published_at", "chapters")[:REPEAT_WINDOW]
         )
-        old_versions = dict(
-            EpisodeTranscript.objects.filter(
-                episode_id__in=[o[0] for o in older], version__gt=0
-            ).values_list("episode_id", "version")
-        )
+        old_versions = current_versions([o[0] for o in older])
         stored = load_passages([(o[0], old_versions.get(o[0], 0)) for o in older], embedder_name)
         old_passages = {pk: stored.get(pk, []) for pk, _, _ in older}
         group = {item[0]: item[4] for item in items} | {
