@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "podsight.events",
     "podsight.gpodder",
     "podsight.content",
+    "podsight.recs",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,3 @@
+"""The candidate models, one module each; :data:`podsight.recs.core.ALGORITHMS` names them."""
+
+__all__: list[str] = []
