@@ -191,6 +191,9 @@ class History:
     unfollowed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
     languages: tuple[str, ...] = ()
     times: np.ndarray | None = None  # epoch seconds per entry of ``items``; NaN unknown
+    # Subsets of ``items`` for reasons ("because you finished …", "… like … you liked").
+    finished: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    liked: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
 
     def row(self, n_items: int) -> sp.csr_matrix:
         """The positive interactions as a 1 × n_items matrix (what implicit takes)."""
