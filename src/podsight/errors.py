@@ -12,7 +12,7 @@ classes)::
     PodsightError                  exit 1 · HTTP 500   the run failed
     ├── UsageError                 exit 2 · HTTP 400   the request itself is wrong
     │   ├── ConfigurationError     exit 2 · HTTP 503   a setting or the data directory
-    │   │   └── DatabaseUnavailable (bootstrap), SettingError (conf)
+    │   │   └── DatabaseUnavailable (bootstrap), SettingError (conf), DataMissing (recs.evaluate)
     │   └── InputError             exit 2 · HTTP 400   a document, file, dump or value given
     │       ├── FeedParseError (sources.rss.parser), DumpFormatError (…dump.layout)
     │       ├── SourcesFileError (…sync), UnknownSource (…connector), LabelError (matching.report)

@@ -98,6 +98,14 @@ _OFFLINE = {
     "PODSIGHT_ALLOW_PRIVATE_URLS": "1",
 }
 
+
+def _interactions(tmp: Path) -> None:
+    (tmp / "train.csv").write_text(
+        "user_id,item_id,weight\na,x,1\na,y,2\nb,x,1\nb,z,1\nc,y,1\n", "utf-8"
+    )
+    (tmp / "users.txt").write_text("a\nnewcomer\n", "utf-8")
+
+
 CASES: dict[tuple[str, ...], list[Case]] = {
     ("content", "analyze"): [
         Case(["content", "analyze", "--no-progress"], expect="0 episodes analysed")
@@ -150,6 +158,28 @@ CASES: dict[tuple[str, ...], list[Case]] = {
         ),
     ],  # fmt: skip
     ("migrate",): [Case(["migrate"], expect="current")],
+    # The files of a dataset not where --data-dir says: one line saying where to get them.
+    ("recs", "evaluate"): [
+        Case(["recs", "evaluate", "--dataset", "movielens-100k", "--data-dir", "{tmp}"], code=2)
+    ],
+    # A training file that is not there (the full run: tests/recs/test_evaluate.py).
+    ("recs", "offline"): [
+        Case(
+            [
+                "recs",
+                "offline",
+                "--train",
+                "{tmp}/nothing.csv",
+                "--users",
+                "{tmp}/users.txt",
+                "--out",
+                "{tmp}/recs.csv",
+                "--no-progress",
+            ],
+            code=2,
+            prepare=_interactions,
+        )
+    ],  # fmt: skip
     ("replay",): [Case(["replay", "--no-progress"], expect="replayed 0 payloads")],
     # A fresh home has nothing indexed: an empty answer saying what to run, exit 0.
     ("search",): [Case(["search", "machine", "learning"], expect="no episode matches")],

@@ -21,6 +21,7 @@ EXPECTED = {
     "users.create",
     "content.transcripts",
     "content.analyze",
+    "recs.evaluate", "recs.offline",
 }  # fmt: skip
 
 

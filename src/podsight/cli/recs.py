@@ -3,7 +3,14 @@ promote and roll back, and offline runs for external harnesses."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from podsight.cli import render
+from podsight.cli.output import progress_view
+from podsight.pipeline import run_step
 
 __all__ = ["recs_app"]
 
@@ -11,3 +18,83 @@ recs_app = typer.Typer(
     help="Recommendations: train, evaluate, promote and roll back models.",
     no_args_is_help=True,
 )
+
+
+_DATASET_HELP = "movielens-100k, movielens-small, lastfm, simulated (this home's demo) or lake."
+
+
+@recs_app.command("evaluate")
+def evaluate(
+    dataset: Annotated[str, typer.Option("--dataset", help=_DATASET_HELP)] = "movielens-100k",
+    models: Annotated[
+        str | None,
+        typer.Option(
+            "--models",
+            help="Comma-separated models to run (e.g. als,ease,hybrid); default: every "
+            "registered model and the hybrid. The popular and random baselines always run.",
+        ),
+    ] = None,
+    k: Annotated[int, typer.Option("--k", min=1, max=1000, help="List length scored.")] = 10,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            help="Folder with the dataset's files (or the corpus holding interactions/); "
+            "default: PODSIGHT_TEST_DATA, else ../shared/data.",
+        ),
+    ] = None,
+    tune: Annotated[
+        bool,
+        typer.Option(
+            "--tune",
+            help="Choose each model's parameters on a validation split of the training part.",
+        ),
+    ] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar per model.")] = True,
+) -> None:
+    """Evaluate every model, the hybrid and the baselines offline on one dataset:
+    P@k, R@k, NDCG@k, MAP@k, coverage and novelty, beside published figures."""
+    chosen = [m.strip() for m in models.split(",") if m.strip()] if models else None
+    report = run_step(
+        "recs.evaluate",
+        dataset=dataset,
+        models=chosen,
+        k=k,
+        data_dir=data_dir,
+        tune=tune,
+        progress=progress_view(progress),
+    )
+    render.evaluation_report(report)
+
+
+@recs_app.command("offline")
+def offline(
+    train: Annotated[
+        Path,
+        typer.Option(
+            "--train", help="Interactions CSV with a header: user_id,item_id,weight[,timestamp]."
+        ),
+    ],
+    users: Annotated[Path, typer.Option("--users", help="Users to recommend to, one id a line.")],
+    out: Annotated[Path, typer.Option("--out", help="Where to write user_id,rank,item_id,score.")],
+    n: Annotated[int, typer.Option("--n", min=1, max=10_000, help="Items per user.")] = 10,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model", help="A model that needs no catalog (default: the best CF model measured)."
+        ),
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Train on any interaction file and write the top n of each listed user, never an
+    item they have in the file; users it does not know get the most popular items."""
+    report = run_step(
+        "recs.offline",
+        train=train,
+        users=users,
+        out=out,
+        n=n,
+        model=model,
+        progress=progress_view(progress),
+    )
+    render.offline_report(report)

@@ -17,6 +17,8 @@ if TYPE_CHECKING:  # report types only: the CLI imports no domain module at run 
     from podsight.content.transcripts import TranscriptsReport
     from podsight.matching.report import CatalogSummary, MatchRunReport
     from podsight.matching.run import MatchReport
+    from podsight.recs.evaluate import EvaluationReport
+    from podsight.recs.offline import OfflineReport
     from podsight.sources.discover import DiscoverReport
     from podsight.sources.podcastindex.dump.report import DumpImportReport
     from podsight.sources.rss.ingest import IngestReport
@@ -27,9 +29,11 @@ __all__ = [
     "catalog_summary",
     "discover_report",
     "dump_import",
+    "evaluation_report",
     "ingest_report",
     "match_quality",
     "match_run",
+    "offline_report",
     "search_results",
     "sync_summary",
     "transcripts_report",
@@ -290,3 +294,72 @@ def analysis_report(report: AnalysisReport, *, shown: int = 10) -> None:
         err.print(f"[yellow]chapters not read[/] {escape(line)}")
     if len(report.chapter_errors) > shown:
         err.print(f"… and {len(report.chapter_errors) - shown} more; every one is in the log file")
+
+
+def _figure(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+def evaluation_report(report: EvaluationReport) -> None:
+    """The evaluation table: our models (baselines first), then the published figures."""
+    console.print(
+        f"[bold]{escape(report.dataset)}[/]: {report.users} users, {report.items} candidate "
+        f"items, {report.train_interactions:,} training and {report.test_interactions:,} "
+        f"test interactions ({report.test_users} test users)"
+    )
+    console.print(f"split: {escape(report.protocol)}")
+    console.print(f"weights: {escape(report.weighting)}")
+    k = report.k
+    topics = any(r.topic_share is not None for r in report.results)
+    table = Table(title=f"top {k}" + (", parameters tuned on validation" if report.tuned else ""))
+    table.add_column("model")
+    for name in (f"P@{k}", f"R@{k}", f"NDCG@{k}", f"MAP@{k}", "MAP", "coverage", "novelty"):
+        table.add_column(name, justify="right")
+    if topics:
+        table.add_column("true topics", justify="right")
+    table.add_column("fit s", justify="right")
+    table.add_column("notes")
+    best = report.best()
+    for r in report.results:
+        name = f"{r.name} (baseline)" if r.baseline else r.name
+        if best is not None and r is best:
+            name = f"[bold]{name}[/]"
+        figures = (r.precision, r.recall, r.ndcg, r.map_at_k, r.map, r.coverage)
+        row = [name, *map(_figure, figures), f"{r.novelty:.2f}"]
+        if topics:
+            row.append(_figure(r.topic_share))
+        row += [f"{r.fit_seconds:.1f}", escape(r.detail)]
+        table.add_row(*row)
+    for p in report.published:
+        figures = (p.precision, p.recall, p.ndcg)
+        row = [f"[dim]{escape(p.name)} (published)[/]", *map(_figure, figures), "–",
+               _figure(p.map), "–", "–"]  # fmt: skip
+        if topics:
+            row.append("–")
+        row += ["", "[dim]Recommenders benchmark[/]"]
+        table.add_row(*row)
+    console.print(table)
+    if report.published and best is not None:
+        top = max(report.published, key=lambda p: p.ndcg)
+        verdict = "above" if best.ndcg >= top.ndcg else "below"
+        console.print(
+            f"best here: {escape(best.name)} NDCG@{k} {best.ndcg:.3f}, {verdict} the best "
+            f"published ({escape(top.name)} {top.ndcg:.3f})"
+        )
+    for name, why in report.skipped.items():
+        err.print(f"[yellow]skipped[/] {escape(name)}: {escape(why)}")
+    console.print(f"[dim]{report.seconds:.1f} s[/]")
+
+
+def offline_report(report: OfflineReport) -> None:
+    console.print(
+        f"wrote {report.rows_written:,} recommendations for {report.users} users to "
+        f"{escape(str(report.out))} ({escape(report.model)} fitted in {report.fit_seconds:.1f} s "
+        f"on {report.interactions:,} interactions of {report.train_users} users and "
+        f"{report.train_items} items)"
+    )
+    if report.unknown_users:
+        err.print(
+            f"[yellow]{report.unknown_users} users are not in the training file[/]: they got "
+            "the most popular items"
+        )

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
         TokenList,
         UserCreated,
     )
+    from podsight.recs.evaluate import EvaluationReport
+    from podsight.recs.offline import OfflineReport
     from podsight.sources.discover import DiscoverReport
     from podsight.sources.podcastindex.dump.report import DumpImportReport
     from podsight.sources.replay import ReplayReport
@@ -528,6 +530,60 @@ def content_analyze(
     from podsight.content.analyze import analyze_episodes
 
     return analyze_episodes(limit=limit, episode_ids=episode_ids, force=force, progress=progress)
+
+
+# --- recommendations: offline evaluation --------------------------------------------------
+
+
+@step("recs.evaluate", report="podsight.recs.evaluate:EvaluationReport")
+def recs_evaluate(
+    dataset: str,
+    *,
+    models: Sequence[str] | None = None,
+    k: int = 10,
+    data_dir: Path | None = None,
+    tune: bool = False,
+    seed: int = 42,
+    progress: Progress = SILENT,
+) -> EvaluationReport:
+    """Every model and the hybrid, beside the popularity and random baselines, on one split
+    of ``dataset`` (movielens-100k, movielens-small, lastfm, simulated, lake): P@k, R@k,
+    NDCG@k, MAP@k, catalog coverage and novelty (and for simulated listeners the share of
+    each list in their true topics), with published figures where there are some.
+
+    ``models``: only these (the baselines always run); ``data_dir``: where the dataset's
+    files are (default ``PODSIGHT_TEST_DATA``); ``tune``: choose each model's parameters
+    from a small grid on a validation split of the training part."""
+    from podsight.recs.evaluate import DATASETS, evaluate
+
+    if dataset not in DATASETS:
+        raise InputError(f"no dataset named {dataset!r}; choose from {', '.join(DATASETS)}")
+    if k < 1:
+        raise InputError(f"k must be at least 1, not {k}")
+    if dataset in ("simulated", "lake"):
+        ensure_database()
+    return evaluate(
+        dataset, models=models, k=k, data_dir=data_dir, tune=tune, seed=seed, progress=progress
+    )
+
+
+@step("recs.offline", report="podsight.recs.offline:OfflineReport")
+def recs_offline(
+    train: Path,
+    users: Path,
+    out: Path,
+    *,
+    n: int = 10,
+    model: str | None = None,
+    progress: Progress = SILENT,
+) -> OfflineReport:
+    """Train a collaborative-filtering model on an interaction file
+    (``user_id,item_id,weight[,timestamp]``) and write the top ``n`` of each listed user to
+    ``out`` as ``user_id,rank,item_id,score``, never an item the user has in the file;
+    users the file does not know get the most popular items."""
+    from podsight.recs.offline import run_offline
+
+    return run_offline(Path(train), Path(users), Path(out), n=n, model=model, progress=progress)
 
 
 # --- operations ---------------------------------------------------------------------------
