@@ -4,7 +4,8 @@ Each cache has its own public reset, called here: the HTTP response stores and r
 limiters (:func:`podsight.sources.http.reset`), the shared event log
 (:func:`podsight.events.log.reset_shared`) and the episode resolver
 (:meth:`podsight.events.resolve.Resolver.clear`) and the loaded search index
-(:func:`podsight.content.index.reset_snapshots`). Tests start from a clean process state
+(:func:`podsight.content.index.reset_snapshots`) and the loaded recommendation models
+(:func:`podsight.recs.serving.forget_loaded`). Tests start from a clean process state
 with :func:`reset_all`; so may a long-lived process whose ``PODSIGHT_HOME`` changed.
 """
 
@@ -18,9 +19,11 @@ def reset_all() -> None:
     from podsight.content.index import reset_snapshots
     from podsight.events import log
     from podsight.events.services import resolver
+    from podsight.recs.serving import forget_loaded
     from podsight.sources import http
 
     http.reset()
     log.reset_shared()
     resolver.clear()
     reset_snapshots()
+    forget_loaded()

@@ -180,6 +180,14 @@ CASES: dict[tuple[str, ...], list[Case]] = {
             prepare=_interactions,
         )
     ],  # fmt: skip
+    # A fresh home has no model: listing says to train; acting on one is one error line.
+    ("recs", "ab"): [
+        Case(["recs", "ab", "20990101-000000-abcd", "--share", "0.2", "--no-progress"], code=1),
+        Case(["recs", "ab", "--stop", "--no-progress"], code=1),
+    ],
+    ("recs", "models"): [Case(["recs", "models"], expect="no model trained yet")],
+    ("recs", "promote"): [Case(["recs", "promote", "20990101-000000-abcd"], code=1)],
+    ("recs", "rollback"): [Case(["recs", "rollback", "--no-progress"], code=1)],
     ("replay",): [Case(["replay", "--no-progress"], expect="replayed 0 payloads")],
     # A fresh home has nothing indexed: an empty answer saying what to run, exit 0.
     ("search",): [Case(["search", "machine", "learning"], expect="no episode matches")],

@@ -22,6 +22,7 @@ EXPECTED = {
     "content.transcripts",
     "content.analyze",
     "recs.evaluate", "recs.offline",
+    "recs.train", "recs.promote", "recs.rollback", "recs.ab", "recs.models",
 }  # fmt: skip
 
 

@@ -8,6 +8,7 @@ from podsight.content import api as content
 from podsight.directory import api as directory
 from podsight.events import api as events
 from podsight.matching import api as matching
+from podsight.recs import api as recs
 
 __all__ = ["urlpatterns"]
 
@@ -34,6 +35,11 @@ urlpatterns = [
         content.EpisodeSimilarView.as_view(),
         name="episode-similar",
     ),
+    path(
+        "episodes/<int:pk>/also-played",
+        recs.AlsoPlayedView.as_view(),
+        name="episode-also-played",
+    ),
     path("links", matching.LinkListView.as_view(), name="link-list"),
     path("links/force", matching.LinkForceView.as_view(), name="link-force"),
     path(
@@ -50,6 +56,12 @@ urlpatterns = [
     path("events", events.EventsView.as_view(), name="events"),
     path("stats/live", events.LiveStatsView.as_view(), name="stats-live"),
     path("users/<str:user_id>/history", events.HistoryView.as_view(), name="user-history"),
+    path(
+        "users/<str:user_id>/recommendations",
+        recs.RecommendationsView.as_view(),
+        name="user-recommendations",
+    ),
+    path("recs/models", recs.ModelsView.as_view(), name="recs-models"),
     path("search", content.SearchView.as_view(), name="search"),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

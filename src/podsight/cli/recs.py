@@ -98,3 +98,66 @@ def offline(
         progress=progress_view(progress),
     )
     render.offline_report(report)
+
+
+def _models_option(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    if not names:
+        raise typer.BadParameter("name at least one model, e.g. --models als,itemknn")
+    return names
+
+
+@recs_app.command("promote")
+def promote(
+    version: Annotated[str, typer.Argument(help="The version to serve (`podsight recs models`).")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Promote even when the gate would refuse.")
+    ] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Make a trained version the serving one, through the promotion gate unless --force."""
+    report = run_step(
+        "recs.promote", version=version, force=force, progress=progress_view(progress)
+    )
+    render.lifecycle_report(report)
+
+
+@recs_app.command("rollback")
+def rollback(
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Bring back the version that served before the serving one; its lists are
+    recomputed and cached."""
+    report = run_step("recs.rollback", progress=progress_view(progress))
+    render.lifecycle_report(report)
+
+
+@recs_app.command("ab")
+def ab(
+    version: Annotated[
+        str | None, typer.Argument(help="The challenger version (`podsight recs models`).")
+    ] = None,
+    share: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, help="Share of users it serves, by a hash of their id."),
+    ] = 0.2,
+    stop: Annotated[bool, typer.Option("--stop", help="End the A/B test running.")] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """A/B test: VERSION serves a share of users beside the serving version (each user
+    always on the same side); --stop ends it. `podsight recs models` shows both."""
+    if version is None and not stop:
+        raise typer.BadParameter("give the VERSION to test, or --stop", param_hint="VERSION")
+    report = run_step(
+        "recs.ab", version=version, share=share, stop=stop, progress=progress_view(progress)
+    )
+    render.lifecycle_report(report)
+
+
+@recs_app.command("models")
+def models_list() -> None:
+    """Every trained version, newest first: status, data, validation NDCG@10 and the
+    online play-through rate."""
+    render.model_list(run_step("recs.models"))

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # report types only: the CLI imports no domain module at run 
     from podsight.matching.report import CatalogSummary, MatchRunReport
     from podsight.matching.run import MatchReport
     from podsight.recs.evaluate import EvaluationReport
+    from podsight.recs.lifecycle import LifecycleReport, ModelList, TrainReport
     from podsight.recs.offline import OfflineReport
     from podsight.sources.discover import DiscoverReport
     from podsight.sources.podcastindex.dump.report import DumpImportReport
@@ -31,11 +32,14 @@ __all__ = [
     "dump_import",
     "evaluation_report",
     "ingest_report",
+    "lifecycle_report",
+    "model_list",
     "match_quality",
     "match_run",
     "offline_report",
     "search_results",
     "sync_summary",
+    "train_report",
     "transcripts_report",
     "when",
 ]
@@ -363,3 +367,68 @@ def offline_report(report: OfflineReport) -> None:
             f"[yellow]{report.unknown_users} users are not in the training file[/]: they got "
             "the most popular items"
         )
+
+
+# --- recommendations: the model life cycle ---------------------------------------------------
+
+
+def _ndcg(metrics: dict) -> str:
+    value = (metrics.get("hybrid") or {}).get("ndcg@10")
+    return "-" if value is None else f"{value:.4f}"
+
+
+def train_report(report: TrainReport) -> None:
+    """The version, what it was fitted on, how it measured, what the gate decided."""
+    data = report.data
+    console.print(
+        f"[bold]model {escape(report.version)}[/]: trained on {data.get('users', 0)} users, "
+        f"{data.get('items', 0)} episodes, {data.get('interactions', 0)} interactions "
+        f"(engagement_daily version {report.data_version}) in {report.seconds:.1f} s"
+    )
+    table = Table(title="validation split", expand=False)
+    for column in ("model", "weight", "ndcg@10", "precision@10", "recall@10"):
+        table.add_column(column)
+    rows = [("hybrid", None)] + [(m, report.weights.get(m)) for m in report.models]
+    for name, weight in rows:
+        m = report.metrics.get(name) or {}
+        table.add_row(
+            name,
+            "-" if weight is None else f"{weight:.3f}",
+            *("-" if m.get(k) is None else f"{m[k]:.4f}"
+              for k in ("ndcg@10", "precision@10", "recall@10")),
+        )  # fmt: skip
+    console.print(table)
+    colour = {"serving": "green", "rejected": "red"}.get(report.status, "yellow")
+    console.print(f"status: [{colour}]{report.status}[/] ({escape(report.note)})")
+    if report.status == "serving":
+        console.print(f"{report.cached} users' recommendations precomputed")
+
+
+def lifecycle_report(report: LifecycleReport) -> None:
+    previous = f" (before: {escape(report.previous)})" if report.previous else ""
+    console.print(
+        f"[bold]{report.action}[/]: model {escape(report.version)} is {report.status}"
+        f"{previous}; {escape(report.note)}"
+    )
+    if report.cached:
+        console.print(f"{report.cached} users' recommendations precomputed")
+
+
+def model_list(listed: ModelList) -> None:
+    if not listed.models:
+        console.print("no model trained yet: run `podsight recs train`")
+        return
+    table = Table(title="recommendation models", expand=False)
+    for column in ("version", "status", "share", "created", "data version", "users",
+                   "ndcg@10", "impressions", "play-through", "note"):  # fmt: skip
+        table.add_column(column, overflow="fold")
+    for m in listed.models:
+        rate = m.online.get("rate")
+        table.add_row(
+            escape(m.version), m.status, f"{m.share:.0%}" if m.share else "-",
+            when(m.created_at), str(m.data_version) if m.data_version is not None else "-",
+            str(m.data.get("users", "-")), _ndcg(m.metrics), str(m.online.get("impressions", 0)),
+            "-" if rate is None else f"{rate:.1%}", escape(m.note[:100]),
+        )  # fmt: skip
+    console.print(table)
+    console.print(f"promotion tolerance: {listed.tolerance:g} NDCG@10")

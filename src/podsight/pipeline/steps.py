@@ -40,6 +40,7 @@ if TYPE_CHECKING:
         UserCreated,
     )
     from podsight.recs.evaluate import EvaluationReport
+    from podsight.recs.lifecycle import LifecycleReport, ModelList, TrainReport
     from podsight.recs.offline import OfflineReport
     from podsight.sources.discover import DiscoverReport
     from podsight.sources.podcastindex.dump.report import DumpImportReport
@@ -584,6 +585,80 @@ def recs_offline(
     from podsight.recs.offline import run_offline
 
     return run_offline(Path(train), Path(users), Path(out), n=n, model=model, progress=progress)
+
+
+# --- recommendations: the model life cycle -------------------------------------------------
+
+
+@step("recs.train", report="podsight.recs.lifecycle:TrainReport")
+def recs_train(
+    *, models: Sequence[str] | None = None, force: bool = False, progress: Progress = SILENT
+) -> TrainReport:
+    """Fit the hybrid recommender on the lake's listening (``models``: its candidate
+    sources, default all that the data supports) and save it as a new version under
+    ``$PODSIGHT_HOME/models/``; promote it when its validation NDCG@10 does not fall below
+    the serving version's by more than PODSIGHT_RECS_PROMOTE_TOLERANCE (or ``force``), and
+    then precompute every known user's list."""
+    ensure_database()
+    from podsight.recs.lifecycle import train
+
+    return train(models, force=force, progress=progress)
+
+
+@step("recs.promote", report="podsight.recs.lifecycle:LifecycleReport")
+def recs_promote(
+    version: str, *, force: bool = False, progress: Progress = SILENT
+) -> LifecycleReport:
+    """Make a trained version the serving one (through the promotion gate unless
+    ``force``) and precompute every known user's list with it."""
+    ensure_database()
+    from podsight.recs.lifecycle import promote
+
+    return promote(version, force=force, progress=progress)
+
+
+@step("recs.rollback", report="podsight.recs.lifecycle:LifecycleReport")
+def recs_rollback(*, progress: Progress = SILENT) -> LifecycleReport:
+    """Bring back the version that served before the serving one (its lists recomputed);
+    the rolled-back version becomes a candidate again."""
+    ensure_database()
+    from podsight.recs.lifecycle import rollback
+
+    return rollback(progress=progress)
+
+
+@step("recs.ab", report="podsight.recs.lifecycle:LifecycleReport")
+def recs_ab(
+    version: str | None = None,
+    *,
+    share: float = 0.2,
+    stop: bool = False,
+    progress: Progress = SILENT,
+) -> LifecycleReport:
+    """A/B test: ``version`` serves ``share`` of users (by a stable hash of their id)
+    beside the serving version; ``stop`` ends the test."""
+    ensure_database()
+    from podsight.recs.lifecycle import start_ab, stop_ab
+
+    if stop:
+        return stop_ab(progress=progress)
+    if version is None:
+        raise InputError("name the version to test (or stop the test running)")
+    return start_ab(version, share, progress=progress)
+
+
+@step("recs.models", report="podsight.recs.lifecycle:ModelList")
+def recs_models(*, online: bool = True) -> ModelList:
+    """Every trained version, newest first: status, A/B share, parameters, data version,
+    offline metrics and (``online``) the play-through rate of its impressions.
+
+    No migration check here: the API calls it on every request."""
+    from podsight.bootstrap import setup_django
+
+    setup_django()
+    from podsight.recs.lifecycle import list_models
+
+    return list_models(online=online)
 
 
 # --- operations ---------------------------------------------------------------------------

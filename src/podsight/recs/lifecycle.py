@@ -1,0 +1,468 @@
+"""A model's life: trained, gated, promoted to serving, challenged, retired, rolled back.
+
+``train`` reads the lake into a dataset (:func:`podsight.recs.data.build_dataset`), fits a
+:class:`~podsight.recs.blend.Hybrid` (its models on a training split, the blend weights
+on a validation split, then the models again on everything), writes the version
+(:mod:`podsight.recs.bundle`) and records it as a :class:`ModelVersion`, then puts it
+through the promotion gate.
+
+**The gate.** A new version replaces the serving one only if its validation NDCG@10 is
+not lower than the serving version's by more than ``PODSIGHT_RECS_PROMOTE_TOLERANCE``
+(absolute, default 0.01); otherwise it is ``rejected`` with a note saying by how much.
+``force`` promotes anyway. The first version promotes whenever it was trained on any
+data. The two figures come from different data (each version's own validation split of
+the lake as it was): a drop can be the data's as much as the model's, which is why the
+tolerance exists and why ``force`` does.
+
+Promoting retires the serving version, ends any A/B test (its challenger was measured
+against the old version) and precomputes every known user's list. :func:`rollback` brings
+back the version that served before (the retired one promoted last) and sets the rolled
+back one aside as a candidate (``promote`` can bring it back). :func:`start_ab` lets a
+trained version serve a share of users beside the serving one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from podsight import conf
+from podsight.errors import InputError, NotFoundError, PodsightError
+from podsight.progress import SILENT, Progress
+from podsight.recs import bundle, serving
+from podsight.recs.models import ModelStatus, ModelVersion
+
+__all__ = [
+    "DEFAULT_MODELS",
+    "GATE_METRIC",
+    "GateRefused",
+    "LifecycleReport",
+    "ModelInfo",
+    "ModelList",
+    "NoPrevious",
+    "NoTrainingData",
+    "TrainReport",
+    "gate",
+    "gate_value",
+    "list_models",
+    "promote",
+    "promote_tolerance",
+    "rollback",
+    "start_ab",
+    "stop_ab",
+    "train",
+]
+
+GATE_METRIC = "ndcg@10"
+DEFAULT_TOLERANCE = 0.01
+# The candidate sources blended by default (each left out when the data lacks what it
+# needs: Recommender.supports).
+DEFAULT_MODELS = ("als", "itemknn", "content", "fresh", "trending", "popular")
+
+
+class NoTrainingData(PodsightError):
+    """The lake holds no listening to train on."""
+
+
+def promote_tolerance() -> float:
+    value = conf.env_float("PODSIGHT_RECS_PROMOTE_TOLERANCE", DEFAULT_TOLERANCE)
+    if not 0 <= value <= 1:
+        raise conf.SettingError(
+            f"PODSIGHT_RECS_PROMOTE_TOLERANCE must be from 0 to 1 (NDCG@10 points), not {value}"
+        )
+    return value
+
+
+@dataclass
+class TrainReport:
+    version: str
+    status: str  # serving, rejected, candidate
+    path: str
+    models: list[str]  # blended (those the data supports)
+    weights: dict[str, float]
+    metrics: dict[str, Any]  # validation: {"hybrid": {...}, model: {...}}
+    data: dict[str, Any]
+    data_version: int | None
+    note: str
+    previous: str | None  # the version serving before
+    cached: int  # users whose lists were precomputed
+    seconds: float
+
+
+@dataclass
+class LifecycleReport:
+    action: str  # promote, rollback, ab-start, ab-stop
+    version: str
+    status: str
+    previous: str | None
+    note: str
+    cached: int = 0
+
+
+@dataclass
+class ModelInfo:
+    version: str
+    status: str
+    share: float
+    created_at: datetime
+    promoted_at: datetime | None
+    retired_at: datetime | None
+    params: dict[str, Any]
+    data_version: int | None
+    data: dict[str, Any]
+    metrics: dict[str, Any]
+    online: dict[str, Any]
+    note: str
+    path: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "status": self.status,
+            "share": self.share,
+            "created_at": self.created_at.isoformat(),
+            "promoted_at": self.promoted_at.isoformat() if self.promoted_at else None,
+            "retired_at": self.retired_at.isoformat() if self.retired_at else None,
+            "params": self.params,
+            "data_version": self.data_version,
+            "data": self.data,
+            "metrics": self.metrics,
+            "online": self.online,
+            "note": self.note,
+        }
+
+
+@dataclass
+class ModelList:
+    models: list[ModelInfo] = field(default_factory=list)
+    tolerance: float = DEFAULT_TOLERANCE
+
+
+# --------------------------------------------------------------------------- training
+
+
+def _validation_metrics(fit: Any) -> dict[str, Any]:
+    """The BlendFit's validation metrics as plain numbers: ``{"hybrid": {...}, model: …}``."""
+    metrics = getattr(fit, "metrics", None)
+    if metrics is None:
+        metrics = {}
+    if hasattr(metrics, "as_dict"):
+        metrics = metrics.as_dict()
+    return _plain(metrics)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        return value.item()  # numpy scalars
+    if hasattr(value, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        return _plain(asdict(value))
+    return value
+
+
+def gate_value(metrics: dict[str, Any]) -> float | None:
+    """The figure the gate compares: the blend's validation NDCG@10."""
+    value = (metrics.get("hybrid") or {}).get(GATE_METRIC)
+    return None if value is None else float(value)
+
+
+def gate(candidate: dict[str, Any], serving: dict[str, Any] | None,
+         tolerance: float) -> tuple[bool, str]:  # fmt: skip
+    """(passes, why) of a candidate's metrics against the serving version's."""
+    new = gate_value(candidate)
+    if serving is None:
+        return True, "first version: nothing serves yet"
+    old = gate_value(serving)
+    if old is None:
+        return True, "the serving version has no validation NDCG@10 to compare"
+    if new is None:
+        return False, "no validation NDCG@10: the data left no validation split to measure"
+    if new >= old - tolerance:
+        return True, (
+            f"validation NDCG@10 {new:.4f} vs {old:.4f} serving (tolerance {tolerance:g})"
+        )
+    return False, (
+        f"validation NDCG@10 {new:.4f} is {old - new:.4f} below the serving version's "
+        f"{old:.4f}, more than the tolerance {tolerance:g} (PODSIGHT_RECS_PROMOTE_TOLERANCE); "
+        "`podsight recs promote VERSION --force` promotes it anyway"
+    )
+
+
+def train(models: Sequence[str] | None = None, *, force: bool = False, seed: int = 0,
+          progress: Progress = SILENT) -> TrainReport:  # fmt: skip
+    """Fit a hybrid on the lake's listening, save it as a new version, gate and promote."""
+    from podsight.recs.blend import Hybrid
+    from podsight.recs.core import algorithm
+    from podsight.recs.data import build_dataset
+
+    started = time.monotonic()
+    names = list(dict.fromkeys(models or DEFAULT_MODELS))
+    classes = {name: algorithm(name) for name in names}  # unknown names fail before reading
+    tolerance = promote_tolerance()
+    progress.note("reading the listening data from the lake")
+    data = build_dataset(progress=progress)
+    if data.n_users == 0 or data.matrix.nnz == 0:
+        raise NoTrainingData(
+            "the lake holds no listening to train on: send listening events to "
+            "/api/events (or `podsight simulate listeners`) and run `podsight events consume`"
+        )
+    usable = {name: cls() for name, cls in classes.items() if cls.supports(data)}
+    left_out = [name for name in names if name not in usable]
+    if not usable:
+        raise InputError(
+            f"none of the models {', '.join(names)} can be fitted on this data "
+            f"(they need catalog facts it lacks)"
+        )
+    if left_out:
+        progress.note(f"left out (the data lacks what they need): {', '.join(left_out)}")
+    hybrid = Hybrid(usable)
+    fit = hybrid.fit(data, seed=seed, progress=progress)
+    metrics = _validation_metrics(fit)
+    weights = {str(k): float(v) for k, v in dict(getattr(fit, "weights", hybrid.weights)).items()}
+    created = datetime.now(UTC)
+    version = bundle.new_version(created)
+    counts = {
+        "users": data.n_users,
+        "items": data.n_items,
+        "interactions": int(data.matrix.nnz),
+        "shows": len(data.shows),
+        "as_of": datetime.fromtimestamp(data.now, UTC).isoformat() if data.now else None,
+        "source": data.name or "lake",
+    }
+    params = {
+        "models": {name: _plain(dict(model.params)) for name, model in usable.items()},
+        "weights": weights,
+        "left_out": left_out,
+        "seed": seed,
+    }
+    manifest = bundle.Manifest(
+        version=version,
+        created_at=created.isoformat(),
+        models=params["models"],
+        weights=weights,
+        data_version=data.data_version,
+        data=counts,
+        metrics=metrics,
+    )
+    with progress.task("saving the model") as task:
+        path = bundle.write_bundle(hybrid, manifest)
+        task.advance()
+    row = ModelVersion.objects.create(
+        version=version,
+        created_at=created,
+        status=ModelStatus.CANDIDATE,
+        path=str(path),
+        params=params,
+        data_version=data.data_version,
+        data=counts,
+        metrics=metrics,
+    )
+    current = _serving()
+    passes, why = gate(metrics, current.metrics if current else None, tolerance)
+    cached = 0
+    if passes or force:
+        note = why if passes else f"forced past the gate: {why}"
+        cached = _promote(row, note, progress=progress)
+    else:
+        row.status = ModelStatus.REJECTED
+        row.note = why
+        row.save(update_fields=["status", "note"])
+    return TrainReport(
+        version=version,
+        status=row.status,
+        path=str(path),
+        models=list(usable),
+        weights=weights,
+        metrics=metrics,
+        data=counts,
+        data_version=data.data_version,
+        note=row.note,
+        previous=current.version if current else None,
+        cached=cached,
+        seconds=round(time.monotonic() - started, 2),
+    )
+
+
+# --------------------------------------------------------------------------- promotion
+
+
+def _serving() -> ModelVersion | None:
+    return ModelVersion.objects.filter(status=ModelStatus.SERVING).first()
+
+
+def _get(version: str) -> ModelVersion:
+    row = ModelVersion.objects.filter(version=version).first()
+    if row is None:
+        known = list(ModelVersion.objects.values_list("version", flat=True)[:5])
+        hint = f"; known: {', '.join(known)}" if known else "; none is trained yet"
+        raise NotFoundError(f"no model version {version!r} (see `podsight recs models`){hint}")
+    bundle.read_manifest(version, _path(row))  # its files must still be there
+    return row
+
+
+def _path(row: ModelVersion):
+    from pathlib import Path
+
+    return Path(row.path) if row.path else None
+
+
+def _promote(row: ModelVersion, note: str, *, progress: Progress = SILENT) -> int:
+    """Make ``row`` the serving version; users' lists precomputed (how many)."""
+    from django.db import transaction
+
+    now = datetime.now(UTC)
+    with transaction.atomic():
+        ModelVersion.objects.filter(status=ModelStatus.SERVING).exclude(pk=row.pk).update(
+            status=ModelStatus.RETIRED, retired_at=now
+        )
+        # A challenger was measured against the version that served: the test ends.
+        ModelVersion.objects.filter(status=ModelStatus.CHALLENGER).exclude(pk=row.pk).update(
+            status=ModelStatus.CANDIDATE, share=0.0, note="A/B test ended by a promotion"
+        )
+        row.status = ModelStatus.SERVING
+        row.share = 0.0
+        row.promoted_at = now
+        row.retired_at = None
+        row.note = note
+        row.save(update_fields=["status", "share", "promoted_at", "retired_at", "note"])
+    serving.forget_active()
+    return serving.precompute(progress=progress)
+
+
+def promote(version: str, *, force: bool = False, progress: Progress = SILENT) -> LifecycleReport:
+    """Make ``version`` the serving one, through the gate unless ``force``."""
+    row = _get(version)
+    current = _serving()
+    if current is not None and current.pk == row.pk:
+        return LifecycleReport("promote", version, row.status, version, "already serving")
+    passes, why = gate(row.metrics, current.metrics if current else None, promote_tolerance())
+    if not passes and not force:
+        raise GateRefused(f"model {version} was not promoted: {why}")
+    note = why if passes else f"forced past the gate: {why}"
+    cached = _promote(row, note, progress=progress)
+    previous = current.version if current else None
+    return LifecycleReport("promote", version, row.status, previous, note, cached)
+
+
+class GateRefused(PodsightError):
+    """A promotion the gate refused (``--force`` overrides)."""
+
+
+def rollback(*, progress: Progress = SILENT) -> LifecycleReport:
+    """Bring back the version that served before the serving one."""
+    from django.db import transaction
+
+    current = _serving()
+    if current is None:
+        raise NoPrevious("no model version serves: nothing to roll back (`podsight recs train`)")
+    previous = (
+        ModelVersion.objects.filter(status=ModelStatus.RETIRED, promoted_at__isnull=False)
+        .order_by("-promoted_at", "-id")
+        .first()
+    )
+    if previous is None:
+        raise NoPrevious(
+            f"model {current.version} is the only version that has served: there is none "
+            "to roll back to"
+        )
+    _get(previous.version)
+    now = datetime.now(UTC)
+    with transaction.atomic():
+        current.status = ModelStatus.CANDIDATE
+        current.retired_at = now
+        current.note = (
+            f"rolled back to {previous.version} at {now.isoformat(timespec='seconds')}; "
+            "`podsight recs promote` brings it back"
+        )
+        current.save(update_fields=["status", "retired_at", "note"])
+        ModelVersion.objects.filter(status=ModelStatus.CHALLENGER).update(
+            status=ModelStatus.CANDIDATE, share=0.0, note="A/B test ended by a rollback"
+        )
+        previous.status = ModelStatus.SERVING
+        previous.retired_at = None
+        previous.note = f"serving again after rolling back {current.version}"
+        previous.save(update_fields=["status", "retired_at", "note"])
+    serving.forget_active()
+    cached = serving.precompute(progress=progress)
+    return LifecycleReport(
+        "rollback", previous.version, previous.status, current.version, previous.note, cached
+    )
+
+
+class NoPrevious(PodsightError):
+    """Nothing to roll back to."""
+
+
+def start_ab(version: str, share: float, *, progress: Progress = SILENT) -> LifecycleReport:
+    """Let ``version`` serve ``share`` of users (by a stable hash of their id) beside the
+    serving version."""
+    if not 0 < share < 1:
+        raise InputError(f"--share must be between 0 and 1 (exclusive), not {share}")
+    row = _get(version)
+    current = _serving()
+    if current is None:
+        raise serving.NoModel(
+            "no model version serves yet: promote one first (`podsight recs train`)"
+        )
+    if current.pk == row.pk:
+        raise InputError(f"model {version} is the serving version: choose another to test")
+    ModelVersion.objects.filter(status=ModelStatus.CHALLENGER).exclude(pk=row.pk).update(
+        status=ModelStatus.CANDIDATE, share=0.0, note="A/B test replaced by another"
+    )
+    before = row.status
+    row.status = ModelStatus.CHALLENGER
+    row.share = share
+    row.note = f"A/B challenger for {share:.0%} of users against {current.version} (was {before})"
+    row.save(update_fields=["status", "share", "note"])
+    serving.forget_active()
+    cached = serving.precompute(progress=progress)
+    return LifecycleReport("ab-start", version, row.status, current.version, row.note, cached)
+
+
+def stop_ab(*, progress: Progress = SILENT) -> LifecycleReport:
+    """End the A/B test: the challenger goes back to being a candidate."""
+    row = ModelVersion.objects.filter(status=ModelStatus.CHALLENGER).first()
+    if row is None:
+        raise NotFoundError("no A/B test is running (`podsight recs models` lists versions)")
+    row.status = ModelStatus.CANDIDATE
+    row.share = 0.0
+    row.note = f"A/B test stopped at {datetime.now(UTC).isoformat(timespec='seconds')}"
+    row.save(update_fields=["status", "share", "note"])
+    serving.forget_active()
+    cached = serving.precompute(progress=progress)
+    current = _serving()
+    return LifecycleReport(
+        "ab-stop", row.version, row.status, current.version if current else None, row.note, cached
+    )
+
+
+def list_models(*, online: bool = True) -> ModelList:
+    """Every version, newest first, with its online play-through rate when ``online``."""
+    rates = serving.play_through() if online else {}
+    models = [
+        ModelInfo(
+            version=row.version,
+            status=row.status,
+            share=row.share,
+            created_at=row.created_at,
+            promoted_at=row.promoted_at,
+            retired_at=row.retired_at,
+            params=row.params,
+            data_version=row.data_version,
+            data=row.data,
+            metrics=row.metrics,
+            online=rates.get(row.version, {"impressions": 0, "played": 0, "rate": None}),
+            note=row.note,
+            path=row.path,
+        )
+        for row in ModelVersion.objects.all()
+    ]
+    return ModelList(models, promote_tolerance())
