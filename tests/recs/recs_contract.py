@@ -7,7 +7,9 @@ then runs against it on the synthetic two-group dataset (``tests/recs/recs_synth
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -18,6 +20,11 @@ from podsight.recs.core import ALGORITHMS, Dataset, History, Recommender, Scored
 __all__ = ["RecommenderContract"]
 
 
+@cache
+def _dataset() -> Dataset:
+    return make_dataset()
+
+
 class RecommenderContract:
     """Subclass with ``make_model(self) -> Recommender``."""
 
@@ -26,15 +33,22 @@ class RecommenderContract:
 
     # -- fixtures ------------------------------------------------------------------------
 
-    @pytest.fixture(scope="class")
-    def data(self) -> Dataset:
-        return make_dataset()
+    # Fitted once per model class (pytest 9 deprecates class-scoped fixtures defined as
+    # methods), on the one synthetic dataset.
+    _fitted: ClassVar[dict[type, Recommender]] = {}
 
-    @pytest.fixture(scope="class")
+    @pytest.fixture
+    def data(self) -> Dataset:
+        return _dataset()
+
+    @pytest.fixture
     def model(self, data: Dataset) -> Recommender:
-        model = self.make_model()
-        model.fit(data)
-        return model
+        key = type(self)
+        if key not in RecommenderContract._fitted:
+            model = self.make_model()
+            model.fit(data)
+            RecommenderContract._fitted[key] = model
+        return RecommenderContract._fitted[key]
 
     # -- helpers ---------------------------------------------------------------------------
 
