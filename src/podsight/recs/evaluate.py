@@ -72,6 +72,7 @@ __all__ = [
     "catalog_coverage",
     "data_root",
     "evaluate",
+    "evaluate_interactions",
     "load_dataset",
     "load_interactions",
     "ndcg_at_k",
@@ -961,13 +962,47 @@ def evaluate(
     content = any("item_vectors" in c.requires or "item_topics" in c.requires
                   for c in classes.values()) or HYBRID in names  # fmt: skip
     inter = load_interactions(dataset, data_dir=data_dir, content=content, progress=progress)
-    split_ = split(inter, seed=seed)
-    train = split_.train
-    topics = None
-    if dataset == "simulated":
+    if dataset == "simulated" and tastes is None:
         from podsight.demo.simulate import default_tastes_path
 
-        topics = true_topics(train, tastes or default_tastes_path())
+        tastes = default_tastes_path()
+    report = evaluate_interactions(
+        inter, names, classes, k=k, seed=seed, tune=tune, tastes=tastes, progress=progress
+    )
+    report.skipped = {**skipped, **report.skipped}
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def evaluate_interactions(
+    inter: Interactions,
+    names: Sequence[str],
+    classes: Mapping[str, type[Recommender]] | None = None,
+    *,
+    k: int = 10,
+    seed: int = 42,
+    tune: bool = False,
+    tastes: Path | None = None,
+    progress: Progress = SILENT,
+) -> EvaluationReport:
+    """:func:`evaluate` on interactions already loaded: ``names`` as resolved, their
+    ``classes`` (default: resolved here); ``tastes``, the simulator's file, adds the
+    true-topic share."""
+    started = time.perf_counter()
+    dataset = inter.name
+    skipped: dict[str, str] = {}
+    if classes is None:
+        classes = {}
+        for name in names:
+            if name != HYBRID:
+                cls, why = _model_class(name)
+                if cls is None:
+                    skipped[name] = why
+                else:
+                    classes[name] = cls
+    split_ = split(inter, seed=seed)
+    train = split_.train
+    topics = true_topics(train, tastes) if tastes is not None else None
     users = sorted(split_.relevant)
     histories = _histories(train, users)
     report = EvaluationReport(
@@ -1009,10 +1044,8 @@ def evaluate(
         result.recommend_seconds = time.perf_counter() - t0
         report.results.append(_score(result, lists, users, split_, k, topics=topics))
     if HYBRID in names:
-        row = _evaluate_hybrid(classes, report, train, histories, users, split_, k, topics,
-                               progress)  # fmt: skip
-        if row is not None:
-            report.results.append(row)
+        report.results += _evaluate_hybrid(classes, report, train, histories, users, split_, k,
+                                           topics, progress)  # fmt: skip
     report.seconds = time.perf_counter() - started
     return report
 
@@ -1027,12 +1060,12 @@ def _evaluate_hybrid(
     k: int,
     topics: Callable[[int, Sequence[int]], float | None] | None,
     progress: Progress,
-) -> ModelResult | None:
+) -> list[ModelResult]:
     try:
         blend = importlib.import_module("podsight.recs.blend")
     except ModuleNotFoundError as exc:
         report.skipped[HYBRID] = f"not importable ({exc}); podsight.recs.blend:Hybrid"
-        return None
+        return []
     # Every supported model but random (noise in a blend); each with the parameters it
     # ran with above, so the hybrid blends the models of the table.
     ran = {r.name: r.params for r in report.results}
@@ -1043,7 +1076,7 @@ def _evaluate_hybrid(
     }
     if not members:
         report.skipped[HYBRID] = "no model to blend"
-        return None
+        return []
     hybrid = blend.Hybrid(members)
     result = ModelResult(HYBRID)
     started = time.perf_counter()
@@ -1062,4 +1095,25 @@ def _evaluate_hybrid(
         progress,
     )
     result.recommend_seconds = time.perf_counter() - t0
-    return _score(result, lists, users, split_, k, topics=topics)
+    rows = [_score(result, lists, users, split_, k, topics=topics)]
+    diversity = float(getattr(hybrid, "diversity", 0.0) or 0.0)
+    if diversity > 0 and train.item_vectors is not None:
+        # The same blend without the MMR re-rank: what diversity costs (or gains) in accuracy.
+        plain = ModelResult(f"{HYBRID} (no MMR)", params=dict(result.params))
+        plain.fit_seconds = result.fit_seconds
+        plain.detail = f"the hybrid's lists without the diversity re-rank (λ {diversity:g} → 0)"
+        hybrid.diversity = 0.0
+        t0 = time.perf_counter()
+        try:
+            lists = _recommend_all(
+                f"{HYBRID} (no MMR)",
+                lambda chunk: [[r.item for r in hybrid.recommend(h, k)] for h in chunk],
+                histories,
+                progress,
+            )
+        finally:
+            hybrid.diversity = diversity
+        plain.recommend_seconds = time.perf_counter() - t0
+        rows.append(_score(plain, lists, users, split_, k, topics=topics))
+        rows[0].detail += f"; MMR λ {diversity:g}"
+    return rows
