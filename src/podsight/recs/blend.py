@@ -251,7 +251,10 @@ def normalise(scores: np.ndarray, offset: float = RANK_OFFSET) -> np.ndarray:
     scores = np.asarray(scores, dtype=np.float64)
     if not len(scores):
         return np.zeros(0, dtype=np.float64)
-    ranks = rankdata(-scores, method="average") - 1.0
+    if bool(np.all(scores[1:] < scores[:-1])):  # the usual case: no ties, best first
+        ranks = np.arange(len(scores), dtype=np.float64)
+    else:
+        ranks = rankdata(-scores, method="average") - 1.0
     return offset / (offset + ranks)
 
 
@@ -637,10 +640,12 @@ class Hybrid:
         *,
         validation_share: float = 0.2,
         seed: int = 0,
+        diversities: Iterable[float] = (),
         progress: Progress = SILENT,
     ) -> BlendFit:
         """Fit the weights on a validation split, then every model on all of ``data``
-        (``validation_share`` 0: no split; given or equal weights, no metrics)."""
+        (``validation_share`` 0: no split; given or equal weights, no metrics). The served
+        lists are measured at λ = 0, at the blend's λ and at each of ``diversities``."""
         started = time.perf_counter()
         skipped = tuple(n for n, m in self.models.items() if not type(m).supports(data))
         for name in skipped:
@@ -655,7 +660,9 @@ class Hybrid:
             )
         fit = BlendFit(weights={}, models={}, blend=None, served=None, skipped=skipped)
         if validation_share > 0:
-            fit = self._validate(data, validation_share, seed, skipped, progress)
+            fit = self._validate(
+                data, validation_share, seed, skipped, tuple(diversities), progress
+            )
         elif not self._fixed_weights:
             self.weights = {n: 1.0 / len(self.models) for n in self.models}
         with progress.task("recs: fit the models on all the data", total=len(self.models)) as bar:
@@ -671,7 +678,13 @@ class Hybrid:
         return self.fitted
 
     def _validate(
-        self, data: Dataset, share: float, seed: int, skipped: tuple[str, ...], progress: Progress
+        self,
+        data: Dataset,
+        share: float,
+        seed: int,
+        skipped: tuple[str, ...],
+        diversities: tuple[float, ...],
+        progress: Progress,
     ) -> BlendFit:
         train, heldout, how = split_validation(data, share, seed)
         users = np.flatnonzero(np.diff(heldout.indptr) > 0)
@@ -716,7 +729,11 @@ class Hybrid:
         self._attach(train)
         diversity: dict[float, Metrics] = {}
         try:
-            lambdas = sorted({0.0, self.diversity}) if vectors is not None else [self.diversity]
+            lambdas = (
+                sorted({0.0, self.diversity, *map(float, diversities)})
+                if vectors is not None
+                else [self.diversity]
+            )
             for lam in lambdas:
                 served = [
                     [
@@ -848,7 +865,7 @@ class Hybrid:
         items_parts, score_parts = [], []
         for name, scored in lists.items():
             w = float(weights.get(name, 0.0))
-            if not len(scored):
+            if not len(scored) or w <= 0.0:
                 continue
             contrib = w * normalise(scored.scores)
             because = scored.because if scored.because is not None else np.full(len(scored), -1)
@@ -938,8 +955,10 @@ class Hybrid:
         ``diversity`` > 0 and there are vectors) whose show has fewer than ``show_cap``
         items among the previous ``cap_window - 1`` places, and whose canonical episode
         is not placed yet."""
-        shows = self._item_show[items]
-        canon = self._canon[items]
+        # Shows as local codes: a show is blocked by a flag, not a set lookup per item.
+        shows, show_code = np.unique(self._item_show[items], return_inverse=True)
+        blocked = np.zeros(len(shows), dtype=bool)
+        canon = self._canon[items] if self._has_duplicates else None
         relevance = scores / scores.max()
         use_mmr = diversity > 0 and self._vectors is not None
         if use_mmr:
@@ -947,18 +966,13 @@ class Hybrid:
             closest = np.zeros(len(items))
         open_ = np.ones(len(items), dtype=bool)
         chosen: list[int] = []
+        window = self.cap_window - 1  # the places before this one that share its window
         for _ in range(min(n, len(items))):
-            allowed = open_.copy()
-            recent = (
-                [int(shows[j]) for j in chosen[-(self.cap_window - 1) :]]
-                if self.cap_window > 1
-                else []
-            )
-            full = {s for s in set(recent) if s >= 0 and recent.count(s) >= self.show_cap}
-            if self.cap_window == 1 or self.show_cap < 1:
-                full = set()
-            if full:
-                allowed &= ~np.isin(shows, list(full))
+            if window > 0:
+                last = np.asarray(chosen[-window:], dtype=np.int64)
+                recent = np.bincount(show_code[last], minlength=len(shows))
+                blocked = (recent >= self.show_cap) & (shows >= 0)
+            allowed = open_ & ~blocked[show_code]
             if not allowed.any():
                 break
             objective = relevance.copy()
@@ -969,7 +983,8 @@ class Hybrid:
             j = int(np.argmax(objective))
             chosen.append(j)
             open_[j] = False
-            open_ &= ~np.isin(canon, [canon[j]])
+            if canon is not None:
+                open_ &= canon != canon[j]
             if use_mmr:
                 closest = np.maximum(closest, vectors @ vectors[j])
         return chosen
