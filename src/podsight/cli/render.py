@@ -386,7 +386,7 @@ def train_report(report: TrainReport) -> None:
         f"(engagement_daily version {report.data_version}) in {report.seconds:.1f} s"
     )
     table = Table(title="validation split", expand=False)
-    for column in ("model", "weight", "ndcg@10", "precision@10", "recall@10"):
+    for column in ("model", "weight", "ndcg@10", "p@10", "r@10"):
         table.add_column(column)
     rows = [("hybrid", None)] + [(m, report.weights.get(m)) for m in report.models]
     for name, weight in rows:
@@ -395,7 +395,7 @@ def train_report(report: TrainReport) -> None:
             name,
             "-" if weight is None else f"{weight:.3f}",
             *("-" if m.get(k) is None else f"{m[k]:.4f}"
-              for k in ("ndcg@10", "precision@10", "recall@10")),
+              for k in ("ndcg@10", "p@10", "r@10")),
         )  # fmt: skip
     console.print(table)
     colour = {"serving": "green", "rejected": "red"}.get(report.status, "yellow")

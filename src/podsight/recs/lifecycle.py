@@ -226,6 +226,16 @@ def train(models: Sequence[str] | None = None, *, force: bool = False, seed: int
     hybrid = Hybrid(usable)
     fit = hybrid.fit(data, seed=seed, progress=progress)
     metrics = _validation_metrics(fit)
+    # How the validation was made (time or random split, users, held-out items) and the
+    # blend's own parameters: what the metrics mean.
+    blend = {
+        **_plain(dict(getattr(hybrid, "params", {}) or {})),
+        **{
+            name: _plain(getattr(fit, name))
+            for name in ("split", "validation_users", "held_out", "skipped", "seconds")
+            if hasattr(fit, name)
+        },
+    }
     weights = {str(k): float(v) for k, v in dict(getattr(fit, "weights", hybrid.weights)).items()}
     created = datetime.now(UTC)
     version = bundle.new_version(created)
@@ -242,6 +252,7 @@ def train(models: Sequence[str] | None = None, *, force: bool = False, seed: int
         "weights": weights,
         "left_out": left_out,
         "seed": seed,
+        "blend": blend,
     }
     manifest = bundle.Manifest(
         version=version,
@@ -251,6 +262,7 @@ def train(models: Sequence[str] | None = None, *, force: bool = False, seed: int
         data_version=data.data_version,
         data=counts,
         metrics=metrics,
+        blend=blend,
     )
     with progress.task("saving the model") as task:
         path = bundle.write_bundle(hybrid, manifest)
