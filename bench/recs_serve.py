@@ -4,7 +4,7 @@ Usage: ``.venv/bin/python bench/recs_serve.py [--users 2000] [--rates 250,500,75
 [--seconds 10] [--connections 64] [--workers 2] [--threads 8] [--cache db|redis]``
 
 Set-up, as a user would do it, on a fresh ``PODSIGHT_HOME`` (SQLite; ``--cache redis``:
-``PODSIGHT_CACHE_URL=redis://127.0.0.1:6379/14``): ``podsight demo load --no-content``
+``PODSIGHT_CACHE_URL=redis://127.0.0.1:6379/14``): ``podsight demo load --no-apis --no-content``
 (the demo catalog), ``podsight simulate listeners --direct --users N`` (their listening
 into the event log), ``podsight events consume --once`` (into the lake),
 ``podsight recs train`` (the hybrid, promoted, every user's list precomputed and cached),
@@ -182,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--cache", choices=["db", "redis"], default="db")
+    parser.add_argument("--models", default=None, help="recs train --models (default: all)")
     parser.add_argument("--home", type=Path, default=None, help="reuse a home set up before")
     parser.add_argument("--generate", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -205,13 +206,14 @@ def main(argv: list[str] | None = None) -> int:
             import redis
 
             redis.Redis.from_url(env["PODSIGHT_CACHE_URL"]).flushdb()
-        _podsight(env, "demo", "load", "--no-content", "--no-progress")
+        _podsight(env, "demo", "load", "--no-apis", "--no-content", "--no-progress")
         _podsight(env, "simulate", "listeners", "--direct", "--users", str(args.users),
                   "--events", str(args.events), "--speedup", "0", "--tastes",
                   str(home / "tastes.json"), "--no-progress")  # fmt: skip
         _podsight(env, "events", "consume", "--once")
         started = time.perf_counter()
-        _podsight(env, "recs", "train", "--no-progress")
+        chosen = ["--models", args.models] if args.models else []
+        _podsight(env, "recs", "train", *chosen, "--no-progress")
         train_s = time.perf_counter() - started
         key = _podsight(env, "tokens", "create", "bench", "--scope", "staff").strip()
         ready.write_text(json.dumps({"key": key, "train_s": round(train_s, 1)}))
@@ -231,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         users = list(CachedRecommendations.objects.values_list("user_id", flat=True))
     users_file = home / "bench-users.json"
     users_file.write_text(json.dumps(users))
+    setup["load_before"] = f"{os.getloadavg()[0]:.1f}"
     in_process = _in_process_reads(env, users)
 
     return _serve_and_load(args, env, home, key, users, users_file, serving_row.version,
@@ -296,6 +299,7 @@ def _report(args, users, version, in_process, setup, results) -> None:
         f"# recs serving: {len(users)} users with cached lists, model {version}, "
         f"cache {args.cache}, gunicorn {args.workers} workers x {args.threads} threads"
     )
+    print(f"# load average before/after: {setup.get('load_before')} / {os.getloadavg()[0]:.1f}")
     print(
         f"# machine: {os.cpu_count()} CPUs, {platform.machine()}, Python "
         f"{platform.python_version()}; training took {setup.get('train_s')} s"

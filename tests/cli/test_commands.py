@@ -188,6 +188,7 @@ CASES: dict[tuple[str, ...], list[Case]] = {
     ("recs", "models"): [Case(["recs", "models"], expect="no model trained yet")],
     ("recs", "promote"): [Case(["recs", "promote", "20990101-000000-abcd"], code=1)],
     ("recs", "rollback"): [Case(["recs", "rollback", "--no-progress"], code=1)],
+    ("recs", "train"): [Case(["recs", "train", "--no-progress"], code=1)],
     ("replay",): [Case(["replay", "--no-progress"], expect="replayed 0 payloads")],
     # A fresh home has nothing indexed: an empty answer saying what to run, exit 0.
     ("search",): [Case(["search", "machine", "learning"], expect="no episode matches")],

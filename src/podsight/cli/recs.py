@@ -109,6 +109,36 @@ def _models_option(value: str | None) -> list[str] | None:
     return names
 
 
+@recs_app.command("train")
+def train(
+    models: Annotated[
+        str | None,
+        typer.Option(
+            "--models",
+            help="Candidate models to blend, comma-separated (default: als, itemknn, content, "
+            "fresh, trending, popular; those the data cannot support are left out).",
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Promote even when the gate would reject it.")
+    ] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Train a new model version on the lake's listening, gate it against the serving one
+    and promote it (then precompute every known user's recommendations).
+
+    Exits 1 when the gate rejects it (it is kept: `podsight recs promote VERSION --force`)."""
+    report = run_step(
+        "recs.train",
+        models=_models_option(models),
+        force=force,
+        progress=progress_view(progress),
+    )
+    render.train_report(report)
+    if report.status == "rejected":
+        raise typer.Exit(1)
+
+
 @recs_app.command("promote")
 def promote(
     version: Annotated[str, typer.Argument(help="The version to serve (`podsight recs models`).")],
