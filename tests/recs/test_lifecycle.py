@@ -318,3 +318,11 @@ def test_versions_are_unique_and_sortable():
     versions = {new_version(now) for _ in range(50)}
     assert len(versions) > 40
     assert all(v.startswith("20261206-100000-") for v in versions)
+
+
+def test_an_unknown_model_is_named_before_the_lake_is_read(lake):
+    from podsight.errors import UsageError
+
+    with pytest.raises(UsageError, match="no recommender named 'nope'"):
+        lifecycle.train(["fake", "nope"])
+    assert not ModelVersion.objects.exists()

@@ -200,12 +200,14 @@ def train(models: Sequence[str] | None = None, *, force: bool = False, seed: int
           progress: Progress = SILENT) -> TrainReport:  # fmt: skip
     """Fit a hybrid on the lake's listening, save it as a new version, gate and promote."""
     from podsight.recs.blend import Hybrid
-    from podsight.recs.core import algorithm
+    from podsight.recs.core import ALGORITHMS, algorithm
     from podsight.recs.data import build_dataset
 
     started = time.monotonic()
     names = list(dict.fromkeys(models or DEFAULT_MODELS))
-    classes = {name: algorithm(name) for name in names}  # unknown names fail before reading
+    unknown = [name for name in names if name not in ALGORITHMS]
+    if unknown:  # before reading the lake
+        algorithm(unknown[0])  # the registry's error, which lists the names
     tolerance = promote_tolerance()
     progress.note("reading the listening data from the lake")
     data = build_dataset(progress=progress)
@@ -214,6 +216,7 @@ def train(models: Sequence[str] | None = None, *, force: bool = False, seed: int
             "the lake holds no listening to train on: send listening events to "
             "/api/events (or `podsight simulate listeners`) and run `podsight events consume`"
         )
+    classes = {name: algorithm(name) for name in names}
     usable = {name: cls() for name, cls in classes.items() if cls.supports(data)}
     left_out = [name for name in names if name not in usable]
     if not usable:
