@@ -321,6 +321,39 @@ def test_recs_evaluate_without_the_files_says_what_to_do(tmp_path: Path) -> None
     assert "user_artists.dat" in ran.stderr and "--data-dir" in ran.stderr
 
 
+def test_recs_evaluate_on_simulated_listeners(test_data: Path, tmp_path: Path) -> None:
+    """Real feeds ingested, simulated listeners through the event log into the lake: the
+    table scores each list by the listeners' true topics too; before any listening, and
+    without the tastes file, one line says what to run."""
+    env = user_env(tmp_path / "home")
+    before = _run(env, "recs", "evaluate", "--dataset", "simulated", "--no-progress")
+    assert before.returncode == 2 and "Traceback" not in before.stderr, before.stderr
+    assert "podsight demo load" in before.stderr, before.stderr
+    feeds = test_data / "rss_feeds" / "podcast-feed-parser"
+    assert _run(env, "ingest", "rss", str(feeds / "podnews.xml"), str(feeds / "bc-sample.xml"),
+                "--no-progress").returncode == 0  # fmt: skip
+    tastes = tmp_path / "elsewhere.json"
+    simulated = _run(env, "simulate", "listeners", "--direct", "--users", "80", "--events",
+                     "4000", "--speedup", "0", "--tastes", str(tastes),
+                     "--no-progress")  # fmt: skip
+    assert simulated.returncode == 0, simulated.stderr
+    assert _run(env, "events", "consume", "--once").returncode == 0
+    lake = _run(env, "recs", "evaluate", "--dataset", "lake", "--models", "popular",
+                "--no-progress")  # fmt: skip
+    assert lake.returncode == 0, lake.stderr
+    assert "by time" in lake.stdout and "true topics" not in lake.stdout, lake.stdout
+    # The tastes are not where the simulated dataset looks for them.
+    missing = _run(env, "recs", "evaluate", "--dataset", "simulated", "--models", "popular",
+                   "--no-progress")  # fmt: skip
+    assert missing.returncode == 2 and "tastes" in missing.stderr, missing.stderr
+    (tmp_path / "home" / "simulated").mkdir(exist_ok=True)
+    tastes.rename(tmp_path / "home" / "simulated" / "tastes.json")
+    ran = _run(env, "recs", "evaluate", "--dataset", "simulated", "--models", "popular,als",
+               "--no-progress")  # fmt: skip
+    assert ran.returncode == 0 and "Traceback" not in ran.stderr, ran.stderr
+    assert "true topics" in ran.stdout and "popular (baseline)" in ran.stdout, ran.stdout
+
+
 def _offline_model() -> str:
     for name in (DEFAULT_MODEL, "als", "itemknn", "popular"):
         if name in ALGORITHMS and _importable(name):
