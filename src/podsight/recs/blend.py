@@ -571,6 +571,51 @@ def load_facts(directory: Path) -> Dataset:
 # --- the hybrid -----------------------------------------------------------------------------
 
 
+class _Proposals:
+    """What each source proposed for one list: its items, weighted contributions and
+    explanations, looked up only for the items placed (a few of some hundreds)."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.items: list[np.ndarray] = []
+        self.contributions: list[np.ndarray] = []
+        self._because: list[np.ndarray | None] = []
+        self._shows: list[np.ndarray | None] = []
+        self._sorted: list[np.ndarray] = []
+
+    def add(self, name: str, scored: Scored, contributions: np.ndarray) -> None:
+        self.names.append(name)
+        self.items.append(scored.items)
+        self.contributions.append(contributions)
+        self._because.append(scored.because)
+        self._shows.append(scored.because_show)
+        self._sorted.append(np.argsort(scored.items, kind="stable"))
+
+    def of(self, item: int) -> list[tuple[tuple[float, int, int], str]]:
+        """Per source that proposed ``item``: ((contribution, because, because_show),
+        source), the largest contribution first."""
+        found = []
+        for k, name in enumerate(self.names):
+            items, order = self.items[k], self._sorted[k]
+            at = int(np.searchsorted(items, item, sorter=order))
+            if at < len(items) and items[order[at]] == item:
+                j = int(order[at])
+                because = self._because[k]
+                shows = self._shows[k]
+                found.append(
+                    (
+                        (
+                            float(self.contributions[k][j]),
+                            int(because[j]) if because is not None else -1,
+                            int(shows[j]) if shows is not None else -1,
+                        ),
+                        name,
+                    )
+                )
+        found.sort(key=lambda pair: -pair[0][0])
+        return found
+
+
 class Hybrid:
     """The candidate models blended into served lists (see the module's docstring).
 
@@ -858,30 +903,18 @@ class Hybrid:
 
     def _fuse(
         self, lists: Mapping[str, Scored], weights: Mapping[str, float]
-    ) -> tuple[np.ndarray, np.ndarray, dict[str, dict[int, tuple[float, int, int]]]]:
-        """Items by blended score (best first), their scores, and per source each item's
-        (weighted contribution, because, because_show)."""
-        per_source: dict[str, dict[int, tuple[float, int, int]]] = {}
-        items_parts, score_parts = [], []
+    ) -> tuple[np.ndarray, np.ndarray, _Proposals]:
+        """Items by blended score (best first), their scores, and what each source said
+        of them (:class:`_Proposals`)."""
+        proposals = _Proposals()
         for name, scored in lists.items():
             w = float(weights.get(name, 0.0))
-            if not len(scored) or w <= 0.0:
-                continue
-            contrib = w * normalise(scored.scores)
-            because = scored.because if scored.because is not None else np.full(len(scored), -1)
-            shows = (
-                scored.because_show if scored.because_show is not None else np.full(len(scored), -1)
-            )
-            per_source[name] = {
-                int(i): (float(c), int(b), int(s))
-                for i, c, b, s in zip(scored.items, contrib, because, shows, strict=True)
-            }
-            items_parts.append(scored.items)
-            score_parts.append(contrib)
-        if not items_parts:
-            return np.zeros(0, dtype=np.int64), np.zeros(0), per_source
-        items = np.concatenate(items_parts)
-        scores = np.concatenate(score_parts)
+            if len(scored) and w > 0.0:
+                proposals.add(name, scored, w * normalise(scored.scores))
+        if not proposals.names:
+            return np.zeros(0, dtype=np.int64), np.zeros(0), proposals
+        items = np.concatenate(proposals.items)
+        scores = np.concatenate(proposals.contributions)
         unique, inverse = np.unique(items, return_inverse=True)
         total = np.zeros(len(unique))
         np.add.at(total, inverse, scores)
@@ -889,7 +922,7 @@ class Hybrid:
         first = np.full(len(unique), len(items))
         np.minimum.at(first, inverse, np.arange(len(items)))
         order = np.lexsort((first, -total))
-        return unique[order], total[order], per_source
+        return unique[order], total[order], proposals
 
     def _serve(
         self,
@@ -910,7 +943,7 @@ class Hybrid:
             weights = {name: 1.0 / len(answering) for name in answering} if answering else {}
         else:
             weights = self.weights
-        items, scores, per_source = self._fuse(lists, weights)
+        items, scores, proposals = self._fuse(lists, weights)
         keep = ~np.isin(items, banned) & (scores > 0)
         items, scores = items[keep], scores[keep]
         if not len(items):
@@ -929,10 +962,7 @@ class Hybrid:
         out = []
         for j in chosen:
             item = int(items[j])
-            contributions = sorted(
-                ((per_source[name][item], name) for name in per_source if item in per_source[name]),
-                key=lambda pair: -pair[0][0],
-            )
+            contributions = proposals.of(item)
             sources = tuple(name for _, name in contributions)
             show = int(self._item_show[item])
             out.append(
