@@ -20,6 +20,11 @@ class TestContentContract(RecommenderContract):
         return ContentProfile()
 
 
+class TestCentroidContract(RecommenderContract):
+    def make_model(self) -> ContentProfile:
+        return ContentProfile(profile="centroid")
+
+
 def _fitted(vectors: np.ndarray | None = None) -> tuple[ContentProfile, object]:
     data = make_dataset()
     if vectors is not None:
@@ -78,26 +83,41 @@ def test_items_without_an_embedding_are_never_recommended() -> None:
 
 
 def test_finished_and_liked_items_pull_harder() -> None:
-    model, _ = _fitted()
-    items = np.array([1, N_ITEMS - 1], dtype=np.int32)
-    plain = History(user="a", items=items, weights=np.array([1.0, 1.2], dtype=np.float32))
-    liked = History(
-        user="a",
-        items=items,
-        weights=np.array([1.0, 1.2], dtype=np.float32),
-        liked=np.array([1], dtype=np.int32),
-    )
-    top_plain = model.recommend(plain, 1).items[0]
-    top_liked = model.recommend(liked, 1).items[0]
-    assert group_of_item(int(top_plain)) == 1  # the heavier sport play wins unvouched
-    assert group_of_item(int(top_liked)) == 0  # the liked science episode wins
-
-
-def test_rejections_push_the_profile_away() -> None:
     data = make_dataset()
-    model = ContentProfile(negative_weight=1.0)
+    items = np.array([1, N_ITEMS - 1], dtype=np.int32)
+    weights = np.array([1.0, 1.2], dtype=np.float32)
+    plain = History(user="a", items=items, weights=weights)
+    liked = History(user="a", items=items, weights=weights, liked=np.array([1], dtype=np.int32))
+    # The mean leans to the liked item; nearest with room for one item keeps the liked one.
+    for model in (ContentProfile(profile="centroid"), ContentProfile(max_history=1)):
+        model.fit(data)
+        top_plain = int(model.recommend(plain, 1).items[0])
+        top_liked = int(model.recommend(liked, 1).items[0])
+        assert group_of_item(top_plain) == 1  # the heavier sport play wins unvouched
+        assert group_of_item(top_liked) == 0  # the liked science episode wins
+
+
+def test_nearest_keeps_two_tastes_apart() -> None:
+    # Half science, half sport: every recommendation is close to one of them, and the
+    # list holds both.
+    model, _ = _fitted()
+    history = History(
+        user="two",
+        items=np.array([0, 11, 22, N_ITEMS - 1, N_ITEMS - 12, N_ITEMS - 23], dtype=np.int32),
+        weights=np.ones(6, dtype=np.float32),
+    )
+    scored = model.recommend(history, 10)
+    groups = [group_of_item(i) for i in scored.items.tolist()]
+    assert 0 in groups and 1 in groups
+    assert groups == [group_of_item(b) for b in scored.because.tolist()]
+
+
+@pytest.mark.parametrize("profile", ["nearest", "centroid"])
+def test_rejections_push_away(profile: str) -> None:
+    data = make_dataset()
+    model = ContentProfile(profile=profile, negative_weight=1.0)
     model.fit(data)
-    indifferent = ContentProfile(negative_weight=0.0)
+    indifferent = ContentProfile(profile=profile, negative_weight=0.0)
     indifferent.fit(data)
     # Mostly science, a little sport; rejected science items steer away from science.
     history = History(
@@ -115,5 +135,7 @@ def test_rejections_push_the_profile_away() -> None:
 def test_bad_parameters_and_files_say_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="negative_weight"):
         ContentProfile(negative_weight=-1)
+    with pytest.raises(UsageError, match="nearest, centroid"):
+        ContentProfile(profile="mean")
     with pytest.raises(ModelFileError, match="train the model again"):
         ContentProfile.load(tmp_path)
