@@ -142,8 +142,14 @@ _db_url = conf.database_url()
 if _db_url:
     DATABASES = {"default": dj_database_url.parse(_db_url, conn_max_age=60)}
 else:
+    # Connections kept between requests, as for PostgreSQL: opening one (and its PRAGMAs)
+    # was about half of a cached recommendations request's CPU (docs/recs.md "Measured").
     DATABASES = {
-        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(HOME / "podsight.sqlite3")}
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(HOME / "podsight.sqlite3"),
+            "CONN_MAX_AGE": 60,
+        }
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {**_SQLITE_OPTIONS, **DATABASES["default"].get("OPTIONS", {})}

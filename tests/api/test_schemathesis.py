@@ -163,8 +163,9 @@ def live(tmp_path_factory, server_database_url) -> Iterator[Live]:
 
 
 def _seed(url: str, token: str, env: dict) -> Live:
-    """Listening events in the lake and a gPodder device, so that the history, the live
-    stats and the subscription lists answer with data, not only empty shapes."""
+    """Listening events in the lake, a recommendation model trained on them and a gPodder
+    device, so that the history, the live stats, the recommendations and the subscription
+    lists answer with data, not only empty shapes."""
     auth = {"Authorization": f"Token {token}"}
     channels = httpx.get(f"{url}/api/channels", params={"page_size": 500}).json()["results"]
     episodes = httpx.get(f"{url}/api/episodes", params={"page_size": 500}).json()["results"]
@@ -184,6 +185,10 @@ def _seed(url: str, token: str, env: dict) -> Live:
     sent = httpx.post(f"{url}/api/events", json={"events": events}, headers=auth)
     assert sent.status_code == 202, sent.text
     _run([str(BIN / "podsight"), "events", "consume", "--once"], env)
+    # A recommendation model trained on those plays, so that the recommendation endpoints
+    # answer lists (not only 409 no_model) and their documents are checked against them.
+    _run([str(BIN / "podsight"), "recs", "train", "--models", "als,popular,fresh,trending",
+          "--no-progress"], env)  # fmt: skip
     feeds = "\n".join(f"https://example.com/feed/{i}.xml" for i in range(3))
     put = httpx.put(f"{url}/subscriptions/alice/phone.txt", content=feeds, auth=("alice", PASSWORD))
     assert put.status_code == 200, put.text
