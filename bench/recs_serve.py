@@ -63,13 +63,19 @@ async def _connection(host: str, port: int, jobs: asyncio.Queue, out: list, key:
             )
             head = await reader.readuntil(b"\r\n\r\n")
             status = int(head.split(b" ", 2)[1])
-            length = 0
+            length, close = 0, False
             for line in head.split(b"\r\n"):
-                if line[:15].lower() == b"content-length:":
+                name = line[:16].lower()
+                if name.startswith(b"content-length:"):
                     length = int(line[15:])
+                elif name.startswith(b"connection:"):
+                    close = b"close" in line.lower()
             if length:
                 await reader.readexactly(length)
             out.append((time.perf_counter() - due, status))
+            if close:  # a sync gunicorn worker answers one request per connection
+                writer.close()
+                reader, writer = await asyncio.open_connection(host, port)
     finally:
         writer.close()
 

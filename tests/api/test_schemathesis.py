@@ -181,6 +181,16 @@ def _seed(url: str, token: str, env: dict) -> Live:
             "position_s": 0,
         }
         for i, episode in enumerate(episodes[:5])
+    ] + [
+        # Likes: positive engagement for the recommendation model trained below.
+        {
+            "event_id": str(uuid.uuid4()),
+            "user_id": "alice",
+            "type": "like",
+            "episode": episode["id"],
+            "occurred_at": (now - timedelta(seconds=30 + i)).isoformat(),
+        }
+        for i, episode in enumerate(episodes[:3])
     ]
     sent = httpx.post(f"{url}/api/events", json={"events": events}, headers=auth)
     assert sent.status_code == 202, sent.text
