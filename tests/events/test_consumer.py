@@ -275,3 +275,73 @@ def test_sigkill_at_random_moments_still_ends_exact(catalog, home):
         os.environ["PODSIGHT_HOME"] = str(home)
     assert got == reference
     assert LocalLog().end() == {0: len(items) + 1}
+
+
+# -- the recommendations' refresh after each batch ----------------------------------------
+
+
+@pytest.mark.clock
+def test_each_batch_hands_its_users_over_once_their_engagement_is_in_the_lake(catalog):
+    episode = Episode.objects.filter(duration_s__gt=1200).first()
+    _send([_event(episode.pk, "like", 10, "ann"), _event(episode.pk, "like", 20, "bob")])
+    _send([_event(episode.pk, "skip", 30, "cat", position_s=5)])
+    subscribe = _event(episode.pk, "subscribe", 40, "dan")
+    del subscribe["episode"]
+    _send([{**subscribe, "channel": episode.channel_id}])
+    # Progress alone moves a position already counted: no refresh for it.
+    _send([_event(episode.pk, "progress", 50, "eve", position_s=60, session_id="e")])
+    calls: list[tuple[set[str], set[str]]] = []
+
+    def refresh(users: set[str]) -> None:
+        # What the refresh reads must already be there: the lake's engagement users.
+        in_lake = {user for user, _, _ in _engagement()} if users - {"dan"} else set()
+        calls.append((set(users), in_lake))
+
+    report = consume(once=True, batch_size=2, on_written=refresh)
+    assert report.batches == 3
+    handed = set().union(*(users for users, _ in calls))
+    assert handed == {"ann", "bob", "cat", "dan"}  # a subscriber too: follows change lists
+    for users, in_lake in calls:
+        assert users - {"dan"} <= in_lake
+
+
+@pytest.mark.clock
+def test_a_failing_refresh_neither_loses_nor_stalls_consumption(catalog, caplog):
+    episode = Episode.objects.filter(duration_s__gt=1200).first()
+    items = [_event(episode.pk, "like", i, f"u{i}") for i in range(6)]
+    _send(items)
+    calls = []
+
+    def broken(users: set[str]) -> None:
+        calls.append(users)
+        raise RuntimeError("the model store is gone")
+
+    with caplog.at_level("WARNING", logger="podsight.events.consume"):
+        report = consume(once=True, batch_size=2, on_written=broken)
+    assert report.batches == 3 and report.events_written == 6
+    assert len(_events_table()) == 6 and len(_engagement()) == 6
+    assert calls and "the model store is gone" in caplog.text
+
+
+@pytest.mark.clock
+def test_a_slow_refresh_does_not_hold_the_consumer_up(catalog):
+    episode = Episode.objects.filter(duration_s__gt=1200).first()
+    _send([_event(episode.pk, "like", i, f"u{i}") for i in range(8)])
+    started = time.monotonic()
+    seen: list[float] = []
+    batches: list[float] = []
+
+    def slow(users: set[str]) -> None:
+        seen.append(time.monotonic() - started)
+        time.sleep(3.0)
+
+    report = consume(
+        once=True, batch_size=2, on_written=slow,
+        on_batch=lambda r: batches.append(time.monotonic() - started),
+    )  # fmt: skip
+    assert report.batches == 4
+    # Every batch was written while the first refresh still ran; the users handed over
+    # meanwhile were gathered into one more call, not queued one call per batch.
+    assert batches[-1] < seen[0] + 3.0
+    assert len(seen) == 2
+    assert time.monotonic() - started >= 6.0  # consume returned after the refresh finished

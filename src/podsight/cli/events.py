@@ -32,18 +32,30 @@ def events_consume(
         int, typer.Option(min=1, max=1_000_000, help="Most events per micro-batch.")
     ] = 50_000,
     interval: Annotated[
-        float, typer.Option(min=0.1, help="Seconds between polls of an empty log.")
-    ] = 5.0,
+        float | None,
+        typer.Option(min=0.05, help="Seconds between polls of an empty log [default: 0.5]."),
+    ] = None,
+    refresh: Annotated[
+        bool,
+        typer.Option(
+            help="Recompute the recommendations of the listeners each batch wrote (when a "
+            "model serves); --no-refresh leaves them to the next training."
+        ),
+    ] = True,
 ) -> None:
     """Write logged events to the lake (`events`, `engagement_daily`), exactly once.
 
-    Runs until Ctrl-C / SIGTERM (finishing the batch at hand) unless --once."""
+    Runs until Ctrl-C / SIGTERM (finishing the batch at hand) unless --once. The
+    listeners whose events a batch wrote get their recommendations recomputed."""
     if not once:
         err.print(
             f"consuming events into the lake until Ctrl-C; each batch is logged to {log_path()}"
         )
     with err.status("consuming events…") if once else nullcontext():
-        report = run_step("events.consume", once=once, batch_size=batch_size, interval_s=interval)
+        report = run_step(
+            "events.consume",
+            once=once, batch_size=batch_size, interval_s=interval, refresh=refresh,
+        )  # fmt: skip
     console.print(f"consumed: {escape(str(report))}")
 
 

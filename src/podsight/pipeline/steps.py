@@ -287,14 +287,21 @@ def users_create(*, username: str, password: str, staff: bool = False) -> UserCr
 
 @step("events.consume", report="podsight.events.consumer:ConsumeReport")
 def consume_events(
-    *, once: bool = False, batch_size: int = 50_000, interval_s: float = 5.0
+    *,
+    once: bool = False,
+    batch_size: int = 50_000,
+    interval_s: float | None = None,
+    refresh: bool = True,
 ) -> ConsumeReport:
     """Move listening events from the log into the lake (``events``,
-    ``engagement_daily``), exactly once; until interrupted unless ``once``."""
+    ``engagement_daily``), exactly once; until interrupted unless ``once``, polling an
+    empty log every ``interval_s`` (default the consumer's, 0.5 s). With ``refresh``, the
+    recommendations of the users each batch wrote are recomputed (when a model serves),
+    off the consumer's thread."""
     import logging
 
     ensure_database()
-    from podsight.events.consumer import consume
+    from podsight.events.consumer import DEFAULT_INTERVAL_S, consume
 
     batches = logging.getLogger("podsight.events.consume")
 
@@ -302,7 +309,38 @@ def consume_events(
         # One line per micro-batch: the log file's (the console's with --verbose).
         batches.info("batch: %s", report)
 
-    return consume(once=once, batch_size=batch_size, interval_s=interval_s, on_batch=logged)
+    def refreshed(users: set[str]) -> None:
+        import time
+
+        from podsight.recs.serving import refresh_users
+
+        started = time.monotonic()
+        count = refresh_users(sorted(users))
+        if count:
+            batches.info(
+                "recommendations of %d user(s) refreshed in %.2f s",
+                count, time.monotonic() - started,
+            )  # fmt: skip
+
+    def warm() -> None:
+        from podsight.recs import serving
+
+        # The serving models loaded before the first events arrive (serving.warm is asked
+        # of the serving module; until then, the imports: scipy.stats alone takes seconds).
+        if hasattr(serving, "warm"):
+            serving.warm()
+        else:
+            import podsight.recs.blend
+            import podsight.recs.bundle
+            import podsight.recs.data  # noqa: F401
+
+            serving.refresh_users([])
+
+    return consume(
+        once=once, batch_size=batch_size, on_batch=logged,
+        interval_s=DEFAULT_INTERVAL_S if interval_s is None else interval_s,
+        on_written=refreshed if refresh else None, on_start=warm if refresh and not once else None,
+    )  # fmt: skip
 
 
 @step("events.simulate", report="podsight.demo.simulate:SimulationReport")
