@@ -702,17 +702,13 @@ GRIDS: dict[str, list[dict[str, Any]]] = {
         {"factors": 128, "regularization": 100.0, "alpha": 3.0},
     ],
     "bpr": [{}, {"factors": 32}, {"factors": 128, "learning_rate": 0.01}],
-    "itemknn": [{}, {"neighbours": 50}, {"neighbours": 200}, {"k": 50}, {"k": 200}],
+    "itemknn": [{}, {"neighbours": 50}, {"neighbours": 200}, {"weighting": "cosine"}],
     "ease": [
         {},
         {"regularization": 100.0},
         {"regularization": 250.0},
-        {"regularization": 500.0},
         {"regularization": 1000.0},
-        {"l2": 100.0},
-        {"l2": 250.0},
-        {"l2": 500.0},
-        {"l2": 1000.0},
+        {"regularization": 2000.0},
     ],
 }
 
