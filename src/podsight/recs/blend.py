@@ -1193,7 +1193,8 @@ class Hybrid:
             "models": {name: type(model).name for name, model in self.models.items()},
             "fit": self.fit_summary,
         }
-        (directory / "blend.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
+        # In the blend's order: ties between sources keep it after loading.
+        (directory / "blend.json").write_text(json.dumps(meta, indent=2))
 
     @classmethod
     def load(cls, directory: Path) -> Self:
