@@ -49,3 +49,29 @@ def test_an_empty_history_is_empty() -> None:
 def test_an_unknown_model_name_lists_the_known_ones() -> None:
     with pytest.raises(UsageError, match="choose from .*als"):
         algorithm("nope")
+
+
+def test_finished_and_liked_reach_the_history_and_follow_a_split() -> None:
+    data = make_dataset()
+    row = data.matrix.getrow(4)
+    done = row.indices[:2]
+    cells = np.zeros(data.matrix.shape, dtype=np.float32)
+    cells[4, done] = 1.0
+    data.finished = sp.csr_matrix(cells)
+    data.liked = sp.csr_matrix(cells)
+    data.__post_init__()
+    assert data.history(4).finished.tolist() == sorted(done.tolist())
+    assert data.history(4).liked.tolist() == sorted(done.tolist())
+    # A training split without the first finished cell keeps only the other.
+    train = data.matrix.tolil()
+    train[4, done[0]] = 0
+    split = data.with_matrix(sp.csr_matrix(train))
+    split.matrix.eliminate_zeros()
+    assert split.history(4).finished.tolist() == [int(done[1])]
+
+
+def test_the_derived_seen_matrix_is_computed_once_per_matrix() -> None:
+    data = make_dataset()
+    assert data.seen_matrix() is data.seen_matrix()
+    other = data.with_matrix(data.matrix[:, :])
+    assert other.seen_matrix() is not data.seen_matrix()

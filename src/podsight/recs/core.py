@@ -81,6 +81,10 @@ class Dataset:
     negatives: sp.csr_matrix | None = None
     seen: sp.csr_matrix | None = None
     timestamps: sp.csr_matrix | None = None
+    # Subsets of the interactions, for reasons and for models that weigh them more: the
+    # cells a user finished, and the ones they liked (1.0 where true).
+    finished: sp.csr_matrix | None = None
+    liked: sp.csr_matrix | None = None
     # Items' facts, one entry per item (None: the data has no catalog).
     item_show: np.ndarray | None = None  # int32 index into ``shows``; -1 unknown
     shows: list[str] = field(default_factory=list)  # show ids (catalog channel ids as text)
@@ -106,7 +110,7 @@ class Dataset:
             raise ValueError(
                 f"matrix is {self.matrix.shape}, expected {(n_users, n_items)} (users × items)"
             )
-        for name in ("negatives", "seen", "timestamps"):
+        for name in ("negatives", "seen", "timestamps", "finished", "liked"):
             value = getattr(self, name)
             if value is not None:
                 value = sp.csr_matrix(value)
@@ -130,15 +134,26 @@ class Dataset:
         """Everything never to recommend again, per user."""
         if self.seen is not None:
             return self.seen
+        # Derived once: history() asks for it per user.
+        cached = self.__dict__.get("_seen_derived")
+        if cached is not None and cached[0] is self.matrix and cached[1] is self.negatives:
+            return cached[2]
         seen = (self.matrix != 0).astype(np.float32)
         if self.negatives is not None:
             seen = seen.maximum((self.negatives != 0).astype(np.float32))
-        return sp.csr_matrix(seen)
+        seen = sp.csr_matrix(seen)
+        self.__dict__["_seen_derived"] = (self.matrix, self.negatives, seen)
+        return seen
 
     def with_matrix(self, matrix: sp.csr_matrix, **changes: Any) -> Dataset:
         """The same users, items and facts with other interactions (a training split).
-        ``seen`` is dropped unless given: it follows the new matrix."""
+        ``seen``, ``finished`` and ``liked`` are dropped unless given: they follow the
+        interactions the new matrix keeps."""
         changes.setdefault("seen", None)
+        for name in ("finished", "liked"):
+            if name not in changes and getattr(self, name) is not None:
+                kept = (sp.csr_matrix(matrix) != 0).astype(np.float32)
+                changes[name] = sp.csr_matrix(getattr(self, name).multiply(kept))
         return replace(self, matrix=matrix, **changes)
 
     def history(self, user: int) -> History:
@@ -165,6 +180,8 @@ class Dataset:
             follows=_row_indices(self.follows, user),
             unfollowed=_row_indices(self.unfollowed, user),
             languages=self.user_languages[user] if self.user_languages is not None else (),
+            finished=_row_indices(self.finished, user),
+            liked=_row_indices(self.liked, user),
             times=stamps,
         )
 
