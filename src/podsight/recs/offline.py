@@ -32,7 +32,8 @@ from podsight.recs.core import ALGORITHMS, Dataset, algorithm
 
 __all__ = ["DEFAULT_MODEL", "OfflineReport", "read_interactions", "read_users", "run_offline"]
 
-# The best model without catalog content in our MovieLens-100k measurement.
+# The best model without catalog content in our MovieLens-100k measurement (NDCG@10 0.483,
+# docs/recs.md "Measured").
 DEFAULT_MODEL = "ease"
 _REQUIRED = ("user_id", "item_id", "weight")
 
