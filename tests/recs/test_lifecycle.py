@@ -326,3 +326,11 @@ def test_an_unknown_model_is_named_before_the_lake_is_read(lake):
     with pytest.raises(UsageError, match="no recommender named 'nope'"):
         lifecycle.train(["fake", "nope"])
     assert not ModelVersion.objects.exists()
+
+
+def test_warm_loads_the_active_versions(lake):
+    assert serving.warm() == []
+    first = _train(0.30)
+    second = _train(0.10)  # rejected
+    lifecycle.start_ab(second.version, 0.5)
+    assert serving.warm() == [first.version, second.version]

@@ -36,6 +36,7 @@ __all__ = [
     "Manifest",
     "bundle_path",
     "clear_loaded",
+    "forget_version",
     "load_hybrid",
     "models_root",
     "new_version",
@@ -167,6 +168,12 @@ def load_hybrid(version: str, path: Path | None = None) -> Hybrid:
             found = Hybrid.load(directory)
             _loaded[version] = found
     return found
+
+
+def forget_version(version: str) -> None:
+    """Drop one loaded version (it no longer serves)."""
+    with _loading:
+        _loaded.pop(version, None)
 
 
 def clear_loaded() -> None:

@@ -44,6 +44,7 @@ import orjson
 from podsight import conf
 from podsight.errors import InputError, PodsightError, StorageError
 from podsight.progress import SILENT, Progress
+from podsight.recs.bundle import forget_version
 
 if TYPE_CHECKING:
     from podsight.recs.blend import Hybrid, Recommendation
@@ -69,6 +70,7 @@ __all__ = [
     "recommendations_for",
     "refresh_users",
     "version_for",
+    "warm",
 ]
 
 log = logging.getLogger(__name__)
@@ -370,7 +372,25 @@ def _load(version: str, current: Active | None = None) -> _Loaded:
     hybrid = load_hybrid(version, Path(path) if path else None)
     with _versions_lock:
         found = _versions.setdefault(version, _Loaded(version, hybrid))
+        if current is not None:
+            # A long-lived process (server, consumer) keeps only the versions serving now.
+            keep = {*current.versions, version}
+            for stale in [v for v in _versions if v not in keep]:
+                del _versions[stale]
+                forget_version(stale)
     return found
+
+
+def warm() -> list[str]:
+    """Load the active versions' models now (the consumer before its first events; a
+    server could before its first request); the versions loaded."""
+    import podsight.recs.data  # noqa: F401  (its imports take seconds too)
+
+    forget_active()
+    current = active()
+    for version in current.versions:
+        _load(version, current)
+    return current.versions
 
 
 def _item(loaded: _Loaded, rec: Recommendation) -> dict[str, Any]:
