@@ -94,6 +94,8 @@ K = 10  # the cut-off of every validation metric
 # Validation lists are asked for this many users at most (a seeded sample): the weights
 # of a handful of sources are well determined by a few thousand listeners.
 MAX_VALIDATION_USERS = 3000
+# Served lists (a Python loop each) re-check the weights on at most this many of them.
+MAX_RECHECK_USERS = 1000
 GRID = np.round(np.linspace(0.0, 1.0, 21), 2)
 MAX_ROUNDS = 10
 
@@ -210,6 +212,8 @@ class BlendFit:
     blend: Metrics | None  # the blended ranking the weights maximise (no filters)
     served: Metrics | None  # the lists as served: filtered, capped, diversified
     diversity: dict[float, Metrics] = field(default_factory=dict)  # served lists per λ
+    # Each model alone, its lists served (filtered, capped): the weights' re-check.
+    served_models: dict[str, Metrics] = field(default_factory=dict)
     skipped: tuple[str, ...] = ()  # models the data does not support
     split: str = "none"  # "time", "random" or "none" (too little data to hold any out)
     validation_users: int = 0
@@ -237,6 +241,7 @@ class BlendFit:
             "blend": self.blend.as_dict() if self.blend else None,
             "served": self.served.as_dict() if self.served else None,
             "diversity": {str(lam): m.as_dict() for lam, m in self.diversity.items()},
+            "served_models": {k: m.as_dict() for k, m in self.served_models.items()},
             "skipped": list(self.skipped),
             "split": self.split,
             "validation_users": self.validation_users,
@@ -759,50 +764,96 @@ class Hybrid:
             name: ranking_metrics([s.items for s in lists[name]], relevant, data.n_items, vectors)
             for name in lists
         }
-        with progress.task("recs: fit the blend's weights", total=None):
-            if self._fixed_weights:
-                weights = {n: float(self.weights.get(n, 0.0)) for n in self.models}
-            else:
-                weights, _ = fit_weights(lists, relevant)
-        self.weights = weights
-        blended = [
-            self._fuse({n: lists[n][u] for n in lists}, weights)[0] for u in range(len(users))
-        ]
-        blend_metrics = ranking_metrics(blended, relevant, data.n_items, vectors)
-        # The lists as a listener sees them, with the validation models and these weights.
+        # The lists as a listener sees them: the validation models, these weights.
         self.models, originals = trained, self.models
         self._attach(train)
-        diversity: dict[float, Metrics] = {}
+
+        def served(weights: Mapping[str, float], lam: float, sample: Sequence[int]) -> Metrics:
+            self.weights = dict(weights)
+            out = [
+                [
+                    r.item
+                    for r in self._serve(
+                        histories[u], K, {n: lists[n][u] for n in lists}, diversity=lam
+                    )
+                ]
+                for u in sample
+            ]
+            return ranking_metrics(out, [relevant[u] for u in sample], data.n_items, vectors)
+
+        served_models: dict[str, Metrics] = {}
+        weights = {n: float(self.weights.get(n, 0.0)) for n in self.models}
         try:
+            with progress.task("recs: fit the blend's weights", total=None):
+                if not self._fixed_weights:
+                    weights, _ = fit_weights(lists, relevant)
+                    if data.item_show is not None and len(lists) > 1:
+                        # The per-show cap reorders what the ranking's search saw: the
+                        # weights that serve best among these, on the lists as served.
+                        weights, served_models = self._recheck(weights, lists, users, seed, served)
+            self.weights = weights
+            blended = [
+                self._fuse({n: lists[n][u] for n in lists}, weights)[0] for u in range(len(users))
+            ]
+            blend_metrics = ranking_metrics(blended, relevant, data.n_items, vectors)
             lambdas = (
                 sorted({0.0, self.diversity, *map(float, diversities)})
                 if vectors is not None
                 else [self.diversity]
             )
-            for lam in lambdas:
-                served = [
-                    [
-                        r.item
-                        for r in self._serve(
-                            histories[u], K, {n: lists[n][u] for n in lists}, diversity=lam
-                        )
-                    ]
-                    for u in range(len(users))
-                ]
-                diversity[lam] = ranking_metrics(served, relevant, data.n_items, vectors)
+            everyone = range(len(users))
+            diversity = {lam: served(weights, lam, everyone) for lam in lambdas}
         finally:
             self.models = originals
+            self.weights = weights
         return BlendFit(
             weights=weights,
             models=per_model,
             blend=blend_metrics,
             served=diversity[self.diversity],
             diversity=diversity,
+            served_models=served_models,
             skipped=skipped,
             split=how,
             validation_users=len(users),
             held_out=int(sum(len(r) for r in relevant)),
         )
+
+    def _recheck(
+        self,
+        fitted: dict[str, float],
+        lists: Mapping[str, Sequence[Scored]],
+        users: np.ndarray,
+        seed: int,
+        served: Any,
+    ) -> tuple[dict[str, float], dict[str, Metrics]]:
+        """Of the ranking's best weights, each source alone and equal weights, the one
+        whose served lists (filtered, capped, diversified) have the best NDCG@10 on (up
+        to :data:`MAX_RECHECK_USERS` of) the validation users, the fitted ones on ties;
+        then one pass of steps of 0.2 towards each source, kept where they serve better.
+        Also returns each source's served metrics alone."""
+        names = list(lists)
+        sample: Sequence[int] = range(len(users))
+        if len(users) > MAX_RECHECK_USERS:
+            rng = np.random.default_rng(seed + 1)
+            sample = np.sort(rng.choice(len(users), MAX_RECHECK_USERS, replace=False)).tolist()
+        best, best_value = fitted, served(fitted, self.diversity, sample).ndcg
+        alone: dict[str, Metrics] = {}
+        options = [({m: float(m == name) for m in names}, name) for name in names]
+        options.append(({m: 1.0 / len(names) for m in names}, ""))
+        for weights, name in options:
+            metrics = served(weights, self.diversity, sample)
+            if name:
+                alone[name] = metrics
+            if metrics.ndcg > best_value + 1e-9:
+                best, best_value = weights, metrics.ndcg
+        # One pass of small steps from there towards each source.
+        for name in names:
+            step = {m: 0.8 * best.get(m, 0.0) + 0.2 * float(m == name) for m in names}
+            value = served(step, self.diversity, sample).ndcg
+            if value > best_value + 1e-9:
+                best, best_value = step, value
+        return best, alone
 
     def _attach(self, data: Dataset) -> None:
         """Keep the facts serving needs, with lookups precomputed."""
