@@ -71,6 +71,7 @@ def main() -> None:
         print("\n| list | λ | NDCG@10 | P@10 | R@10 | coverage | intra-list similarity |")
         print("|---|---|---|---|---|---|---|")
         rows = [(m, "—", metrics) for m, metrics in fit.models.items()]
+        rows += [(f"{m} alone, served", "0", metrics) for m, metrics in fit.served_models.items()]
         rows.append(("blended ranking (no filters)", "—", fit.blend))
         rows += [("served", f"{lam:g}", metrics) for lam, metrics in sorted(fit.diversity.items())]
         for label, lam, m in rows:
