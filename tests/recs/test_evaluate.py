@@ -160,6 +160,11 @@ def test_movielens_100k_split_follows_the_protocol(test_data: Path) -> None:
     for u in range(len(inter.users)):
         rows = inter.user == u
         assert mask[rows].sum() == math.floor(0.75 * rows.sum() + 1e-9)
+    # The benchmark notebook's own call stratifies by item instead (filter_by="item").
+    by_item = stratified_split(inter.item)
+    reference = _reference_split([int(inter.items[i]) for i in inter.item], 0.75, 42)
+    assert (by_item == reference).all() and by_item.sum() == 74_331
+    assert split(inter, stratify="item").train.matrix.nnz == 74_331
     sp_ = split(inter)
     assert sp_.train.matrix.nnz == mask.sum() == 74_646
     assert sp_.test_interactions == 25_354 and len(sp_.relevant) == 943
@@ -233,7 +238,8 @@ def test_evaluate_runs_the_baselines_and_reports_what_it_skipped(test_data: Path
         pytest.skip("the baselines have not landed: " + report.skipped["popular"])
     assert names[0] == "popular"
     popular = report.result("popular")
-    assert popular.users == 943 and popular.baseline
+    assert popular.users == report.test_users > 900 and popular.baseline
+    assert "stratified per item" in report.protocol  # as the benchmark notebook
     # Popularity is well above nothing and well below the published models.
     assert 0.15 < popular.ndcg < 0.40 and 0 < popular.coverage < 0.2
     if _importable("random"):
@@ -277,7 +283,8 @@ def test_every_model_and_the_hybrid_on_a_catalog_dataset(tmp_path: Path) -> None
         assert chance is not None and 0.2 < chance < 0.8
         for name in ("als", "itemknn", "ease", "content", "hybrid"):
             if name in ran:
-                assert ran[name].topic_share > 0.85, (name, ran[name])
+                # Episodes published after the cut are not candidates: fewer to choose from.
+                assert ran[name].topic_share > max(0.6, chance + 0.1), (name, ran[name])
                 assert ran[name].ndcg >= ran["random"].ndcg, name
     if "hybrid" in ran:
         assert ran["hybrid"].params["weights"] and "weights fitted" in ran["hybrid"].detail
@@ -301,7 +308,7 @@ def test_recs_evaluate_prints_the_table_beside_the_published_figures(
     assert ran.returncode == 0, ran.stderr
     assert "Traceback" not in ran.stderr
     out = ran.stdout
-    assert "stratified per user" in out and "943 test users" in out
+    assert "stratified per item" in out and "filter_by='item'" in out
     assert "NDCG@10" in out and "MAP@10" in out and "coverage" in out and "novelty" in out
     assert "BiVAE (published)" in out and "0.475" in out and "SAR (published)" in out
     for name in ("popular", "random", "itemknn"):

@@ -50,6 +50,14 @@ def evaluate(
             help="Choose each model's parameters on a validation split of the training part.",
         ),
     ] = False,
+    stratify: Annotated[
+        str | None,
+        typer.Option(
+            "--stratify",
+            help="Split each 'user''s or each 'item''s interactions 75/25 (default: item on "
+            "movielens-100k, as the Recommenders benchmark notebook; user elsewhere).",
+        ),
+    ] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar per model.")] = True,
 ) -> None:
     """Evaluate every model, the hybrid and the baselines offline on one dataset:
@@ -62,6 +70,7 @@ def evaluate(
         k=k,
         data_dir=data_dir,
         tune=tune,
+        stratify=stratify,
         progress=progress_view(progress),
     )
     render.evaluation_report(report)

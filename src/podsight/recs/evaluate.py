@@ -59,6 +59,8 @@ from podsight.recs.core import ALGORITHMS, Dataset, History, Recommender, algori
 __all__ = [
     "BASELINES",
     "DATASETS",
+    "DEFAULT_STRATIFY",
+    "STRATIFY",
     "GRIDS",
     "HYBRID",
     "PUBLISHED",
@@ -88,6 +90,10 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 DATASETS = ("movielens-100k", "movielens-small", "lastfm", "simulated", "lake")
+STRATIFY = ("user", "item")
+# The benchmark notebook behind the published MovieLens-100k table stratifies by item
+# (python_stratified_split(..., filter_by="item")); the issue's wording says per user.
+DEFAULT_STRATIFY = {"movielens-100k": "item"}
 # Always in the table, whatever --models says: the floor every model must clear.
 BASELINES = ("popular", "random")
 HYBRID = "hybrid"
@@ -605,14 +611,15 @@ def load_dataset(
 # -- splits -----------------------------------------------------------------------------------
 
 
-def stratified_split(user: np.ndarray, *, ratio: float = 0.75, seed: int = 42) -> np.ndarray:
+def stratified_split(groups: np.ndarray, *, ratio: float = 0.75, seed: int = 42) -> np.ndarray:
     """Which rows train (True) and which test, as Recommenders'
-    ``python_stratified_split(data, ratio, seed=seed)`` splits rows in this order: a
-    uniform draw per row from ``np.random.seed(seed); np.random.rand(n)``; per user, rows
-    sorted by it; rank / count ≤ ``ratio`` trains."""
-    n = len(user)
+    ``python_stratified_split(data, ratio, seed=seed, filter_by=…)`` splits rows in this
+    order: a uniform draw per row from ``np.random.seed(seed); np.random.rand(n)``; within
+    each group (the user's rows, or with ``filter_by="item"`` the item's), rows sorted by
+    it; rank / count ≤ ``ratio`` trains."""
+    n = len(groups)
     draw = np.random.RandomState(seed).rand(n)
-    return _rank_within_users(user, draw) <= ratio
+    return _rank_within_users(groups, draw) <= ratio
 
 
 def _rank_within_users(user: np.ndarray, key: np.ndarray) -> np.ndarray:
@@ -657,9 +664,14 @@ class Split:
         return sum(len(v) for v in self.relevant.values())
 
 
-def split(inter: Interactions, *, ratio: float = 0.75, seed: int = 42) -> Split:
-    """The benchmark's split of ``inter``: stratified per user for the file datasets,
-    by time for the lake."""
+def split(
+    inter: Interactions, *, ratio: float = 0.75, seed: int = 42, stratify: str = "user"
+) -> Split:
+    """The benchmark's split of ``inter``: stratified per user (or per item, as the
+    benchmark notebook does on MovieLens-100k) for the file datasets, by time for the
+    lake."""
+    if stratify not in STRATIFY:
+        raise UsageError(f"stratify by {' or '.join(STRATIFY)}, not {stratify!r}")
     if inter.base is not None and np.isfinite(inter.time).any():
         mask, cutoff = time_split(inter.time, ratio=ratio)
         when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(cutoff)) if cutoff == cutoff else "?"
@@ -671,11 +683,12 @@ def split(inter: Interactions, *, ratio: float = 0.75, seed: int = 42) -> Split:
         if cutoff == cutoff:
             train.now = cutoff
     else:
-        mask = stratified_split(inter.user, ratio=ratio, seed=seed)
+        by_item = stratify == "item"
+        mask = stratified_split(inter.item if by_item else inter.user, ratio=ratio, seed=seed)
         protocol = (
-            f"stratified per user, {ratio:.0%} of each user's interactions train "
-            f"(Recommenders' python_stratified_split, seed {seed}); every test interaction "
-            "relevant; items seen in training are the candidates"
+            f"stratified per {stratify}, {ratio:.0%} of each {stratify}'s interactions train "
+            f"(Recommenders' python_stratified_split, seed {seed}, filter_by={stratify!r}); "
+            "every test interaction relevant; items seen in training are the candidates"
         )
         train = inter.dataset(mask, all_items=inter.base is not None)
     relevant: dict[int, set[str]] = {}
@@ -882,6 +895,14 @@ def true_topics(train: Dataset, tastes_path: Path) -> Callable[[int, Sequence[in
     return share
 
 
+def _lists(
+    model: Recommender, histories: Sequence[History], k: int, unavailable: np.ndarray
+) -> list[list[int]]:
+    if len(unavailable):
+        return [model.recommend(h, k, exclude=unavailable).items.tolist() for h in histories]
+    return [s.items.tolist() for s in model.recommend_many(histories, k)]
+
+
 def _fit(model: Recommender, data: Dataset, progress: Progress) -> float:
     started = time.perf_counter()
     model.fit(data, progress=progress)
@@ -896,6 +917,7 @@ def _tune(
     k: int,
     seed: int,
     progress: Progress,
+    stratify: str = "user",
 ) -> tuple[dict[str, Any], str]:
     """The grid point with the best NDCG@k on a validation split of the training rows
     (the same protocol inside them); its parameters and a line saying so."""
@@ -904,7 +926,7 @@ def _tune(
     if len(grid) < 2:
         return (grid[0] if grid else {}), ""
     inner = inter.subset(split_.train_rows)
-    validation = split(inner, seed=seed + 1)
+    validation = split(inner, seed=seed + 1, stratify=stratify)
     users = sorted(validation.relevant)
     histories = _histories(validation.train, users)
     scores = []
@@ -930,11 +952,13 @@ def evaluate(
     seed: int = 42,
     tune: bool = False,
     tastes: Path | None = None,
+    stratify: str | None = None,
     progress: Progress = SILENT,
 ) -> EvaluationReport:
     """Split ``dataset``, fit each model (and the hybrid) on the training part, and
     measure its top ``k`` for every test user. Models whose module has not landed or that
-    need facts the dataset lacks are listed in ``skipped`` with the reason."""
+    need facts the dataset lacks are listed in ``skipped`` with the reason. ``stratify``:
+    per ``user`` or per ``item`` (default: :data:`DEFAULT_STRATIFY`, else per user)."""
     if k < 1:
         raise UsageError(f"k must be at least 1, not {k}")
     started = time.perf_counter()
@@ -958,7 +982,15 @@ def evaluate(
 
         tastes = default_tastes_path()
     report = evaluate_interactions(
-        inter, names, classes, k=k, seed=seed, tune=tune, tastes=tastes, progress=progress
+        inter,
+        names,
+        classes,
+        k=k,
+        seed=seed,
+        tune=tune,
+        tastes=tastes,
+        stratify=stratify or DEFAULT_STRATIFY.get(dataset, "user"),
+        progress=progress,
     )
     report.skipped = {**skipped, **report.skipped}
     report.seconds = time.perf_counter() - started
@@ -974,6 +1006,7 @@ def evaluate_interactions(
     seed: int = 42,
     tune: bool = False,
     tastes: Path | None = None,
+    stratify: str = "user",
     progress: Progress = SILENT,
 ) -> EvaluationReport:
     """:func:`evaluate` on interactions already loaded: ``names`` as resolved, their
@@ -991,11 +1024,20 @@ def evaluate_interactions(
                     skipped[name] = why
                 else:
                     classes[name] = cls
-    split_ = split(inter, seed=seed)
+    split_ = split(inter, seed=seed, stratify=stratify)
     train = split_.train
     topics = true_topics(train, tastes) if tastes is not None else None
     users = sorted(split_.relevant)
     histories = _histories(train, users)
+    # What cannot be played now is never served (the hybrid filters it; alone, a model
+    # is told to leave it out).
+    banned = np.zeros(train.n_items, dtype=bool)
+    if train.item_available is not None:
+        banned |= ~np.asarray(train.item_available, dtype=bool)
+    if inter.base is not None and train.item_published is not None:
+        # Split by time: what was published after the cut did not exist yet.
+        banned |= np.nan_to_num(train.item_published, nan=-np.inf) > train.now
+    unavailable = np.flatnonzero(banned)
     report = EvaluationReport(
         dataset=dataset,
         k=k,
@@ -1020,23 +1062,20 @@ def evaluate_interactions(
             continue
         params, detail = ({}, "")
         if tune:
-            params, detail = _tune(name, cls, inter, split_, k, seed, progress)
+            params, detail = _tune(name, cls, inter, split_, k, seed, progress, stratify)
         model = cls(**params)
         result = ModelResult(name, baseline=name in BASELINES, detail=detail)
         result.fit_seconds = _fit(model, train, progress)
         result.params = dict(model.params)
         t0 = time.perf_counter()
         lists = _recommend_all(
-            name,
-            lambda chunk, m=model: [s.items.tolist() for s in m.recommend_many(chunk, k)],
-            histories,
-            progress,
+            name, lambda chunk, m=model: _lists(m, chunk, k, unavailable), histories, progress
         )
         result.recommend_seconds = time.perf_counter() - t0
         report.results.append(_score(result, lists, users, split_, k, topics=topics))
     if HYBRID in names:
         report.results += _evaluate_hybrid(classes, report, train, histories, users, split_, k,
-                                           topics, progress)  # fmt: skip
+                                           topics, progress, unavailable)  # fmt: skip
     report.seconds = time.perf_counter() - started
     return report
 
@@ -1051,7 +1090,9 @@ def _evaluate_hybrid(
     k: int,
     topics: Callable[[int, Sequence[int]], float | None] | None,
     progress: Progress,
+    unavailable: np.ndarray | None = None,
 ) -> list[ModelResult]:
+    banned = unavailable if unavailable is not None and len(unavailable) else None
     try:
         blend = importlib.import_module("podsight.recs.blend")
     except ModuleNotFoundError as exc:
@@ -1075,13 +1116,17 @@ def _evaluate_hybrid(
     result.fit_seconds = time.perf_counter() - started
     weights = getattr(fitted, "weights", None) or getattr(hybrid, "weights", {})
     result.params = {"weights": {m: round(float(w), 4) for m, w in dict(weights).items()}}
-    result.detail = "weights fitted on a validation split of the training part: " + ", ".join(
+    held_out = getattr(fitted, "split", "")
+    how = {"time": "each user's latest", "random": "a random share of each user's"}.get(
+        held_out, held_out
+    )
+    result.detail = f"weights fitted on {how} training interactions held out: " + ", ".join(
         f"{m} {w:.2f}" for m, w in result.params["weights"].items()
     )
     t0 = time.perf_counter()
     lists = _recommend_all(
         HYBRID,
-        lambda chunk: [[r.item for r in hybrid.recommend(h, k)] for h in chunk],
+        lambda chunk: [[r.item for r in hybrid.recommend(h, k, exclude=banned)] for h in chunk],
         histories,
         progress,
     )
@@ -1098,7 +1143,9 @@ def _evaluate_hybrid(
         try:
             lists = _recommend_all(
                 f"{HYBRID} (no MMR)",
-                lambda chunk: [[r.item for r in hybrid.recommend(h, k)] for h in chunk],
+                lambda chunk: [
+                    [r.item for r in hybrid.recommend(h, k, exclude=banned)] for h in chunk
+                ],
                 histories,
                 progress,
             )
