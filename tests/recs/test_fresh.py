@@ -152,3 +152,21 @@ def test_a_quiet_show_has_no_similar_items() -> None:
 def test_bad_parameters_say_what_is_wrong() -> None:
     with pytest.raises(UsageError, match="half_life must be > 0"):
         Fresh(half_life=0)
+
+
+def test_new_is_relative_to_the_newest_publication_of_the_catalog() -> None:
+    # A catalog last synced 600 days ago (the demo's frozen feeds): its newest episodes
+    # are still the new ones; an episode dated in the future does not move "now".
+    data = make_dataset()
+    data.item_published = data.item_published - 600 * DAY
+    published = data.item_published.copy()
+    published[_episode(2, 9)] = NOW + 30 * DAY
+    data.item_published = published
+    model = Fresh()
+    model.fit(data)
+    assert model.now == NOW - 600 * DAY
+    scored = model.recommend(History(user="f", follows=np.array([3], dtype=np.int32)), 3)
+    assert scored.items.tolist() == [_episode(3, 0), _episode(3, 1), _episode(3, 2)]
+    # The future-dated one counts as new as the newest, not newer.
+    future = model.recommend(History(user="g", follows=np.array([2], dtype=np.int32)), 20)
+    assert _episode(2, 9) in future.items.tolist()

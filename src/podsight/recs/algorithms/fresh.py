@@ -7,11 +7,12 @@ from has none, whatever they played. An episode is "new" when it was published w
 ``window`` before the reference time, and scores its show's affinity × 2^(−age /
 ``half_life``).
 
-The reference time is the fitted data's ``now`` (else its newest publication), also at
-serve time: a fitted model can only name the episodes its facts hold, so the newest of
-them is as new as it gets; the wall clock would only scale every score alike (the decay is
-exponential) or, once the model is older than the window, silently empty the list until
-the next training.
+The reference time is the newest publication in the fitted facts (not after the data's
+``now``), also at serve time: a fitted model can only name the episodes its facts hold, so
+the newest of them is as new as it gets. The wall clock would only scale every score alike
+(the decay is exponential) or, once the model or the catalog's last sync is older than the
+window, silently empty the list. On a live catalog some show always just published, so
+this is the present; on a stale one (the demo's feeds end in 2025) it is the catalog's.
 
 This is the way in for an episode nobody has played yet: it needs only its show and its
 publication time. ``because_show`` names the show ("new from <show> you follow").
@@ -83,7 +84,13 @@ class Fresh(Recommender):
         self.item_show = np.asarray(data.item_show, dtype=np.int32)
         self.n_shows = max(len(data.shows), int(self.item_show.max(initial=-1)) + 1)
         known = np.isfinite(published)
-        self.now = float(data.now) if data.now else float(published[known].max(initial=0.0))
+        # The newest publication the facts hold (none after the data's ``now``): the
+        # catalog's present, which a catalog not synced lately (or the demo's frozen world)
+        # has left behind the clock.
+        dated = published[known]
+        if data.now:
+            dated = dated[dated <= data.now]
+        self.now = float(dated.max(initial=0.0)) or float(data.now)
         # Dated after ``now`` (scheduled, or a feed's wrong clock): as new as ``now``.
         age = np.clip(self.now - np.where(known, published, -np.inf), 0.0, None)
         new = known & (self.item_show >= 0) & (age <= self.params["window"])
