@@ -33,7 +33,7 @@ BPR
     treats the matrix as binary). ``because`` is the history item whose factors are most
     like the recommended item's (cosine).
 
-BLAS runs on one thread while fitting and recommending (``_shared.one_blas_thread``);
+BLAS runs on one thread while fitting and recommending (``shared.one_blas_thread``);
 implicit's own threads (``num_threads``, 0 = every core) do the parallel work.
 """
 
@@ -47,7 +47,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from podsight.progress import SILENT, Progress
-from podsight.recs.algorithms._shared import one_blas_thread, read_params, top_n, write_params
+from podsight.recs.algorithms.shared import one_blas_thread, read_params, top_n, write_params
 from podsight.recs.core import Dataset, History, Recommender, Scored, empty_scored
 
 __all__ = ["ALS", "BPR"]

@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 
 from podsight.progress import SILENT, Progress
-from podsight.recs.algorithms._shared import read_params, top_n, write_params
+from podsight.recs.algorithms.shared import read_params, top_n, write_params
 from podsight.recs.core import Dataset, History, Recommender, Scored
 
 __all__ = ["Popular", "Random"]

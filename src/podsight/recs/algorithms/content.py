@@ -151,10 +151,10 @@ class ContentProfile(Recommender):
         scores = np.where(self.usable, scores, -np.inf)
         banned = history.excluded(exclude)
         scores[banned[(banned >= 0) & (banned < len(scores))]] = -np.inf
-        top = top_n(scores, n)
+        top, values = top_n(scores, n)
         if not len(top):
             return empty_scored(self.name)
-        return Scored(self.name, top, scores[top], because=self._because(history, top))
+        return Scored(self.name, top, values, because=self._because(history, top))
 
     def _because(self, history: History, top: np.ndarray) -> np.ndarray:
         """Per recommended item, the counted history item with the closest embedding."""
@@ -168,8 +168,8 @@ class ContentProfile(Recommender):
         scores = self.vectors @ self.vectors[item]
         scores = np.where(self.usable, scores, -np.inf)
         scores[item] = -np.inf
-        top = top_n(scores, n)
-        return Scored(self.name, top, scores[top])
+        top, values = top_n(scores, n)
+        return Scored(self.name, top, values)
 
     # -- storage -----------------------------------------------------------------------------
 

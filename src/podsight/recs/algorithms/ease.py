@@ -21,7 +21,7 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from podsight.progress import SILENT, Progress
-from podsight.recs.algorithms._shared import read_params, top_n, write_params
+from podsight.recs.algorithms.shared import read_params, top_n, write_params
 from podsight.recs.core import Dataset, History, Recommender, Scored
 
 __all__ = ["EASE"]

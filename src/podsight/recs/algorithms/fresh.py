@@ -131,11 +131,9 @@ class Fresh(Recommender):
         scores = affinity[self.item_show[self.recent]] * self.recency
         scores[np.isin(self.recent, history.excluded(exclude))] = 0.0
         scores[scores <= 0] = -np.inf
-        best = top_n(scores, n)
+        best, values = top_n(scores, n)
         items = self.recent[best]
-        return Scored(
-            self.name, items, scores[best], because_show=self.item_show[items].astype(np.int64)
-        )
+        return Scored(self.name, items, values, because_show=self.item_show[items].astype(np.int64))
 
     def similar_items(self, item: int, n: int) -> Scored:
         """The other new episodes of the item's show, newest first; none when it has none."""

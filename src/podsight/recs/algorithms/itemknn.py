@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from podsight.progress import SILENT, Progress
-from podsight.recs.algorithms._shared import (
+from podsight.recs.algorithms.shared import (
     history_matrix,
     one_blas_thread,
     read_params,

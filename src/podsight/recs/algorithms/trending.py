@@ -120,8 +120,8 @@ class Trending(Recommender):
         banned = history.excluded(exclude)
         scores[banned[(banned >= 0) & (banned < len(scores))]] = 0.0
         scores[scores <= 0] = -np.inf
-        best = top_n(scores, n)
-        return Scored(self.name, best, scores[best])
+        best, values = top_n(scores, n)
+        return Scored(self.name, best, values)
 
     def similar_items(self, item: int, n: int) -> Scored:
         """Also popular in the item's language (every language when it is unknown)."""
@@ -132,8 +132,8 @@ class Trending(Recommender):
             scores[self.language != self.language[item]] = 0.0
         scores[item] = 0.0
         scores[scores <= 0] = -np.inf
-        best = top_n(scores, n)
-        return Scored(self.name, best, scores[best])
+        best, values = top_n(scores, n)
+        return Scored(self.name, best, values)
 
     def save(self, directory: Path) -> None:
         write_model(
