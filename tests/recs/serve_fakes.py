@@ -67,6 +67,7 @@ class FakeHybrid:
     ndcg = 0.30  # what the next fit reports
     variant = 0  # how the next fit ranks
     recommend_calls = 0
+    show_cap, cap_window = 2, 10  # Hybrid's defaults: serving re-applies them after a filter
 
     def __init__(self, models, *, weights=None, **options) -> None:
         self.models = dict(models)

@@ -84,6 +84,8 @@ def test_parameters_are_checked(trained):
         response = staff.get(f"/api/users/u001/recommendations?{query}")
         assert response.status_code == 400, query
     assert len(staff.get("/api/users/u001/recommendations?n=100").json()["results"]) == 100
+    too_long = staff.get(f"/api/users/{'x' * 151}/recommendations")
+    assert too_long.status_code == 400 and "150" in too_long.json()["error"]["message"]
 
 
 def test_also_played_answers_from_the_serving_version(trained):

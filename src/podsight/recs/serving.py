@@ -76,6 +76,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 MAX_N = 100
+# The width of the user_id columns (CachedRecommendations, Impression) and of a username.
+MAX_USER_ID = 150
 CACHED_LENGTH = 200
 KINDS = ("episodes", "shows")
 ACTIVE_TTL_S = 1.0
@@ -534,6 +536,25 @@ def _shows(items: list[dict], n: int) -> list[dict]:
     return list(shows.values())
 
 
+def _capped(items: list[dict], cap: int, window: int) -> list[dict]:
+    """``items`` re-placed so that no show has more than ``cap`` in any ``window``
+    consecutive places, as :meth:`Hybrid._select` places them: each place to the first
+    remaining item whose show is not blocked. A filtered list needs it again: dropping
+    the other languages' items brings one show's episodes next to each other."""
+    remaining = list(items)
+    out: list[dict] = []
+    while remaining:
+        recent = [i["show"] for i in out[-(window - 1) :]] if window > 1 else []
+        for k, item in enumerate(remaining):
+            show = item["show"]
+            if show is None or recent.count(show) < cap:
+                out.append(remaining.pop(k))
+                break
+        else:
+            break
+    return out
+
+
 def recommendations_for(user_id: str, *, n: int = 20, kind: str = "episodes",
                         language: str | None = None, log_impression: bool = True,
                         ) -> RecommendationList:  # fmt: skip
@@ -543,6 +564,9 @@ def recommendations_for(user_id: str, *, n: int = 20, kind: str = "episodes",
         raise InputError(f"n must be from 1 to {MAX_N}, not {n}")
     if kind not in KINDS:
         raise InputError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    if not user_id or len(user_id) > MAX_USER_ID:
+        # Checked before computing or caching: an id this long can be no listener's.
+        raise InputError(f"user_id must be 1 to {MAX_USER_ID} characters long, not {len(user_id)}")
     current = active()
     version = version_for(user_id, current)
     if version is None:
@@ -564,6 +588,8 @@ def recommendations_for(user_id: str, *, n: int = 20, kind: str = "episodes",
             loaded = _load(version, current)
             items = _compute(loaded, [user_id], length=CACHED_LENGTH, language=wanted)[user_id]
             items = [i for i in items if _primary(i["language"] or "") == wanted]
+        hybrid = _load(version, current).hybrid
+        items = _capped(items, hybrid.show_cap, hybrid.cap_window)
     if kind == "shows":
         results = _shows(items, n)
         served = [show["episodes"][0]["episode"] for show in results]
