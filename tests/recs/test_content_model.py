@@ -132,6 +132,31 @@ def test_rejections_push_away(profile: str) -> None:
     assert sport(with_away) > sport(without)
 
 
+def test_in_a_split_by_time_the_future_is_never_proposed(tmp_path: Path) -> None:
+    # Item 59 is the nearest to what the listener liked, but published after the data's
+    # ``now`` (the future of a split by time): not proposed, by recommend or similar_items.
+    # Item 3, played and also dated later (a clock gone wrong), still counts in the history.
+    data = make_dataset()
+    liked = np.array([3, 14, 27], dtype=np.int32)
+    vectors = data.item_vectors.copy()
+    target = vectors[liked].mean(axis=0)
+    vectors[59] = target / np.linalg.norm(target)
+    published = np.full(N_ITEMS, data.now - 10 * 86_400.0)
+    published[[3, 59]] = data.now + 3600.0
+    data = data.with_matrix(data.matrix, item_vectors=vectors, item_published=published)
+    model = ContentProfile()
+    model.fit(data)
+    history = History(user="fan", items=liked, weights=np.ones(3, dtype=np.float32), liked=liked)
+    scored = model.recommend(history, N_ITEMS)
+    assert len(scored) and 59 not in scored.items.tolist()
+    assert 59 not in model.similar_items(14, N_ITEMS).items.tolist()
+    alone = History(user="one", items=np.array([3], dtype=np.int32), weights=np.ones(1))
+    assert len(model.recommend(alone, 5))  # an unreleased history item still counts
+    model.save(tmp_path)
+    again = ContentProfile.load(tmp_path).recommend(history, N_ITEMS)
+    assert again.items.tolist() == scored.items.tolist()
+
+
 def test_bad_parameters_and_files_say_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="negative_weight"):
         ContentProfile(negative_weight=-1)

@@ -167,6 +167,29 @@ def test_new_is_relative_to_the_newest_publication_of_the_catalog() -> None:
     assert model.now == NOW - 600 * DAY
     scored = model.recommend(History(user="f", follows=np.array([3], dtype=np.int32)), 3)
     assert scored.items.tolist() == [_episode(3, 0), _episode(3, 1), _episode(3, 2)]
-    # The future-dated one counts as new as the newest, not newer.
+    # The future-dated one did not exist as of the data: never proposed.
     future = model.recommend(History(user="g", follows=np.array([2], dtype=np.int32)), 20)
-    assert _episode(2, 9) in future.items.tolist()
+    assert len(future) and _episode(2, 9) not in future.items.tolist()
+
+
+def test_in_a_split_by_time_the_future_is_never_new(tmp_path) -> None:
+    # The training part of a split by time: ``now`` is the cut, and the catalog's facts
+    # still hold the episodes published after it (each show's three newest). They did not
+    # exist yet: not scored as brand new, not proposed at all.
+    data = make_dataset()
+    cut = NOW - 3 * DAY
+    data.now = cut
+    later = np.flatnonzero(data.item_published > cut)
+    assert _episode(5, 0) in later and _episode(5, 3) not in later
+    model = Fresh()
+    model.fit(data)
+    assert model.now == data.item_published[data.item_published <= cut].max()
+    assert not np.isin(later, model.recent).any()
+    follower = History(user="f", follows=np.array([5], dtype=np.int32))
+    scored = model.recommend(follower, 20)
+    assert len(scored) and not np.isin(later, scored.items).any()
+    assert scored.items[0] == _episode(5, 3)  # the newest that existed
+    assert not np.isin(later, model.similar_items(_episode(5, 4), 20).items).any()
+    model.save(tmp_path)
+    again = Fresh.load(tmp_path).recommend(follower, 20)
+    assert again.items.tolist() == scored.items.tolist()

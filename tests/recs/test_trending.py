@@ -116,6 +116,20 @@ def test_on_the_synthetic_data_the_language_decides_the_group() -> None:
     assert all(group_of_item(i) == 1 for i in similar.items.tolist())
 
 
+def test_in_a_split_by_time_the_future_is_never_proposed() -> None:
+    # Item 2 is this week's favourite, but dated after the data's ``now`` (the future of
+    # a split by time, or a clock gone wrong): it did not exist yet.
+    data = _plays(PLAYS, LANGUAGES)
+    data.item_published = np.full(len(LANGUAGES), data.now - 100 * DAY)
+    data.item_published[2] = data.now + DAY
+    data.item_published[1] = np.nan  # unknown: kept
+    model = Trending(window=7 * DAY)
+    model.fit(data)
+    assert model.recommend(History(user="new", languages=("en",)), 10).items.tolist() == [1, 0]
+    assert not model.in_window[2]
+    assert 2 not in model.similar_items(0, 10).items.tolist()
+
+
 def test_the_window_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PODSIGHT_RECS_TRENDING_WINDOW", "2d")
     assert Trending().params["window"] == 2 * DAY

@@ -14,7 +14,9 @@ What the listener finished or liked counts ``boost`` times its (already decayed)
 engagement weight: in the mean's weights, and in choosing the ``max_history`` items. What
 they rejected pushes away: ``negative_weight`` times the rejected items' closeness
 (``nearest``: the highest cosine to one of them; ``centroid``: the profile moves away from
-their mean). An episode without an embedding (a zero row) is never recommended.
+their mean). An episode without an embedding (a zero row) is never recommended, nor one
+published after the data's ``now`` (in a split by time, the future); both still count in
+a history.
 
 This is the way in for an episode nobody has played yet: its embedding is all it needs.
 ``because`` names, for each recommended item, the history item most like it ("about
@@ -30,7 +32,7 @@ import numpy as np
 
 from podsight.errors import UsageError
 from podsight.progress import SILENT, Progress
-from podsight.recs.algorithms.shared import read_model, top_n, write_model
+from podsight.recs.algorithms.shared import read_model, top_n, unreleased, write_model
 from podsight.recs.core import Dataset, History, Recommender, Scored, empty_scored
 
 __all__ = ["PROFILES", "ContentProfile"]
@@ -76,7 +78,8 @@ class ContentProfile(Recommender):
             max_history=int(max_history),
         )
         self.vectors = np.zeros((0, 0), dtype=np.float32)
-        self.usable = np.zeros(0, dtype=bool)
+        self.usable = np.zeros(0, dtype=bool)  # has an embedding
+        self.candidate = np.zeros(0, dtype=bool)  # may be proposed
 
     # -- fitting ---------------------------------------------------------------------------
 
@@ -84,6 +87,7 @@ class ContentProfile(Recommender):
         if data.item_vectors is None:
             raise UsageError("content needs the items' embeddings (item_vectors)")
         self._set_vectors(np.asarray(data.item_vectors, dtype=np.float32))
+        self.candidate = self.usable & ~unreleased(data)
 
     def _set_vectors(self, vectors: np.ndarray) -> None:
         norms = np.linalg.norm(vectors, axis=1)
@@ -148,7 +152,7 @@ class ContentProfile(Recommender):
         scores = self._scores(history) if n > 0 else None
         if scores is None:
             return empty_scored(self.name)
-        scores = np.where(self.usable, scores, -np.inf)
+        scores = np.where(self.candidate, scores, -np.inf)
         banned = history.excluded(exclude)
         scores[banned[(banned >= 0) & (banned < len(scores))]] = -np.inf
         top, values = top_n(scores, n)
@@ -166,7 +170,7 @@ class ContentProfile(Recommender):
         if not 0 <= item < len(self.usable) or not self.usable[item] or n <= 0:
             return empty_scored(self.name)
         scores = self.vectors @ self.vectors[item]
-        scores = np.where(self.usable, scores, -np.inf)
+        scores = np.where(self.candidate, scores, -np.inf)
         scores[item] = -np.inf
         top, values = top_n(scores, n)
         return Scored(self.name, top, values)
@@ -174,7 +178,14 @@ class ContentProfile(Recommender):
     # -- storage -----------------------------------------------------------------------------
 
     def save(self, directory: Path) -> None:
-        write_model(directory, self.name, self.params, vectors=self.vectors, usable=self.usable)
+        write_model(
+            directory,
+            self.name,
+            self.params,
+            vectors=self.vectors,
+            usable=self.usable,
+            candidate=self.candidate,
+        )
 
     @classmethod
     def load(cls, directory: Path) -> Self:
@@ -182,4 +193,6 @@ class ContentProfile(Recommender):
         model = cls(**params)
         model.vectors = arrays["vectors"]
         model.usable = arrays["usable"]
+        # Saved before candidates were kept apart: every usable item was one.
+        model.candidate = arrays.get("candidate", model.usable)
         return model

@@ -9,7 +9,9 @@ from has none, whatever they played. An episode is "new" when it was published w
 
 The reference time is the newest publication in the fitted facts (not after the data's
 ``now``), also at serve time: a fitted model can only name the episodes its facts hold, so
-the newest of them is as new as it gets. The wall clock would only scale every score alike
+the newest of them is as new as it gets. An episode published after it (in a split by
+time, the future; in a catalog, one scheduled or dated ahead by its feed) did not exist as
+of the data and is never proposed. The wall clock would only scale every score alike
 (the decay is exponential) or, once the model or the catalog's last sync is older than the
 window, silently empty the list. On a live catalog some show always just published, so
 this is the present; on a stale one (the demo's feeds end in 2025) it is the catalog's.
@@ -91,8 +93,11 @@ class Fresh(Recommender):
         if data.now:
             dated = dated[dated <= data.now]
         self.now = float(dated.max(initial=0.0)) or float(data.now)
-        # Dated after ``now`` (scheduled, or a feed's wrong clock): as new as ``now``.
-        age = np.clip(self.now - np.where(known, published, -np.inf), 0.0, None)
+        # Published after ``now`` (in a split by time, the future; in a catalog, scheduled or
+        # dated ahead by its feed): it did not exist as of the data, so it is never new (and
+        # no publication in the facts falls between ``now`` and the data's ``now``).
+        known &= published <= self.now
+        age = self.now - np.where(known, published, -np.inf)
         new = known & (self.item_show >= 0) & (age <= self.params["window"])
         if data.item_available is not None:
             new &= np.asarray(data.item_available, dtype=bool)

@@ -5,7 +5,8 @@ before the data's ``now`` (ties broken by their summed weight); episodes not pla
 window follow, ranked by all-time listeners, so that a language whose window is empty
 falls back to its all-time favourites (:attr:`Trending.in_window` tells which is which:
 "popular in English this week" or "popular in English"). Episodes nobody ever played are
-not proposed.
+not proposed, nor are those published after the data's ``now`` (in a split by time, the
+future; their plays, if a clock put any before it, count for nothing).
 
 The languages are the history's (the listener's profile), else those of the episodes the
 history holds (most weight first), else every language; a step that finds no episode
@@ -27,7 +28,7 @@ from podsight import conf
 from podsight.conf import SettingError
 from podsight.errors import UsageError
 from podsight.progress import SILENT, Progress
-from podsight.recs.algorithms.shared import read_model, top_n, write_model
+from podsight.recs.algorithms.shared import read_model, top_n, unreleased, write_model
 from podsight.recs.core import Dataset, History, Recommender, Scored, empty_scored
 
 __all__ = ["DEFAULT_WINDOW", "Trending", "language_code", "trending_window"]
@@ -89,6 +90,9 @@ class Trending(Recommender):
             users.max(initial=0) + 1.0
         )
         self.scores = np.where(self.in_window, window_score, all_time)
+        future = unreleased(data)
+        self.scores[future] = 0.0
+        self.in_window &= ~future
         self.language = np.array([language_code(tag) for tag in data.item_language], dtype=str)
 
     def languages_for(self, history: History) -> tuple[str, ...] | None:
