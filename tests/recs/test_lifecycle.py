@@ -334,3 +334,29 @@ def test_warm_loads_the_active_versions(lake):
     second = _train(0.10)  # rejected
     lifecycle.start_ab(second.version, 0.5)
     assert serving.warm() == [first.version, second.version]
+
+
+def test_damaged_or_missing_model_files_are_a_storage_error_saying_what_to_do(lake, home):
+    import shutil
+
+    from podsight.errors import StorageError
+
+    first = _train(0.30)
+    second = _train(0.30, variant=1)
+    model = home / "models" / first.version
+    (model / "manifest.json").write_text("{}")
+    with pytest.raises(StorageError, match="podsight recs train"):
+        lifecycle.rollback()
+    # The serving version: its blend without "models", then its folder gone.
+    blend = home / "models" / second.version / "model" / "blend.json"
+    blend.write_text(json.dumps({"weights": {}, "variant": 0}))
+    serving.forget_loaded()
+    CachedRecommendations.objects.all().delete()
+    with pytest.raises(StorageError, match="roll back"):
+        serving.recommendations_for("u001")
+    shutil.rmtree(home / "models" / second.version)
+    serving.forget_loaded()
+    with pytest.raises(StorageError, match="podsight recs train"):
+        serving.recommendations_for("u001")
+    with pytest.raises(StorageError):
+        lifecycle.promote(second.version, force=True)

@@ -114,3 +114,16 @@ def test_models_lists_versions_with_offline_and_online_metrics(trained):
     assert model["data"]["users"] == 60
     assert model["online"]["impressions"] == 1
     assert body["promote_tolerance"] == pytest.approx(0.01)
+
+
+def test_missing_model_files_answer_503_saying_to_retrain_or_roll_back(trained, home):
+    import shutil
+
+    from podsight.recs.models import CachedRecommendations
+
+    shutil.rmtree(home / "models" / trained.version)
+    serving.forget_loaded()
+    CachedRecommendations.objects.all().delete()
+    response = _client(SCOPE_STAFF).get("/api/users/u001/recommendations")
+    assert response.status_code == 503, response.content
+    assert "podsight recs train" in response.json()["error"]["message"]

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from podsight import conf
-from podsight.errors import NotFoundError, StorageError
+from podsight.errors import StorageError
 
 if TYPE_CHECKING:
     from podsight.recs.blend import Hybrid
@@ -49,8 +49,13 @@ MODEL_DIR = "model"
 FORMAT = 1
 
 
-class BundleMissing(NotFoundError):
-    """A version's directory (or its manifest) is not there."""
+class BundleMissing(StorageError):
+    """A version's directory (or its manifest) is not there, or its files cannot be read:
+    the server's state is broken, not the request (HTTP 503), so the message says to
+    train again or roll back."""
+
+
+_REPAIR = "train again with `podsight recs train` or roll back with `podsight recs rollback`"
 
 
 @dataclass
@@ -142,7 +147,12 @@ def read_manifest(version: str, path: Path | None = None) -> Manifest:
     except (OSError, ValueError) as exc:
         raise StorageError(f"cannot read {where}: {exc}") from exc
     known = set(Manifest.__dataclass_fields__)
-    return Manifest(**{k: v for k, v in raw.items() if k in known})
+    try:
+        return Manifest(**{k: v for k, v in raw.items() if k in known})
+    except (TypeError, AttributeError) as exc:  # {} or a list: not a manifest we wrote
+        raise BundleMissing(
+            f"model version {version}: {where} is damaged ({exc}); {_REPAIR}"
+        ) from exc
 
 
 _loaded: dict[str, Hybrid] = {}
@@ -165,7 +175,17 @@ def load_hybrid(version: str, path: Path | None = None) -> Hybrid:
                     f"model version {version} has no files at {directory}: it was deleted "
                     "or PODSIGHT_HOME changed; train again with `podsight recs train`"
                 )
-            found = Hybrid.load(directory)
+            try:
+                found = Hybrid.load(directory)
+            except StorageError:
+                raise
+            except Exception as exc:
+                # Whatever a damaged file raises (KeyError, a truncated npz's BadZipFile,
+                # a model's own file error): the files are broken, not the request.
+                raise BundleMissing(
+                    f"model version {version} at {directory} cannot be loaded "
+                    f"({type(exc).__name__}: {exc}); {_REPAIR}"
+                ) from exc
             _loaded[version] = found
     return found
 
