@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -137,3 +140,25 @@ def test_beats_popularity_on_movielens_100k(test_data: Path, model) -> None:
 def test_unknown_parameters_are_refused() -> None:
     with pytest.raises(TypeError, match="factor"):
         ALS(factor=3)
+
+
+def test_the_training_benchmark_runs_as_documented() -> None:
+    # bench/recs_train.py at a toy size: both trainers in their own processes, the figures
+    # and the 50M estimate printed beside implicit's published ones.
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(root / "bench" / "recs_train.py"),
+            *("--users", "2000", "--items", "500", "--interactions", "20000"),
+            *("--small", "5000", "--iterations", "2", "--threads", "1"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    ).stdout
+    assert "generated 20,000 interactions" in out
+    for trainer in ("implicit", "podsight ALS"):
+        assert len(re.findall(rf"{trainer} +fit +[0-9.]+ s = 2 ×", out)) == 2, out
+    assert "MovieLens-20M" in out and "estimate for 50M" in out
