@@ -180,8 +180,9 @@ class ALS(_Factorised):
         where rejected (overriding a play)."""
         alpha = float(self.params["alpha"])
         c = sp.csr_matrix(positives, dtype=np.float32, copy=True)
+        # Only positive weights are plays (a zero or negative one is not a preference).
+        c.data = np.where(c.data > 0, 1.0 + alpha * c.data, 0.0).astype(np.float32)
         c.eliminate_zeros()
-        c.data = 1.0 + alpha * np.abs(c.data)
         weight = float(self.params["negative_weight"])
         if negatives is None or weight <= 0 or not negatives.nnz:
             return c
