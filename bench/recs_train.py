@@ -148,12 +148,16 @@ def child(path: str, trainer: str, factors: int, iterations: int, threads: int) 
         last[0] = fit_start = time.perf_counter()
         model.fit(data, progress=Ticks())
     fit_s = time.perf_counter() - fit_start
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    peak_mb = usage.ru_maxrss / 1024
     print(
         json.dumps(
             {
                 "load_s": load_s,
                 "fit_s": fit_s,
+                # CPU seconds of the whole process: on a shared machine, what wall time
+                # would be on idle cores (over the cores used).
+                "cpu_s": usage.ru_utime + usage.ru_stime,
                 "iterations": times,
                 "rss_loaded_mb": rss_loaded,
                 "peak_mb": peak_mb,
@@ -247,7 +251,8 @@ def main() -> None:
                 print(
                     f"  {trainer:13s} fit {r['fit_s']:7.1f} s = {len(its)} × "
                     f"{its.mean():.2f} s/iteration (min {its.min():.2f}, max {its.max():.2f}); "
-                    f"load {r['load_s']:.1f} s; RSS after load {r['rss_loaded_mb']:,.0f} MB, "
+                    f"CPU {r['cpu_s']:.0f} s; load {r['load_s']:.1f} s; "
+                    f"RSS after load {r['rss_loaded_mb']:,.0f} MB, "
                     f"peak {r['peak_mb']:,.0f} MB"
                 )
 
