@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -256,6 +257,33 @@ def test_impressions_are_buffered_then_written_with_the_version(lake):
     assert rows["u003"].model_version == report.version
     assert rows["u003"].episodes == [i["episode"] for i in served.items]
     assert len(rows["u004"].episodes) == 2  # a show's best episode each
+
+
+def test_a_refused_impression_is_dropped_after_retries_and_holds_back_no_other(lake):
+    log = serving.impressions
+    log.add("good-1", "v1", ["1"])
+    log.add("bad", "v1", [object()])  # not JSON: the database write refuses it
+    log.add("good-2", "v1", ["2"])
+    for _ in range(log.RETRIES - 1):
+        with pytest.raises(TypeError):
+            log.flush()
+    assert Impression.objects.count() == 0  # kept for the next round until then
+    assert log.flush() == 2
+    assert sorted(Impression.objects.values_list("user_id", flat=True)) == ["good-1", "good-2"]
+    log.add("good-3", "v1", ["3"])
+    assert log.flush() == 1 and log.flush() == 0
+
+
+def test_closing_stops_the_writer_thread_then_writes_the_rest(lake, monkeypatch):
+    log = type(serving.impressions)()
+    written = []
+    monkeypatch.setattr(log, "flush", lambda: written.append(1) or 0)
+    monkeypatch.setattr(log, "FLUSH_EVERY_S", 60.0)
+    log.background = True
+    log.add("u", "v1", ["1"])
+    (thread,) = [t for t in threading.enumerate() if t.name == "podsight-impressions"]
+    log.close()
+    assert not thread.is_alive() and written == [1]
 
 
 def _play_events(rows: list[tuple[str, int, datetime]]) -> None:

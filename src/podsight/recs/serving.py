@@ -636,10 +636,16 @@ def forget_loaded() -> None:
 
 
 class _ImpressionLog:
-    """Impressions buffered in memory, written in bulk by a thread and at exit."""
+    """Impressions buffered in memory, written in bulk by a thread and at exit.
+
+    A batch the database refuses is kept for the next round; after ``RETRIES`` refusals
+    in a row its rows are written one by one and those still refused are logged and
+    dropped, so one bad row never holds back every later impression (nor grows the
+    buffer without end)."""
 
     FLUSH_EVERY_S = 1.0
     FLUSH_AT = 500
+    RETRIES = 3
     # Tests inside a database transaction write them with flush_impressions() instead.
     background = True
 
@@ -647,15 +653,18 @@ class _ImpressionLog:
         self._lock = threading.Lock()
         self._rows: list[tuple[str, str, datetime, list[str]]] = []
         self._wake = threading.Event()
+        self._stop = threading.Event()
         self._pid = 0
+        self._failures = 0
         self._thread: threading.Thread | None = None
 
     def add(self, user_id: str, version: str, episodes: list[str]) -> None:
         with self._lock:
             if self._pid != os.getpid():  # a forked worker: its own buffer and thread
                 self._rows, self._pid, self._thread = [], os.getpid(), None
+                self._stop = threading.Event()
             self._rows.append((user_id, version, datetime.now(UTC), episodes))
-            if self._thread is None and self.background:
+            if self._thread is None and self.background and not self._stop.is_set():
                 self._thread = threading.Thread(
                     target=self._run, name="podsight-impressions", daemon=True
                 )
@@ -668,12 +677,24 @@ class _ImpressionLog:
         with self._lock:
             self._rows = []
 
+    def close(self, timeout: float = 10.0) -> int:
+        """Stop the writer thread (it finishes the batch it is writing), then write what
+        is left; how many (at exit: the thread is a daemon, killed mid-write otherwise)."""
+        self._stop.set()
+        self._wake.set()
+        thread = self._thread
+        if thread is not None and thread.is_alive() and thread is not threading.current_thread():
+            thread.join(timeout)
+        return self.flush()
+
     def _run(self) -> None:
         from django.db import connection
 
-        while True:
+        while not self._stop.is_set():
             self._wake.wait(self.FLUSH_EVERY_S)
             self._wake.clear()
+            if self._stop.is_set():
+                break  # close() writes the rest
             try:
                 self.flush()
             except Exception:  # a busy database: keep them for the next round
@@ -682,6 +703,8 @@ class _ImpressionLog:
                 connection.close()
 
     def flush(self) -> int:
+        from django.db import transaction
+
         from podsight.recs.models import Impression
 
         with self._lock:
@@ -690,17 +713,33 @@ class _ImpressionLog:
             rows, self._rows = self._rows, []
         if not rows:
             return 0
+        made = [Impression(user_id=u, model_version=v, served_at=t, episodes=e)
+                for u, v, t, e in rows]  # fmt: skip
         try:
-            Impression.objects.bulk_create(
-                [Impression(user_id=u, model_version=v, served_at=t, episodes=e)
-                 for u, v, t, e in rows],
-                batch_size=500,
-            )  # fmt: skip
+            with (
+                transaction.atomic()
+            ):  # a savepoint: a refusal leaves a caller's transaction usable
+                Impression.objects.bulk_create(made, batch_size=500)
         except Exception:
-            with self._lock:
-                self._rows[:0] = rows
-            raise
-        return len(rows)
+            self._failures += 1
+            if self._failures < self.RETRIES:
+                with self._lock:
+                    self._rows[:0] = rows
+                raise
+        else:
+            self._failures = 0
+            return len(rows)
+        self._failures = 0
+        written = 0
+        for row in made:
+            try:
+                with transaction.atomic():
+                    row.save()
+                written += 1
+            except Exception:
+                log.warning("impression of %r (%s) dropped: the database refuses it",
+                            row.user_id[:40], row.model_version, exc_info=True)  # fmt: skip
+        return written
 
 
 impressions = _ImpressionLog()
@@ -714,7 +753,7 @@ def flush_impressions() -> int:
 @atexit.register
 def _flush_at_exit() -> None:
     try:
-        impressions.flush()
+        impressions.close()
     except Exception:
         log.warning("impressions not written at exit", exc_info=True)
 
