@@ -388,3 +388,19 @@ def test_damaged_or_missing_model_files_are_a_storage_error_saying_what_to_do(la
         serving.recommendations_for("u001")
     with pytest.raises(StorageError):
         lifecycle.promote(second.version, force=True)
+
+
+def test_a_promotion_waits_for_another_processs_change_then_says_busy(lake, home, monkeypatch):
+    import portalocker
+
+    first = _train(0.30)
+    second = _train(0.10)  # rejected by the gate: promote --force below
+    monkeypatch.setattr(lifecycle, "LOCK_WAIT_S", 0.2)
+    # Another process deciding now (a second descriptor on the same file conflicts).
+    with portalocker.Lock(str(home / "models" / ".lifecycle.lock"), timeout=1):
+        with pytest.raises(lifecycle.LifecycleBusy, match="try again"):
+            lifecycle.promote(second.version, force=True)
+        with pytest.raises(lifecycle.LifecycleBusy):
+            lifecycle.rollback()
+    assert _status()[first.version] == "serving"
+    assert lifecycle.promote(second.version, force=True).status == "serving"

@@ -24,13 +24,14 @@ trained version serve a share of users beside the serving one.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from podsight import conf
-from podsight.errors import InputError, NotFoundError, PodsightError
+from podsight.errors import InputError, NotFoundError, PodsightError, StorageError
 from podsight.progress import SILENT, Progress
 from podsight.recs import bundle, serving
 from podsight.recs.models import ModelStatus, ModelVersion
@@ -38,7 +39,9 @@ from podsight.recs.models import ModelStatus, ModelVersion
 __all__ = [
     "DEFAULT_MODELS",
     "GATE_METRIC",
+    "LOCK_WAIT_S",
     "GateRefused",
+    "LifecycleBusy",
     "LifecycleReport",
     "ModelInfo",
     "ModelList",
@@ -280,16 +283,19 @@ def train(models: Sequence[str] | None = None, *, force: bool = False, seed: int
         data=counts,
         metrics=metrics,
     )
-    current = _serving()
-    passes, why = gate(metrics, current.metrics if current else None, tolerance)
     cached = 0
+    with _changing():
+        current = _serving()
+        passes, why = gate(metrics, current.metrics if current else None, tolerance)
+        if passes or force:
+            note = why if passes else f"forced past the gate: {why}"
+            _promote(row, note, progress=progress)
+        else:
+            row.status = ModelStatus.REJECTED
+            row.note = why
+            row.save(update_fields=["status", "note"])
     if passes or force:
-        note = why if passes else f"forced past the gate: {why}"
-        cached = _promote(row, note, progress=progress)
-    else:
-        row.status = ModelStatus.REJECTED
-        row.note = why
-        row.save(update_fields=["status", "note"])
+        cached = serving.precompute(progress=progress)
     return TrainReport(
         version=version,
         status=row.status,
@@ -329,8 +335,42 @@ def _path(row: ModelVersion):
     return Path(row.path) if row.path else None
 
 
+# How long a change of which version serves waits for another process's change.
+LOCK_WAIT_S = 120.0
+
+
+class LifecycleBusy(StorageError):
+    """Another process is changing which model version serves."""
+
+
+@contextmanager
+def _changing() -> Iterator[None]:
+    """Held while one process reads which version serves, decides (the gate) and writes
+    the new state, so two promotions (train, promote, rollback, A/B) cannot both decide
+    from the same state and leave two versions serving. A file lock beside the models
+    (under PODSIGHT_HOME), as the directory index and the migrations take theirs; the
+    lists are precomputed after it is released."""
+    import portalocker
+
+    root = bundle.models_root()
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        lock = portalocker.Lock(str(root / ".lifecycle.lock"), timeout=LOCK_WAIT_S)
+        lock.acquire()
+    except portalocker.exceptions.LockException as exc:
+        raise LifecycleBusy(
+            f"another process has been changing the serving model version for "
+            f"{LOCK_WAIT_S:.0f} s ({root / '.lifecycle.lock'}); try again when it ends"
+        ) from exc
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def _promote(row: ModelVersion, note: str, *, progress: Progress = SILENT) -> int:
-    """Make ``row`` the serving version; users' lists precomputed (how many)."""
+    """Make ``row`` the serving version (under :func:`_changing`); users' lists
+    precomputed afterwards by the caller (:func:`serving.precompute`)."""
     from django.db import transaction
 
     now = datetime.now(UTC)
@@ -349,20 +389,22 @@ def _promote(row: ModelVersion, note: str, *, progress: Progress = SILENT) -> in
         row.note = note
         row.save(update_fields=["status", "share", "promoted_at", "retired_at", "note"])
     serving.forget_active()
-    return serving.precompute(progress=progress)
+    return 0
 
 
 def promote(version: str, *, force: bool = False, progress: Progress = SILENT) -> LifecycleReport:
     """Make ``version`` the serving one, through the gate unless ``force``."""
-    row = _get(version)
-    current = _serving()
-    if current is not None and current.pk == row.pk:
-        return LifecycleReport("promote", version, row.status, version, "already serving")
-    passes, why = gate(row.metrics, current.metrics if current else None, promote_tolerance())
-    if not passes and not force:
-        raise GateRefused(f"model {version} was not promoted: {why}")
-    note = why if passes else f"forced past the gate: {why}"
-    cached = _promote(row, note, progress=progress)
+    with _changing():
+        row = _get(version)
+        current = _serving()
+        if current is not None and current.pk == row.pk:
+            return LifecycleReport("promote", version, row.status, version, "already serving")
+        passes, why = gate(row.metrics, current.metrics if current else None, promote_tolerance())
+        if not passes and not force:
+            raise GateRefused(f"model {version} was not promoted: {why}")
+        note = why if passes else f"forced past the gate: {why}"
+        _promote(row, note, progress=progress)
+    cached = serving.precompute(progress=progress)
     previous = current.version if current else None
     return LifecycleReport("promote", version, row.status, previous, note, cached)
 
@@ -375,37 +417,40 @@ def rollback(*, progress: Progress = SILENT) -> LifecycleReport:
     """Bring back the version that served before the serving one."""
     from django.db import transaction
 
-    current = _serving()
-    if current is None:
-        raise NoPrevious("no model version serves: nothing to roll back (`podsight recs train`)")
-    previous = (
-        ModelVersion.objects.filter(status=ModelStatus.RETIRED, promoted_at__isnull=False)
-        .order_by("-promoted_at", "-id")
-        .first()
-    )
-    if previous is None:
-        raise NoPrevious(
-            f"model {current.version} is the only version that has served: there is none "
-            "to roll back to"
+    with _changing():
+        current = _serving()
+        if current is None:
+            raise NoPrevious(
+                "no model version serves: nothing to roll back (`podsight recs train`)"
+            )
+        previous = (
+            ModelVersion.objects.filter(status=ModelStatus.RETIRED, promoted_at__isnull=False)
+            .order_by("-promoted_at", "-id")
+            .first()
         )
-    _get(previous.version)
-    now = datetime.now(UTC)
-    with transaction.atomic():
-        current.status = ModelStatus.CANDIDATE
-        current.retired_at = now
-        current.note = (
-            f"rolled back to {previous.version} at {now.isoformat(timespec='seconds')}; "
-            "`podsight recs promote` brings it back"
-        )
-        current.save(update_fields=["status", "retired_at", "note"])
-        ModelVersion.objects.filter(status=ModelStatus.CHALLENGER).update(
-            status=ModelStatus.CANDIDATE, share=0.0, note="A/B test ended by a rollback"
-        )
-        previous.status = ModelStatus.SERVING
-        previous.retired_at = None
-        previous.note = f"serving again after rolling back {current.version}"
-        previous.save(update_fields=["status", "retired_at", "note"])
-    serving.forget_active()
+        if previous is None:
+            raise NoPrevious(
+                f"model {current.version} is the only version that has served: there is none "
+                "to roll back to"
+            )
+        _get(previous.version)
+        now = datetime.now(UTC)
+        with transaction.atomic():
+            current.status = ModelStatus.CANDIDATE
+            current.retired_at = now
+            current.note = (
+                f"rolled back to {previous.version} at {now.isoformat(timespec='seconds')}; "
+                "`podsight recs promote` brings it back"
+            )
+            current.save(update_fields=["status", "retired_at", "note"])
+            ModelVersion.objects.filter(status=ModelStatus.CHALLENGER).update(
+                status=ModelStatus.CANDIDATE, share=0.0, note="A/B test ended by a rollback"
+            )
+            previous.status = ModelStatus.SERVING
+            previous.retired_at = None
+            previous.note = f"serving again after rolling back {current.version}"
+            previous.save(update_fields=["status", "retired_at", "note"])
+        serving.forget_active()
     cached = serving.precompute(progress=progress)
     return LifecycleReport(
         "rollback", previous.version, previous.status, current.version, previous.note, cached
@@ -421,37 +466,41 @@ def start_ab(version: str, share: float, *, progress: Progress = SILENT) -> Life
     serving version."""
     if not 0 < share < 1:
         raise InputError(f"--share must be between 0 and 1 (exclusive), not {share}")
-    row = _get(version)
-    current = _serving()
-    if current is None:
-        raise serving.NoModel(
-            "no model version serves yet: promote one first (`podsight recs train`)"
+    with _changing():
+        row = _get(version)
+        current = _serving()
+        if current is None:
+            raise serving.NoModel(
+                "no model version serves yet: promote one first (`podsight recs train`)"
+            )
+        if current.pk == row.pk:
+            raise InputError(f"model {version} is the serving version: choose another to test")
+        ModelVersion.objects.filter(status=ModelStatus.CHALLENGER).exclude(pk=row.pk).update(
+            status=ModelStatus.CANDIDATE, share=0.0, note="A/B test replaced by another"
         )
-    if current.pk == row.pk:
-        raise InputError(f"model {version} is the serving version: choose another to test")
-    ModelVersion.objects.filter(status=ModelStatus.CHALLENGER).exclude(pk=row.pk).update(
-        status=ModelStatus.CANDIDATE, share=0.0, note="A/B test replaced by another"
-    )
-    before = row.status
-    row.status = ModelStatus.CHALLENGER
-    row.share = share
-    row.note = f"A/B challenger for {share:.0%} of users against {current.version} (was {before})"
-    row.save(update_fields=["status", "share", "note"])
-    serving.forget_active()
+        before = row.status
+        row.status = ModelStatus.CHALLENGER
+        row.share = share
+        row.note = (
+            f"A/B challenger for {share:.0%} of users against {current.version} (was {before})"
+        )
+        row.save(update_fields=["status", "share", "note"])
+        serving.forget_active()
     cached = serving.precompute(progress=progress)
     return LifecycleReport("ab-start", version, row.status, current.version, row.note, cached)
 
 
 def stop_ab(*, progress: Progress = SILENT) -> LifecycleReport:
     """End the A/B test: the challenger goes back to being a candidate."""
-    row = ModelVersion.objects.filter(status=ModelStatus.CHALLENGER).first()
-    if row is None:
-        raise NotFoundError("no A/B test is running (`podsight recs models` lists versions)")
-    row.status = ModelStatus.CANDIDATE
-    row.share = 0.0
-    row.note = f"A/B test stopped at {datetime.now(UTC).isoformat(timespec='seconds')}"
-    row.save(update_fields=["status", "share", "note"])
-    serving.forget_active()
+    with _changing():
+        row = ModelVersion.objects.filter(status=ModelStatus.CHALLENGER).first()
+        if row is None:
+            raise NotFoundError("no A/B test is running (`podsight recs models` lists versions)")
+        row.status = ModelStatus.CANDIDATE
+        row.share = 0.0
+        row.note = f"A/B test stopped at {datetime.now(UTC).isoformat(timespec='seconds')}"
+        row.save(update_fields=["status", "share", "note"])
+        serving.forget_active()
     cached = serving.precompute(progress=progress)
     current = _serving()
     return LifecycleReport(
