@@ -305,28 +305,51 @@ def _play_events(rows: list[tuple[str, int, datetime]]) -> None:
 
 
 def test_play_through_counts_plays_of_served_episodes_within_a_day(lake):
+    from podsight.catalog.models import Channel, Episode
+
     report = _train(0.30)
     shown = {u: serving.recommendations_for(u, n=5).items for u in ("u001", "u002", "u003")}
+    serving.recommendations_for("u001", n=5)  # a reload: the same pairs, counted once
     serving.flush_impressions()
-    served_at = Impression.objects.get(user_id="u001").served_at
+    served_at = Impression.objects.filter(user_id="u001").earliest("served_at").served_at
     soon = served_at + timedelta(minutes=30)
     late = served_at + timedelta(hours=25)
+    # u003 plays a served episode under the id it had before a merge.
+    channel = Channel.objects.create(title="Show")
+    survivor = Episode.objects.create(pk=int(shown["u003"][1]["episode"]), channel=channel)
+    Episode.objects.create(pk=987_654, channel=channel, merged_into=survivor)
     _play_events(
         [
             ("u001", int(shown["u001"][2]["episode"]), soon),  # counts
             ("u002", int(shown["u002"][0]["episode"]), late),  # too late
             ("u003", int(shown["u001"][0]["episode"]) + 10_000, soon),  # not a served one
             ("u002", int(shown["u002"][0]["episode"]), served_at - timedelta(hours=1)),  # before
+            ("u003", 987_654, soon),  # counts: merged into a served one
         ]
     )
     rates = serving.play_through()
     assert rates[report.version] == {
-        "impressions": 3,
-        "played": 1,
-        "rate": pytest.approx(1 / 3, abs=1e-4),
+        "impressions": 4,
+        "shown": 15,
+        "played": 2,
+        "rate": pytest.approx(2 / 15, abs=1e-4),
     }
     listed = lifecycle.list_models().models[0]
-    assert listed.online["played"] == 1
+    assert listed.online["played"] == 2
+
+
+def test_play_through_waits_for_the_window_to_close_and_is_cached(lake):
+    report = _train(0.30)
+    shown = serving.recommendations_for("u001", n=5).items
+    serving.flush_impressions()
+    served_at = Impression.objects.get(user_id="u001").served_at
+    # The newest event is 2 h after serving: the 24 h window is still open.
+    _play_events([("u001", int(shown[0]["episode"]), served_at + timedelta(hours=2))])
+    rates = serving.play_through()
+    assert rates[report.version] == {"impressions": 1, "shown": 0, "played": 0, "rate": None}
+    _play_events([("u009", 1, served_at + timedelta(hours=30))])
+    assert serving.play_through() == rates  # the process's answer of the last minute
+    assert serving.play_through(max_age_s=0)[report.version]["rate"] == pytest.approx(0.2)
 
 
 def test_models_are_listed_newest_first(lake):
@@ -336,7 +359,7 @@ def test_models_are_listed_newest_first(lake):
     assert [m.version for m in listed.models] == [second.version, first.version]
     assert listed.models[0].status == "rejected" and "below" in listed.models[0].note
     assert listed.tolerance == pytest.approx(0.01)
-    assert listed.models[1].online == {"impressions": 0, "played": 0, "rate": None}
+    assert listed.models[1].online == {"impressions": 0, "shown": 0, "played": 0, "rate": None}
 
 
 def test_versions_are_unique_and_sortable():

@@ -11,12 +11,13 @@ import sqlite3
 import subprocess
 import sys
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from deltalake import DeltaTable
+from django.db.models import F
 
 from podsight.pipeline import run_step
 from podsight.recs import lifecycle, serving
@@ -53,7 +54,7 @@ def listened(home):
     return home
 
 
-def _send(user: str, episode: int, kind: str = "play") -> None:
+def _send(user: str, episode: int, kind: str = "play", at: datetime | None = None) -> None:
     from podsight.events.services import ingest
 
     item = {
@@ -61,7 +62,7 @@ def _send(user: str, episode: int, kind: str = "play") -> None:
         "user_id": user,
         "episode": episode,
         "type": kind,
-        "occurred_at": datetime.now(UTC).isoformat(),
+        "occurred_at": (at or datetime.now(UTC)).isoformat(),
     }
     if kind == "play":
         item["position_s"] = 0
@@ -96,8 +97,11 @@ def test_train_serve_refresh_measure_and_roll_back_on_the_real_pieces(listened, 
     assert serving.refresh_users([user]) == 1
     after = serving.recommendations_for(user, n=10)
     assert after.cached and str(top) not in [i["episode"] for i in after.items]
-    # Play-through: the user played a served episode within a day of the impression.
+    # Play-through: the user played a served episode within a day of the impression, and
+    # the day is over (a later event): impressions and that play moved 30 h back.
     serving.flush_impressions()
+    Impression.objects.update(served_at=F("served_at") - timedelta(hours=30))
+    _send(user, int(got.items[1]["episode"]), at=datetime.now(UTC) - timedelta(hours=29))
     rates = serving.play_through()[first.version]
     assert rates["impressions"] == 3 and rates["played"] >= 1
     # also-played from the serving version.

@@ -183,9 +183,10 @@ class ModelsView(APIView):
             "Every trained version, newest first: status (`serving`, `challenger` with its "
             "`share` of users, `candidate`, `retired`, `rejected` with a `note` saying "
             "why), parameters and blend weights, the Delta version of `engagement_daily` "
-            "it was trained on, offline metrics on its validation split, and online: "
-            "impressions served and the share followed by a play of a served episode "
-            "within 24 h (`rate`)."
+            "it was trained on, offline metrics on its validation split, and online, over "
+            "the last 7 days' impressions whose 24 h window has closed (recomputed at most "
+            "once a minute): `impressions` served, `shown` (user, episode) pairs, `played` "
+            "within 24 h and their `rate` (docs/recs.md)."
         ),
         responses={200: dict},
     )

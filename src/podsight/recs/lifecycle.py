@@ -523,7 +523,9 @@ def list_models(*, online: bool = True) -> ModelList:
             data_version=row.data_version,
             data=row.data,
             metrics=row.metrics,
-            online=rates.get(row.version, {"impressions": 0, "played": 0, "rate": None}),
+            online=rates.get(
+                row.version, {"impressions": 0, "shown": 0, "played": 0, "rate": None}
+            ),
             note=row.note,
             path=row.path,
         )

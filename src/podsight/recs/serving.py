@@ -22,8 +22,9 @@ served) as an :class:`~podsight.recs.models.Impression`. Writing a row per reque
 cost the request a database write; they are buffered in memory and written in bulk by a
 background thread every second (or at 500), and at exit (gunicorn's and waitress's
 graceful stops run it), so a stop loses none. :func:`play_through` gives each version its
-online metric: the share of impressions followed, within 24 hours, by a play of one of
-the served episodes by that user (the lake's events, read with DuckDB).
+online metric: the share of the (user, episode) pairs served in the last days, whose
+24 hours are over, that the user played within 24 hours (the lake's events, read with
+DuckDB; docs/recs.md "Online metric").
 """
 
 from __future__ import annotations
@@ -621,7 +622,7 @@ def also_played(episode_id: int, n: int = 10) -> tuple[str, list[dict]]:
 def forget_loaded() -> None:
     """Drop the loaded versions, the active state, the cache client and unwritten
     impressions, as a new process starts (tests)."""
-    global _cache
+    global _cache, _online
     from podsight.recs.bundle import clear_loaded
 
     with _versions_lock:
@@ -629,6 +630,7 @@ def forget_loaded() -> None:
     clear_loaded()
     forget_active()
     _cache = None
+    _online = None
     impressions.drop()
 
 
@@ -761,66 +763,118 @@ def _flush_at_exit() -> None:
 # --------------------------------------------------------------------------- online metric
 
 
-def play_through() -> dict[str, dict[str, Any]]:
-    """Per version: impressions, how many were followed within 24 h by a play of a served
-    episode by that user, and their ratio (None without impressions)."""
+# The online metric reads the impressions of this many days back, and a process answers
+# from its last computation for ONLINE_TTL_S (GET /api/recs/models is open to anyone).
+ONLINE_DAYS = 7
+ONLINE_TTL_S = 60.0
+_online: tuple[float, dict[str, dict[str, Any]]] | None = None
+
+
+def _survivors() -> dict[int, int]:
+    """Merged-away episode ids -> the surviving id (chains followed): events keep the id
+    a listener's app knew; the model serves survivors."""
+    from podsight.catalog.models import Episode
+
+    moved = dict(Episode.objects.filter(merged_into__isnull=False)
+                 .values_list("pk", "merged_into_id"))  # fmt: skip
+    out = {}
+    for old in moved:
+        new, seen = moved[old], {old}
+        while new in moved and new not in seen:
+            seen.add(new)
+            new = moved[new]
+        out[old] = new
+    return out
+
+
+def play_through(*, max_age_s: float = ONLINE_TTL_S) -> dict[str, dict[str, Any]]:
+    """Per version, over the impressions of the last ``ONLINE_DAYS`` days whose 24 h
+    window has closed (served at least 24 h before the newest event in the lake):
+    ``shown``, the distinct (user, episode) pairs served (a page reloaded counts once,
+    from its first serving), ``played``, those the user played within 24 h of it (event
+    episode ids mapped to surviving ids), their ``rate`` (None when none shown) and
+    ``impressions``, the lists served in the window. Computed at most once per
+    ``max_age_s`` per process."""
+    global _online
+    now = time.monotonic()
+    if _online is not None and now - _online[0] < max_age_s:
+        return _online[1]
+    result = _play_through()
+    _online = (time.monotonic(), result)
+    return result
+
+
+def _play_through() -> dict[str, dict[str, Any]]:
     import pyarrow as pa
     from deltalake import DeltaTable
+    from django.db.models import Count
 
     from podsight import lake
     from podsight.lake.tables import EVENTS
     from podsight.recs.models import Impression
 
     flush_impressions()
-    rows = list(Impression.objects.values_list("id", "user_id", "model_version", "served_at",
-                                               "episodes"))  # fmt: skip
-    result: dict[str, dict[str, Any]] = {}
-    for _, _, version, _, _ in rows:
-        result.setdefault(version, {"impressions": 0, "played": 0, "rate": None})
-        result[version]["impressions"] += 1
-    if not rows or not lake.exists(EVENTS):
+    since = datetime.now(UTC) - timedelta(days=ONLINE_DAYS)
+    recent = Impression.objects.filter(served_at__gte=since)
+    result: dict[str, dict[str, Any]] = {
+        version: {"impressions": count, "shown": 0, "played": 0, "rate": None}
+        for version, count in recent.values_list("model_version").annotate(n=Count("id"))
+    }
+    if not result or not lake.exists(EVENTS):
         return result
-    ids, users, versions, served, episodes = [], [], [], [], []
-    for pk, user, version, at, listed in rows:
-        for episode in listed:
-            try:
-                episode_id = int(episode)
-            except (TypeError, ValueError):
-                continue
-            ids.append(pk)
-            users.append(user)
-            versions.append(version)
-            served.append(at)
-            episodes.append(episode_id)
-    shown = pa.table(
-        {
-            "impression": pa.array(ids, pa.int64()),
+    events = DeltaTable(str(lake.table_path(EVENTS))).to_pyarrow_dataset(
+        file_pruning_predicate=[("date", ">=", since.date().isoformat())]
+    )
+    con = lake.connect()
+    try:
+        con.register("events", events)
+        # As microseconds: a timestamp with time zone into Python would need pytz.
+        newest = con.sql("SELECT epoch_us(max(occurred_at)) FROM events").fetchall()[0][0]
+        if newest is None:
+            return result
+        closed = datetime.fromtimestamp(newest / 1e6, UTC) - PLAY_WINDOW
+        users, versions, served, episodes = [], [], [], []
+        rows = recent.filter(served_at__lte=closed).values_list(
+            "user_id", "model_version", "served_at", "episodes"
+        )
+        for user, version, at, listed in rows.iterator(chunk_size=5000):
+            for episode in listed:
+                try:
+                    episode_id = int(episode)
+                except (TypeError, ValueError):
+                    continue
+                users.append(user)
+                versions.append(version)
+                served.append(at)
+                episodes.append(episode_id)
+        moves = _survivors()
+        con.register("shown", pa.table({
             "user_id": pa.array(users, pa.string()),
             "model_version": pa.array(versions, pa.string()),
             "served_at": pa.array(served, pa.timestamp("us", tz="UTC")),
             "episode_id": pa.array(episodes, pa.int64()),
-        }
-    )
-    first = min(at for _, _, _, at, _ in rows)
-    events = DeltaTable(str(lake.table_path(EVENTS))).to_pyarrow_dataset(
-        file_pruning_predicate=[("date", ">=", first.date().isoformat())]
-    )
-    con = lake.connect()
-    try:
-        con.register("shown", shown)
-        con.register("events", events)
-        hits = con.sql(
-            "SELECT s.model_version, count(DISTINCT s.impression) FROM shown s "
-            "JOIN events e ON e.user_id = s.user_id AND e.episode_id = s.episode_id "
-            "AND e.type = 'play' AND e.occurred_at >= s.served_at "
-            "AND e.occurred_at < s.served_at + INTERVAL 24 HOUR "
-            "GROUP BY 1"
+        }))  # fmt: skip
+        con.register("moves", pa.table({
+            "old": pa.array(list(moves), pa.int64()),
+            "new": pa.array(list(moves.values()), pa.int64()),
+        }))  # fmt: skip
+        counts = con.sql(
+            "WITH first AS (SELECT model_version, user_id, episode_id, min(served_at) AS at "
+            "  FROM shown GROUP BY ALL), "
+            "plays AS (SELECT e.user_id, coalesce(m.new, e.episode_id) AS episode_id, "
+            "  e.occurred_at FROM events e LEFT JOIN moves m ON m.old = e.episode_id "
+            "  WHERE e.type = 'play') "
+            "SELECT f.model_version, count(*), count(*) FILTER (WHERE EXISTS ("
+            "  SELECT 1 FROM plays p WHERE p.user_id = f.user_id "
+            "  AND p.episode_id = f.episode_id AND p.occurred_at >= f.at "
+            "  AND p.occurred_at < f.at + INTERVAL 24 HOUR)) "
+            "FROM first f GROUP BY 1"
         ).fetchall()
     finally:
         con.close()
-    for version, played in hits:
-        result[version]["played"] = int(played)
-    for counts in result.values():
-        if counts["impressions"]:
-            counts["rate"] = round(counts["played"] / counts["impressions"], 4)
+    for version, shown, played in counts:
+        entry = result[version]
+        entry["shown"], entry["played"] = int(shown), int(played)
+        if shown:
+            entry["rate"] = round(played / shown, 4)
     return result
