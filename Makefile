@@ -40,14 +40,18 @@ $(STAMP): $(LOCKS) pyproject.toml $(NATIVE)
 	@touch $@
 
 # The demo gets live listening: simulated listeners send events over HTTP and the
-# consumer writes them to the lake while the API serves; Ctrl-C stops all three.
+# consumer writes them to the lake while the API serves; Ctrl-C stops all three. They
+# are the listeners `demo load` gave a history and trained the recommender on (same seed
+# and count), so /api/users/sim42-00001/recommendations changes as their plays arrive.
+DEMO_LISTENERS ?= 300
 run: $(STAMP)
-	$(BIN)/podsight demo load
+	$(BIN)/podsight demo load --listeners $(DEMO_LISTENERS)
 	@set -e; \
 	key=$$($(BIN)/podsight tokens create "simulator-$$(date +%Y%m%d-%H%M%S)-$$$$"); \
 	$(BIN)/podsight events consume & consumer=$$!; \
 	PODSIGHT_SIMULATOR_TOKEN="$$key" $(BIN)/podsight simulate listeners \
-		--url http://$(HOST):$(PORT) --rate 20 --duration 1h --no-progress & simulator=$$!; \
+		--url http://$(HOST):$(PORT) --users $(DEMO_LISTENERS) --rate 5 --duration 1h \
+		--no-progress & simulator=$$!; \
 	trap 'trap - EXIT; kill $$consumer $$simulator 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/podsight serve --host $(HOST) --port $(PORT)
 

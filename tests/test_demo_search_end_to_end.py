@@ -33,7 +33,7 @@ def served(tmp_path_factory: pytest.TempPathFactory):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PODSIGHT_FEEDS")}
     env["PODSIGHT_HOME"] = str(home)
     command = [BIN / "podsight", "demo", "load", "--shows", str(SHOWS), "--no-apis",
-               "--no-progress"]  # fmt: skip
+               "--listeners", "0", "--no-progress"]  # fmt: skip
     first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert first.returncode == 0, first.stdout + first.stderr
     again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)

@@ -1,4 +1,6 @@
-"""What `make run` does, over a real socket: load the demo world, serve, answer /api/channels.
+"""What `make run` does, over a real socket: load the demo world (with its simulated
+listening history and a recommender trained on it), serve, answer /api/channels and a
+simulated listener's recommendations with reasons.
 
 Runs the real CLI in subprocesses on a fresh PODSIGHT_HOME with the default SQLite
 database (DATABASE_URL removed, so the PostgreSQL pass never touches a live database).
@@ -6,12 +8,14 @@ database (DATABASE_URL removed, so the PostgreSQL pass never touches a live data
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
+from deltalake import DeltaTable
 
 from podsight.demo import build_world
 from podsight.demo.apis import demo_show_specs
@@ -24,11 +28,21 @@ def test_demo_load_then_serve_answers_with_data(tmp_path: Path):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PODSIGHT_FEEDS")}
     env["PODSIGHT_HOME"] = str(tmp_path / "home")
     load = subprocess.run(
-        [BIN / "podsight", "demo", "load", "--shows", "8", "--no-progress"],
-        env=env, capture_output=True, text=True, timeout=300,
+        [BIN / "podsight", "demo", "load", "--shows", "8", "--listeners", "60", "--no-progress"],
+        env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert load.returncode == 0, load.stdout + load.stderr
     assert "failed" in load.stdout  # the demo deliberately carries an unreadable document
+    assert "listening: " in load.stdout and "status: serving" in load.stdout, load.stdout
+    tastes = json.loads((tmp_path / "home" / "simulated" / "tastes.json").read_text("utf-8"))
+    assert len(tastes["users"]) == 60  # the simulated dataset's truth, for evaluation
+    events = DeltaTable(str(tmp_path / "home" / "lake" / "events")).to_pyarrow_table()
+    assert set(events.column("client").to_pylist()) == {"simulator"}
+    assert len(set(events.column("user_id").to_pylist())) > 40
+    key = subprocess.run(
+        [BIN / "podsight", "tokens", "create", "reader", "--scope", "staff"],
+        env=env, capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
     port = free_port()
     server = subprocess.Popen(
         [BIN / "podsight", "serve", "--port", str(port)],
@@ -64,6 +78,16 @@ def test_demo_load_then_serve_answers_with_data(tmp_path: Path):
             f"{base}/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js"
         )
         assert bundle.status_code == 200 and len(bundle.content) > 100_000
+        # Any simulated listener has recommendations, each with its sources and a reason.
+        for user in ("sim42-00001", "sim42-00060"):
+            listed = httpx.get(
+                f"{base}/api/users/{user}/recommendations",
+                params={"n": 10}, headers={"Authorization": f"Token {key}"},
+            )  # fmt: skip
+            assert listed.status_code == 200, listed.text
+            results = listed.json()["results"]
+            assert len(results) == 10, results
+            assert all(r["reason"] and r["sources"] for r in results), results
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -121,7 +121,7 @@ def live(tmp_path_factory, server_database_url) -> Iterator[Live]:
     env["PODSIGHT_LOGIN_MAX_FAILURES"] = env["PODSIGHT_LOGIN_MAX_FAILURES_PER_CLIENT"] = "1000000"
     # Catalog, matched links (demo load runs matching) for /api/links to list and act on,
     # and an imported dump so the directory searches rather than answering 503.
-    _run([podsight, "demo", "load", "--shows", "4", "--no-progress"], env)
+    _run([podsight, "demo", "load", "--shows", "4", "--listeners", "0", "--no-progress"], env)
     dump = write_sample_dump(Path(env["PODSIGHT_HOME"]) / "podcastindex_feeds.db", 300, seed=9)
     _run([podsight, "import", "podcastindex", str(dump), "--no-progress"], env)
     for user in ("alice", "bob"):

@@ -121,7 +121,10 @@ CASES: dict[tuple[str, ...], list[Case]] = {
     ],
     ("demo", "labels"): [Case(["demo", "labels", "{tmp}/labels.csv", "--shows", "2"])],
     ("demo", "load"): [
-        Case(["demo", "load", "--shows", "2", "--no-progress"], expect="need review")
+        Case(
+            ["demo", "load", "--shows", "2", "--listeners", "0", "--no-progress"],
+            expect="need review",
+        )
     ],
     ("discover", "search"): [
         # Nothing reachable and no Podcast Index key: nothing found, which is a failed run.

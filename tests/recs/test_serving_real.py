@@ -137,7 +137,8 @@ def test_recs_train_and_serve_as_a_user_runs_them(tmp_path: Path):
 
     empty = run("recs", "train", "--models", ",".join(MODELS), "--no-progress", code=1)
     assert "events consume" in empty.stderr
-    run("demo", "load", "--shows", "3", "--no-apis", "--no-content", "--no-progress")
+    run("demo", "load", "--shows", "3", "--no-apis", "--no-content", "--listeners", "0",
+        "--no-progress")  # fmt: skip
     run("simulate", "listeners", "--direct", "--users", "40", "--events", "2000",
         "--speedup", "0", "--tastes", str(tmp_path / "t.json"), "--no-progress")  # fmt: skip
     run("events", "consume", "--once")

@@ -219,7 +219,7 @@ def test_demo_load_ingests_podsight_feeds_when_set(tmp_path, bc_sample, monkeypa
     feed = tmp_path / "mine.xml"
     feed.write_bytes(bc_sample)
     monkeypatch.setenv("PODSIGHT_FEEDS", str(feed))
-    result = CliRunner().invoke(app, ["demo", "load", "--no-progress"])
+    result = CliRunner().invoke(app, ["demo", "load", "--listeners", "0", "--no-progress"])
     assert result.exit_code == 0, result.output
     assert list(Channel.objects.values_list("title", flat=True)) == ["All Things Chemical"]
 

@@ -34,6 +34,14 @@ def demo_load(
     content: Annotated[
         bool, typer.Option(help="Also fetch the episodes' transcripts and analyse them.")
     ] = True,
+    listeners: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=100_000,
+            help="Simulated listeners given 30 days of listening history (0: none).",
+        ),
+    ] = 300,
 ) -> None:
     """Load data for a local platform: the feeds in PODSIGHT_FEEDS if set, else the demo world.
 
@@ -41,13 +49,16 @@ def demo_load(
     through the same ingestion path as any real feed; then a local server answers as
     Podcast Index, Apple, Spotify and YouTube would for the same shows, and the demo
     shows are synced from it through the real connectors. The same server hosts the demo
-    episodes' transcripts and chapters: they are fetched and analysed, so search answers."""
+    episodes' transcripts and chapters: they are fetched and analysed, so search answers.
+    Simulated listeners then get a listening history (written to the lake) and the
+    recommender is trained on it."""
     report = run_step(
         "demo.load",
         seed=seed,
         shows=shows,
         apis=apis,
         content=content,
+        listeners=listeners,
         progress=progress_view(progress),
     )
     render.ingest_report(report.ingest)
@@ -63,6 +74,14 @@ def demo_load(
         render.transcripts_report(report.transcripts)
     if report.analysis is not None:
         console.print(f"analysis: {escape(str(report.analysis))}")
+    if report.history_kept:
+        console.print("listening: the demo's history was already in the lake (kept)")
+    if report.listening is not None:
+        console.print(f"listening: {escape(str(report.listening))}")
+    if report.consumed is not None:
+        console.print(f"consumed: {escape(str(report.consumed))}")
+    if report.recommender is not None:
+        render.train_report(report.recommender)
     if report.timings:
         took = ", ".join(f"{part} {seconds:.1f} s" for part, seconds in report.timings.items())
         console.print(f"took: {took}")

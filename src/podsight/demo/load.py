@@ -8,10 +8,14 @@ documents with their document links pointing there, ingest them, sync the demo s
 from the APIs through the real connectors, then match, so each demo show is one channel
 with its platforms' records linked; then fetch the transcripts the feeds link (the safe
 fetcher trusts this one server's origin while it does, nothing else on loopback) and
-analyse them, so search answers. The ingest, sync, match, transcripts and analyze steps
-are passed in (as :func:`add_feed <podsight.directory.service.add_feed>` takes its
-ingest), so this module depends on no front end and each part reports like it does on
-its own.
+analyse them, so search answers. Then the demo gets a listening history: a few hundred
+simulated listeners (:mod:`podsight.demo.simulate`, a fixed seed, their true tastes
+written for evaluation) play the catalog over the last 30 days, as fast as the machine
+goes; the events go into the event log, the consumer writes them to the lake, and the
+recommender is trained on them, so every simulated listener has recommendations. The
+ingest, sync, match, transcripts, analyze, simulate, consume and train steps are passed
+in (as :func:`add_feed <podsight.directory.service.add_feed>` takes its ingest), so this
+module depends on no front end and each part reports like it does on its own.
 """
 
 from __future__ import annotations
@@ -39,6 +43,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEMO_API_PORT",
+    "DEMO_LISTENERS",
+    "HISTORY_DAYS",
+    "HISTORY_RATE",
     "DemoApis",
     "DemoFeeds",
     "DemoLoadReport",
@@ -50,6 +57,13 @@ __all__ = [
 
 # A stable address keeps request URLs, and so the HTTP cache, valid across runs.
 DEMO_API_PORT = 8010
+# The demo's listening history: listeners (``make run``'s live simulator plays the same
+# ones, so their new plays change their recommendations), how many days back, and the
+# events per simulated second per listener: ~14 sessions each over the 30 days, 155,000
+# events for 300 listeners (docs/recs.md "Demo" gives what it costs).
+DEMO_LISTENERS = 300
+HISTORY_DAYS = 30
+HISTORY_RATE = 0.0002
 
 
 @dataclass
@@ -78,6 +92,12 @@ class DemoLoadReport:
     # The content steps' reports (content.transcripts, content.analyze); None when not run.
     transcripts: Any = None
     analysis: Any = None
+    # The listening history's: events.simulate, events.consume and recs.train (None when
+    # not run); ``history_kept``: the lake already held the demo's history.
+    listening: Any = None
+    consumed: Any = None
+    recommender: Any = None
+    history_kept: bool = False
     documents_url: str | None = None  # where the demo's transcripts and chapters are served
     timings: dict[str, float] = field(default_factory=dict)  # seconds per part
 
@@ -163,13 +183,19 @@ def load_demo(
     match: Callable[..., MatchReport],
     transcripts: Callable[..., Any] | None = None,
     analyze: Callable[..., Any] | None = None,
+    listeners: int = DEMO_LISTENERS,
+    simulate: Callable[..., Any] | None = None,
+    consume: Callable[..., Any] | None = None,
+    train: Callable[..., Any] | None = None,
     progress: Progress = SILENT,
 ) -> DemoLoadReport:
     """Load data for a local platform: the feeds in ``PODSIGHT_FEEDS`` if set, else the
     demo world (its feeds, then its APIs when ``apis``); then match; then fetch the
-    episodes' transcripts and analyse them. ``ingest``, ``sync``, ``match``,
-    ``transcripts`` and ``analyze`` are the pipeline's steps of those names (the last two
-    are skipped when None)."""
+    episodes' transcripts and analyse them; then give ``listeners`` simulated listeners
+    a history, write it to the lake and train the recommender on it. ``ingest``, ``sync``,
+    ``match``, ``transcripts``, ``analyze``, ``simulate`` (events.simulate), ``consume``
+    (events.consume) and ``train`` (recs.train) are the pipeline's steps (each skipped
+    when None)."""
     from podsight.demo import build_world
 
     named = feeds_from_environment()
@@ -180,6 +206,10 @@ def load_demo(
         report = DemoLoadReport(ingest=ingested, feeds_from_env=named, timings=timings)
         if not report.ingest.all_failed:
             _match_and_understand(report, match, transcripts, analyze, progress)
+            _listening_history(
+                report, listeners=listeners, seed=seed, simulate=simulate, consume=consume,
+                train=train, progress=progress,
+            )  # fmt: skip
         return report
     world = build_world(seed=seed, shows=shows)
     with _demo_server(world) as server:
@@ -201,7 +231,60 @@ def load_demo(
         _match_and_understand(
             report, match, transcripts, analyze, progress, trusted=server.base_url
         )
+    _listening_history(
+        report, listeners=listeners, seed=seed, simulate=simulate, consume=consume,
+        train=train, progress=progress,
+    )  # fmt: skip
     return report
+
+
+def _history_written() -> bool:
+    """Whether the lake already holds listening the simulator wrote straight into the log
+    (the demo's history: ``make run``'s live listeners send theirs over HTTP)."""
+    from podsight import lake
+    from podsight.lake.tables import EVENTS
+
+    if not lake.exists(EVENTS):
+        return False
+    found = lake.query("SELECT 1 FROM e WHERE client = 'simulator' LIMIT 1", e=EVENTS)
+    return found.num_rows > 0
+
+
+def _listening_history(
+    report: DemoLoadReport, *, listeners: int, seed: int,
+    simulate: Callable[..., Any] | None, consume: Callable[..., Any] | None,
+    train: Callable[..., Any] | None, progress: Progress,
+) -> None:  # fmt: skip
+    """Simulated listening over the last ``HISTORY_DAYS`` days into the lake, and the
+    recommender trained on it. Loading the demo again keeps the history it wrote before
+    (a second one would double every listener's plays)."""
+    if simulate is None or listeners <= 0:
+        return
+    if _history_written():
+        report.history_kept = True
+        progress.note("the lake already holds the demo's listening history: kept, not repeated")
+        from podsight.demo import simulate as simulator
+
+        if not simulator.default_tastes_path().exists():  # evaluation reads it
+            catalog = simulator.load_catalog()
+            simulator.write_tastes(
+                simulator.default_tastes_path(),
+                simulator.build_listeners(catalog, listeners, seed), catalog, seed=seed,
+            )  # fmt: skip
+    else:
+        with _timed(report.timings, "listening"):
+            report.listening = simulate(
+                users=listeners, rate=HISTORY_RATE * listeners,
+                duration_s=HISTORY_DAYS * 86_400.0,
+                seed=seed, speedup=0.0, direct=True, batch_size=5_000, progress=progress,
+            )  # fmt: skip
+    if consume is not None:
+        with _timed(report.timings, "consume"):
+            # No refresh of lists a previous model computed: training follows.
+            report.consumed = consume(once=True, refresh=train is None)
+    if train is not None:
+        with _timed(report.timings, "train"):
+            report.recommender = train(progress=progress)
 
 
 @contextmanager

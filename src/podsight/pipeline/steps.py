@@ -389,13 +389,15 @@ def demo_load(
     shows: int = 24,
     apis: bool = True,
     content: bool = True,
+    listeners: int = 300,
     progress: Progress = SILENT,
 ) -> DemoLoadReport:
     """Load data for a local platform: the feeds in PODSIGHT_FEEDS if set, else the demo
     world's feeds and (``apis``) its shows synced from the local demo APIs; then match;
     then (``content``) the episodes' transcripts are fetched and analysed, so search
-    answers. The report holds the ingest, sync, match, transcripts and analysis reports
-    and the catalog summary."""
+    answers; then ``listeners`` simulated listeners (0: none) get 30 days of listening
+    history, consumed into the lake, and the recommender is trained on it. The report
+    holds each part's report and the catalog summary."""
     ensure_database()
     from podsight.demo.load import load_demo
 
@@ -408,6 +410,10 @@ def demo_load(
         match=lambda **options: match_records(**options).run,
         transcripts=content_transcripts if content else None,
         analyze=content_analyze if content else None,
+        listeners=listeners,
+        simulate=simulate_listeners,
+        consume=consume_events,
+        train=recs_train,
         progress=progress,
     )
 
