@@ -483,10 +483,11 @@ def _run(log, report, once, batch_size, interval_s, stop, on_batch, max_batches,
                 break
             time.sleep(interval_s)
             continue
-        rows, dropped = _fresh(_rows(entries))
-        lake.append(EVENTS, rows, metadata={POSITION_KEY: _encode_position(after)})
-        _stall_for_tests("after-events")
-        report.engagement_rows += _merge_engagement(_keys(rows), after)
+        with lake.io_lock:  # the refresh thread reads the lake too
+            rows, dropped = _fresh(_rows(entries))
+            lake.append(EVENTS, rows, metadata={POSITION_KEY: _encode_position(after)})
+            _stall_for_tests("after-events")
+            report.engagement_rows += _merge_engagement(_keys(rows), after)
         if written is not None and rows.num_rows:
             # Subscribers too: a follow changes recommendations as a play does.
             users = _users(rows, quiet=QUIET_TYPES)

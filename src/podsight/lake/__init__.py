@@ -12,6 +12,7 @@ test checks.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,24 @@ from deltalake import CommitProperties, DeltaTable, write_deltalake
 from podsight import conf
 from podsight.lake.tables import TABLES, LakeTable
 
-__all__ = ["TABLES", "LakeTable", "append", "connect", "exists", "merge", "query", "table_path"]
+__all__ = [
+    "TABLES",
+    "LakeTable",
+    "append",
+    "connect",
+    "exists",
+    "io_lock",
+    "merge",
+    "query",
+    "table_path",
+]
+
+# Held by work that reads or writes the lake from more than one thread of a process (the
+# events consumer's batches and, on its refresh thread, the recommendations' reads). A
+# consumer hung once (every thread waiting on a futex) while both threads were in
+# delta-rs and DuckDB at the same time; serialising them costs the refresh at most one
+# batch's wait.
+io_lock = threading.RLock()
 
 
 def table_path(table: LakeTable | str) -> Path:

@@ -176,6 +176,18 @@ def _read_cells(
 ) -> _Cells:
     if table is None:
         return _no_cells()
+    with lake.io_lock:  # the events consumer writes from another thread (podsight.lake)
+        return _query_cells(table, alive_episodes, now_s=now_s, half_life=half_life, users=users)
+
+
+def _query_cells(
+    table: DeltaTable,
+    alive_episodes: np.ndarray,
+    *,
+    now_s: float,
+    half_life: float,
+    users: Sequence[str] | None,
+) -> _Cells:
     con = lake.connect()
     try:
         con.register("lake_g", table.to_pyarrow_dataset())
@@ -240,12 +252,18 @@ def _read_follows(
 ) -> tuple[np.ndarray, pa.Table]:
     """Everyone with a subscription event, and per user × show (survivors) the latest
     event's type."""
+
+    with lake.io_lock:  # the events consumer writes from another thread (podsight.lake)
+        dataset = _events_dataset()
+        none = pa.table({"user_id": pa.array([], pa.string()), "channel_id": [], "type": []})
+        if dataset is None:
+            return np.zeros(0, dtype=object), none
+        return _query_follows(dataset, alive_shows, users)
+
+
+def _query_follows(dataset, alive_shows: np.ndarray, users: Sequence[str] | None):
     from podsight.catalog.models import Channel
 
-    dataset = _events_dataset()
-    none = pa.table({"user_id": pa.array([], pa.string()), "channel_id": [], "type": []})
-    if dataset is None:
-        return np.zeros(0, dtype=object), none
     con = lake.connect()
     try:
         con.register("e", dataset)
