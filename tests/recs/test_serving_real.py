@@ -41,7 +41,7 @@ def home(tmp_path: Path, monkeypatch, fresh_caches) -> Path:
 @pytest.fixture
 def listened(home):
     """The demo catalog (10 shows) and 60 simulated listeners' events in the lake."""
-    run_step("demo.load", shows=10, apis=False, content=False)
+    run_step("demo.load", shows=10, apis=False, content=False, listeners=0)
     run_step(
         "events.simulate",
         users=60,
