@@ -243,3 +243,27 @@ def test_existing_views_do_not_ask_for_tokens(api):
     # Token authentication is opt-in per view; the catalog stays open, header or not.
     assert api.get("/api/channels").status_code == 200
     assert api.get("/api/channels", HTTP_AUTHORIZATION="Token not-a-key").status_code == 200
+
+
+def test_the_token_lookup_is_the_orms_row_without_building_a_query_per_request():
+    from unittest import mock
+
+    from django.db.models.sql.compiler import SQLCompiler
+
+    user = create_user("lookup-user", "pw-lookup-123456")
+    _, key = create_token("lookup", [SCOPE_STAFF, SCOPE_EVENTS_WRITE], user=user)
+    _, bare_key = create_token("bare", [SCOPE_EVENTS_WRITE])
+    auth = ApiTokenAuthentication()
+    auth.authenticate_key(key)  # the first request writes last_used_at
+    with mock.patch.object(SQLCompiler, "as_sql", autospec=True,
+                           side_effect=SQLCompiler.as_sql) as compiled:  # fmt: skip
+        found_user, token = auth.authenticate_key(key)
+    assert compiled.call_count == 0  # one statement, written once per process
+    orm = ApiToken.objects.select_related("user").get(pk=token.pk)
+    for field in ApiToken._meta.concrete_fields:
+        assert getattr(token, field.attname) == getattr(orm, field.attname), field.name
+    assert token.last_used_at is not None and token.scopes == orm.scopes
+    assert found_user.pk == user.pk and found_user.get_username() == "lookup-user"
+    assert found_user.is_active and found_user.password == orm.user.password
+    client, bare = auth.authenticate_key(bare_key)
+    assert isinstance(client, TokenClient) and bare.user is None and bare.name == "bare"
