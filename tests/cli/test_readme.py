@@ -79,6 +79,10 @@ def _workspace(tmp: Path) -> None:
         )
     db.close()
     (tmp / "labels.csv").write_text("entity,left_source,left_id,right_source,right_id,match\n")
+    # `recs offline`'s input, as an external harness would hand it over.
+    rows = [f"u{u},i{(u * 7 + k) % 30},{1 + k % 3}" for u in range(20) for k in range(6)]
+    (tmp / "train.csv").write_text("user_id,item_id,weight\n" + "\n".join(rows) + "\n")
+    (tmp / "users.txt").write_text("u1\nu2\nnewcomer\n")
 
 
 @pytest.mark.database
@@ -120,3 +124,6 @@ def test_readme_examples_run_as_written(tmp_path: Path) -> None:
     assert '"results"' in done.stdout, said  # the curl line's answer
     assert "simulated:" in done.stdout, said
     assert "Served Show" in done.stdout, said  # the URL form of `ingest rss` was read
+    written = (tmp_path / "recs.csv").read_text("utf-8").splitlines()
+    assert written[0] == "user_id,rank,item_id,score"
+    assert {line.split(",")[0] for line in written[1:]} == {"u1", "u2", "newcomer"}
