@@ -38,3 +38,34 @@ def test_a_printed_note_is_not_logged_to_the_console_again(tmp_path):
 
     config = django_logging(tmp_path)["loggers"]["podsight.progress.printed"]
     assert config["handlers"] == ["file"] and config["propagate"] is False
+
+
+def test_a_requests_unhandled_exception_leaves_its_traceback_in_the_log_file(tmp_path):
+    """The API answers 500 with "it has been logged": Django logs the traceback on
+    ``django.request``, which must reach the file (its default handler needs DEBUG)."""
+    import logging
+    import logging.config
+
+    from podsight.logs import django_logging, log_file
+
+    config = django_logging(tmp_path)
+    saved = logging.getLogger("django.request")
+    old = (saved.handlers[:], saved.level, saved.propagate)
+    try:
+        logging.config.dictConfig(config)
+        try:
+            raise ZeroDivisionError("the failing view")
+        except ZeroDivisionError:
+            logging.getLogger("django.request").error("Internal Server Error: /x", exc_info=True)
+        for handler in logging.getLogger("django.request").handlers:
+            handler.flush()
+        text = log_file(tmp_path).read_text("utf-8")
+        assert "Internal Server Error: /x" in text
+        assert "Traceback" in text and "ZeroDivisionError: the failing view" in text
+    finally:
+        for handler in logging.getLogger("django.request").handlers:
+            handler.close()
+        saved.handlers[:], saved.level, saved.propagate = old
+        from django.conf import settings
+
+        logging.config.dictConfig(settings.LOGGING)

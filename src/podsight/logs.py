@@ -82,6 +82,9 @@ def django_logging(home: Path) -> dict[str, Any]:
             "podsight": {"handlers": ["console", "file"], "level": file_level},
             # Tracebacks of unexpected errors: the file only; the CLI prints one line.
             "podsight.internal": {"handlers": ["file"], "level": "ERROR", "propagate": False},
+            # A request's unhandled exception (the API answers 500): its traceback in the
+            # file; Django's default sends it to the console only with DEBUG on.
+            "django.request": {"handlers": ["file"], "level": "ERROR", "propagate": False},
             # Notes the CLI's progress view printed already: the file keeps them.
             "podsight.progress.printed": {
                 "handlers": ["file"],
