@@ -30,7 +30,13 @@ from rest_framework.permissions import BasePermission
 
 from podsight.accounts.models import ApiToken, key_digest, validate_scopes
 
-__all__ = ["LAST_USED_RESOLUTION", "ApiTokenAuthentication", "HasScope", "TokenClient"]
+__all__ = [
+    "LAST_USED_RESOLUTION",
+    "ApiTokenAuthentication",
+    "HasScope",
+    "TokenClient",
+    "require_own_or_staff",
+]
 
 # last_used_at is written at most this often per token, not on every request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -241,3 +247,21 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
             "description": "`Token <key>` (or `Bearer <key>`); keys come from "
             "`podsight tokens create`.",
         }
+
+
+def require_own_or_staff(request, user_id: str, what: str):
+    """The rule for one listener's data (history, recommendations): a token tied to
+    ``user_id`` reads it, a token with the staff scope reads anyone's; ``what`` names the
+    data in the refusal. Returns the token."""
+    from podsight.accounts.models import SCOPE_STAFF, ApiToken
+
+    token = request.auth
+    if not isinstance(token, ApiToken):
+        raise exceptions.NotAuthenticated(NO_CREDENTIALS)
+    own = token.user is not None and token.user.get_username() == user_id
+    if not own and not token.has_scope(SCOPE_STAFF):
+        raise exceptions.PermissionDenied(
+            f"A token reads the {what} of the user it acts for; another user's "
+            "needs the staff scope."
+        )
+    return token

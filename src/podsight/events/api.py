@@ -15,7 +15,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from podsight.accounts.auth import ApiTokenAuthentication, HasScope
+from podsight.accounts.auth import ApiTokenAuthentication, HasScope, require_own_or_staff
 from podsight.accounts.models import SCOPE_EVENTS_WRITE, SCOPE_STAFF, ApiToken
 from podsight.api.body import BodyTooLarge, read_body
 from podsight.api.errors import error_body
@@ -195,17 +195,7 @@ class HistoryView(APIView):
         responses={200: dict},
     )
     def get(self, request, user_id: str):
-        token = request.auth
-        if not isinstance(token, ApiToken):
-            raise exceptions.NotAuthenticated(
-                "This endpoint needs an API token: send the header `Authorization: Token <key>`."
-            )
-        own = token.user is not None and token.user.get_username() == user_id
-        if not own and not token.has_scope(SCOPE_STAFF):
-            raise exceptions.PermissionDenied(
-                "A token reads the history of the user it acts for; other users' history "
-                "needs the staff scope."
-            )
+        require_own_or_staff(request, user_id, "history")
         limit = int_param(request.query_params, "limit", 100, 1, 1000)
         before = queries.parse_before(text_param(request.query_params, "before"))
         return Response(queries.history(user_id, limit=limit, before=before))

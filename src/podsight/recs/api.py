@@ -22,8 +22,7 @@ from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from podsight.accounts.auth import ApiTokenAuthentication
-from podsight.accounts.models import SCOPE_STAFF, ApiToken
+from podsight.accounts.auth import ApiTokenAuthentication, require_own_or_staff
 from podsight.api.pagination import INT64
 from podsight.api.params import choice_param, int_param, text_param
 from podsight.api.schema import error_response
@@ -116,17 +115,7 @@ class RecommendationsView(APIView):
         responses={200: RecommendationsSerializer, 409: NO_MODEL},
     )
     def get(self, request, user_id: str):
-        token = request.auth
-        if not isinstance(token, ApiToken):
-            raise exceptions.NotAuthenticated(
-                "This endpoint needs an API token: send the header `Authorization: Token <key>`."
-            )
-        own = token.user is not None and token.user.get_username() == user_id
-        if not own and not token.has_scope(SCOPE_STAFF):
-            raise exceptions.PermissionDenied(
-                "A token reads the recommendations of the user it acts for; other users' "
-                "need the staff scope."
-            )
+        require_own_or_staff(request, user_id, "recommendations")
         params = request.query_params
         n = int_param(params, "n", 20, 1, 100)
         kind = choice_param(params, "kind", ("episodes", "shows")) or "episodes"
