@@ -159,7 +159,21 @@ def test_weights_decay_rejections_follows_and_facts(episodes):
     assert data.item_available.sum() == len(data.items) - 1
     assert data.item_vectors is None  # no episode was analysed into vectors
     assert data.user_languages[data.users.index("ann")] == ("en",)
-    assert data.user_languages[data.users.index("cat")] == ()
+    # Nothing played yet: the languages of the shows they follow (cold start in those).
+    assert data.user_languages[data.users.index("cat")] == ("en",)
+    assert data.user_languages[data.users.index("dan")] == ("de",)
+
+    # Finished and liked cells, as histories have them (for reasons and content's weight).
+    def cells(m):
+        return {(data.users[u], data.items[i]) for u, i in zip(*m.nonzero(), strict=True)}
+
+    assert cells(data.finished) == {
+        ("ann", str(a.pk)),
+        ("bob", str(g.pk)),
+        ("bob", str(survivor.pk)),
+    }
+    assert cells(data.liked) == {("ann", str(c.pk)), ("bob", str(g.pk))}
+    assert data.history(data.users.index("ann")).liked.tolist() == [data.items.index(str(c.pk))]
     # Every item's show is a show of the dataset; per-show affinity sums over them.
     assert (data.item_show >= 0).all() and data.item_show.max() < len(data.shows)
 
@@ -194,10 +208,11 @@ def test_histories_follow_the_lake_not_the_fitted_matrix(episodes):
         + [_event("ann", "like", later + timedelta(hours=1), episode=c.pk)]
         + _listen("ann", b, later, 0.01, "skip")
         + [_event("eve", "subscribe", later, channel=show.pk)]
+        + [_event("fay", "subscribe", later, channel=show.pk)]
         + _listen("eve", a, later, 1.0, "complete")
     )
-    got = user_histories(["ann", "eve", "zed"], data, now=NOW)
-    ann, eve, zed = got["ann"], got["eve"], got["zed"]
+    got = user_histories(["ann", "eve", "fay", "zed"], data, now=NOW)
+    ann, eve, fay, zed = got["ann"], got["eve"], got["fay"], got["zed"]
     index = {str(pk): i for i, pk in enumerate(data.items)}
     ia, ib, ic = index[str(a.pk)], index[str(b.pk)], index[str(c.pk)]
     assert ann.index == data.users.index("ann")
@@ -211,6 +226,8 @@ def test_histories_follow_the_lake_not_the_fitted_matrix(episodes):
     assert eve.index is None and eve.items.tolist() == [ia]
     assert eve.follows.tolist() == [data.shows.index(str(show.pk))]
     assert zed.index is None and zed.is_empty
+    # Only a subscription: no plays, the followed show's language.
+    assert fay.index is None and not len(fay.items) and fay.languages == ("en",)
     # The dataset's own view of ann is the one it was built with.
     assert data.history(data.users.index("ann")).items.tolist() == [ia]
 

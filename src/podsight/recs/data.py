@@ -25,7 +25,9 @@ their survivor.
 subtag, lower case), publication time, availability, topics (the content analysis's
 when the episode was analysed, else its show's categories) and embedding (the analysis's
 episode vectors, a zero row where an episode has none; ``None`` when there are none at
-all); each user's languages, by the weight of what they played in each.
+all); each user's languages, by the weight of what they played in each (one who has
+played nothing yet: those of the shows they follow). The finished and liked cells are
+kept too, as histories have them.
 
 :func:`user_histories` reads the same for a few users *now*, for serving: the model's
 answer follows the lake, not the matrix it was fitted on.
@@ -491,6 +493,9 @@ def _assemble(users: list[str], catalog: _Catalog, cells: _Cells, latest: pa.Tab
         negatives=matrix(rejected, np.ones(len(cells))),
         seen=matrix(every, np.ones(len(cells))),
         timestamps=matrix(every, cells.last, np.float64),
+        # As in histories, so that fitting (the blend's validation) and serving see the same.
+        finished=matrix(positive & cells.finished, np.ones(len(cells))),
+        liked=matrix(positive & cells.liked, np.ones(len(cells))),
         item_show=catalog.item_show,
         shows=catalog.shows,
         show_titles=catalog.show_titles,
@@ -501,11 +506,52 @@ def _assemble(users: list[str], catalog: _Catalog, cells: _Cells, latest: pa.Tab
         item_topics=catalog.item_topics,
         follows=follows,
         unfollowed=unfollowed,
-        user_languages=_languages_by_weight(
-            rows[positive], cols[positive], cells.score[positive], catalog.item_language, n_users
+        user_languages=_with_followed_languages(
+            _languages_by_weight(
+                rows[positive],
+                cols[positive],
+                cells.score[positive],
+                catalog.item_language,
+                n_users,
+            ),
+            follows,
+            catalog.item_show,
+            catalog.item_language,
         ),
         name="lake",
     )
+
+
+def _show_languages(item_show: np.ndarray, item_language: list[str], n_shows: int) -> list[str]:
+    """Each show's language: the first its episodes state ("" when none does)."""
+    out = [""] * n_shows
+    for show, language in zip(item_show.tolist(), item_language, strict=True):
+        if show >= 0 and language and not out[show]:
+            out[show] = language
+    return out
+
+
+def _with_followed_languages(
+    languages: list[tuple[str, ...]], follows: sp.csr_matrix, item_show: np.ndarray,
+    item_language: list[str],
+) -> list[tuple[str, ...]]:  # fmt: skip
+    """A listener who has played nothing yet but follows shows gets those shows' languages
+    (the cold-start list is "popular in <language>"), not every language."""
+    if not any(
+        not langs and follows.indptr[u] < follows.indptr[u + 1] for u, langs in enumerate(languages)
+    ):
+        return languages
+    show_language = _show_languages(item_show, item_language, follows.shape[1])
+    out = list(languages)
+    for user, langs in enumerate(languages):
+        if not langs:
+            followed = follows.indices[follows.indptr[user] : follows.indptr[user + 1]]
+            out[user] = _unique(show_language[s] for s in followed.tolist())
+    return out
+
+
+def _unique(languages: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(lang for lang in languages if lang))
 
 
 def _follow_matrices(
@@ -616,7 +662,8 @@ def user_histories(
             seen=np.sort(cols[mine]).astype(np.int32),
             follows=np.sort(f_cols[shows_mine & (f_kinds == "subscribe")]).astype(np.int32),
             unfollowed=np.sort(f_cols[shows_mine & (f_kinds == "unsubscribe")]).astype(np.int32),
-            languages=_history_languages(cols[pos], cells.score[pos], data),
+            languages=_history_languages(cols[pos], cells.score[pos], data)
+            or _followed_show_languages(f_cols[shows_mine & (f_kinds == "subscribe")], data),
             times=cells.last[pos],
             finished=cols[mine[finished[mine]]].astype(np.int32),
             liked=cols[mine[liked[mine]]].astype(np.int32),
@@ -633,6 +680,13 @@ def _groups(sorted_users: np.ndarray) -> dict[str, slice]:
     return {
         str(n): slice(s, e) for n, s, e in zip(names.tolist(), starts.tolist(), ends, strict=True)
     }
+
+
+def _followed_show_languages(shows: np.ndarray, data: Dataset) -> tuple[str, ...]:
+    if data.item_language is None or data.item_show is None or not len(shows):
+        return ()
+    show_language = _show_languages(data.item_show, data.item_language, len(data.shows))
+    return _unique(show_language[s] for s in shows.tolist())
 
 
 def _history_languages(items: np.ndarray, weights: np.ndarray, data: Dataset) -> tuple[str, ...]:
