@@ -68,7 +68,10 @@ def _send(user: str, episode: int, kind: str = "play", at: datetime | None = Non
         item["position_s"] = 0
     result = ingest([item], client="test")
     assert not result.errors, result.errors
-    run_step("events.consume", once=True)
+    # The test makes the consumer's refresh call itself (below), in its own transaction: a
+    # refresh thread on another connection would see no model (PostgreSQL) and say so
+    # to the process-wide active-version cache.
+    run_step("events.consume", once=True, refresh=False)
 
 
 def test_train_serve_refresh_measure_and_roll_back_on_the_real_pieces(listened, monkeypatch):
