@@ -32,7 +32,9 @@ Errors that fit no branch stay directly under the root: ``LinkError`` (matching.
 its ``code`` picks the API status), ``SimulationError`` (demo.simulate), ``CannotServe``
 (serving), ``LoginThrottled`` (accounts.throttle; HTTP 429), ``Refused`` (gpodder.api:
 carries its HTTP status; the gPodder views answer it in the API's error shape) and
-``InvalidDevice`` (gpodder.services; the views answer 400 ``invalid_device``).
+``InvalidDevice`` (gpodder.services; the views answer 400 ``invalid_device``) and
+``ApiCallError`` with ``ApiUnreachable`` (dashboard.client: an answer of podsight's own
+API, shown on the page as the API worded it).
 
 Some leaves also keep the builtin base they had before this root existed (``ValueError``
 for bad input, ``LookupError`` for a missing name, ``RuntimeError`` for an unusable log),

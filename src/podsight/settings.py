@@ -62,6 +62,8 @@ LOGIN_MAX_FAILURES = _count("PODSIGHT_LOGIN_MAX_FAILURES", 10)
 LOGIN_MAX_FAILURES_PER_CLIENT = _count("PODSIGHT_LOGIN_MAX_FAILURES_PER_CLIENT", 30)
 LOGIN_LOCKOUT_S = _span("PODSIGHT_LOGIN_LOCKOUT", "15m")
 LOGIN_CONCURRENCY = _count("PODSIGHT_LOGIN_CONCURRENCY", 2)  # password checks at once, per process
+# How long a sign-in token (POST /api/auth/token, the dashboard's) works.
+SESSION_TOKEN_TTL_S = _span("PODSIGHT_SESSION_TTL", "12h")
 
 # The failed-login counters must be shared by every server process (gunicorn workers): in
 # Redis when PODSIGHT_CACHE_URL names one, else in a table of the database (created by the

@@ -195,6 +195,9 @@ CASES: dict[tuple[str, ...], list[Case]] = {
     ("replay",): [Case(["replay", "--no-progress"], expect="replayed 0 payloads")],
     # A fresh home has nothing indexed: an empty answer saying what to run, exit 0.
     ("search",): [Case(["search", "machine", "learning"], expect="no episode matches")],
+    ("dashboard",): [
+        Case(["dashboard", "--port", "{port}"], serve="http://127.0.0.1:{port}/_stcore/health"),
+    ],
     ("serve",): [
         Case(["serve", "--port", "{port}"], serve="http://127.0.0.1:{port}/healthz"),
         Case(

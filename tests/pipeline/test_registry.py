@@ -16,7 +16,7 @@ EXPECTED = {
     "directory.reindex", "directory.search", "discover.search", "discover.trending",
     "events.consume", "events.simulate", "ingest.rss", "links.confirm", "links.force",
     "links.list", "links.reject", "match", "migrate", "podcastindex.import_dump", "search",
-    "serve",
+    "serve", "dashboard",
     "sources.replay", "sources.sync", "tokens.create", "tokens.list", "tokens.revoke",
     "users.create",
     "content.transcripts",

@@ -190,6 +190,12 @@ class ApiTokenAuthentication(BaseAuthentication):
                 f"{token.revoked_at.isoformat(timespec='seconds')}; ask for a new one.",
                 code="token_revoked",
             )
+        if token.is_expired():
+            raise exceptions.AuthenticationFailed(
+                f"This sign-in ({token.prefix}…) expired at "
+                f"{token.expires_at.isoformat(timespec='seconds')}; sign in again.",
+                code="token_expired",
+            )
         user = token.user
         if user is not None and not user.is_active:
             raise exceptions.AuthenticationFailed(

@@ -80,6 +80,11 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Sign-in tokens (POST /api/auth/token) stop working then; null: never.",
+    )
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -90,6 +95,11 @@ class ApiToken(models.Model):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+    def is_expired(self, now=None) -> bool:
+        from django.utils import timezone
+
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
 
     def has_scope(self, scope: str) -> bool:
         return scope in (self.scopes or [])

@@ -29,6 +29,8 @@ __all__ = [
     "NoSuchToken",
     "TokenInfo",
     "UserInfo",
+    "SESSION_PREFIX",
+    "create_session_token",
     "create_token",
     "create_user",
     "find_user",
@@ -102,7 +104,10 @@ def find_user(username: str) -> AbstractBaseUser:
 
 
 def create_token(
-    name: str, scopes: Iterable[str], user: AbstractBaseUser | None = None
+    name: str,
+    scopes: Iterable[str],
+    user: AbstractBaseUser | None = None,
+    expires_at: datetime | None = None,
 ) -> tuple[ApiToken, str]:
     """A new token and its key. The key is returned once and cannot be recovered."""
     name = (name or "").strip()
@@ -124,6 +129,7 @@ def create_token(
         digest=key_digest(key),
         scopes=scopes,
         user=user,
+        expires_at=expires_at,
     )
     try:
         with transaction.atomic():
@@ -171,3 +177,26 @@ def create_user(username: str, password: str, staff: bool = False) -> AbstractBa
         ) from exc
     log.info("created user %r%s", user.get_username(), " (staff)" if staff else "")
     return user
+
+
+# Sign-in tokens are named so (``session:<username>:<random>``): `tokens list` tells them
+# apart from client applications' tokens, and expired ones are swept by name.
+SESSION_PREFIX = "session:"
+
+
+def create_session_token(user: AbstractBaseUser, ttl_s: float) -> tuple[ApiToken, str]:
+    """A short-lived token acting for ``user`` (a dashboard sign-in): it expires after
+    ``ttl_s`` seconds. Staff get the operator scopes (``staff``, ``links:review``); others
+    none, so they reach only what is theirs. Tokens that expired over a day ago are
+    deleted on the way (a revoked or expired sign-in is no history anyone needs)."""
+    from datetime import timedelta
+
+    from podsight.accounts.models import SCOPE_LINKS_REVIEW, SCOPE_STAFF
+
+    now = timezone.now()
+    ApiToken.objects.filter(
+        name__startswith=SESSION_PREFIX, expires_at__lt=now - timedelta(days=1)
+    ).delete()
+    scopes = [SCOPE_STAFF, SCOPE_LINKS_REVIEW] if user.is_staff else []
+    name = f"{SESSION_PREFIX}{user.get_username()}:{secrets.token_hex(6)}"
+    return create_token(name, scopes, user=user, expires_at=now + timedelta(seconds=ttl_s))

@@ -3,6 +3,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from podsight.accounts import api as accounts
 from podsight.catalog import api as catalog
 from podsight.content import api as content
 from podsight.directory import api as directory
@@ -13,6 +14,8 @@ from podsight.recs import api as recs
 __all__ = ["urlpatterns"]
 
 urlpatterns = [
+    path("auth/token", accounts.TokenView.as_view(), name="auth-token"),
+    path("auth/me", accounts.MeView.as_view(), name="auth-me"),
     path("channels", catalog.ChannelListView.as_view(), name="channel-list"),
     path("channels/<int:pk>", catalog.ChannelDetailView.as_view(), name="channel-detail"),
     path(

@@ -107,6 +107,7 @@ app.command()(match)
 app.command()(search.search)
 app.command()(ops.migrate)
 app.command()(ops.serve)
+app.command()(ops.dashboard)
 
 
 if __name__ == "__main__":

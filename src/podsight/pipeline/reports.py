@@ -12,6 +12,7 @@ if TYPE_CHECKING:  # the domain modules need Django; these are only types here
     from podsight.matching.review import LinkRow
 
 __all__ = [
+    "DashboardServed",
     "LinkAction",
     "LinkList",
     "Migrated",
@@ -66,6 +67,16 @@ class Migrated:
     """Migrations applied by this step (none when the schema was current already)."""
 
     applied: list[str]
+
+
+@dataclass(frozen=True)
+class DashboardServed:
+    """The dashboard's server, run until stopped."""
+
+    host: str
+    port: int
+    api_url: str
+    exit_status: int
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from podsight.events.consumer import ConsumeReport
     from podsight.matching.report import MatchRunReport
     from podsight.pipeline.reports import (
+        DashboardServed,
         LinkAction,
         LinkList,
         Migrated,
@@ -726,6 +727,37 @@ def migrate() -> Migrated:
     from podsight.pipeline.reports import Migrated
 
     return Migrated(ensure_database())
+
+
+@step("dashboard", report="podsight.pipeline.reports:DashboardServed")
+def dashboard(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8501,
+    api_url: str | None = None,
+    progress: Progress = SILENT,
+) -> DashboardServed:
+    """Serve the dashboard (Streamlit), a client of the REST API at ``api_url`` (default
+    ``PODSIGHT_DASHBOARD_API_URL``, else http://127.0.0.1:8000), until interrupted."""
+    from podsight import conf
+    from podsight.dashboard.client import DEFAULT_API_URL
+    from podsight.dashboard.serve import api_answers, serve_dashboard
+    from podsight.pipeline.reports import DashboardServed
+    from podsight.serving import check_address
+
+    api_url = (api_url or conf.env("PODSIGHT_DASHBOARD_API_URL") or DEFAULT_API_URL).rstrip("/")
+    if not api_url.startswith(("http://", "https://")):
+        raise InputError(f"--api must be an http(s) URL, not {api_url!r}")
+    check_address(host, port)
+    shown = f"[{host}]" if ":" in host else host
+    progress.note(f"dashboard on http://{shown}:{port}/ using the API at {api_url}; Ctrl-C stops")
+    if not api_answers(api_url):
+        progress.note(
+            f"the API at {api_url} does not answer yet: start it with `podsight serve` "
+            "(the dashboard says so on each page until it does)"
+        )
+    status = serve_dashboard(host, port, api_url)
+    return DashboardServed(host, port, api_url, status)
 
 
 @step("serve", report="podsight.pipeline.reports:Served")

@@ -1,0 +1,87 @@
+"""The Streamlit script ``podsight dashboard`` serves: sign in, then the pages.
+
+The API's address comes from ``PODSIGHT_DASHBOARD_API_URL`` (``podsight dashboard --api``
+sets it for this process). The signed-in client lives in the browser session's state
+under ``CLIENT_KEY``; tests put a stub there.
+"""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from podsight.dashboard.client import DEFAULT_API_URL, ApiCallError, ApiClient
+from podsight.dashboard.ui import show_error
+from podsight.dashboard.views import PAGES, Page
+
+__all__ = ["CLIENT_KEY", "main", "pages_for"]
+
+CLIENT_KEY = "podsight_client"
+
+
+def _sign_in(api_url: str) -> None:
+    st.title("podsight")
+    st.caption(f"Sign in to the podsight API at {api_url}")
+    with st.form("sign-in"):
+        username = st.text_input("Username")
+        password = st.text_input("Password", type="password")
+        submitted = st.form_submit_button("Sign in", type="primary")
+    if submitted:
+        client = ApiClient(api_url)
+        try:
+            client.sign_in(username, password)
+        except ApiCallError as exc:
+            show_error(exc)
+            return
+        st.session_state[CLIENT_KEY] = client
+        st.rerun()
+
+
+def _runner(page: Page, client: ApiClient):
+    def run() -> None:
+        try:
+            page.module.render(client)
+        except ApiCallError as exc:
+            if exc.status == 401:  # expired or revoked: back to the sign-in form
+                st.session_state.pop(CLIENT_KEY, None)
+                st.warning(f"{exc.message} Reload the page to sign in again.")
+                return
+            show_error(exc)
+
+    run.__name__ = f"page_{page.slug}"
+    return run
+
+
+def pages_for(client: ApiClient) -> list[Page]:
+    """The pages offered to the caller: staff pages to staff only."""
+    return [p for p in PAGES if client.staff or not p.staff]
+
+
+def main() -> None:
+    st.set_page_config(page_title="podsight", page_icon=":material/podcasts:", layout="wide")
+    api_url = os.environ.get("PODSIGHT_DASHBOARD_API_URL") or DEFAULT_API_URL
+    client: ApiClient | None = st.session_state.get(CLIENT_KEY)
+    if client is None:
+        _sign_in(api_url)
+        return
+    with st.sidebar:
+        who = client.username or "client token"
+        st.caption(f"Signed in as **{who}**{' (staff)' if client.staff else ''}")
+        if st.button("Sign out", icon=":material/logout:", key="sign-out"):
+            try:
+                client.sign_out()
+            except ApiCallError as exc:
+                show_error(exc)
+            st.session_state.pop(CLIENT_KEY, None)
+            st.rerun()
+    pages = [
+        st.Page(_runner(p, client), title=p.title, icon=p.icon, url_path=p.slug,
+                default=(i == 0))
+        for i, p in enumerate(pages_for(client))
+    ]  # fmt: skip
+    st.navigation(pages).run()
+
+
+if __name__ == "__main__":  # how Streamlit runs a script; importing it runs nothing
+    main()
