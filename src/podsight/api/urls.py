@@ -58,6 +58,9 @@ urlpatterns = [
     ),
     path("events", events.EventsView.as_view(), name="events"),
     path("stats/live", events.LiveStatsView.as_view(), name="stats-live"),
+    path("stats/overview", events.OverviewView.as_view(), name="stats-overview"),
+    path("stats/engagement", events.EngagementView.as_view(), name="stats-engagement"),
+    path("stats/completion", events.CompletionView.as_view(), name="stats-completion"),
     path("users/<str:user_id>/history", events.HistoryView.as_view(), name="user-history"),
     path(
         "users/<str:user_id>/recommendations",

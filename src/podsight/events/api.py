@@ -1,5 +1,6 @@
-"""REST endpoints of listening: ``POST /api/events``, ``GET /api/stats/live`` and
-``GET /api/users/{id}/history``."""
+"""REST endpoints of listening: ``POST /api/events``, ``GET /api/stats/live``,
+``GET /api/users/{id}/history``, and the dashboard's statistics: ``GET /api/stats/overview``,
+``/api/stats/engagement`` and ``/api/stats/completion``."""
 
 from __future__ import annotations
 
@@ -15,18 +16,30 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from podsight.accounts.auth import ApiTokenAuthentication, HasScope, require_own_or_staff
+from podsight.accounts.auth import (
+    NO_CREDENTIALS,
+    ApiTokenAuthentication,
+    HasScope,
+    require_own_or_staff,
+)
 from podsight.accounts.models import SCOPE_EVENTS_WRITE, SCOPE_STAFF, ApiToken
 from podsight.api.body import BodyTooLarge, read_body
 from podsight.api.errors import error_body
 from podsight.api.params import int_param, text_param
 from podsight.api.schema import error_response
-from podsight.events import queries
+from podsight.events import queries, stats
 from podsight.events.log import LogUnavailable
 from podsight.events.schema import MAX_BATCH
 from podsight.events.services import ingest
 
-__all__ = ["EventsView", "HistoryView", "LiveStatsView"]
+__all__ = [
+    "CompletionView",
+    "EngagementView",
+    "EventsView",
+    "HistoryView",
+    "LiveStatsView",
+    "OverviewView",
+]
 
 log = logging.getLogger(__name__)
 
@@ -199,3 +212,117 @@ class HistoryView(APIView):
         limit = int_param(request.query_params, "limit", 100, 1, 1000)
         before = queries.parse_before(text_param(request.query_params, "before"))
         return Response(queries.history(user_id, limit=limit, before=before))
+
+
+def _token(request) -> ApiToken:
+    token = request.auth
+    if not isinstance(token, ApiToken):
+        raise exceptions.NotAuthenticated(NO_CREDENTIALS)
+    return token
+
+
+def _listener(request) -> str | None:
+    """Whose listening a statistic covers: ``user`` if the caller may read it (their own,
+    or anyone's for staff); without it, everyone's for staff and the caller's own for a
+    token acting for a user."""
+    token = _token(request)
+    user = text_param(request.query_params, "user")
+    if user is not None:
+        require_own_or_staff(request, user, "listening statistics")
+        return user
+    if token.has_scope(SCOPE_STAFF):
+        return None
+    if token.user is None:
+        raise exceptions.PermissionDenied(
+            "Listening statistics are a user's own (a token acting for a user) or, for "
+            "everyone's, need the staff scope."
+        )
+    return token.user.get_username()
+
+
+_USER = OpenApiParameter(
+    "user",
+    {"type": "string", "pattern": r"^[^\x00]+$"},
+    required=False,
+    description="One listener's statistics. Default: everyone's for a staff token, the "
+    "caller's own for a token acting for a user (another user's needs staff).",
+)
+_DAYS = OpenApiParameter(
+    "days",
+    {"type": "integer", "minimum": 1, "maximum": stats.MAX_DAYS},
+    required=False,
+    description="The last N UTC days, today included (default 30).",
+)
+
+
+class OverviewView(APIView):
+    authentication_classes = [ApiTokenAuthentication]
+
+    @extend_schema(
+        operation_id="stats_overview",
+        summary="The catalog, sources, matching, serving model and listening at a glance",
+        description=(
+            "Any token: `catalog` (canonical channels and episodes), `sources` (per source: "
+            "channel and episode records not vanished, and how many of them are linked to a "
+            "record of another source), `model` (the serving version and its offline "
+            "NDCG@10; null before training). A staff token also gets `review` (links "
+            "needing review), `sync` (per source: last sync, status, last error), "
+            "`youtube_quota` (units used in the current quota day) and `listening` (events "
+            "and active users in the last hour, per minute); for others these are null."
+        ),
+        responses={200: dict},
+    )
+    def get(self, request):
+        token = _token(request)
+        return Response(stats.overview(staff=token.has_scope(SCOPE_STAFF)))
+
+
+class EngagementView(APIView):
+    authentication_classes = [ApiTokenAuthentication]
+
+    @extend_schema(
+        operation_id="stats_engagement",
+        summary="Listening per day: listeners, plays, hours, finished, likes, skips",
+        description=(
+            "One entry per UTC day of the span, quiet days as zeros, from the lake's "
+            "`engagement_daily`. `finished`: (listener, episode) pairs that reached 90 %."
+        ),
+        parameters=[_DAYS, _USER],
+        responses={200: dict},
+    )
+    def get(self, request):
+        user = _listener(request)
+        days = int_param(request.query_params, "days", 30, 1, stats.MAX_DAYS)
+        return Response(stats.engagement(days, user=user))
+
+
+class CompletionView(APIView):
+    authentication_classes = [ApiTokenAuthentication]
+
+    @extend_schema(
+        operation_id="stats_completion",
+        summary="Per show: how far listeners got and where they skipped",
+        description=(
+            "The shows with the most listeners over the span. `completion`: (listener, "
+            "episode) pairs per tenth of the episode reached (the best position over the "
+            "span); `skip_positions`: skip events per tenth of the episode where they "
+            "happened (those whose episode length is known); `finished_share` and "
+            "`skipped_share` of the pairs. `bins` labels the tenths."
+        ),
+        parameters=[
+            _DAYS,
+            _USER,
+            OpenApiParameter(
+                "shows",
+                {"type": "integer", "minimum": 1, "maximum": 50},
+                required=False,
+                description="Shows listed (default 8).",
+            ),
+        ],
+        responses={200: dict},
+    )
+    def get(self, request):
+        user = _listener(request)
+        days = int_param(request.query_params, "days", 30, 1, stats.MAX_DAYS)
+        shows = int_param(request.query_params, "shows", 8, 1, 50)
+        return Response(stats.completion(days, shows=shows, user=user))

@@ -21,6 +21,7 @@ __all__ = [
     "SourceChannel",
     "SourceEpisode",
     "SourceKey",
+    "SyncState",
     "CandidateKind",
     "CatalogCandidate",
 ]
@@ -125,6 +126,25 @@ class Feed(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+
+class SyncState(models.Model):
+    """How the last ``podsight sync`` of one API source went, kept for operators (the
+    dashboard's Overview): connectors hold no state of their own between runs, and RSS
+    keeps its per-feed state on :class:`Feed`. One row per source, replaced each run."""
+
+    source = models.CharField(max_length=20, choices=Source.choices, unique=True)
+    last_run_at = models.DateTimeField()
+    status = models.CharField(max_length=10)  # SourceRun.status: ok, skipped, stopped, failed
+    message = models.TextField(blank=True, default="")
+    shows_ok = models.IntegerField(default=0)
+    shows_failed = models.IntegerField(default=0)
+    # The newest error of any run: kept when a later run succeeds, so it stays readable.
+    last_error = models.TextField(blank=True, default="")
+    last_error_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["source"]
 
 
 class KeyKind(models.TextChoices):

@@ -46,7 +46,7 @@ from podsight.sources.http import (
     ApiRateLimited,
     SourceNotConfigured,
 )
-from podsight.sources.models import SourceChannel, SourceEpisode
+from podsight.sources.models import SourceChannel, SourceEpisode, SyncState
 from podsight.sources.payloads import record_payloads
 from podsight.sources.records import Normalized
 from podsight.sources.store import StoreReport, metric_snapshots, store_normalized
@@ -60,6 +60,7 @@ __all__ = [
     "SyncReport",
     "default_sources_file",
     "load_sources_file",
+    "record_run",
     "store_and_record",
     "sync_shows",
     "append_to_sources_file",
@@ -302,11 +303,13 @@ def sync_shows(
         except SourceNotConfigured as exc:
             run.status, run.message = "skipped", str(exc)
             progress.note(f"skipped {source}: {exc}", level=logging.WARNING)
+            record_run(run)
             continue
         except (ApiError, ValueError) as exc:  # e.g. a malformed setting: say which
             run.status, run.message = "failed", str(exc)
             run.shows_failed = len(wanted)
             progress.note(f"{source}: {exc}", level=logging.ERROR)
+            record_run(run)
             continue
         try:
             _sync_source(connector, wanted, run, report, progress)
@@ -314,7 +317,25 @@ def sync_shows(
             _finish_stats(run, connector)
             report.payloads_written += record_payloads(connector.api.take_payloads())
             connector.close()
+            record_run(run)
     return report
+
+
+def record_run(run: SourceRun) -> None:
+    """Keep how this source's run went (:class:`SyncState`) for operators; RSS keeps its
+    state per feed instead. The last error stays until a newer one replaces it."""
+    now = datetime.now(UTC)
+    error = run.errors[-1] if run.errors else (run.message if run.status == "failed" else "")
+    values: dict = {
+        "last_run_at": now,
+        "status": run.status,
+        "message": run.message,
+        "shows_ok": run.shows_ok,
+        "shows_failed": run.shows_failed,
+    }
+    if error:
+        values.update(last_error=error, last_error_at=now)
+    SyncState.objects.update_or_create(source=run.source, defaults=values)
 
 
 def _sync_source(

@@ -1,0 +1,265 @@
+"""Listening over days, from the lake (DuckDB over ``engagement_daily`` and ``events``),
+for the dashboard's Listening and Overview pages: engagement per day, and per show the
+distribution of how far listeners got and of where they skipped.
+
+Both take ``user``: one listener's own listening (what a non-staff caller sees), or
+everyone's when None. Days are UTC days, the last ``days`` of them up to today included.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from deltalake import DeltaTable
+
+from podsight import lake
+from podsight.catalog.models import Channel, Episode
+from podsight.lake.tables import ENGAGEMENT_DAILY, EVENTS
+
+__all__ = [
+    "BINS",
+    "FINISHED",
+    "MAX_DAYS",
+    "completion",
+    "engagement",
+    "overview",
+    "serving_model",
+]
+
+MAX_DAYS = 365
+# Completion and skip positions are counted in tenths of an episode.
+BINS = 10
+# From this completion on an episode counts as finished (players stop short of the end:
+# the recommender's threshold, podsight.recs.data.FINISHED).
+FINISHED = 0.9
+
+
+def _first_day(days: int, now: datetime | None) -> tuple[date, date]:
+    today = (now or datetime.now(UTC)).astimezone(UTC).date()
+    return today - timedelta(days=days - 1), today
+
+
+def _dataset(table, column: str, since: date):
+    if not lake.exists(table):
+        return None
+    return DeltaTable(str(lake.table_path(table))).to_pyarrow_dataset(
+        file_pruning_predicate=[(column, ">=", since.isoformat())]
+    )
+
+
+def _rows(relation) -> list[tuple]:
+    # Through Arrow: DuckDB's own Python conversion of time zones needs pytz.
+    table = relation.to_arrow_table()
+    return list(zip(*(column.to_pylist() for column in table.columns), strict=True))
+
+
+def engagement(days: int, *, user: str | None = None, now: datetime | None = None) -> dict:
+    """Per UTC day (every day of the span, quiet ones as zeros): listeners, plays, hours
+    listened, episodes finished, likes and skips."""
+    first, last = _first_day(days, now)
+    body: dict[str, Any] = {
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "user": user,
+        "days": [],
+    }
+    totals: dict[date, tuple] = {}
+    dataset = _dataset(ENGAGEMENT_DAILY, "day", first)
+    if dataset is not None:
+        con = lake.connect()
+        try:
+            con.register("g", dataset)
+            where = "day >= $first AND day <= $last" + (" AND user_id = $user" if user else "")
+            params: dict[str, Any] = {"first": first, "last": last}
+            if user:
+                params["user"] = user
+            for row in _rows(
+                con.sql(
+                    "SELECT day, count(DISTINCT user_id), sum(plays), sum(listened_s), "
+                    f"count(*) FILTER (WHERE max_completion >= {FINISHED}), sum(likes), "
+                    f"sum(skips) FROM g WHERE {where} GROUP BY day",
+                    params=params,
+                )
+            ):
+                totals[row[0]] = row[1:]
+        finally:
+            con.close()
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        listeners, plays, seconds, finished, likes, skips = totals.get(day, (0,) * 6)
+        body["days"].append(
+            {
+                "day": day.isoformat(),
+                "listeners": int(listeners or 0),
+                "plays": int(plays or 0),
+                "hours": round(float(seconds or 0) / 3600, 2),
+                "finished": int(finished or 0),
+                "likes": int(likes or 0),
+                "skips": int(skips or 0),
+            }
+        )
+    return body
+
+
+def completion(
+    days: int, *, shows: int = 8, user: str | None = None, now: datetime | None = None
+) -> dict:
+    """The ``shows`` shows with the most listeners over the span, each with how far its
+    (listener, episode) pairs got (``completion``: counts per tenth of the episode, the
+    best position over the span) and where in its episodes listeners skipped
+    (``skip_positions``: skip events per tenth, of those whose episode length is known)."""
+    first, last = _first_day(days, now)
+    body: dict[str, Any] = {
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "user": user,
+        "bins": [f"{10 * i}–{10 * (i + 1)}%" for i in range(BINS)],
+        "shows": [],
+    }
+    engaged = _dataset(ENGAGEMENT_DAILY, "day", first)
+    if engaged is None:
+        return body
+    mine = " AND user_id = $user" if user else ""
+    params: dict[str, Any] = {"first": first, "last": last}
+    if user:
+        params["user"] = user
+    con = lake.connect()
+    try:
+        con.register("g", engaged)
+        # One row per (listener, episode) over the span, then counted per episode and tenth.
+        pairs = _rows(
+            con.sql(
+                "WITH p AS (SELECT user_id, episode_id, max(max_completion) AS c, "
+                "sum(skips) AS s FROM g WHERE day >= $first AND day <= $last"
+                f"{mine} GROUP BY 1, 2) "
+                f"SELECT episode_id, least(CAST(floor(c * {BINS}) AS INTEGER), {BINS - 1}), "
+                "count(*), count(*) FILTER (WHERE s > 0), list(DISTINCT user_id) "
+                "FROM p GROUP BY 1, 2",
+                params=params,
+            )
+        )
+        skips: list[tuple] = []
+        events = _dataset(EVENTS, "date", first)
+        if events is not None:
+            con.register("e", events)
+            skips = _rows(
+                con.sql(
+                    f"SELECT channel_id, least(CAST(floor(position_s / duration_s * {BINS}) "
+                    f"AS INTEGER), {BINS - 1}), count(*) FROM e WHERE type = 'skip' "
+                    "AND date >= $first AND date <= $last AND channel_id IS NOT NULL "
+                    f"AND position_s >= 0 AND duration_s > 0{mine} GROUP BY 1, 2",
+                    params=params,
+                )
+            )
+    finally:
+        con.close()
+    show_of = dict(
+        Episode.objects.filter(pk__in={r[0] for r in pairs}).values_list("pk", "channel_id")
+    )
+    per_show: dict[int, dict[str, Any]] = {}
+
+    def entry(show: int) -> dict[str, Any]:
+        return per_show.setdefault(
+            show,
+            {"listeners": set(), "pairs": 0, "skipped": 0, "completion": [0] * BINS,
+             "skip_positions": [0] * BINS},
+        )  # fmt: skip
+
+    for episode, tenth, n, skipped, users in pairs:
+        show = show_of.get(episode)
+        if show is None:  # an episode the catalog no longer holds
+            continue
+        e = entry(show)
+        e["listeners"].update(users)
+        e["pairs"] += n
+        e["skipped"] += skipped
+        e["completion"][tenth] += n
+    for show, tenth, n in skips:
+        if show in per_show:
+            per_show[show]["skip_positions"][tenth] += n
+    ranked = sorted(per_show.items(), key=lambda kv: (-len(kv[1]["listeners"]), kv[0]))[:shows]
+    titles = dict(Channel.objects.filter(pk__in=[s for s, _ in ranked]).values_list("pk", "title"))
+    for show, e in ranked:
+        finished = sum(e["completion"][int(FINISHED * BINS) :])
+        body["shows"].append(
+            {
+                "show": show,
+                "title": titles.get(show, ""),
+                "listeners": len(e["listeners"]),
+                "pairs": e["pairs"],
+                "finished_share": round(finished / e["pairs"], 4) if e["pairs"] else 0.0,
+                "skipped_share": round(e["skipped"] / e["pairs"], 4) if e["pairs"] else 0.0,
+                "completion": e["completion"],
+                "skip_positions": e["skip_positions"],
+            }
+        )
+    return body
+
+
+def serving_model() -> dict[str, Any] | None:
+    """The version serving most users, with its offline NDCG@10 (None before training)."""
+    from podsight.recs.lifecycle import GATE_METRIC
+    from podsight.recs.models import ModelStatus, ModelVersion
+
+    row = (
+        ModelVersion.objects.filter(status=ModelStatus.SERVING)
+        .order_by("-promoted_at", "-id")
+        .values("version", "created_at", "promoted_at", "metrics")
+        .first()
+    )
+    if row is None:
+        return None
+    challenger = (
+        ModelVersion.objects.filter(status=ModelStatus.CHALLENGER)
+        .values_list("version", "share")
+        .first()
+    )
+    ndcg = ((row["metrics"] or {}).get("hybrid") or {}).get(GATE_METRIC)
+    return {
+        "version": row["version"],
+        "created_at": row["created_at"].astimezone(UTC).isoformat(),
+        "promoted_at": row["promoted_at"].astimezone(UTC).isoformat()
+        if row["promoted_at"]
+        else None,
+        "ndcg_at_10": ndcg,
+        "challenger": {"version": challenger[0], "share": challenger[1]} if challenger else None,
+    }
+
+
+def overview(*, staff: bool, now: datetime | None = None) -> dict[str, Any]:
+    """What the Overview page shows. Everyone: the canonical catalog, records per source
+    with how many are linked across sources, the serving model. Staff also: links needing
+    review, each source's last sync and error, the YouTube quota, listening in the last
+    hour (the rest is None for others)."""
+    from podsight.events.queries import live_stats
+    from podsight.sources import status
+
+    now = now or datetime.now(UTC)
+    body: dict[str, Any] = {
+        "as_of": now.isoformat(),
+        "catalog": {
+            "channels": Channel.objects.alive().count(),
+            "episodes": Episode.objects.alive().count(),
+        },
+        "sources": status.records_by_source(),
+        "model": serving_model(),
+        "review": None,
+        "sync": None,
+        "youtube_quota": None,
+        "listening": None,
+    }
+    if staff:
+        live = live_stats(timedelta(hours=1), top=0, now=now)
+        body.update(
+            review=status.links_needing_review(),
+            sync=status.sync_status(),
+            youtube_quota=status.youtube_quota(now),
+            listening={
+                "window": live["window"],
+                "events": live["events"],
+                "active_users": live["active_users"],
+                "per_minute": live["per_minute"],
+            },
+        )
+    return body
