@@ -1,13 +1,198 @@
-"""The listening page (being built: see docs/dashboard.md)."""
+"""Listening: for staff, live windows over every listener (``GET /api/stats/live``: events
+per minute, top episodes, active users); for everyone, engagement per day
+(``GET /api/stats/engagement``) and per show how far listeners got and where they skipped
+(``GET /api/stats/completion``) — everyone's for staff, one's own for other users, who
+also see their latest events (``GET /api/users/{me}/history``)."""
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import quote
+
+import altair as alt
+import pandas as pd
 import streamlit as st
 
+from podsight.dashboard import ui
 from podsight.dashboard.client import ApiClient
 
-__all__ = ["render"]
+__all__ = ["DAYS", "WINDOWS", "render"]
+
+WINDOWS = {"15 min": "15m", "1 h": "1h", "24 h": "24h"}
+DAYS = {"7 days": 7, "30 days": 30, "90 days": 90}
+TOP = 10
+HISTORY_SHOWN = 20
+HOW_TO_LISTEN = (
+    "Send events with `podsight simulate listeners` (or a player, through "
+    "`POST /api/events`) and move them into the lake with `podsight events consume`."
+)
+EMPTY_LAKE = "No listening in the lake for this span. " + HOW_TO_LISTEN
+
+
+def _per_minute(live: dict[str, Any]) -> pd.DataFrame:
+    """Every minute of the window, quiet ones as 0."""
+    start = pd.Timestamp(live["window"]["from"]).floor("min")
+    end = pd.Timestamp(live["window"]["to"]).floor("min")
+    minutes = pd.date_range(start, end, freq="min")
+    counts = {pd.Timestamp(m["minute"]): m["events"] for m in live["per_minute"]}
+    return pd.DataFrame(
+        {"minute": minutes, "events per minute": [counts.get(m, 0) for m in minutes]}
+    )
+
+
+def _live(client: ApiClient) -> None:
+    st.subheader("Live")
+    choice = (
+        st.segmented_control("Window", list(WINDOWS), default="1 h", key="listening-window")
+        or "1 h"
+    )
+    live = ui.call(client.get, "/api/stats/live", window=WINDOWS[choice], top=TOP)
+    if live is None:
+        return
+    minutes = max(len(_per_minute(live)), 1)
+    a, b, c = st.columns(3)
+    a.metric("Events", f"{live['events']:,}")
+    b.metric("Active users", f"{live['active_users']:,}")
+    c.metric("Events per minute (mean)", f"{live['events'] / minutes:.1f}")
+    if not live["events"]:
+        st.info(f"No listening events in the last {choice}. {HOW_TO_LISTEN}")
+        return
+    ui.line_chart(
+        _per_minute(live), "minute", "events per minute",
+        x_title="Time (UTC)", y_title="Events per minute",
+    )  # fmt: skip
+    top = pd.DataFrame(live["top_episodes"], columns=["episode", "title", "plays", "listeners",
+                                                      "events"])  # fmt: skip
+    if top.empty:
+        return
+    st.caption(f"Top episodes in the last {choice}")
+    top["title"] = top["title"].where(top["title"] != "", "episode " + top["episode"].astype(str))
+    chart = (
+        alt.Chart(top)
+        .mark_bar()
+        .encode(
+            x=alt.X("plays:Q", title="Plays (count)"),
+            y=alt.Y("title:N", title="Episode", sort="-x"),
+            tooltip=["title", "plays", "listeners", "events"],
+        )
+        .properties(height=28 * len(top) + 40)
+    )
+    st.altair_chart(chart, width="stretch")
+
+
+def _engagement(client: ApiClient, days: int) -> None:
+    st.subheader("Engagement per day")
+    body = ui.call(client.get, "/api/stats/engagement", days=days)
+    if body is None:
+        return
+    frame = pd.DataFrame(body["days"])
+    if frame.empty or not (frame["plays"].sum() or frame["hours"].sum()):
+        st.info(EMPTY_LAKE)
+        return
+    frame["day"] = pd.to_datetime(frame["day"])
+    counts = frame.melt(
+        id_vars="day", value_vars=["listeners", "plays", "finished", "skips"],
+        var_name="measure", value_name="count",
+    )  # fmt: skip
+    left, right = st.columns(2)
+    with left:
+        ui.line_chart(
+            counts, "day", "count", x_title="Day (UTC)", y_title="Per day (count)",
+            color="measure",
+        )  # fmt: skip
+    with right:
+        ui.line_chart(frame, "day", "hours", x_title="Day (UTC)", y_title="Hours listened")
+
+
+def _histogram(labels: list[str], counts: list[int], y_title: str, x_title: str) -> None:
+    frame = pd.DataFrame({"part": labels, "count": counts})
+    chart = (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X("part:N", title=x_title, sort=labels),
+            y=alt.Y("count:Q", title=y_title),
+            tooltip=["part", "count"],
+        )
+        .properties(height=240)
+    )
+    st.altair_chart(chart, width="stretch")
+
+
+def _completion(client: ApiClient, days: int) -> None:
+    st.subheader("Completion and skips per show")
+    body = ui.call(client.get, "/api/stats/completion", days=days)
+    if body is None:
+        return
+    shows = body["shows"]
+    if not shows:
+        st.info(EMPTY_LAKE)
+        return
+    names = {f"{s['title'] or 'show ' + str(s['show'])} ({s['listeners']:,} listeners)": s
+             for s in shows}  # fmt: skip
+    picked = names[st.selectbox("Show", list(names), key="listening-show")]
+    a, b, c = st.columns(3)
+    a.metric("Listener × episode pairs", f"{picked['pairs']:,}")
+    b.metric("Finished (≥ 90 %)", f"{picked['finished_share']:.0%}")
+    c.metric("Skipped", f"{picked['skipped_share']:.0%}")
+    left, right = st.columns(2)
+    with left:
+        st.caption("How far listeners got (best position per listener and episode)")
+        _histogram(body["bins"], picked["completion"], "Listener × episode pairs (count)",
+                   "Part of the episode reached")  # fmt: skip
+    with right:
+        st.caption("Where in the episode listeners skipped")
+        if sum(picked["skip_positions"]):
+            _histogram(body["bins"], picked["skip_positions"], "Skips (count)",
+                       "Position in the episode")  # fmt: skip
+        else:
+            st.caption("No skips with a known position.")
+    table = pd.DataFrame(
+        [
+            {"show": s["title"], "listeners": s["listeners"], "pairs": s["pairs"],
+             "finished": f"{s['finished_share']:.0%}", "skipped": f"{s['skipped_share']:.0%}"}
+            for s in shows
+        ]
+    )  # fmt: skip
+    st.dataframe(table, hide_index=True, width="stretch")
+
+
+def _history(client: ApiClient, username: str) -> None:
+    st.subheader("Your latest events")
+    body = ui.call(
+        client.get, f"/api/users/{quote(username, safe='')}/history", limit=HISTORY_SHOWN
+    )
+    if body is None:
+        return
+    if not body["events"]:
+        st.caption("No listening of yours yet.")
+        return
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {"when": e["occurred_at"], "type": e["type"],
+                 "episode": e.get("episode_title") or e.get("enclosure_url", ""),
+                 "position (s)": e.get("position_s")}
+                for e in body["events"]
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )  # fmt: skip
 
 
 def render(client: ApiClient) -> None:
-    st.title("listening")
+    st.title("Listening")
+    if client.staff:
+        _live(client)
+    else:
+        st.caption(
+            f"Your own listening ({client.username}). Live windows over every listener "
+            "are for staff."
+        )
+    span = st.segmented_control("Span", list(DAYS), default="30 days", key="listening-days")
+    days = DAYS[span or "30 days"]
+    _engagement(client, days)
+    _completion(client, days)
+    if not client.staff and client.username:
+        _history(client, client.username)

@@ -1,13 +1,239 @@
-"""The overview page (being built: see docs/dashboard.md)."""
+"""Overview: the catalog per source and how well it is linked, the serving model, and for
+staff the review queue, each source's last sync and error, the YouTube quota, listening
+in the last hour and the recent jobs.
+
+One call (``GET /api/stats/overview``), plus ``GET /api/jobs`` for staff.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
 import streamlit as st
 
-from podsight.dashboard.client import ApiClient
+from podsight.dashboard import ui
+from podsight.dashboard.client import ApiCallError, ApiClient
 
 __all__ = ["render"]
 
+LINKED = "linked to another source"
+ALONE = "on this source only"
+JOBS_SHOWN = 5
+
+
+def _share(linked: int, total: int) -> str:
+    return f"{linked / total:.0%}" if total else "—"
+
+
+def _when(value: str | None) -> str:
+    if not value:
+        return "never"
+    return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _records_frame(sources: list[dict[str, Any]], kind: str) -> pd.DataFrame:
+    rows = []
+    for s in sources:
+        total, linked = s[kind], s[f"{kind}_linked"]
+        if total:
+            rows.append({"source": s["label"], "records": linked, "link": LINKED})
+            rows.append({"source": s["label"], "records": total - linked, "link": ALONE})
+    return pd.DataFrame(rows, columns=["source", "records", "link"])
+
+
+def _per_minute_frame(listening: dict[str, Any]) -> pd.DataFrame:
+    """Every minute of the window, quiet ones as 0, so the line drops to zero."""
+    window = listening["window"]
+    start = pd.Timestamp(window["from"]).floor("min")
+    end = pd.Timestamp(window["to"]).floor("min")
+    minutes = pd.date_range(start, end, freq="min")
+    counts = {pd.Timestamp(m["minute"]): m["events"] for m in listening["per_minute"]}
+    return pd.DataFrame(
+        {"minute": minutes, "events per minute": [counts.get(m, 0) for m in minutes]}
+    )
+
+
+def _tiles(data: dict[str, Any]) -> None:
+    by = {s["source"]: s for s in data["sources"]}
+    model = data.get("model")
+    tiles: list[tuple[str, str, str]] = [
+        ("Channels", f"{data['catalog']['channels']:,}", "canonical shows"),
+        ("Episodes", f"{data['catalog']['episodes']:,}", "canonical episodes"),
+    ]
+    for source in ("spotify", "youtube"):
+        s = by.get(source) or {"label": source, "channels": 0, "channels_linked": 0,
+                               "episodes": 0, "episodes_linked": 0}  # fmt: skip
+        tiles.append(
+            (
+                f"{s['label']} episodes linked",
+                _share(s["episodes_linked"], s["episodes"]),
+                f"{s['episodes_linked']:,} of {s['episodes']:,}; channels "
+                f"{_share(s['channels_linked'], s['channels'])}",
+            )
+        )
+    if data.get("review") is not None:
+        review = data["review"]
+        tiles.append(
+            (
+                "Links needing review",
+                f"{review['channels'] + review['episodes']:,}",
+                f"{review['channels']:,} channels, {review['episodes']:,} episodes",
+            )
+        )
+    quota = data.get("youtube_quota")
+    if quota is not None:
+        if quota.get("error"):
+            tiles.append(("YouTube quota used today", "?", quota["error"]))
+        else:
+            tiles.append(
+                (
+                    "YouTube quota used today",
+                    f"{quota['used']:,} units",
+                    f"of {quota['budget']:,}; resets {_when(quota['resets_at'])}"
+                    + (" (exhausted)" if quota.get("exhausted") else ""),
+                )
+            )
+    if data.get("listening") is not None:
+        live = data["listening"]
+        tiles.append(
+            (
+                "Events in the last hour",
+                f"{live['events']:,}",
+                f"{live['active_users']:,} active listeners",
+            )  # fmt: skip
+        )
+    if model:
+        ndcg = model.get("ndcg_at_10")
+        tiles.append(
+            (
+                "Serving model NDCG@10",
+                f"{ndcg:.3f}" if isinstance(ndcg, int | float) else "—",
+                f"version {model['version']}",
+            )
+        )
+    else:
+        tiles.append(("Serving model", "none", "train one: `podsight recs train`"))
+    per_row = 4
+    for start in range(0, len(tiles), per_row):
+        for column, (label, value, help_) in zip(
+            st.columns(per_row), tiles[start : start + per_row], strict=False
+        ):
+            column.metric(label, value)
+            if help_:
+                column.caption(help_)
+
+
+def _sources(data: dict[str, Any]) -> None:
+    st.subheader("Records by source")
+    if not any(s["channels"] or s["episodes"] for s in data["sources"]):
+        st.info(
+            "The catalog is empty. Load the demo with `podsight demo load`, or add shows "
+            "with `podsight ingest FEED…` and `podsight sync`."
+        )
+        return
+    left, right = st.columns(2)
+    with left:
+        st.caption("Channel records")
+        ui.bar_chart(
+            _records_frame(data["sources"], "channels"), "source", "records",
+            x_title="Source", y_title="Channel records (count)", color="link",
+        )  # fmt: skip
+    with right:
+        st.caption("Episode records")
+        ui.bar_chart(
+            _records_frame(data["sources"], "episodes"), "source", "records",
+            x_title="Source", y_title="Episode records (count)", color="link",
+        )  # fmt: skip
+
+
+def _listening(live: dict[str, Any]) -> None:
+    st.subheader("Listening in the last hour")
+    if not live["events"]:
+        st.info(
+            "No listening events in the last hour. Send some with `podsight simulate "
+            "listeners` and move them into the lake with `podsight events consume`."
+        )
+        return
+    ui.line_chart(
+        _per_minute_frame(live), "minute", "events per minute",
+        x_title="Time (UTC)", y_title="Events per minute",
+    )  # fmt: skip
+
+
+def _sync(sync: list[dict[str, Any]]) -> None:
+    st.subheader("Sources: last sync and last error")
+    rows = [
+        {
+            "source": s["source"],
+            "last sync": _when(s["last_sync_at"]),
+            "status": s["status"] or "never synced",
+            "note": s["message"],
+            "last error": s["last_error"] or "—",
+            "error at": _when(s["last_error_at"]) if s["last_error_at"] else "—",
+        }
+        for s in sync
+    ]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
+def _jobs(client: ApiClient) -> None:
+    try:
+        answer = client.get("/api/jobs", page_size=JOBS_SHOWN)
+    except ApiCallError as exc:
+        if exc.status == 404:  # a server without jobs: nothing to list
+            return
+        st.subheader("Recent jobs")
+        ui.show_error(exc)
+        return
+    st.subheader("Recent jobs")
+    jobs = (answer or {}).get("results") or []
+    if not jobs:
+        st.caption("No jobs yet: long actions started from the pages appear here.")
+        return
+    rows = []
+    for job in jobs[:JOBS_SHOWN]:
+        progress = job.get("progress") or {}
+        done, total = progress.get("done"), progress.get("total")
+        rows.append(
+            {
+                "step": job.get("step"),
+                "status": job.get("status"),
+                "progress": f"{progress.get('label') or ''} {done or 0:,}/{total:,}".strip()
+                if total
+                else (progress.get("label") or ""),
+                "created": _when(job.get("created_at")),
+                "finished": _when(job.get("finished_at")) if job.get("finished_at") else "—",
+                "result": job.get("error") or job.get("summary") or "",
+            }
+        )
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
 
 def render(client: ApiClient) -> None:
-    st.title("overview")
+    st.title("Overview")
+    data = ui.call(client.get, "/api/stats/overview")
+    if data is None:
+        return
+    missing = [k for k in ("as_of", "catalog", "sources", "model") if k not in data]
+    if missing:  # a server older than this dashboard
+        st.error(
+            f"The API's answer to /api/stats/overview lacks {', '.join(missing)}: the "
+            "server is older than this dashboard; upgrade podsight there."
+        )
+        return
+    st.caption(f"As of {_when(data['as_of'])}")
+    _tiles(data)
+    _sources(data)
+    if data.get("listening") is not None:
+        _listening(data["listening"])
+    if data.get("sync") is not None:
+        _sync(data["sync"])
+    if client.staff:
+        _jobs(client)
+    if data.get("review") is None:
+        st.caption(
+            "Sync state, the review queue, the YouTube quota and live listening are for "
+            "staff; your own listening is on the Listening page."
+        )
