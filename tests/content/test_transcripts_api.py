@@ -167,12 +167,45 @@ def test_no_transcript_is_404_saying_why(api: APIClient, channel) -> None:
         "version=0",
         "version=",
         "version=x",
+        "at=-1",
+        "at=1.5",
+        "at=",
+        "at=10000001",
     ],
 )
 def test_bad_parameters_are_400(api: APIClient, whisper, query: str) -> None:
     episode, _ = whisper
     response = api.get(f"/api/episodes/{episode.pk}/transcript?{query}")
     assert response.status_code == 400, response.content[:300]
+
+
+def test_a_page_starts_at_a_moment(api: APIClient, whisper) -> None:
+    """`at` opens the transcript where a search result's moment is spoken; `next` goes on
+    from there without it."""
+    episode, transcript = whisper
+    segments = transcript.segments
+    k = 100
+    moment = int(segments[k].start_s) + 1  # inside segment k (cues are seconds long)
+    assert segments[k].start_s <= moment < segments[k + 1].start_s
+    page = api.get(f"/api/episodes/{episode.pk}/transcript?at={moment}&page_size=5").json()
+    assert page["offset"] == k
+    assert [r["text"] for r in page["results"]] == [s.text for s in segments[k : k + 5]]
+    assert "at=" not in page["next"]
+    following = api.get(page["next"]).json()
+    assert following["offset"] == k + 5
+    assert following["results"][0]["text"] == segments[k + 5].text
+    assert api.get(f"/api/episodes/{episode.pk}/transcript?at=0").json()["offset"] == 0
+    last = api.get(f"/api/episodes/{episode.pk}/transcript?at=10000000").json()
+    assert last["offset"] == len(segments) - 1 and last["next"] is None
+    both = api.get(f"{page['next']}&at=3")
+    assert both.status_code == 400 and "cursor" in str(both.json()["error"])
+
+
+def test_at_in_a_transcript_without_times_is_its_start(api: APIClient, channel) -> None:
+    episode = _episode(channel)
+    store_transcript(episode.pk, parse_transcript("one\ntwo\n"), source="rss", url="u", sha256="a")
+    page = api.get(f"/api/episodes/{episode.pk}/transcript?at=90").json()
+    assert page["offset"] == 0 and [r["text"] for r in page["results"]] == ["one", "two"]
 
 
 def test_a_cursor_of_another_episode_is_refused(api: APIClient, whisper, channel) -> None:
@@ -207,7 +240,7 @@ def test_the_document_describes_the_endpoint(api: APIClient) -> None:
     operation = document["paths"]["/api/episodes/{id}/transcript"]["get"]
     params = {p["name"]: p for p in operation["parameters"]}
     assert sorted(params["format"]["schema"]["enum"]) == ["json", "srt", "txt", "vtt"]
-    assert {"cursor", "page_size"} <= set(params)
+    assert {"cursor", "page_size", "at"} <= set(params)
     assert set(operation["responses"]["200"]["content"]) == {
         "application/json", "text/vtt", "application/x-subrip", "text/plain",
     }  # fmt: skip

@@ -22,7 +22,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, serializers
 from rest_framework.response import Response
-from rest_framework.utils.urls import replace_query_param
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from podsight.api.pagination import INT64, InvalidCursor, sign_cursor, unsign_cursor, valid_id
@@ -40,7 +40,7 @@ from podsight.content.search import (
     InvalidSearch,
 )
 from podsight.content.segments import Transcript
-from podsight.content.transcripts import read_segments, version_facts
+from podsight.content.transcripts import read_segments, segment_at, version_facts
 from podsight.pipeline.steps import STEPS
 
 __all__ = [
@@ -62,6 +62,7 @@ __all__ = [
 ]
 
 PAGE_SIZE, MAX_PAGE_SIZE = 50, 500
+MAX_AT = 10**7  # seconds (~116 days): beyond any recording
 # ?format= → (writer, Content-Type).
 EXPORTS = {
     "vtt": (to_vtt, "text/vtt"),
@@ -125,6 +126,9 @@ class TranscriptPageSerializer(serializers.Serializer):
     format = serializers.CharField(help_text="The document's format (vtt, json, srt, html…).")
     language = serializers.CharField()
     segments = serializers.IntegerField(help_text="Segments in the whole transcript.")
+    offset = serializers.IntegerField(
+        help_text="Segments of the transcript before this page's first (0 on the first page)."
+    )
     results = SegmentSerializer(many=True)
     next = serializers.URLField(allow_null=True)
     page_size = serializers.IntegerField()
@@ -151,7 +155,9 @@ def _decode(token: str) -> tuple[int, int, int]:
 class EpisodeTranscriptView(generics.GenericAPIView):
     """The episode's current transcript: its segments (start and end in seconds, speaker,
     text), a page at a time; or, with `format=vtt|srt|txt`, the whole transcript as that
-    document. 404 when the episode has no stored transcript (the message says why)."""
+    document. `at=SECONDS` starts the first page at the segment being spoken then (a
+    search result's moment). 404 when the episode has no stored transcript (the message
+    says why)."""
 
     serializer_class = TranscriptPageSerializer
     pagination_class = None
@@ -184,6 +190,14 @@ class EpisodeTranscriptView(generics.GenericAPIView):
                 "anything else is a 400 `invalid_cursor`).",
             ),
             OpenApiParameter(
+                "at",
+                {"type": "integer", "minimum": 0, "maximum": MAX_AT},
+                description="Whole seconds into the episode: the page starts at the segment "
+                "being spoken then (the last one starting at or before it; the first "
+                "segment when the transcript has no times). For a first page only: with "
+                "`cursor` it is a 400, and `next` links leave it out.",
+            ),
+            OpenApiParameter(
                 "page_size",
                 {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
                 description=f"Segments per page, 1–{MAX_PAGE_SIZE} (default {PAGE_SIZE}); "
@@ -206,6 +220,11 @@ class EpisodeTranscriptView(generics.GenericAPIView):
         size = int_param(params, "page_size", PAGE_SIZE, 1, MAX_PAGE_SIZE)
         token = text_param(params, "cursor")
         asked = int_param(params, "version", 0, 1, 2**31 - 1) or None
+        at = int_param(params, "at", 0, 0, MAX_AT) if "at" in params else None
+        if at is not None and token is not None:
+            raise exceptions.ValidationError(
+                {"at": ["starts a first page: leave it out when following a cursor"]}
+            )
         # Input first: a bad cursor is a 400 whichever episode it names.
         cursor = _decode(token) if token is not None else None
         episode = resolve_episode(pk) if pk <= INT64 else None
@@ -245,13 +264,15 @@ class EpisodeTranscriptView(generics.GenericAPIView):
             name = f"episode-{episode.pk}-v{version}.{fmt}"
             response["Content-Disposition"] = f'inline; filename="{name}"'
             return response
+        if at is not None:
+            start = segment_at(episode.pk, version, at)
         # One more than a page: whether there is a next one.
         rows = read_segments(episode.pk, version, offset=start, limit=size + 1)
         following = None
         if len(rows) > size:
             rows = rows[:size]
             following = replace_query_param(
-                request.build_absolute_uri(),
+                remove_query_param(request.build_absolute_uri(), "at"),
                 "cursor",
                 sign_cursor({"e": episode.pk, "v": version, "s": start + size}),
             )
@@ -262,6 +283,7 @@ class EpisodeTranscriptView(generics.GenericAPIView):
             "format": fmt_read,
             "language": language,
             "segments": count,
+            "offset": start,
             "results": [
                 {"start_s": s.start_s, "end_s": s.end_s, "speaker": s.speaker, "text": s.text}
                 for s in rows

@@ -75,6 +75,7 @@ __all__ = [
     "fetch_transcripts",
     "read_current_segments",
     "read_segments",
+    "segment_at",
     "store_transcript",
     "store_transcripts",
     "transcript_links",
@@ -294,6 +295,22 @@ def read_segments(
         t=TRANSCRIPTS,
     ).to_pylist()
     return _segments_from(rows)
+
+
+def segment_at(episode_id: int, version: int, seconds: float) -> int:
+    """The number of the segment being spoken ``seconds`` into the episode's transcript
+    ``version``: the last one starting at or before it (0 when none does, or the
+    transcript has no times)."""
+    if not lake.exists(TRANSCRIPTS):
+        return 0
+    rows = lake.query(
+        "SELECT max(segment_no) AS n FROM t WHERE episode_id = ? AND version = ? "
+        "AND start_s <= ?",
+        [int(episode_id), int(version), float(seconds)],
+        t=TRANSCRIPTS,
+    ).to_pylist()
+    found = rows[0]["n"] if rows else None
+    return int(found) if found is not None else 0
 
 
 @dataclass(frozen=True)
