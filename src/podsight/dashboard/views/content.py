@@ -139,7 +139,7 @@ def _search_page(client: ApiClient) -> None:
             "Episodes", 1, MAX_LIMIT, value=min(max(limit, 1), MAX_LIMIT), key="content-limit"
         )
         submitted = st.form_submit_button("Search", type="primary", icon=":material/search:")
-    if submitted:
+    if submitted:  # into the URL, and searched in this same run
         _search(
             {
                 "q": query.strip(),
@@ -149,7 +149,7 @@ def _search_page(client: ApiClient) -> None:
                 "limit": None if how_many == DEFAULT_LIMIT else int(how_many),
             }
         )
-        st.rerun()
+        channel, after, limit = picked, params.get("published_after"), int(how_many)
     q = params.get("q", "").strip()
     if not q:
         st.info("Type what was said, in any words, and press **Search**.")
@@ -412,6 +412,7 @@ def _chapters(detail: dict[str, Any]) -> None:
             on_click=_open,
             args=(detail["id"], start),
             type="tertiary",
+            icon=":material/play_arrow:",
         )
 
 
