@@ -180,6 +180,8 @@ def test_the_api_fields_and_similar(home: Path, test_data: Path, client):
     assert [c["title"] for c in detail["chapters"]] == ["Start", "Later"]
     assert detail["sponsors"][0]["name"] == "Squarely"
     assert detail["analysis"]["passages"] > 3 and detail["analysis"]["transcript_version"] == 1
+    content = client.get(f"/api/episodes/{a.pk}/analysis").json()
+    assert content == {k: detail[k] for k in content}  # the detail's facts, the same
     similar = client.get(f"/api/episodes/{a.pk}/similar?k=5").json()
     assert similar["analyzed"] and [r["id"] for r in similar["results"]] == [b.pk]
     assert similar["results"][0]["relation"] == "later" and similar["results"][0]["score"] > 0.3

@@ -34,6 +34,11 @@ urlpatterns = [
         name="episode-transcript",
     ),
     path(
+        "episodes/<int:pk>/analysis",
+        content.EpisodeAnalysisView.as_view(),
+        name="episode-analysis",
+    ),
+    path(
         "episodes/<int:pk>/similar",
         content.EpisodeSimilarView.as_view(),
         name="episode-similar",

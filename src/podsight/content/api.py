@@ -19,7 +19,12 @@ from django import forms
 from django.http import HttpResponse
 from django_filters.fields import IsoDateTimeField
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import exceptions, generics, serializers
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
@@ -47,6 +52,8 @@ __all__ = [
     "AnalysisStateSerializer",
     "ChapterSerializer",
     "EXPORTS",
+    "EpisodeAnalysisView",
+    "EpisodeContentSerializer",
     "EpisodeSimilarView",
     "EpisodeTranscriptView",
     "KeywordSerializer",
@@ -572,3 +579,92 @@ class EpisodeSimilarView(generics.GenericAPIView):
                 )
         data = {"episode": episode.pk, "analyzed": found is not None, "results": results}
         return Response(self.get_serializer(data).data)
+
+
+# --- one episode's content at once: the dashboard's episode page ---------------------------
+
+
+class EpisodeContentSerializer(serializers.Serializer):
+    """The facts of an episode a content view shows, with the same names and shapes as in
+    ``GET /api/episodes/{id}``."""
+
+    id = serializers.IntegerField()
+    title = serializers.CharField(allow_blank=True)
+    channel = serializers.IntegerField(source="channel_id")
+    channel_title = serializers.CharField(source="channel.title", allow_blank=True)
+    published_at = serializers.DateTimeField(allow_null=True)
+    duration_s = serializers.IntegerField(allow_null=True)
+    enclosure_url = serializers.CharField(allow_blank=True)
+    enclosure_type = serializers.CharField(allow_blank=True)
+    transcript = serializers.SerializerMethodField(
+        help_text="The stored transcript's state; its segments: …/transcript."
+    )
+    keywords = serializers.SerializerMethodField(help_text="Keywords, most relevant first.")
+    topics = serializers.SerializerMethodField(
+        help_text="Podcast Index categories the episode is about, best first."
+    )
+    chapters = serializers.SerializerMethodField(
+        help_text="The feed's chapters (`chapters_source` feed) or ones found at topic shifts "
+        "(`auto`), in time order; empty before analysis."
+    )
+    chapters_source = serializers.SerializerMethodField(help_text="feed, auto, or empty.")
+    sponsors = serializers.SerializerMethodField(
+        help_text="Ad reads: the sponsor named, times, promo code and address."
+    )
+    analysis = serializers.SerializerMethodField(
+        help_text="What the analysis was made from; null before `podsight content analyze`."
+    )
+
+    @extend_schema_field(TranscriptStateSerializer)
+    def get_transcript(self, obj: Episode) -> dict:
+        return TranscriptStateSerializer(transcript_state(obj)).data
+
+    @extend_schema_field(KeywordSerializer(many=True))
+    def get_keywords(self, obj: Episode) -> list:
+        analysis = episode_analysis(obj)
+        return KeywordSerializer(analysis.keywords if analysis else [], many=True).data
+
+    @extend_schema_field(TopicSerializer(many=True))
+    def get_topics(self, obj: Episode) -> list:
+        analysis = episode_analysis(obj)
+        return TopicSerializer(analysis.topics if analysis else [], many=True).data
+
+    @extend_schema_field(ChapterSerializer(many=True))
+    def get_chapters(self, obj: Episode) -> list:
+        analysis = episode_analysis(obj)
+        return ChapterSerializer(analysis.chapters if analysis else [], many=True).data
+
+    def get_chapters_source(self, obj: Episode) -> str:
+        analysis = episode_analysis(obj)
+        return analysis.chapters_source if analysis else ""
+
+    @extend_schema_field(SponsorSerializer(many=True))
+    def get_sponsors(self, obj: Episode) -> list:
+        analysis = episode_analysis(obj)
+        return SponsorSerializer(analysis.sponsors if analysis else [], many=True).data
+
+    @extend_schema_field(AnalysisStateSerializer(allow_null=True))
+    def get_analysis(self, obj: Episode) -> dict | None:
+        analysis = episode_analysis(obj)
+        return AnalysisStateSerializer(analysis).data if analysis else None
+
+
+class EpisodeAnalysisView(generics.GenericAPIView):
+    """An episode's content at once: title, show, date, length and audio; its transcript's
+    state; and what `podsight content analyze` found (keywords, topics, chapters, sponsor
+    segments; `analysis` null before it ran). The same fields as the episode detail has,
+    in one database query, without the detail's per-source metrics (a lake read): what an
+    episode page of content needs beside …/transcript and …/similar. An id merged into
+    another episode answers with the survivor."""
+
+    serializer_class = EpisodeContentSerializer
+    pagination_class = None
+
+    @extend_schema(responses={200: EpisodeContentSerializer})
+    def get(self, request, pk: int):
+        from podsight.content.queries import episode_content
+
+        episode = episode_content(pk) if pk <= INT64 else None
+        if episode is None:
+            raise exceptions.NotFound(f"No episode with id {pk}.")
+        return Response(self.get_serializer(episode).data)
