@@ -6,9 +6,9 @@ records) but in their exact shape. One text was changed to hold Markdown charact
 
 from __future__ import annotations
 
-__all__ = ["CHANNELS", "DETAIL", "EPISODE", "SEARCH", "SIMILAR", "TRANSCRIPT"]
+__all__ = ["ANALYSIS", "CHANNELS", "EPISODE", "SEARCH", "SIMILAR", "TRANSCRIPT"]
 
-EPISODE = 713  # the first search result; DETAIL, TRANSCRIPT and SIMILAR are its
+EPISODE = 713  # the first search result; ANALYSIS, TRANSCRIPT and SIMILAR are its
 
 # GET /api/channels?ordering=title&page_size=2
 CHANNELS = {
@@ -179,146 +179,16 @@ SEARCH = {
     "index": "exact",
 }
 
-# GET /api/episodes/713
-DETAIL = {
+# GET /api/episodes/713/analysis
+ANALYSIS = {
     "id": 713,
     "title": "E58 | Literary fiction: what nobody tells you",
     "channel": 20,
     "channel_title": "The Literary Fiction Podcast",
-    "guid": "6263244",
-    "description": "This week Daniel Murphy digs into literary fiction.\n"
-    "We look at where literary fiction came from, what changed in 2025 and what "
-    "comes next.\n"
-    "Links:\n"
-    "Show notes",
     "published_at": "2025-02-10T19:49:19Z",
     "duration_s": 4597,
     "enclosure_url": "https://dts.demo-tracker.invalid/redirect.mp3/cdn.demo-hosting.invalid/audio/the-literary-fiction-podcast/058-e58-literary-fiction-what-nobody-tells-y.mp3",
     "enclosure_type": "audio/mpeg",
-    "enclosure_length": 55325201,
-    "episode_number": 58,
-    "season_number": None,
-    "episode_type": "full",
-    "explicit": False,
-    "image_url": "https://is1-ssl.mzstatic.com/image/thumb/Podcasts126/v4/14/36/df/1436df97-a37a-876d-6da3-6ad8ed3adeae/mza_91037335742294134.jpg/600x600bb.jpg",
-    "link": "https://podcasts.apple.com/us/podcast/e58-literary-fiction-what-nobody-tells-you/id1167695296?i=1113594248949&uo=4",
-    "transcripts": [
-        {
-            "url": "http://127.0.0.1:35301/hosting/transcripts/the-literary-fiction-podcast/058-e58-literary-fiction-what-nobody-tells-y.vtt",
-            "type": "text/vtt",
-            "language": "en-GB",
-            "rel": None,
-        }
-    ],
-    "has_transcript": True,
-    "available": True,
-    "sources": [
-        {
-            "record_id": 713,
-            "source": "rss",
-            "external_id": "6263244",
-            "url": "https://dts.demo-tracker.invalid/redirect.mp3/cdn.demo-hosting.invalid/audio/the-literary-fiction-podcast/058-e58-literary-fiction-what-nobody-tells-y.mp3",
-            "method": "key",
-            "confidence": 1.0,
-            "explanation": "canonical record created from this source record (cluster of one)",
-            "status": "",
-            "fetched_at": "2026-12-06T13:40:08.488793Z",
-            "first_seen_at": "2026-12-06T13:40:08.779585Z",
-            "vanished_at": None,
-            "content_hash": "d1713054bf64d85101938014434deae50482cd7a0992af4394d371b994dd2bbe",
-            "data": {
-                "identity": "6263244",
-                "guid": "6263244",
-                "title": "E58 | Literary fiction: what nobody tells you",
-                "description_html": "<p>This week Daniel Murphy digs into literary "
-                "fiction.</p>\n"
-                "<p>We look at where literary fiction came from, "
-                "what changed in 2025 and what comes next.</p>\n"
-                "<p>Links:</p>\n"
-                "<ul><li><a "
-                'href="https://the-literary-fiction-podcast.demo.podsight.invalid/notes/058-e58-literary-fiction-what-nobody-tells-y" '
-                'rel="noopener noreferrer">Show notes</a></li></ul>',
-                "description_text": "This week Daniel Murphy digs into literary "
-                "fiction.\n"
-                "We look at where literary fiction came from, what "
-                "changed in 2025 and what comes next.\n"
-                "Links:\n"
-                "Show notes",
-                "published_at": "2025-02-10T14:49:19-05:00",
-                "duration_s": 4585,
-                "enclosure_url": "https://dts.demo-tracker.invalid/redirect.mp3/cdn.demo-hosting.invalid/audio/the-literary-fiction-podcast/058-e58-literary-fiction-what-nobody-tells-y.mp3",
-                "enclosure_type": "audio/mpeg",
-                "enclosure_length": 55325201,
-                "episode_number": 58,
-                "season_number": None,
-                "episode_type": "full",
-                "explicit": False,
-                "image_url": None,
-                "link": None,
-                "transcripts": [
-                    {
-                        "url": "http://127.0.0.1:35301/hosting/transcripts/the-literary-fiction-podcast/058-e58-literary-fiction-what-nobody-tells-y.vtt",
-                        "type": "text/vtt",
-                        "language": "en-GB",
-                        "rel": None,
-                    }
-                ],
-                "chapters": {
-                    "url": "http://127.0.0.1:35301/hosting/chapters/the-literary-fiction-podcast/058-e58-literary-fiction-what-nobody-tells-y.json",
-                    "type": "application/json+chapters",
-                    "inline": [],
-                },
-                "persons": [
-                    {
-                        "name": "Daniel Murphy",
-                        "role": "host",
-                        "group": "cast",
-                        "href": "https://people.demo.podsight.invalid/daniel-murphy",
-                        "img": None,
-                    },
-                    {
-                        "name": "Olivia Carter",
-                        "role": "host",
-                        "group": "cast",
-                        "href": None,
-                        "img": None,
-                    },
-                ],
-            },
-            "latest_metrics": {},
-        }
-    ],
-    "created_at": "2026-12-06T13:40:08.738303Z",
-    "updated_at": "2026-12-06T13:40:33.037062Z",
-    "description_html": "<p>This week Daniel Murphy digs into literary fiction.</p>\n"
-    "<p>We look at where literary fiction came from, what changed ",
-    "chapters": [
-        {"start_s": 0.0, "end_s": None, "title": "Intro", "url": "", "img": ""},
-        {"start_s": 1476.7, "end_s": None, "title": "Reading aloud", "url": "", "img": ""},
-        {"start_s": 2534.8, "end_s": None, "title": "Fair clues", "url": "", "img": ""},
-        {"start_s": 3574.1, "end_s": None, "title": "Worldbuilding", "url": "", "img": ""},
-    ],
-    "chapters_source": "feed",
-    "chapters_feed": {
-        "url": "http://127.0.0.1:35301/hosting/chapters/the-literary-fiction-podcast/058-e58-literary-fiction-what-nobody-tells-y.json",
-        "type": "application/json+chapters",
-        "inline": [],
-    },
-    "persons": [
-        {
-            "name": "Daniel Murphy",
-            "role": "host",
-            "group": "cast",
-            "href": "https://people.demo.podsight.invalid/daniel-murphy",
-            "img": None,
-        },
-        {"name": "Olivia Carter", "role": "host", "group": "cast", "href": None, "img": None},
-    ],
-    "field_sources": {
-        "guid": "rss:6263244",
-        "title": "rss:6263244",
-        "description_html": "rss:6263244",
-    },
     "transcript": {
         "status": "ok",
         "source": "rss",
@@ -348,6 +218,13 @@ DETAIL = {
         {"topic": "Books", "id": 2, "parent": "Arts", "score": 0.4266},
         {"topic": "Arts", "id": 1, "parent": "", "score": 0.3859},
     ],
+    "chapters": [
+        {"start_s": 0.0, "end_s": None, "title": "Intro", "url": "", "img": ""},
+        {"start_s": 1476.7, "end_s": None, "title": "Reading aloud", "url": "", "img": ""},
+        {"start_s": 2534.8, "end_s": None, "title": "Fair clues", "url": "", "img": ""},
+        {"start_s": 3574.1, "end_s": None, "title": "Worldbuilding", "url": "", "img": ""},
+    ],
+    "chapters_source": "feed",
     "sponsors": [
         {
             "name": "Brightmug",

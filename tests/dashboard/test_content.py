@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 
 import pytest
-from content_answers import CHANNELS, DETAIL, EPISODE, SEARCH, SIMILAR, TRANSCRIPT
+from content_answers import ANALYSIS, CHANNELS, EPISODE, SEARCH, SIMILAR, TRANSCRIPT
 from dashboard_stub import StubClient
 from streamlit.testing.v1 import AppTest
 
@@ -40,7 +40,7 @@ def _client(staff: bool = True, **answers) -> StubClient:
     client = StubClient(staff=staff)
     client.on("GET", "/api/channels", answers.get("channels", CHANNELS))
     client.on("GET", "/api/search", answers.get("search", SEARCH))
-    client.on("GET", rf"/api/episodes/{EPISODE}", answers.get("detail", DETAIL))
+    client.on("GET", rf"/api/episodes/{EPISODE}/analysis", answers.get("analysis", ANALYSIS))
     client.on("GET", rf"/api/episodes/{EPISODE}/transcript", answers.get("transcript", TRANSCRIPT))
     client.on("GET", rf"/api/episodes/{EPISODE}/similar", answers.get("similar", SIMILAR))
     return client
@@ -132,7 +132,7 @@ def test_a_passage_opens_the_episode_at_its_moment():
     assert dict(at.query_params) == {"q": QUERY, "episode": str(EPISODE), "t": str(MOMENT)}
     # The transcript is asked from a little before the moment.
     assert client.called("GET", TRANSCRIPT_PATH) == [({"at": MOMENT - 20, "page_size": 100}, None)]
-    assert at.title[0].value == DETAIL["title"]
+    assert at.title[0].value == ANALYSIS["title"]
     # Back to the same search.
     at.button(key="content-back").click().run()
     assert dict(at.query_params) == {"q": QUERY}
@@ -165,12 +165,12 @@ def test_a_search_error_is_shown_not_raised():
 def test_the_episode_page_at_a_moment():
     client = _client()
     at = _run(client, episode=str(EPISODE), t=str(MOMENT))
-    assert client.called("GET", rf"/api/episodes/{EPISODE}") == [({}, None)]
+    assert client.called("GET", rf"/api/episodes/{EPISODE}/analysis") == [({}, None)]
     assert client.called("GET", TRANSCRIPT_PATH) == [({"at": MOMENT - 20, "page_size": 100}, None)]
     assert client.called("GET", rf"/api/episodes/{EPISODE}/similar") == [({"k": 8}, None)]
     # The audio plays from the moment; a link to the file at that time too.
     audio = at.get("audio")[0].proto
-    enclosure = DETAIL["enclosure_url"]
+    enclosure = ANALYSIS["enclosure_url"]
     assert audio.url == enclosure and audio.start_time == MOMENT
     text = _text(at)
     assert f"[the audio file at 42:14]({enclosure}#t={MOMENT})" in text
@@ -230,22 +230,22 @@ def test_transcript_pages_later_and_from_the_start():
     ],
 )
 def test_no_transcript_says_why_and_asks_for_none(status, error, says):
-    detail = copy.deepcopy(DETAIL)
-    detail["transcript"] = {
+    analysis = copy.deepcopy(ANALYSIS)
+    analysis["transcript"] = {
         "status": status, "source": "", "language": "", "format": "", "version": 0,
         "segments": 0, "duration_s": None, "error": error, "checked_at": None,
     }  # fmt: skip
-    client = _client(detail=detail)
+    client = _client(analysis=analysis)
     at = _run(client, episode=str(EPISODE))
     assert any(says in i.value for i in at.info), [i.value for i in at.info]
     assert client.called("GET", TRANSCRIPT_PATH) == []
 
 
 def test_not_analysed_yet_says_which_command_and_staff_can_start_it():
-    detail = copy.deepcopy(DETAIL)
-    detail.update(keywords=[], topics=[], chapters=[], chapters_source="", sponsors=[],
+    analysis = copy.deepcopy(ANALYSIS)
+    analysis.update(keywords=[], topics=[], chapters=[], chapters_source="", sponsors=[],
                   analysis=None)  # fmt: skip
-    client = _client(detail=detail)
+    client = _client(analysis=analysis)
     at = _run(client, episode=str(EPISODE))
     assert any("`podsight content analyze`" in i.value for i in at.info)
     assert client.called("GET", rf"/api/episodes/{EPISODE}/similar") == []
@@ -267,14 +267,16 @@ def test_not_analysed_yet_says_which_command_and_staff_can_start_it():
         ({}, {"step": "content.analyze", "params": {"episode_ids": [EPISODE]}})
     ]
     # Not staff: the command, no button.
-    at = _run(_client(staff=False, detail=detail), episode=str(EPISODE))
+    at = _run(_client(staff=False, analysis=analysis), episode=str(EPISODE))
     assert not [b for b in at.button if b.key == f"job-button:content-analyze-{EPISODE}"]
 
 
 def test_an_unknown_episode_shows_the_apis_message():
     client = _client()
     client.on(
-        "GET", r"/api/episodes/999", ApiCallError(404, "not_found", "No episode with id 999.")
+        "GET",
+        r"/api/episodes/999/analysis",
+        ApiCallError(404, "not_found", "No episode with id 999."),
     )
     at = _run(client, episode="999")
     assert "No episode with id 999." in at.error[0].value

@@ -8,7 +8,7 @@ there. A search result's passage button opens that URL in the same session (a pl
 link would open a new browser session, signed out).
 
 Endpoints: ``GET /api/search`` (and ``GET /api/channels`` for the show filter) on the
-search; ``GET /api/episodes/{id}`` (transcript state and analysis: keywords, topics,
+search; ``GET /api/episodes/{id}/analysis`` (title, audio, transcript state, keywords, topics,
 chapters, sponsors), ``GET /api/episodes/{id}/transcript?at=`` and
 ``GET /api/episodes/{id}/similar`` on the episode page.
 """
@@ -241,7 +241,7 @@ def _passage(episode: int, passage: dict[str, Any]) -> None:
 
 def _episode_page(client: ApiClient, episode_id: int, at: int | None) -> None:
     st.button("Back to search", on_click=_back, icon=":material/arrow_back:", key="content-back")
-    detail = ui.call(client.get, f"/api/episodes/{episode_id}")
+    detail = ui.call(client.get, f"/api/episodes/{episode_id}/analysis")
     if detail is None:
         return
     st.title(detail.get("title") or f"Episode {episode_id}")
