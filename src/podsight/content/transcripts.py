@@ -304,8 +304,7 @@ def segment_at(episode_id: int, version: int, seconds: float) -> int:
     if not lake.exists(TRANSCRIPTS):
         return 0
     rows = lake.query(
-        "SELECT max(segment_no) AS n FROM t WHERE episode_id = ? AND version = ? "
-        "AND start_s <= ?",
+        "SELECT max(segment_no) AS n FROM t WHERE episode_id = ? AND version = ? AND start_s <= ?",
         [int(episode_id), int(version), float(seconds)],
         t=TRANSCRIPTS,
     ).to_pylist()
