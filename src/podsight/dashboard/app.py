@@ -38,6 +38,14 @@ def _sign_in(api_url: str) -> None:
         st.rerun()
 
 
+def _signing_in(api_url: str, page: Page):
+    def run() -> None:
+        _sign_in(api_url)
+
+    run.__name__ = f"sign_in_{page.slug}"
+    return run
+
+
 def _runner(page: Page, client: ApiClient):
     def run() -> None:
         try:
@@ -63,7 +71,13 @@ def main() -> None:
     api_url = os.environ.get("PODSIGHT_DASHBOARD_API_URL") or DEFAULT_API_URL
     client: ApiClient | None = st.session_state.get(CLIENT_KEY)
     if client is None:
-        _sign_in(api_url)
+        # Every page's address answers with the sign-in form, so that a kept link
+        # (/content?episode=…&t=…) opens its page, query and all, once signed in.
+        forms = [
+            st.Page(_signing_in(api_url, p), title=p.title, url_path=p.slug, default=(i == 0))
+            for i, p in enumerate(PAGES)
+        ]
+        st.navigation(forms, position="hidden").run()
         return
     with st.sidebar:
         who = client.username or "client token"
