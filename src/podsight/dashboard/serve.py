@@ -1,15 +1,18 @@
 """Serving the dashboard: Streamlit's server running :mod:`podsight.dashboard.app`.
 
 Streamlit runs in a process of its own (its server owns signals and its event loop); this
-one waits for it and passes Ctrl-C on. Usage statistics are off and nothing is fetched
-at run time: the charts' Vega-Lite comes inside the streamlit wheel.
+one waits for it and passes Ctrl-C on, and a SIGTERM too (``make run`` stops its background
+services so; without it Streamlit would outlive this process). Usage statistics are off and
+nothing is fetched at run time: the charts' Vega-Lite comes inside the streamlit wheel.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import httpx
@@ -47,6 +50,9 @@ def serve_dashboard(host: str, port: int, api_url: str) -> int:
     """Run Streamlit until it stops or Ctrl-C; its exit status."""
     env = {**os.environ, "PODSIGHT_DASHBOARD_API_URL": api_url}
     process = subprocess.Popen(command(host, port), env=env)
+    previous = None
+    if threading.current_thread() is threading.main_thread():  # where signals are handled
+        previous = signal.signal(signal.SIGTERM, lambda *_: process.terminate())
     try:
         return process.wait()
     except KeyboardInterrupt:  # the child got the same SIGINT: let it finish cleanly
@@ -55,3 +61,6 @@ def serve_dashboard(host: str, port: int, api_url: str) -> int:
         except subprocess.TimeoutExpired:
             process.terminate()
             return process.wait()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
