@@ -40,19 +40,36 @@ $(STAMP): $(LOCKS) pyproject.toml $(NATIVE)
 	@touch $@
 
 # The demo gets live listening: simulated listeners send events over HTTP and the
-# consumer writes them to the lake while the API serves; Ctrl-C stops all three. They
+# consumer writes them to the lake while the API serves; Ctrl-C stops them all. They
 # are the listeners `demo load` gave a history and trained the recommender on (same seed
 # and count), so /api/users/sim42-00001/recommendations changes as their plays arrive.
+# The dashboard serves beside the API; the first run makes a staff user $(DEMO_USER) to
+# sign in with and prints its password once (later runs keep the user and say so).
 DEMO_LISTENERS ?= 300
+DASHBOARD_PORT ?= 8501
+DEMO_USER ?= demo
 run: $(STAMP)
 	$(BIN)/podsight demo load --listeners $(DEMO_LISTENERS)
 	@set -e; \
+	password=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(12))'); \
+	if made=$$(PODSIGHT_USER_PASSWORD="$$password" $(BIN)/podsight users create $(DEMO_USER) --staff 2>&1); then \
+		signin="sign in as $(DEMO_USER) with password $$password (shown this once)"; \
+	elif echo "$$made" | grep -q "already exists"; then \
+		signin="sign in as $(DEMO_USER) (its password was printed when make run made it; or make a user: podsight users create NAME --staff)"; \
+	else echo "$$made" >&2; exit 1; fi; \
 	key=$$($(BIN)/podsight tokens create "simulator-$$(date +%Y%m%d-%H%M%S)-$$$$"); \
 	$(BIN)/podsight events consume & consumer=$$!; \
 	PODSIGHT_SIMULATOR_TOKEN="$$key" $(BIN)/podsight simulate listeners \
 		--url http://$(HOST):$(PORT) --users $(DEMO_LISTENERS) --rate 5 --duration 1h \
 		--no-progress & simulator=$$!; \
-	trap 'trap - EXIT; kill $$consumer $$simulator 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/podsight dashboard --host $(HOST) --port $(DASHBOARD_PORT) \
+		--api http://$(HOST):$(PORT) & dashboard=$$!; \
+	trap 'trap - EXIT; kill $$consumer $$simulator $$dashboard 2>/dev/null' EXIT INT TERM; \
+	echo; \
+	echo "  API:       http://$(HOST):$(PORT)/api/channels  (docs: http://$(HOST):$(PORT)/api/docs)"; \
+	echo "  dashboard: http://$(HOST):$(DASHBOARD_PORT)/  $$signin"; \
+	echo "  Ctrl-C stops them all"; \
+	echo; \
 	$(BIN)/podsight serve --host $(HOST) --port $(PORT)
 
 test: test-sqlite test-clock test-postgres
