@@ -67,7 +67,8 @@ def pages_for(client: ApiClient) -> list[Page]:
 
 
 def main() -> None:
-    st.set_page_config(page_title="podsight", page_icon=":material/podcasts:", layout="wide")
+    # An emoji favicon is drawn in the page; a :material/…: one is fetched from Google.
+    st.set_page_config(page_title="podsight", page_icon="🎙️", layout="wide")
     api_url = os.environ.get("PODSIGHT_DASHBOARD_API_URL") or DEFAULT_API_URL
     client: ApiClient | None = st.session_state.get(CLIENT_KEY)
     if client is None:

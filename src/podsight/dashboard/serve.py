@@ -55,7 +55,9 @@ def serve_dashboard(host: str, port: int, api_url: str) -> int:
         previous = signal.signal(signal.SIGTERM, lambda *_: process.terminate())
     try:
         return process.wait()
-    except KeyboardInterrupt:  # the child got the same SIGINT: let it finish cleanly
+    except KeyboardInterrupt:  # from a terminal the child got it too; from `kill -INT` not
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)  # Streamlit stops cleanly on a second one too
         try:
             return process.wait(timeout=10)
         except subprocess.TimeoutExpired:
