@@ -195,3 +195,18 @@ def test_api_errors_are_shown_not_raised(run_page):
     at = run_page("listening", stub)
     assert "Retry later." in at.error[0].value
     assert "Engagement per day" in [h.value for h in at.subheader]  # the rest still shows
+
+
+def test_a_listener_without_listening_is_told_so_not_sent_to_the_cli(run_page):
+    ann = StubClient(staff=False, username="ann")
+    quiet = _own(ENGAGEMENT, "ann")
+    for day in quiet["days"]:
+        day.update(listeners=0, plays=0, hours=0.0, finished=0, likes=0, skips=0)
+    ann.on("GET", "/api/stats/engagement", quiet)
+    ann.on("GET", "/api/stats/completion", {**_own(COMPLETION, "ann"), "shows": []})
+    ann.on("GET", "/api/users/ann/history", {"user_id": "ann", "events": [], "next_before": None})
+    at = run_page("listening", ann)
+    infos = [i.value for i in at.info]
+    assert len(infos) == 2 and all(i.startswith("No listening of yours") for i in infos)
+    assert not any("podsight events consume" in i for i in infos)
+    assert any(c.value == "No listening of yours yet." for c in at.caption)

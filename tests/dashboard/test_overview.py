@@ -61,20 +61,23 @@ OVERVIEW = {
         ],
     },
 }  # fmt: skip
-# GET /api/jobs (the jobs app): a page of jobs, newest first.
+# GET /api/jobs (the jobs app, podsight.jobs.api JobSerializer): a page, newest first.
 JOBS = {
     "results": [
         {"id": 3, "step": "match", "params": {}, "status": "running",
-         "progress": {"label": "episodes", "done": 40, "total": 100}, "summary": "",
-         "error": "", "created_at": "2025-06-10T11:59:00+00:00",
-         "started_at": "2025-06-10T11:59:01+00:00", "finished_at": None},
+         "progress": {"label": "episodes", "item": "", "done": 40, "total": 100}, "notes": [],
+         "summary": "", "report": None, "error": "", "created_by": "ops",
+         "created_at": "2025-06-10T11:59:00+00:00", "started_at": "2025-06-10T11:59:01+00:00",
+         "finished_at": None},
         {"id": 2, "step": "recs.train", "params": {}, "status": "failed",
-         "progress": {"label": "", "done": 0, "total": None}, "summary": "",
-         "error": "no listening to train on", "created_at": "2025-06-10T11:00:00+00:00",
-         "started_at": "2025-06-10T11:00:01+00:00",
+         "progress": {"label": "", "item": "", "done": 0, "total": None},
+         "notes": [{"level": "error", "message": "no listening to train on"}], "summary": "",
+         "report": None, "error": "no listening to train on", "created_by": "ops",
+         "created_at": "2025-06-10T11:00:00+00:00", "started_at": "2025-06-10T11:00:01+00:00",
          "finished_at": "2025-06-10T11:00:05+00:00"},
     ],
-    "next_cursor": None,
+    "next": None,
+    "page_size": 5,
 }  # fmt: skip
 
 
@@ -135,6 +138,7 @@ def test_the_minutes_of_the_hour_are_all_on_the_line(run_page, stub: StubClient)
     line = _charts(at)[2]
     encoding = json.loads(line.proto.spec)["encoding"]
     assert encoding["x"]["title"] == "Time (UTC)" and encoding["x"]["type"] == "temporal"
+    assert encoding["x"]["scale"] == {"type": "utc"}  # not the browser's zone
     assert encoding["y"]["title"] == "Events per minute"
     rows = _chart_data(line)
     # 61 minutes (11:00 … 12:00), the quiet ones as 0.

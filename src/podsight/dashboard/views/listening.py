@@ -6,14 +6,12 @@ also see their latest events (``GET /api/users/{me}/history``)."""
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import quote
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
-from podsight.dashboard import ui
+from podsight.dashboard import charts, ui
 from podsight.dashboard.client import ApiClient
 
 __all__ = ["DAYS", "WINDOWS", "render"]
@@ -27,17 +25,15 @@ HOW_TO_LISTEN = (
     "`POST /api/events`) and move them into the lake with `podsight events consume`."
 )
 EMPTY_LAKE = "No listening in the lake for this span. " + HOW_TO_LISTEN
+NONE_OF_YOURS = (
+    "No listening of yours in this span yet: what you play in a podcast app synced with "
+    "podsight (gPodder sync) or in a player sending events appears here."
+)
 
 
-def _per_minute(live: dict[str, Any]) -> pd.DataFrame:
-    """Every minute of the window, quiet ones as 0."""
-    start = pd.Timestamp(live["window"]["from"]).floor("min")
-    end = pd.Timestamp(live["window"]["to"]).floor("min")
-    minutes = pd.date_range(start, end, freq="min")
-    counts = {pd.Timestamp(m["minute"]): m["events"] for m in live["per_minute"]}
-    return pd.DataFrame(
-        {"minute": minutes, "events per minute": [counts.get(m, 0) for m in minutes]}
-    )
+def _empty(body: dict) -> str:
+    """What to say when a span has no listening: one's own, or the whole lake's."""
+    return NONE_OF_YOURS if body.get("user") else EMPTY_LAKE
 
 
 def _live(client: ApiClient) -> None:
@@ -49,7 +45,8 @@ def _live(client: ApiClient) -> None:
     live = ui.call(client.get, "/api/stats/live", window=WINDOWS[choice], top=TOP)
     if live is None:
         return
-    minutes = max(len(_per_minute(live)), 1)
+    frame = charts.per_minute(live)
+    minutes = max(len(frame), 1)
     a, b, c = st.columns(3)
     a.metric("Events", f"{live['events']:,}")
     b.metric("Active users", f"{live['active_users']:,}")
@@ -57,27 +54,14 @@ def _live(client: ApiClient) -> None:
     if not live["events"]:
         st.info(f"No listening events in the last {choice}. {HOW_TO_LISTEN}")
         return
-    ui.line_chart(
-        _per_minute(live), "minute", "events per minute",
-        x_title="Time (UTC)", y_title="Events per minute",
-    )  # fmt: skip
+    charts.minute_line(frame)
     top = pd.DataFrame(live["top_episodes"], columns=["episode", "title", "plays", "listeners",
                                                       "events"])  # fmt: skip
     if top.empty:
         return
     st.caption(f"Top episodes in the last {choice}")
     top["title"] = top["title"].where(top["title"] != "", "episode " + top["episode"].astype(str))
-    chart = (
-        alt.Chart(top)
-        .mark_bar()
-        .encode(
-            x=alt.X("plays:Q", title="Plays (count)"),
-            y=alt.Y("title:N", title="Episode", sort="-x"),
-            tooltip=["title", "plays", "listeners", "events"],
-        )
-        .properties(height=28 * len(top) + 40)
-    )
-    st.altair_chart(chart, width="stretch")
+    charts.top_bars(top, "title", "plays", "Plays (count)", "Episode")
 
 
 def _engagement(client: ApiClient, days: int) -> None:
@@ -87,36 +71,18 @@ def _engagement(client: ApiClient, days: int) -> None:
         return
     frame = pd.DataFrame(body["days"])
     if frame.empty or not (frame["plays"].sum() or frame["hours"].sum()):
-        st.info(EMPTY_LAKE)
+        st.info(_empty(body))
         return
-    frame["day"] = pd.to_datetime(frame["day"])
+    frame["day"] = pd.to_datetime(frame["day"], utc=True)
     counts = frame.melt(
         id_vars="day", value_vars=["listeners", "plays", "finished", "skips"],
         var_name="measure", value_name="count",
     )  # fmt: skip
     left, right = st.columns(2)
     with left:
-        ui.line_chart(
-            counts, "day", "count", x_title="Day (UTC)", y_title="Per day (count)",
-            color="measure",
-        )  # fmt: skip
+        charts.day_lines(counts, "count", "Per day (count)", color="measure")
     with right:
-        ui.line_chart(frame, "day", "hours", x_title="Day (UTC)", y_title="Hours listened")
-
-
-def _histogram(labels: list[str], counts: list[int], y_title: str, x_title: str) -> None:
-    frame = pd.DataFrame({"part": labels, "count": counts})
-    chart = (
-        alt.Chart(frame)
-        .mark_bar()
-        .encode(
-            x=alt.X("part:N", title=x_title, sort=labels),
-            y=alt.Y("count:Q", title=y_title),
-            tooltip=["part", "count"],
-        )
-        .properties(height=240)
-    )
-    st.altair_chart(chart, width="stretch")
+        charts.day_lines(frame, "hours", "Hours listened")
 
 
 def _completion(client: ApiClient, days: int) -> None:
@@ -126,7 +92,7 @@ def _completion(client: ApiClient, days: int) -> None:
         return
     shows = body["shows"]
     if not shows:
-        st.info(EMPTY_LAKE)
+        st.info(_empty(body))
         return
     names = {f"{s['title'] or 'show ' + str(s['show'])} ({s['listeners']:,} listeners)": s
              for s in shows}  # fmt: skip
@@ -138,13 +104,13 @@ def _completion(client: ApiClient, days: int) -> None:
     left, right = st.columns(2)
     with left:
         st.caption("How far listeners got (best position per listener and episode)")
-        _histogram(body["bins"], picked["completion"], "Listener × episode pairs (count)",
-                   "Part of the episode reached")  # fmt: skip
+        charts.histogram(body["bins"], picked["completion"], "Part of the episode reached",
+                         "Pairs (count)")  # fmt: skip
     with right:
         st.caption("Where in the episode listeners skipped")
         if sum(picked["skip_positions"]):
-            _histogram(body["bins"], picked["skip_positions"], "Skips (count)",
-                       "Position in the episode")  # fmt: skip
+            charts.histogram(body["bins"], picked["skip_positions"], "Position in the episode",
+                             "Skips (count)")  # fmt: skip
         else:
             st.caption("No skips with a known position.")
     table = pd.DataFrame(

@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
-from podsight.dashboard import ui
+from podsight.dashboard import charts, ui
 from podsight.dashboard.client import ApiCallError, ApiClient
 
 __all__ = ["render"]
@@ -38,21 +39,31 @@ def _records_frame(sources: list[dict[str, Any]], kind: str) -> pd.DataFrame:
     for s in sources:
         total, linked = s[kind], s[f"{kind}_linked"]
         if total:
-            rows.append({"source": s["label"], "records": linked, "link": LINKED})
-            rows.append({"source": s["label"], "records": total - linked, "link": ALONE})
-    return pd.DataFrame(rows, columns=["source", "records", "link"])
+            rows.append({"source": s["label"], "records": linked, "link": LINKED, "link_order": 0})
+            rows.append(
+                {"source": s["label"], "records": total - linked, "link": ALONE, "link_order": 1}
+            )
+    return pd.DataFrame(rows, columns=["source", "records", "link", "link_order"])
 
 
-def _per_minute_frame(listening: dict[str, Any]) -> pd.DataFrame:
-    """Every minute of the window, quiet ones as 0, so the line drops to zero."""
-    window = listening["window"]
-    start = pd.Timestamp(window["from"]).floor("min")
-    end = pd.Timestamp(window["to"]).floor("min")
-    minutes = pd.date_range(start, end, freq="min")
-    counts = {pd.Timestamp(m["minute"]): m["events"] for m in listening["per_minute"]}
-    return pd.DataFrame(
-        {"minute": minutes, "events per minute": [counts.get(m, 0) for m in minutes]}
-    )
+def _records_chart(frame: pd.DataFrame, order: list[str], y_title: str) -> None:
+    if frame.empty:
+        st.caption("No records yet.")
+        return
+    chart = (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X("source:N", title="Source", sort=order, axis=alt.Axis(labelAngle=-30)),
+            y=alt.Y("records:Q", title=y_title, stack="zero"),
+            color=alt.Color("link:N", title=None, scale=alt.Scale(domain=[LINKED, ALONE]),
+                            legend=alt.Legend(orient="top")),
+            order=alt.Order("link_order:Q"),
+            tooltip=["source", "link", "records"],
+        )
+        .properties(height=320)
+    )  # fmt: skip
+    st.altair_chart(chart, width="stretch")
 
 
 def _tiles(data: dict[str, Any]) -> None:
@@ -133,19 +144,14 @@ def _sources(data: dict[str, Any]) -> None:
             "with `podsight ingest FEED…` and `podsight sync`."
         )
         return
+    order = [s["label"] for s in data["sources"]]  # survivorship order, as the API lists
     left, right = st.columns(2)
     with left:
         st.caption("Channel records")
-        ui.bar_chart(
-            _records_frame(data["sources"], "channels"), "source", "records",
-            x_title="Source", y_title="Channel records (count)", color="link",
-        )  # fmt: skip
+        _records_chart(_records_frame(data["sources"], "channels"), order, "Channels (count)")
     with right:
         st.caption("Episode records")
-        ui.bar_chart(
-            _records_frame(data["sources"], "episodes"), "source", "records",
-            x_title="Source", y_title="Episode records (count)", color="link",
-        )  # fmt: skip
+        _records_chart(_records_frame(data["sources"], "episodes"), order, "Episodes (count)")
 
 
 def _listening(live: dict[str, Any]) -> None:
@@ -156,10 +162,7 @@ def _listening(live: dict[str, Any]) -> None:
             "listeners` and move them into the lake with `podsight events consume`."
         )
         return
-    ui.line_chart(
-        _per_minute_frame(live), "minute", "events per minute",
-        x_title="Time (UTC)", y_title="Events per minute",
-    )  # fmt: skip
+    charts.minute_line(charts.per_minute(live))
 
 
 def _sync(sync: list[dict[str, Any]]) -> None:
