@@ -221,3 +221,20 @@ def test_a_failed_sync_error_stays_after_a_good_run(db):
     record_run(SourceRun("spotify", status="ok", shows_ok=3))
     state = SyncState.objects.get(source="spotify")
     assert (state.status, state.shows_ok, state.last_error) == ("ok", 3, "Show: quota")
+
+
+def test_new_listening_shows_at_once(listened):
+    # The Arrow datasets of the lake are reused between requests: a new commit of the
+    # consumer must be seen by the next one.
+    a, _ = listened
+    staff = _client(SCOPE_STAFF)
+    before = _get(staff, "/api/stats/engagement?days=1")["days"][0]
+    live = _get(staff, "/api/stats/live?window=1h")["events"]
+    items = _session("dee", a.pk, NOW - timedelta(minutes=30), "complete", DURATION)
+    assert not ingest(items, client="test").errors
+    consume(once=True)
+    after = _get(staff, "/api/stats/engagement?days=1")["days"][0]
+    assert (after["listeners"], after["finished"]) == (before["listeners"] + 1, 1)
+    assert _get(staff, "/api/stats/live?window=1h")["events"] == live + 2
+    shows = _get(staff, "/api/stats/completion?days=1")["shows"]
+    assert a.channel_id in [s["show"] for s in shows]

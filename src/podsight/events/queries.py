@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import threading
+from collections import OrderedDict
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from deltalake import DeltaTable
+from deltalake.exceptions import DeltaError
 from rest_framework import exceptions
 
 from podsight import conf, lake
 from podsight.catalog.models import Episode
-from podsight.lake.tables import EVENTS
+from podsight.lake.tables import EVENTS, LakeTable
 
-__all__ = ["history", "live_stats", "parse_before", "parse_window"]
+__all__ = ["dataset", "history", "live_stats", "parse_before", "parse_window"]
 
 MAX_WINDOW = timedelta(hours=24)
 MIN_WINDOW = timedelta(minutes=1)
@@ -40,15 +43,51 @@ def parse_before(raw: str | None) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def _events(since: datetime | None = None):
-    if not lake.exists(EVENTS):
+# Building a table's Arrow dataset (reading the Delta log, one partition expression per
+# file) costs more than the query itself on small tables. The datasets of the newest
+# version of each table are kept, per first day read, and reused until a commit (the
+# consumer's next batch) makes a new version; checking for one is a listing of the log.
+_CACHED = 16
+_cache_lock = threading.Lock()
+_tables: dict[str, DeltaTable] = {}
+_datasets: OrderedDict[tuple, Any] = OrderedDict()
+
+
+def dataset(table: LakeTable, column: str | None = None, since: date | None = None):
+    """The newest version of ``table`` as an Arrow dataset, its files pruned to partitions
+    ``column >= since`` (all when ``since`` is None); None when the table does not exist."""
+    if not lake.exists(table):
         return None
-    table = DeltaTable(str(lake.table_path(EVENTS)))
-    if since is None:
-        return table.to_pyarrow_dataset()
-    return table.to_pyarrow_dataset(
-        file_pruning_predicate=[("date", ">=", since.date().isoformat())]
-    )
+    path = str(lake.table_path(table))
+    with _cache_lock:
+        delta = _tables.get(path)
+        try:
+            if delta is None:
+                delta = DeltaTable(path)
+            else:
+                delta.update_incremental()
+        except DeltaError:  # replaced under the same path (tests): read it afresh
+            delta = DeltaTable(path)
+        _tables[path] = delta
+        key = (path, delta.version(), column, since)
+        found = _datasets.get(key)
+        if found is not None:
+            _datasets.move_to_end(key)
+            return found
+        if since is None:
+            found = delta.to_pyarrow_dataset()
+        else:
+            found = delta.to_pyarrow_dataset(
+                file_pruning_predicate=[(column, ">=", since.isoformat())]
+            )
+        _datasets[key] = found
+        while len(_datasets) > _CACHED:
+            _datasets.popitem(last=False)
+        return found
+
+
+def _events(since: datetime | None = None):
+    return dataset(EVENTS, "date", since.date() if since else None)
 
 
 def _rows(relation) -> list[tuple]:

@@ -11,10 +11,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from deltalake import DeltaTable
-
 from podsight import lake
 from podsight.catalog.models import Channel, Episode
+from podsight.events.queries import dataset
 from podsight.lake.tables import ENGAGEMENT_DAILY, EVENTS
 
 __all__ = [
@@ -40,14 +39,6 @@ def _first_day(days: int, now: datetime | None) -> tuple[date, date]:
     return today - timedelta(days=days - 1), today
 
 
-def _dataset(table, column: str, since: date):
-    if not lake.exists(table):
-        return None
-    return DeltaTable(str(lake.table_path(table))).to_pyarrow_dataset(
-        file_pruning_predicate=[(column, ">=", since.isoformat())]
-    )
-
-
 def _rows(relation) -> list[tuple]:
     # Through Arrow: DuckDB's own Python conversion of time zones needs pytz.
     table = relation.to_arrow_table()
@@ -65,11 +56,11 @@ def engagement(days: int, *, user: str | None = None, now: datetime | None = Non
         "days": [],
     }
     totals: dict[date, tuple] = {}
-    dataset = _dataset(ENGAGEMENT_DAILY, "day", first)
-    if dataset is not None:
+    engaged = dataset(ENGAGEMENT_DAILY, "day", first)
+    if engaged is not None:
         con = lake.connect()
         try:
-            con.register("g", dataset)
+            con.register("g", engaged)
             where = "day >= $first AND day <= $last" + (" AND user_id = $user" if user else "")
             params: dict[str, Any] = {"first": first, "last": last}
             if user:
@@ -117,7 +108,7 @@ def completion(
         "bins": [f"{10 * i}–{10 * (i + 1)}%" for i in range(BINS)],
         "shows": [],
     }
-    engaged = _dataset(ENGAGEMENT_DAILY, "day", first)
+    engaged = dataset(ENGAGEMENT_DAILY, "day", first)
     if engaged is None:
         return body
     mine = " AND user_id = $user" if user else ""
@@ -140,7 +131,7 @@ def completion(
             )
         )
         skips: list[tuple] = []
-        events = _dataset(EVENTS, "date", first)
+        events = dataset(EVENTS, "date", first)
         if events is not None:
             con.register("e", events)
             skips = _rows(
