@@ -198,3 +198,12 @@ def test_an_answer_of_another_shape_is_an_error_not_a_traceback(run_page, stub: 
     stub.on("GET", "/api/stats/overview", {})
     at = run_page("overview", stub)
     assert "lacks as_of, catalog, sources, model" in at.error[0].value
+
+
+def test_a_jobs_error_shows_under_recent_jobs(run_page, stub: StubClient):
+    stub.on("GET", "/api/stats/overview", OVERVIEW)
+    stub.on("GET", "/api/jobs", ApiCallError(403, "missing_scope", "Needs the staff scope."))
+    at = run_page("overview", stub)
+    assert [h.value for h in at.subheader][-1] == "Recent jobs"
+    assert "Needs the staff scope." in at.warning[0].value
+    assert len(stub.called("GET", "/api/stats/overview")) == 1

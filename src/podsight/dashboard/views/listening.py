@@ -6,13 +6,15 @@ also see their latest events (``GET /api/users/{me}/history``)."""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 import pandas as pd
 import streamlit as st
 
 from podsight.dashboard import charts, ui
-from podsight.dashboard.client import ApiClient
+from podsight.dashboard.client import ApiCallError, ApiClient
+from podsight.dashboard.fetch import get_all
 
 __all__ = ["DAYS", "WINDOWS", "render"]
 
@@ -36,13 +38,17 @@ def _empty(body: dict) -> str:
     return NONE_OF_YOURS if body.get("user") else EMPTY_LAKE
 
 
-def _live(client: ApiClient) -> None:
+def _answer(answer: Any) -> Any:
+    """The answer, or None after showing its error where the data would be."""
+    if isinstance(answer, ApiCallError):
+        ui.show_error(answer)
+        return None
+    return answer
+
+
+def _live(live: Any, choice: str) -> None:
     st.subheader("Live")
-    choice = (
-        st.segmented_control("Window", list(WINDOWS), default="1 h", key="listening-window")
-        or "1 h"
-    )
-    live = ui.call(client.get, "/api/stats/live", window=WINDOWS[choice], top=TOP)
+    live = _answer(live)
     if live is None:
         return
     frame = charts.per_minute(live)
@@ -64,9 +70,9 @@ def _live(client: ApiClient) -> None:
     charts.top_bars(top, "title", "plays", "Plays (count)", "Episode")
 
 
-def _engagement(client: ApiClient, days: int) -> None:
+def _engagement(body: Any) -> None:
     st.subheader("Engagement per day")
-    body = ui.call(client.get, "/api/stats/engagement", days=days)
+    body = _answer(body)
     if body is None:
         return
     frame = pd.DataFrame(body["days"])
@@ -85,9 +91,9 @@ def _engagement(client: ApiClient, days: int) -> None:
         charts.day_lines(frame, "hours", "Hours listened")
 
 
-def _completion(client: ApiClient, days: int) -> None:
+def _completion(body: Any) -> None:
     st.subheader("Completion and skips per show")
-    body = ui.call(client.get, "/api/stats/completion", days=days)
+    body = _answer(body)
     if body is None:
         return
     shows = body["shows"]
@@ -123,11 +129,9 @@ def _completion(client: ApiClient, days: int) -> None:
     st.dataframe(table, hide_index=True, width="stretch")
 
 
-def _history(client: ApiClient, username: str) -> None:
+def _history(body: Any) -> None:
     st.subheader("Your latest events")
-    body = ui.call(
-        client.get, f"/api/users/{quote(username, safe='')}/history", limit=HISTORY_SHOWN
-    )
+    body = _answer(body)
     if body is None:
         return
     if not body["events"]:
@@ -149,16 +153,40 @@ def _history(client: ApiClient, username: str) -> None:
 
 def render(client: ApiClient) -> None:
     st.title("Listening")
-    if client.staff:
-        _live(client)
-    else:
+    if not client.staff:
         st.caption(
             f"Your own listening ({client.username}). Live windows over every listener "
             "are for staff."
         )
-    span = st.segmented_control("Span", list(DAYS), default="30 days", key="listening-days")
-    days = DAYS[span or "30 days"]
-    _engagement(client, days)
-    _completion(client, days)
-    if not client.staff and client.username:
-        _history(client, client.username)
+    left, right = st.columns(2)
+    choice = "1 h"
+    if client.staff:
+        with left:
+            choice = (
+                st.segmented_control(
+                    "Window", list(WINDOWS), default=choice, key="listening-window"
+                )
+                or choice
+            )
+    with right if client.staff else left:
+        span = (
+            st.segmented_control("Span", list(DAYS), default="30 days", key="listening-days")
+            or "30 days"
+        )
+    days = DAYS[span]
+    calls = {
+        "engagement": ("/api/stats/engagement", {"days": days}),
+        "completion": ("/api/stats/completion", {"days": days}),
+    }
+    if client.staff:
+        calls["live"] = ("/api/stats/live", {"window": WINDOWS[choice], "top": TOP})
+    elif client.username:
+        me = quote(client.username, safe="")
+        calls["history"] = (f"/api/users/{me}/history", {"limit": HISTORY_SHOWN})
+    answers = get_all(client, calls)  # at once: the page waits for the slowest only
+    if "live" in answers:
+        _live(answers["live"], choice)
+    _engagement(answers["engagement"])
+    _completion(answers["completion"])
+    if "history" in answers:
+        _history(answers["history"])

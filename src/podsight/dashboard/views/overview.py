@@ -16,6 +16,7 @@ import streamlit as st
 
 from podsight.dashboard import charts, ui
 from podsight.dashboard.client import ApiCallError, ApiClient
+from podsight.dashboard.fetch import get_all
 
 __all__ = ["render"]
 
@@ -181,14 +182,12 @@ def _sync(sync: list[dict[str, Any]]) -> None:
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 
-def _jobs(client: ApiClient) -> None:
-    try:
-        answer = client.get("/api/jobs", page_size=JOBS_SHOWN)
-    except ApiCallError as exc:
-        if exc.status == 404:  # a server without jobs: nothing to list
+def _jobs(answer: Any) -> None:
+    if isinstance(answer, ApiCallError):
+        if answer.status == 404:  # a server without jobs: nothing to list
             return
         st.subheader("Recent jobs")
-        ui.show_error(exc)
+        ui.show_error(answer)
         return
     st.subheader("Recent jobs")
     jobs = (answer or {}).get("results") or []
@@ -216,8 +215,13 @@ def _jobs(client: ApiClient) -> None:
 
 def render(client: ApiClient) -> None:
     st.title("Overview")
-    data = ui.call(client.get, "/api/stats/overview")
-    if data is None:
+    calls = {"overview": ("/api/stats/overview", {})}
+    if client.staff:
+        calls["jobs"] = ("/api/jobs", {"page_size": JOBS_SHOWN})
+    answers = get_all(client, calls)  # at once: the page waits for the slowest only
+    data = answers["overview"]
+    if isinstance(data, ApiCallError):
+        ui.show_error(data)
         return
     missing = [k for k in ("as_of", "catalog", "sources", "model") if k not in data]
     if missing:  # a server older than this dashboard
@@ -233,8 +237,8 @@ def render(client: ApiClient) -> None:
         _listening(data["listening"])
     if data.get("sync") is not None:
         _sync(data["sync"])
-    if client.staff:
-        _jobs(client)
+    if "jobs" in answers:
+        _jobs(answers["jobs"])
     if data.get("review") is None:
         st.caption(
             "Sync state, the review queue, the YouTube quota and live listening are for "
