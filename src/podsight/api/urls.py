@@ -51,6 +51,17 @@ urlpatterns = [
     path("links", matching.LinkListView.as_view(), name="link-list"),
     path("links/force", matching.LinkForceView.as_view(), name="link-force"),
     path(
+        "links/<str:entity>/<int:record_id>",
+        matching.LinkDetailView.as_view(),
+        name="link-detail",
+    ),
+    # Before the actions' pattern, which would take "history" for an action.
+    path(
+        "links/<str:entity>/<int:record_id>/history",
+        matching.LinkHistoryView.as_view(),
+        name="link-history",
+    ),
+    path(
         "links/<str:entity>/<int:record_id>/<str:action>",
         matching.LinkActionView.as_view(),
         name="link-action",

@@ -19,6 +19,7 @@ from podsight.accounts.models import SCOPE_LINKS_REVIEW
 from podsight.api.pagination import InvalidCursor, sign_cursor, unsign_cursor, valid_id
 from podsight.api.params import RecordRefField, TextField, choice_param, int_param
 from podsight.api.schema import error_response
+from podsight.matching.details import HISTORY_LIMIT, PARTNER_LIMIT, link_detail, link_history
 from podsight.matching.models import Entity
 from podsight.matching.review import (
     LinkError,
@@ -29,7 +30,13 @@ from podsight.matching.review import (
 )
 from podsight.sources.models import LinkStatus, Source, SourceChannel, SourceEpisode
 
-__all__ = ["LinkActionView", "LinkForceView", "LinkListView"]
+__all__ = [
+    "LinkActionView",
+    "LinkDetailView",
+    "LinkForceView",
+    "LinkHistoryView",
+    "LinkListView",
+]
 
 MAX_PAGE = 500
 DEFAULT_PAGE = 50
@@ -258,3 +265,135 @@ class LinkForceView(APIView):
         except LinkError as error:
             _raise(error)
         return Response({"entity": entity, "canonical_id": survivor})
+
+
+# --- one link in detail, and its history ------------------------------------------------
+
+
+class LinkRecordSerializer(serializers.Serializer):
+    record_id = serializers.IntegerField()
+    source = serializers.CharField()
+    external_id = serializers.CharField()
+    url = serializers.CharField(allow_blank=True)
+    canonical_id = serializers.IntegerField(allow_null=True)
+    method = serializers.CharField(allow_blank=True, help_text="key, fuzzy, manual or empty")
+    status = serializers.CharField(
+        allow_blank=True, help_text="auto, needs_review or confirmed; empty for key links"
+    )
+    confidence = serializers.FloatField(allow_null=True)
+    explanation = serializers.CharField(allow_blank=True)
+    linked_at = serializers.DateTimeField(allow_null=True)
+    fetched_at = serializers.DateTimeField()
+    first_seen_at = serializers.DateTimeField()
+    vanished_at = serializers.DateTimeField(allow_null=True)
+    fields = serializers.DictField(
+        help_text="The fields compared side by side, those the record has, in a fixed order "
+        "(title, author, feed_url, language, episodes, first/last_published_at… for "
+        "channels; title, channel, published_at, duration_s, episode_number… for "
+        "episodes): text cut to 300 characters, lists joined."
+    )
+
+
+class LinkReasonSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    bits = serializers.FloatField(
+        allow_null=True, help_text="What this feature added to the score (log2 odds)"
+    )
+    total = serializers.BooleanField(help_text="True for the score's sum and probability")
+
+
+class LinkDetailSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="`channel:123` or `episode:456`.")
+    entity = serializers.ChoiceField(choices=[e.value for e in Entity])
+    canonical_id = serializers.IntegerField(allow_null=True)
+    method = serializers.CharField(allow_blank=True)
+    status = serializers.CharField(allow_blank=True)
+    confidence = serializers.FloatField(allow_null=True)
+    explanation = serializers.CharField(allow_blank=True)
+    reasons = LinkReasonSerializer(many=True, help_text="The explanation, part by part")
+    linked_at = serializers.DateTimeField(allow_null=True)
+    record = LinkRecordSerializer()
+    partners = LinkRecordSerializer(
+        many=True, help_text=f"The other records of its canonical row (up to {PARTNER_LIMIT})"
+    )
+
+
+class LinkEventSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    actor = serializers.CharField(help_text="`matcher`, `cli` or `token:<token name>`")
+    from_canonical = serializers.IntegerField(allow_null=True)
+    to_canonical = serializers.IntegerField(allow_null=True)
+    method = serializers.CharField(allow_blank=True)
+    status = serializers.CharField(allow_blank=True)
+    confidence = serializers.FloatField(allow_null=True)
+    explanation = serializers.CharField(allow_blank=True)
+
+
+class LinkOverrideSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    actor = serializers.CharField()
+    action = serializers.ChoiceField(choices=["confirm", "reject", "force"])
+    record_id = serializers.IntegerField()
+    other_record_id = serializers.IntegerField(allow_null=True)
+    reason = serializers.CharField(allow_blank=True)
+
+
+class LinkHistorySerializer(serializers.Serializer):
+    id = serializers.CharField()
+    entity = serializers.ChoiceField(choices=[e.value for e in Entity])
+    record_id = serializers.IntegerField()
+    events = LinkEventSerializer(
+        many=True, help_text=f"Moves and status changes, newest first (up to {HISTORY_LIMIT})"
+    )
+    overrides = LinkOverrideSerializer(
+        many=True,
+        help_text=f"People's decisions naming the record, newest first (up to {HISTORY_LIMIT})",
+    )
+
+
+_ENTITY_PATH = OpenApiParameter(
+    "entity", str, OpenApiParameter.PATH, enum=[e.value for e in Entity]
+)
+_NO_RECORD = "No record of that entity with that id."
+
+
+def _existing(entity: str, record_id: int) -> None:
+    """404 for an id no record can have (the database would refuse to compare it)."""
+    if not valid_id(record_id):
+        raise exceptions.NotFound(f"no {entity} record with id {record_id}")
+
+
+class LinkDetailView(APIView):
+    """``GET /api/links/{entity}/{record_id}``: open like the list."""
+
+    @extend_schema(
+        summary="One record's link: the records side by side and the score's reasons",
+        parameters=[_ENTITY_PATH],
+        responses={200: LinkDetailSerializer, 404: error_response(_NO_RECORD)},
+    )
+    def get(self, request, entity: str, record_id: int):
+        _existing(entity, record_id)
+        try:
+            return Response(link_detail(entity, record_id))
+        except LinkError as error:
+            _raise(error)
+
+
+class LinkHistoryView(APIView):
+    """``GET /api/links/{entity}/{record_id}/history``: it names the people who decided
+    and their reasons, so it needs the ``links:review`` scope like the actions."""
+
+    authentication_classes = [ApiTokenAuthentication]
+    permission_classes = [HasScope.for_scope(SCOPE_LINKS_REVIEW)]
+
+    @extend_schema(
+        summary="A record's link history and people's decisions (token with links:review)",
+        parameters=[_ENTITY_PATH],
+        responses={200: LinkHistorySerializer, 404: error_response(_NO_RECORD)},
+    )
+    def get(self, request, entity: str, record_id: int):
+        _existing(entity, record_id)
+        try:
+            return Response(link_history(entity, record_id))
+        except LinkError as error:
+            _raise(error)

@@ -1,0 +1,148 @@
+"""``GET /api/links/{entity}/{id}`` (side by side, reasons) and ``…/history``, on links the
+real matcher made."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+from tests.matching.test_review import _pair_of_shows
+
+from podsight.accounts.services import create_token
+from podsight.matching.details import reasons
+from podsight.matching.episodes import WEIGHTS
+from podsight.matching.run import run_match
+from podsight.sources.models import SourceChannel, SourceEpisode
+
+pytestmark = pytest.mark.django_db
+
+
+def _reviewer() -> APIClient:
+    api = APIClient()
+    _token, key = create_token("reviewer", ["links:review"])
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return api
+
+
+def test_reasons_split_the_matchers_explanation_into_features_and_total():
+    episode = "title 0.88 (+3.6); published 11 hours apart (+1.7); -0.4 bits → p 0.4311"
+    assert reasons(episode) == [
+        {"text": "title 0.88", "bits": 3.6, "total": False},
+        {"text": "published 11 hours apart", "bits": 1.7, "total": False},
+        {"text": "-0.4 bits → p 0.4311", "bits": -0.4, "total": True},
+    ]
+    channel = "youtube:yt ~ spotify:sp: 8 of 8 episodes pair up (overlap 1.00); names 0.52"
+    assert [r["bits"] for r in reasons(channel)] == [None, None]
+    assert reasons("") == []
+
+
+def test_episode_detail_puts_both_records_side_by_side_with_the_scores_reasons():
+    _pair_of_shows()
+    run_match()
+    youtube = SourceEpisode.objects.get(external_id="yt-3")
+    spotify = SourceEpisode.objects.get(external_id="sp-3")
+    assert youtube.link_method == "fuzzy"
+
+    answer = APIClient().get(f"/api/links/episode/{youtube.pk}")
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["id"] == f"episode:{youtube.pk}"
+    assert body["canonical_id"] == youtube.episode_id == spotify.episode_id
+    assert body["explanation"] == youtube.link_explanation
+    features = [r for r in body["reasons"] if not r["total"]]
+    assert features[0]["text"].startswith("title ") and features[0]["bits"] > 0
+    assert any(r["text"].startswith("published ") for r in features)
+    total = body["reasons"][-1]
+    assert total["total"] and f"p {youtube.link_confidence:.4f}" in total["text"]
+    # The features' bits and the prior add up to the total the matcher wrote.
+    summed = WEIGHTS["prior"] + sum(r["bits"] for r in features)
+    assert summed == pytest.approx(total["bits"], abs=0.3)
+
+    record = body["record"]
+    assert (record["record_id"], record["source"]) == (youtube.pk, "youtube")
+    assert record["fields"]["title"] == "How light shapes the brain | Brain Talk"
+    assert record["fields"]["channel"] == "Dana Cole"
+    assert record["fields"]["duration_s"] == youtube.data["duration_s"]
+    assert list(record["fields"])[:3] == ["title", "channel", "published_at"]
+    [partner] = body["partners"]
+    assert (partner["record_id"], partner["source"]) == (spotify.pk, "spotify")
+    assert partner["fields"]["title"] == "How light shapes the brain"
+    assert partner["method"] == "key" and partner["status"] == ""
+
+
+def test_channel_detail_counts_episodes_and_dates_each_record():
+    spotify, youtube = _pair_of_shows()
+    run_match()
+    youtube.refresh_from_db()
+    body = APIClient().get(f"/api/links/channel/{youtube.pk}").json()
+    assert body["method"] == "fuzzy" and body["confidence"] > 0.6
+    assert "episodes pair up" in body["reasons"][0]["text"]
+    fields = body["record"]["fields"]
+    assert fields["title"] == "Dana Cole" and fields["episodes"] == 8
+    assert fields["first_published_at"] < fields["last_published_at"]
+    [partner] = body["partners"]
+    assert partner["fields"]["author"] == "Dana Cole"
+    assert partner["fields"]["title"] == "Brain Talk"
+
+
+def test_detail_of_a_missing_record_or_entity_is_refused_in_the_one_error_shape():
+    api = APIClient()
+    missing = api.get("/api/links/episode/999999")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+    huge = api.get(f"/api/links/episode/{2**70}")
+    assert huge.status_code == 404
+    bad = api.get("/api/links/show/1")
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "bad_entity"
+
+
+def test_history_lists_the_moves_and_peoples_decisions_and_needs_a_review_token():
+    _pair_of_shows()
+    run_match()
+    youtube = SourceEpisode.objects.get(external_id="yt-2")
+    url = f"/api/links/episode/{youtube.pk}/history"
+    assert APIClient().get(url).status_code == 401
+    other = APIClient()
+    _token, key = create_token("events-app", ["events:write"])
+    other.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert other.get(url).json()["error"]["code"] == "missing_scope"
+
+    api = _reviewer()
+    first = api.get(url).json()
+    assert first["record_id"] == youtube.pk and first["overrides"] == []
+    [matched] = first["events"]
+    assert matched["actor"] == "matcher" and matched["to_canonical"] == youtube.episode_id
+    assert matched["method"] == "fuzzy" and matched["explanation"] == youtube.link_explanation
+
+    confirmed = api.post(
+        f"/api/links/episode/{youtube.pk}/confirm", {"reason": "same talk"}, format="json"
+    )
+    assert confirmed.status_code == 200
+    spotify = SourceEpisode.objects.get(external_id="sp-2")
+    api.post(
+        f"/api/links/episode/{youtube.pk}/reject", {"reason": "a different guest"}, format="json"
+    )
+    later = api.get(url).json()
+    assert [e["explanation"] for e in later["events"]][:2] == [
+        "rejected",
+        "confirmed by a person",
+    ]
+    assert [(o["action"], o["reason"], o["actor"]) for o in later["overrides"]] == [
+        ("reject", "a different guest", "token:reviewer"),
+        ("confirm", "same talk", "token:reviewer"),
+    ]
+    assert later["overrides"][0]["other_record_id"] == spotify.pk
+    # The other record of a rejected pair sees the decision too.
+    theirs = api.get(f"/api/links/episode/{spotify.pk}/history").json()
+    assert [o["action"] for o in theirs["overrides"]] == ["reject"]
+    assert api.get("/api/links/episode/999999/history").status_code == 404
+    assert api.post(url).status_code == 405
+
+
+def test_channel_history_of_a_key_linked_record_is_its_own_row_only():
+    spotify, _youtube = _pair_of_shows()
+    run_match()
+    record = SourceChannel.objects.get(pk=spotify.pk)
+    body = _reviewer().get(f"/api/links/channel/{record.pk}/history").json()
+    assert body["events"] == [] and body["overrides"] == []
+    detail = APIClient().get(f"/api/links/channel/{record.pk}").json()
+    assert detail["method"] == "key" and detail["reasons"] == []
+    assert [p["source"] for p in detail["partners"]] == ["youtube"]
