@@ -81,7 +81,7 @@ def _stub(catalog: Catalog | None = None) -> StubClient:
 
 
 def _frames(at):
-    return [d.value for d in at.dataframe]
+    return [t.value for t in at.table]
 
 
 def test_the_queue_and_the_first_link_side_by_side_with_its_reasons(run_page):
@@ -92,17 +92,18 @@ def test_the_queue_and_the_first_link_side_by_side_with_its_reasons(run_page):
     queue, side, *_ = _frames(at)
     assert list(queue["link"]) == [FIRST, SECOND]
     assert "youtube: Ask us anything about oceans" in queue["record"].iloc[0]
-    assert "rss: Pourquoi l'astronomie compte" in queue["matched with"].iloc[0]
+    assert queue["matched with"].iloc[0] == "rss: Pourquoi l'astronomie compte (+1 more)"
+    assert queue["linked at (UTC)"].iloc[0] == "2026-12-06 13:40"
     assert at.selectbox(key="match:selected").value == FIRST
     assert "more on the next page" in at.markdown[0].value
 
     # Side by side: the record under review, then its partners, field by field.
     assert list(side.columns) == [
         "field",
+        "compare",
         f"youtube #{FIRST_ID} (under review)",
         f"rss #{PARTNER_ID} (matched with)",
         f"apple #{ANSWERS['detail']['partners'][1]['record_id']} (matched with)",
-        "compare",
     ]
     by_field = side.set_index("field")
     assert by_field.loc["title", f"youtube #{FIRST_ID} (under review)"] == (
@@ -114,7 +115,12 @@ def test_the_queue_and_the_first_link_side_by_side_with_its_reasons(run_page):
     assert by_field.loc["title", "compare"] == "differs"
     assert by_field.loc["channel", "compare"] == "same"
     assert by_field.loc["link status", f"youtube #{FIRST_ID} (under review)"] == "needs_review"
-    assert "duration s" in by_field.index and "published at" in by_field.index
+    # Rows in the API's order of fields, after the link's own.
+    assert list(by_field.index) == [
+        "external id", "url", "link method", "link status", "link confidence",
+        *(f.replace("_", " ") for f in ANSWERS["detail"]["fields"]),
+    ]  # fmt: skip
+    assert "duration s" in by_field.index and "guid" in by_field.index
 
     text = " ".join(m.value for m in at.markdown)
     assert "titles not compared" in text

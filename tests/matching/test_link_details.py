@@ -67,6 +67,9 @@ def test_episode_detail_puts_both_records_side_by_side_with_the_scores_reasons()
     assert (partner["record_id"], partner["source"]) == (spotify.pk, "spotify")
     assert partner["fields"]["title"] == "How light shapes the brain"
     assert partner["method"] == "key" and partner["status"] == ""
+    # Every field either record has, once, in the API's fixed order.
+    assert body["fields"][:3] == ["title", "channel", "published_at"]
+    assert set(body["fields"]) == set(record["fields"]) | set(partner["fields"])
 
 
 def test_channel_detail_counts_episodes_and_dates_each_record():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models.fields.json import KT
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
@@ -39,6 +40,7 @@ __all__ = [
 ]
 
 MAX_PAGE = 500
+MAX_PARTNERS = 20
 DEFAULT_PAGE = 50
 _ERROR_STATUS = {"not_found": 404, "bad_entity": 400, "bad_record": 400, "ambiguous": 400}
 
@@ -96,11 +98,19 @@ def _record_brief(record: SourceChannel | SourceEpisode) -> dict[str, Any]:
     }
 
 
-def link_item(entity: str, record: SourceChannel | SourceEpisode) -> dict[str, Any]:
+def link_item(
+    entity: str,
+    record: SourceChannel | SourceEpisode,
+    partners: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """One link as the list shows it; ``partners`` (briefs) when the caller read them in
+    bulk (:func:`_partner_briefs`), else read here."""
     field = "channel_id" if entity == Entity.CHANNEL else "episode_id"
     canonical = getattr(record, field)
-    model = SourceChannel if entity == Entity.CHANNEL else SourceEpisode
-    partners = model.objects.filter(**{field: canonical}).exclude(pk=record.pk)
+    if partners is None:
+        model = SourceChannel if entity == Entity.CHANNEL else SourceEpisode
+        rows = model.objects.filter(**{field: canonical}).exclude(pk=record.pk)
+        partners = [_record_brief(p) for p in rows[:MAX_PARTNERS]]
     return {
         "id": f"{entity}:{record.pk}",
         "entity": entity,
@@ -111,8 +121,39 @@ def link_item(entity: str, record: SourceChannel | SourceEpisode) -> dict[str, A
         "confidence": record.link_confidence,
         "explanation": record.link_explanation,
         "linked_at": record.linked_at,
-        "partners": [_record_brief(p) for p in partners[:20]],
+        "partners": partners,
     }
+
+
+def _partner_briefs(entity: str, canonical_ids: set[int]) -> dict[int, list[dict[str, Any]]]:
+    """The briefs of every record in these canonical rows, by row, in one query that reads
+    titles only (an episode record's data holds its whole show notes)."""
+    field = "channel_id" if entity == Entity.CHANNEL else "episode_id"
+    model = SourceChannel if entity == Entity.CHANNEL else SourceEpisode
+    rows = (
+        model.objects.filter(**{f"{field}__in": canonical_ids})
+        .annotate(brief_title=KT("data__title"))
+        .order_by("id")
+        .values_list("pk", "source", "external_id", "brief_title", "url", field)
+    )
+    by_row: dict[int, list[dict[str, Any]]] = {}
+    for pk, source, external_id, title, url, canonical in rows:
+        by_row.setdefault(canonical, []).append(
+            {"id": pk, "source": source, "external_id": external_id, "title": title or "",
+             "url": url}
+        )  # fmt: skip
+    return by_row
+
+
+def _link_items(entity: str, records: list[Any]) -> list[dict[str, Any]]:
+    field = "channel_id" if entity == Entity.CHANNEL else "episode_id"
+    briefs = _partner_briefs(entity, {getattr(r, field) for r in records} - {None})
+    items = []
+    for record in records:
+        mine = briefs.get(getattr(record, field), [])
+        partners = [b for b in mine if b["id"] != record.pk][:MAX_PARTNERS]
+        items.append(link_item(entity, record, partners))
+    return items
 
 
 def _cursor(token: str | None) -> tuple[int, int]:
@@ -176,7 +217,9 @@ class LinkListView(APIView):
         if len(found) > size:
             found = found[:size]
             next_cursor = _encode(found[-1][0], found[-1][2].pk)
-        items = [link_item(name, record) for _, name, record in found]
+        items = []
+        for name in order:
+            items += _link_items(name, [record for _, n, record in found if n == name])
         return Response({"results": items, "next_cursor": next_cursor})
 
 
@@ -315,6 +358,10 @@ class LinkDetailSerializer(serializers.Serializer):
     record = LinkRecordSerializer()
     partners = LinkRecordSerializer(
         many=True, help_text=f"The other records of its canonical row (up to {PARTNER_LIMIT})"
+    )
+    fields = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The names of the compared fields any of these records has, in order",
     )
 
 

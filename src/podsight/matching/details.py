@@ -158,6 +158,9 @@ def link_detail(entity: str, record_id: int) -> dict[str, Any]:
         )
     partners = partners.exclude(pk=record.pk).order_by("id")[:PARTNER_LIMIT]
     head = _record(entity, record)
+    rest = [_record(entity, p) for p in partners]
+    present = {name for r in (head, *rest) for name in r["fields"]}
+    order = CHANNEL_FIELDS if entity == Entity.CHANNEL else EPISODE_FIELDS
     return {
         "id": f"{entity}:{record.pk}",
         "entity": entity,
@@ -166,7 +169,8 @@ def link_detail(entity: str, record_id: int) -> dict[str, Any]:
         "reasons": reasons(record.link_explanation),
         "linked_at": record.linked_at,
         "record": head,
-        "partners": [_record(entity, p) for p in partners],
+        "fields": [name for name in order if name in present],
+        "partners": rest,
     }
 
 

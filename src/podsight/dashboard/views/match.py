@@ -67,19 +67,30 @@ def _queue(client: ApiClient, entity: str | None, source: str | None) -> dict[st
     )
 
 
+def _partners_label(partners: list[dict[str, Any]]) -> str:
+    if not partners:
+        return "—"
+    more = f" (+{len(partners) - 1} more)" if len(partners) > 1 else ""
+    return _record_label(partners[0]) + more
+
+
+def _when(value: str | None) -> str:
+    return value[:16].replace("T", " ") if value else "—"  # ISO 8601, UTC: to the minute
+
+
 def _queue_table(items: list[dict[str, Any]]) -> None:
     rows = [
         {
             "link": item["id"],
             "record": _record_label(item["record"]),
-            "matched with": ", ".join(_record_label(p) for p in item.get("partners") or []),
+            "matched with": _partners_label(item.get("partners") or []),
             "confidence": item.get("confidence"),
-            "method": item.get("method"),
-            "linked at": item.get("linked_at"),
+            "linked at (UTC)": _when(item.get("linked_at")),
         }
         for item in items
     ]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    # A fixed height: the queue scrolls, the link under review stays near the top.
+    st.table(pd.DataFrame(rows), hide_index=True, border="horizontal", height=300)
 
 
 def _same(values: list[Any]) -> str:
@@ -95,7 +106,7 @@ def _side_by_side(detail: dict[str, Any]) -> None:
     for index, record in enumerate(records):
         role = "under review" if index == 0 else "matched with"
         names.append(f"{record['source']} #{record['record_id']} ({role})")
-    fields: list[str] = []
+    fields: list[str] = list(detail.get("fields") or [])  # the API's order
     for record in records:
         fields += [f for f in record.get("fields", {}) if f not in fields]
     rows = []
@@ -107,18 +118,18 @@ def _side_by_side(detail: dict[str, Any]) -> None:
         ("link confidence", lambda r: r.get("confidence")),
     ):
         values = [get(r) for r in records]
-        rows.append({"field": label, **dict(zip(names, map(_cell, values), strict=True)),
-                     "compare": ""})  # fmt: skip
+        rows.append({"field": label, "compare": "",
+                     **dict(zip(names, map(_cell, values), strict=True))})  # fmt: skip
     for field in fields:
         values = [r.get("fields", {}).get(field) for r in records]
         rows.append(
             {
                 "field": field.replace("_", " "),
-                **dict(zip(names, map(_cell, values), strict=True)),
                 "compare": _same(values),
+                **dict(zip(names, map(_cell, values), strict=True)),
             }
         )
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.table(pd.DataFrame(rows), hide_index=True, border="horizontal")
 
 
 def _cell(value: Any) -> str:
@@ -135,20 +146,23 @@ def _reasons(detail: dict[str, Any]) -> None:
         st.caption("The matcher left no explanation for this link.")
         return
     scored = [r for r in reasons if r.get("bits") is not None and not r.get("total")]
-    for reason in reasons:
-        bits = reason.get("bits")
-        if reason.get("total"):
-            st.markdown(f"**Score: {reason['text']}**")
-        elif bits is not None:
-            colour = "green" if bits > 0 else "red" if bits < 0 else "gray"
-            st.markdown(f"- {reason['text']}: :{colour}[{bits:+.1f} bits]")
-        else:
-            st.markdown(f"- {reason['text']}")
-    if scored:
-        data = pd.DataFrame({"feature": [r["text"] for r in scored],
-                             "bits": [r["bits"] for r in scored]})  # fmt: skip
-        bar_chart(data, "feature", "bits", x_title="Feature compared",
-                  y_title="Evidence (bits: log2 of the odds it adds)", height=220)  # fmt: skip
+    text, chart = st.columns([3, 2]) if scored else (st.container(), None)
+    with text:
+        for reason in reasons:
+            bits = reason.get("bits")
+            if reason.get("total"):
+                st.markdown(f"**Score: {reason['text']}**")
+            elif bits is not None:
+                colour = "green" if bits > 0 else "red" if bits < 0 else "gray"
+                st.markdown(f"- {reason['text']}: :{colour}[{bits:+.1f} bits]")
+            else:
+                st.markdown(f"- {reason['text']}")
+    if chart is not None:
+        with chart:
+            data = pd.DataFrame({"feature": [r["text"] for r in scored],
+                                 "bits": [r["bits"] for r in scored]})  # fmt: skip
+            bar_chart(data, "feature", "bits", x_title="Feature compared",
+                      y_title="Evidence (bits: log2 of the odds)", height=200)  # fmt: skip
 
 
 def _act(client: ApiClient, path: str, body: dict[str, Any], done: str) -> None:
@@ -239,11 +253,11 @@ def _history(client: ApiClient, detail: dict[str, Any]) -> None:
     decisions = history.get("overrides") or []
     if decisions:
         st.markdown("**People's decisions**")
-        st.dataframe(
+        st.table(
             pd.DataFrame(
                 [
                     {
-                        "at": d["at"],
+                        "at (UTC)": _when(d["at"]),
                         "who": actor_label(d["actor"]),
                         "decision": d["action"],
                         "record": d["record_id"],
@@ -254,18 +268,18 @@ def _history(client: ApiClient, detail: dict[str, Any]) -> None:
                 ]
             ),
             hide_index=True,
-            width="stretch",
+            border="horizontal",
         )
     events = history.get("events") or []
     if not events:
         st.caption("No link event yet: the record is in its own row.")
         return
     st.markdown("**Link events**")
-    st.dataframe(
+    st.table(
         pd.DataFrame(
             [
                 {
-                    "at": e["at"],
+                    "at (UTC)": _when(e["at"]),
                     "who": actor_label(e["actor"]),
                     "from": e.get("from_canonical"),
                     "to": e.get("to_canonical"),
@@ -278,7 +292,7 @@ def _history(client: ApiClient, detail: dict[str, Any]) -> None:
             ]
         ),
         hide_index=True,
-        width="stretch",
+        border="horizontal",
     )
 
 
@@ -293,13 +307,10 @@ def _detail(client: ApiClient, item: dict[str, Any]) -> None:
         f"status {detail.get('status') or '—'} · confidence "
         + (f"{confidence:.4f}" if confidence is not None else "—")
     )
-    left, right = st.columns([3, 2])
-    with left:
-        st.markdown("**The records, field by field**")
-        _side_by_side(detail)
-    with right:
-        st.markdown("**Why the matcher linked them**")
-        _reasons(detail)
+    st.markdown("**Why the matcher linked them**")
+    _reasons(detail)
+    st.markdown("**The records, field by field**")
+    _side_by_side(detail)
     _actions(client, detail)
     st.markdown("#### History")
     _history(client, detail)
