@@ -105,7 +105,7 @@ def _feed_row(client: ApiClient, feed: dict[str, Any]) -> None:
             if channel is not None:
                 st.markdown(f":green[In the catalog] (channel {channel})")
             elif client.staff:
-                if st.button("Add", key=f"add:{pid}", icon=":material/add:", type="primary"):
+                if st.button("Add", key=f"add:{pid}", icon=":material/add:"):
                     _add(client, feed)
                     added = st.session_state.get(_ADDED, {}).get(pid)
         if added:
