@@ -21,6 +21,7 @@ from analysis_corpus import changelog_text, seed_names, seed_text, text_passages
 
 from podsight.content.segments import Passage
 from podsight.content.sponsors import (
+    READ_GAP_S,
     detect_sponsors,
     judge_passage,
     repeated_passages,
@@ -249,6 +250,30 @@ def test_times_come_from_the_passages():
     assert sponsor_passage_nos([segment]) == {1, 2}
 
 
+def test_a_pre_roll_and_a_mid_roll_are_two_reads_across_a_gap():
+    """The demo's transcripts have cues minutes apart, so the passage after the pre-roll
+    starts 24 minutes later with the mid-roll: neighbours by number, not one read (the
+    Content page showed a 0:04–25:26 Brightmug read)."""
+    read = (
+        "This episode is brought to you by Brightmug. Brightmug roasts fresh coffee and "
+        "delivers it to your door every two weeks."
+    )
+    code = "Go to brightmug.example/podcast and use code THE10 for 10 percent off your first order."
+    passages = [
+        Passage(1, 1, 0, 4.2, 30.2, f"Welcome to The Literary Fiction Podcast. {read} {code}"),
+        Passage(1, 1, 1, 1476.7, 1524.9, "A poem should be read aloud at least once. We'll be "
+                f"right back after a word from our sponsor. {read}"),
+        Passage(1, 1, 2, 1519.2, 1526.6, f"{code} And we're back."),
+        Passage(1, 1, 3, 2534.8, 2561.1, "The best crime novels play fair."),
+    ]  # fmt: skip
+    segments = detect_sponsors(passages)
+    assert [(s.name, s.start_s, s.end_s, s.passage_nos) for s in segments] == [
+        ("Brightmug", 4.2, 30.2, [0]),
+        ("Brightmug", 1476.7, 1526.6, [1, 2]),
+    ]
+    assert READ_GAP_S == 30.0
+
+
 def test_repetition_needs_another_cue():
     read = ("Squarely makes invoices simple for small studios, with templates, reminders "
             "and payments in one place; thousands of freelancers already rely on it every "
@@ -311,8 +336,7 @@ OTHER_LANGUAGE_READS = [
      "koden KAFFE20 för 20 procents rabatt.", "Fjällkaffe", "fjallkaffe.se", "KAFFE20"),
 ]  # fmt: skip
 OTHER_LANGUAGE_TALK = [
-    "El código fuente del programa está en el repositorio; lo revisamos juntos la semana "
-    "pasada.",
+    "El código fuente del programa está en el repositorio; lo revisamos juntos la semana pasada.",
     "O código civil brasileiro foi reformado, e a nossa convidada explica o que mudou.",
     "Mit dem Code haben wir lange gekämpft, bis der Test endlich grün war.",
     "Le code de la route a changé en 2023, et nous en parlons avec notre invitée.",

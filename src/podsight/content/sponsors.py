@@ -13,9 +13,11 @@ A passage is an ad read when its cues add up to :data:`AD_SCORE` or more:
   repetition alone never makes an ad: it needs one more cue.
 
 A passage next to an ad read that names the same sponsor again continues the read (long
-reads span two passages). The sponsor is named where the text names it ("brought to you
-by Acme", "acme.com/podcast"), with the promo code when one is read out. Segments keep the
-passages' times (``None`` where the transcript has none).
+reads span two passages), unless more than ``READ_GAP_S`` lies between them (a pre-roll and
+a mid-roll are two reads, even where the transcript's gaps make their passages neighbours).
+The sponsor is named where the text names it ("brought to you by Acme",
+"acme.com/podcast"), with the promo code when one is read out. Segments keep the passages'
+times (``None`` where the transcript has none).
 
 Everything here is pure: :func:`detect_sponsors` takes passages, and the show's other
 passages for repetition (:func:`repeated_passages`); the analysis step decides what to load.
@@ -34,6 +36,7 @@ from podsight.content.segments import Passage
 
 __all__ = [
     "AD_SCORE",
+    "READ_GAP_S",
     "REPEAT_COSINE",
     "PassageVerdict",
     "SponsorSegment",
@@ -311,6 +314,19 @@ def _mentions(text: str, name: str) -> int:
     return _squash(text).count(key) if len(key) >= 4 else 0
 
 
+# Passages further apart than this are not one read, whatever their numbers: a transcript
+# with gaps (cues minutes apart) has neighbouring passages that are not neighbours in time,
+# and a pre-roll and a mid-roll of the same sponsor are two reads.
+READ_GAP_S = 30.0
+
+
+def _contiguous(before: Passage, after: Passage) -> bool:
+    """Whether ``after`` follows ``before`` without a gap (untimed passages: yes)."""
+    if before.end_s is None or after.start_s is None:
+        return True
+    return after.start_s - before.end_s <= READ_GAP_S
+
+
 def detect_sponsors(
     passages: Sequence[Passage], *, repeated: Iterable[int] = ()
 ) -> list[SponsorSegment]:
@@ -328,6 +344,9 @@ def detect_sponsors(
     for i in [i for i, v in enumerate(verdicts) if v.is_ad and v.names]:
         for j in (i - 1, i + 1):
             if not 0 <= j < len(passages) or flagged[j]:
+                continue
+            first, second = sorted((i, j))
+            if not _contiguous(passages[first], passages[second]):
                 continue
             name = verdicts[i].names[-1 if j > i else 0]
             mentions = _mentions(passages[j].text, name)
@@ -347,7 +366,12 @@ def detect_sponsors(
             continue
         verdict = verdicts[i]
         last = segments[-1] if segments else None
-        adjacent = last is not None and last.passage_nos[-1] == passage.passage_no - 1
+        adjacent = (
+            last is not None
+            and last.passage_nos[-1] == passage.passage_no - 1
+            and i > 0
+            and _contiguous(passages[i - 1], passage)
+        )
         same = last is not None and (
             not names[i] or not last.name or _squash(names[i]) == _squash(last.name)
         )
