@@ -229,8 +229,8 @@ ANALYSIS = {
         {
             "name": "Brightmug",
             "start_s": 4.236,
-            "end_s": 1526.621,
-            "passages": [0, 1, 2],
+            "end_s": 30.162,
+            "passages": [0],
             "cues": [
                 "brought to you by",
                 "use code",
@@ -238,7 +238,6 @@ ANALYSIS = {
                 "first order",
                 "promo url",
                 "repeated in another episode",
-                "our sponsor",
             ],
             "url": "brightmug.example",
             "code": "THE10",
@@ -247,14 +246,36 @@ ANALYSIS = {
             "we're talking about literary fiction. And I'm Olivia Carter. Good to "
             "be back. This episode is brought to you by Brightmug. Brightmug roasts "
             "fresh coffee and delivers it to",
-        }
+        },
+        {
+            "name": "Brightmug",
+            "start_s": 1476.684,
+            "end_s": 1526.621,
+            "passages": [1, 2],
+            "cues": [
+                "brought to you by",
+                "our sponsor",
+                "use code",
+                "% off",
+                "first order",
+                "promo url",
+                "repeated in another episode",
+            ],
+            "url": "brightmug.example",
+            "code": "THE10",
+            "repeated": True,
+            "text": "Let's move on to something listeners keep asking about. A poem should "
+            "be read aloud at least once; the rhythm carries half the meaning. "
+            "Right, and listeners have written to us about exactly that. The "
+            "reading in Denver drew 64",
+        },
     ],
     "analysis": {
         "transcript_version": 1,
         "notes_only": False,
         "passages": 6,
         "embedder": "all-MiniLM-L6-v2/int8",
-        "analyzed_at": "2026-12-06T13:48:32.389811Z",
+        "analyzed_at": "2026-12-06T14:32:58.702975Z",
     },
 }
 

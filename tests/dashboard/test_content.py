@@ -189,8 +189,9 @@ def test_the_episode_page_at_a_moment():
     assert "**Keywords:** literary fiction, story, side, play fair, set in leeds" in text
     assert "**Topics:** Books (Arts), Arts" in text
     sponsors = at.dataframe[0].value
-    assert list(sponsors["sponsor"]) == ["Brightmug"] and list(sponsors["code"]) == ["THE10"]
-    assert list(sponsors["from"]) == ["0:04"] and list(sponsors["to"]) == ["25:26"]
+    assert list(sponsors["sponsor"]) == ["Brightmug", "Brightmug"]
+    assert list(sponsors["code"]) == ["THE10", "THE10"]
+    assert list(sponsors["from"]) == ["0:04", "24:36"] and list(sponsors["to"]) == ["0:30", "25:26"]
     assert r"**E59 \| The future of literary fiction**" in text
     assert "0.99 similar, later" in text
 
