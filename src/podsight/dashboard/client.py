@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
@@ -101,7 +102,9 @@ class ApiClient:
         return self.request("DELETE", path)
 
     def pages(self, path: str, limit: int = 1000, **params: Any) -> Iterator[Any]:
-        """Items of a cursor-paged list (``results`` + ``next_cursor``), up to ``limit``."""
+        """Items of a cursor-paged list, up to ``limit``: the catalog's lists say where
+        the next page is in ``next`` (a URL whose ``cursor`` is taken), the links list in
+        ``next_cursor``."""
         seen = 0
         cursor = None
         while True:
@@ -112,6 +115,8 @@ class ApiClient:
                 if seen >= limit:
                     return
             cursor = answer.get("next_cursor")
+            if not cursor and answer.get("next"):
+                cursor = parse_qs(urlsplit(answer["next"]).query).get("cursor", [None])[0]
             if not cursor:
                 return
 
