@@ -21,6 +21,7 @@ urlpatterns = [
     path(
         "channels/<int:pk>/episodes", catalog.ChannelEpisodesView.as_view(), name="channel-episodes"
     ),
+    path("channels/<int:pk>/metrics", catalog.ChannelMetricsView.as_view(), name="channel-metrics"),
     path("episodes", catalog.EpisodeListView.as_view(), name="episode-list"),
     path("episodes/<int:pk>", catalog.EpisodeDetailView.as_view(), name="episode-detail"),
     path(

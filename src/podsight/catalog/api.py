@@ -15,7 +15,7 @@ from podsight.api.pagination import INT64, KeysetPagination
 from podsight.api.params import EMPTY, DigitsField, text_param
 from podsight.catalog.models import Channel, ChannelCategory, Episode
 from podsight.catalog.search import fulltext_filter
-from podsight.catalog.services import resolve_channel, resolve_episode
+from podsight.catalog.services import channel_metrics, resolve_channel, resolve_episode
 from podsight.content.api import (
     AnalysisStateSerializer,
     ChapterSerializer,
@@ -26,6 +26,7 @@ from podsight.content.api import (
     episode_analysis,
     transcript_state,
 )
+from podsight.content.models import TranscriptStatus
 from podsight.lake.metrics import latest_metrics, metric_series
 from podsight.sources.models import Source, SourceChannel, SourceEpisode
 
@@ -33,6 +34,7 @@ __all__ = [
     "ChannelDetailView",
     "ChannelEpisodesView",
     "ChannelListView",
+    "ChannelMetricsView",
     "EpisodeDetailView",
     "EpisodeListView",
     "EpisodeMetricsView",
@@ -118,6 +120,11 @@ class EpisodeSerializer(serializers.ModelSerializer):
     channel_title = serializers.CharField(source="channel.title")
     description = serializers.CharField(source="description_text")
     transcripts = TranscriptSerializer(many=True)
+    transcript_status = serializers.SerializerMethodField(
+        help_text="The stored transcript's status (`ok` stored, `pending` linked but not "
+        "fetched yet, `none`, `error`, `no_speech_model`); the detail's `transcript` has more. "
+        "`has_transcript` only says the feed links one."
+    )
     sources = SourceRecordSerializer(source="source_records", many=True)
 
     class Meta:
@@ -126,8 +133,13 @@ class EpisodeSerializer(serializers.ModelSerializer):
             "id", "title", "channel", "channel_title", "guid", "description", "published_at",
             "duration_s", "enclosure_url", "enclosure_type", "enclosure_length",
             "episode_number", "season_number", "episode_type", "explicit", "image_url", "link",
-            "transcripts", "has_transcript", "available", "sources", "created_at", "updated_at",
+            "transcripts", "has_transcript", "transcript_status", "available", "sources",
+            "created_at", "updated_at",
         ]  # fmt: skip
+
+    @extend_schema_field(serializers.ChoiceField(choices=TranscriptStatus.choices))
+    def get_transcript_status(self, obj: Episode) -> str:
+        return str(transcript_state(obj)["status"])
 
 
 class EpisodeDetailSerializer(EpisodeSerializer):
@@ -368,7 +380,11 @@ def _channels():
 
 
 def _episodes():
-    return Episode.objects.alive().select_related("channel").prefetch_related("source_records")
+    return (
+        Episode.objects.alive()
+        .select_related("channel", "transcript_state")
+        .prefetch_related("source_records")
+    )
 
 
 class ChannelListView(generics.ListAPIView):
@@ -450,7 +466,7 @@ class EpisodeDetailView(generics.RetrieveAPIView):
         episode = resolve_episode(self.kwargs["pk"])
         if episode is None:
             raise exceptions.NotFound(f"No episode with id {self.kwargs['pk']}.")
-        return _episodes().select_related("transcript_state", "analysis").get(pk=episode.pk)
+        return _episodes().select_related("analysis").get(pk=episode.pk)
 
     def get_serializer_context(self):
         context = super().get_serializer_context()
@@ -500,3 +516,51 @@ class EpisodeMetricsView(generics.GenericAPIView):
         metric = text_param(request.query_params, "metric")
         series = metric_series("episode", [(r.source, r.external_id) for r in records], metric)
         return Response(self.get_serializer({"episode": episode.pk, "series": series}).data)
+
+
+class MetricTotalPointSerializer(serializers.Serializer):
+    day = serializers.DateField(help_text="A UTC day on which a snapshot was taken")
+    value = serializers.FloatField(help_text="Sum of each record's latest value by that day's end")
+    records = serializers.IntegerField(help_text="Episode records the sum covers")
+
+
+class MetricTotalSerializer(serializers.Serializer):
+    source = serializers.CharField()
+    metric = serializers.CharField()
+    points = MetricTotalPointSerializer(many=True)
+
+
+class ChannelMetricsSerializer(serializers.Serializer):
+    channel = serializers.IntegerField()
+    series = MetricSeriesSerializer(
+        many=True,
+        help_text="What the show's own source records reported (YouTube subscribers and "
+        "views, episode counts…), one series per record and metric, oldest point first.",
+    )
+    episodes = MetricTotalSerializer(
+        many=True,
+        help_text="What the show's episodes add up to per source and metric (views, likes, "
+        "comments…), by UTC day.",
+    )
+
+
+class ChannelMetricsView(generics.GenericAPIView):
+    """A show's metrics over time, per platform: its own records' series (subscribers,
+    views…) and the daily totals of its episodes' metrics (views, likes, comments).
+
+    `?metric=views` keeps one metric. An id merged into another channel answers for the
+    surviving channel."""
+
+    serializer_class = ChannelMetricsSerializer
+    pagination_class = None
+
+    @extend_schema(
+        parameters=[OpenApiParameter("metric", str, description="Only this metric.")],
+        responses={200: ChannelMetricsSerializer},
+    )
+    def get(self, request, pk: int):
+        channel = resolve_channel(pk)
+        if channel is None:
+            raise exceptions.NotFound(f"No channel with id {pk}.")
+        metric = text_param(request.query_params, "metric")
+        return Response(self.get_serializer(channel_metrics(channel, metric)).data)

@@ -15,6 +15,7 @@ from podsight.catalog.survivorship import CHANNEL_RULES, EPISODE_RULES, survive
 
 __all__ = [
     "apply_channel_values",
+    "channel_metrics",
     "episode_values_for",
     "refresh_episodes",
     "resolve_channel",
@@ -193,3 +194,19 @@ def _write_episodes(
     ]
     with connection.cursor() as cursor:
         cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s", params)
+
+
+def channel_metrics(channel: Channel, metric: str | None = None) -> dict[str, Any]:
+    """A show's metrics over time: ``series``, what each of its own source records reported
+    (subscribers, views, episode counts…, one series per record and metric), and
+    ``episodes``, what its episodes add up to per platform and metric each day (views,
+    likes, comments…: :func:`~podsight.lake.metrics.metric_overview`)."""
+    from podsight.lake.metrics import metric_overview
+    from podsight.sources.models import SourceChannel, SourceEpisode
+
+    own = SourceChannel.objects.filter(channel_id=channel.pk).values_list("source", "external_id")
+    episodes = SourceEpisode.objects.filter(episode__channel_id=channel.pk).values_list(
+        "source", "external_id"
+    )
+    series, totals = metric_overview(list(own), list(episodes), metric)
+    return {"channel": channel.pk, "series": series, "episodes": totals}

@@ -21,6 +21,7 @@ __all__ = [
     "MetricSnapshot",
     "latest_metrics",
     "metric_history",
+    "metric_overview",
     "metric_series",
     "record_metrics",
 ]
@@ -121,3 +122,81 @@ def metric_series(
         )
         entry["points"].append({"observed_at": row["observed_at"], "value": row["value"]})
     return list(series.values())
+
+
+def _selection(
+    selections: Sequence[tuple[str, Sequence[tuple[str, str]]]], metric: str | None
+) -> tuple[str, list[Any]]:
+    """WHERE of the snapshots of the given (kind, records) pairs: an IN list per source,
+    which stays one short clause for a show of thousands of episodes."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    for kind, records in selections:
+        by_source: dict[str, list[str]] = {}
+        for source, external_id in records:
+            by_source.setdefault(source, []).append(external_id)
+        for source, ids in sorted(by_source.items()):
+            marks = ", ".join("?" for _ in ids)
+            clauses.append(f"(kind = ? AND source = ? AND external_id IN ({marks}))")
+            params.extend([kind, source, *ids])
+    where = f"({' OR '.join(clauses)})"
+    if metric:
+        where += " AND metric = ?"
+        params.append(metric)
+    return where, params
+
+
+def _totals(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Daily sums of the latest value of each record (rows: source, metric, external_id,
+    day, value — the day's last snapshot — ordered by day)."""
+    daily: dict[tuple[str, str], dict[Any, dict[str, float]]] = {}
+    for row in rows:
+        days = daily.setdefault((row["source"], row["metric"]), {})
+        days.setdefault(row["day"], {})[row["external_id"]] = row["value"]
+    out: list[dict[str, Any]] = []
+    for (source, name), days in sorted(daily.items()):
+        current: dict[str, float] = {}
+        points = []
+        for day in sorted(days):
+            current.update(days[day])  # a record not seen that day keeps its last value
+            points.append({"day": day, "value": sum(current.values()), "records": len(current)})
+        out.append({"source": source, "metric": name, "points": points})
+    return out
+
+
+def metric_overview(
+    own: Sequence[tuple[str, str]],
+    episodes: Sequence[tuple[str, str]],
+    metric: str | None = None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A show's metrics in one read of the lake: ``(series, totals)``.
+
+    ``series``: every snapshot of its own (channel) records ``own``, as
+    :func:`metric_series` gives them. ``totals``: per source and metric, the sum over the
+    ``episodes`` records of each one's latest value as of the end of each UTC day on which
+    any of them was observed (a record not observed that day counts with its last earlier
+    value, one not observed yet does not count): ``{"source", "metric", "points": [{"day",
+    "value", "records"}]}``, days oldest first, ``records`` being how many the sum covers."""
+    selections = [(k, r) for k, r in (("channel", own), ("episode", episodes)) if r]
+    if not selections or not lake.exists(SOURCE_METRICS):
+        return [], []
+    where, params = _selection(selections, metric)
+    table = lake.query(
+        "SELECT kind, source, external_id, metric, observed_at, value, "
+        f"CAST(observed_at AS DATE) AS day FROM m WHERE {where} "
+        "ORDER BY kind, source, external_id, metric, observed_at",
+        params,
+        m=SOURCE_METRICS,
+    )
+    series: dict[tuple[str, str, str], dict[str, Any]] = {}
+    last_of_day: dict[tuple[str, str, str, Any], dict[str, Any]] = {}
+    for row in table.to_pylist():
+        key = (row["source"], row["external_id"], row["metric"])
+        if row["kind"] == "channel":
+            entry = series.setdefault(
+                key, {"source": key[0], "external_id": key[1], "metric": key[2], "points": []}
+            )
+            entry["points"].append({"observed_at": row["observed_at"], "value": row["value"]})
+        else:  # ordered by time: the last row of a record's day is its latest that day
+            last_of_day[(*key, row["day"])] = row
+    return list(series.values()), _totals(last_of_day.values())
