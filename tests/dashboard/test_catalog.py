@@ -62,6 +62,14 @@ def _charts(at) -> list[dict]:
     return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
 
 
+def _chart_rows(at, index: int) -> list[dict]:
+    """The data a chart draws (Arrow IPC in the element)."""
+    import pyarrow as pa
+
+    [dataset] = at.get("vega_lite_chart")[index].proto.datasets
+    return pa.ipc.open_stream(dataset.data.data).read_all().to_pylist()
+
+
 # --- search ---------------------------------------------------------------------------------
 
 
@@ -209,6 +217,9 @@ def test_show_page_loads_with_one_call_and_lists_its_source_records(open_show):
     assert records["confidence"][3] == CHANNEL["sources"][3]["confidence"]
     assert records["explanation"][1].startswith("shares podcast:guid")
     assert records["latest metrics"][4] == "subscribers 952,000, videos 7, views 577,010"
+    # The whole explanation, readable (its "~" is not taken for a strike-through).
+    spotify = next(m.value for m in at.markdown if m.value.startswith("- **spotify**"))
+    assert spotify.endswith(CHANNEL["sources"][3]["explanation"].replace("~", "\\~"))
 
 
 def test_field_sources_say_which_record_each_field_came_from(open_show):
@@ -226,14 +237,21 @@ def test_metrics_are_line_charts_with_titled_axes(open_show):
     stub = catalog_stub()
     at = open_show(stub, section="Metrics")
     assert stub.called("GET", "/api/channels/1/metrics")
-    charts = _charts(at)
-    # Episode totals (comments, likes, views) then the show's own (episode_count,
-    # subscribers, total_episodes, track_count, videos, views).
-    assert len(charts) == 3 + 6
-    titles = {(c["encoding"]["x"]["title"], c["encoding"]["y"]["title"]) for c in charts}
-    assert ("Day (UTC)", "views (count, sum over episodes)") in titles
-    assert ("Observed at (UTC)", "subscribers (count)") in titles
-    assert all(c["encoding"]["color"]["field"] == "source" for c in charts)
+    # The episodes' totals, then the show's own records: one chart each, a panel per metric.
+    totals, own = _charts(at)
+    for chart, x_title in ((totals, "Day (UTC)"), (own, "Observed at (UTC)")):
+        encoding = chart["spec"]["encoding"]
+        assert (encoding["x"]["title"], encoding["y"]["title"]) == (x_title, "count")
+        assert encoding["color"]["field"] == "source"
+        assert chart["facet"]["field"] == "metric"
+    panels = {
+        name: sorted({row["metric"] for row in _chart_rows(at, i)})
+        for i, name in enumerate(("totals", "own"))
+    }
+    assert panels == {
+        "totals": ["comments", "likes", "views"],
+        "own": ["episode_count", "subscribers", "total_episodes", "track_count", "videos", "views"],
+    }
     assert "One snapshot per series so far" in at.caption[-1].value
 
 

@@ -17,6 +17,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -87,7 +88,7 @@ def _open_show(options: dict[int, str], key: str) -> None:
     picked = left.selectbox(
         "Open a show", list(options), format_func=lambda i: f"{options[i]} (#{i})", key=key
     )
-    if right.button("Open", key=f"{key}:open", icon=":material/open_in_new:", type="primary"):
+    if right.button("Open show", key=f"{key}:open", icon=":material/open_in_new:", type="primary"):
         st.query_params["channel"] = str(picked)
         st.rerun()
 
@@ -397,6 +398,14 @@ def _source_records(detail: dict) -> None:
             "explanation": st.column_config.TextColumn(width="large"),
         },
     )
+    with st.expander("Why each record is linked (full explanations)"):
+        for r in records:
+            confidence = "" if r["confidence"] is None else f", {r['confidence']:.3f}"
+            # Escaped: explanations hold "~" (read as strike-through) and could hold "$".
+            why = r["explanation"].replace("~", r"\~").replace("$", r"\$")
+            st.markdown(
+                f"- **{r['source']}** `{r['external_id']}` ({r['method']}{confidence}): {why}"
+            )
 
 
 def _shown(value: Any) -> str:
@@ -434,6 +443,28 @@ def _field_sources(detail: dict) -> None:
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 
+def _chart_grid(frame: pd.DataFrame, x: str, x_title: str) -> None:
+    """A line chart per metric (a line per platform), three to a row, each with its own
+    count scale: one faceted chart, which draws far faster than one chart per metric."""
+    base = (
+        alt.Chart(frame)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X(f"{x}:T", title=x_title),
+            y=alt.Y("value:Q", title="count"),
+            color=alt.Color("source:N", title="source"),
+            tooltip=["source", "metric", x, alt.Tooltip("value:Q", format=",.0f")],
+        )
+    )
+    chart = (
+        base.properties(width=230, height=160)
+        .facet(facet=alt.Facet("metric:N", title=None), columns=3)
+        .resolve_scale(y="independent", x="independent")
+        .configure_legend(orient="bottom")
+    )
+    st.altair_chart(chart, width="content")
+
+
 def _metrics(answer: dict) -> None:
     totals = answer.get("episodes", [])
     own = answer.get("series", [])
@@ -445,6 +476,7 @@ def _metrics(answer: dict) -> None:
         return
     if totals:
         st.subheader("Its episodes, added up per platform")
+        st.caption("Each day: the sum over the show's episodes of their latest count.")
         rows = [
             {"source": t["source"], "metric": t["metric"], "day": p["day"], "value": p["value"],
              "episodes": p["records"]}
@@ -452,18 +484,7 @@ def _metrics(answer: dict) -> None:
         ]  # fmt: skip
         frame = pd.DataFrame(rows)
         frame["day"] = pd.to_datetime(frame["day"])
-        for metric in sorted(frame["metric"].unique()):
-            part = frame[frame["metric"] == metric]
-            st.markdown(f"**{metric}**")
-            ui.line_chart(
-                part,
-                "day",
-                "value",
-                x_title="Day (UTC)",
-                y_title=f"{metric} (count, sum over episodes)",
-                color="source",
-                height=220,
-            )
+        _chart_grid(frame, "day", "Day (UTC)")
     if own:
         st.subheader("The show's own records")
         rows = [
@@ -473,18 +494,7 @@ def _metrics(answer: dict) -> None:
         ]  # fmt: skip
         frame = pd.DataFrame(rows)
         frame["observed"] = pd.to_datetime(frame["observed"], utc=True)
-        for metric in sorted(frame["metric"].unique()):
-            part = frame[frame["metric"] == metric]
-            st.markdown(f"**{metric}**")
-            ui.line_chart(
-                part,
-                "observed",
-                "value",
-                x_title="Observed at (UTC)",
-                y_title=f"{metric} (count)",
-                color="source",
-                height=220,
-            )
+        _chart_grid(frame, "observed", "Observed at (UTC)")
     if all(len(s["points"]) < 2 for s in [*totals, *own]):
         st.caption("One snapshot per series so far: each sync adds a point.")
 
