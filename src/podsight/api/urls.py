@@ -85,6 +85,12 @@ urlpatterns = [
         name="user-recommendations",
     ),
     path("recs/models", recs.ModelsView.as_view(), name="recs-models"),
+    path(
+        "recs/models/<str:version>/promote", recs.PromoteView.as_view(), name="recs-promote"
+    ),
+    path("recs/rollback", recs.RollbackView.as_view(), name="recs-rollback"),
+    path("recs/users", recs.ListenersView.as_view(), name="recs-users"),
+    path("recs/try", recs.TryView.as_view(), name="recs-try"),
     path("search", content.SearchView.as_view(), name="search"),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

@@ -7,6 +7,12 @@ own, a token with the ``staff`` scope reads anyone's, the rule of ``/history``.
 listeners of one also played. ``GET /api/recs/models`` lists every version with its
 parameters, data version, offline (validation) and online (play-through) metrics.
 
+For the dashboard: ``GET /api/recs/users`` lists the listeners (staff) with their play
+counts; ``POST /api/recs/try`` answers what a new listener who finished a few chosen
+episodes would get (any signed-in caller: it reads nobody's data);
+``POST /api/recs/models/{version}/promote`` and ``POST /api/recs/rollback`` (staff) run the
+``recs.promote`` and ``recs.rollback`` steps.
+
 Before any model is trained the first two answer 409 ``no_model`` saying to run
 ``podsight recs train`` (the server works; its state is what is missing).
 """
@@ -22,16 +28,21 @@ from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from podsight.accounts.auth import ApiTokenAuthentication, require_own_or_staff
-from podsight.api.pagination import INT64
-from podsight.api.params import choice_param, int_param, text_param
+from podsight.accounts.auth import ApiTokenAuthentication, HasScope, require_own_or_staff
+from podsight.accounts.models import SCOPE_STAFF
+from podsight.api.pagination import INT64, InvalidCursor, sign_cursor, unsign_cursor
+from podsight.api.params import NO_NUL, choice_param, int_param, text_param
 from podsight.api.schema import error_response
 from podsight.pipeline.steps import STEPS
 
 __all__ = [
     "AlsoPlayedView",
+    "ListenersView",
     "ModelsView",
+    "PromoteView",
     "RecommendationsView",
+    "RollbackView",
+    "TryView",
 ]
 
 LANGUAGE = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$"
@@ -187,3 +198,230 @@ class ModelsView(APIView):
                 "results": [m.as_dict() for m in listed.models],
             }
         )
+
+
+# --------------------------------------------------------------------------- the dashboard's
+
+MAX_LISTENER_PAGE = 200
+DEFAULT_LISTENER_PAGE = 50
+MAX_QUERY = 150  # a user id's width
+
+
+class ListenerSerializer(serializers.Serializer):
+    user_id = serializers.CharField(help_text="The listener id events carry (a username).")
+    plays = serializers.IntegerField(help_text="`play` events over the whole lake.")
+    episodes = serializers.IntegerField(help_text="Distinct episodes they engaged with.")
+    last_active_at = serializers.DateTimeField(allow_null=True)
+
+
+class ListenerPageSerializer(serializers.Serializer):
+    results = ListenerSerializer(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
+
+
+def _listener_cursor(raw: str | None) -> tuple[int, str] | None:
+    if raw is None:
+        return None
+    payload = unsign_cursor(raw)
+    if (
+        not isinstance(payload, list)
+        or len(payload) != 2
+        or isinstance(payload[0], bool)
+        or not isinstance(payload[0], int)
+        or not 0 <= payload[0] <= INT64
+        or not isinstance(payload[1], str)
+        or not 0 < len(payload[1]) <= MAX_QUERY
+    ):
+        raise InvalidCursor("not a cursor of the listeners list")
+    return payload[0], payload[1]
+
+
+class ListenersView(APIView):
+    authentication_classes = [ApiTokenAuthentication]
+    permission_classes = [HasScope.for_scope(SCOPE_STAFF)]
+
+    @extend_schema(
+        operation_id="recs_users",
+        summary="Listeners with their play counts, most plays first (token with staff)",
+        description=(
+            "Every listener in the lake's `engagement_daily`, with their `play` events, "
+            "distinct episodes and last activity; `q` keeps ids containing it "
+            "(case-insensitive). The ids to read `/api/users/{id}/history` and "
+            "`/recommendations` with."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "q",
+                {"type": "string", "minLength": 1, "maxLength": MAX_QUERY, "pattern": NO_NUL},
+                description="A part of the listener id.",
+            ),
+            OpenApiParameter(
+                "page_size",
+                {"type": "integer", "minimum": 1, "maximum": MAX_LISTENER_PAGE},
+                description=f"1–{MAX_LISTENER_PAGE} (default {DEFAULT_LISTENER_PAGE}).",
+            ),
+            OpenApiParameter(
+                "cursor", str, description="`next_cursor` of the previous page (signed)."
+            ),
+        ],
+        responses={200: ListenerPageSerializer},
+    )
+    def get(self, request):
+        from podsight.recs.queries import listeners
+
+        params = request.query_params
+        q = text_param(params, "q")
+        if q is not None and len(q) > MAX_QUERY:
+            raise exceptions.ValidationError({"q": [f"at most {MAX_QUERY} characters"]})
+        size = int_param(params, "page_size", DEFAULT_LISTENER_PAGE, 1, MAX_LISTENER_PAGE)
+        after = _listener_cursor(text_param(params, "cursor"))
+        page = listeners(q=q, size=size, after=after)
+        next_cursor = sign_cursor(list(page.after)) if page.after else None
+        return Response({"results": page.results, "next_cursor": next_cursor})
+
+
+class TryBody(serializers.Serializer):
+    episodes = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=INT64),
+        min_length=0,
+        max_length=20,
+        help_text="Episode ids the made-up listener finished (0–20; none: a listener "
+        "with no history at all).",
+    )
+    n = serializers.IntegerField(
+        min_value=1, max_value=100, default=10, help_text="How many to recommend."
+    )
+
+
+class HistoryItemSerializer(serializers.Serializer):
+    episode = serializers.CharField()
+    title = serializers.CharField(allow_blank=True)
+    show = serializers.CharField(allow_null=True)
+    show_title = serializers.CharField(allow_blank=True)
+    language = serializers.CharField(allow_blank=True)
+
+
+class TrySerializer(serializers.Serializer):
+    model_version = serializers.CharField(help_text="The serving version that answered.")
+    history = HistoryItemSerializer(
+        many=True, help_text="The episodes taken as finished, as the model knows them."
+    )
+    not_in_model = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="Chosen episodes the model was not trained with (published since): left out.",
+    )
+    results = ItemSerializer(many=True)
+
+
+class TryView(APIView):
+    authentication_classes = [ApiTokenAuthentication]
+    permission_classes = [HasScope]  # any token: no scope required
+
+    @extend_schema(
+        operation_id="recs_try",
+        summary="Cold start, tried: what a new listener who finished these episodes gets",
+        description=(
+            "The serving version's own recommendation path for a listener it has never "
+            "seen whose history is the chosen episodes, each finished once: blended, "
+            "filtered, capped per show, each item with its `sources` and `reason`. Nothing "
+            "is cached or logged as an impression. Any token (it reads nobody's data). "
+            "Ids merged into another count as the survivor; an id of no episode is a 404."
+        ),
+        request=TryBody,
+        responses={
+            200: TrySerializer,
+            404: error_response("No episode with one of these ids"),
+            409: NO_MODEL,
+        },
+    )
+    def post(self, request):
+        from podsight.recs.serving import try_history
+
+        body = TryBody(data=request.data)
+        body.is_valid(raise_exception=True)
+        answer = try_history(body.validated_data["episodes"], body.validated_data["n"])
+        return Response(answer)
+
+
+class LifecycleSerializer(serializers.Serializer):
+    action = serializers.CharField(help_text="`promote` or `rollback`.")
+    version = serializers.CharField(help_text="The version serving now.")
+    status = serializers.CharField()
+    previous = serializers.CharField(
+        allow_null=True, help_text="The version that served before (rolled back: the one "
+        "taken off)."
+    )  # fmt: skip
+    note = serializers.CharField(allow_blank=True)
+    cached = serializers.IntegerField(help_text="Listeners whose lists were recomputed.")
+
+
+class PromoteBody(serializers.Serializer):
+    force = serializers.BooleanField(
+        default=False, help_text="Promote even when the promotion gate refuses."
+    )
+
+
+def _lifecycle(report) -> dict:
+    return {
+        "action": report.action,
+        "version": report.version,
+        "status": report.status,
+        "previous": report.previous,
+        "note": report.note,
+        "cached": report.cached,
+    }
+
+
+VERSION = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
+
+class PromoteView(APIView):
+    authentication_classes = [ApiTokenAuthentication]
+    permission_classes = [HasScope.for_scope(SCOPE_STAFF)]
+
+    @extend_schema(
+        operation_id="recs_promote",
+        summary="Make a trained model version the serving one (token with staff)",
+        description=(
+            "Step `recs.promote`: through the promotion gate (validation NDCG@10 not lower "
+            "than the serving version's by more than PODSIGHT_RECS_PROMOTE_TOLERANCE) "
+            "unless `force`; ends any A/B test, then recomputes every known listener's "
+            "list with it (seconds on a large audience)."
+        ),
+        request=PromoteBody,
+        responses={
+            200: LifecycleSerializer,
+            404: error_response("No such version"),
+            409: error_response("`gate_refused`: below the serving version's NDCG@10"),
+            503: error_response("`unavailable`: another promotion is running"),
+        },
+    )
+    def post(self, request, version: str):
+        if not re.fullmatch(VERSION, version):
+            raise exceptions.NotFound(f"No model version {version[:80]!r}.")
+        body = PromoteBody(data=request.data or {})
+        body.is_valid(raise_exception=True)
+        report = STEPS["recs.promote"](version, force=body.validated_data["force"])
+        return Response(_lifecycle(report))
+
+
+class RollbackView(APIView):
+    authentication_classes = [ApiTokenAuthentication]
+    permission_classes = [HasScope.for_scope(SCOPE_STAFF)]
+
+    @extend_schema(
+        operation_id="recs_rollback",
+        summary="Bring back the version that served before (token with staff)",
+        description=(
+            "Step `recs.rollback`: the version promoted before the serving one serves "
+            "again (its lists recomputed); the rolled-back one becomes a candidate."
+        ),
+        request=None,
+        responses={
+            200: LifecycleSerializer,
+            409: error_response("`no_previous`: no version served before; or `no_model`"),
+            503: error_response("`unavailable`: another promotion is running"),
+        },
+    )
+    def post(self, request):
+        return Response(_lifecycle(STEPS["recs.rollback"]()))

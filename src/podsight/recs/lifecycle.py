@@ -412,6 +412,9 @@ def promote(version: str, *, force: bool = False, progress: Progress = SILENT) -
 class GateRefused(PodsightError):
     """A promotion the gate refused (``--force`` overrides)."""
 
+    http_status = 409
+    code = "gate_refused"
+
 
 def rollback(*, progress: Progress = SILENT) -> LifecycleReport:
     """Bring back the version that served before the serving one."""
@@ -459,6 +462,9 @@ def rollback(*, progress: Progress = SILENT) -> LifecycleReport:
 
 class NoPrevious(PodsightError):
     """Nothing to roll back to."""
+
+    http_status = 409
+    code = "no_previous"
 
 
 def start_ab(version: str, share: float, *, progress: Progress = SILENT) -> LifecycleReport:

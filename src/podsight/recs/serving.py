@@ -70,6 +70,7 @@ __all__ = [
     "precompute",
     "recommendations_for",
     "refresh_users",
+    "try_history",
     "version_for",
     "warm",
 ]
@@ -617,6 +618,90 @@ def also_played(episode_id: int, n: int = 10) -> tuple[str, list[dict]]:
         )
     recs = loaded.hybrid.also_played(item, n)
     return current.serving, [_item(loaded, r) for r in recs]
+
+
+# The most episodes a made-up history for "try it" may hold.
+MAX_TRY = 20
+
+
+def try_history(episode_ids: Sequence[int], n: int = 10) -> dict[str, Any]:
+    """What a new listener who has finished ``episode_ids`` would be recommended now, by
+    the serving version's own path (:meth:`Hybrid.recommend` on a :class:`History` made of
+    them, as :func:`recommendations_for` computes a listener unknown to the model): the
+    blend, its filters and each item's sources and reason. Nothing is cached or logged as
+    an impression: no listener saw it.
+
+    Ids merged into another episode count as their survivor; ids of no episode are
+    :class:`~podsight.errors.NotFoundError`; episodes the serving model was not trained
+    with (published since) are left out and named in ``not_in_model``."""
+    import numpy as np
+
+    from podsight.catalog.models import Episode
+    from podsight.catalog.services import surviving_ids
+    from podsight.recs.core import History
+
+    if not 1 <= n <= MAX_N:
+        raise InputError(f"n must be from 1 to {MAX_N}, not {n}")
+    if len(episode_ids) > MAX_TRY:
+        raise InputError(f"at most {MAX_TRY} episodes, not {len(episode_ids)}")
+    current = active()
+    if not current.serving:
+        raise NoModel()
+    wanted = list(dict.fromkeys(int(e) for e in episode_ids))
+    survivors = surviving_ids(Episode, wanted)
+    missing = [e for e in wanted if e not in survivors]
+    if missing:
+        from podsight.errors import NotFoundError
+
+        raise NotFoundError(f"no episode with id {', '.join(map(str, missing))}")
+    loaded = _load(current.serving, current)
+    facts = loaded.hybrid.facts
+    items: list[int] = []
+    not_in_model: list[int] = []
+    for episode in wanted:
+        index = loaded.items.get(str(survivors[episode]))
+        if index is None:
+            not_in_model.append(episode)
+        elif index not in items:
+            items.append(index)
+    played = np.array(sorted(items), dtype=np.int32)
+    languages: dict[str, int] = {}
+    if facts.item_language is not None:
+        for index in items:
+            language = facts.item_language[index]
+            if language:
+                languages[language] = languages.get(language, 0) + 1
+    # A finished play of each (weight 1: a whole episode's completion), as the lake would
+    # hold it for a listener who just played them through.
+    history = History(
+        user="",
+        items=played,
+        weights=np.ones(len(played), dtype=np.float32),
+        seen=played,
+        finished=played,
+        languages=tuple(sorted(languages, key=lambda lang: (-languages[lang], lang))),
+    )
+    recs = loaded.hybrid.recommend(history, n)
+
+    def described(index: int) -> dict[str, Any]:
+        show = None
+        if facts.item_show is not None and facts.item_show[index] >= 0:
+            show = facts.shows[int(facts.item_show[index])]
+        return {
+            "episode": facts.items[index],
+            "title": loaded.titles[index] if loaded.titles is not None else "",
+            "show": show,
+            "show_title": loaded.show_titles.get(show, "") if show is not None else "",
+            "language": (facts.item_language[index] if facts.item_language is not None else "")
+            or "",
+        }
+
+    return {
+        "model_version": current.serving,
+        "history": [described(i) for i in items],
+        "not_in_model": not_in_model,
+        "results": [_item(loaded, r) for r in recs],
+    }
 
 
 def forget_loaded() -> None:
