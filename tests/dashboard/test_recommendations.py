@@ -228,6 +228,15 @@ def test_model_versions_are_charted_offline_against_baselines_and_online(run_pag
     }
     assert [r["play-through (%)"] for r in _chart_rows(at, 1)] == [4.0]  # rate 0.04
 
+    # A version too new for its 24 h window: said so, no empty chart.
+    fresh = {**A.MODELS, "results": [{**A.MODELS["results"][1], "online": {
+        "impressions": 3, "shown": 0, "played": 0, "rate": None}}]}  # fmt: skip
+    stub.on("GET", "/api/recs/models", fresh)
+    at.run()
+    assert len(_charts(at)) == 1
+    assert any("No play-through yet" in i.value for i in at.info)
+
+    stub.on("GET", "/api/recs/models", A.MODELS)
     at.selectbox(key="recs:metric").set_value("r@10").run()
     assert _charts(at)[0]["encoding"]["y"]["title"] == "recall@10 on the validation split (0–1)"
 

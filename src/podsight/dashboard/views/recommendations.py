@@ -383,14 +383,21 @@ def _models_section(client: ApiClient, answer: Any) -> None:
                 "Share of (listener, episode) pairs shown in the last 7 days that were "
                 "played within 24 h."
             )
-            ui.bar_chart(
-                _online_frame(models),
-                "version",
-                "play-through (%)",
-                x_title="model version",
-                y_title="played within 24 h of being shown (%)",
-                color="status",
-            )
+            frame = _online_frame(models)
+            if frame.empty:
+                st.info(
+                    "No play-through yet: a version's rate appears once lists it served "
+                    "are 24 h old (impressions of the last 7 days)."
+                )
+            else:
+                ui.bar_chart(
+                    frame,
+                    "version",
+                    "play-through (%)",
+                    x_title="model version",
+                    y_title="played within 24 h of being shown (%)",
+                    color="status",
+                )
     if client.staff:
         _actions(client, models, answer.get("promote_tolerance"))
 
