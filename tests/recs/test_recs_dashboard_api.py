@@ -109,8 +109,9 @@ def test_listeners_are_staff_only_most_plays_first_searchable_and_paged(home):
     assert rest.json()["next_cursor"] is None
     # LIKE's wildcards are plain text here.
     assert staff.get("/api/recs/users?q=%25").json()["results"] == []
-    for query in ("q=", "page_size=0", "page_size=201", "cursor=forged"):
+    for query in ("q=", "page_size=0", "page_size=201", "cursor=forged", "cursor="):
         assert staff.get(f"/api/recs/users?{query}").status_code == 400, query
+    assert staff.get("/api/recs/users?cursor=").json()["error"]["code"] == "invalid_cursor"
     refused = _listener("ann").get("/api/recs/users")
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "missing_scope"
     assert APIClient().get("/api/recs/users").status_code == 401

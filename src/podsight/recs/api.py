@@ -274,7 +274,7 @@ class ListenersView(APIView):
         if q is not None and len(q) > MAX_QUERY:
             raise exceptions.ValidationError({"q": [f"at most {MAX_QUERY} characters"]})
         size = int_param(params, "page_size", DEFAULT_LISTENER_PAGE, 1, MAX_LISTENER_PAGE)
-        after = _listener_cursor(text_param(params, "cursor"))
+        after = _listener_cursor(params.get("cursor"))  # an empty one too: invalid_cursor
         page = listeners(q=q, size=size, after=after)
         next_cursor = sign_cursor(list(page.after)) if page.after else None
         return Response({"results": page.results, "next_cursor": next_cursor})
