@@ -18,9 +18,11 @@ classes)::
     │       ├── SourcesFileError (…sync), UnknownSource (…connector), LabelError (matching.report)
     │       ├── AccountError (accounts.services), TimespanError (conf)
     │       ├── InvalidSimulation (demo.simulate), AudioError, AudioTooLong (content.asr)
-    │       └── InvalidSearch, InvalidCursor (directory.service), BodyTooLarge (api.body)
+    │       ├── InvalidSearch, InvalidCursor (directory.service), BodyTooLarge (api.body)
+    │       └── InvalidJob (jobs.allowed)
     ├── NotFoundError              exit 1 · HTTP 404   a named thing does not exist
-    │   └── NoSuchToken (accounts.services), FeedNotFound (directory.service; exit 2)
+    │   └── NoSuchToken (accounts.services), FeedNotFound (directory.service; exit 2),
+    │       NoSuchJob (jobs.services)
     ├── SourceError                exit 1 · HTTP 502   a feed or a source's API failed
     │   ├── FetchError and its kinds (sources.rss.fetch)
     │   └── ApiError and its kinds (sources.http)
@@ -30,8 +32,9 @@ classes)::
 
 Errors that fit no branch stay directly under the root: ``LinkError`` (matching.review;
 its ``code`` picks the API status), ``SimulationError`` (demo.simulate), ``CannotServe``
-(serving), ``LoginThrottled`` (accounts.throttle; HTTP 429), ``Refused`` (gpodder.api:
-carries its HTTP status; the gPodder views answer it in the API's error shape) and
+(serving), ``LoginThrottled`` (accounts.throttle; HTTP 429), ``JobRunning``
+(jobs.services; HTTP 409), ``Refused`` (gpodder.api: carries its HTTP status; the
+gPodder views answer it in the API's error shape) and
 ``InvalidDevice`` (gpodder.services; the views answer 400 ``invalid_device``) and
 ``ApiCallError`` with ``ApiUnreachable`` (dashboard.client: an answer of podsight's own
 API, shown on the page as the API worded it).

@@ -64,6 +64,8 @@ LOGIN_LOCKOUT_S = _span("PODSIGHT_LOGIN_LOCKOUT", "15m")
 LOGIN_CONCURRENCY = _count("PODSIGHT_LOGIN_CONCURRENCY", 2)  # password checks at once, per process
 # How long a sign-in token (POST /api/auth/token, the dashboard's) works.
 SESSION_TOKEN_TTL_S = _span("PODSIGHT_SESSION_TTL", "12h")
+# Worker threads per server process that run jobs (POST /api/jobs; podsight/jobs/services.py).
+JOB_WORKERS = _count("PODSIGHT_JOB_WORKERS", 2)
 
 # The failed-login counters must be shared by every server process (gunicorn workers): in
 # Redis when PODSIGHT_CACHE_URL names one, else in a table of the database (created by the
@@ -103,6 +105,7 @@ INSTALLED_APPS = [
     "podsight.gpodder",
     "podsight.content",
     "podsight.recs",
+    "podsight.jobs",
 ]
 
 MIDDLEWARE = [

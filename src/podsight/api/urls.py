@@ -8,6 +8,7 @@ from podsight.catalog import api as catalog
 from podsight.content import api as content
 from podsight.directory import api as directory
 from podsight.events import api as events
+from podsight.jobs import api as jobs
 from podsight.matching import api as matching
 from podsight.recs import api as recs
 
@@ -92,6 +93,8 @@ urlpatterns = [
     path("recs/users", recs.ListenersView.as_view(), name="recs-users"),
     path("recs/try", recs.TryView.as_view(), name="recs-try"),
     path("search", content.SearchView.as_view(), name="search"),
+    path("jobs", jobs.JobListView.as_view(), name="job-list"),
+    path("jobs/<int:pk>", jobs.JobDetailView.as_view(), name="job-detail"),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

@@ -22,13 +22,15 @@ DEFAULT_API_URL = "http://127.0.0.1:8000"
 
 
 class ApiCallError(PodsightError):
-    """The API answered with an error; ``message`` is its own, for people."""
+    """The API answered with an error; ``message`` is its own, for people; ``details`` its
+    error's details when it sent any (fields → messages, or e.g. ``{"job": id}``)."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.details = details
 
 
 class ApiUnreachable(ApiCallError):
@@ -149,7 +151,10 @@ class ApiClient:
         error = (body or {}).get("error") if isinstance(body, dict) else None
         if isinstance(error, dict):
             raise ApiCallError(
-                response.status_code, str(error.get("code", "error")), str(error.get("message"))
+                response.status_code,
+                str(error.get("code", "error")),
+                str(error.get("message")),
+                error.get("details"),
             )
         raise ApiCallError(
             response.status_code,

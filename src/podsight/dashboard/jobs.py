@@ -3,9 +3,14 @@ run by the API server as a job (``POST /api/jobs``), never in the page's own pro
 
 :func:`job_button` starts one and then follows it (``GET /api/jobs/{id}``) in a fragment
 that refreshes itself every second, so the rest of the page stays usable while it runs.
-Job shape (docs/dashboard.md): ``id``, ``step``, ``params``, ``status`` (``queued``,
-``running``, ``succeeded``, ``failed``, ``interrupted``), ``progress`` (``label``,
-``done``, ``total``), ``summary``, ``error``, timestamps.
+Job shape (``podsight/jobs/api.py``, docs/dashboard.md "Long actions"): ``id``,
+``step``, ``params``, ``status`` (``queued``, ``running``, ``succeeded``, ``failed``,
+``interrupted``), ``progress`` (``label``, ``item``, ``done``, ``total``: null while
+unknown), ``notes`` (``level``, ``message``), ``summary`` (one line, once finished),
+``report`` (the step's report as JSON), ``error``, ``created_by``, ``created_at``,
+``started_at``, ``finished_at``. One job of a step at a time: starting a step whose job
+is queued or running is a 409 ``job_running`` naming that job (``details.job``), which
+the button then follows instead.
 """
 
 from __future__ import annotations
@@ -34,7 +39,8 @@ def show_job(job: dict[str, Any]) -> None:
     done, total = progress.get("done") or 0, progress.get("total")
     if status in ("queued", "running"):
         if total:
-            st.progress(min(done / total, 1.0), text=f"{label}: {done:,} of {total:,}")
+            item = f" · {progress['item']}" if progress.get("item") else ""
+            st.progress(min(done / total, 1.0), text=f"{label}: {done:,} of {total:,}{item}")
         else:
             st.progress(0.0, text=f"{label}: {status}…")
     elif status == "succeeded":
@@ -79,7 +85,13 @@ def job_button(
         try:
             job = client.post("/api/jobs", json={"step": step, "params": params or {}})
         except ApiCallError as exc:
-            show_error(exc)
+            running = exc.details.get("job") if isinstance(exc.details, dict) else None
+            if exc.code == "job_running" and isinstance(running, int):
+                # Someone (perhaps this page) started it already: follow that run.
+                st.info(f"A {step} job is already running; showing its progress.")
+                st.session_state[_state_key(key)] = running
+            else:
+                show_error(exc)
         else:
             st.session_state[_state_key(key)] = job["id"]
     if st.session_state.get(_state_key(key)) is None:
