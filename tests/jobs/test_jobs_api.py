@@ -24,7 +24,7 @@ from podsight.accounts.services import create_token
 from podsight.content.analyze import AnalysisReport
 from podsight.jobs.allowed import ALLOWED, request_schema
 from podsight.jobs.models import Job, JobStatus
-from podsight.jobs.services import RUNNER, recover_interrupted
+from podsight.jobs.services import recover_interrupted, runner_name
 from podsight.pipeline.registry import STEPS, Step
 from podsight.progress import SILENT, Progress
 
@@ -348,13 +348,13 @@ def _dead_runner() -> str:
     """The runner name of a process of this host that has exited."""
     done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)  # fmt: skip
-    host = RUNNER.rsplit(":", 2)[0]
+    host = runner_name().rsplit(":", 2)[0]
     return f"{host}:{int(done.stdout)}:1"
 
 
 @pytest.mark.django_db
 def test_jobs_of_a_dead_process_are_interrupted_at_start(staff):
-    host, pid, _ = RUNNER.rsplit(":", 2)
+    host, pid, _ = runner_name().rsplit(":", 2)
     now = timezone.now()
     dead_running = Job.objects.create(step="match", status="running", runner=_dead_runner(),
                                       started_at=now)  # fmt: skip
@@ -362,7 +362,7 @@ def test_jobs_of_a_dead_process_are_interrupted_at_start(staff):
     # This very pid, but another process: the server restarted (containers reuse pids).
     restarted = Job.objects.create(step="sources.sync", status="running",
                                    runner=f"{host}:{pid}:0")  # fmt: skip
-    alive = Job.objects.create(step="content.analyze", status="running", runner=RUNNER,
+    alive = Job.objects.create(step="content.analyze", status="running", runner=runner_name(),
                                heartbeat_at=now)  # fmt: skip
     # Another host: dead once its heartbeat is old; a queued one there cannot be judged.
     elsewhere_stale = Job.objects.create(

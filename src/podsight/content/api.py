@@ -225,7 +225,9 @@ class EpisodeTranscriptView(generics.GenericAPIView):
         params = request.query_params
         fmt = choice_param(params, "format", _FORMATS) or "json"
         size = int_param(params, "page_size", PAGE_SIZE, 1, MAX_PAGE_SIZE)
-        token = text_param(params, "cursor")
+        # Any cursor given, empty included, is checked as a cursor (400 invalid_cursor), as
+        # on every paged list.
+        token = params.get("cursor")
         asked = int_param(params, "version", 0, 1, 2**31 - 1) or None
         at = int_param(params, "at", 0, 0, MAX_AT) if "at" in params else None
         if at is not None and token is not None:

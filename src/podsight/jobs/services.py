@@ -51,7 +51,6 @@ from podsight.pipeline.registry import run_step
 __all__ = [
     "MAX_LIST_ITEMS",
     "RECOVER_EVERY_S",
-    "RUNNER",
     "STALE_AFTER_S",
     "InvalidJob",
     "JobRunning",
@@ -59,6 +58,7 @@ __all__ = [
     "get",
     "jobs",
     "recover_interrupted",
+    "runner_name",
     "start",
     "summarize",
 ]
@@ -109,7 +109,17 @@ def _process_start(pid: int) -> str | None:
 
 
 _HOST = socket.gethostname()
-RUNNER = f"{_HOST}:{os.getpid()}:{_process_start(os.getpid()) or ''}"
+_runner: tuple[int, str] | None = None
+
+
+def runner_name() -> str:
+    """This process's name in a job's ``runner``: ``host:pid:start``. Worked out per
+    process, not on import: gunicorn imports the app in its master and forks workers."""
+    global _runner
+    pid = os.getpid()
+    if _runner is None or _runner[0] != pid:
+        _runner = (pid, f"{_HOST}:{pid}:{_process_start(pid) or ''}")
+    return _runner[1]
 
 
 def _runner_alive(runner: str) -> bool | None:
@@ -123,7 +133,7 @@ def _runner_alive(runner: str) -> bool | None:
         return None
     pid = int(pid_text)
     if pid == os.getpid():
-        return runner == RUNNER  # the same pid in a new process is another process
+        return runner == runner_name()  # the same pid in a new process is another one
     now_started = _process_start(pid)
     if now_started is not None or started:
         return now_started == started
@@ -242,7 +252,7 @@ def start(body: Any, *, user: Any = None, token: Any = None) -> Job:
     With ``dry_run`` nothing is recorded: the unsaved job shows what would run.
     :class:`InvalidJob` (400) for a bad request, :class:`JobRunning` (409)."""
     step, params, dry_run = validate(body)
-    job = Job(step=step, params=params, created_by=_who(user, token), runner=RUNNER)
+    job = Job(step=step, params=params, created_by=_who(user, token), runner=runner_name())
     if dry_run:
         return job
     _recover_if_due()
@@ -343,7 +353,7 @@ def _save_claim(job_id: int, now: datetime) -> int:
     for attempt in range(8):
         try:
             return Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
-                status=JobStatus.RUNNING, started_at=now, heartbeat_at=now, runner=RUNNER
+                status=JobStatus.RUNNING, started_at=now, heartbeat_at=now, runner=runner_name()
             )
         except DatabaseError as exc:
             if not is_database_busy(exc) or attempt == 7:
