@@ -210,3 +210,16 @@ def test_a_listener_without_listening_is_told_so_not_sent_to_the_cli(run_page):
     assert len(infos) == 2 and all(i.startswith("No listening of yours") for i in infos)
     assert not any("podsight events consume" in i for i in infos)
     assert any(c.value == "No listening of yours yet." for c in at.caption)
+
+
+def test_staff_narrow_engagement_and_completion_to_one_listener(run_page):
+    stub = _staff_stub()
+    at = run_page("listening", stub)
+    at.text_input(key="listening-user").input("sim42-00007").run()
+    wanted = ({"days": 30, "user": "sim42-00007"}, None)
+    assert stub.called("GET", "/api/stats/engagement")[-1] == wanted
+    assert stub.called("GET", "/api/stats/completion")[-1] == wanted
+    assert stub.called("GET", "/api/stats/live")[-1] == ({"window": "1h", "top": 10}, None)
+    assert any("are sim42-00007's alone" in c.value for c in at.caption)
+    at.text_input(key="listening-user").input("  ").run()
+    assert stub.called("GET", "/api/stats/engagement")[-1] == ({"days": 30}, None)

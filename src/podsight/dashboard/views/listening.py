@@ -158,8 +158,9 @@ def render(client: ApiClient) -> None:
             f"Your own listening ({client.username}). Live windows over every listener "
             "are for staff."
         )
-    left, right = st.columns(2)
+    left, right, third = st.columns(3)
     choice = "1 h"
+    listener = None
     if client.staff:
         with left:
             choice = (
@@ -173,10 +174,17 @@ def render(client: ApiClient) -> None:
             st.segmented_control("Span", list(DAYS), default="30 days", key="listening-days")
             or "30 days"
         )
+        with third:
+            listener = st.text_input(
+                "Listener", placeholder="everyone", key="listening-user",
+                help="A listener's user id (e.g. a username) for their engagement and "
+                "completion alone; the live window is always everyone's.",
+            ).strip() or None  # fmt: skip
     days = DAYS[span]
+    narrowed = {"days": days, "user": listener}  # the client leaves out user=None
     calls = {
-        "engagement": ("/api/stats/engagement", {"days": days}),
-        "completion": ("/api/stats/completion", {"days": days}),
+        "engagement": ("/api/stats/engagement", narrowed),
+        "completion": ("/api/stats/completion", narrowed),
     }
     if client.staff:
         calls["live"] = ("/api/stats/live", {"window": WINDOWS[choice], "top": TOP})
@@ -186,6 +194,8 @@ def render(client: ApiClient) -> None:
     answers = get_all(client, calls)  # at once: the page waits for the slowest only
     if "live" in answers:
         _live(answers["live"], choice)
+    if listener:
+        st.caption(f"Engagement and completion below are {listener}'s alone.")
     _engagement(answers["engagement"])
     _completion(answers["completion"])
     if "history" in answers:
