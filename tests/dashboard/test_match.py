@@ -313,3 +313,19 @@ def test_actor_labels_name_people_not_token_names():
     assert actor_label("token:reviewer") == "API token reviewer"
     assert actor_label("matcher") == "matcher"
     assert actor_label("cli") == "cli"
+
+
+def test_a_history_the_api_refuses_shows_its_message_beside_the_link(run_page):
+    refusal = ApiCallError(403, "missing_scope", "This API token lacks the scope links:review.")
+    stub = _stub().on("GET", r"/api/links/episode/\d+/history", refusal)
+    at = run_page("match", stub)
+    assert "lacks the scope links:review" in at.warning[0].value
+    assert at.subheader[0].value == f"Episode record {FIRST_ID}"  # the link itself is shown
+
+
+def test_a_link_gone_since_the_queue_was_read_shows_the_apis_message(run_page):
+    gone = ApiCallError(404, "not_found", f"no episode record with id {FIRST_ID}")
+    stub = _stub().on("GET", f"/api/links/episode/{FIRST_ID}", gone)
+    at = run_page("match", stub)
+    assert f"no episode record with id {FIRST_ID}" in at.error[0].value
+    assert not at.subheader

@@ -18,6 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from podsight.dashboard.client import ApiCallError, ApiClient
+from podsight.dashboard.fetch import get_all
 from podsight.dashboard.jobs import job_button
 from podsight.dashboard.ui import bar_chart, call, show_error
 
@@ -245,10 +246,9 @@ def _actions(client: ApiClient, detail: dict[str, Any]) -> None:
                   on_click=_force, args=(client, detail))  # fmt: skip
 
 
-def _history(client: ApiClient, detail: dict[str, Any]) -> None:
-    entity, record_id = detail["entity"], detail["record"]["record_id"]
-    history = call(client.get, f"/api/links/{entity}/{record_id}/history")
-    if history is None:
+def _history(history: dict[str, Any] | ApiCallError) -> None:
+    if isinstance(history, ApiCallError):
+        show_error(history)
         return
     decisions = history.get("overrides") or []
     if decisions:
@@ -297,8 +297,12 @@ def _history(client: ApiClient, detail: dict[str, Any]) -> None:
 
 
 def _detail(client: ApiClient, item: dict[str, Any]) -> None:
-    detail = call(client.get, f"/api/links/{item['entity']}/{item['record']['id']}")
-    if detail is None:
+    path = f"/api/links/{item['entity']}/{item['record']['id']}"
+    # Both at once: the page waits for the slower one, not for the two in turn.
+    answers = get_all(client, {"detail": (path, {}), "history": (f"{path}/history", {})})
+    detail = answers["detail"]
+    if isinstance(detail, ApiCallError):
+        show_error(detail)
         return
     confidence = detail.get("confidence")
     st.subheader(f"{detail['entity'].capitalize()} record {detail['record']['record_id']}")
@@ -313,7 +317,7 @@ def _detail(client: ApiClient, item: dict[str, Any]) -> None:
     _side_by_side(detail)
     _actions(client, detail)
     st.markdown("#### History")
-    _history(client, detail)
+    _history(answers["history"])
 
 
 def render(client: ApiClient) -> None:
