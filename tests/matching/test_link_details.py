@@ -149,3 +149,11 @@ def test_channel_history_of_a_key_linked_record_is_its_own_row_only():
     detail = APIClient().get(f"/api/links/channel/{record.pk}").json()
     assert detail["method"] == "key" and detail["reasons"] == []
     assert [p["source"] for p in detail["partners"]] == ["youtube"]
+
+
+def test_records_in_no_canonical_row_have_no_partners():
+    spotify, youtube = _pair_of_shows()
+    SourceChannel.objects.filter(pk__in=[spotify.pk, youtube.pk]).update(channel=None)
+    body = APIClient().get(f"/api/links/channel/{youtube.pk}").json()
+    assert body["canonical_id"] is None and body["partners"] == []
+    assert body["fields"] == list(body["record"]["fields"])

@@ -107,6 +107,8 @@ def link_item(
     bulk (:func:`_partner_briefs`), else read here."""
     field = "channel_id" if entity == Entity.CHANNEL else "episode_id"
     canonical = getattr(record, field)
+    if partners is None and canonical is None:
+        partners = []  # in no canonical row: "partners" would be every other such record
     if partners is None:
         model = SourceChannel if entity == Entity.CHANNEL else SourceEpisode
         rows = model.objects.filter(**{field: canonical}).exclude(pk=record.pk)

@@ -156,6 +156,9 @@ def link_detail(entity: str, record_id: int) -> dict[str, Any]:
         partners = SourceEpisode.objects.filter(episode_id=record.episode_id).select_related(
             "source_channel"
         )
+    canonical = record.channel_id if entity == Entity.CHANNEL else record.episode_id
+    if canonical is None:  # in no canonical row (its row was deleted): no partners
+        partners = partners.none()
     partners = partners.exclude(pk=record.pk).order_by("id")[:PARTNER_LIMIT]
     head = _record(entity, record)
     rest = [_record(entity, p) for p in partners]
