@@ -183,14 +183,16 @@ def home(tmp_path: Path) -> Path:
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str | None]]:
     """A home with a small demo world loaded (feeds, the four APIs, matching), made once
     through the real command; tests copy it rather than change it. On PostgreSQL, also
-    the database it was loaded into (copied as a template)."""
+    the database it was loaded into (copied as a template). Without the episodes' content
+    (``--no-content``): no test of a seeded home reads transcripts or passages, and their
+    analysis was most of the load's time (the `demo load` case runs it in full)."""
     global _database_url
     home = tmp_path_factory.mktemp("demo") / "home"
     name = _pg_database() if _SERVER_URL.startswith("postgres") else None
     saved, _database_url = _database_url, _pg_url(name) if name else None
     try:
-        ran = run(["demo", "load", "--shows", "3", "--listeners", "0", "--no-progress"],
-                  user_env(home), timeout=300)  # fmt: skip
+        ran = run(["demo", "load", "--shows", "3", "--listeners", "0", "--no-content",
+                   "--no-progress"], user_env(home), timeout=300)  # fmt: skip
     finally:
         _database_url = saved
     assert ran.code == 0, str(ran)
