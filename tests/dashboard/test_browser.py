@@ -36,6 +36,8 @@ import httpx
 import pytest
 
 from podsight.dashboard.views import PAGES, Page
+from podsight.dashboard.views import page as page_of
+from podsight.sources.podcastindex.dump.sample import write_sample_dump
 from support import free_port, user_env, wait_until_serving
 
 pytestmark = pytest.mark.network
@@ -184,6 +186,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     started = time.monotonic()
     _podsight(["demo", "load", *DEMO, "--no-progress"], env)
     demo_seconds = time.monotonic() - started
+    # A Podcast Index dump imported, for the Directory page to search.
+    dump = write_sample_dump(root / "podcastindex_feeds.db", 300, seed=3)
+    _podsight(["import", "podcastindex", str(dump), "--no-progress"], env)
     for (name, password), staff in ((STAFF, True), (LISTENER, False)):
         args = ["users", "create", name] + (["--staff"] if staff else [])
         _podsight(args, {**env, "PODSIGHT_USER_PASSWORD": password}, timeout=60)
@@ -281,7 +286,11 @@ class Dashboard:
         def on_request(request) -> None:
             # The browser talks to the dashboard only (the API is called by Streamlit's
             # server); no CDN, nothing fetched from anywhere else.
+            # An episode's audio comes from where its feed says: that is the content, not
+            # an asset of the page.
             url = request.url
+            if request.resource_type == "media":
+                return
             if not url.startswith((self.base + "/", "data:", "blob:", "about:")):
                 self.elsewhere.append(url)
 
@@ -311,9 +320,10 @@ class Dashboard:
         self.settle(before, timeout)
         return time.monotonic() - started
 
-    def sign_in(self, username: str, password: str) -> None:
+    def sign_in(self, username: str, password: str, path: str = "/") -> None:
+        """Sign in through the form, opened at ``path`` (a page's address: it opens next)."""
         before = self.runs
-        self.page.goto(self.base + "/")
+        self.page.goto(self.base + path)
         self.settle(before, timeout=60)  # the first load fetches Streamlit's own scripts
         self.page.get_by_label("Username").fill(username)
         self.page.get_by_label("Password", exact=True).fill(password)
@@ -338,6 +348,10 @@ class Dashboard:
     @property
     def main(self):
         return self.page.locator('[data-testid="stMain"]')
+
+    def alerts(self, kind: str) -> list[str]:
+        """The texts of the page's ``kind`` alerts (Error, Warning, Info, Success)."""
+        return self.main.locator(f'[data-testid="stAlertContent{kind}"]').all_inner_texts()
 
     def main_text(self) -> str:
         return self.main.inner_text()
@@ -442,3 +456,104 @@ def test_listener_without_staff_rights(tab: Dashboard, live: Live):
         tab.open(page)
         tab.assert_shows(page, LISTENER_SEES.get(page.slug, Shows()), LISTENER[0])
         tab.screenshot(f"listener-{page.slug}")
+
+
+def test_staff_confirms_a_link_and_the_api_sees_it(tab: Dashboard, live: Live):
+    waiting = live.get("/api/links", status="needs_review")["results"]
+    assert waiting, "the demo left no link for review: pick another --seed for DEMO"
+    link = waiting[0]["id"]  # e.g. "channel:17", the one the page selects first
+    tab.sign_in(*STAFF)
+    tab.open(page_of("match"))
+    tab.assert_no_error("Match review")
+    assert link in tab.main_text(), tab.main_text()
+    tab.page.get_by_label("Reason").fill("checked in the browser test")
+    tab.act(lambda: tab.main.get_by_role("button", name="Confirm link").click())
+    tab.assert_no_error("Match review, confirmed")
+    assert any(f"Confirmed {link}" in said for said in tab.alerts("Success")), tab.main_text()
+    tab.screenshot("staff-match-confirmed")
+    # Through the API: no longer waiting, and confirmed by a person.
+    still = [x["id"] for x in live.get("/api/links", status="needs_review")["results"]]
+    assert link not in still, still
+    confirmed = [x["id"] for x in live.get("/api/links", status="confirmed")["results"]]
+    assert link in confirmed, confirmed
+
+
+# Words of an ad read: search ranks those passages below content ones.
+_AD_READ = re.compile(r"brought to you|sponsor|promo|code|percent|%", re.I)
+
+
+def _said_in_an_episode(live: Live) -> str:
+    """A sentence spoken in one of the demo's transcripts (read through the API)."""
+    for episode in live.get("/api/episodes", has_transcript="true", page_size=10)["results"]:
+        segments = live.get(f"/api/episodes/{episode['id']}/transcript")["results"]
+        sentences = [
+            s["text"] for s in segments
+            if len(s["text"].split()) >= 6 and not _AD_READ.search(s["text"])
+        ]  # fmt: skip
+        if sentences:
+            return sentences[len(sentences) // 2]
+    raise AssertionError("no transcript of the demo has a sentence of six words")
+
+
+def test_search_what_is_said_and_open_a_passage(tab: Dashboard, live: Live):
+    said = _said_in_an_episode(live)
+    tab.sign_in(*STAFF)
+    tab.open(page_of("content"))
+    tab.page.get_by_label("Search what is said").fill(said)
+    tab.act(lambda: tab.main.get_by_role("button", name="Search", exact=True).click())
+    tab.assert_no_error("Content, searched")
+    assert "q=" in tab.page.url, tab.page.url
+    moments = tab.main.locator("[class*='st-key-content-moment-'] button")
+    assert moments.count() >= 1, f"no passage found for {said!r}:\n{tab.main_text()}"
+    assert re.search(r"Open at \d+:\d\d", moments.first.inner_text()), moments.first.inner_text()
+    tab.screenshot("staff-content-results")
+    tab.act(lambda: moments.first.click())
+    tab.assert_no_error("Content, a passage opened")
+    assert re.search(r"[?&]episode=\d+", tab.page.url) and "t=" in tab.page.url, tab.page.url
+    moment = tab.main.locator(".st-key-content-moment")  # the highlighted segment
+    assert moment.count() == 1 and moment.inner_text().strip(), tab.main_text()
+    assert tab.main.locator("audio").count() == 1
+    headings = tab.headings()
+    for expected in ("Transcript", "Similar episodes"):
+        assert expected in headings, headings
+    tab.screenshot("staff-content-passage")
+
+
+def test_listener_is_refused_another_listeners_recommendations(tab: Dashboard, live: Live):
+    # A kept link to another listener's page: the API refuses, the page says why.
+    tab.sign_in(*LISTENER, path=f"/recommendations?user={OTHER_LISTENER}")
+    assert tab.page.url.startswith(f"{tab.base}/recommendations"), tab.page.url
+    tab.assert_no_error("Recommendations of another listener")
+    warnings = tab.alerts("Warning")
+    assert any("staff" in said for said in warnings), tab.main_text()
+    assert (
+        OTHER_LISTENER
+        not in tab.main.locator('[data-testid="stCaptionContainer"]').all_inner_texts()
+    )
+    tab.screenshot("listener-recommendations-refused")
+    # Match review is not offered, and its address does not open it either.
+    tab.sign_in(*LISTENER, path="/match")
+    assert "Match review" not in tab.headings(), tab.headings()
+
+
+def _directory_word(live: Live) -> tuple[str, str]:
+    """A word of a feed title in the imported dump, and the title the API ranks first for it."""
+    for word in ("culture", "history", "music", "news", "science", "story", "talk", "the"):
+        found = live.get("/api/directory", q=word, page_size=5)["results"]
+        if found:
+            return word, found[0]["title"]
+    raise AssertionError("the imported sample dump answers none of the words tried")
+
+
+@pytest.mark.parametrize("who", ["staff", "listener"])
+def test_directory_search(tab: Dashboard, live: Live, who: str):
+    word, first = _directory_word(live)
+    tab.sign_in(*(STAFF if who == "staff" else LISTENER))
+    tab.open(page_of("directory"))
+    tab.page.get_by_label("Search", exact=True).fill(word)
+    tab.act(lambda: tab.main.get_by_role("button", name="Search", exact=True).click())
+    tab.assert_no_error(f"Directory, searched ({who})")
+    assert first in tab.main_text(), f"{first!r} not listed for {word!r}:\n{tab.main_text()}"
+    adds = tab.main.get_by_role("button", name="Add", exact=True).count()
+    assert (adds > 0) if who == "staff" else (adds == 0), f"{who}: {adds} Add button(s)"
+    tab.screenshot(f"{who}-directory-results")
