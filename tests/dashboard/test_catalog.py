@@ -81,6 +81,7 @@ def test_renders_the_first_page_of_shows(run_page):
     table = _frame(at)
     assert list(table["title"]) == [c["title"] for c in CHANNELS["results"]]
     assert table["sources"][0] == "apple, podcastindex, rss, spotify, youtube"
+    assert at.caption[0].value == "3 shows on this page; more on the next page"
     assert at.selectbox(key="catalog:shows:pick").options == [
         f"{c['title']} (#{c['id']})" for c in CHANNELS["results"]
     ]
@@ -129,6 +130,7 @@ def test_episode_search_with_filters(run_page):
     assert list(table["title"]) == [e["title"] for e in EPISODES["results"]]
     assert list(table["transcript"]) == [e["transcript_status"] for e in EPISODES["results"]]
     assert list(table["show"]) == ["All About Burnout"] * 3
+    assert at.caption[0].value == "3 episodes on this page; more on the next page"
     # Episodes of one show: one entry to open it.
     assert at.selectbox(key="catalog:episodes:pick").options == ["All About Burnout (#1)"]
 

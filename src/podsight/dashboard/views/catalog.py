@@ -75,6 +75,11 @@ def _paged(client: ApiClient, key: str, path: str, params: dict[str, Any]) -> di
     return answer
 
 
+def _count(n: int, noun: str, answer: dict) -> str:
+    more = "; more on the next page" if answer.get("next") else ""
+    return f"{n} {noun}{'' if n == 1 else 's'} on this page{more}"
+
+
 def _choice(label: str, options: tuple[str, ...], key: str) -> str | None:
     value = st.selectbox(label, (ANY, *options), key=key)
     return None if value == ANY else value
@@ -149,6 +154,7 @@ def _search_shows(client: ApiClient, query: str) -> None:
             "categories": [", ".join(c["categories"]) for c in rows],
         }
     )
+    st.caption(_count(len(rows), "show", answer))
     st.dataframe(table, hide_index=True, width="stretch")
     _open_show({c["id"]: c["title"] for c in rows}, "catalog:shows:pick")
 
@@ -182,6 +188,7 @@ def _search_episodes(client: ApiClient, query: str) -> None:
             "FEED_URL` (or `podsight demo load`)."
         )
         return
+    st.caption(_count(len(rows), "episode", answer))
     st.dataframe(_episode_table(rows, with_show=True), hide_index=True, width="stretch")
     _open_show({e["channel"]: e["channel_title"] for e in rows}, "catalog:episodes:pick")
 
