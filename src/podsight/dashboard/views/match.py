@@ -25,6 +25,7 @@ from podsight.dashboard.ui import bar_chart, call, show_error
 __all__ = ["PAGE_SIZE", "actor_label", "render"]
 
 PAGE_SIZE = 50
+QUEUE_ROWS_SHOWN = 8  # rows of the queue table before it scrolls
 ENTITIES = {"Channels and episodes": None, "Channels": "channel", "Episodes": "episode"}
 SOURCES = ("any", "rss", "podcastindex", "apple", "spotify", "youtube")
 _FLASH = "match:flash"
@@ -90,8 +91,9 @@ def _queue_table(items: list[dict[str, Any]]) -> None:
         }
         for item in items
     ]
-    # A fixed height: the queue scrolls, the link under review stays near the top.
-    st.table(pd.DataFrame(rows), hide_index=True, border="horizontal", height=300)
+    # A long queue scrolls in a fixed height, so the link under review stays near the top.
+    height = 300 if len(rows) > QUEUE_ROWS_SHOWN else "content"
+    st.table(pd.DataFrame(rows), hide_index=True, border="horizontal", height=height)
 
 
 def _same(values: list[Any]) -> str:
