@@ -57,6 +57,9 @@ class ApiClient:
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.caller: dict[str, Any] | None = None
+        # Set by a 401 to a call sent with a token (expired, revoked): the app then ends
+        # the session and shows the sign-in form with this message.
+        self.expired: str | None = None
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout)
 
     # --- who ---------------------------------------------------------------
@@ -149,6 +152,9 @@ class ApiClient:
         if response.is_success:
             return body
         error = (body or {}).get("error") if isinstance(body, dict) else None
+        if response.status_code == 401 and self.token and path != "/api/auth/token":
+            message = error.get("message") if isinstance(error, dict) else None
+            self.expired = str(message or "This sign-in is no longer valid; sign in again.")
         if isinstance(error, dict):
             raise ApiCallError(
                 response.status_code,

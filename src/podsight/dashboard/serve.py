@@ -34,6 +34,8 @@ def command(host: str, port: int) -> list[str]:
         "--browser.gatherUsageStats", "false",
         "--global.developmentMode", "false",
         "--client.toolbarMode", "viewer",
+        # A bug's traceback goes to the console, never to the browser (app.py says so).
+        "--client.showErrorDetails", "none",
         "--theme.base", "light",
     ]  # fmt: skip
 

@@ -12,13 +12,31 @@ import streamlit as st
 
 from podsight.dashboard.client import ApiCallError
 
-__all__ = ["bar_chart", "call", "line_chart", "show_error"]
+__all__ = ["CLIENT_KEY", "SIGNED_OUT_KEY", "bar_chart", "call", "end_session", "line_chart",
+           "show_error"]  # fmt: skip
+
+# Where the signed-in client lives in a browser session's state (tests put a stub there),
+# and why the last session ended (shown above the sign-in form).
+CLIENT_KEY = "podsight_client"
+SIGNED_OUT_KEY = "podsight_signed_out"
 
 T = TypeVar("T")
 
 
+def end_session(reason: str | None = None) -> None:
+    """Forget everything of this browser session (the next person at this browser sees
+    none of it) and start again at the sign-in form, saying ``reason``."""
+    st.session_state.clear()
+    if reason:
+        st.session_state[SIGNED_OUT_KEY] = reason
+    st.rerun()
+
+
 def show_error(exc: ApiCallError) -> None:
-    """The API's own message (it says what to do), with the status for reference."""
+    """The API's own message (it says what to do), with the status for reference. A 401
+    (the sign-in expired or was revoked) ends the session instead: back to signing in."""
+    if exc.status == 401:
+        end_session(exc.message)
     if exc.status == 0:
         st.error(exc.message, icon=":material/cloud_off:")
     elif exc.status == 403:
