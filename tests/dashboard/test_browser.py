@@ -109,11 +109,22 @@ STAFF_SEES |= {
         ),
     ),  # fmt: skip
     "directory": Shows(texts=("Type some words and press Search.",)),
+    "catalog": Shows(texts=("Shows", "Episodes", "What is said", "Open a show")),
+    "recommendations": Shows(
+        texts=("Recommended", "History", "Try it: a new listener", "Model versions"), charts=1
+    ),
 }
 LISTENER_SEES: dict[str, Shows] = {
     "overview": Shows(
         texts=("Channels", "Episodes", "are for staff"), not_headings=("Links needing review",)
     ),
+    "recommendations": Shows(
+        texts=(
+            f"Your listening and what podsight recommends you, {LISTENER[0]}.",
+            "Recommended",
+            "History",
+        ),
+    ),  # fmt: skip
     "listening": Shows(
         texts=(f"Your own listening ({LISTENER[0]})", "Your latest events"),
         not_headings=("Live",),
@@ -156,20 +167,26 @@ def _start(args: list[str], env: dict[str, str], log: Path, ready: str) -> subpr
     return process
 
 
-def _stop(process: subprocess.Popen) -> None:
-    """Ctrl-C to the whole group (Streamlit runs in a child of `podsight dashboard`)."""
+def _stop(process: subprocess.Popen, log: Path | None = None) -> None:
+    """Ctrl-C to the whole group (Streamlit runs in a child of `podsight dashboard`); how
+    long it took is added to ``log``."""
+    started = time.monotonic()
     try:
         os.killpg(process.pid, signal.SIGINT)
         process.wait(timeout=20)
+        said = f"stopped {time.monotonic() - started:.1f} s after Ctrl-C"
     except subprocess.TimeoutExpired:
-        pass
+        said = "still running 20 s after Ctrl-C: killed"
     except ProcessLookupError:
         return
     try:
-        os.killpg(process.pid, signal.SIGKILL)
+        os.killpg(process.pid, signal.SIGKILL)  # anything of the group left behind
     except ProcessLookupError:
         pass
     process.wait(timeout=10)
+    if log is not None:
+        with log.open("a") as out:
+            out.write(f"\n[test_browser] {said}\n")
 
 
 @dataclass
@@ -221,9 +238,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
             assert signed.status_code == 201, signed.text
             yield Live(api, dashboard, env, root, demo_seconds, signed.json()["token"])
         finally:
-            _stop(app)
+            _stop(app, root / "dashboard.log")
     finally:
-        _stop(server)
+        _stop(server, root / "serve.log")
     for log in ("serve.log", "dashboard.log"):  # what the servers said, kept with the shots
         ARTIFACTS.mkdir(exist_ok=True)
         (ARTIFACTS / log).write_text((root / log).read_text("utf-8", "replace"), "utf-8")
@@ -555,3 +572,44 @@ def test_directory_search(tab: Dashboard, live: Live, who: str):
     adds = tab.main.get_by_role("button", name="Add", exact=True).count()
     assert (adds > 0) if who == "staff" else (adds == 0), f"{who}: {adds} Add button(s)"
     tab.screenshot(f"{who}-directory-results")
+
+
+def test_listener_is_refused_another_listeners_recommendations(tab: Dashboard, live: Live):
+    # A kept link to another listener's page: the API refuses, the page says why.
+    tab.sign_in(*LISTENER, path=f"/recommendations?user={OTHER_LISTENER}")
+    assert tab.page.url.startswith(f"{tab.base}/recommendations"), tab.page.url
+    tab.assert_no_error("Recommendations of another listener")
+    warnings = tab.alerts("Warning")
+    assert any("staff" in said for said in warnings), tab.main_text()
+    assert (
+        OTHER_LISTENER
+        not in tab.main.locator('[data-testid="stCaptionContainer"]').all_inner_texts()
+    )
+    tab.screenshot("listener-recommendations-refused")
+    # Match review is not offered, and its address does not open it either.
+    tab.sign_in(*LISTENER, path="/match")
+    assert "Match review" not in tab.headings(), tab.headings()
+
+
+def test_catalog_opens_a_show(tab: Dashboard, live: Live):
+    channels = live.get("/api/channels", page_size=10)["results"]
+    show = max(channels, key=lambda c: len(c["sources"]))  # the one with the most records
+    tab.sign_in(*STAFF)
+    tab.open(page_of("catalog"))
+    tab.main.get_by_label("Open a show").click()
+    option = tab.page.get_by_role("option", name=f"{show['title']} (#{show['id']})")
+    tab.act(lambda: option.click())
+    tab.act(lambda: tab.main.get_by_role("button", name="Open show").click())
+    tab.assert_no_error("Catalog, a show")
+    assert re.search(rf"[?&]channel={show['id']}\b", tab.page.url), tab.page.url
+    assert tab.headings()[0] == show["title"], tab.headings()
+    text = tab.main_text()
+    for expected in ("Source records", "Field sources", "Metrics", "Episodes",
+                     "Why each record is linked"):  # fmt: skip
+        assert expected in text, f"the show's page does not show {expected!r}:\n{text}"
+    tab.screenshot("staff-catalog-show")
+    tab.act(lambda: tab.main.get_by_role("tab", name="Metrics").click())
+    tab.assert_no_error("Catalog, a show's metrics")
+    charts = tab.main.locator('[data-testid="stVegaLiteChart"]').count()
+    assert charts >= 1, tab.main_text()
+    tab.screenshot("staff-catalog-show-metrics")
