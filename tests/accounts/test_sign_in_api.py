@@ -93,3 +93,15 @@ def test_signing_in_needs_both_fields():
     answer = APIClient().post("/api/auth/token", {"username": "ann"}, format="json")
     assert answer.status_code == 400
     assert "password" in answer.json()["error"]["details"]
+
+
+def test_a_demoted_user_loses_the_operator_scopes_at_once(users):
+    from django.contrib.auth import get_user_model
+
+    key = sign_in("ops", "a long operator password").json()["token"]
+    client = APIClient(headers={"Authorization": f"Token {key}"})
+    assert client.get("/api/auth/me").json()["staff"] is True
+    get_user_model().objects.filter(username="ops").update(is_staff=False)
+    me = client.get("/api/auth/me").json()
+    assert me["staff"] is False and me["scopes"] == []
+    assert client.get("/api/users/ann/history").status_code == 403

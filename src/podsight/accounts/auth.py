@@ -29,6 +29,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.permissions import BasePermission
 
 from podsight.accounts.models import ApiToken, key_digest, validate_scopes
+from podsight.accounts.services import SESSION_PREFIX
 
 __all__ = [
     "LAST_USED_RESOLUTION",
@@ -201,6 +202,10 @@ class ApiTokenAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed(
                 "The user this API token acts for is inactive.", code="user_inactive"
             )
+        if user is not None and token.scopes and token.name.startswith(SESSION_PREFIX):
+            # A sign-in's scopes follow the user's staff flag now, not at sign-in: a
+            # demoted user loses the operator scopes at once, not when the token expires.
+            token.scopes = list(token.scopes) if user.is_staff else []
         _touch(token)
         return (user if user is not None else TokenClient(token), token)
 
