@@ -16,13 +16,15 @@ chapters, sponsors), ``GET /api/episodes/{id}/transcript?at=`` and
 from __future__ import annotations
 
 import re
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from typing import Any
 
 import streamlit as st
 
 from podsight.dashboard import ui
-from podsight.dashboard.client import ApiClient
+from podsight.dashboard.client import ApiCallError, ApiClient
 from podsight.dashboard.jobs import job_button
 
 __all__ = ["clock", "render"]
@@ -30,6 +32,8 @@ __all__ = ["clock", "render"]
 SEARCH_PARAMS = ("q", "channel", "language", "published_after", "limit")
 DEFAULT_LIMIT, MAX_LIMIT = 10, 50
 SHOWS_LISTED = 200  # the show filter's choices, by title (a page of the API)
+SHOWS_KEPT_S = 300
+_SHOWS_KEY = "content:shows"
 TRANSCRIPT_PAGE = 100  # segments per page of the transcript
 LEAD_IN_S = 20  # the transcript opens this long before the moment, for context
 SIMILAR_K = 8
@@ -95,6 +99,18 @@ def _search(form: dict[str, Any]) -> None:
             st.query_params[name] = str(value)
 
 
+def _shows(client: ApiClient) -> dict[str, Any] | None:
+    """The show filter's choices, read once a few minutes per browser session (not on
+    every search): a show added meanwhile appears after that."""
+    kept = st.session_state.get(_SHOWS_KEY)
+    if kept is not None and time.monotonic() - kept[0] < SHOWS_KEPT_S:
+        return kept[1]
+    shows = ui.call(client.get, "/api/channels", ordering="title", page_size=SHOWS_LISTED)
+    if shows is not None:
+        st.session_state[_SHOWS_KEY] = (time.monotonic(), shows)
+    return shows
+
+
 def _search_page(client: ApiClient) -> None:
     st.title("Content")
     st.caption(
@@ -102,7 +118,7 @@ def _search_page(client: ApiClient) -> None:
         "without one). Each passage opens its episode at that moment."
     )
     params = st.query_params
-    shows = ui.call(client.get, "/api/channels", ordering="title", page_size=SHOWS_LISTED)
+    shows = _shows(client)
     titles = {c["id"]: c["title"] for c in (shows or {}).get("results", [])}
     channel = _whole(params.get("channel"))
     if channel is not None and channel not in titles:
@@ -250,8 +266,14 @@ def _episode_page(client: ApiClient, episode_id: int, at: int | None) -> None:
     st.caption(
         " · ".join(x for x in (detail.get("channel_title"), when, length and f"{length} long") if x)
     )
-    _audio(detail, at)
     analysis = detail.get("analysis")
+    similar = None
+    if analysis is not None:
+        # Asked now, read after the transcript: the page waits for the slower, not the sum.
+        pool = ThreadPoolExecutor(max_workers=1)
+        similar = pool.submit(client.get, f"/api/episodes/{detail['id']}/similar", k=SIMILAR_K)
+        pool.shutdown(wait=False)
+    _audio(detail, at)
     left, right = st.columns([3, 2], gap="large")
     with left:
         _transcript(client, detail, at)
@@ -273,7 +295,7 @@ def _episode_page(client: ApiClient, episode_id: int, at: int | None) -> None:
         _chapters(detail)
         _keywords_topics(detail)
         _sponsors(detail)
-        _similar(client, detail["id"])
+        _similar(similar)
 
 
 def _audio(detail: dict[str, Any], at: int | None) -> None:
@@ -457,10 +479,12 @@ def _sponsors(detail: dict[str, Any]) -> None:
     st.dataframe(rows, hide_index=True)
 
 
-def _similar(client: ApiClient, episode_id: int) -> None:
+def _similar(similar: Future) -> None:
     st.subheader("Similar episodes")
-    answer = ui.call(client.get, f"/api/episodes/{episode_id}/similar", k=SIMILAR_K)
-    if answer is None:
+    try:
+        answer = similar.result()
+    except ApiCallError as exc:
+        ui.show_error(exc)
         return
     results = answer.get("results") or []
     if not answer.get("analyzed"):
