@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pyarrow as pa
 from dashboard_stub import StubClient
 
 from podsight.dashboard.client import ApiCallError
+from podsight.jobs.api import JobSerializer
+from podsight.jobs.models import Job
 
 # Answers in the shape of GET /api/stats/overview (events/stats.py overview) as a staff
 # token gets it on a small catalog; others get null for review, sync, quota, listening.
@@ -61,20 +64,18 @@ OVERVIEW = {
         ],
     },
 }  # fmt: skip
-# GET /api/jobs (the jobs app, podsight.jobs.api JobSerializer): a page, newest first.
+# GET /api/jobs?page_size=5 (podsight.jobs.api): a page of jobs, newest first, each as
+# the API's own serializer writes it.
+CREATED = datetime(2025, 6, 10, 11, 59, tzinfo=UTC)
 JOBS = {
     "results": [
-        {"id": 3, "step": "match", "params": {}, "status": "running",
-         "progress": {"label": "episodes", "item": "", "done": 40, "total": 100}, "notes": [],
-         "summary": "", "report": None, "error": "", "created_by": "ops",
-         "created_at": "2025-06-10T11:59:00+00:00", "started_at": "2025-06-10T11:59:01+00:00",
-         "finished_at": None},
-        {"id": 2, "step": "recs.train", "params": {}, "status": "failed",
-         "progress": {"label": "", "item": "", "done": 0, "total": None},
-         "notes": [{"level": "error", "message": "no listening to train on"}], "summary": "",
-         "report": None, "error": "no listening to train on", "created_by": "ops",
-         "created_at": "2025-06-10T11:00:00+00:00", "started_at": "2025-06-10T11:00:01+00:00",
-         "finished_at": "2025-06-10T11:00:05+00:00"},
+        JobSerializer(Job(id=3, step="match", params={}, status="running", created_by="ops",
+                          created_at=CREATED, started_at=CREATED, progress_label="episodes",
+                          progress_done=40, progress_total=100)).data,
+        JobSerializer(Job(id=2, step="recs.train", params={}, status="failed", created_by="ops",
+                          created_at=CREATED - timedelta(hours=1),
+                          finished_at=CREATED - timedelta(minutes=59),
+                          error="no listening to train on")).data,
     ],
     "next": None,
     "page_size": 5,
