@@ -64,6 +64,10 @@ def serve_dashboard(host: str, port: int, api_url: str) -> int:
             return process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.terminate()
+        try:
+            return process.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # stuck: it must not outlive this process
+            process.kill()
             return process.wait()
     finally:
         if previous is not None:
