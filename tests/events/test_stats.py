@@ -119,6 +119,45 @@ def test_completion_and_skips_per_show(listened):
     assert [s["show"] for s in top] == [a.channel_id]
 
 
+def test_a_download_like_or_rating_alone_is_no_listening(listened):
+    # engagement_daily has a row for any event; one without a play, a listened second or
+    # a position is not a listener, nor a (listener, episode) pair stopped in the first tenth.
+    a, _ = listened
+    yesterday = NOW - timedelta(days=1)
+    items = [
+        _event("download", "dee", a.pk, yesterday),
+        _event("like", "eve", a.pk, yesterday),
+        {**_event("rate", "fay", a.pk, yesterday), "rating": 5},
+    ]
+    assert not ingest(items, client="test").errors
+    consume(once=True)
+    staff = _client(SCOPE_STAFF)
+    day = {d["day"]: d for d in _get(staff, "/api/stats/engagement?days=7")["days"]}
+    assert (day["2025-06-09"]["listeners"], day["2025-06-09"]["likes"]) == (2, 2)
+    first = _get(staff, "/api/stats/completion?days=7")["shows"][0]
+    assert first["show"] == a.channel_id
+    assert (first["listeners"], first["pairs"]) == (2, 2)
+    assert first["completion"] == [0, 1, 0, 0, 0, 0, 0, 0, 0, 1]
+
+
+def test_days_are_utc_days(catalog):
+    # Just before and just at a UTC midnight: two days, whatever the server's time zone.
+    episode = Episode.objects.order_by("pk").first()
+    items = [
+        _event("play", "ann", episode.pk, datetime(2025, 6, 8, 23, 59, 59, tzinfo=UTC), 0),
+        _event("play", "bob", episode.pk, datetime(2025, 6, 9, 0, 0, 0, tzinfo=UTC), 0),
+    ]
+    assert not ingest(items, client="test").errors
+    consume(once=True)
+    days = _get(_client(SCOPE_STAFF), "/api/stats/engagement?days=7")["days"]
+    plays = {d["day"]: (d["listeners"], d["plays"]) for d in days if d["plays"]}
+    assert plays == {"2025-06-08": (1, 1), "2025-06-09": (1, 1)}
+    assert _get(_client(SCOPE_STAFF), "/api/stats/engagement?days=2")["days"][0] == {
+        "day": "2025-06-09", "listeners": 1, "plays": 1, "hours": 0.0, "finished": 0,
+        "likes": 0, "skips": 0,
+    }  # fmt: skip
+
+
 def test_listeners_see_their_own_statistics_and_staff_anyones(listened):
     a, b = listened
     ann = _client(SCOPE_EVENTS_WRITE, user=create_user("ann", "pw-ann-123456"))

@@ -32,6 +32,11 @@ BINS = 10
 # From this completion on an episode counts as finished (players stop short of the end:
 # the recommender's threshold, podsight.recs.data.FINISHED).
 FINISHED = 0.9
+# engagement_daily has a row for any event (a download, a like, a rating): only one where
+# the listener played, listened or reached a position is listening.
+PLAYED = "(plays > 0 OR listened_s > 0 OR max_completion > 0)"
+# The same over a (listener, episode) pair's days.
+PLAYED_PAIR = "(sum(plays) > 0 OR sum(listened_s) > 0 OR max(max_completion) > 0)"
 
 
 def _first_day(days: int, now: datetime | None) -> tuple[date, date]:
@@ -67,7 +72,8 @@ def engagement(days: int, *, user: str | None = None, now: datetime | None = Non
                 params["user"] = user
             for row in _rows(
                 con.sql(
-                    "SELECT day, count(DISTINCT user_id), sum(plays), sum(listened_s), "
+                    f"SELECT day, count(DISTINCT user_id) FILTER (WHERE {PLAYED}), sum(plays), "
+                    "sum(listened_s), "
                     f"count(*) FILTER (WHERE max_completion >= {FINISHED}), sum(likes), "
                     f"sum(skips) FROM g WHERE {where} GROUP BY day",
                     params=params,
@@ -123,7 +129,7 @@ def completion(
             con.sql(
                 "WITH p AS (SELECT user_id, episode_id, max(max_completion) AS c, "
                 "sum(skips) AS s FROM g WHERE day >= $first AND day <= $last"
-                f"{mine} GROUP BY 1, 2) "
+                f"{mine} GROUP BY 1, 2 HAVING {PLAYED_PAIR}) "
                 f"SELECT episode_id, least(CAST(floor(c * {BINS}) AS INTEGER), {BINS - 1}), "
                 "count(*), count(*) FILTER (WHERE s > 0), list(DISTINCT user_id) "
                 "FROM p GROUP BY 1, 2",
