@@ -168,6 +168,10 @@ def test_others_see_their_own_listening(run_page):
         "Your latest events",
     ]
     assert ann.called("GET", "/api/users/ann/history") == [({"limit": 20}, None)]
+    # The staff-only "Listener" box is not offered, and no user= is sent.
+    assert not [t for t in at.text_input if t.key == "listening-user"]
+    assert ann.called("GET", "/api/stats/engagement") == [({"days": 30}, None)]
+    assert ann.called("GET", "/api/stats/completion") == [({"days": 30}, None)]
     history = at.dataframe[1].value
     assert list(history["type"]) == ["complete", "play"]
     assert not ann.unanswered

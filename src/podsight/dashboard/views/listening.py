@@ -174,6 +174,7 @@ def render(client: ApiClient) -> None:
             st.segmented_control("Span", list(DAYS), default="30 days", key="listening-days")
             or "30 days"
         )
+    if client.staff:  # others see only their own: the API would refuse anyone else's
         with third:
             listener = st.text_input(
                 "Listener", placeholder="everyone", key="listening-user",
@@ -181,7 +182,8 @@ def render(client: ApiClient) -> None:
                 "completion alone; the live window is always everyone's.",
             ).strip() or None  # fmt: skip
     days = DAYS[span]
-    narrowed = {"days": days, "user": listener}  # the client leaves out user=None
+    # The client leaves out user=None: a non-staff caller's answers are their own.
+    narrowed = {"days": days, "user": listener if client.staff else None}
     calls = {
         "engagement": ("/api/stats/engagement", narrowed),
         "completion": ("/api/stats/completion", narrowed),
