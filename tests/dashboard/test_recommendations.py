@@ -224,6 +224,7 @@ def test_model_versions_are_charted_offline_against_baselines_and_online(run_pag
     assert {(r["version"], r["model"], r["kind"]) for r in bars} >= {
         (A.SERVING, "hybrid (served)", "blend"),
         (A.SERVING, "popular", "baseline"),
+        (A.SERVING, "random", "baseline"),
         (A.CANDIDATE, "als", "model"),
     }
     assert [r["play-through (%)"] for r in _chart_rows(at, 1)] == [4.0]  # rate 0.04

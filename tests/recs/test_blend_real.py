@@ -47,7 +47,10 @@ def test_the_fitted_blend_is_at_least_the_best_single_model(hybrid: Hybrid) -> N
     best = max(m.ndcg for m in fit.served_models.values())
     assert fit.served.ndcg >= best - 1e-9
     metrics = fit.metrics
-    assert set(metrics) == {"hybrid", "hybrid_ranking", *MODELS}
+    # The evaluation's baselines, not sources here, measured on the same split.
+    assert set(metrics) == {"hybrid", "hybrid_ranking", *MODELS, "popular", "random"}
+    assert set(fit.baselines) == {"popular", "random"}
+    assert metrics["hybrid"]["ndcg@10"] > metrics["random"]["ndcg@10"]
     assert metrics["hybrid"]["ndcg@10"] == pytest.approx(fit.served.ndcg, abs=1e-6)
     assert 0 < metrics["hybrid"]["coverage"] <= 1
     json.dumps(fit.as_dict())  # plain JSON for the version's manifest

@@ -142,6 +142,8 @@ def real_model(home, monkeypatch):
         Episode.objects.create(pk=1000 + i, channel=shows[i // PER_SHOW], title=f"Episode {i}")
     report = lifecycle.train(REAL_MODELS)
     assert report.status == "serving", report.note
+    # Offline figures to read the blend against: the sources and both baselines.
+    assert {"hybrid", *REAL_MODELS, "random"} <= set(report.metrics)
     return report
 
 

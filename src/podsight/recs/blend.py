@@ -64,6 +64,7 @@ from podsight.progress import SILENT, Progress
 from podsight.recs.core import Dataset, History, Recommender, Scored, algorithm
 
 __all__ = [
+    "BASELINES",
     "DEFAULT_DIVERSITY",
     "DEFAULT_SHOW_CAP",
     "RANK_OFFSET",
@@ -91,6 +92,8 @@ DEFAULT_CAP_WINDOW = 10
 DEFAULT_DIVERSITY = 0.1
 DEFAULT_CANDIDATES = 100
 K = 10  # the cut-off of every validation metric
+# Measured beside the sources on the validation split (the evaluation's own, evaluate.py).
+BASELINES = ("popular", "random")
 # Validation lists are asked for this many users at most (a seeded sample): the weights
 # of a handful of sources are well determined by a few thousand listeners.
 MAX_VALIDATION_USERS = 3000
@@ -215,6 +218,9 @@ class BlendFit:
     # Each model alone, its lists served (filtered, capped): the weights' re-check.
     served_models: dict[str, Metrics] = field(default_factory=dict)
     skipped: tuple[str, ...] = ()  # models the data does not support
+    # The evaluation's baselines (popular, random) measured on the same split when they
+    # are not sources of the blend: what its figures are to be read against.
+    baselines: dict[str, Metrics] = field(default_factory=dict)
     split: str = "none"  # "time", "random" or "none" (too little data to hold any out)
     validation_users: int = 0
     held_out: int = 0
@@ -230,6 +236,7 @@ class BlendFit:
         if self.blend is not None:
             out["hybrid_ranking"] = self.blend.as_dict()
         out.update((name, m.as_dict()) for name, m in self.models.items())
+        out.update((name, m.as_dict()) for name, m in self.baselines.items())
         return out
 
     def as_dict(self) -> dict[str, Any]:
@@ -242,6 +249,7 @@ class BlendFit:
             "served": self.served.as_dict() if self.served else None,
             "diversity": {str(lam): m.as_dict() for lam, m in self.diversity.items()},
             "served_models": {k: m.as_dict() for k, m in self.served_models.items()},
+            "baselines": {k: m.as_dict() for k, m in self.baselines.items()},
             "skipped": list(self.skipped),
             "split": self.split,
             "validation_users": self.validation_users,
@@ -764,6 +772,7 @@ class Hybrid:
             name: ranking_metrics([s.items for s in lists[name]], relevant, data.n_items, vectors)
             for name in lists
         }
+        baselines = self._baselines(train, histories, relevant, data.n_items, vectors)
         # The lists as a listener sees them: the validation models, these weights.
         self.models, originals = trained, self.models
         self._attach(train)
@@ -814,10 +823,26 @@ class Hybrid:
             diversity=diversity,
             served_models=served_models,
             skipped=skipped,
+            baselines=baselines,
             split=how,
             validation_users=len(users),
             held_out=int(sum(len(r) for r in relevant)),
         )
+
+    def _baselines(self, train: Dataset, histories: Sequence[History],
+                   relevant: Sequence[set[int]], n_items: int,
+                   vectors: np.ndarray | None) -> dict[str, Metrics]:  # fmt: skip
+        """The evaluation's baselines that are not sources here, alone on the same split
+        (cheap: a count and a shuffle), so a version's figures can be read against them."""
+        out: dict[str, Metrics] = {}
+        for name in BASELINES:
+            if name in self.models:
+                continue
+            model = algorithm(name)()
+            model.fit(train)
+            scored = model.recommend_many(list(histories), K)
+            out[name] = ranking_metrics([s.items for s in scored], relevant, n_items, vectors)
+        return out
 
     def _recheck(
         self,

@@ -35,7 +35,7 @@ METRICS = {
     "r@10": "recall@10",
     "coverage": "catalog coverage",
 }
-BASELINES = ("popular", "random")  # the evaluation's baselines (recs/evaluate.py)
+BASELINES = ("popular", "random")  # the evaluation's baselines (recs/blend.py BASELINES)
 CHOSEN_KEY = "recs:try:chosen"  # episode id -> label, the try-it history being built
 DONE_KEY = "recs:done"  # the last promotion's or rollback's outcome, shown after the rerun
 
@@ -374,7 +374,7 @@ def _models_section(client: ApiClient, answer: Any) -> None:
             )
             st.caption(
                 "Each version's validation split: the blend as served beside each of its "
-                "sources alone; `popular` is the baseline to beat."
+                "sources alone and the baselines (`popular`, `random`) to beat."
             )
             _offline_chart(_offline_frame(models[:4], metric), METRICS[metric])
         with online:
