@@ -12,9 +12,7 @@ __all__ = [
     "HISTORY",
     "LISTENERS",
     "MODELS",
-    "PROMOTED",
     "RECOMMENDATIONS",
-    "ROLLED_BACK",
     "SERVING",
     "CANDIDATE",
     "TRIED",
@@ -182,22 +180,10 @@ MODELS: dict[str, Any] = {
     ],
 }  # fmt: skip
 
-# POST /api/recs/models/{CANDIDATE}/promote {"force": true}
-PROMOTED: dict[str, Any] = {
-    "action": "promote", "version": CANDIDATE, "status": "serving", "previous": SERVING,
-    "note": "forced past the gate: validation NDCG@10 0.1500 is 0.0411 below …", "cached": 45,
-}  # fmt: skip
-
-# POST /api/recs/rollback
-ROLLED_BACK: dict[str, Any] = {
-    "action": "rollback", "version": SERVING, "status": "serving", "previous": CANDIDATE,
-    "note": f"serving again after rolling back {CANDIDATE}", "cached": 45,
-}  # fmt: skip
-
-# POST /api/jobs {"step": "recs.train", "params": {}} (dashboard/jobs.py's job shape)
+# POST /api/jobs {"step": "recs.train", "params": {}}: podsight.jobs.api.JobSerializer's answer
 TRAIN_JOB: dict[str, Any] = {
     "id": 11, "step": "recs.train", "params": {}, "status": "queued",
-    "progress": {"label": "", "done": 0, "total": None}, "summary": "", "error": "",
-    "created_by": "ops", "created_at": "2026-12-06T14:00:00+00:00", "started_at": None,
-    "finished_at": None,
+    "progress": {"label": "", "item": "", "done": 0, "total": None}, "notes": [],
+    "summary": "", "report": None, "error": "", "created_by": "ops",
+    "created_at": "2026-12-06T14:00:00Z", "started_at": None, "finished_at": None,
 }  # fmt: skip

@@ -242,34 +242,42 @@ def test_model_versions_are_charted_offline_against_baselines_and_online(run_pag
     assert _charts(at)[0]["encoding"]["y"]["title"] == "recall@10 on the validation split (0–1)"
 
 
-def test_staff_promote_with_force_then_roll_back_call_the_endpoints(run_page):
+def _job(step: str, params: dict, **fields) -> dict:
+    return {**A.TRAIN_JOB, "step": step, "params": params, **fields}
+
+
+def test_staff_promote_with_force_then_roll_back_start_their_jobs(run_page):
     stub = _answering(StubClient(staff=True))
-    stub.on("POST", f"/api/recs/models/{A.CANDIDATE}/promote", A.PROMOTED)
-    stub.on("POST", "/api/recs/rollback", A.ROLLED_BACK)
+    promote = {"version": A.CANDIDATE, "force": True}
+    stub.on("POST", "/api/jobs", lambda params, body: _job(body["step"], body["params"]))
+    stub.on("GET", "/api/jobs/11", _job("recs.promote", promote, status="running",
+            progress={"label": "recommending", "item": "", "done": 10, "total": 45}))  # fmt: skip
     at = run_page(SLUG, stub)
     assert at.selectbox(key="recs:promote-version").options == [A.CANDIDATE]
     at.checkbox(key="recs:force").check().run()
-    at.button(key="recs:promote").click().run()
+    at.button(key="job-button:recs-promote").click().run()
     assert not at.exception
-    assert stub.called("POST", f"/api/recs/models/{A.CANDIDATE}/promote") == [({}, {"force": True})]
-    assert any(f"{A.CANDIDATE} serves" in s.value and "45 lists" in s.value for s in at.success)
+    assert stub.called("POST", "/api/jobs") == [({}, {"step": "recs.promote", "params": promote})]
+    assert "recommending: 10 of 45" in [p.proto.text for p in at.get("progress")]
 
-    at.button(key="recs:rollback").click().run()
-    assert stub.called("POST", "/api/recs/rollback") == [({}, None)]
-    assert any(f"{A.SERVING} serves again" in s.value for s in at.success)
+    at.button(key="job-button:recs-rollback").click().run()
+    assert stub.called("POST", "/api/jobs")[-1] == ({}, {"step": "recs.rollback", "params": {}})
 
 
 def test_a_promotion_the_gate_refuses_shows_why(run_page):
     stub = _answering(StubClient(staff=True))
     why = (f"model {A.CANDIDATE} was not promoted: validation NDCG@10 0.1500 is 0.0411 below "
            "the serving version's 0.1911")  # fmt: skip
-    stub.on("POST", f"/api/recs/models/{A.CANDIDATE}/promote",
-            ApiCallError(409, "gate_refused", why))  # fmt: skip
+    failed = _job("recs.promote", {"version": A.CANDIDATE, "force": False}, status="failed",
+                  error=why)  # fmt: skip
+    stub.on("POST", "/api/jobs", {**failed, "status": "queued", "error": ""})
+    stub.on("GET", "/api/jobs/11", failed)
     at = run_page(SLUG, stub)
-    at.button(key="recs:promote").click().run()
-    assert stub.called("POST", f"/api/recs/models/{A.CANDIDATE}/promote") == [
-        ({}, {"force": False})
+    at.button(key="job-button:recs-promote").click().run()
+    assert stub.called("POST", "/api/jobs") == [
+        ({}, {"step": "recs.promote", "params": {"version": A.CANDIDATE, "force": False}})
     ]
+    at.run()
     assert any(why in e.value for e in at.error)
 
 
@@ -282,7 +290,7 @@ def test_train_starts_the_recs_train_job(run_page):
         {
             **A.TRAIN_JOB,
             "status": "running",
-            "progress": {"label": "recs: fit", "done": 2, "total": 6},
+            "progress": {"label": "recs: fit", "item": "als", "done": 2, "total": 6},
         },
     )
     at = run_page(SLUG, stub)

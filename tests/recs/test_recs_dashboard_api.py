@@ -294,3 +294,20 @@ def test_rollback_with_nothing_serving_says_to_train(home):
     response = _client(SCOPE_STAFF).post("/api/recs/rollback")
     assert response.status_code == 409
     assert "podsight recs train" in response.json()["error"]["message"]
+
+
+def test_the_dashboard_may_start_promote_and_rollback_as_jobs(home):
+    staff = _client(SCOPE_STAFF)
+    for body in ({"step": "recs.promote", "params": {"version": "20261206-134903-f256",
+                                                     "force": True}},
+                 {"step": "recs.rollback", "params": {}}):  # fmt: skip
+        checked = staff.post("/api/jobs", {**body, "dry_run": True}, format="json")
+        assert checked.status_code == 200, checked.content
+        assert checked.json()["step"] == body["step"]
+    missing = staff.post("/api/jobs", {"step": "recs.promote", "params": {}, "dry_run": True},
+                         format="json")  # fmt: skip
+    assert missing.status_code == 400 and "version" in str(missing.json()["error"]["details"])
+    refused = _listener("ann").post(
+        "/api/jobs", {"step": "recs.rollback", "params": {}}, format="json"
+    )
+    assert refused.status_code == 403

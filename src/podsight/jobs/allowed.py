@@ -65,6 +65,12 @@ ALLOWED: dict[str, tuple[Rule, ...]] = {
         ),
         Rule("force", "promote the new version even when the gate would reject it"),
     ),
+    # Each recomputes every known listener's list: seconds to minutes, so a job.
+    "recs.promote": (
+        Rule("version", "the trained version to serve (GET /api/recs/models)", {"maxLength": 64}),
+        Rule("force", "promote it even when the gate would refuse it"),
+    ),
+    "recs.rollback": (),
     "ingest.rss": (
         Rule(
             "locations",

@@ -4,8 +4,8 @@ metrics; staff pick any listener and promote, roll back or train.
 
 Endpoints: ``GET /api/recs/users`` (staff), ``GET /api/users/{id}/history``,
 ``GET /api/users/{id}/recommendations``, ``GET /api/episodes?q=``, ``POST /api/recs/try``,
-``GET /api/recs/models``, ``POST /api/recs/models/{version}/promote``,
-``POST /api/recs/rollback`` (staff) and the ``recs.train`` job (docs/dashboard.md).
+``GET /api/recs/models``, and the jobs ``recs.promote``, ``recs.rollback`` and
+``recs.train`` (staff; ``POST /api/jobs``, docs/dashboard.md).
 
 A listener may be named in the address (``?user=ID``): staff land on them; anyone else
 sees the API's refusal for a user other than themselves.
@@ -37,7 +37,6 @@ METRICS = {
 }
 BASELINES = ("popular", "random")  # the evaluation's baselines (recs/blend.py BASELINES)
 CHOSEN_KEY = "recs:try:chosen"  # episode id -> label, the try-it history being built
-DONE_KEY = "recs:done"  # the last promotion's or rollback's outcome, shown after the rerun
 
 
 # --------------------------------------------------------------------------- reading
@@ -402,17 +401,10 @@ def _models_section(client: ApiClient, answer: Any) -> None:
         _actions(client, models, answer.get("promote_tolerance"))
 
 
-def _done(message: str) -> None:
-    """Show ``message`` after rerunning the page, whose tables and lists changed."""
-    st.session_state[DONE_KEY] = message
-    st.rerun()
-
-
 def _actions(client: ApiClient, models: list[dict[str, Any]], tolerance: float | None) -> None:
+    """Promote, roll back and train as jobs: each recomputes every listener's list (seconds
+    on the demo, minutes for thousands), so they run on the server with their progress."""
     st.markdown("**Change what serves**")
-    done = st.session_state.pop(DONE_KEY, None)
-    if done:
-        st.success(done, icon=":material/done:")
     promote_col, rollback_col, train_col = st.columns(3)
     with promote_col:
         others = [m["version"] for m in models if m["status"] != "serving"]
@@ -424,23 +416,25 @@ def _actions(client: ApiClient, models: list[dict[str, Any]], tolerance: float |
             help=f"The gate refuses a version whose NDCG@10 is more than {tolerance} below "
             "the serving one's.",
         )
-        if st.button("Promote", key="recs:promote", disabled=not version):
-            with st.spinner(f"Promoting {version} and recomputing every listener's list…"):
-                done = ui.call(
-                    client.post, f"/api/recs/models/{version}/promote", json={"force": force}
-                )
-            if done is not None:
-                _done(f"{done['version']} serves ({done['note']}); "
-                      f"{done['cached']:,} lists recomputed.")  # fmt: skip
+        jobs.job_button(
+            client,
+            "Promote",
+            "recs.promote",
+            {"version": version, "force": force},
+            key="recs-promote",
+            disabled=not version,
+            help="Serve this version and recompute every listener's list with it.",
+        )
     with rollback_col:
         st.caption("Bring back the version that served before.")
-        if st.button("Roll back", key="recs:rollback",
-                     disabled=not any(m["status"] == "serving" for m in models)):  # fmt: skip
-            with st.spinner("Rolling back and recomputing every listener's list…"):
-                done = ui.call(client.post, "/api/recs/rollback")
-            if done is not None:
-                _done(f"{done['version']} serves again; {done['previous']} is a "
-                      f"candidate; {done['cached']:,} lists recomputed.")  # fmt: skip
+        jobs.job_button(
+            client,
+            "Roll back",
+            "recs.rollback",
+            {},
+            key="recs-rollback",
+            disabled=not any(m["status"] == "serving" for m in models),
+        )
     with train_col:
         st.caption("Fit a new version on the lake's listening (promoted if it passes the gate).")
         jobs.job_button(client, "Train a new model", "recs.train", {}, key="recs-train")
