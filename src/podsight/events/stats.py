@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pyarrow as pa
+
 from podsight import lake
 from podsight.catalog.models import Channel, Episode
 from podsight.events.queries import dataset
@@ -121,24 +123,52 @@ def completion(
     params: dict[str, Any] = {"first": first, "last": last}
     if user:
         params["user"] = user
+    # Episode -> show in DuckDB: the counting stays there (no listener ids through Python,
+    # no unbounded pk__in); an episode the catalog no longer holds drops out in the join.
+    ids = Episode.objects.values_list("pk", "channel_id")
+    shows_of = pa.table(
+        {
+            "episode_id": pa.array([e for e, _ in ids], pa.int64()),
+            "channel_id": pa.array([c for _, c in ids], pa.int64()),
+        }
+    )
     con = lake.connect()
     try:
         con.register("g", engaged)
-        # One row per (listener, episode) over the span, then counted per episode and tenth.
-        pairs = _rows(
+        con.register("m", shows_of)
+        # One row per (listener, episode) over the span where they listened, with its show.
+        con.execute(
+            "CREATE TEMP TABLE q AS WITH p AS (SELECT user_id, episode_id, "
+            "max(max_completion) AS c, sum(skips) AS s FROM g "
+            f"WHERE day >= $first AND day <= $last{mine} GROUP BY 1, 2 HAVING {PLAYED_PAIR}) "
+            f"SELECT m.channel_id, p.user_id, least(CAST(floor(p.c * {BINS}) AS INTEGER), "
+            f"{BINS - 1}) AS tenth, p.s FROM p JOIN m USING (episode_id)",
+            params,
+        )
+        ranked = _rows(
             con.sql(
-                "WITH p AS (SELECT user_id, episode_id, max(max_completion) AS c, "
-                "sum(skips) AS s FROM g WHERE day >= $first AND day <= $last"
-                f"{mine} GROUP BY 1, 2 HAVING {PLAYED_PAIR}) "
-                f"SELECT episode_id, least(CAST(floor(c * {BINS}) AS INTEGER), {BINS - 1}), "
-                "count(*), count(*) FILTER (WHERE s > 0), list(DISTINCT user_id) "
-                "FROM p GROUP BY 1, 2",
-                params=params,
+                "SELECT channel_id, count(DISTINCT user_id) AS listeners, count(*), "
+                "count(*) FILTER (WHERE s > 0) FROM q GROUP BY channel_id "
+                "ORDER BY listeners DESC, channel_id LIMIT $shows",
+                params={"shows": shows},
+            )
+        )
+        top = [row[0] for row in ranked]
+        bins = (
+            []
+            if not top
+            else _rows(
+                con.sql(
+                    "SELECT channel_id, tenth, count(*) FROM q "
+                    "WHERE list_contains($top, channel_id) "
+                    "GROUP BY 1, 2",
+                    params={"top": top},
+                )
             )
         )
         skips: list[tuple] = []
         events = dataset(EVENTS, "date", first)
-        if events is not None:
+        if events is not None and top:
             con.register("e", events)
             skips = _rows(
                 con.sql(
@@ -151,44 +181,26 @@ def completion(
             )
     finally:
         con.close()
-    show_of = dict(
-        Episode.objects.filter(pk__in={r[0] for r in pairs}).values_list("pk", "channel_id")
-    )
-    per_show: dict[int, dict[str, Any]] = {}
-
-    def entry(show: int) -> dict[str, Any]:
-        return per_show.setdefault(
-            show,
-            {"listeners": set(), "pairs": 0, "skipped": 0, "completion": [0] * BINS,
-             "skip_positions": [0] * BINS},
-        )  # fmt: skip
-
-    for episode, tenth, n, skipped, users in pairs:
-        show = show_of.get(episode)
-        if show is None:  # an episode the catalog no longer holds
-            continue
-        e = entry(show)
-        e["listeners"].update(users)
-        e["pairs"] += n
-        e["skipped"] += skipped
-        e["completion"][tenth] += n
+    completion_of = {show: [0] * BINS for show in top}
+    for show, tenth, n in bins:
+        completion_of[show][tenth] += n
+    skip_positions = {show: [0] * BINS for show in top}
     for show, tenth, n in skips:
-        if show in per_show:
-            per_show[show]["skip_positions"][tenth] += n
-    ranked = sorted(per_show.items(), key=lambda kv: (-len(kv[1]["listeners"]), kv[0]))[:shows]
-    titles = dict(Channel.objects.filter(pk__in=[s for s, _ in ranked]).values_list("pk", "title"))
-    for show, e in ranked:
-        finished = sum(e["completion"][int(FINISHED * BINS) :])
+        if show in skip_positions:
+            skip_positions[show][tenth] += n
+    titles = dict(Channel.objects.filter(pk__in=top).values_list("pk", "title"))
+    for show, listeners, pairs, skipped in ranked:
+        finished = sum(completion_of[show][int(FINISHED * BINS) :])
         body["shows"].append(
             {
                 "show": show,
                 "title": titles.get(show, ""),
-                "listeners": len(e["listeners"]),
-                "pairs": e["pairs"],
-                "finished_share": round(finished / e["pairs"], 4) if e["pairs"] else 0.0,
-                "skipped_share": round(e["skipped"] / e["pairs"], 4) if e["pairs"] else 0.0,
-                "completion": e["completion"],
-                "skip_positions": e["skip_positions"],
+                "listeners": int(listeners),
+                "pairs": int(pairs),
+                "finished_share": round(finished / pairs, 4) if pairs else 0.0,
+                "skipped_share": round(skipped / pairs, 4) if pairs else 0.0,
+                "completion": completion_of[show],
+                "skip_positions": skip_positions[show],
             }
         )
     return body
