@@ -22,6 +22,7 @@ from rest_framework.test import APIClient
 from httpserver import Reply
 from podsight.accounts.services import create_token
 from podsight.content.analyze import AnalysisReport
+from podsight.content.transcripts import TranscriptsReport
 from podsight.jobs.allowed import ALLOWED, request_schema
 from podsight.jobs.models import Job, JobStatus
 from podsight.jobs.services import recover_interrupted, runner_name
@@ -317,6 +318,54 @@ def test_progress_is_recorded_while_the_step_runs_and_a_second_job_waits_its_tur
     assert again.status_code == 202
     gate.set()
     _wait(staff, again.json()["id"], _finished)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_jobs_beyond_the_workers_wait_queued_until_one_is_free(staff, monkeypatch, settings):
+    settings.JOB_WORKERS = 2  # the pool never shrinks: other tests' threads count too
+    gates = {name: threading.Event() for name in ("content.analyze", "content.transcripts")}
+
+    def analyze(
+        *,
+        limit: int | None = None,
+        episode_ids: Sequence[int] | None = None,
+        force: bool = False,
+        progress: Progress = SILENT,
+    ) -> AnalysisReport:
+        """Stand-in: holds a worker until the test lets it go."""
+        assert gates["content.analyze"].wait(30)
+        return AnalysisReport()
+
+    def transcripts(
+        *,
+        limit: int | None = None,
+        asr: bool = False,
+        concurrency: int = 8,
+        progress: Progress = SILENT,
+    ) -> TranscriptsReport:
+        """Stand-in: holds the other worker."""
+        assert gates["content.transcripts"].wait(30)
+        return TranscriptsReport()
+
+    _stand_in(monkeypatch, "content.analyze", analyze)
+    _stand_in(monkeypatch, "content.transcripts", transcripts)
+    try:
+        held = [
+            staff.post("/api/jobs", {"step": step}, format="json").json()["id"] for step in gates
+        ]
+        for job_id in held:
+            _wait(staff, job_id, lambda j: j["status"] == "running")
+        third = staff.post("/api/jobs", {"step": "match"}, format="json").json()["id"]
+        time.sleep(1.5)  # time enough for a free worker to have taken it
+        assert staff.get(f"/api/jobs/{third}").json()["status"] == "queued"
+        gates["content.analyze"].set()
+        job = _wait(staff, third, _finished)
+        assert job["status"] == "succeeded", job
+    finally:
+        for gate in gates.values():
+            gate.set()
+    for job_id in held:
+        assert _wait(staff, job_id, _finished)["status"] == "succeeded"
 
 
 @pytest.mark.django_db(transaction=True)
