@@ -222,7 +222,9 @@ class ListenerPageSerializer(serializers.Serializer):
 def _listener_cursor(raw: str | None) -> tuple[int, str] | None:
     if raw is None:
         return None
-    payload = unsign_cursor(raw)
+    # Tagged ({"l": [plays, user]}): a bare pair would look like other lists' cursors.
+    wrapped = unsign_cursor(raw)
+    payload = wrapped.get("l") if isinstance(wrapped, dict) and set(wrapped) == {"l"} else None
     if (
         not isinstance(payload, list)
         or len(payload) != 2
@@ -276,7 +278,7 @@ class ListenersView(APIView):
         size = int_param(params, "page_size", DEFAULT_LISTENER_PAGE, 1, MAX_LISTENER_PAGE)
         after = _listener_cursor(params.get("cursor"))  # an empty one too: invalid_cursor
         page = listeners(q=q, size=size, after=after)
-        next_cursor = sign_cursor(list(page.after)) if page.after else None
+        next_cursor = sign_cursor({"l": list(page.after)}) if page.after else None
         return Response({"results": page.results, "next_cursor": next_cursor})
 
 
