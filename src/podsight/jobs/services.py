@@ -446,6 +446,10 @@ def summarize(step: str, report: Any) -> tuple[str, str | None]:
         if report.status == "serving":
             line += f"; {report.cached} users' recommendations precomputed"
         return line, None
+    if step in ("recs.promote", "recs.rollback"):
+        before = f" (before: {report.previous})" if report.previous else ""
+        line = f"{report.action}: model {report.version} is {report.status}{before}"
+        return f"{line}; {report.note}" if report.note else line, None
     if step == "directory.add":
         where = "added to" if report.added_to_sources else "already in"
         line = (
