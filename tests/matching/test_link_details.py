@@ -10,6 +10,7 @@ from tests.matching.test_review import _pair_of_shows
 from podsight.accounts.services import create_token
 from podsight.matching.details import reasons
 from podsight.matching.episodes import WEIGHTS
+from podsight.matching.review import public_explanation
 from podsight.matching.run import run_match
 from podsight.sources.models import SourceChannel, SourceEpisode
 
@@ -157,3 +158,60 @@ def test_records_in_no_canonical_row_have_no_partners():
     body = APIClient().get(f"/api/links/channel/{youtube.pk}").json()
     assert body["canonical_id"] is None and body["partners"] == []
     assert body["fields"] == list(body["record"]["fields"])
+
+
+def test_anonymous_callers_never_see_who_decided_a_link_though_reviewers_do():
+    """The public explanation says "a reviewer"; the name is only in the history, which
+    needs links:review. Rows written when explanations still named the actor too."""
+    spotify, youtube = _pair_of_shows()
+    run_match()
+    name = "token:alice-decides"
+    decider = APIClient()
+    _token, key = create_token("alice-decides", ["links:review"])
+    decider.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    forced, detached, old = (SourceEpisode.objects.get(external_id=f"yt-{n}") for n in (2, 3, 4))
+    # A force after a reject (two different decisions), a plain reject.
+    assert decider.post(f"/api/links/episode/{forced.pk}/reject").status_code == 200
+    body = {"entity": "episode", "record": "youtube:yt-2", "other": "spotify:sp-2"}
+    assert decider.post("/api/links/force", body, format="json").status_code == 200
+    assert decider.post(f"/api/links/episode/{detached.pk}/reject").status_code == 200
+    # Rows an older version wrote, with the name in the explanation.
+    SourceEpisode.objects.filter(pk=old.pk).update(link_explanation=f"forced by {name}")
+    SourceChannel.objects.filter(pk=youtube.pk).update(
+        link_explanation=f"detached from channel {spotify.channel_id} by {name}"
+    )
+
+    anonymous = APIClient()
+    pages = [anonymous.get("/api/links", {"page_size": 100})]
+    for record in SourceEpisode.objects.all():
+        pages.append(anonymous.get(f"/api/links/episode/{record.pk}"))
+        pages.append(anonymous.get(f"/api/episodes/{record.episode_id}"))
+    for record in SourceChannel.objects.all():
+        pages.append(anonymous.get(f"/api/links/channel/{record.pk}"))
+        pages.append(anonymous.get(f"/api/channels/{record.channel_id}"))
+    assert {page.status_code for page in pages} == {200}
+    text = " ".join(page.content.decode() for page in pages)
+    assert "alice" not in text
+    # What they do see says what happened, only not who.
+    assert "forced by a reviewer" in text
+    detached.refresh_from_db()
+    assert detached.link_explanation.startswith("detached from episode ")
+    assert detached.link_explanation.endswith(" by a reviewer")
+    assert f"detached from channel {spotify.channel_id} by a reviewer" in text
+    detail = anonymous.get(f"/api/links/episode/{old.pk}").json()
+    assert detail["explanation"] == "forced by a reviewer"
+    assert [r["text"] for r in detail["reasons"]] == ["forced by a reviewer"]
+
+    history = decider.get(f"/api/links/episode/{detached.pk}/history").json()
+    assert {e["actor"] for e in history["events"]} >= {name}
+    assert [o["actor"] for o in history["overrides"]] == [name]
+
+
+def test_only_a_persons_decision_loses_its_name():
+    assert public_explanation("forced by cli") == "forced by a reviewer"
+    assert public_explanation("detached from episode 7 by token:x; y") == (
+        "detached from episode 7 by a reviewer"
+    )
+    matcher = "title 0.88 (+3.6); re-linked from episode 4 (p 0.9100 there)"
+    assert public_explanation(matcher) == matcher
+    assert public_explanation("") == ""

@@ -28,6 +28,7 @@ from podsight.content.api import (
 )
 from podsight.content.models import TranscriptStatus
 from podsight.lake.metrics import latest_metrics, metric_series
+from podsight.matching.review import public_explanation
 from podsight.sources.models import Source, SourceChannel, SourceEpisode
 
 __all__ = [
@@ -49,6 +50,13 @@ def resolve_channel_id(pk: int) -> int | None:
 # --- serializers -------------------------------------------------------------------------
 
 
+class _ExplanationField(serializers.CharField):
+    """A link's explanation as anyone may read it: without the name of who decided."""
+
+    def to_representation(self, value) -> str:
+        return public_explanation(super().to_representation(value))
+
+
 class SourceRecordSerializer(serializers.Serializer):
     record_id = serializers.IntegerField(source="pk")
     source = serializers.CharField()
@@ -56,7 +64,7 @@ class SourceRecordSerializer(serializers.Serializer):
     url = serializers.CharField()
     method = serializers.CharField(source="link_method")
     confidence = serializers.FloatField(source="link_confidence", allow_null=True)
-    explanation = serializers.CharField(source="link_explanation")
+    explanation = _ExplanationField(source="link_explanation")
     status = serializers.CharField(
         source="link_status",
         help_text="auto, needs_review or confirmed for matched links; empty for own/key links",

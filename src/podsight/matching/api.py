@@ -27,6 +27,7 @@ from podsight.matching.review import (
     confirm_link,
     force_link,
     link_rows,
+    public_explanation,
     reject_link,
 )
 from podsight.sources.models import LinkStatus, Source, SourceChannel, SourceEpisode
@@ -121,7 +122,7 @@ def link_item(
         "status": record.link_status,
         "method": record.link_method,
         "confidence": record.link_confidence,
-        "explanation": record.link_explanation,
+        "explanation": public_explanation(record.link_explanation),
         "linked_at": record.linked_at,
         "partners": partners,
     }

@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.db.models.fields.json import KT
 
 from podsight.matching.models import Entity, LinkEvent, LinkOverride
-from podsight.matching.review import find_record
+from podsight.matching.review import find_record, public_explanation
 from podsight.sources.models import SourceChannel, SourceEpisode
 
 __all__ = [
@@ -136,7 +136,7 @@ def _record(entity: str, record: SourceChannel | SourceEpisode) -> dict[str, Any
         "method": record.link_method,
         "status": record.link_status,
         "confidence": record.link_confidence,
-        "explanation": record.link_explanation,
+        "explanation": public_explanation(record.link_explanation),
         "linked_at": record.linked_at,
         "fetched_at": record.fetched_at,
         "first_seen_at": record.first_seen_at,
@@ -168,8 +168,8 @@ def link_detail(entity: str, record_id: int) -> dict[str, Any]:
         "id": f"{entity}:{record.pk}",
         "entity": entity,
         **{k: head[k] for k in ("canonical_id", "method", "status", "confidence")},
-        "explanation": record.link_explanation,
-        "reasons": reasons(record.link_explanation),
+        "explanation": head["explanation"],
+        "reasons": reasons(head["explanation"]),
         "linked_at": record.linked_at,
         "record": head,
         "fields": [name for name in order if name in present],

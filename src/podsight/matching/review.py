@@ -10,11 +10,14 @@
 
 Every action is stored as a :class:`~podsight.matching.models.LinkOverride` with who asked
 for it (``actor``: the API token's name or ``cli``) and appends link events, so the
-history of a record's links survives corrections.
+history of a record's links survives corrections. A record's ``link_explanation`` is
+public (``GET /api/links``, the catalog's source records), so it says "a reviewer", never
+the actor: who decided is only in the overrides and events, which need ``links:review``.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -38,6 +41,7 @@ __all__ = [
     "force_link",
     "link_rows",
     "list_links",
+    "public_explanation",
     "reject_link",
 ]
 
@@ -49,6 +53,19 @@ class LinkError(PodsightError):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+REVIEWER = "a reviewer"
+# What a person's decision wrote into link_explanation before it stopped naming the actor
+# ("forced by token:alice", "detached from channel 12 by cli"); the whole text, since
+# these explanations are never combined with others.
+_NAMED = re.compile(r"^(forced|detached from (?:channel|episode) \d+) by .+$", re.DOTALL)
+
+
+def public_explanation(explanation: str) -> str:
+    """The explanation without the name of the person who decided (rows written before
+    explanations stopped naming them still do); everything else unchanged."""
+    return _NAMED.sub(rf"\1 by {REVIEWER}", explanation)
 
 
 def _model(entity: str):
@@ -144,7 +161,7 @@ def _send_home(entity: str, record, current: int, target: int, actor: str, now: 
     setattr(record, f"{field}_id", target)
     record.link_method = LinkMethod.KEY
     record.link_confidence = None
-    record.link_explanation = f"detached from {field} {current} by {actor}"
+    record.link_explanation = f"detached from {field} {current} by {REVIEWER}"
     record.link_status = LinkStatus.NONE
     record.linked_at = now
     record.save(
@@ -285,7 +302,7 @@ def force_link(entity: str, ref: Any, other: Any, *, actor: str, reason: str = "
 
 
 def _force(entity, record, target, actor: str, now: datetime) -> int:
-    explanation = f"forced by {actor}"
+    explanation = f"forced by {REVIEWER}"  # the actor is in the events and the override
     if entity == Entity.CHANNEL:
         if record.channel_id == target.channel_id:
             return record.channel_id
