@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
 from dashboard_stub import StubClient
 
 from podsight.dashboard.client import ApiCallError
+from podsight.directory.service import AddResult
+from podsight.jobs.api import JobSerializer
+from podsight.jobs.models import Job
+from podsight.jobs.services import summarize
 
-# The API's answers, in the shape of directory/api.py's serializers (DirectoryPageSerializer,
-# DirectoryAddSerializer).
+# The API's answers, in the shape of directory/api.py's DirectoryPageSerializer and of
+# jobs/api.py's JobSerializer for the directory.add job (its summary and report made by
+# the jobs service from the step's real AddResult).
 FEED = {
     "podcastindex_id": 920666,
     "title": "History of Rome",
@@ -26,15 +36,30 @@ NEXT = "http://127.0.0.1:8000/api/directory?q=rome&page_size=25&cursor=abc.DEF"
 PAGE = {"results": [FEED, IN_CATALOG], "next": NEXT, "page_size": 25}
 LAST_PAGE = {"results": [{**FEED, "podcastindex_id": 1, "title": "Roman Roads"}], "next": None,
              "page_size": 25}  # fmt: skip
-ADDED = {
-    "podcastindex_id": 920666,
-    "title": "History of Rome",
-    "url": "https://feeds.example.org/historyofrome.xml",
-    "channel": 31,
-    "record": 4410,
-    "added_to_sources": True,
-    "feed": {"status": "new", "error": "", "episodes": 189},
-}
+ADDED = AddResult(
+    podcastindex_id=920666,
+    title="History of Rome",
+    feed_url="https://feeds.example.org/historyofrome.xml",
+    record_id=4410,
+    channel=31,
+    sources_file=Path("/srv/podsight/sources.toml"),
+    added_to_sources=True,
+    feed_status="new",
+    episodes=189,
+)
+FEED_FAILED = replace(ADDED, feed_status="failed", feed_error="HTTP 404 Not Found", episodes=0)
+START = {"step": "directory.add", "params": {"podcastindex_id": 920666}}
+
+
+def job(status: str = "queued", result: AddResult | None = None, **fields: Any) -> dict:
+    """The directory.add job as ``POST /api/jobs`` / ``GET /api/jobs/{id}`` answer it."""
+    if result is not None:
+        summary, failure = summarize("directory.add", result)
+        fields |= {"summary": summary, "report": result.as_dict(), "error": failure or ""}
+    row = Job(id=7, step="directory.add", params=START["params"], status=status,
+              created_by="ops", created_at=datetime(2026, 12, 6, 15, 0, tzinfo=UTC),
+              **fields)  # fmt: skip
+    return JobSerializer(row).data
 
 
 def _search(at, q: str, language: str = "", category: str = ""):
@@ -75,7 +100,7 @@ def test_search_sends_the_words_and_filters_and_lists_feeds(run_page):
     captions = " ".join(c.value for c in at.caption)
     assert "189 episodes" in captions and "popularity 21/30" in captions
     # One Add button: the feed already in the catalog has none.
-    assert [b.key for b in at.button if b.label == "Add"] == ["add:920666"]
+    assert [b.key for b in at.button if b.label == "Add"] == ["job-button:directory-add:920666"]
 
 
 def test_empty_filters_are_left_out_and_next_page_sends_the_cursor(run_page):
@@ -94,26 +119,75 @@ def test_empty_filters_are_left_out_and_next_page_sends_the_cursor(run_page):
     assert "cursor" not in stub.called("GET", "/api/directory")[-1][0]
 
 
-def test_staff_add_posts_to_the_feeds_add_endpoint_and_shows_the_result(run_page):
-    stub = _stub().on("POST", r"/api/directory/\d+/add", ADDED)
+def _in_catalog(stub: StubClient, channel: int = 31) -> None:
+    """The directory's answers once the job has put the feed in the catalog."""
+    page = {**PAGE, "results": [{**FEED, "channel": channel}, IN_CATALOG]}
+    stub.on("GET", "/api/directory", page)
+
+
+def test_staff_add_starts_the_directory_add_job_and_follows_it_without_waiting(run_page):
+    stub = _stub().on("POST", "/api/jobs", job("queued"))
+    stub.on("GET", "/api/jobs/7", job("running", progress_label="reading the feed",
+                                      progress_done=40, progress_total=189))  # fmt: skip
     at = _search(run_page("directory", stub), "rome")
-    at.button(key="add:920666").click().run()
+    at.button(key="job-button:directory-add:920666").click().run()
     assert not at.exception
-    assert stub.called("POST", "/api/directory/920666/add") == [({}, None)]
-    assert "In the catalog as channel 31" in at.success[0].value
-    assert "189 episodes" in at.success[0].value
-    # The next run knows it is in the catalog: no Add button for it any more.
+    # Started as a job, never the synchronous add endpoint.
+    assert stub.called("POST", "/api/jobs") == [({}, START)]
+    assert not stub.called("POST", r"/api/directory/.*")
+    assert [p.proto.text for p in at.get("progress")] == ["reading the feed: 40 of 189"]
+
+    stub.on("GET", "/api/jobs/7", job("succeeded", ADDED, progress_label="reading the feed",
+                                      progress_done=189, progress_total=189))  # fmt: skip
+    _in_catalog(stub)
     at.run()
+    assert not at.exception
+    assert [s.value for s in at.success] == [
+        "History of Rome: added to the sources file; its feed new, 189 episodes"
+    ]
+    assert "channel 31" in " ".join(m.value for m in at.markdown)
+    # In the catalog now: its button stays only to keep the outcome in view, disabled.
+    [added] = [b for b in at.button if b.key == "job-button:directory-add:920666"]
+    assert added.label == "Added" and added.disabled
     assert not [b for b in at.button if b.label == "Add"]
+    assert len(stub.called("POST", "/api/jobs")) == 1
+
+
+def test_a_feed_that_fails_to_read_shows_the_jobs_error(run_page):
+    stub = _stub().on("POST", "/api/jobs", job("queued"))
+    stub.on("GET", "/api/jobs/7", job("failed", FEED_FAILED))
+    at = _search(run_page("directory", stub), "rome")
+    at.button(key="job-button:directory-add:920666").click().run()
+    assert len(at.error) == 1
+    _in_catalog(stub)  # the channel exists, only its feed failed: the error stays in view
+    at.run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "directory.add failed: History of Rome was added, but its feed failed: HTTP 404 Not Found"
+    ]
 
 
 def test_an_add_the_api_refuses_shows_its_message(run_page):
-    refusal = ApiCallError(404, "not_found", "No feed 920666 in the imported dump.")
-    stub = _stub().on("POST", r"/api/directory/\d+/add", refusal)
+    refusal = ApiCallError(400, "invalid", "The request is not valid.",
+                           details={"params.podcastindex_id": ["must be at least 1"]})  # fmt: skip
+    stub = _stub().on("POST", "/api/jobs", refusal)
     at = _search(run_page("directory", stub), "rome")
-    at.button(key="add:920666").click().run()
+    at.button(key="job-button:directory-add:920666").click().run()
     assert not at.exception
-    assert "No feed 920666 in the imported dump." in at.error[0].value
+    assert [e.value for e in at.error] == ["The request is not valid. (400 invalid)"]
+    assert not stub.called("GET", r"/api/jobs/.*")
+
+
+def test_an_add_while_another_runs_follows_that_job(run_page):
+    running = ApiCallError(409, "job_running", "a directory.add job is running (job 7)",
+                           details={"job": 7})  # fmt: skip
+    stub = _stub().on("POST", "/api/jobs", running)
+    stub.on("GET", "/api/jobs/7", job("running"))
+    at = _search(run_page("directory", stub), "rome")
+    at.button(key="job-button:directory-add:920666").click().run()
+    assert not at.exception and not at.error
+    assert "already running" in at.info[0].value
+    assert [p.proto.text for p in at.get("progress")] == ["directory.add: running…"]
 
 
 def test_non_staff_can_search_but_get_no_add_button(run_page):

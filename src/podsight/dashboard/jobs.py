@@ -22,13 +22,19 @@ import streamlit as st
 from podsight.dashboard.client import ApiCallError, ApiClient
 from podsight.dashboard.ui import show_error
 
-__all__ = ["FINISHED", "job_button", "show_job"]
+__all__ = ["FINISHED", "job_button", "show_job", "started_job"]
 
 FINISHED = frozenset({"succeeded", "failed", "interrupted"})
 
 
 def _state_key(key: str) -> str:
     return f"podsight_job:{key}"
+
+
+def started_job(key: str) -> int | None:
+    """The id of the job :func:`job_button` ``key`` started (or follows) in this session,
+    else None: a page keeps showing a job's outcome after its effect hides the button."""
+    return st.session_state.get(_state_key(key))
 
 
 def show_job(job: dict[str, Any]) -> None:

@@ -1,8 +1,9 @@
 """Directory: search the Podcast Index directory (the imported dump) and add a show.
 
 Everyone may search (``GET /api/directory``); staff get an "Add" button per feed not yet
-in the catalog (``POST /api/directory/{podcastindex_id}/add``: the API refuses others, so
-they are not offered it). Adding ingests the one feed, which takes seconds, not minutes.
+in the catalog (the API refuses others, so they are not offered it). Adding reads the feed,
+which can take as long as the feed's server does, so it runs as the ``directory.add`` job
+(:func:`~podsight.dashboard.jobs.job_button`) and the page stays usable meanwhile.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ from urllib.parse import parse_qs, urlsplit
 import streamlit as st
 
 from podsight.dashboard.client import ApiCallError, ApiClient
+from podsight.dashboard.jobs import job_button, started_job
 from podsight.dashboard.ui import show_error
 
 __all__ = ["PAGE_SIZE", "render"]
 
 PAGE_SIZE = 25
-_ADDED = "directory:added"  # podcastindex id -> the add answer, for this session
 
 
 def _search(client: ApiClient, q: str, language: str, category: str) -> dict[str, Any] | None:
@@ -50,39 +51,10 @@ def _cursor_of(next_link: str | None) -> str | None:
     return values[0] if values else None
 
 
-def _add(client: ApiClient, feed: dict[str, Any]) -> None:
-    with st.spinner(f"Adding {feed['title']} and reading its feed…"):
-        try:
-            answer = client.post(f"/api/directory/{feed['podcastindex_id']}/add")
-        except ApiCallError as exc:
-            show_error(exc)
-            return
-    st.session_state.setdefault(_ADDED, {})[feed["podcastindex_id"]] = answer
-
-
-def _show_added(answer: dict[str, Any]) -> None:
-    ingest = answer.get("feed") or {}
-    listed = "added to the sources file" if answer.get("added_to_sources") else "already listed"
-    status = ingest.get("status") or "not read"
-    if ingest.get("error"):
-        st.warning(
-            f"Channel {answer.get('channel')} ({listed}); its feed: {status}: {ingest['error']}",
-            icon=":material/warning:",
-        )
-    else:
-        episodes = ingest.get("episodes")
-        count = f", {episodes} episodes" if episodes is not None else ""
-        st.success(
-            f"In the catalog as channel {answer.get('channel')} ({listed}; feed {status}{count}).",
-            icon=":material/done:",
-        )
-
-
 def _feed_row(client: ApiClient, feed: dict[str, Any]) -> None:
     pid = feed["podcastindex_id"]
-    added = st.session_state.get(_ADDED, {}).get(pid)
     with st.container(border=True):
-        left, right = st.columns([5, 1])
+        left, right = st.columns([4, 2])
         with left:
             dead = " · dead feed" if feed.get("dead") else ""
             st.markdown(f"**{feed['title']}** — {feed.get('author') or 'no author'}{dead}")
@@ -101,15 +73,22 @@ def _feed_row(client: ApiClient, feed: dict[str, Any]) -> None:
             st.caption(" · ".join(facts))
             st.caption(feed.get("url") or "")
         with right:
-            channel = feed.get("channel") or (added or {}).get("channel")
+            channel = feed.get("channel")
             if channel is not None:
                 st.markdown(f":green[In the catalog] (channel {channel})")
-            elif client.staff:
-                if st.button("Add", key=f"add:{pid}", icon=":material/add:"):
-                    _add(client, feed)
-                    added = st.session_state.get(_ADDED, {}).get(pid)
-        if added:
-            _show_added(added)
+            key = f"directory-add:{pid}"
+            # Once added, the button stays (disabled) while this session follows its job,
+            # so the job's summary or error (a feed that failed to read) stays in view.
+            if client.staff and (channel is None or started_job(key) is not None):
+                job_button(
+                    client,
+                    "Add" if channel is None else "Added",
+                    "directory.add",
+                    {"podcastindex_id": pid},
+                    key=key,
+                    help="Add this feed to the sources file and the catalog, and read it",
+                    disabled=channel is not None,
+                )
 
 
 def render(client: ApiClient) -> None:
