@@ -390,6 +390,33 @@ def test_a_bug_in_a_step_fails_the_job_without_its_details(staff, monkeypatch, c
     assert logged and "internal detail" in str(logged[0].exc_info[1])
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_failure_after_the_step_still_ends_the_job(staff, monkeypatch):
+    """Not only the step: a summary, report or final save that fails must not leave the
+    row `running`, which would refuse every later job of that step."""
+
+    def analyze(
+        *,
+        limit: int | None = None,
+        episode_ids: Sequence[int] | None = None,
+        force: bool = False,
+        progress: Progress = SILENT,
+    ) -> AnalysisReport:
+        """Stand-in: succeeds."""
+        return AnalysisReport()
+
+    def broken_summary(step, report):
+        raise TypeError("a report shape the summary did not expect")
+
+    _stand_in(monkeypatch, "content.analyze", analyze)
+    monkeypatch.setattr("podsight.jobs.services.summarize", broken_summary)
+    first = staff.post("/api/jobs", {"step": "content.analyze"}, format="json").json()
+    job = _wait(staff, first["id"], _finished)
+    assert job["status"] == "failed" and "failed unexpectedly" in job["error"], job
+    again = staff.post("/api/jobs", {"step": "content.analyze"}, format="json")
+    assert again.status_code == 202, again.content
+
+
 # --------------------------------------------------------------------------- interrupted
 
 

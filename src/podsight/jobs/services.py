@@ -319,6 +319,17 @@ def _run(job_id: int) -> None:
     claimed = _save_claim(job_id, now)
     if not claimed:
         return  # interrupted (or gone) before a worker took it
+    try:
+        _execute(job_id)
+    except Exception:  # noqa: BLE001 - around the step (summary, report, the final save)
+        # Whatever failed, the row must not stay `running`: that would hold its step
+        # (one job per step) for as long as this process lives.
+        log.exception("job %s: failed around its step", job_id)
+        error = f"job {job_id} failed unexpectedly (a bug); the server log has the details."
+        _save(job_id, status=JobStatus.FAILED, finished_at=timezone.now(), error=error)
+
+
+def _execute(job_id: int) -> None:
     job = Job.objects.get(pk=job_id)
     progress = JobProgress(job_id)
     progress.start()
@@ -327,7 +338,7 @@ def _run(job_id: int) -> None:
         report = run_step(job.step, progress=progress, **job.params)
     except PodsightError as exc:
         log.info("job %s (%s) failed: %s", job_id, job.step, exc)
-        outcome = {"status": JobStatus.FAILED, "error": str(exc)}
+        outcome = {"status": JobStatus.FAILED, "error": _plain(str(exc))}
     except Exception:  # noqa: BLE001 - a bug in a step: logged, and the job says so
         log.exception("job %s (%s) failed unexpectedly", job_id, job.step)
         outcome = {
@@ -369,7 +380,9 @@ def _plain(value: Any, depth: int = 0) -> Any:
     """``value`` as JSON (a report dataclass, its lists cut at :data:`MAX_LIST_ITEMS`)."""
     if depth > 12:
         return str(value)
-    if value is None or isinstance(value, bool | int | str):
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")  # PostgreSQL's json and text refuse NUL
+    if value is None or isinstance(value, bool | int):
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else None
