@@ -313,7 +313,8 @@ def test_the_server_does_what_its_openapi_document_says(live, tmp_path):
         f"{cases['generated']} test cases, {len(result['failures'])} failures, "
         f"{len(result['errors'])} errors in {elapsed:.0f} s"
     )
-    assert operations["tested"] == operations["total"] >= 24
+    # Every operation but sign-out (left out of the run, tested on its own below).
+    assert operations["tested"] == operations["total"] - 1 >= 24
     assert result["failures"] == [] and result["errors"] == []
     assert result["phases"]["coverage"]["status"] == "success"
     assert result["phases"]["fuzzing"]["status"] == "success"
