@@ -85,7 +85,9 @@ def _workspace(tmp: Path) -> None:
     (tmp / "users.txt").write_text("u1\nu2\nnewcomer\n")
 
 
-@pytest.mark.database
+# Not `database`: the README's reader runs on the default SQLite, as this test does; every
+# one of its commands also runs on PostgreSQL in tests/cli/test_commands.py (its rerun
+# here cost minutes of CI for no command not already checked there).
 def test_readme_examples_run_as_written(tmp_path: Path) -> None:
     from podsight.demo import build_world
     from podsight.demo.apis import (
