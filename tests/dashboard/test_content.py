@@ -192,8 +192,8 @@ def test_the_episode_page_at_a_moment():
     assert list(sponsors["sponsor"]) == ["Brightmug", "Brightmug"]
     assert list(sponsors["code"]) == ["THE10", "THE10"]
     assert list(sponsors["from"]) == ["0:04", "24:36"] and list(sponsors["to"]) == ["0:30", "25:26"]
-    assert r"**E59 \| The future of literary fiction**" in text
-    assert "0.99 similar, later" in text
+    assert at.button(key="content-similar-712").label == "E59 | The future of literary fiction"
+    assert any("0.99 similar, later" in c.value for c in at.caption)
 
 
 def test_a_chapter_and_a_similar_episode_are_moments_too():

@@ -476,7 +476,17 @@ def _sponsors(detail: dict[str, Any]) -> None:
         }
         for s in sponsors
     ]
-    st.dataframe(rows, hide_index=True)
+    # Long addresses and reads were cut at the column's edge: links and wide columns.
+    st.dataframe(
+        rows,
+        hide_index=True,
+        column_config={
+            "from": st.column_config.TextColumn(width="small"),
+            "to": st.column_config.TextColumn(width="small"),
+            "address": st.column_config.LinkColumn(width="medium"),
+            "read": st.column_config.TextColumn(width="large"),
+        },
+    )
 
 
 def _similar(similar: Future) -> None:
@@ -495,18 +505,18 @@ def _similar(similar: Future) -> None:
         return
     for other in results:
         shared = [*other.get("shared_topics", []), *other.get("shared_keywords", [])]
-        left, right = st.columns([4, 1])
         relation = other.get("relation") or ""
-        left.markdown(
-            f"**{_md(other['title'])}** · {_md(other.get('channel_title', ''))}  \n"
-            f":gray[{other.get('score', 0):.2f} similar"
-            f"{', ' + relation if relation else ''}"
-            f"{'; shares ' + _md(', '.join(shared[:6])) if shared else ''}]"
-        )
-        right.button(
-            "Open",
+        # The title is the button's label: a narrow side column clipped "Open" to "O".
+        st.button(
+            other["title"],
             key=f"content-similar-{other['id']}",
             on_click=_open,
             args=(other["id"], None),
             icon=":material/arrow_forward:",
+        )
+        st.caption(
+            f"{_md(other.get('channel_title', ''))} · "
+            f"{other.get('score', 0):.2f} similar"
+            f"{', ' + relation if relation else ''}"
+            f"{'; shares ' + _md(', '.join(shared[:6])) if shared else ''}"
         )
