@@ -236,6 +236,7 @@ def test_model_versions_are_charted_offline_against_baselines_and_online(run_pag
     at.run()
     assert len(_charts(at)) == 1
     assert any("No play-through yet" in i.value for i in at.info)
+    assert list(at.dataframe[-1].value["play-through"]) == ["—"]  # not "None"
 
     stub.on("GET", "/api/recs/models", A.MODELS)
     at.selectbox(key="recs:metric").set_value("r@10").run()

@@ -178,7 +178,8 @@ def _listener_section(user: str, answers: dict[str, Any]) -> None:
     if isinstance(recs, ApiCallError) and recs.status == 403:
         ui.show_error(recs)  # their history is refused alike: one message is enough
         return
-    history_col, recs_col = st.columns(2)
+    # One above the other: side by side, half a page cut both tables off on the right.
+    history_col, recs_col = st.container(), st.container()
     with recs_col:
         st.subheader("Recommended", anchor=False)
         recs = _shown(recs)
@@ -334,6 +335,10 @@ def _online_frame(models: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _rate(rate: float | None) -> str:
+    return "—" if rate is None else f"{float(rate):.1%}"
+
+
 def _models_section(client: ApiClient, answer: Any) -> None:
     st.subheader("Model versions", anchor=False)
     answer = _shown(answer)
@@ -349,7 +354,8 @@ def _models_section(client: ApiClient, answer: Any) -> None:
                 "status": m["status"] + (f" ({m['share']:.0%})" if m.get("share") else ""),
                 "trained (UTC)": pd.Timestamp(m["created_at"]),
                 "NDCG@10": ((m.get("metrics") or {}).get("hybrid") or {}).get("ndcg@10"),
-                "play-through": (m.get("online") or {}).get("rate"),
+                # No rate until a version has served a day: a dash, not "None".
+                "play-through": _rate((m.get("online") or {}).get("rate")),
                 "impressions": (m.get("online") or {}).get("impressions", 0),
                 "listeners": (m.get("data") or {}).get("users"),
                 "note": m.get("note", ""),
@@ -363,7 +369,6 @@ def _models_section(client: ApiClient, answer: Any) -> None:
             column_config={
                 "trained (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
                 "NDCG@10": st.column_config.NumberColumn(format="%.4f"),
-                "play-through": st.column_config.NumberColumn(format="%.3f"),
             },
         )
         offline, online = st.columns([3, 2])
