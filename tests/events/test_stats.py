@@ -16,6 +16,7 @@ from podsight.accounts.services import create_token, create_user
 from podsight.catalog.models import Episode
 from podsight.events.consumer import consume
 from podsight.events.services import ingest
+from podsight.events.stats import SOURCES_TTL
 from podsight.recs.models import ModelStatus, ModelVersion
 from podsight.sources.models import LinkStatus, SourceChannel, SourceEpisode, SyncState
 from podsight.sources.sync import ShowSpec, SourceRun, record_run, sync_shows
@@ -253,6 +254,19 @@ def test_overview_for_others_leaves_operations_out(listened):
     for operator_only in ("review", "sync", "youtube_quota", "listening"):
         assert body[operator_only] is None
     _get(APIClient(), "/api/stats/overview", 401)
+
+
+def test_overview_keeps_the_records_per_source_a_minute(db):
+    staff = _client(SCOPE_STAFF)
+    spotify = lambda body: next(s for s in body["sources"] if s["source"] == "spotify")  # noqa: E731
+    assert spotify(_get(staff, "/api/stats/overview"))["channels"] == 0
+    SourceChannel.objects.create(
+        source="spotify", external_id="sp9", content_hash="x", fetched_at=NOW
+    )
+    assert spotify(_get(staff, "/api/stats/overview"))["channels"] == 0  # cached
+    with time_machine.travel(NOW + timedelta(seconds=SOURCES_TTL + 1), tick=False):
+        later = staff.get("/api/stats/overview").json()
+    assert spotify(later)["channels"] == 1
 
 
 def test_a_failed_sync_error_stays_after_a_good_run(db):

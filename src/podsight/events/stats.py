@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
+from django.core.cache import cache
 
 from podsight import lake
 from podsight.catalog.models import Channel, Episode
@@ -22,6 +23,7 @@ __all__ = [
     "BINS",
     "FINISHED",
     "MAX_DAYS",
+    "SOURCES_TTL",
     "completion",
     "engagement",
     "overview",
@@ -34,6 +36,8 @@ BINS = 10
 # From this completion on an episode counts as finished (players stop short of the end:
 # the recommender's threshold, podsight.recs.data.FINISHED).
 FINISHED = 0.9
+# How long the Overview's records per source are kept (seconds), for every caller alike.
+SOURCES_TTL = 60
 # engagement_daily has a row for any event (a download, a like, a rating): only one where
 # the listener played, listened or reached a position is listening.
 PLAYED = "(plays > 0 OR listened_s > 0 OR max_completion > 0)"
@@ -251,7 +255,11 @@ def overview(*, staff: bool, now: datetime | None = None) -> dict[str, Any]:
             "channels": Channel.objects.alive().count(),
             "episodes": Episode.objects.alive().count(),
         },
-        "sources": status.records_by_source(),
+        # Counting every source record takes seconds on a large catalog and the counts
+        # change only as syncs and matching run: everyone's for SOURCES_TTL seconds.
+        "sources": cache.get_or_set(
+            "stats:overview:sources", status.records_by_source, SOURCES_TTL
+        ),
         "model": serving_model(),
         "review": None,
         "sync": None,
