@@ -246,6 +246,9 @@ def test_metrics_are_line_charts_with_titled_axes(open_show):
         assert (encoding["x"]["title"], encoding["y"]["title"]) == (x_title, "count")
         assert encoding["color"]["field"] == "source"
         assert chart["facet"]["field"] == "metric"
+        # Dates on the time axis, not Vega's sub-second ticks; panels that fit the page.
+        assert encoding["x"]["axis"]["format"].startswith("%Y-%m-%d")
+        assert chart["columns"] == 3 and chart["spec"]["width"] <= 200
     panels = {
         name: sorted({row["metric"] for row in _chart_rows(at, i)})
         for i, name in enumerate(("totals", "own"))

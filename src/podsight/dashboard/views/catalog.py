@@ -450,21 +450,27 @@ def _field_sources(detail: dict) -> None:
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 
-def _chart_grid(frame: pd.DataFrame, x: str, x_title: str) -> None:
+def _chart_grid(frame: pd.DataFrame, x: str, x_title: str, x_format: str) -> None:
     """A line chart per metric (a line per platform), three to a row, each with its own
     count scale: one faceted chart, which draws far faster than one chart per metric."""
     base = (
         alt.Chart(frame)
         .mark_line(point=True)
         .encode(
-            x=alt.X(f"{x}:T", title=x_title),
+            # A date format: on one snapshot Vega's own ticks are sub-second (".287").
+            x=alt.X(
+                f"{x}:T",
+                title=x_title,
+                axis=alt.Axis(format=x_format, labelOverlap=True, tickCount=3),
+            ),
             y=alt.Y("value:Q", title="count"),
             color=alt.Color("source:N", title="source"),
             tooltip=["source", "metric", x, alt.Tooltip("value:Q", format=",.0f")],
         )
     )
     chart = (
-        base.properties(width=230, height=160)
+        # 190 px wide: at 230 the third panel (wide count labels) ran past the page edge.
+        base.properties(width=190, height=160)
         .facet(facet=alt.Facet("metric:N", title=None), columns=3)
         .resolve_scale(y="independent", x="independent")
         .configure_legend(orient="bottom")
@@ -491,7 +497,7 @@ def _metrics(answer: dict) -> None:
         ]  # fmt: skip
         frame = pd.DataFrame(rows)
         frame["day"] = pd.to_datetime(frame["day"])
-        _chart_grid(frame, "day", "Day (UTC)")
+        _chart_grid(frame, "day", "Day (UTC)", "%Y-%m-%d")
     if own:
         st.subheader("The show's own records")
         rows = [
@@ -501,7 +507,7 @@ def _metrics(answer: dict) -> None:
         ]  # fmt: skip
         frame = pd.DataFrame(rows)
         frame["observed"] = pd.to_datetime(frame["observed"], utc=True)
-        _chart_grid(frame, "observed", "Observed at (UTC)")
+        _chart_grid(frame, "observed", "Observed at (UTC)", "%Y-%m-%d %H:%M")
     if all(len(s["points"]) < 2 for s in [*totals, *own]):
         st.caption("One snapshot per series so far: each sync adds a point.")
 
