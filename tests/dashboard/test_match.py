@@ -121,6 +121,10 @@ def test_the_queue_and_the_first_link_side_by_side_with_its_reasons(run_page):
         *(f.replace("_", " ") for f in ANSWERS["detail"]["fields"]),
     ]  # fmt: skip
     assert "duration s" in by_field.index and "guid" in by_field.index
+    # Long addresses wrap (zero-width breaks in the shown text) and still link in full.
+    apple = ANSWERS["detail"]["partners"][1]
+    url = by_field.loc["url", f"apple #{apple['record_id']} (matched with)"]
+    assert url.endswith(f"]({apple['url']})") and "/\u200b" in url
 
     text = " ".join(m.value for m in at.markdown)
     assert "titles not compared" in text

@@ -122,14 +122,14 @@ def _side_by_side(detail: dict[str, Any]) -> None:
     ):
         values = [get(r) for r in records]
         rows.append({"field": label, "compare": "",
-                     **dict(zip(names, map(_cell, values), strict=True))})  # fmt: skip
+                     **dict(zip(names, map(_wrapped, values), strict=True))})  # fmt: skip
     for field in fields:
         values = [r.get("fields", {}).get(field) for r in records]
         rows.append(
             {
                 "field": field.replace("_", " "),
                 "compare": _same(values),
-                **dict(zip(names, map(_cell, values), strict=True)),
+                **dict(zip(names, map(_wrapped, values), strict=True)),
             }
         )
     st.table(pd.DataFrame(rows), hide_index=True, border="horizontal")
@@ -141,6 +141,25 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+_BREAK = "\u200b"  # zero-width space: lets the browser wrap a long token there
+_LONG = 24
+
+
+def _wrapped(value: Any) -> str:
+    """A cell that wraps: long unbroken values (addresses, ids) ran the table past the
+    page's right edge. Addresses stay links to the full address (st.table renders Markdown)."""
+    text = _cell(value)
+    if not any(len(word) > _LONG for word in text.split()):
+        return text
+    if text.startswith(("http://", "https://")) and " " not in text:
+        shown = text.replace("/", "/" + _BREAK).replace("-", "-" + _BREAK)
+        return f"[{shown}]({text})"
+    return " ".join(
+        _BREAK.join(w[i : i + _LONG] for i in range(0, len(w), _LONG)) if len(w) > _LONG else w
+        for w in text.split(" ")
+    )
 
 
 def _reasons(detail: dict[str, Any]) -> None:
