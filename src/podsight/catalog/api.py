@@ -16,16 +16,7 @@ from podsight.api.params import EMPTY, DigitsField, text_param
 from podsight.catalog.models import Channel, ChannelCategory, Episode
 from podsight.catalog.search import fulltext_filter
 from podsight.catalog.services import channel_metrics, resolve_channel, resolve_episode
-from podsight.content.api import (
-    AnalysisStateSerializer,
-    ChapterSerializer,
-    KeywordSerializer,
-    SponsorSerializer,
-    TopicSerializer,
-    TranscriptStateSerializer,
-    episode_analysis,
-    transcript_state,
-)
+from podsight.content.api import EpisodeContentFields, transcript_state
 from podsight.content.models import TranscriptStatus
 from podsight.lake.metrics import latest_metrics, metric_series
 from podsight.matching.review import public_explanation
@@ -150,36 +141,16 @@ class EpisodeSerializer(serializers.ModelSerializer):
         return str(transcript_state(obj)["status"])
 
 
-class EpisodeDetailSerializer(EpisodeSerializer):
+class EpisodeDetailSerializer(EpisodeContentFields, EpisodeSerializer):
     sources = SourceRecordDetailSerializer(source="source_records", many=True)
-    transcript = serializers.SerializerMethodField(
-        help_text="The stored transcript's state (`status`, `source` rss|asr, `language`, "
-        "`version`…); its segments: …/transcript."
-    )
-
-    # What content.analyze found (empty lists before it ran). `chapters` holds the chapters
-    # themselves (the feed's or automatic ones); the feed's reference to its chapters
-    # document, which `chapters` held before, is `chapters_feed` (docs/content.md).
-    keywords = serializers.SerializerMethodField(help_text="Keywords, most relevant first.")
-    topics = serializers.SerializerMethodField(
-        help_text="Podcast Index categories the episode is about, best first."
-    )
-    chapters = serializers.SerializerMethodField(
-        help_text="The feed's chapters (`chapters_source` feed) or ones found at topic shifts "
-        "(`auto`), in time order; empty before analysis."
-    )
-    chapters_source = serializers.SerializerMethodField(help_text="feed, auto, or empty.")
+    # `chapters` (EpisodeContentFields) holds the chapters themselves (the feed's or
+    # automatic ones); the feed's reference to its chapters document, which `chapters`
+    # held before, is `chapters_feed` (docs/content.md).
     chapters_feed = serializers.JSONField(
         source="chapters",
         allow_null=True,
         help_text='The feed\'s chapters reference: {"url", "type", "inline": [[start_s, '
         "title, href], …]} (podcast:chapters or Podlove Simple Chapters); null without.",
-    )
-    sponsors = serializers.SerializerMethodField(
-        help_text="Ad reads: the sponsor named, times, promo code and address."
-    )
-    analysis = serializers.SerializerMethodField(
-        help_text="What the analysis was made from; null before `podsight content analyze`."
     )
 
     class Meta(EpisodeSerializer.Meta):
@@ -187,39 +158,6 @@ class EpisodeDetailSerializer(EpisodeSerializer):
             "description_html", "chapters", "chapters_source", "chapters_feed", "persons",
             "field_sources", "transcript", "keywords", "topics", "sponsors", "analysis",
         ]  # fmt: skip
-
-    @extend_schema_field(TranscriptStateSerializer)
-    def get_transcript(self, obj: Episode) -> dict:
-        return TranscriptStateSerializer(transcript_state(obj)).data
-
-    @extend_schema_field(KeywordSerializer(many=True))
-    def get_keywords(self, obj: Episode) -> list:
-        analysis = episode_analysis(obj)
-        return KeywordSerializer(analysis.keywords if analysis else [], many=True).data
-
-    @extend_schema_field(TopicSerializer(many=True))
-    def get_topics(self, obj: Episode) -> list:
-        analysis = episode_analysis(obj)
-        return TopicSerializer(analysis.topics if analysis else [], many=True).data
-
-    @extend_schema_field(ChapterSerializer(many=True))
-    def get_chapters(self, obj: Episode) -> list:
-        analysis = episode_analysis(obj)
-        return ChapterSerializer(analysis.chapters if analysis else [], many=True).data
-
-    def get_chapters_source(self, obj: Episode) -> str:
-        analysis = episode_analysis(obj)
-        return analysis.chapters_source if analysis else ""
-
-    @extend_schema_field(SponsorSerializer(many=True))
-    def get_sponsors(self, obj: Episode) -> list:
-        analysis = episode_analysis(obj)
-        return SponsorSerializer(analysis.sponsors if analysis else [], many=True).data
-
-    @extend_schema_field(AnalysisStateSerializer(allow_null=True))
-    def get_analysis(self, obj: Episode) -> dict | None:
-        analysis = episode_analysis(obj)
-        return AnalysisStateSerializer(analysis).data if analysis else None
 
 
 # --- filters ----------------------------------------------------------------------------

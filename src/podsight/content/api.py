@@ -53,6 +53,7 @@ __all__ = [
     "ChapterSerializer",
     "EXPORTS",
     "EpisodeAnalysisView",
+    "EpisodeContentFields",
     "EpisodeContentSerializer",
     "EpisodeSimilarView",
     "EpisodeTranscriptView",
@@ -586,20 +587,13 @@ class EpisodeSimilarView(generics.GenericAPIView):
 # --- one episode's content at once: the dashboard's episode page ---------------------------
 
 
-class EpisodeContentSerializer(serializers.Serializer):
-    """The facts of an episode a content view shows, with the same names and shapes as in
-    ``GET /api/episodes/{id}``."""
+class EpisodeContentFields(serializers.Serializer):
+    """An episode's transcript state and what ``podsight content analyze`` found, as both
+    ``GET /api/episodes/{id}`` and ``…/analysis`` answer them (one definition)."""
 
-    id = serializers.IntegerField()
-    title = serializers.CharField(allow_blank=True)
-    channel = serializers.IntegerField(source="channel_id")
-    channel_title = serializers.CharField(source="channel.title", allow_blank=True)
-    published_at = serializers.DateTimeField(allow_null=True)
-    duration_s = serializers.IntegerField(allow_null=True)
-    enclosure_url = serializers.CharField(allow_blank=True)
-    enclosure_type = serializers.CharField(allow_blank=True)
     transcript = serializers.SerializerMethodField(
-        help_text="The stored transcript's state; its segments: …/transcript."
+        help_text="The stored transcript's state (`status`, `source` rss|asr, `language`, "
+        "`version`…); its segments: …/transcript."
     )
     keywords = serializers.SerializerMethodField(help_text="Keywords, most relevant first.")
     topics = serializers.SerializerMethodField(
@@ -649,6 +643,20 @@ class EpisodeContentSerializer(serializers.Serializer):
     def get_analysis(self, obj: Episode) -> dict | None:
         analysis = episode_analysis(obj)
         return AnalysisStateSerializer(analysis).data if analysis else None
+
+
+class EpisodeContentSerializer(EpisodeContentFields):
+    """The facts of an episode a content view shows, with the same names and shapes as in
+    ``GET /api/episodes/{id}``."""
+
+    id = serializers.IntegerField()
+    title = serializers.CharField(allow_blank=True)
+    channel = serializers.IntegerField(source="channel_id")
+    channel_title = serializers.CharField(source="channel.title", allow_blank=True)
+    published_at = serializers.DateTimeField(allow_null=True)
+    duration_s = serializers.IntegerField(allow_null=True)
+    enclosure_url = serializers.CharField(allow_blank=True)
+    enclosure_type = serializers.CharField(allow_blank=True)
 
 
 class EpisodeAnalysisView(generics.GenericAPIView):
