@@ -291,3 +291,20 @@ def test_new_listening_shows_at_once(listened):
     assert _get(staff, "/api/stats/live?window=1h")["events"] == live + 2
     shows = _get(staff, "/api/stats/completion?days=1")["shows"]
     assert a.channel_id in [s["show"] for s in shows]
+
+
+def test_one_listeners_statistics_over_several_consumer_batches(listened):
+    """A filter on the listener over lake files written by several batches (a download
+    in the second one): once a 500 ("no kernel matching … string, string_view")."""
+    a, _ = listened
+    yesterday = NOW - timedelta(days=1)
+    assert not ingest([_event("download", "dee", a.pk, yesterday)], client="test").errors
+    consume(once=True)
+    assert not ingest([_event("like", "ann", a.pk, yesterday)], client="test").errors
+    consume(once=True)
+    staff = _client(SCOPE_STAFF)
+    for who in ("ann", "dee"):
+        days = _get(staff, f"/api/stats/engagement?days=7&user={who}")["days"]
+        assert sum(d["likes"] for d in days) == (2 if who == "ann" else 0)
+        _get(staff, f"/api/stats/completion?days=7&user={who}")
+        assert _get(staff, f"/api/users/{who}/history")["events"]

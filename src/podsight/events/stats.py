@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from django.core.cache import cache
 
 from podsight import lake
@@ -56,6 +57,16 @@ def _rows(relation) -> list[tuple]:
     return list(zip(*(column.to_pylist() for column in table.columns), strict=True))
 
 
+def _of_user(engaged, user: str | None):
+    """The dataset narrowed to one listener by Arrow itself: a ``user_id = $user`` that
+    DuckDB pushes into the scan meets files of later consumer batches, whose text columns
+    are string views, with a plain string and fails ("no kernel matching … string,
+    string_view"; test_one_listeners_statistics_over_several_consumer_batches)."""
+    if not user:
+        return engaged
+    return engaged.filter(pc.field("user_id").cast(pa.string()) == pa.scalar(user, pa.string()))
+
+
 def engagement(days: int, *, user: str | None = None, now: datetime | None = None) -> dict:
     """Per UTC day (every day of the span, quiet ones as zeros): listeners, plays, hours
     listened, episodes finished, likes and skips."""
@@ -71,11 +82,9 @@ def engagement(days: int, *, user: str | None = None, now: datetime | None = Non
     if engaged is not None:
         con = lake.connect()
         try:
-            con.register("g", engaged)
-            where = "day >= $first AND day <= $last" + (" AND user_id = $user" if user else "")
+            con.register("g", _of_user(engaged, user))
+            where = "day >= $first AND day <= $last"
             params: dict[str, Any] = {"first": first, "last": last}
-            if user:
-                params["user"] = user
             for row in _rows(
                 con.sql(
                     f"SELECT day, count(DISTINCT user_id) FILTER (WHERE {PLAYED}), sum(plays), "
@@ -123,10 +132,7 @@ def completion(
     engaged = dataset(ENGAGEMENT_DAILY, "day", first)
     if engaged is None:
         return body
-    mine = " AND user_id = $user" if user else ""
     params: dict[str, Any] = {"first": first, "last": last}
-    if user:
-        params["user"] = user
     # Episode -> show in DuckDB: the counting stays there (no listener ids through Python,
     # no unbounded pk__in); an episode the catalog no longer holds drops out in the join.
     ids = Episode.objects.values_list("pk", "channel_id")
@@ -138,13 +144,13 @@ def completion(
     )
     con = lake.connect()
     try:
-        con.register("g", engaged)
+        con.register("g", _of_user(engaged, user))
         con.register("m", shows_of)
         # One row per (listener, episode) over the span where they listened, with its show.
         con.execute(
             "CREATE TEMP TABLE q AS WITH p AS (SELECT user_id, episode_id, "
             "max(max_completion) AS c, sum(skips) AS s FROM g "
-            f"WHERE day >= $first AND day <= $last{mine} GROUP BY 1, 2 HAVING {PLAYED_PAIR}) "
+            f"WHERE day >= $first AND day <= $last GROUP BY 1, 2 HAVING {PLAYED_PAIR}) "
             f"SELECT m.channel_id, p.user_id, least(CAST(floor(p.c * {BINS}) AS INTEGER), "
             f"{BINS - 1}) AS tenth, p.s FROM p JOIN m USING (episode_id)",
             params,
@@ -173,13 +179,13 @@ def completion(
         skips: list[tuple] = []
         events = dataset(EVENTS, "date", first)
         if events is not None and top:
-            con.register("e", events)
+            con.register("e", _of_user(events, user))
             skips = _rows(
                 con.sql(
                     f"SELECT channel_id, least(CAST(floor(position_s / duration_s * {BINS}) "
                     f"AS INTEGER), {BINS - 1}), count(*) FROM e WHERE type = 'skip' "
                     "AND date >= $first AND date <= $last AND channel_id IS NOT NULL "
-                    f"AND position_s >= 0 AND duration_s > 0{mine} GROUP BY 1, 2",
+                    "AND position_s >= 0 AND duration_s > 0 GROUP BY 1, 2",
                     params=params,
                 )
             )
