@@ -330,7 +330,7 @@ def _run(job_id: int) -> None:
 
 
 def _execute(job_id: int) -> None:
-    job = Job.objects.get(pk=job_id)
+    job = _read(job_id)
     progress = JobProgress(job_id)
     progress.start()
     outcome: dict[str, Any]
@@ -358,6 +358,19 @@ def _execute(job_id: int) -> None:
         progress.stop()
     _save(job_id, finished_at=timezone.now(), heartbeat_at=timezone.now(), **progress.fields(),
           **outcome)  # fmt: skip
+
+
+def _read(job_id: int) -> Job:
+    """The claimed job's row, waiting out a busy database as the writes here do (a worker
+    that gave up at once would fail the job for another writer's moment)."""
+    for attempt in range(8):
+        try:
+            return Job.objects.get(pk=job_id)
+        except DatabaseError as exc:
+            if not is_database_busy(exc) or attempt == 7:
+                raise
+            time.sleep(min(2**attempt * 0.25, 10))
+    raise AssertionError("not reached")
 
 
 def _save_claim(job_id: int, now: datetime) -> int:
