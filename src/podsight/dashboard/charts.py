@@ -1,5 +1,5 @@
-"""Charts of the Overview and Listening pages that need more than ``ui.bar_chart`` /
-``ui.line_chart``: time in UTC (Vega-Lite would show the browser's zone) and counts with
+"""Charts of the Overview and Listening pages that need more than ``ui.bar_chart``: time
+in UTC (Vega-Lite would show the browser's zone) and counts with
 whole-number ticks."""
 
 from __future__ import annotations

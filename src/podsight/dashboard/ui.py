@@ -12,7 +12,7 @@ import streamlit as st
 
 from podsight.dashboard.client import ApiCallError
 
-__all__ = ["CLIENT_KEY", "SIGNED_OUT_KEY", "bar_chart", "call", "end_session", "line_chart",
+__all__ = ["CLIENT_KEY", "SIGNED_OUT_KEY", "bar_chart", "call", "end_session",
            "show_error"]  # fmt: skip
 
 # Where the signed-in client lives in a browser session's state (tests put a stub there),
@@ -81,27 +81,4 @@ def bar_chart(
         st.caption("No data yet.")
         return
     chart = alt.Chart(data).mark_bar().encode(**_encode(x, y, x_title, y_title, x_type, color))
-    st.altair_chart(chart.properties(height=height), use_container_width=True)
-
-
-def line_chart(
-    data: pd.DataFrame,
-    x: str,
-    y: str,
-    *,
-    x_title: str,
-    y_title: str,
-    color: str | None = None,
-    x_type: str = "T",
-    height: int = 260,
-) -> None:
-    """A line chart (time on x by default) with titled axes."""
-    if data.empty:
-        st.caption("No data yet.")
-        return
-    chart = (
-        alt.Chart(data)
-        .mark_line(point=True)
-        .encode(**_encode(x, y, x_title, y_title, x_type, color))
-    )
     st.altair_chart(chart.properties(height=height), use_container_width=True)
