@@ -23,6 +23,7 @@ EXPECTED = {
     "content.analyze",
     "recs.evaluate", "recs.offline",
     "recs.train", "recs.promote", "recs.rollback", "recs.ab", "recs.models",
+    "recs.refresh",
 }  # fmt: skip
 
 

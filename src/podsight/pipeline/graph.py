@@ -112,7 +112,8 @@ GRAPH: Mapping[str, Node] = _graph(
     # Recommendations: trained on both branches, then promoted, then served lists.
     Node(
         "recs.train", "recs.train", needs=("content.analyze", "events.engagement"),
-        params={"promote": False}, engine=True, doc="fit a new candidate version",
+        params={"promote": False, "if_changed": True}, engine=True,
+        doc="fit a new candidate version when its inputs changed",
     ),  # fmt: skip
     Node(
         "recs.promote", "recs.promote", needs=("recs.train",), params={"version": "latest"},

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
         UserCreated,
     )
     from podsight.recs.evaluate import EvaluationReport
-    from podsight.recs.lifecycle import LifecycleReport, ModelList, TrainReport
+    from podsight.recs.lifecycle import LifecycleReport, ModelList, RefreshReport, TrainReport
     from podsight.recs.offline import OfflineReport
     from podsight.sources.discover import DiscoverReport
     from podsight.sources.podcastindex.dump.report import DumpImportReport
@@ -649,17 +649,25 @@ def recs_offline(
 
 @step("recs.train", report="podsight.recs.lifecycle:TrainReport")
 def recs_train(
-    *, models: Sequence[str] | None = None, force: bool = False, progress: Progress = SILENT
+    *,
+    models: Sequence[str] | None = None,
+    force: bool = False,
+    promote: bool = True,
+    if_changed: bool = False,
+    progress: Progress = SILENT,
 ) -> TrainReport:
     """Fit the hybrid recommender on the lake's listening (``models``: its candidate
     sources, default all that the data supports) and save it as a new version under
-    ``$PODSIGHT_HOME/models/``; promote it when its validation NDCG@10 does not fall below
-    the serving version's by more than PODSIGHT_RECS_PROMOTE_TOLERANCE (or ``force``), and
-    then precompute every known user's list."""
+    ``$PODSIGHT_HOME/models/``; with ``promote``, promote it when its validation NDCG@10
+    does not fall below the serving version's by more than
+    PODSIGHT_RECS_PROMOTE_TOLERANCE (or ``force``), and then precompute every known
+    user's list; without, it stays a candidate (``recs.promote`` with version ``latest``).
+    ``if_changed``: train nothing (status ``skipped``) when the newest version was fitted
+    on the same lake table versions and catalog, or the lake holds no listening yet."""
     ensure_database()
     from podsight.recs.lifecycle import train
 
-    return train(models, force=force, progress=progress)
+    return train(models, force=force, promote=promote, if_changed=if_changed, progress=progress)
 
 
 @step("recs.promote", report="podsight.recs.lifecycle:LifecycleReport")
@@ -667,11 +675,24 @@ def recs_promote(
     version: str, *, force: bool = False, progress: Progress = SILENT
 ) -> LifecycleReport:
     """Make a trained version the serving one (through the promotion gate unless
-    ``force``) and precompute every known user's list with it."""
+    ``force``) and precompute every known user's list with it. ``latest``: the newest
+    version trained, if it is a candidate (nothing to do, not an error, when none is, or it
+    already serves; a refused one is marked rejected)."""
     ensure_database()
     from podsight.recs.lifecycle import promote
 
     return promote(version, force=force, progress=progress)
+
+
+@step("recs.refresh", report="podsight.recs.lifecycle:RefreshReport")
+def recs_refresh(*, progress: Progress = SILENT) -> RefreshReport:
+    """Precompute the lists of every known listener with the serving version:
+    incrementally (the users the lake wrote listening for since the last precompute, and
+    those without a list), everyone when the serving version changed."""
+    ensure_database()
+    from podsight.recs.lifecycle import refresh
+
+    return refresh(progress=progress)
 
 
 @step("recs.rollback", report="podsight.recs.lifecycle:LifecycleReport")

@@ -12,7 +12,15 @@ not lower than the serving version's by more than ``PODSIGHT_RECS_PROMOTE_TOLERA
 ``force`` promotes anyway. The first version promotes whenever it was trained on any
 data. The two figures come from different data (each version's own validation split of
 the lake as it was): a drop can be the data's as much as the model's, which is why the
-tolerance exists and why ``force`` does.
+tolerance exists and why ``force`` does. ``train(promote=False)`` (the pipeline's
+``recs.train``) only saves the candidate: ``promote("latest")`` gates the newest one.
+
+**Training only on new data.** Each version records the fingerprint of what it was
+fitted on (the lake's ``engagement_daily`` and ``events`` versions, the catalog facts and
+episode vectors the dataset carries, the models and seed asked for);
+``train(if_changed=True)`` fits nothing when the newest version's fingerprint is the
+same. :func:`refresh` recomputes the cached lists incrementally: only the users whose
+listening the lake wrote since the last precompute, and those without a list.
 
 Promoting retires the serving version, ends any A/B test (its challenger was measured
 against the old version) and precomputes every known user's list. :func:`rollback` brings
@@ -23,6 +31,8 @@ trained version serve a share of users beside the serving one.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -47,12 +57,14 @@ __all__ = [
     "ModelList",
     "NoPrevious",
     "NoTrainingData",
+    "RefreshReport",
     "TrainReport",
     "gate",
     "gate_value",
     "list_models",
     "promote",
     "promote_tolerance",
+    "refresh",
     "rollback",
     "start_ab",
     "stop_ab",
@@ -82,7 +94,7 @@ def promote_tolerance() -> float:
 @dataclass
 class TrainReport:
     version: str
-    status: str  # serving, rejected, candidate
+    status: str  # serving, rejected, candidate; skipped (if_changed: no new data)
     path: str
     models: list[str]  # blended (those the data supports)
     weights: dict[str, float]
@@ -98,8 +110,8 @@ class TrainReport:
 @dataclass
 class LifecycleReport:
     action: str  # promote, rollback, ab-start, ab-stop
-    version: str
-    status: str
+    version: str  # "" when promote("latest") found no version
+    status: str  # the version's status after the action ("none": no version)
     previous: str | None
     note: str
     cached: int = 0
@@ -200,8 +212,13 @@ def gate(candidate: dict[str, Any], serving: dict[str, Any] | None,
 
 
 def train(models: Sequence[str] | None = None, *, force: bool = False, seed: int = 0,
+          promote: bool = True, if_changed: bool = False,
           progress: Progress = SILENT) -> TrainReport:  # fmt: skip
-    """Fit a hybrid on the lake's listening, save it as a new version, gate and promote."""
+    """Fit a hybrid on the lake's listening, save it as a new version, gate and promote
+    (``promote``; otherwise it stays a candidate and no list is precomputed).
+
+    ``if_changed``: fit nothing (status ``skipped``) when the newest version was fitted on
+    the same inputs (:func:`fingerprint`), or when the lake holds no listening yet."""
     from podsight.recs.blend import Hybrid
     from podsight.recs.core import ALGORITHMS, algorithm
     from podsight.recs.data import build_dataset
@@ -214,6 +231,12 @@ def train(models: Sequence[str] | None = None, *, force: bool = False, seed: int
     tolerance = promote_tolerance()
     progress.note("reading the listening data from the lake")
     data = build_dataset(progress=progress)
+    inputs = fingerprint(data, names, seed)
+    if if_changed:
+        skipped = _unchanged(data, inputs, started)
+        if skipped is not None:
+            progress.note(skipped.note)
+            return skipped
     if data.n_users == 0 or data.matrix.nnz == 0:
         raise NoTrainingData(
             "the lake holds no listening to train on: send listening events to "
@@ -252,6 +275,7 @@ def train(models: Sequence[str] | None = None, *, force: bool = False, seed: int
         "shows": len(data.shows),
         "as_of": datetime.fromtimestamp(data.now, UTC).isoformat() if data.now else None,
         "source": data.name or "lake",
+        "fingerprint": inputs,
     }
     params = {
         "models": {name: _plain(dict(model.params)) for name, model in usable.items()},
@@ -287,15 +311,21 @@ def train(models: Sequence[str] | None = None, *, force: bool = False, seed: int
     with _changing():
         current = _serving()
         passes, why = gate(metrics, current.metrics if current else None, tolerance)
-        if passes or force:
+        if not promote:
+            row.note = (
+                f"saved as a candidate, not promoted (the gate would "
+                f"{'pass' if passes else 'refuse'} it: {why})"
+            )
+            row.save(update_fields=["note"])
+        elif passes or force:
             note = why if passes else f"forced past the gate: {why}"
             _promote(row, note, progress=progress)
         else:
             row.status = ModelStatus.REJECTED
             row.note = why
             row.save(update_fields=["status", "note"])
-    if passes or force:
-        cached = serving.precompute(progress=progress)
+    if promote and (passes or force):
+        cached = _precompute(progress)
     return TrainReport(
         version=version,
         status=row.status,
@@ -308,6 +338,81 @@ def train(models: Sequence[str] | None = None, *, force: bool = False, seed: int
         note=row.note,
         previous=current.version if current else None,
         cached=cached,
+        seconds=round(time.monotonic() - started, 2),
+    )
+
+
+def _table_version(name: str) -> int | None:
+    """A lake table's Delta version now (None: it does not exist yet)."""
+    from deltalake import DeltaTable
+
+    from podsight import lake
+
+    with lake.io_lock:
+        if not lake.exists(name):
+            return None
+        return DeltaTable(str(lake.table_path(name))).version()
+
+
+def fingerprint(data: Any, models: Sequence[str], seed: int) -> str:
+    """What a fit reads, hashed: the lake tables' versions (``engagement_daily`` as the
+    dataset read it, ``events`` for the subscriptions), the catalog facts and episode
+    vectors the dataset carries, the users and items, the models asked for, the seed and
+    the half-life. Not the matrix values: they decay with the clock (``now``), which is
+    not new data."""
+    import numpy as np
+
+    digest = hashlib.sha256()
+
+    def add(label: str, value: Any) -> None:
+        digest.update(label.encode())
+        if value is None:
+            digest.update(b"\x00none")
+        elif isinstance(value, np.ndarray):
+            digest.update(str(value.dtype).encode() + str(value.shape).encode())
+            digest.update(np.ascontiguousarray(value).tobytes())
+        else:
+            digest.update(json.dumps(_plain(value), sort_keys=True, default=str).encode())
+
+    add("engagement_daily", data.data_version)
+    add("events", _table_version("events") if data.data_version is not None else None)
+    for name in ("users", "items", "shows", "show_titles", "item_titles", "item_language",
+                 "item_topics", "item_show", "item_published", "item_available",
+                 "item_vectors"):  # fmt: skip
+        add(name, getattr(data, name, None))
+    add("models", list(models))
+    add("seed", seed)
+    add("half_life", conf.env("PODSIGHT_RECS_HALF_LIFE", ""))
+    return digest.hexdigest()[:32]
+
+
+def _unchanged(data: Any, inputs: str, started: float) -> TrainReport | None:
+    """The ``skipped`` report when there is nothing new to fit on, else None."""
+    newest = ModelVersion.objects.order_by("-created_at", "-id").first()
+    if data.n_users == 0 or data.matrix.nnz == 0:
+        note = (
+            "the lake holds no listening to train on yet: nothing trained (events arrive "
+            "through /api/events and `podsight events consume`)"
+        )
+    elif newest is not None and (newest.data or {}).get("fingerprint") == inputs:
+        note = (
+            f"no new data since version {newest.version} (engagement_daily version "
+            f"{data.data_version}, the same events and catalog): nothing trained"
+        )
+    else:
+        return None
+    return TrainReport(
+        version=newest.version if newest else "",
+        status="skipped",
+        path=newest.path if newest else "",
+        models=list((newest.params or {}).get("models", {})) if newest else [],
+        weights=dict((newest.params or {}).get("weights", {})) if newest else {},
+        metrics=dict(newest.metrics or {}) if newest else {},
+        data=dict(newest.data or {}) if newest else {},
+        data_version=data.data_version,
+        note=note,
+        previous=None,
+        cached=0,
         seconds=round(time.monotonic() - started, 2),
     )
 
@@ -392,8 +497,17 @@ def _promote(row: ModelVersion, note: str, *, progress: Progress = SILENT) -> in
     return 0
 
 
+LATEST = "latest"
+
+
 def promote(version: str, *, force: bool = False, progress: Progress = SILENT) -> LifecycleReport:
-    """Make ``version`` the serving one, through the gate unless ``force``."""
+    """Make ``version`` the serving one, through the gate unless ``force``.
+
+    ``"latest"``: the newest version trained, when it is a candidate; nothing to do (said
+    in the note, not an error) when none is trained or it already serves or the gate
+    judged it before; a candidate the gate refuses is marked ``rejected``, not raised."""
+    if version == LATEST:
+        return _promote_latest(force=force, progress=progress)
     with _changing():
         row = _get(version)
         current = _serving()
@@ -404,9 +518,43 @@ def promote(version: str, *, force: bool = False, progress: Progress = SILENT) -
             raise GateRefused(f"model {version} was not promoted: {why}")
         note = why if passes else f"forced past the gate: {why}"
         _promote(row, note, progress=progress)
-    cached = serving.precompute(progress=progress)
+    cached = _precompute(progress)
     previous = current.version if current else None
     return LifecycleReport("promote", version, row.status, previous, note, cached)
+
+
+def _promote_latest(*, force: bool, progress: Progress) -> LifecycleReport:
+    with _changing():
+        newest = ModelVersion.objects.order_by("-created_at", "-id").first()
+        if newest is None:
+            return LifecycleReport(
+                "promote", "", "none", None,
+                "no model version is trained yet: nothing to promote (`podsight recs train`)",
+            )  # fmt: skip
+        current = _serving()
+        previous = current.version if current else None
+        if newest.status == ModelStatus.SERVING:
+            return LifecycleReport(
+                "promote", newest.version, newest.status, previous,
+                "the newest version already serves: nothing to promote",
+            )  # fmt: skip
+        if newest.status != ModelStatus.CANDIDATE:
+            return LifecycleReport(
+                "promote", newest.version, newest.status, previous,
+                f"the newest version is {newest.status}: nothing to promote "
+                f"(`podsight recs promote {newest.version} --force` would)",
+            )  # fmt: skip
+        row = _get(newest.version)
+        passes, why = gate(row.metrics, current.metrics if current else None, promote_tolerance())
+        if not passes and not force:
+            row.status = ModelStatus.REJECTED
+            row.note = why
+            row.save(update_fields=["status", "note"])
+            return LifecycleReport("promote", row.version, row.status, previous, why)
+        note = why if passes else f"forced past the gate: {why}"
+        _promote(row, note, progress=progress)
+    cached = _precompute(progress)
+    return LifecycleReport("promote", row.version, row.status, previous, note, cached)
 
 
 class GateRefused(PodsightError):
@@ -454,7 +602,7 @@ def rollback(*, progress: Progress = SILENT) -> LifecycleReport:
             previous.note = f"serving again after rolling back {current.version}"
             previous.save(update_fields=["status", "retired_at", "note"])
         serving.forget_active()
-    cached = serving.precompute(progress=progress)
+    cached = _precompute(progress)
     return LifecycleReport(
         "rollback", previous.version, previous.status, current.version, previous.note, cached
     )
@@ -492,7 +640,7 @@ def start_ab(version: str, share: float, *, progress: Progress = SILENT) -> Life
         )
         row.save(update_fields=["status", "share", "note"])
         serving.forget_active()
-    cached = serving.precompute(progress=progress)
+    cached = _precompute(progress)
     return LifecycleReport("ab-start", version, row.status, current.version, row.note, cached)
 
 
@@ -507,7 +655,7 @@ def stop_ab(*, progress: Progress = SILENT) -> LifecycleReport:
         row.note = f"A/B test stopped at {datetime.now(UTC).isoformat(timespec='seconds')}"
         row.save(update_fields=["status", "share", "note"])
         serving.forget_active()
-    cached = serving.precompute(progress=progress)
+    cached = _precompute(progress)
     current = _serving()
     return LifecycleReport(
         "ab-stop", row.version, row.status, current.version if current else None, row.note, cached
@@ -538,3 +686,145 @@ def list_models(*, online: bool = True) -> ModelList:
         for row in ModelVersion.objects.all()
     ]
     return ModelList(models, promote_tolerance())
+
+
+# --------------------------------------------------------------------------- the lists
+
+# What the last full or incremental precompute covered, beside the models: the active
+# versions and the lake tables' versions it read.
+_REFRESH_STATE = ".refresh.json"
+_LISTENING_TABLES = ("events", "engagement_daily")
+
+
+@dataclass
+class RefreshReport:
+    version: str | None  # the serving version (None: none serves)
+    mode: str  # full, incremental, none
+    users: int  # lists recomputed
+    known: int  # users with a list now
+    note: str
+    seconds: float
+
+    def __str__(self) -> str:
+        return f"{self.users} of {self.known} users' lists recomputed ({self.mode}): {self.note}"
+
+
+def _active_key(current: serving.Active) -> dict[str, Any]:
+    return {"serving": current.serving, "challenger": current.challenger, "share": current.share}
+
+
+def _read_state() -> dict[str, Any] | None:
+    path = bundle.models_root() / _REFRESH_STATE
+    try:
+        state = json.loads(path.read_text("utf-8"))
+    except (FileNotFoundError, ValueError, OSError):
+        return None  # no state, or unreadable: the next refresh is a full one
+    return state if isinstance(state, dict) else None
+
+
+def _write_state(current: serving.Active, tables: dict[str, int | None]) -> None:
+    root = bundle.models_root()
+    root.mkdir(parents=True, exist_ok=True)
+    temporary = root / f".refresh-{time.monotonic_ns()}.tmp"
+    temporary.write_text(json.dumps({"active": _active_key(current), "tables": tables}), "utf-8")
+    temporary.replace(root / _REFRESH_STATE)
+
+
+def _precompute(progress: Progress) -> int:
+    """Every known user's list (:func:`serving.precompute`), recording what it covered so
+    :func:`refresh` afterwards recomputes only what changed since."""
+    tables = {name: _table_version(name) for name in _LISTENING_TABLES}  # before: conservative
+    cached = serving.precompute(progress=progress)
+    serving.forget_active()
+    _write_state(serving.active(), tables)
+    return cached
+
+
+def _users_written_since(name: str, version: int) -> set[str] | None:
+    """The users in the rows a lake table gained after ``version`` (its files now that
+    version did not have); None when that version cannot be read (vacuumed)."""
+    import pyarrow.parquet as pq
+    from deltalake import DeltaTable
+    from deltalake.exceptions import DeltaError
+
+    from podsight import lake
+
+    path = str(lake.table_path(name))
+    with lake.io_lock:
+        now = DeltaTable(path)
+        if now.version() == version:
+            return set()
+        try:
+            before = set(DeltaTable(path, version=version).file_uris())
+        except (DeltaError, OSError):  # that version's log or files are gone (vacuumed)
+            return None
+        users: set[str] = set()
+        for uri in now.file_uris():
+            if uri not in before:
+                column = pq.read_table(uri, columns=["user_id"])["user_id"]
+                users.update(u for u in column.to_pylist() if u)
+    return users
+
+
+def refresh(*, progress: Progress = SILENT) -> RefreshReport:
+    """Recompute the cached lists that are out of date: everyone's when the active
+    versions changed since the last precompute (or none was recorded), else only the users
+    whose listening the lake wrote since then and known users without a list."""
+    started = time.monotonic()
+    serving.forget_active()
+    current = serving.active()
+    if not current.serving:
+        return RefreshReport(
+            None, "none", 0, 0,
+            "no model version serves yet: nothing to refresh (`podsight recs train`)",
+            round(time.monotonic() - started, 2),
+        )  # fmt: skip
+    tables = {name: _table_version(name) for name in _LISTENING_TABLES}
+    state = _read_state()
+    if state is None or state.get("active") != _active_key(current):
+        why = (
+            "no earlier precompute recorded" if state is None
+            else "the serving versions changed since the last precompute"
+        )  # fmt: skip
+        cached = _precompute(progress)
+        return RefreshReport(
+            current.serving, "full", cached, cached, f"every list recomputed: {why}",
+            round(time.monotonic() - started, 2),
+        )  # fmt: skip
+    changed: set[str] = set()
+    for name, version in tables.items():
+        before = (state.get("tables") or {}).get(name)
+        if version is None or before == version:
+            continue
+        written = _users_written_since(name, before) if before is not None else None
+        if written is None:  # the table is new since, or its old version is gone
+            cached = _precompute(progress)
+            return RefreshReport(
+                current.serving, "full", cached, cached,
+                f"every list recomputed: {name} cannot be compared with its version {before}",
+                round(time.monotonic() - started, 2),
+            )  # fmt: skip
+        changed |= written
+    known: set[str] = set()
+    for version in current.versions:
+        known.update(serving._load(version, current).users)
+    have = serving.cache().users()
+    missing = known - have
+    wanted = sorted(changed | missing)
+    count = serving.refresh_users(wanted) if wanted else 0
+    _write_state(current, tables)
+    if wanted:
+        note = (
+            f"{len(changed)} user(s) with new listening, {len(missing)} without a list, "
+            f"with model {current.serving}"
+        )
+    else:
+        note = f"nothing new since the last precompute with model {current.serving}"
+    return RefreshReport(
+        current.serving,
+        "incremental",
+        count,
+        len(known | have),
+        note,
+        round(time.monotonic() - started, 2),
+    )
