@@ -138,6 +138,15 @@ CASES: dict[tuple[str, ...], list[Case]] = {
     ("directory", "reindex"): [Case(["directory", "reindex"], code=1)],
     ("directory", "search"): [Case(["directory", "search", "true", "crime"], code=1)],
     ("events", "consume"): [Case(["events", "consume", "--once"], expect="consumed")],
+    ("events", "engagement"): [
+        Case(["events", "engagement"], expect="the lake has no events yet"),
+        # Spark asked for where there is none: one error line saying how to get it.
+        Case(
+            ["events", "engagement", "--engine", "spark"], code=2,
+            env={"PODSIGHT_SPARK_PYTHON": "/nonexistent/python"},
+        ),  # fmt: skip
+        Case(["events", "engagement", "--engine", "gpu"], code=2),
+    ],
     ("import", "podcastindex"): [
         Case(
             ["import", "podcastindex", "{tmp}/podcastindex_feeds.db", "--no-progress"],

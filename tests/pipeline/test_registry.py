@@ -14,7 +14,8 @@ from podsight.pipeline import STEPS, Step, run_step
 EXPECTED = {
     "demo.apis", "demo.feeds", "demo.labels", "demo.load", "directory.add",
     "directory.reindex", "directory.search", "discover.search", "discover.trending",
-    "events.consume", "events.simulate", "ingest.rss", "links.confirm", "links.force",
+    "events.consume", "events.engagement", "events.simulate", "ingest.rss", "links.confirm",
+    "links.force",
     "links.list", "links.reject", "match", "migrate", "podcastindex.import_dump", "search",
     "serve", "dashboard",
     "sources.replay", "sources.sync", "tokens.create", "tokens.list", "tokens.revoke",

@@ -1,5 +1,6 @@
 """``podsight events`` and ``podsight simulate``: listening events into the lake
-(``events.consume``) and simulated listeners sending them (``events.simulate``)."""
+(``events.consume``), engagement recomputed from them (``events.engagement``) and
+simulated listeners sending them (``events.simulate``)."""
 
 from __future__ import annotations
 
@@ -57,6 +58,28 @@ def events_consume(
             once=once, batch_size=batch_size, interval_s=interval, refresh=refresh,
         )  # fmt: skip
     console.print(f"consumed: {escape(str(report))}")
+
+
+@events_app.command("engagement")
+def events_engagement(
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            help="Where it runs: local (DuckDB) or spark (the Spark job) "
+            "[default: PODSIGHT_ENGINE, else local]."
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Recompute even if events are unchanged.")
+    ] = False,
+) -> None:
+    """Recompute `engagement_daily` from the whole `events` table in one batch.
+
+    Gives the rows the consumer maintains; does nothing when `events` has not changed
+    since the last recomputation, or while a consumer is running."""
+    with err.status("recomputing engagement…"):
+        report = run_step("events.engagement", engine=engine, force=force)
+    console.print(escape(str(report)))
 
 
 @simulate_app.command("listeners")

@@ -35,7 +35,8 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -50,7 +51,15 @@ from podsight.errors import StorageError
 from podsight.events.log import Entry, EventLog, Position, open_log
 from podsight.lake.tables import ENGAGEMENT_DAILY, EVENTS, LakeTable
 
-__all__ = ["DEFAULT_INTERVAL_S", "ConsumeReport", "consume", "lake_position", "ConsumerBusy"]
+__all__ = [
+    "DEFAULT_INTERVAL_S",
+    "ConsumeReport",
+    "ConsumerBusy",
+    "consume",
+    "consumer_lock",
+    "engagement_sql",
+    "lake_position",
+]
 
 logger = logging.getLogger("podsight.events.consume")
 
@@ -188,19 +197,24 @@ def _fresh(rows: pa.Table) -> tuple[pa.Table, int]:
     return fresh.cast(EVENTS.schema), rows.num_rows - fresh.num_rows
 
 
-def _engagement(keys: pa.Table) -> pa.Table:
-    """Recompute engagement rows for ``keys`` (user_id, episode_id, day) from ``events``."""
-    days = set(keys.column("day").to_pylist())
-    # The day before too: a session that began before midnight carries into the day.
-    read_days = days | {d - timedelta(days=1) for d in days}
-    events = _dataset(read_days)
-    con = duckdb.connect()
-    try:
-        con.register("events", events)
-        con.register("keys", keys)
-        table = con.sql(
-            f"""
-            WITH users AS (SELECT DISTINCT user_id FROM keys),
+def engagement_sql(*, keyed: bool) -> str:
+    """The engagement rows computed from the relation ``events``: for the (user, episode,
+    day) rows of the relation ``keys`` when ``keyed`` (the consumer's micro-batches),
+    else for every one (``events.engagement``'s batch recomputation, events/engagement.py).
+    One query for both, so the batch gives exactly the rows the consumer maintains.
+
+    The previous event of a session counts for ``listened_s`` only when it is of the same
+    UTC day or the day before: what the consumer reads for a day (the day before too), so
+    the row does not depend on which other days a batch happened to read."""
+    users = "SEMI JOIN users USING (user_id)" if keyed else ""
+    keys = (
+        "SEMI JOIN keys k ON l.user_id = k.user_id AND l.episode_id = k.episode_id "
+        "AND l.day = k.day"
+        if keyed
+        else ""
+    )
+    return f"""
+            WITH {"users AS (SELECT DISTINCT user_id FROM keys)," if keyed else ""}
             e AS (
                 SELECT ev.user_id, ev.episode_id, ev.type, ev.occurred_at, ev.rating,
                     CASE WHEN ev.type = 'complete' THEN coalesce(ev.position_s, ev.duration_s)
@@ -209,7 +223,7 @@ def _engagement(keys: pa.Table) -> pa.Table:
                     lag(ev.type) OVER w AS prev_type,
                     lag(ev.position_s) OVER w AS prev_position,
                     lag(ev.occurred_at) OVER w AS prev_at
-                FROM events ev SEMI JOIN users USING (user_id)
+                FROM events ev {users}
                 WHERE ev.episode_id IS NOT NULL
                 WINDOW w AS (
                     PARTITION BY ev.user_id, ev.episode_id, coalesce(ev.session_id, '')
@@ -221,6 +235,8 @@ def _engagement(keys: pa.Table) -> pa.Table:
                     CASE WHEN type IN ('progress', 'pause', 'complete', 'skip')
                           AND prev_type IN ('play', 'progress', 'seek')
                           AND position_s IS NOT NULL AND prev_position IS NOT NULL
+                          AND CAST(prev_at AT TIME ZONE 'UTC' AS DATE)
+                              >= CAST(occurred_at AT TIME ZONE 'UTC' AS DATE) - 1
                     THEN greatest(0, least(
                         position_s - prev_position,
                         {MAX_SPEED} * epoch(occurred_at - prev_at)))
@@ -230,7 +246,9 @@ def _engagement(keys: pa.Table) -> pa.Table:
             agg AS (
                 SELECT l.user_id, l.episode_id, l.day,
                     count(*) FILTER (WHERE type = 'play') AS plays,
-                    coalesce(sum(listened), 0) AS listened_s,
+                    -- Rounded: a sum of floats depends on the order it is added in, which
+                    -- differs between a batch, a micro-batch and a Spark job.
+                    round(coalesce(sum(listened), 0), 6) AS listened_s,
                     -- least() skips NULLs: events without a position must stay NULL.
                     coalesce(max(CASE WHEN type = 'complete' THEN 1.0
                         WHEN duration_s > 0 AND position_s IS NOT NULL
@@ -243,13 +261,24 @@ def _engagement(keys: pa.Table) -> pa.Table:
                         AS rating,
                     count(*) AS events,
                     max(occurred_at) AS last_event_at
-                FROM listened l SEMI JOIN keys k
-                    ON l.user_id = k.user_id AND l.episode_id = k.episode_id AND l.day = k.day
+                FROM listened l {keys}
                 GROUP BY ALL
             )
             SELECT *, {WEIGHT_SQL} AS weight FROM agg
             """
-        ).to_arrow_table()
+
+
+def _engagement(keys: pa.Table) -> pa.Table:
+    """Recompute engagement rows for ``keys`` (user_id, episode_id, day) from ``events``."""
+    days = set(keys.column("day").to_pylist())
+    # The day before too: a session that began before midnight carries into the day.
+    read_days = days | {d - timedelta(days=1) for d in days}
+    events = _dataset(read_days)
+    con = duckdb.connect()
+    try:
+        con.register("events", events)
+        con.register("keys", keys)
+        table = con.sql(engagement_sql(keyed=True)).to_arrow_table()
     finally:
         con.close()
     return table.select(ENGAGEMENT.schema.names).cast(ENGAGEMENT.schema)
@@ -394,6 +423,23 @@ def _stall_for_tests(point: str) -> None:
             time.sleep(1)
 
 
+@contextmanager
+def consumer_lock() -> Iterator[None]:
+    """Held by whatever writes ``events`` or ``engagement_daily`` (a consumer, the batch
+    recomputation of ``events.engagement``): :class:`ConsumerBusy` at once when taken."""
+    lock_path = lake.table_path(".consumer.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConsumerBusy(
+                "another `podsight events consume` (or an engagement recomputation) is running "
+                "on this lake; one at a time keeps the tables exact"
+            ) from None
+        yield
+
+
 def consume(
     *,
     once: bool = False,
@@ -414,16 +460,7 @@ def consume(
     ``on_start``: called first on that thread (loading what ``on_written`` needs)."""
     log = log or open_log()
     report = ConsumeReport()
-    lock_path = lake.table_path(".consumer.lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ConsumerBusy(
-                "another `podsight events consume` is running on this lake; one at a time "
-                "keeps the tables exact"
-            ) from None
+    with consumer_lock():
         stop = _Stop()
         previous = {
             sig: signal.signal(sig, stop)

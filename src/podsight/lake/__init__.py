@@ -1,10 +1,10 @@
 """The lake: bulk and time-series data in Delta tables (delta-rs), queried with DuckDB.
 
 Tables live at ``$PODSIGHT_HOME/lake/<name>``; :mod:`.tables` names every one of them
-with its schema, partitioning and key, and every write goes through :func:`append` and
-:func:`merge` here. DuckDB reads them through delta-rs' Arrow dataset (its own delta
-extension cannot be installed offline). :mod:`.metrics` holds the source-metrics time
-series and its queries.
+with its schema, partitioning and key, and every write goes through :func:`append`,
+:func:`merge` and :func:`overwrite` here. DuckDB reads them through delta-rs' Arrow
+dataset (its own delta extension cannot be installed offline). :mod:`.metrics` holds the
+source-metrics time series and its queries.
 
 The lake is infrastructure: it imports no app of podsight (the apps import it), which a
 test checks.
@@ -32,6 +32,7 @@ __all__ = [
     "exists",
     "io_lock",
     "merge",
+    "overwrite",
     "query",
     "table_path",
 ]
@@ -66,6 +67,22 @@ def append(table: LakeTable, rows: pa.Table, *, metadata: dict[str, str] | None 
         str(path),
         rows,
         mode="append",
+        partition_by=list(table.partition_by) or None,
+        commit_properties=_commit(metadata),
+    )
+
+
+def overwrite(
+    table: LakeTable, rows: pa.Table, *, metadata: dict[str, str] | None = None
+) -> None:
+    """Replace the table's rows with ``rows`` in one commit (the old ones stay readable by
+    time travel), creating the table on first use; for tables recomputed whole."""
+    path = table_path(table)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_deltalake(
+        str(path),
+        rows,
+        mode="overwrite",
         partition_by=list(table.partition_by) or None,
         commit_properties=_commit(metadata),
     )

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from podsight.directory.index import IndexSync
     from podsight.directory.service import AddResult, DirectoryPage
     from podsight.events.consumer import ConsumeReport
+    from podsight.events.engagement import EngagementReport
     from podsight.matching.report import MatchRunReport
     from podsight.pipeline.reports import (
         DashboardServed,
@@ -342,6 +343,17 @@ def consume_events(
         interval_s=DEFAULT_INTERVAL_S if interval_s is None else interval_s,
         on_written=refreshed if refresh else None, on_start=warm if refresh and not once else None,
     )  # fmt: skip
+
+
+@step("events.engagement", report="podsight.events.engagement:EngagementReport")
+def events_engagement(*, engine: str | None = None, force: bool = False) -> EngagementReport:
+    """Recompute ``engagement_daily`` from the whole ``events`` table in one batch (what
+    the consumer maintains row by row), on ``engine`` (``local``: DuckDB; ``spark``: the
+    Spark job; default the setting PODSIGHT_ENGINE); nothing when ``events`` has not
+    changed since the last recomputation, unless ``force``."""
+    from podsight.events.engagement import recompute
+
+    return recompute(engine=engine, force=force)
 
 
 @step("events.simulate", report="podsight.demo.simulate:SimulationReport")

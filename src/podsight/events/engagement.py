@@ -1,0 +1,140 @@
+"""``engagement_daily`` recomputed from ``events`` in one batch (the ``events.engagement``
+step), locally with DuckDB or as the Spark job of the same name.
+
+The consumer keeps ``engagement_daily`` current row by row as events arrive
+(:mod:`podsight.events.consumer`); this recomputes every row from the whole ``events``
+table with the consumer's own query (:func:`~podsight.events.consumer.engagement_sql`,
+unkeyed), so the two agree exactly, and replaces the table in one commit (the old rows
+stay readable by time travel). It is what a scheduled pipeline runs after draining the
+log, and what a scale-out setup runs on Spark when the events no longer fit one machine.
+
+**Incremental.** The commit records the ``events`` version it was computed from
+(``podsight.engagement_from``); when the table's newest commit is such a recomputation
+from the current ``events`` version nothing changed, and the step does nothing. The
+commit also records the log position it covers (``podsight.events_position``), as the
+consumer's commits do, so a consumer started afterwards finds nothing to catch up on.
+
+It holds the consumer's lock while it runs: a consumer running meanwhile would change
+``events`` under it. When a consumer is running, the step does nothing either: that
+consumer keeps the table current itself.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from deltalake import DeltaTable
+
+from podsight import engines, lake
+from podsight.lake.tables import ENGAGEMENT_DAILY, EVENTS
+
+__all__ = ["FROM_KEY", "EngagementReport", "compute_engagement", "recompute", "recomputed_from"]
+
+# Commit metadata: the ``events`` version a recomputation read.
+FROM_KEY = "podsight.engagement_from"
+
+
+@dataclass
+class EngagementReport:
+    """What :func:`recompute` did: ``skipped`` says why it did nothing."""
+
+    engine: str = "local"
+    rows: int = 0
+    days: int = 0
+    events_version: int | None = None
+    seconds: float = 0.0
+    skipped: str | None = None
+
+    def __str__(self) -> str:
+        if self.skipped:
+            return f"engagement_daily not recomputed: {self.skipped}"
+        return (
+            f"engagement_daily recomputed on {self.engine} from events version "
+            f"{self.events_version}: {self.rows:,} row(s) over {self.days:,} day(s) "
+            f"in {self.seconds:.2f} s"
+        )
+
+
+def recomputed_from() -> int | None:
+    """The ``events`` version the table's newest commit was recomputed from; None when
+    that commit is not a recomputation (the consumer's, a restore) or there is no table."""
+    if not lake.exists(ENGAGEMENT_DAILY):
+        return None
+    (newest,) = DeltaTable(str(lake.table_path(ENGAGEMENT_DAILY))).history(1)
+    raw = newest.get(FROM_KEY)
+    return int(raw) if raw is not None else None
+
+
+def compute_engagement(events_version: int | None = None):
+    """Every ``engagement_daily`` row from ``events`` (at ``events_version``, default the
+    current one), as an Arrow table of the lake's schema, sorted by its key."""
+    from podsight.events.consumer import engagement_sql
+
+    dataset = DeltaTable(
+        str(lake.table_path(EVENTS)), version=events_version
+    ).to_pyarrow_dataset()
+    con = lake.connect()
+    try:
+        con.register("events", dataset)
+        table = con.sql(
+            f"SELECT * FROM ({engagement_sql(keyed=False)}) ORDER BY day, user_id, episode_id"
+        ).to_arrow_table()
+    finally:
+        con.close()
+    return table.select(ENGAGEMENT_DAILY.schema.names).cast(ENGAGEMENT_DAILY.schema)
+
+
+def recompute(*, engine: str | None = None, force: bool = False) -> EngagementReport:
+    """Recompute ``engagement_daily`` from ``events`` on ``engine`` (default
+    ``PODSIGHT_ENGINE``), unless it already was from the current ``events`` (``force``:
+    all the same)."""
+    from podsight.events.consumer import (
+        COVERS_KEY,
+        ConsumerBusy,
+        _encode_position,
+        consumer_lock,
+        lake_position,
+    )
+
+    report = EngagementReport(engine=engines.current(engine))
+    if report.engine == "spark":
+        engines.spark_python()  # a missing Spark says so even when there is nothing to do
+    started = time.monotonic()
+    if not lake.exists(EVENTS):
+        report.skipped = (
+            "the lake has no events yet (send listening events and run `podsight events "
+            "consume`)"
+        )
+        return report
+    try:
+        with consumer_lock():
+            version = DeltaTable(str(lake.table_path(EVENTS))).version()
+            report.events_version = version
+            if not force and recomputed_from() == version:
+                report.skipped = (
+                    f"events unchanged since the last recomputation (version {version})"
+                )
+                return report
+            metadata = {FROM_KEY: str(version)}
+            position = lake_position(EVENTS)
+            if position:
+                metadata[COVERS_KEY] = _encode_position(position)
+            if report.engine == "spark":
+                result = engines.run_spark_job(
+                    "events.engagement",
+                    events=str(lake.table_path(EVENTS)),
+                    engagement=str(lake.table_path(ENGAGEMENT_DAILY)),
+                    metadata=metadata,
+                )
+                report.rows, report.days = int(result["rows"]), int(result["days"])
+            else:
+                rows = compute_engagement(version)
+                lake.overwrite(ENGAGEMENT_DAILY, rows, metadata=metadata)
+                report.rows = rows.num_rows
+                report.days = len(set(rows.column("day").to_pylist()))
+    except ConsumerBusy:
+        report.skipped = "a consumer is running on this lake: it keeps engagement_daily current"
+        return report
+    report.seconds = round(time.monotonic() - started, 3)
+    return report

@@ -1,0 +1,97 @@
+"""``podsight.engines``: which engine a step runs on, and a Spark job run as a subprocess
+(here a stand-in ``python -m podsight_spark`` that speaks the jobs' protocol: logs on
+stderr, one JSON result line on stdout, exit status)."""
+
+from __future__ import annotations
+
+import logging
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from podsight import engines
+from podsight.errors import ConfigurationError, PodsightError
+
+# Answers `<python> -m podsight_spark run NAME --params JSON` as the real CLI does.
+FAKE = """#!{python}
+import json, sys
+assert sys.argv[1:4] == ["-m", "podsight_spark", "run"], sys.argv
+name, flag, params = sys.argv[4], sys.argv[5], json.loads(sys.argv[6])
+assert flag == "--params"
+print("WARN NativeCodeLoader: Unable to load native-hadoop library", file=sys.stderr)
+print(f"job {{name}} stage 1/1", file=sys.stderr, flush=True)
+if name == "echo":
+    print("some chatter on stdout first")
+    print(json.dumps({{"rows": 3, "params": params}}))
+elif name == "fails":
+    print(json.dumps({{"error": "events table not found at /nowhere"}}))
+    sys.exit(1)
+elif name == "crashes":
+    print("Traceback (most recent call last):", file=sys.stderr)
+    print("py4j.protocol.Py4JJavaError: java.lang.OutOfMemoryError", file=sys.stderr)
+    sys.exit(3)
+elif name == "mute":
+    print("done")
+elif name == "not-installed":
+    print("/x/python: No module named podsight_spark", file=sys.stderr)
+    sys.exit(1)
+"""
+
+
+@pytest.fixture
+def fake_spark(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "spark-python"
+    path.write_text(FAKE.format(python=sys.executable), "utf-8")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PODSIGHT_SPARK_PYTHON", str(path))
+    return path
+
+
+def test_the_engine_comes_from_the_argument_else_the_setting(monkeypatch) -> None:
+    monkeypatch.delenv("PODSIGHT_ENGINE", raising=False)
+    assert engines.current() == "local"
+    assert engines.current("spark") == "spark"
+    monkeypatch.setenv("PODSIGHT_ENGINE", " Spark ")
+    assert engines.current() == "spark"
+    assert engines.current("local") == "local"  # the step's own choice wins
+    monkeypatch.setenv("PODSIGHT_ENGINE", "dask")
+    with pytest.raises(ConfigurationError, match=r"PODSIGHT_ENGINE='dask' .* local, spark"):
+        engines.current()
+    with pytest.raises(ConfigurationError, match=r"engine='gpu' is not an engine"):
+        engines.current("gpu")
+
+
+def test_a_job_result_is_its_last_json_line_and_its_log_goes_to_the_log(
+    fake_spark: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="podsight.engines.spark"):
+        result = engines.run_spark_job("echo", events="/lake/events", metadata={"k": "v"})
+    assert result == {"rows": 3, "params": {"events": "/lake/events", "metadata": {"k": "v"}}}
+    logged = [r.getMessage() for r in caplog.records]
+    assert any("spark echo: job echo stage 1/1" in line for line in logged), logged
+    assert any("native-hadoop" in line for line in logged)
+
+
+def test_a_failed_job_fails_with_its_own_message(fake_spark: Path) -> None:
+    with pytest.raises(engines.SparkJobError, match="events table not found at /nowhere"):
+        engines.run_spark_job("fails")
+    # No JSON error line: the last line of its log says what happened.
+    with pytest.raises(PodsightError, match=r"exit 3.*OutOfMemoryError"):
+        engines.run_spark_job("crashes")
+    with pytest.raises(engines.SparkJobError, match="no JSON result"):
+        engines.run_spark_job("mute")
+    with pytest.raises(engines.SparkUnavailable, match="make venv-spark"):
+        engines.run_spark_job("not-installed")
+
+
+def test_without_a_spark_python_it_says_how_to_get_one(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("PODSIGHT_SPARK_PYTHON", str(tmp_path / "nope" / "python"))
+    with pytest.raises(engines.SparkUnavailable, match="PODSIGHT_SPARK_PYTHON=.*make venv-spark"):
+        engines.run_spark_job("echo")
+    monkeypatch.delenv("PODSIGHT_SPARK_PYTHON")
+    monkeypatch.setattr(engines, "ROOT", tmp_path)  # a checkout without .venv-spark
+    with pytest.raises(engines.SparkUnavailable, match=r"\.venv-spark/bin/python does not exist"):
+        engines.spark_python()
+    assert issubclass(engines.SparkUnavailable, PodsightError)
