@@ -13,6 +13,7 @@ classes)::
     ├── UsageError                 exit 2 · HTTP 400   the request itself is wrong
     │   ├── ConfigurationError     exit 2 · HTTP 503   a setting or the data directory
     │   │   └── DatabaseUnavailable (bootstrap), SettingError (conf), DataMissing (recs.evaluate)
+    │   ├── PipelineBusy (pipeline.runner; HTTP 409): another pipeline run holds the lock
     │   └── InputError             exit 2 · HTTP 400   a document, file, dump or value given
     │       ├── FeedParseError (sources.rss.parser), DumpFormatError (…dump.layout)
     │       ├── SourcesFileError (…sync), UnknownSource (…connector), LabelError (matching.report)

@@ -171,6 +171,10 @@ CASES: dict[tuple[str, ...], list[Case]] = {
     ],  # fmt: skip
     ("migrate",): [Case(["migrate"], expect="current")],
     # The files of a dataset not where --data-dir says: one line saying where to get them.
+    ("pipeline", "run"): [
+        Case(["pipeline", "run", "--only", "match", "--no-progress"], expect="succeeded"),
+    ],
+    ("pipeline", "runs"): [Case(["pipeline", "runs"], expect="no pipeline run yet")],
     ("recs", "evaluate"): [
         Case(["recs", "evaluate", "--dataset", "movielens-100k", "--data-dir", "{tmp}"], code=2)
     ],

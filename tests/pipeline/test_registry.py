@@ -25,6 +25,7 @@ EXPECTED = {
     "recs.evaluate", "recs.offline",
     "recs.train", "recs.promote", "recs.rollback", "recs.ab", "recs.models",
     "recs.refresh",
+    "pipeline.run", "pipeline.runs",
 }  # fmt: skip
 
 

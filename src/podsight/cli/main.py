@@ -34,6 +34,7 @@ from podsight.cli.importing import import_app
 from podsight.cli.ingest import ingest_app
 from podsight.cli.match import links_app, match
 from podsight.cli.output import err, fail, log_path
+from podsight.cli.pipeline import pipeline_app
 from podsight.cli.recs import recs_app
 from podsight.errors import PodsightError
 
@@ -101,6 +102,7 @@ app.add_typer(simulate_app, name="simulate")
 app.add_typer(directory_app, name="directory")
 app.add_typer(content_app, name="content")
 app.add_typer(recs_app, name="recs")
+app.add_typer(pipeline_app, name="pipeline")
 app.command()(sources.sync)
 app.command()(sources.replay)
 app.command()(match)

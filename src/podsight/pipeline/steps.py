@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         TokenList,
         UserCreated,
     )
+    from podsight.pipeline.runner import PipelineRunList, PipelineRunReport
     from podsight.recs.evaluate import EvaluationReport
     from podsight.recs.lifecycle import LifecycleReport, ModelList, RefreshReport, TrainReport
     from podsight.recs.offline import OfflineReport
@@ -749,6 +750,42 @@ def recs_models(*, online: bool = True) -> ModelList:
     from podsight.recs.lifecycle import list_models
 
     return list_models(online=online)
+
+
+# --- the pipeline graph ----------------------------------------------------------------------
+
+
+@step("pipeline.run", report="podsight.pipeline.runner:PipelineRunReport")
+def pipeline_run(
+    *,
+    only: Sequence[str] = (),
+    start: str | None = None,
+    cadences: Sequence[str] = ("daily",),
+    engine: str | None = None,
+    trigger: str = "cli",
+    progress: Progress = SILENT,
+) -> PipelineRunReport:
+    """Run the pipeline graph in dependency order (``only`` these nodes, or ``start`` and
+    what depends on it, or every node of ``cadences``), with retries; each run and node is
+    recorded (docs/pipeline.md, Running the graph)."""
+    ensure_database()
+    from podsight.pipeline.runner import run_pipeline
+
+    return run_pipeline(
+        only=only, start=start, cadences=cadences, engine=engine, trigger=trigger,
+        progress=progress,
+    )  # fmt: skip
+
+
+@step("pipeline.runs", report="podsight.pipeline.runner:PipelineRunList")
+def pipeline_runs(*, limit: int = 10) -> PipelineRunList:
+    """The last ``limit`` pipeline runs, newest first, with each node's outcome."""
+    if not 1 <= limit <= 1000:
+        raise InputError(f"limit must be between 1 and 1000, not {limit}")
+    ensure_database()
+    from podsight.pipeline.runner import recent_runs
+
+    return recent_runs(limit)
 
 
 # --- operations ---------------------------------------------------------------------------

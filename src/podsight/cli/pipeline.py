@@ -1,0 +1,131 @@
+"""``podsight pipeline``: the pipeline graph run by the local runner (the ``pipeline.run``
+step), and the runs recorded (``pipeline.runs``)."""
+
+from __future__ import annotations
+
+import signal
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from podsight.cli.output import console, fail, progress_view
+from podsight.cli.render import when
+from podsight.errors import UsageError
+from podsight.pipeline import run_step
+
+if TYPE_CHECKING:
+    from podsight.pipeline.runner import PipelineRunReport
+
+__all__ = ["pipeline_app"]
+
+pipeline_app = typer.Typer(
+    help="The pipeline graph: run it in dependency order, see past runs.",
+    no_args_is_help=True,
+)
+
+CADENCE_CHOICES = {"daily": ("daily",), "weekly": ("weekly",), "all": ("daily", "weekly")}
+_STYLE = {"succeeded": "green", "failed": "red", "blocked": "yellow", "interrupted": "red",
+          "skipped": "dim", "pending": "dim", "running": "cyan"}  # fmt: skip
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _status(status: str) -> str:
+    style = _STYLE.get(status)
+    return f"[{style}]{status}[/]" if style else status
+
+
+def run_table(report: PipelineRunReport) -> None:
+    """Each node of the run: status, attempts, seconds, and its summary or why it failed,
+    was blocked or skipped."""
+    table = Table(title=f"pipeline run {report.run_id}", expand=False)
+    for column in ("node", "status", "attempts", "seconds", "summary / error"):
+        table.add_column(column, overflow="fold")
+    for node in report.nodes:
+        text = node.error if node.status != "succeeded" else node.summary
+        table.add_row(
+            escape(node.name), _status(node.status), str(node.attempts) if node.attempts else "-",
+            _seconds(node.seconds), escape(text[:300]),
+        )  # fmt: skip
+    console.print(table)
+
+
+@pipeline_app.command("run")
+def run(
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--only", help="Run only this node (repeatable); its needs are taken as done."
+        ),
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option("--from", help="Run this node and every node that depends on it."),
+    ] = None,
+    cadence: Annotated[
+        str,
+        typer.Option(help="Which nodes a full run takes: daily, weekly or all."),
+    ] = "daily",
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            help="local or spark, for the nodes that take an engine [default: each step's "
+            "own, PODSIGHT_ENGINE]."
+        ),
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+) -> None:
+    """Run the pipeline graph in dependency order, with retries; a failed node stops only
+    what depends on it. Each run is recorded (`podsight pipeline runs`). Exits 1 when a
+    node failed."""
+    if cadence not in CADENCE_CHOICES:
+        raise UsageError(f"--cadence must be one of {', '.join(CADENCE_CHOICES)}, not {cadence!r}")
+    if only and start:
+        raise UsageError("give either --only or --from, not both")
+
+    def stop(signum, frame):  # noqa: ANN001, ANN202 - a signal handler
+        raise KeyboardInterrupt
+
+    # SIGTERM ends the run as Ctrl-C does: recorded as interrupted, not left running.
+    signal.signal(signal.SIGTERM, stop)
+    report = run_step(
+        "pipeline.run",
+        only=list(only or ()), start=start, cadences=CADENCE_CHOICES[cadence], engine=engine,
+        trigger="cli", progress=progress_view(progress),
+    )  # fmt: skip
+    run_table(report)
+    console.print(escape(str(report)))
+    if report.failed:
+        failed = ", ".join(n.name for n in report.nodes if n.status == "failed")
+        raise fail(f"pipeline run {report.run_id} failed: {failed} (their dependents did not run)")
+
+
+@pipeline_app.command("runs")
+def runs(
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="How many runs, newest first.")] = 10,
+    nodes: Annotated[
+        bool, typer.Option("--nodes", help="Each run's nodes too, not only the runs.")
+    ] = False,
+) -> None:
+    """The recent pipeline runs: when, who started them, how each ended."""
+    listed = run_step("pipeline.runs", limit=limit)
+    if not listed.runs:
+        console.print("no pipeline run yet: start one with `podsight pipeline run`")
+        return
+    table = Table(title="pipeline runs", expand=False)
+    for column in ("run", "status", "trigger", "started", "seconds", "nodes", "error"):
+        table.add_column(column, overflow="fold")
+    for found in listed.runs:
+        counts = ", ".join(f"{n} {status}" for status, n in found.counts().items())
+        table.add_row(
+            str(found.run_id), _status(found.status), escape(found.trigger),
+            when(found.started_at), _seconds(found.seconds), counts, escape(found.error[:200]),
+        )  # fmt: skip
+    console.print(table)
+    if nodes:
+        for found in listed.runs:
+            run_table(found)
