@@ -52,6 +52,7 @@ from podsight.events.log import Entry, EventLog, Position, open_log
 from podsight.lake.tables import ENGAGEMENT_DAILY, EVENTS, LakeTable
 
 __all__ = [
+    "COVERS_KEY",
     "DEFAULT_INTERVAL_S",
     "ConsumeReport",
     "ConsumerBusy",

@@ -26,6 +26,7 @@ __all__ = [
     "GRAPH",
     "Node",
     "ancestors",
+    "build",
     "dependents",
     "nodes",
     "ordered",
@@ -74,7 +75,8 @@ class Node:
         return self.when() if self.when is not None else None
 
 
-def _graph(*declared: Node) -> Mapping[str, Node]:
+def build(*declared: Node) -> Mapping[str, Node]:
+    """A graph of these nodes, each declared after the nodes it needs."""
     by_name: dict[str, Node] = {}
     for node in declared:
         if node.name in by_name:
@@ -87,7 +89,7 @@ def _graph(*declared: Node) -> Mapping[str, Node]:
     return MappingProxyType(by_name)
 
 
-GRAPH: Mapping[str, Node] = _graph(
+GRAPH: Mapping[str, Node] = build(
     # Catalog: every source, then one canonical show and episode per real one.
     Node("sources.sync", "sources.sync", doc="sync the shows of the sources file"),
     Node("match", "match", needs=("sources.sync",), doc="link records across sources"),
