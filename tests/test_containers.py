@@ -1,7 +1,8 @@
 """The container files (Dockerfile, compose*.yaml) checked where
 no Docker engine runs: Docker Compose's own `config` parses and resolves compose.yaml,
-hadolint lints the Dockerfiles, the commands compose runs are run here with the settings
-compose gives them, and every package an image installs comes from a hash-checked lock.
+hadolint lints the Dockerfile, every command compose runs is a podsight command, and every
+package the image installs comes from a hash-checked lock. The services themselves run
+together, as compose wires them, in tests/cli/test_compose_services.py.
 
 The images themselves are not built here (README "Containers"). Compose and hadolint come
 from `make venv-containers` (or Docker's compose plugin, when installed); without them the
@@ -13,14 +14,13 @@ import json
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from support import free_port, user_env, wait_until_serving
+from support import compose_config, user_env
 
 ROOT = Path(__file__).resolve().parent.parent
 PODSIGHT = str(Path(sys.executable).with_name("podsight"))
@@ -40,18 +40,6 @@ def _missing(reason: str) -> None:
     pytest.skip(reason)
 
 
-def _compose() -> list[str]:
-    """Docker's compose plugin when it is installed, else Compose from make venv-containers."""
-    if shutil.which("docker"):
-        probe = subprocess.run(["docker", "compose", "version"], capture_output=True)
-        if probe.returncode == 0:
-            return ["docker", "compose"]
-    binary = TOOLS / "lib" / "python3.11" / "site-packages" / "compose" / "docker-compose"
-    if not binary.exists():
-        _missing(f"Docker Compose is not installed ({binary} is missing: `make venv-containers`)")
-    return [str(binary)]
-
-
 def _hadolint() -> str:
     binary = TOOLS / "bin" / "hadolint"
     if not binary.exists():
@@ -69,14 +57,8 @@ def _compose_env(**extra: str) -> dict[str, str]:
 def _config(
     *args: str, env: dict[str, str] | None = None, files: tuple[str, ...] = ("compose.yaml",)
 ) -> subprocess.CompletedProcess:
-    named = [arg for name in files for arg in ("-f", str(ROOT / name))]
-    return subprocess.run(
-        [*_compose(), *named, *args, "config", "--format", "json"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=_compose_env(PODSIGHT_SECRET_KEY=SECRET) if env is None else env,
-    )
+    env = _compose_env(PODSIGHT_SECRET_KEY=SECRET) if env is None else env
+    return compose_config(*args, env=env, files=files)
 
 
 @pytest.fixture(scope="module")
@@ -255,92 +237,6 @@ def test_every_compose_command_is_a_podsight_command(config: dict, tmp_path: Pat
         assert result.returncode == 0, f"{name}: {shlex.join(command)}\n{result.stderr}"
         words = " ".join(w for w in command[1:3] if not w.startswith("-"))
         assert f"Usage: podsight {words} [OPTIONS]" in result.stdout, name
-
-
-def _service_env(service: dict, home: Path) -> dict[str, str]:
-    """The service's settings, on this machine: compose's host names (postgres, redis) do
-    not resolve here, so SQLite and the default cache stand in for them."""
-    settings = {
-        k: v
-        for k, v in service["environment"].items()
-        if k not in ("DATABASE_URL", "PODSIGHT_CACHE_URL", "PODSIGHT_HOME")
-    }
-    return user_env(home, **settings)
-
-
-def _with_port(argv: list[str], old: int, new: int) -> list[str]:
-    """``argv`` listening on / asking ``new`` instead of the container's ``old`` port."""
-    return [
-        str(new) if a == str(old) else a.replace(f"127.0.0.1:{old}", f"127.0.0.1:{new}")
-        for a in argv
-    ]
-
-
-@pytest.mark.network
-def test_migrate_then_api_and_dashboard_answer_their_healthchecks(
-    config: dict, tmp_path: Path
-) -> None:
-    services = config["services"]
-    home = tmp_path / "home"
-    migrate = subprocess.run(
-        [PODSIGHT, *services["migrate"]["command"][1:]],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=_service_env(services["migrate"], home),
-    )
-    assert migrate.returncode == 0, migrate.stderr
-    assert "migrations" in migrate.stderr + migrate.stdout
-
-    api_port, dashboard_port = free_port(), free_port()
-    api_command = _with_port(services["api"]["command"], 8000, api_port)
-    dashboard_command = [
-        a.replace("http://api:8000", f"http://127.0.0.1:{api_port}")
-        for a in _with_port(services["dashboard"]["command"], 8501, dashboard_port)
-    ]
-    assert "0.0.0.0" in api_command  # as in the container: the secret key check applies
-    processes = []
-    try:
-        api_log = (tmp_path / "api.log").open("wb")  # read it when the server fails
-        api = subprocess.Popen(
-            [PODSIGHT, *api_command[1:]],
-            env=_service_env(services["api"], home),
-            stdout=api_log,
-            stderr=subprocess.STDOUT,
-        )
-        processes.append(api)
-        wait_until_serving(f"http://127.0.0.1:{api_port}/healthz", api, timeout=90)
-        dashboard = subprocess.Popen(
-            [PODSIGHT, *dashboard_command[1:]],
-            env=_service_env(services["dashboard"], home),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        processes.append(dashboard)
-        wait_until_serving(
-            f"http://127.0.0.1:{dashboard_port}/_stcore/health", dashboard, timeout=90
-        )
-        # Each healthcheck exactly as compose runs it in the container (`python` there is
-        # the image's virtualenv, as sys.executable is here).
-        for name, port, inner in (("api", api_port, 8000), ("dashboard", dashboard_port, 8501)):
-            test = _with_port(services[name]["healthcheck"]["test"], inner, port)
-            assert test[:2] == ["CMD", "python"]
-            check = subprocess.run(
-                [sys.executable, *test[2:]], capture_output=True, text=True, timeout=30
-            )
-            assert check.returncode == 0, f"{name} healthcheck: {check.stderr}"
-        # And it fails when the API does not answer.
-        api.terminate()
-        api.wait(timeout=60)
-        test = _with_port(services["api"]["healthcheck"]["test"], 8000, api_port)
-        check = subprocess.run([sys.executable, *test[2:]], capture_output=True, timeout=30)
-        assert check.returncode != 0
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.terminate()
-                process.wait(timeout=60)
 
 
 def test_the_image_healthcheck_is_the_api_service_healthcheck(config: dict) -> None:

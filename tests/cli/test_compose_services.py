@@ -1,0 +1,190 @@
+"""compose.yaml's podsight services run together as compose wires them, without Docker: each
+service's command and settings as `docker compose config` resolves them, on one shared
+PODSIGHT_HOME (the named volume), with this machine's PostgreSQL (on the PostgreSQL pass)
+and Redis standing in for the `postgres` and `redis` services. Events sent to the API reach
+the lake through the consumer; each service stops within Docker's stop timeout."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from deltalake import DeltaTable
+
+from support import compose_services, free_port, wait_until_serving
+
+from .conftest import PODSIGHT, user_env
+
+pytestmark = [pytest.mark.network, pytest.mark.database]
+
+REDIS_URL = os.environ.get("PODSIGHT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+SECRET = "compose-services-test-" + "k" * 40
+# `docker compose stop` waits this long before SIGKILL, unless the service sets more.
+DOCKER_STOP_TIMEOUT_S = 10
+
+
+def _redis_or_skip() -> str:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except redis.RedisError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis is required under CI but {REDIS_URL} does not answer: {exc}")
+        pytest.skip(f"Redis at {REDIS_URL} does not answer: {exc}")
+    return REDIS_URL
+
+
+def _env(service: dict, home: Path) -> dict[str, str]:
+    """The service's environment here: compose's host names become this machine's servers
+    (user_env puts this test's own PostgreSQL database in on the PostgreSQL pass, else the
+    home's SQLite file stands in for the `postgres` service)."""
+    settings = dict(service["environment"])
+    assert settings.pop("PODSIGHT_HOME") == "/data"
+    assert settings.pop("DATABASE_URL").endswith("@postgres:5432/podsight")
+    assert settings.pop("PODSIGHT_CACHE_URL") == "redis://redis:6379/0"
+    return user_env(home, PODSIGHT_CACHE_URL=REDIS_URL, **settings)
+
+
+def _argv(command: list[str], **ports: int) -> list[str]:
+    """The service's command with this machine's ports for the container's."""
+    assert command[0] == "podsight"
+    argv = [PODSIGHT, *command[1:]]
+    for inner, outer in ((8000, ports.get("api")), (8501, ports.get("dashboard"))):
+        if outer:
+            argv = [str(outer) if a == str(inner) else a for a in argv]
+    if ports.get("api"):
+        argv = [a.replace("http://api:8000", f"http://127.0.0.1:{ports['api']}") for a in argv]
+    return argv
+
+
+def _healthcheck(service: dict, inner: int, outer: int) -> subprocess.CompletedProcess:
+    test = service["healthcheck"]["test"]
+    assert test[:2] == ["CMD", "python"]  # the image's virtualenv python: sys.executable here
+    argv = [a.replace(f"127.0.0.1:{inner}", f"127.0.0.1:{outer}") for a in test[2:]]
+    return subprocess.run([sys.executable, *argv], capture_output=True, text=True, timeout=30)
+
+
+def _stop(process: subprocess.Popen, name: str) -> None:
+    """As `docker compose stop` does: SIGTERM to the container's main process."""
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    try:
+        code = process.wait(timeout=DOCKER_STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise AssertionError(f"{name} did not stop within {DOCKER_STOP_TIMEOUT_S} s") from None
+    assert code in (0, -signal.SIGTERM), f"{name} exited {code} on SIGTERM"
+    assert time.monotonic() - started < DOCKER_STOP_TIMEOUT_S
+
+
+def test_the_compose_services_run_together_on_one_home(
+    seeded_home: Path, tmp_path: Path, database: str | None
+) -> None:
+    _redis_or_skip()
+    compose_env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME")}
+    services = compose_services({**compose_env, "PODSIGHT_SECRET_KEY": SECRET})
+    home = seeded_home  # the volume every podsight service mounts as /data
+
+    migrate = subprocess.run(
+        _argv(services["migrate"]["command"]),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=_env(services["migrate"], home),
+    )
+    assert migrate.returncode == 0, migrate.stderr
+
+    ports = {"api": free_port(), "dashboard": free_port()}
+    logs = {
+        name: (tmp_path / f"{name}.log").open("wb") for name in ("api", "consumer", "dashboard")
+    }
+    running: dict[str, subprocess.Popen] = {}
+
+    def start(name: str) -> subprocess.Popen:
+        running[name] = subprocess.Popen(
+            _argv(services[name]["command"], **ports),
+            env=_env(services[name], home),
+            stdout=logs[name],
+            stderr=subprocess.STDOUT,
+        )
+        return running[name]
+
+    try:
+        api = start("api")
+        wait_until_serving(f"http://127.0.0.1:{ports['api']}/healthz", api, timeout=90)
+        check = _healthcheck(services["api"], 8000, ports["api"])
+        assert check.returncode == 0, check.stderr
+        start("consumer")
+        dashboard = start("dashboard")
+        wait_until_serving(
+            f"http://127.0.0.1:{ports['dashboard']}/_stcore/health", dashboard, timeout=90
+        )
+        check = _healthcheck(services["dashboard"], 8501, ports["dashboard"])
+        assert check.returncode == 0, check.stderr
+        # The dashboard reaches the API by the name compose gives it (`api`, allowed).
+        assert "api" in services["api"]["environment"]["PODSIGHT_ALLOWED_HOSTS"].split(",")
+
+        # What README "Containers" has a user run in the api container, then listeners.
+        env = _env(services["api"], home)
+        key = subprocess.run(
+            [PODSIGHT, "tokens", "create", "compose-test", "--scope", "events:write"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=True,
+        ).stdout.strip()
+        sent = subprocess.run(
+            [
+                PODSIGHT,
+                "simulate",
+                "listeners",
+                "--url",
+                f"http://127.0.0.1:{ports['api']}",
+                "--token",
+                key,
+                "--users",
+                "5",
+                "--events",
+                "60",
+                "--speedup",
+                "0",
+                "--no-progress",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+
+        # The consumer, another process on the same home, writes them to the lake.
+        events = home / "lake" / "events"
+        deadline = time.monotonic() + 120
+        written = 0
+        while written < 60 and time.monotonic() < deadline:
+            if (events / "_delta_log").is_dir():
+                written = DeltaTable(str(events)).to_pyarrow_table(columns=["event_id"]).num_rows
+            time.sleep(0.5)
+        assert written == 60, f"the consumer wrote {written} events of 60 within 120 s"
+        if database:  # the PostgreSQL pass: the services used it, not a SQLite file
+            assert not (home / "podsight.sqlite3").exists()
+
+        for name in ("dashboard", "consumer", "api"):
+            _stop(running[name], name)
+        # The API's healthcheck says so once it is down.
+        assert _healthcheck(services["api"], 8000, ports["api"]).returncode != 0
+    finally:
+        for process in running.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        for log in logs.values():
+            log.close()
