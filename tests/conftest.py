@@ -95,10 +95,40 @@ def _corpus_missing(path: Path) -> str:
     )
 
 
+# `make test-clock` collects only the files that contain this text (collecting the whole
+# suite to select the few `clock` tests cost more than running them, at each instant).
+CLOCK_MARK_TEXT = "mark.clock"
+
+
+def _clock_marks_outside_marked_files(items: list[pytest.Item]) -> list[str]:
+    """Clock-marked tests whose file does not say ``mark.clock`` (marked by a hook or an
+    alias): `make test-clock` would never run them."""
+    texts: dict[Path, bool] = {}
+    missed = []
+    for item in items:
+        if item.get_closest_marker("clock") is None:
+            continue
+        path = Path(item.path)
+        if path not in texts:
+            texts[path] = CLOCK_MARK_TEXT in path.read_text(encoding="utf-8")
+        if not texts[path]:
+            missed.append(item.nodeid)
+    return missed
+
+
 @pytest.hookimpl(trylast=True)  # after -m and -k have deselected
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests that need the corpus (the ``test_data`` fixture, directly or through another
-    fixture) skip with one reason when it is missing; under ``CI=true`` the run stops."""
+    fixture) skip with one reason when it is missing; under ``CI=true`` the run stops.
+    A ``clock`` test that `make test-clock` would not find stops the run."""
+    missed = _clock_marks_outside_marked_files(items)
+    if missed:
+        raise pytest.UsageError(
+            f"{len(missed)} tests are marked clock in a file without the text "
+            f"{CLOCK_MARK_TEXT!r}, so make test-clock (which collects only files that "
+            f"contain it) would skip them: mark them with @pytest.mark.clock or pytestmark "
+            f"in their file. First: {missed[0]}"
+        )
     config.stash[CORPUS_MISSING] = None
     path = _test_data_dir()
     needing = [i for i in items if "test_data" in getattr(i, "fixturenames", ())]
