@@ -18,11 +18,12 @@ FROM ${PYTHON_IMAGE} AS builder
 # not on PyPI; the default int8 embedder needs nothing more.
 ARG WITH_ASR=0
 
-# gcc builds the RSS fast path (setup.py); it stays in this stage. Not pinned to a Debian
-# version: a point release drops the old one and the pin would break the build.
+# gcc builds the RSS fast path (setup.py); it stays in this stage. tini is copied to the
+# runtime stage. Not pinned to Debian versions: a point release drops the old one and the
+# pin would break the build.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && apt-get install -y --no-install-recommends gcc libc6-dev tini \
     && rm -rf /var/lib/apt/lists/*
 
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -62,6 +63,7 @@ RUN groupadd --system --gid 10001 podsight \
     && chown podsight:podsight /data
 
 COPY --from=builder /opt/podsight /opt/podsight
+COPY --from=builder /usr/bin/tini /usr/bin/tini
 
 ENV PATH=/opt/podsight/bin:$PATH \
     PYTHONUNBUFFERED=1 \
@@ -78,4 +80,8 @@ EXPOSE 8000 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status != 200)"]
 
+# The container's process 1 is tini: the kernel gives process 1 no default signal actions,
+# so `podsight serve` (no SIGTERM handler of its own) would ignore `docker stop` until
+# killed 10 s later; tini passes the signal on and reaps children.
+ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["podsight", "serve", "--host", "0.0.0.0"]

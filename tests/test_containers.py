@@ -335,7 +335,14 @@ def test_the_runtime_stage_runs_as_a_non_root_user_without_a_compiler() -> None:
     assert any("gcc" in args for op, args in builder if op == "RUN")
     assert not any("apt-get" in args or "pip " in args for op, args in runtime if op == "RUN")
     copies = [args for op, args in runtime if op == "COPY"]
-    assert copies == ["--from=builder /opt/podsight /opt/podsight"]  # the venv, nothing else
+    # The virtualenv and the init process, nothing else.
+    assert copies == [
+        "--from=builder /opt/podsight /opt/podsight",
+        "--from=builder /usr/bin/tini /usr/bin/tini",
+    ]
+    assert any("tini" in args for op, args in builder if op == "RUN")
+    (entrypoint,) = [json.loads(args) for op, args in runtime if op == "ENTRYPOINT"]
+    assert entrypoint == ["/usr/bin/tini", "--"]
     users = [args for op, args in runtime if op == "USER"]
     assert users == ["10001:10001"]
     assert ("VOLUME", '["/data"]') in runtime

@@ -2,11 +2,19 @@
 service's command and settings as `docker compose config` resolves them, on one shared
 PODSIGHT_HOME (the named volume), with this machine's PostgreSQL (on the PostgreSQL pass)
 and Redis standing in for the `postgres` and `redis` services. Events sent to the API reach
-the lake through the consumer; each service stops within Docker's stop timeout."""
+the lake through the consumer; each service stops within Docker's stop timeout.
+
+Each service runs as a container's process 1 does: in a PID namespace of its own
+(`unshare --pid`), under the image's ENTRYPOINT (tini), and is stopped as `docker stop`
+stops it, SIGTERM to that process 1 from outside. Process 1 gets no default signal actions,
+so without tini `podsight serve` ignored SIGTERM and would be killed 10 s later."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,6 +27,8 @@ from deltalake import DeltaTable
 from support import compose_services, free_port, wait_until_serving
 
 from .conftest import PODSIGHT, user_env
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [pytest.mark.network, pytest.mark.database]
 
@@ -38,6 +48,65 @@ def _redis_or_skip() -> str:
             pytest.fail(f"Redis is required under CI but {REDIS_URL} does not answer: {exc}")
         pytest.skip(f"Redis at {REDIS_URL} does not answer: {exc}")
     return REDIS_URL
+
+
+def _entrypoint() -> list[str]:
+    """The image's ENTRYPOINT (Dockerfile), to be found on this machine too."""
+    dockerfile = (ROOT / "Dockerfile").read_text("utf-8")
+    (entrypoint,) = re.findall(r"^ENTRYPOINT (\[.*\])$", dockerfile, re.M)
+    argv = json.loads(entrypoint)
+    missing = [tool for tool in ("unshare", argv[0]) if not shutil.which(tool)]
+    if missing:
+        reason = f"{', '.join(missing)} not installed (apt-get install tini; .ci/run installs it)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true: {reason}")
+        pytest.skip(reason)
+    return argv
+
+
+class Container:
+    """A service's command as a container's process 1, under the image's entrypoint."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log: Path) -> None:
+        self.name = name
+        self._log = log.open("wb")
+        self.outer = subprocess.Popen(
+            ["unshare", "--pid", "--fork", *_entrypoint(), *argv],
+            env=env, stdout=self._log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        self.pid1 = self._first_child()
+
+    def _first_child(self) -> int:
+        children = Path(f"/proc/{self.outer.pid}/task/{self.outer.pid}/children")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            found = children.read_text().split() if children.exists() else []
+            if found:
+                return int(found[0])
+            time.sleep(0.05)
+        raise AssertionError(f"{self.name}: unshare started no process 1")
+
+    def poll(self) -> int | None:
+        return self.outer.poll()
+
+    def stop(self) -> None:
+        """As `docker stop` does: SIGTERM to process 1, then the container must end."""
+        started = time.monotonic()
+        os.kill(self.pid1, signal.SIGTERM)
+        try:
+            self.outer.wait(timeout=DOCKER_STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(
+                f"{self.name} did not stop within {DOCKER_STOP_TIMEOUT_S} s of SIGTERM"
+            ) from None
+        assert time.monotonic() - started < DOCKER_STOP_TIMEOUT_S
+
+    def kill(self) -> None:
+        if self.outer.poll() is None:
+            os.kill(self.pid1, signal.SIGKILL)  # what Docker does after the timeout
+            self.outer.wait(timeout=30)
+        self._log.close()
 
 
 def _env(service: dict, home: Path) -> dict[str, str]:
@@ -70,20 +139,6 @@ def _healthcheck(service: dict, inner: int, outer: int) -> subprocess.CompletedP
     return subprocess.run([sys.executable, *argv], capture_output=True, text=True, timeout=30)
 
 
-def _stop(process: subprocess.Popen, name: str) -> None:
-    """As `docker compose stop` does: SIGTERM to the container's main process."""
-    started = time.monotonic()
-    process.send_signal(signal.SIGTERM)
-    try:
-        code = process.wait(timeout=DOCKER_STOP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-        raise AssertionError(f"{name} did not stop within {DOCKER_STOP_TIMEOUT_S} s") from None
-    assert code in (0, -signal.SIGTERM), f"{name} exited {code} on SIGTERM"
-    assert time.monotonic() - started < DOCKER_STOP_TIMEOUT_S
-
-
 def test_the_compose_services_run_together_on_one_home(
     seeded_home: Path, tmp_path: Path, database: str | None
 ) -> None:
@@ -102,19 +157,12 @@ def test_the_compose_services_run_together_on_one_home(
     assert migrate.returncode == 0, migrate.stderr
 
     ports = {"api": free_port(), "dashboard": free_port()}
-    logs = {
-        name: (tmp_path / f"{name}.log").open("wb") for name in ("api", "consumer", "dashboard")
-    }
-    running: dict[str, subprocess.Popen] = {}
+    running: dict[str, Container] = {}
 
     def start(name: str) -> subprocess.Popen:
-        running[name] = subprocess.Popen(
-            _argv(services[name]["command"], **ports),
-            env=_env(services[name], home),
-            stdout=logs[name],
-            stderr=subprocess.STDOUT,
-        )
-        return running[name]
+        argv = _argv(services[name]["command"], **ports)
+        running[name] = Container(name, argv, _env(services[name], home), tmp_path / f"{name}.log")
+        return running[name].outer
 
     try:
         api = start("api")
@@ -178,13 +226,9 @@ def test_the_compose_services_run_together_on_one_home(
             assert not (home / "podsight.sqlite3").exists()
 
         for name in ("dashboard", "consumer", "api"):
-            _stop(running[name], name)
+            running[name].stop()
         # The API's healthcheck says so once it is down.
         assert _healthcheck(services["api"], 8000, ports["api"]).returncode != 0
     finally:
-        for process in running.values():
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-        for log in logs.values():
-            log.close()
+        for container in running.values():
+            container.kill()
