@@ -27,9 +27,13 @@ def test_a_node_runs_and_its_run_is_recorded(home: Path) -> None:
     assert "succeeded" in row and "full run" in row  # the step's report, in one line
     assert "pipeline run 1 succeeded" in ran.out
 
+    again = run(["pipeline", "run", "--only", "match", "--trigger", "airflow", "--no-progress"],
+                _env(home))  # fmt: skip
+    assert again.code == 0, str(again)
     listed = run(["pipeline", "runs"], _env(home))
     assert listed.code == 0, str(listed)
     assert "1 succeeded" in _row(listed.out, "1") and "cli" in _row(listed.out, "1")
+    assert "airflow" in _row(listed.out, "2")
 
 
 def test_a_failed_node_blocks_its_dependents_and_exits_1(home: Path) -> None:

@@ -95,6 +95,12 @@ urlpatterns = [
     path("search", content.SearchView.as_view(), name="search"),
     path("jobs", jobs.JobListView.as_view(), name="job-list"),
     path("jobs/<int:pk>", jobs.JobDetailView.as_view(), name="job-detail"),
+    path("pipeline/runs", jobs.PipelineRunListView.as_view(), name="pipeline-run-list"),
+    path(
+        "pipeline/runs/<int:pk>",
+        jobs.PipelineRunDetailView.as_view(),
+        name="pipeline-run-detail",
+    ),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

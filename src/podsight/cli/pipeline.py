@@ -77,6 +77,10 @@ def run(
             "own, PODSIGHT_ENGINE]."
         ),
     ] = None,
+    trigger: Annotated[
+        str,
+        typer.Option(help="Who started the run, as recorded (an Airflow task passes airflow)."),
+    ] = "cli",
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
     """Run the pipeline graph in dependency order, with retries; a failed node stops only
@@ -95,7 +99,7 @@ def run(
     report = run_step(
         "pipeline.run",
         only=list(only or ()), start=start, cadences=CADENCE_CHOICES[cadence], engine=engine,
-        trigger="cli", progress=progress_view(progress),
+        trigger=trigger, progress=progress_view(progress),
     )  # fmt: skip
     run_table(report)
     console.print(escape(str(report)))

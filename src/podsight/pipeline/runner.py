@@ -468,6 +468,8 @@ def run_pipeline(
     ``interrupted``. ``graph``: tests run a small graph of their own."""
     cadences = tuple(cadences)
     selected = _selected(only, start, cadences, graph)
+    if not trigger or len(trigger) > 32:
+        raise UsageError("trigger must be a name of 1 to 32 characters (cli, schedule, airflow…)")
     if engine is not None and engine not in ENGINES:
         raise UsageError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     backoff_scale()  # a bad setting is said before anything runs

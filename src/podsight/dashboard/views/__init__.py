@@ -34,6 +34,7 @@ PAGES: tuple[Page, ...] = (
     Page("recommendations", "Recommendations", ":material/recommend:"),
     Page("content", "Content", ":material/search:"),
     Page("directory", "Directory", ":material/travel_explore:"),
+    Page("pipeline", "Pipeline", ":material/account_tree:", staff=True),
 )
 
 
