@@ -121,7 +121,7 @@ test-clock: $(ML_STAMP)
 
 # Only tests that touch the database run again on PostgreSQL (in-process `django_db`, and
 # `database`: real commands on a database of their own); pure parsers need not.
-test-postgres: $(ML_STAMP)
+test-postgres: $(ML_STAMP) $(CONTAINERS_STAMP)
 	@if $(BIN)/python scripts/pg_available.py "$(TEST_POSTGRES_URL)"; then \
 		DATABASE_URL="$(TEST_POSTGRES_URL)" $(BIN)/python -m pytest -q -p no:cacheprovider -m "django_db or database"; \
 	elif [ "$$CI" = "true" ]; then \
