@@ -42,6 +42,8 @@ SPARK_PYTHON_SETTING = "PODSIGHT_SPARK_PYTHON"
 ROOT = Path(__file__).resolve().parents[2]
 
 logger = logging.getLogger("podsight.engines.spark")
+# How podsight_spark's CLI starts the one stderr line that says why a job failed.
+_ERROR_PREFIX = "podsight_spark: error:"
 
 
 class SparkUnavailable(ConfigurationError):
@@ -92,6 +94,16 @@ def spark_python() -> Path:
     return default
 
 
+def _job_env(python: Path) -> dict[str, str]:
+    """The job's environment: ours, less what would make its Python import another
+    podsight (a PYTHONPATH meant for podsight's interpreter); Spark's Python workers run
+    the same interpreter unless PYSPARK_PYTHON says otherwise (else they would start the
+    first ``python3`` on PATH, without the jobs' packages)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    env.setdefault("PYSPARK_PYTHON", str(python))
+    return env
+
+
 def _result(stdout: str) -> dict[str, Any] | None:
     """The JSON object on the last non-empty line of the job's stdout, if there is one."""
     lines = [line.strip() for line in stdout.splitlines() if line.strip()]
@@ -116,6 +128,7 @@ def run_spark_job(name: str, /, **params: Any) -> dict[str, Any]:
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
             command,
             cwd=ROOT if ROOT.is_dir() else None,
+            env=_job_env(python),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -144,7 +157,9 @@ def run_spark_job(name: str, /, **params: Any) -> dict[str, Any]:
     seconds = time.monotonic() - started
     result = _result(stdout)
     if code != 0:
-        message = (result or {}).get("error") or (tail[-1] if tail else "") or "no message"
+        # The CLI's own line (`podsight_spark: error: …`), else its log's last line.
+        said = [line.split(_ERROR_PREFIX, 1)[1].strip() for line in tail if _ERROR_PREFIX in line]
+        message = (result or {}).get("error") or (said or tail or ["no message"])[-1]
         if "No module named podsight_spark" in "\n".join(tail):
             raise SparkUnavailable(
                 f"{python} has no podsight_spark package: run `make venv-spark`, or install "

@@ -108,7 +108,8 @@ def _interactions(tmp: Path) -> None:
 
 CASES: dict[tuple[str, ...], list[Case]] = {
     ("content", "analyze"): [
-        Case(["content", "analyze", "--no-progress"], expect="0 episodes analysed")
+        Case(["content", "analyze", "--no-progress"], expect="0 episodes analysed"),
+        Case(["content", "analyze", "--engine", "gpu", "--no-progress"], code=2),
     ],
     ("content", "transcripts"): [
         Case(["content", "transcripts", "--no-progress"], expect="0 episodes"),
@@ -204,7 +205,10 @@ CASES: dict[tuple[str, ...], list[Case]] = {
     ("recs", "models"): [Case(["recs", "models"], expect="no model trained yet")],
     ("recs", "promote"): [Case(["recs", "promote", "20990101-000000-abcd"], code=1)],
     ("recs", "rollback"): [Case(["recs", "rollback", "--no-progress"], code=1)],
-    ("recs", "train"): [Case(["recs", "train", "--no-progress"], code=1)],
+    ("recs", "train"): [
+        Case(["recs", "train", "--no-progress"], code=1),
+        Case(["recs", "train", "--engine", "gpu", "--no-progress"], code=2),
+    ],
     ("replay",): [Case(["replay", "--no-progress"], expect="replayed 0 payloads")],
     # A fresh home has nothing indexed: an empty answer saying what to run, exit 0.
     ("search",): [Case(["search", "machine", "learning"], expect="no episode matches")],

@@ -288,7 +288,7 @@ def fake_run(home: Path, monkeypatch: pytest.MonkeyPatch):
 
     made: dict[int, list] = {}
     monkeypatch.setattr(embed, "get_embedder", lambda name=None: _Embedder())
-    monkeypatch.setattr(analyze, "_build_passages", lambda ids, progress: None)
+    monkeypatch.setattr(analyze, "_build_passages", lambda ids, progress, engine: None)
     monkeypatch.setattr(analyze, "_update_index", lambda progress: None)
     monkeypatch.setattr(analyze, "episode_topics", lambda passages, skip=(): [])
     monkeypatch.setattr(

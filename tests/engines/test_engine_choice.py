@@ -32,6 +32,23 @@ elif name == "crashes":
     print("Traceback (most recent call last):", file=sys.stderr)
     print("py4j.protocol.Py4JJavaError: java.lang.OutOfMemoryError", file=sys.stderr)
     sys.exit(3)
+elif name == "refuses":
+    print("podsight_spark: error: recs.train_als: factors must be at least 1", file=sys.stderr)
+    print("shutdown hook called", file=sys.stderr)
+    sys.exit(2)
+elif name == "recs.train_als":
+    import numpy as np
+    import pyarrow.parquet as pq
+    ratings = pq.read_table(params["ratings"]).to_pydict()
+    assert max(ratings["user"]) < params["n_users"] and max(ratings["item"]) < params["n_items"]
+    assert params["factors"] == 4 and params["seed"] == 7, params
+    import os
+    os.makedirs(params["output"])
+    rng = np.random.default_rng(0)
+    for side, n in (("item", params["n_items"]), ("user", params["n_users"])):
+        factors = rng.normal(size=(n, params["factors"])).astype(np.float32)
+        np.save(params["output"] + f"/{{side}}_factors.npy", factors)
+    print(json.dumps({{"job": name, "output": params["output"], "interactions": len(ratings["user"])}}))
 elif name == "mute":
     print("done")
 elif name == "not-installed":
@@ -80,6 +97,8 @@ def test_a_failed_job_fails_with_its_own_message(fake_spark: Path) -> None:
     # No JSON error line: the last line of its log says what happened.
     with pytest.raises(PodsightError, match=r"exit 3.*OutOfMemoryError"):
         engines.run_spark_job("crashes")
+    with pytest.raises(engines.SparkJobError, match=r"exit 2.*: recs.train_als: factors must"):
+        engines.run_spark_job("refuses")
     with pytest.raises(engines.SparkJobError, match="no JSON result"):
         engines.run_spark_job("mute")
     with pytest.raises(engines.SparkUnavailable, match="make venv-spark"):
@@ -95,3 +114,43 @@ def test_without_a_spark_python_it_says_how_to_get_one(tmp_path: Path, monkeypat
     with pytest.raises(engines.SparkUnavailable, match=r"\.venv-spark/bin/python does not exist"):
         engines.spark_python()
     assert issubclass(engines.SparkUnavailable, PodsightError)
+
+
+def test_spark_is_given_ratings_whose_confidence_is_implicits() -> None:
+    import numpy as np
+    import scipy.sparse as sp
+
+    from podsight.recs.algorithms.als import ALS
+
+    positives = sp.csr_matrix(np.array([[2.0, 0.0, 0.5, -1.0], [0.0, 3.0, 0.0, 1.0]]))
+    negatives = sp.csr_matrix(np.array([[0, 0, 1.0, 0], [1.0, 0, 0, 0]]))
+    for alpha, weight in ((1.0, 0.0), (2.0, 3.0), (0.5, 1.0)):
+        als = ALS(alpha=alpha, negative_weight=weight)
+        local = als.confidence(positives, negatives).toarray()
+        ratings = als.spark_ratings(positives, negatives).toarray()
+        # Spark (implicitPrefs): confidence 1 + alpha·|r|, preference r > 0; implicit: |c|,
+        # preference c > 0; nothing where neither has a value.
+        spark = np.where(ratings != 0, 1 + alpha * np.abs(ratings), 0.0)
+        np.testing.assert_allclose(spark, np.abs(local), rtol=1e-6)
+        assert ((ratings > 0) == (local > 0)).all()
+
+
+def test_als_on_spark_takes_the_jobs_factors(fake_spark: Path, tmp_path: Path, monkeypatch) -> None:
+    import numpy as np
+    import scipy.sparse as sp
+
+    from podsight.recs.algorithms.als import ALS
+    from podsight.recs.core import Dataset
+
+    monkeypatch.setenv("PODSIGHT_HOME", str(tmp_path / "home"))
+    matrix = sp.random(30, 50, density=0.2, format="csr", random_state=1, dtype=np.float32)
+    data = Dataset(users=[f"u{i}" for i in range(30)], items=[f"i{i}" for i in range(50)],
+                   matrix=matrix)  # fmt: skip
+    model = ALS(factors=4, random_state=7, engine="spark")
+    model.fit(data)
+    assert model.item_factors.shape == (50, 4) and model.user_factors.shape == (30, 4)
+    expected = np.random.default_rng(0).normal(size=(50, 4)).astype(np.float32)
+    np.testing.assert_array_equal(model.item_factors, expected)
+    scored = model.recommend(data.history(3), 5)
+    assert len(scored.items) == 5 and not set(scored.items) & set(matrix[3].indices)
+    assert not list((tmp_path / "home" / "tmp").iterdir())  # its files are cleaned up

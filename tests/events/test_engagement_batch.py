@@ -181,11 +181,12 @@ import json, sys
 from deltalake import CommitProperties, write_deltalake
 from podsight.events.engagement import compute_engagement
 params = json.loads(sys.argv[6])
-assert sys.argv[4] == "events.engagement" and params["events"].endswith("/lake/events")
+assert sys.argv[4] == "events.engagement" and params["mode"] == "overwrite", params
 rows = compute_engagement()
-write_deltalake(params["engagement"], rows, mode="overwrite", partition_by=["day"],
-                commit_properties=CommitProperties(custom_metadata=params["metadata"]))
-print(json.dumps({{"rows": rows.num_rows, "days": len(set(rows.column("day").to_pylist()))}}))
+write_deltalake(params["lake"] + "/engagement_daily", rows, mode="overwrite",
+                partition_by=["day"],
+                commit_properties=CommitProperties(custom_metadata=params["commit_metadata"]))
+print(json.dumps({{"rows_written": rows.num_rows, "table_version": 9}}))
 """
 
 

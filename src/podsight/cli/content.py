@@ -61,6 +61,13 @@ def analyze(
     force: Annotated[
         bool, typer.Option("--force", help="Analyse again even what has not changed.")
     ] = False,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            help="Where new passages are embedded: local or spark "
+            "[default: PODSIGHT_ENGINE, else local]."
+        ),
+    ] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Passages and embeddings, sponsor segments, keywords, topics, chapters, the search
@@ -71,6 +78,7 @@ def analyze(
         limit=limit,
         episode_ids=episode or None,
         force=force,
+        engine=engine,
         progress=progress_view(progress),
     )
     render.analysis_report(report)

@@ -131,6 +131,13 @@ def train(
     force: Annotated[
         bool, typer.Option("--force", help="Promote even when the gate would reject it.")
     ] = False,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            help="Where the ALS factors are fitted: local (implicit) or spark "
+            "[default: PODSIGHT_ENGINE, else local]."
+        ),
+    ] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Train a new model version on the lake's listening, gate it against the serving one
@@ -141,6 +148,7 @@ def train(
         "recs.train",
         models=_models_option(models),
         force=force,
+        engine=engine,
         progress=progress_view(progress),
     )
     render.train_report(report)

@@ -88,6 +88,7 @@ class AnalysisReport:
     chapter_errors: list[str] = field(default_factory=list)  # "episode 12: why"
     transcript_hours: float = 0.0
     embedder: str = ""
+    engine: str = "local"  # where the passages were embedded (podsight.engines)
     passages_report: Any = None  # build_passages' own report
     index_report: Any = None  # update_index's
     timings: dict[str, float] = field(default_factory=lambda: dict.fromkeys(_PHASES, 0.0))
@@ -211,10 +212,12 @@ def analyze_episode(
     )
 
 
-def _build_passages(episode_ids: Sequence[int] | None, progress: Progress) -> Any:
+def _build_passages(
+    episode_ids: Sequence[int] | None, progress: Progress, engine: str = "local"
+) -> Any:
     from podsight.content.passages import build_passages
 
-    return build_passages(episode_ids=episode_ids, progress=progress)
+    return build_passages(episode_ids=episode_ids, engine=engine, progress=progress)
 
 
 def _update_index(progress: Progress) -> Any:
@@ -228,13 +231,16 @@ def analyze_episodes(
     limit: int | None = None,
     episode_ids: Sequence[int] | None = None,
     force: bool = False,
+    engine: str | None = None,
     progress: Progress = SILENT,
 ) -> AnalysisReport:
     """Passages, sponsors, keywords, topics, chapters, the index and the episode vectors
-    for every episode with passages (or the ``episode_ids`` given), incrementally."""
+    for every episode with passages (or the ``episode_ids`` given), incrementally; the
+    new passages embedded on ``engine`` (default ``PODSIGHT_ENGINE``)."""
     from django.db import transaction
     from django.utils import timezone
 
+    from podsight import engines
     from podsight.catalog.models import Episode
     from podsight.content.embed import get_embedder
     from podsight.content.index import current_versions
@@ -244,7 +250,7 @@ def analyze_episodes(
     from podsight.errors import StorageError
     from podsight.sources.rss.fetch import make_client
 
-    report = AnalysisReport()
+    report = AnalysisReport(engine=engines.current(engine))
     embedder = get_embedder()
     report.embedder = embedder.name
 
@@ -293,7 +299,7 @@ def analyze_episodes(
     # Every episode: no list of ids (a long IN list is slow, and SQLite bounds it).
     every = episode_ids is None and len(candidates) == len(rows)
     report.passages_report = _build_passages(
-        None if every else [r[0] for r in candidates], progress
+        None if every else [r[0] for r in candidates], progress, report.engine
     )
     report.timings["passages"] += time.perf_counter() - clock
 

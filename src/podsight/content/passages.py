@@ -55,6 +55,7 @@ __all__ = [
     "ContentBusy",
     "PassageReport",
     "build_passages",
+    "embed_on_spark",
     "chunk_segments",
     "content_lock",
     "notes_passage",
@@ -468,12 +469,61 @@ def _plans(episode_ids: Sequence[int] | None) -> list[tuple[int, int, str, str]]
     ]
 
 
+def embed_on_spark(texts: Sequence[str], embedder_key: str, expected_name: str) -> np.ndarray:
+    """``texts`` embedded by the Spark job ``content.embed`` (the same model, through
+    mapInPandas): one job for all of them, a JVM's start being seconds. The rows travel
+    as Parquet files under ``PODSIGHT_HOME`` (where a cluster's storage would be)."""
+    import tempfile
+
+    import pyarrow.parquet as pq
+
+    from podsight import engines
+
+    scratch = conf.podsight_home() / "tmp"
+    scratch.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=scratch, prefix="embed-") as folder:
+        source, target = f"{folder}/texts.parquet", f"{folder}/vectors.parquet"
+        pq.write_table(
+            pa.table(
+                {
+                    "id": pa.array(range(len(texts)), pa.int64()),
+                    "text": pa.array(list(texts), pa.large_string()),
+                }
+            ),
+            source,
+        )
+        result = engines.run_spark_job(
+            "content.embed", input=source, output=target, output_format="parquet",
+            text_column="text", embedder=embedder_key,
+        )  # fmt: skip
+        if result.get("embedder") != expected_name:
+            # Vectors of one embedder are never mixed with another's (embed.py).
+            raise engines.SparkJobError(
+                f"the Spark job content.embed used {result.get('embedder')!r}, not "
+                f"{expected_name!r} as this side does; install the same model in .venv-spark"
+            )
+        table = pq.read_table(target, columns=["id", "vector"])
+    ids = table.column("id").to_numpy()
+    if len(ids) != len(texts) or set(ids.tolist()) != set(range(len(texts))):
+        raise engines.SparkJobError(
+            f"the Spark job content.embed returned {len(ids)} vectors for {len(texts)} passages"
+        )
+    flat = table.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+    vectors = np.empty((len(texts), EMBEDDING_DIM), dtype=np.float32)
+    vectors[ids] = flat.astype(np.float32).reshape(len(ids), EMBEDDING_DIM)
+    return vectors
+
+
 def build_passages(
-    *, episode_ids: Sequence[int] | None = None, progress: Progress = SILENT
+    *,
+    episode_ids: Sequence[int] | None = None,
+    engine: str = "local",
+    progress: Progress = SILENT,
 ) -> PassageReport:
     """Cut, embed and store the passages of every canonical episode (or those of
-    ``episode_ids``) whose current version has none yet for the configured embedder."""
-    from podsight.content.embed import get_embedder
+    ``episode_ids``) whose current version has none yet for the configured embedder;
+    ``engine="spark"``: embedded by the Spark job ``content.embed``."""
+    from podsight.content.embed import embedder_name, get_embedder
     from podsight.content.transcripts import read_current_segments
 
     started = time.perf_counter()
@@ -525,6 +575,14 @@ def build_passages(
                     report.built_pairs.append((cut[0].episode_id, cut[0].version))
                     pending.extend(cut)
                 task.advance(item=str(episode))
+        on_spark = None
+        if engine == "spark" and pending:
+            t0 = time.perf_counter()
+            with progress.task("embedding passages on Spark", total=None):
+                on_spark = embed_on_spark(
+                    [p.text for p in pending], embedder_name(), embedder.name
+                )
+            report.embed_s += time.perf_counter() - t0
         with progress.task("embedding passages", total=len(pending)) as task:
             at = 0
             while at < len(pending):
@@ -533,9 +591,12 @@ def build_passages(
                 while end < len(pending) and pending[end].episode_id == pending[end - 1].episode_id:
                     end += 1
                 batch = pending[at:end]
-                t0 = time.perf_counter()
-                vectors = embedder.encode([p.text for p in batch])
-                report.embed_s += time.perf_counter() - t0
+                if on_spark is not None:
+                    vectors = on_spark[at:end]
+                else:
+                    t0 = time.perf_counter()
+                    vectors = embedder.encode([p.text for p in batch])
+                    report.embed_s += time.perf_counter() - t0
                 for passage, vector in zip(batch, vectors, strict=True):
                     passage.vector = vector
                 fresh = [p for p in batch if (p.episode_id, p.version) not in refresh]

@@ -66,6 +66,14 @@ def recomputed_from() -> int | None:
     return int(raw) if raw is not None else None
 
 
+def _days() -> int:
+    """Days ``engagement_daily`` holds (its partitions)."""
+    (count,) = lake.query("SELECT count(DISTINCT day) AS n FROM g", g=ENGAGEMENT_DAILY.name)[
+        "n"
+    ].to_pylist()
+    return int(count)
+
+
 def compute_engagement(events_version: int | None = None):
     """Every ``engagement_daily`` row from ``events`` (at ``events_version``, default the
     current one), as an Arrow table of the lake's schema, sorted by its key."""
@@ -123,11 +131,12 @@ def recompute(*, engine: str | None = None, force: bool = False) -> EngagementRe
             if report.engine == "spark":
                 result = engines.run_spark_job(
                     "events.engagement",
-                    events=str(lake.table_path(EVENTS)),
-                    engagement=str(lake.table_path(ENGAGEMENT_DAILY)),
-                    metadata=metadata,
+                    lake=str(lake.table_path(EVENTS).parent),
+                    mode="overwrite",
+                    commit_metadata=metadata,
                 )
-                report.rows, report.days = int(result["rows"]), int(result["days"])
+                report.rows = int(result["rows_written"])
+                report.days = _days()
             else:
                 rows = compute_engagement(version)
                 lake.overwrite(ENGAGEMENT_DAILY, rows, metadata=metadata)

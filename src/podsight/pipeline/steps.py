@@ -576,19 +576,24 @@ def content_analyze(
     limit: int | None = None,
     episode_ids: Sequence[int] | None = None,
     force: bool = False,
+    engine: str | None = None,
     progress: Progress = SILENT,
 ) -> AnalysisReport:
     """Passages and embeddings, sponsor segments, keywords, topics, chapters, the search
     index and the similar-episode vectors of every episode (or ``episode_ids``), skipping
     those analysed from the same transcript version and embedder unless ``force``.
 
-    ``limit``: analyse at most this many episodes this run."""
+    ``limit``: analyse at most this many episodes this run; ``engine``: where the new
+    passages are embedded (``local``, or ``spark``: the Spark job ``content.embed``;
+    default the setting PODSIGHT_ENGINE)."""
     if limit is not None and limit < 1:
         raise InputError(f"limit must be at least 1, not {limit}; leave it out for every episode")
     ensure_database()
     from podsight.content.analyze import analyze_episodes
 
-    return analyze_episodes(limit=limit, episode_ids=episode_ids, force=force, progress=progress)
+    return analyze_episodes(
+        limit=limit, episode_ids=episode_ids, force=force, engine=engine, progress=progress
+    )
 
 
 # --- recommendations: offline evaluation --------------------------------------------------
@@ -667,6 +672,7 @@ def recs_train(
     force: bool = False,
     promote: bool = True,
     if_changed: bool = False,
+    engine: str | None = None,
     progress: Progress = SILENT,
 ) -> TrainReport:
     """Fit the hybrid recommender on the lake's listening (``models``: its candidate
@@ -676,11 +682,16 @@ def recs_train(
     PODSIGHT_RECS_PROMOTE_TOLERANCE (or ``force``), and then precompute every known
     user's list; without, it stays a candidate (``recs.promote`` with version ``latest``).
     ``if_changed``: train nothing (status ``skipped``) when the newest version was fitted
-    on the same lake table versions and catalog, or the lake holds no listening yet."""
+    on the same lake table versions and catalog, or the lake holds no listening yet.
+    ``engine``: where the ALS candidate's factors are fitted (``local``: implicit;
+    ``spark``: the Spark job ``recs.train_als``; default the setting PODSIGHT_ENGINE)."""
     ensure_database()
     from podsight.recs.lifecycle import train
 
-    return train(models, force=force, promote=promote, if_changed=if_changed, progress=progress)
+    return train(
+        models, force=force, promote=promote, if_changed=if_changed, engine=engine,
+        progress=progress,
+    )  # fmt: skip
 
 
 @step("recs.promote", report="podsight.recs.lifecycle:LifecycleReport")

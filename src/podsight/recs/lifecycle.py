@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from podsight import conf
+from podsight import conf, engines
 from podsight.errors import InputError, NotFoundError, PodsightError, StorageError
 from podsight.progress import SILENT, Progress
 from podsight.recs import bundle, serving
@@ -212,18 +212,21 @@ def gate(candidate: dict[str, Any], serving: dict[str, Any] | None,
 
 
 def train(models: Sequence[str] | None = None, *, force: bool = False, seed: int = 0,
-          promote: bool = True, if_changed: bool = False,
+          promote: bool = True, if_changed: bool = False, engine: str | None = None,
           progress: Progress = SILENT) -> TrainReport:  # fmt: skip
     """Fit a hybrid on the lake's listening, save it as a new version, gate and promote
     (``promote``; otherwise it stays a candidate and no list is precomputed).
 
     ``if_changed``: fit nothing (status ``skipped``) when the newest version was fitted on
-    the same inputs (:func:`fingerprint`), or when the lake holds no listening yet."""
+    the same inputs (:func:`fingerprint`), or when the lake holds no listening yet.
+    ``engine``: where models that can run on Spark fit (ALS's factors; default
+    ``PODSIGHT_ENGINE``); the rest of the hybrid is the same either way."""
     from podsight.recs.blend import Hybrid
     from podsight.recs.core import ALGORITHMS, algorithm
     from podsight.recs.data import build_dataset
 
     started = time.monotonic()
+    engine = engines.current(engine)
     names = list(dict.fromkeys(models or DEFAULT_MODELS))
     unknown = [name for name in names if name not in ALGORITHMS]
     if unknown:  # before reading the lake
@@ -243,7 +246,12 @@ def train(models: Sequence[str] | None = None, *, force: bool = False, seed: int
             "/api/events (or `podsight simulate listeners`) and run `podsight events consume`"
         )
     classes = {name: algorithm(name) for name in names}
-    usable = {name: cls() for name, cls in classes.items() if cls.supports(data)}
+    usable = {
+        # A model with an `engine` parameter (ALS) fits where the run says.
+        name: cls(engine=engine) if "engine" in getattr(cls, "defaults", {}) else cls()
+        for name, cls in classes.items()
+        if cls.supports(data)
+    }
     left_out = [name for name in names if name not in usable]
     if not usable:
         raise InputError(

@@ -35,6 +35,14 @@ BPR
 
 BLAS runs on one thread while fitting and recommending (``shared.one_blas_thread``);
 implicit's own threads (``num_threads``, 0 = every core) do the parallel work.
+
+``engine="spark"`` (ALS only) fits the factors with the Spark job ``recs.train_als``
+(``pyspark.ml.recommendation.ALS``, implicit preferences) on this model's own matrix,
+given as ratings whose Spark confidence ``1 + alpha·|r|`` is the one above (a play's
+weight, a rejection's ``-negative_weight``); everything after the fit (user vectors,
+scoring, ``because``) is implicit's, on those factors. Spark scales the regularisation by
+each row's count of ratings (ALS-WR), implicit does not: the same ``regularization`` is a
+stronger one there (docs/pipeline.md "Engines" gives the measured difference).
 """
 
 from __future__ import annotations
@@ -146,7 +154,8 @@ class ALS(_Factorised):
     """Implicit-feedback ALS; parameters: ``factors``, ``regularization``, ``alpha``
     (confidence ``1 + alpha · weight``; 1.0 as implicit's default), ``negative_weight``
     (rejections' confidence ``1 + alpha · negative_weight``; 0: unused), ``iterations``,
-    ``random_state``, ``num_threads`` (0: every core)."""
+    ``random_state``, ``num_threads`` (0: every core), ``engine`` (``local``: implicit;
+    ``spark``: the factors fitted by the Spark job, see the module doc)."""
 
     name = "als"
     defaults: ClassVar[dict[str, Any]] = {
@@ -157,6 +166,7 @@ class ALS(_Factorised):
         "iterations": 15,
         "random_state": 0,
         "num_threads": 0,
+        "engine": "local",
     }
 
     def _new_model(self) -> Any:
@@ -194,7 +204,72 @@ class ALS(_Factorised):
         c.sort_indices()
         return c
 
+    def spark_ratings(
+        self, positives: sp.csr_matrix, negatives: sp.csr_matrix | None
+    ) -> sp.coo_matrix:
+        """What Spark's ALS is given for :meth:`confidence`'s matrix: a play's weight,
+        ``-negative_weight`` where rejected (Spark's confidence is ``1 + alpha·|r|``)."""
+        r = sp.csr_matrix(positives, dtype=np.float64, copy=True)
+        r.data = np.where(r.data > 0, r.data, 0.0)
+        r.eliminate_zeros()
+        weight = float(self.params["negative_weight"])
+        if negatives is not None and weight > 0 and negatives.nnz:
+            rejected = sp.csr_matrix(negatives != 0, dtype=np.float64)
+            r = sp.csr_matrix(r - r.multiply(rejected) - rejected * weight)
+            r.eliminate_zeros()
+        return r.tocoo()
+
+    def _fit_on_spark(self, data: Dataset, progress: Progress) -> None:
+        import tempfile
+
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from podsight import conf, engines
+
+        p = self.params
+        ratings = self.spark_ratings(data.matrix, data.negatives)
+        scratch = conf.podsight_home() / "tmp"
+        scratch.mkdir(parents=True, exist_ok=True)
+        with (
+            tempfile.TemporaryDirectory(dir=scratch, prefix="als-") as folder,
+            progress.task("ALS on Spark", total=None),
+        ):
+            source = f"{folder}/ratings.parquet"
+            pq.write_table(
+                pa.table(
+                    {
+                        "user": pa.array(ratings.row, pa.int32()),
+                        "item": pa.array(ratings.col, pa.int32()),
+                        "rating": pa.array(ratings.data, pa.float32()),
+                    }
+                ),
+                source,
+            )
+            engines.run_spark_job(
+                "recs.train_als", ratings=source, n_users=int(data.n_users),
+                n_items=int(data.n_items), output=f"{folder}/factors",
+                factors=int(p["factors"]), regularization=float(p["regularization"]),
+                alpha=float(p["alpha"]), negative_weight=float(p["negative_weight"]),
+                iterations=int(p["iterations"]), seed=int(p["random_state"] or 0),
+            )  # fmt: skip
+            items = np.load(f"{folder}/factors/item_factors.npy", allow_pickle=False)
+            users = np.load(f"{folder}/factors/user_factors.npy", allow_pickle=False)
+        if items.shape != (data.n_items, int(p["factors"])):
+            raise engines.SparkJobError(
+                f"the Spark job recs.train_als returned item factors of shape {items.shape}, "
+                f"not ({data.n_items}, {p['factors']})"
+            )
+        self.item_factors = np.ascontiguousarray(items, dtype=np.float32)
+        self.user_factors = np.asarray(users, dtype=np.float32)
+        self._model = self._model_with(self.item_factors)
+
     def fit(self, data: Dataset, *, progress: Progress = SILENT) -> None:
+        from podsight import engines
+
+        if engines.current(self.params["engine"]) == "spark":
+            self._fit_on_spark(data, progress)
+            return
         iterations = int(self.params["iterations"])
         with one_blas_thread():
             model = self._new_model()
