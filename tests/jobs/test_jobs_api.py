@@ -278,6 +278,7 @@ def test_progress_is_recorded_while_the_step_runs_and_a_second_job_waits_its_tur
         limit: int | None = None,
         episode_ids: Sequence[int] | None = None,
         force: bool = False,
+        engine: str | None = None,
         progress: Progress = SILENT,
     ) -> AnalysisReport:
         """Stand-in: one item done, then waits for the test."""
@@ -330,6 +331,7 @@ def test_jobs_beyond_the_workers_wait_queued_until_one_is_free(staff, monkeypatc
         limit: int | None = None,
         episode_ids: Sequence[int] | None = None,
         force: bool = False,
+        engine: str | None = None,
         progress: Progress = SILENT,
     ) -> AnalysisReport:
         """Stand-in: holds a worker until the test lets it go."""
@@ -375,6 +377,7 @@ def test_a_bug_in_a_step_fails_the_job_without_its_details(staff, monkeypatch, c
         limit: int | None = None,
         episode_ids: Sequence[int] | None = None,
         force: bool = False,
+        engine: str | None = None,
         progress: Progress = SILENT,
     ) -> AnalysisReport:
         """Stand-in: a bug."""
@@ -400,6 +403,7 @@ def test_a_failure_after_the_step_still_ends_the_job(staff, monkeypatch):
         limit: int | None = None,
         episode_ids: Sequence[int] | None = None,
         force: bool = False,
+        engine: str | None = None,
         progress: Progress = SILENT,
     ) -> AnalysisReport:
         """Stand-in: succeeds."""
