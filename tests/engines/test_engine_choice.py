@@ -48,7 +48,7 @@ elif name == "recs.train_als":
     for side, n in (("item", params["n_items"]), ("user", params["n_users"])):
         factors = rng.normal(size=(n, params["factors"])).astype(np.float32)
         np.save(params["output"] + f"/{{side}}_factors.npy", factors)
-    print(json.dumps({{"job": name, "output": params["output"], "interactions": len(ratings["user"])}}))
+    print(json.dumps({{"job": name, "interactions": len(ratings["user"])}}))
 elif name == "mute":
     print("done")
 elif name == "not-installed":
