@@ -67,6 +67,24 @@ def set_clock(request: pytest.FixtureRequest) -> Iterator[datetime | None]:
         yield start
 
 
+# Django hashes a password with 1,000,000 PBKDF2 iterations, 0.23 s of CPU: most of what a
+# test that makes a user or signs in costs (the API contract tests spent 85% of their CPU
+# so, and the suite makes hundreds). Tests in this process use the same hasher and code
+# paths with fewer iterations; what they check about passwords holds at any count. The
+# commands and servers they start as subprocesses keep Django's count.
+TEST_PBKDF2_ITERATIONS = 1_000
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+    real = PBKDF2PasswordHasher.iterations
+    PBKDF2PasswordHasher.iterations = TEST_PBKDF2_ITERATIONS
+    yield
+    PBKDF2PasswordHasher.iterations = real
+
+
 @pytest.fixture
 def fresh_caches() -> Iterator[None]:
     """Every process-wide cache empty before and after the test, as in a new process
