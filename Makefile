@@ -92,12 +92,15 @@ run: $(STAMP)
 # The virtualenvs the passes need are built first and at once (`make -j`: each build is a
 # pip of its own lock into its own folder, mostly waiting on unpacking and disk: Airflow's
 # took 3 min 39 s for 29 s of CPU), so a fresh machine waits for the slowest, not the sum.
-# Then the passes run one after another, each with the machine to itself.
-TEST_VENVS = $(ML_STAMP) $(CONTAINERS_STAMP)
+# Then the passes run one after another, each with the machine to itself. The Airflow and
+# Spark passes (own virtualenvs, defined below) join once their sections are here.
+TEST_VENVS = $(ML_STAMP) $(CONTAINERS_STAMP) $(AIRFLOW_STAMP) $(SPARK_STAMP)
+TEST_PASSES = test-sqlite test-clock test-postgres \
+	$(if $(AIRFLOW_STAMP),test-airflow) $(if $(SPARK_STAMP),test-spark)
 
 test:
 	@$(MAKE) --no-print-directory -j$(words $(TEST_VENVS)) $(TEST_VENVS)
-	@$(MAKE) --no-print-directory test-sqlite test-clock test-postgres
+	@$(MAKE) --no-print-directory $(TEST_PASSES)
 
 test-sqlite: $(ML_STAMP) $(CONTAINERS_STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
