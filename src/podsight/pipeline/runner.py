@@ -237,11 +237,11 @@ def recover_interrupted_runs() -> list[int]:
     from django.utils import timezone
 
     from podsight.jobs.models import NodeStatus, PipelineRun, PipelineStepRun, RunStatus
-    from podsight.jobs.services import _runner_alive
+    from podsight.jobs.outcome import runner_alive
 
     done = []
     for run in PipelineRun.objects.filter(status=RunStatus.RUNNING):
-        if _runner_alive(run.runner) is not False:
+        if runner_alive(run.runner) is not False:
             continue
         now = timezone.now()
         changed = PipelineRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
@@ -316,7 +316,7 @@ class _Attempted:
 
 def _summary(step: str, report: Any) -> tuple[str, str | None]:
     """One line of the report and, when the report says the work failed as a whole, why."""
-    from podsight.jobs.services import summarize
+    from podsight.jobs.outcome import summarize
 
     line, failure = summarize(step, report)
     own = getattr(report, "summary", None)
@@ -494,7 +494,7 @@ def _run(
     from django.utils import timezone
 
     from podsight.jobs.models import NodeStatus, PipelineRun, PipelineStepRun, RunStatus
-    from podsight.jobs.services import _plain, runner_name
+    from podsight.jobs.outcome import plain, runner_name
 
     run = _busy_retry(lambda: PipelineRun.objects.create(
         trigger=trigger, cadences=list(cadences), only=list(only), start_from=start or "",
@@ -546,10 +546,10 @@ def _run(
                     if outcome.status == "failed":
                         cause[node.name] = node.name
                         progress.note(f"{node.name} failed: {outcome.error}", level=logging.ERROR)
-                    report = None if outcome.report is None else _plain(outcome.report)
+                    report = None if outcome.report is None else plain(outcome.report)
                     save(row, status=outcome.status, attempts=outcome.attempts,
                          finished_at=timezone.now(), seconds=time.monotonic() - node_began,
-                         summary=_plain(outcome.summary), error=_plain(outcome.error),
+                         summary=plain(outcome.summary), error=plain(outcome.error),
                          report=report)  # fmt: skip
                 current = None
                 bar.advance()
