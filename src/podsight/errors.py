@@ -31,7 +31,8 @@ classes)::
         ├── LogUnavailable (events.log), ConsumerBusy (events.consumer)
         └── DirectoryUnavailable (directory.service), DirectoryBusy (directory.index)
 
-Errors that fit no branch stay directly under the root: ``LinkError`` (matching.review;
+Errors that fit no branch stay directly under the root: ``QualityError`` (here: a
+step's data-quality checks failed, lake.quality), ``LinkError`` (matching.review;
 its ``code`` picks the API status), ``SimulationError`` (demo.simulate), ``CannotServe``
 (serving), ``LoginThrottled`` (accounts.throttle; HTTP 429), ``JobRunning``
 (jobs.services; HTTP 409), ``Refused`` (gpodder.api: carries its HTTP status; the
@@ -55,6 +56,7 @@ __all__ = [
     "InputError",
     "NotFoundError",
     "PodsightError",
+    "QualityError",
     "SourceError",
     "StorageError",
     "UsageError",
@@ -113,3 +115,16 @@ class StorageError(PodsightError):
 
     http_status = 503
     code = "unavailable"
+
+
+class QualityError(PodsightError):
+    """What a step wrote failed its data-quality checks (:mod:`podsight.lake.quality`):
+    the step fails, so nothing downstream reads the data. The message names the table,
+    the check, the counts, a few offending keys and the version to restore; ``report``
+    holds every check."""
+
+    code = "quality_failed"
+
+    def __init__(self, message: str, *, report: object = None) -> None:
+        super().__init__(message)
+        self.report = report
