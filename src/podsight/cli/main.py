@@ -32,6 +32,7 @@ from podsight.cli.discover import discover_app
 from podsight.cli.events import events_app, simulate_app
 from podsight.cli.importing import import_app
 from podsight.cli.ingest import ingest_app
+from podsight.cli.lake import db_app, lake_app
 from podsight.cli.match import links_app, match
 from podsight.cli.output import err, fail, log_path
 from podsight.cli.pipeline import pipeline_app
@@ -103,6 +104,8 @@ app.add_typer(directory_app, name="directory")
 app.add_typer(content_app, name="content")
 app.add_typer(recs_app, name="recs")
 app.add_typer(pipeline_app, name="pipeline")
+app.add_typer(lake_app, name="lake")
+app.add_typer(db_app, name="db")
 app.command()(sources.sync)
 app.command()(sources.replay)
 app.command()(match)

@@ -20,6 +20,7 @@ from podsight.progress import SILENT, Progress
 
 if TYPE_CHECKING:
     from podsight.accounts.services import TokenInfo
+    from podsight.backup import DbBackup
     from podsight.content.analyze import AnalysisReport
     from podsight.content.search import SearchReport
     from podsight.content.transcripts import TranscriptsReport
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from podsight.directory.service import AddResult, DirectoryPage
     from podsight.events.consumer import ConsumeReport
     from podsight.events.engagement import EngagementReport
+    from podsight.lake.history import LakeHistory, LakeRestored
     from podsight.matching.report import MatchRunReport
     from podsight.pipeline.reports import (
         DashboardServed,
@@ -80,11 +82,15 @@ def sync_sources(
     """Sync the shows of a sources file (default ``$PODSIGHT_HOME/sources.toml``), or the
     ``specs`` given, from every selected source, incrementally."""
     ensure_database()
+    from podsight.lake.tables import API_PAYLOADS, SOURCE_METRICS
+    from podsight.pipeline import validate
     from podsight.sources.sync import default_sources_file, load_sources_file, sync_shows
 
     if specs is None:
         specs = load_sources_file(sources_file or default_sources_file())
-    return sync_shows(specs, sources=sources, cache=cache, progress=progress)
+    start = validate.before(SOURCE_METRICS, API_PAYLOADS)
+    report = sync_shows(specs, sources=sources, cache=cache, progress=progress)
+    return validate.check_sync(start, report)
 
 
 @step("sources.replay", report="podsight.sources.replay:ReplayReport")
@@ -151,8 +157,10 @@ def match_records(
     ensure_database()
     from podsight.matching import report as quality
     from podsight.matching.run import run_match
+    from podsight.pipeline import validate
 
     label_sets = quality.read_labels(labels) if labels is not None else None  # before matching
+    start = validate.before()
     with progress.task("matching") as task:
 
         def advance(done: int, total: int) -> None:
@@ -164,7 +172,7 @@ def match_records(
         result.pair_counts = quality.pair_counts()
     if label_sets:
         result.evaluations = quality.evaluate_labels(label_sets)
-    return result
+    return validate.check_match(start, result)
 
 
 def _actor(actor: str | None) -> str:
@@ -305,6 +313,8 @@ def consume_events(
 
     ensure_database()
     from podsight.events.consumer import DEFAULT_INTERVAL_S, consume
+    from podsight.lake.tables import ENGAGEMENT_DAILY, EVENTS
+    from podsight.pipeline import validate
 
     batches = logging.getLogger("podsight.events.consume")
 
@@ -339,11 +349,14 @@ def consume_events(
 
             serving.refresh_users([])
 
-    return consume(
+    # What the run wrote is checked when it stops (a long-running consumer: at SIGTERM).
+    start = validate.before(EVENTS, ENGAGEMENT_DAILY)
+    report = consume(
         once=once, batch_size=batch_size, on_batch=logged,
         interval_s=DEFAULT_INTERVAL_S if interval_s is None else interval_s,
         on_written=refreshed if refresh else None, on_start=warm if refresh and not once else None,
     )  # fmt: skip
+    return validate.check_consume(start, report)
 
 
 @step("events.engagement", report="podsight.events.engagement:EngagementReport")
@@ -537,8 +550,12 @@ def content_transcripts(
         raise InputError(f"concurrency must be at least 1, not {concurrency}")
     ensure_database()
     from podsight.content.transcripts import fetch_transcripts
+    from podsight.lake.tables import TRANSCRIPTS
+    from podsight.pipeline import validate
 
-    return fetch_transcripts(limit=limit, asr=asr, concurrency=concurrency, progress=progress)
+    start = validate.before(TRANSCRIPTS)
+    report = fetch_transcripts(limit=limit, asr=asr, concurrency=concurrency, progress=progress)
+    return validate.check_transcripts(start, report)
 
 
 # --- content: search -----------------------------------------------------------------------
@@ -590,10 +607,14 @@ def content_analyze(
         raise InputError(f"limit must be at least 1, not {limit}; leave it out for every episode")
     ensure_database()
     from podsight.content.analyze import analyze_episodes
+    from podsight.lake.tables import PASSAGES
+    from podsight.pipeline import validate
 
-    return analyze_episodes(
+    start = validate.before(PASSAGES)
+    report = analyze_episodes(
         limit=limit, episode_ids=episode_ids, force=force, engine=engine, progress=progress
     )
+    return validate.check_analyze(start, report)
 
 
 # --- recommendations: offline evaluation --------------------------------------------------
@@ -808,6 +829,51 @@ def migrate() -> Migrated:
     from podsight.pipeline.reports import Migrated
 
     return Migrated(ensure_database())
+
+
+# --- the lake and the database: history, restore, backup ---------------------------------
+
+
+@step("lake.history", report="podsight.lake.history:LakeHistory")
+def lake_history(table: str, *, limit: int | None = 20) -> LakeHistory:
+    """A lake table's versions, newest first (``limit``: at most this many; None: all):
+    time, operation, rows added and podsight's commit metadata."""
+    from podsight.lake.history import history
+
+    return history(table, limit=limit)
+
+
+@step("lake.restore", report="podsight.lake.history:LakeRestored")
+def lake_restore(table: str, *, version: int) -> LakeRestored:
+    """Make a lake table's content that of an older ``version`` (Delta time travel), as a
+    new version: nothing is lost, and restoring the version before undoes it."""
+    from podsight.lake.history import restore
+
+    return restore(table, version)
+
+
+@step("db.backup", report="podsight.backup:DbBackup")
+def db_backup(path: Path) -> DbBackup:
+    """Write a consistent copy of the database to ``path`` while it runs: SQLite's online
+    backup API, or ``pg_dump -Fc`` for PostgreSQL."""
+    from podsight.bootstrap import setup_django
+
+    setup_django()
+    from podsight.backup import backup_database
+
+    return backup_database(Path(path))
+
+
+@step("db.restore", report="podsight.backup:DbBackup")
+def db_restore(path: Path) -> DbBackup:
+    """Replace the database's content with a backup from ``db.backup`` (SQLite's backup
+    API; ``pg_restore --clean`` for PostgreSQL); stop the writers first."""
+    from podsight.bootstrap import setup_django
+
+    setup_django()
+    from podsight.backup import restore_database
+
+    return restore_database(Path(path))
 
 
 @step("dashboard", report="podsight.pipeline.reports:DashboardServed")

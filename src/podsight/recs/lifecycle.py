@@ -305,6 +305,11 @@ def train(models: Sequence[str] | None = None, *, force: bool = False, seed: int
     with progress.task("saving the model") as task:
         path = bundle.write_bundle(hybrid, manifest)
         task.advance()
+    # Checked before it is recorded: a model that fails its data-quality checks never
+    # serves (QualityError; its files stay for a look).
+    from podsight.pipeline.validate import check_model
+
+    checked = check_model(path, data.items, metrics)
     row = ModelVersion.objects.create(
         version=version,
         created_at=created,
@@ -334,7 +339,7 @@ def train(models: Sequence[str] | None = None, *, force: bool = False, seed: int
             row.save(update_fields=["status", "note"])
     if promote and (passes or force):
         cached = _precompute(progress)
-    return TrainReport(
+    trained = TrainReport(
         version=version,
         status=row.status,
         path=str(path),
@@ -348,6 +353,9 @@ def train(models: Sequence[str] | None = None, *, force: bool = False, seed: int
         cached=cached,
         seconds=round(time.monotonic() - started, 2),
     )
+    from podsight.lake.quality import attach
+
+    return attach(trained, checked)
 
 
 def _table_version(name: str) -> int | None:
