@@ -92,7 +92,7 @@ def test_a_null_key_a_duplicate_id_and_out_of_range_values_are_caught():
         occurred_at=[T0, T0, future, T0],
         received_at=[T0, T0, future, T0],
         date=[T0.date(), T0.date(), future.date(), T0.date()],
-        position_s=[10.0, 10.0, 10.0, 900.0],  # beyond the 600 s duration
+        position_s=[10.0, 10.0, 10.0, 961.0],  # beyond 600 s + 10 % + 300 s
         duration_s=[600.0, 600.0, 600.0, 600.0],
     )
     lake.append(EVENTS, bad)
@@ -103,12 +103,14 @@ def test_a_null_key_a_duplicate_id_and_out_of_range_values_are_caught():
         "unique event_id",
         "occurred_at from 2000 to now + 1 day",
         "received_at from 2000 to now + 1 day",
-        "position_s within duration_s",
+        "position_s within duration_s (+10 % + 300 s)",
     }
     assert failed["unique event_id"].failed == 1
     assert dup in " ".join(failed["unique event_id"].examples)
-    assert failed["position_s within duration_s"].failed == 1
-    assert failed["position_s within duration_s"].checked == 4  # only what was written
+    assert failed["position_s within duration_s (+10 % + 300 s)"].failed == 1
+    assert (
+        failed["position_s within duration_s (+10 % + 300 s)"].checked == 4
+    )  # only what was written
 
 
 def test_the_step_error_names_table_check_counts_keys_and_the_restore():

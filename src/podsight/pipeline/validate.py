@@ -11,6 +11,7 @@ runner blocks its dependents. The passed checks ride on the step's report as
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Iterable, Sequence
@@ -30,6 +31,8 @@ from podsight.lake.tables import (
     TRANSCRIPTS,
     LakeTable,
 )
+
+logger = logging.getLogger("podsight.quality")
 
 __all__ = [
     "Before",
@@ -62,6 +65,7 @@ def before(*tables: LakeTable) -> Before:
 def _finish(step: str, start: Before, checks: Iterable[Check], report: Any) -> Any:
     gathered = QualityReport(step, list(checks), dict(start.versions))
     gathered.seconds = round(time.monotonic() - start.clock, 3)
+    logger.info("%s: %s", step, gathered.summary())  # the log file: what each gate cost
     gathered.raise_if_failed()
     return quality.attach(report, gathered)
 
@@ -292,6 +296,7 @@ def check_model(path: Path, items: Sequence[str], metrics: dict[str, Any]) -> Qu
     checks.append(Check(table, "validation metrics in [0, 1]", len(out), total, tuple(out[:5])))
     report = QualityReport("recs.train", checks)
     report.seconds = round(time.monotonic() - started, 3)
+    logger.info("recs.train: %s", report.summary())
     if not report.ok:
         failed = "; ".join(str(c) for c in report.failures)
         from podsight.errors import QualityError
