@@ -157,6 +157,15 @@ CASES: dict[tuple[str, ...], list[Case]] = {
     ("ingest", "rss"): [
         Case(["ingest", "rss", "{tmp}/feeds", "--no-progress"], prepare=_feed_file, expect="1 new")
     ],
+    # A fresh home's lake is empty: one error line naming the tables (the full round trip:
+    # test_lake_commands.py).
+    ("lake", "history"): [
+        Case(["lake", "history", "events"], code=2),
+        Case(["lake", "history", "source_metrics"], seeded=True, expect="WRITE"),
+    ],
+    ("lake", "restore"): [Case(["lake", "restore", "nothing", "--version", "0"], code=2)],
+    ("db", "backup"): [Case(["db", "backup", "{tmp}/podsight.backup"], expect="backed up")],
+    ("db", "restore"): [Case(["db", "restore", "{tmp}/no-such.backup"], code=2)],
     ("links", "confirm"): [Case(["links", "confirm", "channel", "999"], code=1)],
     ("links", "force"): [Case(["links", "force", "episode", "1", "2"], code=1)],
     ("links", "list"): [Case(["links", "list"]), Case(["links", "list"], seeded=True)],

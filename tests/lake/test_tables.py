@@ -14,8 +14,9 @@ from podsight.lake.tables import PODCASTINDEX_FEEDS, TABLES
 
 SRC = Path(podsight.__file__).parent
 LAKE = SRC / "lake"
-# What lake/ may import of podsight: itself and the settings (where the lake lives).
-ALLOWED = re.compile(r"^podsight\.(lake(\..+)?|conf)$")
+# What lake/ may import of podsight: itself, the settings (where the lake lives) and the
+# error root (its QualityError, NotFoundError...: infrastructure, no app).
+ALLOWED = re.compile(r"^podsight\.(lake(\..+)?|conf|errors)$")
 
 
 def _podsight_imports(path: Path) -> set[str]:

@@ -26,6 +26,7 @@ EXPECTED = {
     "recs.train", "recs.promote", "recs.rollback", "recs.ab", "recs.models",
     "recs.refresh",
     "pipeline.run", "pipeline.runs",
+    "lake.history", "lake.restore", "db.backup", "db.restore",
 }  # fmt: skip
 
 
