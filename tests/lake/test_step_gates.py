@@ -144,3 +144,22 @@ def test_a_model_with_nan_factors_unknown_items_or_metrics_out_of_range_never_se
     assert "validation metrics in [0, 1]: 1 of 1 failed; e.g. hybrid.ndcg@10=1.7" in message
     assert "was not promoted" in message
     json.dumps(raised.value.report.as_dict())  # the report is JSON-ready for run records
+
+
+def test_the_batch_engagement_step_is_gated_too():
+    episodes = list(Episode.objects.order_by("pk")[:2])
+    _plays(episodes, "ann", 0)
+    run_step("events.consume", once=True, refresh=False)
+    done = run_step("events.engagement", engine="local", force=True)
+    assert done.quality.ok, [str(c) for c in done.quality.failures]
+    counted = {c.check: c for c in done.quality.checks}["rows in the table equal rows recomputed"]
+    assert counted.checked == done.rows == 2
+    kept = DeltaTable(str(lake.table_path("engagement_daily"))).version()
+    with pytest.MonkeyPatch.context() as bug:
+        bug.setattr("podsight.events.consumer.WEIGHT_SQL", "CAST('Infinity' AS DOUBLE)")
+        with pytest.raises(QualityError) as raised:
+            run_step("events.engagement", engine="local", force=True)
+    message = str(raised.value)
+    assert "after events.engagement" in message
+    assert "engagement_daily: weight finite: 2 of 2 failed" in message
+    assert f"podsight lake restore engagement_daily --version {kept}" in message

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from podsight.errors import InputError, PodsightError, UsageError
+from podsight.errors import InputError, PodsightError, QualityError, UsageError
 from podsight.jobs.models import NodeStatus, PipelineRun, PipelineStepRun, RunStatus
 from podsight.pipeline import runner
 from podsight.pipeline.graph import Node
@@ -166,6 +166,20 @@ def test_a_wrong_input_and_a_missing_step_are_not_retried(steps: Steps) -> None:
     assert (a.status, a.attempts) == ("failed", 1)
     assert (b.status, b.attempts) == ("failed", 1)
     assert "no step named 'not.registered'" in b.error
+
+
+def test_a_failed_quality_check_is_not_retried_and_blocks_the_dependents(steps: Steps) -> None:
+    # A retry would start from the bad data already written and find nothing new to check.
+    for name in "acde":
+        steps.add(name)
+    steps.add("b", fail=QualityError("data-quality check(s) failed after b: …"))
+    report = runner.run_pipeline(graph=_small_graph(b={"retries": 3}))
+    assert steps.names() == ["a", "b", "d"]
+    rows = _rows(report)
+    assert (rows["b"].status, rows["b"].attempts) == ("failed", 1)
+    assert rows["b"].error.startswith("data-quality check(s) failed after b")
+    assert (rows["c"].status, rows["c"].error) == ("blocked", "needs b, which failed")
+    assert rows["e"].status == "blocked"
 
 
 def test_a_bug_in_a_step_is_recorded_by_type_and_message_only(steps: Steps) -> None:

@@ -44,7 +44,7 @@ from datetime import datetime
 from typing import Any
 
 from podsight import conf
-from podsight.errors import PodsightError, UsageError
+from podsight.errors import PodsightError, QualityError, UsageError
 from podsight.pipeline import graph as graphs
 from podsight.pipeline.graph import CADENCES, GRAPH, Node
 from podsight.pipeline.registry import STEPS
@@ -390,6 +390,10 @@ def _run_node(
         except _ReportFailed as exc:
             outcome.error, outcome.summary, outcome.report = str(exc), exc.summary, exc.report
         except UsageError as exc:
+            outcome.error, retry = str(exc), False
+        except QualityError as exc:
+            # The bad data is written: a second attempt would start from it and, with
+            # nothing new to write, pass its checks, letting dependents read it.
             outcome.error, retry = str(exc), False
         except PodsightError as exc:
             outcome.error = str(exc)

@@ -366,8 +366,12 @@ def events_engagement(*, engine: str | None = None, force: bool = False) -> Enga
     Spark job; default the setting PODSIGHT_ENGINE); nothing when ``events`` has not
     changed since the last recomputation, unless ``force``."""
     from podsight.events.engagement import recompute
+    from podsight.lake.tables import ENGAGEMENT_DAILY
+    from podsight.pipeline import validate
 
-    return recompute(engine=engine, force=force)
+    start = validate.before(ENGAGEMENT_DAILY)
+    report = recompute(engine=engine, force=force)
+    return validate.check_engagement_step(start, report)
 
 
 @step("events.simulate", report="podsight.demo.simulate:SimulationReport")

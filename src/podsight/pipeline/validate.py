@@ -16,10 +16,11 @@ import math
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from podsight import lake
 from podsight.lake import quality
 from podsight.lake.quality import Check, QualityReport
 from podsight.lake.tables import (
@@ -57,9 +58,8 @@ class Before:
 
 
 def before(*tables: LakeTable) -> Before:
-    from django.utils import timezone
-
-    return Before(quality.versions(*tables), timezone.now(), time.monotonic())
+    """Taken when a step starts: ``tables``' versions (the lake tables it writes)."""
+    return Before(quality.versions(*tables), datetime.now(UTC), time.monotonic())
 
 
 def _finish(step: str, start: Before, checks: Iterable[Check], report: Any) -> Any:
@@ -89,9 +89,19 @@ def check_consume(start: Before, report: Any) -> Any:
 
 
 def check_engagement_step(start: Before, report: Any, step: str = "events.engagement") -> Any:
-    """``engagement_daily`` recomputed in batch (the ``events.engagement`` step)."""
+    """``engagement_daily`` recomputed in batch (the ``events.engagement`` step, on either
+    engine): the table's checks, and (it replaces the table) as many rows in it as the
+    recomputation reports."""
     start = _timed(start)
     checks = quality.check_engagement(start.versions.get(ENGAGEMENT_DAILY.name))
+    if not getattr(report, "skipped", None) and lake.exists(ENGAGEMENT_DAILY):
+        found = lake.query("SELECT count(*) AS n FROM g", g=ENGAGEMENT_DAILY.name)
+        checks.append(
+            quality.count_check(
+                ENGAGEMENT_DAILY.name, "rows in the table equal rows recomputed",
+                int(found.column("n")[0].as_py()), int(report.rows),
+            )
+        )  # fmt: skip
     return _finish(step, start, checks, report)
 
 
@@ -237,9 +247,12 @@ def check_analyze(start: Before, report: Any) -> Any:
 _SHARES = ("ndcg@", "p@", "r@", "coverage")
 
 
-def check_model(path: Path, items: Sequence[str], metrics: dict[str, Any]) -> QualityReport:
+def check_model(path: Path, items: Sequence[str], metrics: dict[str, Any], *,
+                source: str = "lake") -> QualityReport:  # fmt: skip
     """A trained model's files before it may serve: every float array finite, every item
-    a catalog episode, validation metrics in [0, 1]. Raises :class:`QualityError`."""
+    a catalog episode (when the data came from the lake, whose items are catalog episode
+    ids; another ``source``, a test's synthetic set, has ids of its own), validation
+    metrics in [0, 1]. Raises :class:`QualityError`."""
     import numpy as np
 
     from podsight.catalog.models import Episode
@@ -261,22 +274,23 @@ def check_model(path: Path, items: Sequence[str], metrics: dict[str, Any]) -> Qu
     checks = [
         Check(table, "factor and weight arrays finite", len(bad), arrays, tuple(bad[:5])),
     ]
-    wanted = sorted({str(i) for i in items})
-    ids = [int(i) for i in wanted if i.isdigit()]
-    known: set[int] = set()
-    for at in range(0, len(ids), 5_000):
-        chunk = ids[at : at + 5_000]
-        known.update(Episode.objects.filter(pk__in=chunk).values_list("pk", flat=True))
-    unknown = [i for i in wanted if not i.isdigit() or int(i) not in known]
-    checks.append(
-        Check(
-            table,
-            "items are catalog episodes",
-            len(unknown),
-            len(wanted),
-            tuple(f"item={i}" for i in unknown[:5]),
-        )  # fmt: skip
-    )
+    if source == "lake":
+        wanted = sorted({str(i) for i in items})
+        ids = [int(i) for i in wanted if i.isdigit()]
+        known: set[int] = set()
+        for at in range(0, len(ids), 5_000):
+            chunk = ids[at : at + 5_000]
+            known.update(Episode.objects.filter(pk__in=chunk).values_list("pk", flat=True))
+        unknown = [i for i in wanted if not i.isdigit() or int(i) not in known]
+        checks.append(
+            Check(
+                table,
+                "items are catalog episodes",
+                len(unknown),
+                len(wanted),
+                tuple(f"item={i}" for i in unknown[:5]),
+            )  # fmt: skip
+        )
     out = [
         f"{model}.{name}={value}"
         for model, values in (metrics or {}).items()

@@ -309,7 +309,7 @@ def train(models: Sequence[str] | None = None, *, force: bool = False, seed: int
     # serves (QualityError; its files stay for a look).
     from podsight.pipeline.validate import check_model
 
-    checked = check_model(path, data.items, metrics)
+    checked = check_model(path, data.items, metrics, source=data.name or "lake")
     row = ModelVersion.objects.create(
         version=version,
         created_at=created,
