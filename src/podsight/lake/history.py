@@ -32,6 +32,7 @@ __all__ = [
     "LakeVersion",
     "NoSuchTable",
     "NoSuchVersion",
+    "RESTORED_FROM",
     "history",
     "restore",
 ]
