@@ -30,11 +30,13 @@ __all__ = [
     "append",
     "connect",
     "exists",
+    "files_added_since",
     "io_lock",
     "merge",
     "overwrite",
     "query",
     "table_path",
+    "version",
 ]
 
 # Held by work that reads or writes the lake from more than one thread of a process (the
@@ -51,6 +53,29 @@ def table_path(table: LakeTable | str) -> Path:
 
 def exists(table: LakeTable | str) -> bool:
     return DeltaTable.is_deltatable(str(table_path(table)))
+
+
+def version(table: LakeTable | str) -> int | None:
+    """The table's current Delta version (None: it does not exist yet)."""
+    if not exists(table):
+        return None
+    return DeltaTable(str(table_path(table))).version()
+
+
+def files_added_since(table: LakeTable | str, since: int) -> list[str] | None:
+    """The data files the table has now that version ``since`` did not (their URIs); None
+    when that version can no longer be read (its log or files were vacuumed)."""
+    from deltalake.exceptions import DeltaError
+
+    path = str(table_path(table))
+    now = DeltaTable(path)
+    if now.version() == since:
+        return []
+    try:
+        before = set(DeltaTable(path, version=since).file_uris())
+    except (DeltaError, OSError):
+        return None
+    return [uri for uri in now.file_uris() if uri not in before]
 
 
 def _commit(metadata: dict[str, str] | None) -> CommitProperties | None:

@@ -360,14 +360,10 @@ def train(models: Sequence[str] | None = None, *, force: bool = False, seed: int
 
 def _table_version(name: str) -> int | None:
     """A lake table's Delta version now (None: it does not exist yet)."""
-    from deltalake import DeltaTable
-
     from podsight import lake
 
     with lake.io_lock:
-        if not lake.exists(name):
-            return None
-        return DeltaTable(str(lake.table_path(name))).version()
+        return lake.version(name)
 
 
 def fingerprint(data: Any, models: Sequence[str], seed: int) -> str:
@@ -760,25 +756,17 @@ def _users_written_since(name: str, version: int) -> set[str] | None:
     """The users in the rows a lake table gained after ``version`` (its files now that
     version did not have); None when that version cannot be read (vacuumed)."""
     import pyarrow.parquet as pq
-    from deltalake import DeltaTable
-    from deltalake.exceptions import DeltaError
 
     from podsight import lake
 
-    path = str(lake.table_path(name))
     with lake.io_lock:
-        now = DeltaTable(path)
-        if now.version() == version:
-            return set()
-        try:
-            before = set(DeltaTable(path, version=version).file_uris())
-        except (DeltaError, OSError):  # that version's log or files are gone (vacuumed)
+        added = lake.files_added_since(name, version)
+        if added is None:
             return None
         users: set[str] = set()
-        for uri in now.file_uris():
-            if uri not in before:
-                column = pq.read_table(uri, columns=["user_id"])["user_id"]
-                users.update(u for u in column.to_pylist() if u)
+        for uri in added:
+            column = pq.read_table(uri, columns=["user_id"])["user_id"]
+            users.update(u for u in column.to_pylist() if u)
     return users
 
 
