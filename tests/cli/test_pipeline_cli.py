@@ -4,11 +4,12 @@ run refused while one holds the lock."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from .conftest import assert_clean, assert_error_line, run, user_env
+from .conftest import PODSIGHT, assert_clean, assert_error_line, run, user_env
 
 
 def _env(home: Path) -> dict[str, str]:
@@ -72,3 +73,30 @@ def test_a_second_run_is_refused_while_one_runs(
     assert_error_line(ran, 2, "a pipeline run is already running (process ")
     again = run(["pipeline", "run", "--only", "match", "--no-progress"], _env(home))
     assert again.code == 0, str(again)
+
+
+def test_a_run_whose_process_was_killed_is_marked_interrupted(seeded_home: Path) -> None:
+    env = _env(seeded_home)
+    sent = run(["simulate", "listeners", "--direct", "--events", "20", "--users", "5",
+                "--speedup", "0", "--no-progress"], env)  # fmt: skip
+    assert sent.code == 0, str(sent)
+    # The consumer waits after writing the events (its crash-test hook): killed there.
+    process = subprocess.Popen(
+        [PODSIGHT, "pipeline", "run", "--only", "events.consume", "--no-progress"],
+        env={**env, "PODSIGHT_CONSUMER_STALL_AT": "after-events"},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        assert "stalled at after-events" in process.stdout.readline()
+    finally:
+        process.kill()
+        process.communicate(timeout=30)
+    listed = run(["pipeline", "runs", "--nodes"], env)
+    assert listed.code == 0, str(listed)
+    assert "interrupted" in _row(listed.out, "1")
+    assert "stopped before it finished" in _row(listed.out, "events.consume")
+    # The next run finishes what the killed one left (the consumer's own recovery).
+    again = run(["pipeline", "run", "--only", "events.consume", "--no-progress"], env)
+    assert again.code == 0, str(again)
+    assert "recomputed after an interrupted run" in _row(again.out, "events.consume")
