@@ -300,3 +300,31 @@ def test_a_stop_request_ends_the_run_after_the_node_at_hand(steps: Steps) -> Non
                                  stop=stop)  # fmt: skip
     assert report.status == "interrupted" and report.error == "stopped on request before b"
     assert [n.status for n in report.nodes] == ["succeeded", "pending"]
+
+
+def test_no_retries_tries_each_node_once(steps: Steps) -> None:
+    steps.add("a", fail=PodsightError("flaky"))
+    report = runner.run_pipeline(graph=_graph(Node("a", "fake.a", retries=3)), retries=False)
+    assert (report.nodes[0].status, report.nodes[0].attempts) == ("failed", 1)
+    assert steps.names() == ["a"]
+
+
+def test_a_reports_quality_checks_are_kept_in_its_json(steps: Steps) -> None:
+    @dataclass(frozen=True)
+    class Checked:
+        rows: int
+
+    @dataclass(frozen=True)
+    class Quality:
+        checks: int
+        passed: bool
+
+    def checked(**_):  # noqa: ANN003, ANN202
+        report = Checked(5)
+        object.__setattr__(report, "quality", Quality(4, True))  # as steps attach it
+        return report
+
+    steps.monkeypatch.setitem(STEPS, "fake.q", Step("fake.q", checked, "x:Checked"))
+    report = runner.run_pipeline(graph=_graph(Node("q", "fake.q")))
+    row = PipelineStepRun.objects.get(run_id=report.run_id)
+    assert row.report == {"rows": 5, "quality": {"checks": 4, "passed": True}}

@@ -81,6 +81,13 @@ def run(
         str,
         typer.Option(help="Who started the run, as recorded (an Airflow task passes airflow)."),
     ] = "cli",
+    retries: Annotated[
+        bool,
+        typer.Option(
+            help="Try a failed node again as the graph says; --no-retries tries each once "
+            "(an Airflow task: Airflow retries it)."
+        ),
+    ] = True,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
     """Run the pipeline graph in dependency order, with retries; a failed node stops only
@@ -99,7 +106,7 @@ def run(
     report = run_step(
         "pipeline.run",
         only=list(only or ()), start=start, cadences=CADENCE_CHOICES[cadence], engine=engine,
-        trigger=trigger, progress=progress_view(progress),
+        trigger=trigger, retries=retries, progress=progress_view(progress),
     )  # fmt: skip
     run_table(report)
     console.print(escape(str(report)))

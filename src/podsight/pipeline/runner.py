@@ -327,6 +327,20 @@ def _summary(step: str, report: Any) -> tuple[str, str | None]:
     return line, failure
 
 
+def _report_json(report: Any) -> Any:
+    """The report as JSON, with its data-quality checks when the step ran any (kept on
+    the report beside its fields, so the dataclass's own fields leave them out)."""
+    from podsight.jobs.outcome import plain
+
+    if report is None:
+        return None
+    found = plain(report)
+    quality = getattr(report, "quality", None)
+    if isinstance(found, dict) and quality is not None and "quality" not in found:
+        found["quality"] = plain(quality)
+    return found
+
+
 def _params(node: Node, engine: str | None) -> dict[str, Any]:
     params = dict(node.params)
     for name, setting in SETTING_PARAMS.get(node.step, {}).items():
@@ -376,11 +390,15 @@ class _ReportFailed(PodsightError):
 
 
 def _run_node(
-    node: Node, params: dict[str, Any], progress: Progress, stop: threading.Event | None
+    node: Node,
+    params: dict[str, Any],
+    progress: Progress,
+    stop: threading.Event | None,
+    retries: int,
 ) -> _Attempted:
     scale = backoff_scale()
     outcome = _Attempted("failed")
-    for attempt in range(1, node.retries + 2):
+    for attempt in range(1, retries + 2):
         outcome.attempts = attempt
         retry = True
         try:
@@ -405,11 +423,11 @@ def _run_node(
             outcome.status, outcome.error = "succeeded", ""
             return outcome
         log.info("pipeline node %s failed (attempt %d): %s", node.name, attempt, outcome.error)
-        if not retry or attempt > node.retries:
+        if not retry or attempt > retries:
             break
         wait = node.backoff_s * 2 ** (attempt - 1) * scale
         progress.note(
-            f"{node.name} failed (attempt {attempt} of {node.retries + 1}): {outcome.error}; "
+            f"{node.name} failed (attempt {attempt} of {retries + 1}): {outcome.error}; "
             f"trying again in {wait:.0f} s",
             level=logging.WARNING,
         )
@@ -460,6 +478,7 @@ def run_pipeline(
     progress: Progress = SILENT,
     lock: bool = True,
     stop: threading.Event | None = None,
+    retries: bool = True,
     graph: Mapping[str, Node] = GRAPH,
 ) -> PipelineRunReport:
     """Run the graph's nodes (``only`` these, or ``start`` and what depends on it, or every
@@ -469,7 +488,8 @@ def run_pipeline(
     started the run (``cli``, ``schedule``, ``airflow``…). ``lock=False`` when the caller
     holds :func:`pipeline_lock` already (the scheduler, across its runs). ``stop``: once
     set, the run ends after the node at hand (and during a retry's wait), recorded as
-    ``interrupted``. ``graph``: tests run a small graph of their own."""
+    ``interrupted``. ``retries=False``: each node is tried once (an Airflow task, which
+    Airflow retries itself). ``graph``: tests run a small graph of their own."""
     cadences = tuple(cadences)
     selected = _selected(only, start, cadences, graph)
     if not trigger or len(trigger) > 32:
@@ -482,7 +502,7 @@ def run_pipeline(
 
         ensure_database()
         recover_interrupted_runs()
-        return _run(selected, only, start, cadences, engine, trigger, progress, stop)
+        return _run(selected, only, start, cadences, engine, trigger, progress, stop, retries)
 
 
 def _run(
@@ -494,6 +514,7 @@ def _run(
     trigger: str,
     progress: Progress,
     stop: threading.Event | None,
+    retries: bool,
 ) -> PipelineRunReport:
     from django.utils import timezone
 
@@ -545,12 +566,13 @@ def _run(
                 else:
                     save(row, status=NodeStatus.RUNNING, started_at=now)
                     node_began = time.monotonic()
-                    outcome = _run_node(node, _params(node, engine), progress, stop)
+                    outcome = _run_node(node, _params(node, engine), progress, stop,
+                                        node.retries if retries else 0)  # fmt: skip
                     status[node.name] = outcome.status
                     if outcome.status == "failed":
                         cause[node.name] = node.name
                         progress.note(f"{node.name} failed: {outcome.error}", level=logging.ERROR)
-                    report = None if outcome.report is None else plain(outcome.report)
+                    report = _report_json(outcome.report)
                     save(row, status=outcome.status, attempts=outcome.attempts,
                          finished_at=timezone.now(), seconds=time.monotonic() - node_began,
                          summary=plain(outcome.summary), error=plain(outcome.error),

@@ -801,17 +801,18 @@ def pipeline_run(
     cadences: Sequence[str] = ("daily",),
     engine: str | None = None,
     trigger: str = "cli",
+    retries: bool = True,
     progress: Progress = SILENT,
 ) -> PipelineRunReport:
     """Run the pipeline graph in dependency order (``only`` these nodes, or ``start`` and
-    what depends on it, or every node of ``cadences``), with retries; each run and node is
-    recorded (docs/pipeline.md, Running the graph)."""
+    what depends on it, or every node of ``cadences``), with retries (unless ``retries`` is
+    false); each run and node is recorded (docs/pipeline.md, Running the graph)."""
     ensure_database()
     from podsight.pipeline.runner import run_pipeline
 
     return run_pipeline(
         only=only, start=start, cadences=cadences, engine=engine, trigger=trigger,
-        progress=progress,
+        retries=retries, progress=progress,
     )  # fmt: skip
 
 
