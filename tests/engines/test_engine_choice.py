@@ -41,7 +41,6 @@ elif name == "recs.train_als":
     import pyarrow.parquet as pq
     ratings = pq.read_table(params["ratings"]).to_pydict()
     assert max(ratings["user"]) < params["n_users"] and max(ratings["item"]) < params["n_items"]
-    assert params["factors"] == 4 and params["seed"] == 7, params
     import os
     os.makedirs(params["output"])
     rng = np.random.default_rng(0)
@@ -146,11 +145,53 @@ def test_als_on_spark_takes_the_jobs_factors(fake_spark: Path, tmp_path: Path, m
     matrix = sp.random(30, 50, density=0.2, format="csr", random_state=1, dtype=np.float32)
     data = Dataset(users=[f"u{i}" for i in range(30)], items=[f"i{i}" for i in range(50)],
                    matrix=matrix)  # fmt: skip
-    model = ALS(factors=4, random_state=7, engine="spark")
+    given = []
+    real = engines.run_spark_job
+    monkeypatch.setattr(
+        engines, "run_spark_job", lambda name, **p: given.append(p) or real(name, **p)
+    )
+    model = ALS(factors=4, random_state=7, alpha=2.0, engine="spark")
     model.fit(data)
+    ((params,),) = [given]
+    assert (params["factors"], params["seed"], params["alpha"]) == (4, 7, 2.0), params
+    assert (params["n_users"], params["n_items"]) == (30, 50)
     assert model.item_factors.shape == (50, 4) and model.user_factors.shape == (30, 4)
     expected = np.random.default_rng(0).normal(size=(50, 4)).astype(np.float32)
     np.testing.assert_array_equal(model.item_factors, expected)
     scored = model.recommend(data.history(3), 5)
     assert len(scored.items) == 5 and not set(scored.items) & set(matrix[3].indices)
     assert not list((tmp_path / "home" / "tmp").iterdir())  # its files are cleaned up
+
+
+@pytest.mark.django_db
+def test_recs_train_on_spark_fits_every_als_through_the_job(
+    fake_spark: Path, tmp_path: Path, monkeypatch, fresh_caches
+) -> None:
+    """The hybrid's ALS (its validation copy and the final fit) gets its factors from the
+    job; the version records the engine among ALS's parameters."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    from podsight.pipeline import run_step
+    from podsight.recs import data
+    from podsight.recs.core import Dataset
+
+    monkeypatch.setenv("PODSIGHT_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("PODSIGHT_ENGINE", "spark")
+    rng = np.random.default_rng(3)
+    dense = (rng.random((60, 50)) < 0.25) * rng.uniform(0.2, 1.0, (60, 50))
+    dataset = Dataset(users=[f"u{i}" for i in range(60)], items=[f"i{i}" for i in range(50)],
+                      matrix=sp.csr_matrix(dense.astype(np.float32)), name="test")  # fmt: skip
+    monkeypatch.setattr(data, "build_dataset", lambda **_: dataset)
+    calls = []
+    real = engines.run_spark_job
+    monkeypatch.setattr(
+        engines, "run_spark_job", lambda name, **p: calls.append(name) or real(name, **p)
+    )
+    report = run_step("recs.train", models=["als"], promote=False)
+    assert calls == ["recs.train_als", "recs.train_als"], calls  # validation split, then all
+    assert report.status == "candidate" and report.models == ["als"]
+    from podsight.recs.models import ModelVersion
+
+    params = ModelVersion.objects.get(version=report.version).params["models"]["als"]
+    assert params["engine"] == "spark", params
