@@ -5,6 +5,7 @@ run refused while one holds the lock."""
 from __future__ import annotations
 
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,27 @@ def test_a_second_run_is_refused_while_one_runs(
     assert_error_line(ran, 2, "a pipeline run is already running (process ")
     again = run(["pipeline", "run", "--only", "match", "--no-progress"], _env(home))
     assert again.code == 0, str(again)
+
+    # --wait: it takes its turn once the run in progress ends (here after 12 s).
+    release = threading.Event()
+    held = threading.Event()
+
+    def hold() -> None:
+        with pipeline_lock():
+            held.set()
+            release.wait(12)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert held.wait(10)
+        waited = run(["pipeline", "run", "--only", "match", "--wait", "120", "--no-progress"],
+                     _env(home))  # fmt: skip
+    finally:
+        release.set()
+        holder.join(10)
+    assert waited.code == 0 and waited.seconds >= 12, str(waited)
+    assert "pipeline run 2 succeeded" in waited.out  # the refused one recorded nothing
 
 
 def test_a_run_whose_process_was_killed_is_marked_interrupted(seeded_home: Path) -> None:

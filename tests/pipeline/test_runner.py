@@ -328,3 +328,28 @@ def test_a_reports_quality_checks_are_kept_in_its_json(steps: Steps) -> None:
     report = runner.run_pipeline(graph=_graph(Node("q", "fake.q")))
     row = PipelineStepRun.objects.get(run_id=report.run_id)
     assert row.report == {"rows": 5, "quality": {"checks": 4, "passed": True}}
+
+
+def test_a_run_can_wait_for_the_one_in_progress(steps: Steps) -> None:
+    steps.add("a")
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with runner.pipeline_lock():
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert held.wait(10)
+        started = time.monotonic()
+        with pytest.raises(runner.PipelineBusy):
+            runner.run_pipeline(graph=_graph(Node("a", "fake.a")), lock_wait=0.3)
+        assert time.monotonic() - started >= 0.3  # it did wait before refusing
+        threading.Timer(0.3, release.set).start()
+        report = runner.run_pipeline(graph=_graph(Node("a", "fake.a")), lock_wait=10)
+    finally:
+        release.set()
+        holder.join(10)
+    assert report.status == "succeeded" and steps.names() == ["a"]

@@ -88,6 +88,14 @@ def run(
             "(an Airflow task: Airflow retries it)."
         ),
     ] = True,
+    wait: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="While another run is in progress, wait up to this many seconds for it to "
+            "end (default: refuse at once).",
+        ),
+    ] = 0.0,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
     """Run the pipeline graph in dependency order, with retries; a failed node stops only
@@ -106,7 +114,7 @@ def run(
     report = run_step(
         "pipeline.run",
         only=list(only or ()), start=start, cadences=CADENCE_CHOICES[cadence], engine=engine,
-        trigger=trigger, retries=retries, progress=progress_view(progress),
+        trigger=trigger, retries=retries, wait=wait, progress=progress_view(progress),
     )  # fmt: skip
     run_table(report)
     console.print(escape(str(report)))

@@ -186,18 +186,26 @@ def _busy_message(holder: str) -> str:
 
 
 @contextmanager
-def pipeline_lock() -> Iterator[None]:
+def pipeline_lock(wait: float = 0.0) -> Iterator[None]:
     """Hold the pipeline lock of this ``PODSIGHT_HOME`` for the block; :class:`PipelineBusy`
-    at once when another run holds it. The kernel releases it when the process dies, so a
-    killed run never leaves it held."""
+    when another run holds it, at once or after waiting up to ``wait`` seconds for it (Airflow
+    tasks of parallel branches on one home take turns). The kernel releases it when the
+    process dies, so a killed run never leaves it held."""
+    if wait < 0:
+        raise UsageError(f"the wait for the pipeline lock must be 0 or more seconds, not {wait}")
     path = conf.podsight_home() / LOCK_FILE
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 200, 0).decode("utf-8", "replace")
-            raise PipelineBusy(_busy_message(holder)) from None
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 200, 0).decode("utf-8", "replace")
+                    raise PipelineBusy(_busy_message(holder)) from None
+                time.sleep(min(0.5, max(deadline - time.monotonic(), 0.01)))
         stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"process {os.getpid()} since {stamp}\n".encode(), 0)
@@ -479,6 +487,7 @@ def run_pipeline(
     lock: bool = True,
     stop: threading.Event | None = None,
     retries: bool = True,
+    lock_wait: float = 0.0,
     graph: Mapping[str, Node] = GRAPH,
 ) -> PipelineRunReport:
     """Run the graph's nodes (``only`` these, or ``start`` and what depends on it, or every
@@ -489,7 +498,8 @@ def run_pipeline(
     holds :func:`pipeline_lock` already (the scheduler, across its runs). ``stop``: once
     set, the run ends after the node at hand (and during a retry's wait), recorded as
     ``interrupted``. ``retries=False``: each node is tried once (an Airflow task, which
-    Airflow retries itself). ``graph``: tests run a small graph of their own."""
+    Airflow retries itself). ``lock_wait``: seconds to wait for a run in progress to end
+    before refusing. ``graph``: tests run a small graph of their own."""
     cadences = tuple(cadences)
     selected = _selected(only, start, cadences, graph)
     if not trigger or len(trigger) > 32:
@@ -497,7 +507,7 @@ def run_pipeline(
     if engine is not None and engine not in ENGINES:
         raise UsageError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     backoff_scale()  # a bad setting is said before anything runs
-    with pipeline_lock() if lock else nullcontext():
+    with pipeline_lock(lock_wait) if lock else nullcontext():
         from podsight.bootstrap import ensure_database
 
         ensure_database()

@@ -802,17 +802,19 @@ def pipeline_run(
     engine: str | None = None,
     trigger: str = "cli",
     retries: bool = True,
+    wait: float = 0.0,
     progress: Progress = SILENT,
 ) -> PipelineRunReport:
     """Run the pipeline graph in dependency order (``only`` these nodes, or ``start`` and
     what depends on it, or every node of ``cadences``), with retries (unless ``retries`` is
-    false); each run and node is recorded (docs/pipeline.md, Running the graph)."""
+    false); each run and node is recorded (docs/pipeline.md, Running the graph). While
+    another run holds the lock: refused, or after ``wait`` seconds of waiting for it."""
     ensure_database()
     from podsight.pipeline.runner import run_pipeline
 
     return run_pipeline(
         only=only, start=start, cadences=cadences, engine=engine, trigger=trigger,
-        retries=retries, progress=progress,
+        retries=retries, lock_wait=wait, progress=progress,
     )  # fmt: skip
 
 
