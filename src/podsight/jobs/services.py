@@ -43,7 +43,7 @@ from podsight.jobs.outcome import MAX_LIST_ITEMS, runner_name, summarize
 from podsight.jobs.outcome import plain as _plain
 from podsight.jobs.outcome import runner_alive as _runner_alive
 from podsight.jobs.progress import JobProgress
-from podsight.pipeline.registry import run_step
+from podsight.pipeline import run_step  # the package registers every step on first use
 
 __all__ = [
     "MAX_LIST_ITEMS",

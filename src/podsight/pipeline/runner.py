@@ -45,9 +45,9 @@ from typing import Any
 
 from podsight import conf
 from podsight.errors import PodsightError, QualityError, UsageError
+from podsight.pipeline import STEPS  # the package registers every step on first use
 from podsight.pipeline import graph as graphs
 from podsight.pipeline.graph import CADENCES, GRAPH, Node
-from podsight.pipeline.registry import STEPS
 from podsight.progress import SILENT, Progress
 
 __all__ = [
