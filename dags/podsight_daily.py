@@ -3,8 +3,9 @@
 Built from :data:`podsight.pipeline.graph.GRAPH`, the one place the order is written: one
 task per node, the node's needs as upstream tasks, its retries, and its backoff as the
 first retry delay, doubling after each (Airflow's exponential backoff). Each task runs the
-node through the CLI, ``$PODSIGHT_BIN pipeline run --only NODE``, so a task does exactly
-what the local runner does for that node and this file has no logic of its own.
+node through the CLI, ``$PODSIGHT_BIN pipeline run --only NODE --trigger airflow``, so a
+task does exactly what the local runner does for that node and this file has no logic of
+its own.
 
 Airflow's virtualenv has none of podsight's dependencies (their pins clash), only
 ``podsight.pipeline.graph`` (standard library) on its path; ``PODSIGHT_BIN`` (default
@@ -45,8 +46,12 @@ TASK_IDS = {name: task_id(name) for name in graph.GRAPH}
 
 
 def command(node_name: str) -> str:
-    """The shell command running one node: podsight's CLI, from PODSIGHT_BIN at run time."""
-    return f'"${{PODSIGHT_BIN:-podsight}}" pipeline run --only {shlex.quote(node_name)}'
+    """The shell command running one node: podsight's CLI, from PODSIGHT_BIN at run time;
+    the run is recorded in podsight as started by Airflow; no progress bars in task logs."""
+    return (
+        f'"${{PODSIGHT_BIN:-podsight}}" pipeline run --only {shlex.quote(node_name)} '
+        "--trigger airflow --no-progress"
+    )
 
 
 def _add_task(node: graph.Node):
@@ -78,8 +83,11 @@ def build(cadence: str) -> DAG:
         schedule=SCHEDULES[cadence],
         start_date=datetime(2026, 1, 1),
         catchup=False,
-        # Two runs of the pipeline never overlap (the runner's lock says so too).
+        # One task at a time, one run at a time: each task is a `podsight pipeline run`,
+        # which holds the runner's lock (PODSIGHT_HOME/pipeline.lock) and would refuse a
+        # second one started beside it (the two branches of the daily graph).
         max_active_runs=1,
+        max_active_tasks=1,
         tags=["podsight"],
     ) as dag:
         tasks = {node.name: _add_task(node) for node in graph.nodes([cadence])}

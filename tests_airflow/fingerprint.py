@@ -55,13 +55,15 @@ def main() -> dict:
         )  # fmt: skip
         for m in ModelVersion.objects.all()
     )
-    # Each list's episodes in order and the model that made it (scores hold listening
-    # weights, which decay with the wall clock: tests_airflow/test_same_tables.py).
+    # Each list's episodes in order and the status of the model that made it (versions are
+    # named by when they were trained; scores hold listening weights, which decay with the
+    # wall clock: tests_airflow/test_same_tables.py).
+    status = dict(ModelVersion.objects.values_list("version", "status"))
     cached = _digest(
         [
             {
                 "user": c.user_id,
-                "model": c.model_version,
+                "model": status.get(c.model_version, "unknown"),
                 "episodes": [i["episode"] for i in c.items],
             }
             for c in CachedRecommendations.objects.all()

@@ -66,12 +66,16 @@ def test_schedules(dagbag):
     assert (daily.catchup, weekly.catchup) == (False, False)
     assert (daily.schedule, weekly.schedule) == ("@daily", "@weekly")
     assert daily.max_active_runs == weekly.max_active_runs == 1
+    assert daily.max_active_tasks == weekly.max_active_tasks == 1  # the runner's lock
 
 
 def test_every_node_runs_through_the_cli():
     module = _dag_module()
     for name in graph.GRAPH:
-        assert module.command(name) == f'"${{PODSIGHT_BIN:-podsight}}" pipeline run --only {name}'
+        assert module.command(name) == (
+            f'"${{PODSIGHT_BIN:-podsight}}" pipeline run --only {name} '
+            "--trigger airflow --no-progress"
+        )
     # Task ids keep the node's name where Airflow allows it; the rest is replaced.
     assert module.TASK_IDS == {name: name for name in graph.GRAPH}
     assert module.task_id("a b/c") == "a_b_c"

@@ -44,4 +44,11 @@ def test_exit_code_99_is_a_skip_and_the_dump_import_runs_through_the_cli(
     weekly_env.setenv("PODSIGHT_BIN", str(_fake_podsight(tmp_path, "exit 0")))
     assert _run_weekly(dagbag) == {"directory.import": "success"}
     calls = (tmp_path / "calls").read_text().splitlines()
-    assert calls == [f"pipeline run --only directory.import home={tmp_path / 'home'}"] * 2
+    assert (
+        calls
+        == [
+            f"pipeline run --only directory.import --trigger airflow --no-progress "
+            f"home={tmp_path / 'home'}"
+        ]
+        * 2
+    )
