@@ -285,6 +285,7 @@ def test_ctrl_c_during_a_node_records_the_run_as_interrupted(steps: Steps) -> No
     assert (rows["a"].status, rows["b"].status, rows["c"].status) == (
         "succeeded", "interrupted", "pending"
     )
+    assert rows["b"].attempts == 1  # recorded as the attempt started
 
 
 def test_a_stop_request_ends_the_run_after_the_node_at_hand(steps: Steps) -> None:

@@ -403,11 +403,13 @@ def _run_node(
     progress: Progress,
     stop: threading.Event | None,
     retries: int,
+    on_attempt: Callable[[int], None],
 ) -> _Attempted:
     scale = backoff_scale()
     outcome = _Attempted("failed")
     for attempt in range(1, retries + 2):
         outcome.attempts = attempt
+        on_attempt(attempt)  # recorded as it starts: a run killed mid-node shows how far
         retry = True
         try:
             outcome.summary, outcome.report = _attempt(node, params, progress)
@@ -576,8 +578,11 @@ def _run(
                 else:
                     save(row, status=NodeStatus.RUNNING, started_at=now)
                     node_began = time.monotonic()
-                    outcome = _run_node(node, _params(node, engine), progress, stop,
-                                        node.retries if retries else 0)  # fmt: skip
+                    outcome = _run_node(
+                        node, _params(node, engine), progress, stop,
+                        node.retries if retries else 0,
+                        lambda n, row=row: save(row, attempts=n),
+                    )  # fmt: skip
                     status[node.name] = outcome.status
                     if outcome.status == "failed":
                         cause[node.name] = node.name
