@@ -45,12 +45,19 @@ def task_id(node_name: str) -> str:
 TASK_IDS = {name: task_id(name) for name in graph.GRAPH}
 
 
+# A task that finds another pipeline run in progress (the other DAG's, one started by hand)
+# waits this long for its turn before failing (then Airflow retries it): the weekly and the
+# daily DAG both start at midnight on Sundays.
+LOCK_WAIT_S = 3600
+
+
 def command(node_name: str) -> str:
-    """The shell command running one node: podsight's CLI, from PODSIGHT_BIN at run time;
-    the run is recorded in podsight as started by Airflow; no progress bars in task logs."""
+    """The shell command running one node: podsight's CLI, from PODSIGHT_BIN at run time.
+    Recorded in podsight as started by Airflow; tried once (Airflow does the retries); no
+    progress bars in task logs."""
     return (
         f'"${{PODSIGHT_BIN:-podsight}}" pipeline run --only {shlex.quote(node_name)} '
-        "--trigger airflow --no-progress"
+        f"--trigger airflow --no-retries --wait {LOCK_WAIT_S} --no-progress"
     )
 
 

@@ -74,7 +74,7 @@ def test_every_node_runs_through_the_cli():
     for name in graph.GRAPH:
         assert module.command(name) == (
             f'"${{PODSIGHT_BIN:-podsight}}" pipeline run --only {name} '
-            "--trigger airflow --no-progress"
+            "--trigger airflow --no-retries --wait 3600 --no-progress"
         )
     # Task ids keep the node's name where Airflow allows it; the rest is replaced.
     assert module.TASK_IDS == {name: name for name in graph.GRAPH}

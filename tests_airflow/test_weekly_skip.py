@@ -47,7 +47,8 @@ def test_exit_code_99_is_a_skip_and_the_dump_import_runs_through_the_cli(
     assert (
         calls
         == [
-            f"pipeline run --only directory.import --trigger airflow --no-progress "
+            "pipeline run --only directory.import --trigger airflow --no-retries --wait 3600 "
+            f"--no-progress "
             f"home={tmp_path / 'home'}"
         ]
         * 2
