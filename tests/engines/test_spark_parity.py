@@ -141,6 +141,8 @@ def test_passages_embedded_on_spark_match_the_local_embedder(catalog):  # noqa: 
     assert set(table.column("embedder").to_pylist()) == {get_embedder().name}
     np.testing.assert_allclose(np.linalg.norm(spark_vectors, axis=1), 1.0, atol=1e-5)
     cosines = (spark_vectors * local_vectors).sum(axis=1)
+    print(f"{len(cosines)} passages: cosine min {cosines.min():.6f}, "
+          f"max |difference| {np.abs(spark_vectors - local_vectors).max():.2e}")  # fmt: skip
     assert cosines.min() >= COSINE_MIN, (cosines.min(), texts[int(cosines.argmin())][:80])
 
 
