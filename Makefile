@@ -90,8 +90,9 @@ run: $(STAMP)
 	$(BIN)/podsight serve --host $(HOST) --port $(PORT)
 
 # The virtualenvs the passes need are built first and at once (`make -j`: each build is a
-# pip of its own lock into its own folder, mostly waiting on unpacking and disk: Airflow's
-# took 3 min 39 s for 29 s of CPU), so a fresh machine waits for the slowest, not the sum.
+# pip of its own lock into its own folder, mostly unpacking and writing files: Airflow's
+# took 35 s for 23 s of CPU at load 2, 3 min 39 s for 29 s at load 13; docs/airflow.md),
+# so a fresh machine waits for the slowest build, not for the sum of them.
 # Then the passes run one after another, each with the machine to itself. The Airflow and
 # Spark passes (own virtualenvs, defined below) join once their sections are here.
 TEST_VENVS = $(ML_STAMP) $(CONTAINERS_STAMP) $(AIRFLOW_STAMP) $(SPARK_STAMP)
