@@ -48,6 +48,19 @@ elif name == "recs.train_als":
         factors = rng.normal(size=(n, params["factors"])).astype(np.float32)
         np.save(params["output"] + f"/{{side}}_factors.npy", factors)
     print(json.dumps({{"job": name, "interactions": len(ratings["user"])}}))
+elif name == "content.embed":
+    # The job's protocol with the local embedder (the real job: test_spark_parity.py).
+    import pyarrow as pa, pyarrow.parquet as pq
+    from podsight.content.embed import EMBEDDERS
+    assert params["output_format"] == "parquet" and params["text_column"] == "text"
+    rows = pq.read_table(params["input"])
+    model = EMBEDDERS[params["embedder"]]()
+    vectors = model.encode(rows.column("text").to_pylist())
+    flat = pa.array(vectors.reshape(-1), pa.float32())
+    out = rows.append_column("embedder", pa.array([model.name] * rows.num_rows))
+    out = out.append_column("vector", pa.FixedSizeListArray.from_arrays(flat, 384))
+    pq.write_table(out.take(list(range(rows.num_rows))[::-1]), params["output"])
+    print(json.dumps({{"job": name, "rows_written": rows.num_rows, "embedder": model.name}}))
 elif name == "mute":
     print("done")
 elif name == "not-installed":
@@ -195,3 +208,35 @@ def test_recs_train_on_spark_fits_every_als_through_the_job(
 
     params = ModelVersion.objects.get(version=report.version).params["models"]["als"]
     assert params["engine"] == "spark", params
+
+
+@pytest.mark.django_db
+def test_content_analyze_on_spark_embeds_the_new_passages_through_the_job(
+    fake_spark: Path, tmp_path: Path, monkeypatch, fresh_caches, rss_corpus: Path
+) -> None:
+    import numpy as np
+
+    from podsight.catalog.models import Episode
+    from podsight.content.embed import get_embedder
+    from podsight.content.passages import read_passages
+    from podsight.pipeline import run_step
+    from podsight.sources.rss.ingest import ingest_feeds
+
+    monkeypatch.setenv("PODSIGHT_HOME", str(tmp_path / "home"))
+    ingest_feeds([str(rss_corpus / "podcast-feed-parser" / "bc-sample.xml")])
+    ids = list(Episode.objects.values_list("pk", flat=True))
+    calls = []
+    real = engines.run_spark_job
+    monkeypatch.setattr(
+        engines, "run_spark_job", lambda name, **p: calls.append(name) or real(name, **p)
+    )
+    report = run_step("content.analyze", episode_ids=ids, engine="spark")
+    assert calls == ["content.embed"] and report.engine == "spark"
+    assert report.analysed == len(ids) > 0, report
+    table = read_passages()
+    flat = table.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+    local = get_embedder().encode(table.column("text").to_pylist())
+    # The job returned its rows in another order: each vector is its own passage's.
+    np.testing.assert_allclose(flat.reshape(table.num_rows, -1), local, atol=1e-6)
+    again = run_step("content.analyze", episode_ids=ids, engine="spark")
+    assert again.unchanged == len(ids) and calls == ["content.embed"]  # nothing new to embed
