@@ -156,22 +156,22 @@ def test_als_on_spark_takes_the_jobs_factors(fake_spark: Path, tmp_path: Path, m
 
     monkeypatch.setenv("PODSIGHT_HOME", str(tmp_path / "home"))
     matrix = sp.random(30, 50, density=0.2, format="csr", random_state=1, dtype=np.float32)
-    data = Dataset(users=[f"u{i}" for i in range(30)], items=[f"i{i}" for i in range(50)],
-                   matrix=matrix)  # fmt: skip
+    plays = Dataset(users=[f"u{i}" for i in range(30)], items=[f"i{i}" for i in range(50)],
+                    matrix=matrix)  # fmt: skip
     given = []
     real = engines.run_spark_job
     monkeypatch.setattr(
         engines, "run_spark_job", lambda name, **p: given.append(p) or real(name, **p)
     )
     model = ALS(factors=4, random_state=7, alpha=2.0, engine="spark")
-    model.fit(data)
+    model.fit(plays)
     ((params,),) = [given]
     assert (params["factors"], params["seed"], params["alpha"]) == (4, 7, 2.0), params
     assert (params["n_users"], params["n_items"]) == (30, 50)
     assert model.item_factors.shape == (50, 4) and model.user_factors.shape == (30, 4)
     expected = np.random.default_rng(0).normal(size=(50, 4)).astype(np.float32)
     np.testing.assert_array_equal(model.item_factors, expected)
-    scored = model.recommend(data.history(3), 5)
+    scored = model.recommend(plays.history(3), 5)
     assert len(scored.items) == 5 and not set(scored.items) & set(matrix[3].indices)
     assert not list((tmp_path / "home" / "tmp").iterdir())  # its files are cleaned up
 
