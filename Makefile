@@ -132,10 +132,14 @@ test-clock: $(ML_STAMP)
 	done
 
 # Only tests that touch the database run again on PostgreSQL (in-process `django_db`, and
-# `database`: real commands on a database of their own); pure parsers need not.
+# `database`: real commands on a database of their own); pure parsers need not. Nor do
+# `db_agnostic` tests, which use the database only to set up inputs for what they check
+# (each says why beside its mark): the Spark parity tests of tests/engines (a Spark job
+# each, ~1 min, comparing two engines' results on the same lake files).
 test-postgres: $(ML_STAMP) $(CONTAINERS_STAMP)
 	@if $(BIN)/python scripts/pg_available.py "$(TEST_POSTGRES_URL)"; then \
-		DATABASE_URL="$(TEST_POSTGRES_URL)" $(BIN)/python -m pytest -q -p no:cacheprovider -m "django_db or database"; \
+		DATABASE_URL="$(TEST_POSTGRES_URL)" $(BIN)/python -m pytest -q -p no:cacheprovider \
+			-m "(django_db or database) and not db_agnostic"; \
 	elif [ "$$CI" = "true" ]; then \
 		echo "PostgreSQL is required under CI but $(TEST_POSTGRES_URL) does not answer"; exit 1; \
 	else \
