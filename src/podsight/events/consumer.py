@@ -49,7 +49,13 @@ from deltalake import DeltaTable
 from podsight import lake
 from podsight.errors import StorageError
 from podsight.events.log import Entry, EventLog, Position, open_log
-from podsight.lake.tables import ENGAGEMENT_DAILY, EVENTS, LakeTable
+from podsight.lake.tables import (
+    ENGAGEMENT_DAILY,
+    ENGAGEMENT_MAX_SPEED,
+    ENGAGEMENT_WEIGHT_SQL,
+    EVENTS,
+    LakeTable,
+)
 
 __all__ = [
     "COVERS_KEY",
@@ -82,15 +88,10 @@ _PAYLOAD_FIELDS = [
     if f.name not in ("occurred_at", "received_at", "date", "log_partition", "log_offset")
 ]
 
-# Weight of a user × episode × day (docs/events.md): completion is the main signal; a
-# like, a rating above or below 3 and a skip move it; negatives stay negative.
-WEIGHT_SQL = (
-    "max_completion + 0.5 * (likes - unlikes) - 0.5 * skips + 0.1 * least(downloads, 1)"
-    " + coalesce((rating - 3) * 0.25, 0)"
-)
-# A listener may play at up to 3× speed: more progress than that per wall second is a
-# seek the client did not report, not listening.
-MAX_SPEED = 3.0
+# Weight of a user × episode × day (docs/events.md) and the fastest plausible playback:
+# defined in lake_tables, where the Spark engine's events.engagement reads them too.
+WEIGHT_SQL = ENGAGEMENT_WEIGHT_SQL
+MAX_SPEED = ENGAGEMENT_MAX_SPEED
 
 
 class ConsumerBusy(StorageError, RuntimeError):
