@@ -16,7 +16,14 @@ from deltalake import CommitProperties, DeltaTable, write_deltalake
 from podsight.lake_tables import LakeTable
 from podsight_spark.errors import JobError
 
-__all__ = ["arrow_to_spark_schema", "read_table", "table_version", "to_arrow", "write_table"]
+__all__ = [
+    "arrow_to_spark_schema",
+    "read_table",
+    "spark_uri",
+    "table_version",
+    "to_arrow",
+    "write_table",
+]
 
 
 def _spark_type(t: pa.DataType):
@@ -55,6 +62,11 @@ def _open(path: str, storage_options: dict[str, str] | None) -> DeltaTable | Non
     return DeltaTable(path, storage_options=storage_options)
 
 
+def spark_uri(uri: str) -> str:
+    """delta-rs names S3 objects ``s3://``; Hadoop's S3 connector is ``s3a://``."""
+    return "s3a://" + uri[len("s3://"):] if uri.startswith("s3://") else uri
+
+
 def table_version(path: str, storage_options: dict[str, str] | None = None) -> int | None:
     dt = _open(path, storage_options)
     return None if dt is None else dt.version()
@@ -83,7 +95,7 @@ def read_table(
     if not uris:
         return spark.createDataFrame([], schema)
     # basePath: partition columns (date=2026-12-01/) come back from the file paths.
-    df = spark.read.option("basePath", dt.table_uri).parquet(*uris)
+    df = spark.read.option("basePath", spark_uri(dt.table_uri)).parquet(*map(spark_uri, uris))
     missing = [f.name for f in schema if f.name not in df.columns]
     if missing:
         raise JobError(

@@ -3,8 +3,8 @@
 ``PODSIGHT_SPARK_MASTER`` picks the master (default ``local[2]``: this machine's two
 cores); a real cluster's URL (``spark://host:7077``, ``yarn``, ``k8s://https://...``)
 works the same (docs/scale-out.md). ``PODSIGHT_SPARK_DRIVER_MEMORY`` (default ``2g``) is
-the driver's heap, which in ``local[N]`` is also the executors'. Times are UTC throughout, as the lake's are; logs
-are quiet (errors only) so a job's stdout is its JSON line and its stderr a real problem.
+the driver's heap, which in ``local[N]`` is also the executors'. Times are UTC throughout,
+as the lake's are; logs are quiet (errors only) so that a job's stdout is its JSON line.
 """
 
 from __future__ import annotations

@@ -52,8 +52,10 @@ def _read_input(spark, path: str, storage_options):
         uris = dt.file_uris()
         if not uris:
             return None
-        return spark.read.option("basePath", dt.table_uri).parquet(*uris)
-    return spark.read.parquet(path)
+        return spark.read.option("basePath", delta.spark_uri(dt.table_uri)).parquet(
+            *map(delta.spark_uri, uris)
+        )
+    return spark.read.parquet(delta.spark_uri(path))
 
 
 def embed_frame(df, *, text_column: str, embedder: str, threads: int):
