@@ -12,6 +12,7 @@ from podsight.lake_tables import EVENTS
 
 D = date(2026, 1, 5)
 D1 = date(2026, 1, 6)
+D2 = date(2026, 1, 7)
 
 
 def t(day: date, hh: int, mm: int, ss: int = 0) -> datetime:
@@ -44,6 +45,13 @@ EVENT_ROWS = [
     ("e16", "u2", "unlike", t(D, 12, 1, 0), 10, None, None, None, None),
     ("e17", "u2", "play", t(D, 13, 0, 0), 10, 0.0, 400.0, None, "x"),
     ("e18", "u2", "progress", t(D, 13, 0, 30), 10, 20.0, 400.0, None, "x"),
+    # u3 × 12: a session resumed two days later: the consumer never reads that far back,
+    # so neither engine counts the gap as listening.
+    ("e20", "u3", "play", t(D, 8, 0, 0), 12, 0.0, 1000.0, None, "s3"),
+    ("e21", "u3", "progress", t(D2, 9, 0, 0), 12, 500.0, 1000.0, None, "s3"),
+    # u3 × 13: a float difference, 8.449 - 0.1 = 8.348999999999999..., rounded to 6 places.
+    ("e22", "u3", "play", t(D, 9, 0, 0), 13, 0.1, 100.0, None, "s4"),
+    ("e23", "u3", "pause", t(D, 9, 0, 10), 13, 8.449, 100.0, None, "s4"),
     # No episode: not engagement.
     ("e19", "u2", "subscribe", t(D, 14, 0, 0), None, None, None, None, None),
 ]
@@ -75,6 +83,10 @@ EXPECTED = sorted([
     _row("u1", 11, D1, 0, 120.0, 0.12, 0, 0, 0, 0, None, 1, t(D1, 0, 1)),
     _row("u2", 10, D, 2, 30.0 + 10.0 + 20.0, 210.0 / 400.0, 0, 1, 1, 0, None, 6,
          t(D, 13, 0, 30)),
+    _row("u3", 12, D, 1, 0.0, 0.0, 0, 0, 0, 0, None, 1, t(D, 8, 0)),
+    _row("u3", 12, D2, 0, 0.0, 0.5, 0, 0, 0, 0, None, 1, t(D2, 9, 0)),
+    _row("u3", 13, D, 1, round(8.449 - 0.1, 6), 8.449 / 100.0, 0, 0, 0, 0, None, 2,
+         t(D, 9, 0, 10)),
 ], key=lambda r: (r[2], r[0], r[1]))
 
 

@@ -100,6 +100,38 @@ def test_train_als_learns_two_tastes_and_writes_the_factor_files(spark, tmp_path
         assert scores[u, played].min() > scores[u, other].max(), user
 
 
+def test_train_als_on_the_web_sides_own_matrix(spark, tmp_path):
+    # Indices given: user u, item i; user 3 and item 5 have no rating (zero rows). Two
+    # factors for two tastes: item 4 is only ever rejected, and Spark regularises an item
+    # by its count of positive ratings (ALS-WR), here none, so its solve is YtY's alone,
+    # singular when the factors outnumber the users' independent directions.
+    cells = [(0, 0, 1.0), (0, 1, 0.8), (1, 0, 0.9), (1, 1, 0.7), (2, 2, 1.0), (2, 3, 0.6),
+             (4, 2, 0.9), (4, 3, 1.0), (4, 4, -1.0)]
+    path = tmp_path / "ratings.parquet"
+    pq.write_table(pa.table({
+        "user": pa.array([c[0] for c in cells], pa.int32()),
+        "item": pa.array([c[1] for c in cells], pa.int32()),
+        "rating": pa.array([c[2] for c in cells], pa.float32())}), path)
+    out = tmp_path / "model"
+    result = registry.run("recs.train_als", {
+        "ratings": str(path), "n_users": 5, "n_items": 6, "output": str(out), "factors": 2,
+        "iterations": 5}, spark=spark)
+    assert result["users"] == 5 and result["items"] == 6
+    item_f, user_f = np.load(out / "item_factors.npy"), np.load(out / "user_factors.npy")
+    assert item_f.shape == (6, 2) and user_f.shape == (5, 2)
+    assert not item_f[5].any() and not user_f[3].any() and item_f[:4].any(axis=1).all()
+    # Only ever rejected: preference 0 everywhere it is seen, so its least-squares factors
+    # are 0 (as implicit's would be): never recommended on its own merit.
+    assert not item_f[4].any()
+    scores = user_f @ item_f.T
+    assert scores[0, :2].min() > scores[0, 2:4].max()
+    assert scores[2, 2:4].min() > scores[2, :2].max()
+    with pytest.raises(JobError, match="either lake or ratings"):
+        registry.run("recs.train_als", {"output": str(out)}, spark=spark)
+    with pytest.raises(JobError, match="ratings needs n_users and n_items"):
+        registry.run("recs.train_als", {"ratings": str(path), "output": str(out)}, spark=spark)
+
+
 def test_no_interactions_is_a_clear_error(spark, tmp_path):
     _write(tmp_path, [_row("a", 1, weight=-1.0)])
     with pytest.raises(JobError, match="no interactions"):

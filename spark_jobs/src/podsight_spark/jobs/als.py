@@ -16,6 +16,11 @@ is not: the same ``regularization`` is a stronger one in Spark.
 Files in ``output``: ``item_factors.npy`` and ``user_factors.npy`` (float32, one row per
 index), ``items.parquet`` (``index``, ``episode_id``), ``users.parquet`` (``index``,
 ``user_id``), ``params.json`` (the parameters and counts).
+
+With ``ratings`` instead of ``lake`` the job fits a matrix the web side built itself
+(``recs.train``'s Dataset or its validation split, so held-out cells stay out): Parquet
+of (``user``, ``item``, ``rating``) indices, ``n_users`` × ``n_items``; only the two
+``.npy`` files are written, their rows those indices (zeros where an index has no rating).
 """
 
 from __future__ import annotations
@@ -117,10 +122,40 @@ def _parquet(table: pa.Table) -> bytes:
     return buffer.getvalue().to_pybytes()
 
 
+def _train_on_ratings(spark, ratings: str, n_users: int, n_items: int, *, output: str,
+                      factors: int, regularization: float, alpha: float, iterations: int,
+                      seed: int) -> dict[str, Any]:
+    """ALS on a matrix given as indices (the web side's Dataset, or its validation
+    split): the factors' rows are those indices, nothing to map."""
+    from pyspark.ml.recommendation import ALS
+
+    indexed = spark.read.parquet(ratings).selectExpr(
+        "CAST(user AS INT) AS user", "CAST(item AS INT) AS item",
+        "CAST(rating AS FLOAT) AS rating",
+    )
+    als = ALS(rank=factors, maxIter=iterations, regParam=regularization, alpha=alpha,
+              implicitPrefs=True, userCol="user", itemCol="item", ratingCol="rating",
+              seed=seed, coldStartStrategy="drop")
+    started = time.perf_counter()
+    model = als.fit(indexed)
+    item_factors = _factors(model.itemFactors, n_items, factors)
+    user_factors = _factors(model.userFactors, n_users, factors)
+    fit_seconds = round(time.perf_counter() - started, 3)
+    _write_files(output, {"item_factors.npy": _npy(item_factors),
+                          "user_factors.npy": _npy(user_factors)})
+    return {"output": output, "users": n_users, "items": n_items, "fit_seconds": fit_seconds}
+
+
 @job(
     "recs.train_als",
     params={
-        "lake": Param(str, help="the lake's root ($PODSIGHT_HOME/lake, or s3://bucket/lake)"),
+        "lake": Param(str, None, "the lake's root ($PODSIGHT_HOME/lake, or s3://bucket/lake)"),
+        "ratings": Param(
+            str, None, "instead of lake: Parquet of (user int32, item int32, rating float32), "
+            "indices already (the web side's own matrix: rating > 0 a play, < 0 a rejection)"
+        ),
+        "n_users": Param(int, None, "with ratings: rows of the user factors"),
+        "n_items": Param(int, None, "with ratings: rows of the item factors"),
         "output": Param(str, help="directory (or URI) the factor files are written to"),
         "factors": Param(int, 64, "rank of the factor matrices"),
         "regularization": Param(float, 0.05, "Spark's regParam (scaled per row: ALS-WR)"),
@@ -136,7 +171,10 @@ def _parquet(table: pa.Table) -> bytes:
 def train_als(
     spark,
     *,
-    lake: str,
+    lake: str | None,
+    ratings: str | None,
+    n_users: int | None,
+    n_items: int | None,
     output: str,
     factors: int,
     regularization: float,
@@ -155,6 +193,15 @@ def train_als(
         raise JobError("recs.train_als: factors and iterations must be at least 1")
     if half_life_s <= 0:
         raise JobError("recs.train_als: half_life_s must be positive (seconds)")
+    if (lake is None) == (ratings is None):
+        raise JobError("recs.train_als: give either lake or ratings (with n_users, n_items)")
+    if ratings is not None:
+        if not n_users or not n_items:
+            raise JobError("recs.train_als: ratings needs n_users and n_items")
+        return _train_on_ratings(
+            spark, ratings, n_users, n_items, output=output, factors=factors,
+            regularization=regularization, alpha=alpha, iterations=iterations, seed=seed,
+        )
     now_s = time.time() if now is None else now
     uri = table_uri(lake, ENGAGEMENT_DAILY.name)
     version = delta.table_version(uri, storage_options)

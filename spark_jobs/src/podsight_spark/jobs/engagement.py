@@ -1,12 +1,13 @@
 """``events.engagement``: ``engagement_daily`` recomputed from the whole ``events`` table.
 
-The same rows the local engine computes (``podsight.events.consumer._engagement``, in
+The same rows the local engine computes (``podsight.events.consumer.engagement_sql``, in
 DuckDB) for every user × episode × UTC day, written in Spark SQL: listening is the
 position gained since the previous play/progress/seek of the same user, episode and
-session, at most ``ENGAGEMENT_MAX_SPEED`` × the wall time between them; ``weight`` is
-``ENGAGEMENT_WEIGHT_SQL``; both come from :mod:`podsight.lake_tables`, as the local
-engine's do. The result replaces the table (``mode=overwrite``) or is merged on its key
-(``mode=merge``), through delta-rs.
+session (when that event was the same UTC day or the day before, as the consumer reads
+them), at most ``ENGAGEMENT_MAX_SPEED`` × the wall time between them, summed and rounded
+to 6 decimals; ``weight`` is ``ENGAGEMENT_WEIGHT_SQL``; both constants come from
+:mod:`podsight.lake_tables`, as the local engine's do. The result replaces the table
+(``mode=overwrite``) or is merged on its key (``mode=merge``), through delta-rs.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from podsight_spark.jobs._common import STORAGE_OPTIONS, table_uri
 from podsight_spark.registry import Param, job
 
 # listened_s is summed in the events' own order (session, time, id), not in whatever
-# order the shuffle delivers them: a float sum depends on its order, and the two engines
-# must agree to the last bit.
+# order the shuffle delivers them, and rounded to 6 decimals as the local engine does: a
+# float sum depends on its order (DuckDB's too), and the two engines must agree exactly.
 _SQL = f"""
 WITH e AS (
     SELECT ev.user_id, ev.episode_id, ev.type, ev.occurred_at, ev.rating, ev.event_id,
@@ -48,6 +49,7 @@ listened AS (
         CASE WHEN type IN ('progress', 'pause', 'complete', 'skip')
               AND prev_type IN ('play', 'progress', 'seek')
               AND position_s IS NOT NULL AND prev_position IS NOT NULL
+              AND to_date(prev_at) >= date_sub(to_date(occurred_at), 1)
         THEN greatest(0D, least(
             position_s - prev_position,
             CAST({ENGAGEMENT_MAX_SPEED!r} AS DOUBLE)
@@ -58,9 +60,9 @@ listened AS (
 agg AS (
     SELECT user_id, episode_id, day,
         count_if(type = 'play') AS plays,
-        aggregate(
+        round(aggregate(
             array_sort(collect_list(struct(session_key, occurred_at, event_id, listened))),
-            0D, (acc, x) -> acc + x.listened) AS listened_s,
+            0D, (acc, x) -> acc + x.listened), 6) AS listened_s,
         coalesce(max(CASE WHEN type = 'complete' THEN 1.0D
             WHEN duration_s > 0 AND position_s IS NOT NULL
             THEN least(1.0D, position_s / duration_s) END), 0D) AS max_completion,
