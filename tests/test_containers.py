@@ -1,7 +1,7 @@
-"""The container files (Dockerfile, compose*.yaml) checked where
+"""The container files (Dockerfile, docker/airflow.Dockerfile, compose*.yaml) checked where
 no Docker engine runs: Docker Compose's own `config` parses and resolves compose.yaml,
-hadolint lints the Dockerfile, every command compose runs is a podsight command, and every
-package the image installs comes from a hash-checked lock. The services themselves run
+hadolint lints the Dockerfiles, every command compose runs is a podsight command, and every
+package an image installs comes from a hash-checked lock. The services themselves run
 together, as compose wires them, in tests/cli/test_compose_services.py.
 
 The images themselves are not built here (README "Containers"). Compose and hadolint come
@@ -25,7 +25,7 @@ from support import compose_config, user_env
 ROOT = Path(__file__).resolve().parent.parent
 PODSIGHT = str(Path(sys.executable).with_name("podsight"))
 TOOLS = ROOT / ".venv-containers"
-DOCKERFILES = (ROOT / "Dockerfile",)
+DOCKERFILES = (ROOT / "Dockerfile", ROOT / "docker" / "airflow.Dockerfile")
 
 SERVICES = {"postgres", "redis", "migrate", "api", "consumer", "dashboard"}
 PODSIGHT_SERVICES = {"migrate", "api", "consumer", "dashboard"}
@@ -69,8 +69,15 @@ def config() -> dict:
 
 
 @pytest.fixture(scope="module")
+def airflow_config() -> dict:
+    result = _config("--profile", "airflow")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
 def kafka_config() -> dict:
-    result = _config(files=("compose.yaml", "compose.kafka.yaml"))
+    result = _config("--profile", "airflow", files=("compose.yaml", "compose.kafka.yaml"))
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -80,7 +87,7 @@ def kafka_config() -> dict:
 
 def test_compose_declares_the_services_with_their_images_ports_and_volumes(config: dict) -> None:
     services = config["services"]
-    assert set(services) == SERVICES
+    assert set(services) == SERVICES  # airflow only with its profile
     assert services["postgres"]["image"] == "postgres:16"
     assert services["redis"]["image"].startswith("redis:")
     for name in PODSIGHT_SERVICES:
@@ -168,15 +175,39 @@ def test_compose_healthchecks_and_start_order(config: dict) -> None:
     assert services["migrate"]["restart"] == "no"
 
 
+def test_airflow_profile_builds_on_the_podsight_image(airflow_config: dict) -> None:
+    services = airflow_config["services"]
+    assert set(services) == SERVICES | {"airflow"}
+    airflow = services["airflow"]
+    assert airflow["profiles"] == ["airflow"]
+    assert airflow["build"]["dockerfile"] == "docker/airflow.Dockerfile"
+    # The Dockerfile's `FROM podsight` is the api service's image, built first.
+    assert airflow["build"]["additional_contexts"] == {"podsight": "service:api"}
+    dockerfile = (ROOT / "docker" / "airflow.Dockerfile").read_text("utf-8")
+    assert re.search(r"^FROM podsight AS airflow$", dockerfile, re.M)
+    assert airflow["command"] == ["airflow", "standalone"]
+    assert airflow["environment"]["PODSIGHT_BIN"] == "/opt/podsight/bin/podsight"
+    assert airflow["environment"]["DATABASE_URL"] == services["api"]["environment"]["DATABASE_URL"]
+    assert {v["source"]: v["target"] for v in airflow["volumes"]} == {
+        "podsight-home": "/data",
+        "airflow-home": "/home/podsight/airflow",
+    }
+    assert [(p["published"], p["target"]) for p in airflow["ports"]] == [("8080", 8080)]
+    assert airflow["healthcheck"]["test"][0] == "CMD"
+    # What the image is built from is in the repository.
+    for path in ("requirements/airflow.lock", "dags/podsight_daily.py"):
+        assert (ROOT / path).is_file(), path
+
+
 def test_the_kafka_override_moves_the_event_log_to_a_broker(kafka_config: dict) -> None:
     services = kafka_config["services"]
-    assert set(services) == SERVICES | {"kafka", "kafka-topic"}
+    assert set(services) == SERVICES | {"airflow", "kafka", "kafka-topic"}
     assert services["kafka"]["image"].startswith("apache/kafka:")
     assert "ports" not in services["kafka"]
     topic = services["kafka-topic"]["command"]
     assert topic[topic.index("--topic") + 1] == "podsight.events"
     assert services["kafka-topic"]["depends_on"]["kafka"]["condition"] == "service_healthy"
-    for name in PODSIGHT_SERVICES:
+    for name in PODSIGHT_SERVICES | {"airflow"}:
         env = services[name]["environment"]
         assert env["PODSIGHT_EVENT_LOG"] == "kafka", name
         assert env["PODSIGHT_KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092", name
@@ -202,11 +233,12 @@ def test_every_setting_compose_gives_podsight_is_documented(kafka_config: dict) 
     for name, service in kafka_config["services"].items():
         if name in ("postgres", "redis", "kafka", "kafka-topic"):
             continue  # their images' own settings
-        names.update(service["environment"])
+        names.update(k for k in service["environment"] if not k.startswith("AIRFLOW__"))
     assert {
         "PODSIGHT_HOME",
         "DATABASE_URL",
         "PODSIGHT_CACHE_URL",
+        "PODSIGHT_BIN",
         "PODSIGHT_KAFKA_BOOTSTRAP_SERVERS",
     } <= names
     # A misspelt name would be silently ignored by podsight: each must be a real setting.
@@ -301,10 +333,11 @@ def test_the_dockerfiles_install_only_from_hash_checked_locks() -> None:
         "requirements/build.lock",
         "$lock",
         "requirements/models.lock",
+        "requirements/airflow.lock",
     }
     dockerfile = (ROOT / "Dockerfile").read_text("utf-8")
     assert "lock=requirements/asr.lock; else lock=requirements/base.lock" in dockerfile
-    for lock in ("build", "base", "asr", "models"):
+    for lock in ("build", "base", "asr", "models", "airflow"):
         assert f"requirements/{lock}.lock" in "".join(
             args for path in DOCKERFILES for op, args in _instructions(path) if op == "COPY"
         ), lock
@@ -347,6 +380,8 @@ def test_the_runtime_stage_runs_as_a_non_root_user_without_a_compiler() -> None:
     assert users == ["10001:10001"]
     assert ("VOLUME", '["/data"]') in runtime
     assert any(op == "ENV" and "PODSIGHT_HOME=/data" in args for op, args in runtime)
+    *_, airflow = _stages(ROOT / "docker" / "airflow.Dockerfile")
+    assert [args for op, args in airflow if op == "USER"][-1] == "10001:10001"
 
 
 def test_hadolint_finds_nothing_in_the_dockerfiles() -> None:

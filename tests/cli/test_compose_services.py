@@ -89,18 +89,19 @@ class Container:
     def poll(self) -> int | None:
         return self.outer.poll()
 
-    def stop(self) -> None:
-        """As `docker stop` does: SIGTERM to process 1, then the container must end."""
+    def stop(self, grace_s: float = DOCKER_STOP_TIMEOUT_S) -> None:
+        """As `docker stop` does: SIGTERM to process 1, then the container must end within
+        the grace period (the service's stop_grace_period, else Docker's 10 s)."""
         started = time.monotonic()
         os.kill(self.pid1, signal.SIGTERM)
         try:
-            self.outer.wait(timeout=DOCKER_STOP_TIMEOUT_S)
+            self.outer.wait(timeout=grace_s)
         except subprocess.TimeoutExpired:
             self.kill()
             raise AssertionError(
-                f"{self.name} did not stop within {DOCKER_STOP_TIMEOUT_S} s of SIGTERM"
+                f"{self.name} did not stop within {grace_s} s of SIGTERM"
             ) from None
-        assert time.monotonic() - started < DOCKER_STOP_TIMEOUT_S
+        assert time.monotonic() - started < grace_s
 
     def kill(self) -> None:
         if self.outer.poll() is None:
