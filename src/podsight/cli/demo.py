@@ -43,15 +43,18 @@ def demo_load(
         ),
     ] = 300,
 ) -> None:
-    """Load data for a local platform: the feeds in PODSIGHT_FEEDS if set, else the demo world.
+    """Load data for a local platform through the pipeline graph: the feeds in
+    PODSIGHT_FEEDS if set, else the demo world.
 
-    The demo world's RSS documents are written under PODSIGHT_HOME/demo/feeds and go
-    through the same ingestion path as any real feed; then a local server answers as
-    Podcast Index, Apple, Spotify and YouTube would for the same shows, and the demo
-    shows are synced from it through the real connectors. The same server hosts the demo
-    episodes' transcripts and chapters: they are fetched and analysed, so search answers.
-    Simulated listeners then get a listening history (written to the lake) and the
-    recommender is trained on it."""
+    The demo world's RSS documents are written under PODSIGHT_HOME/demo/feeds and its
+    shows listed in PODSIGHT_HOME/sources.toml; a local server answers as Podcast Index,
+    Apple, Spotify and YouTube would for the same shows and hosts the episodes'
+    transcripts and chapters. The graph's catalog nodes run while it is up (sync, match,
+    transcripts, analysis). Simulated listeners then get a listening history and the graph
+    runs from events.consume on (engagement, training, promotion, the cached lists). Both
+    runs are recorded (`podsight pipeline runs`). Exits 1 when a node failed."""
+    from podsight.cli.pipeline import run_table
+
     report = run_step(
         "demo.load",
         seed=seed,
@@ -61,30 +64,33 @@ def demo_load(
         listeners=listeners,
         progress=progress_view(progress),
     )
-    render.ingest_report(report.ingest)
-    if report.ingest.all_failed:
-        raise typer.Exit(1)
-    if report.sync is not None:
-        render.sync_summary(report.sync)
-    console.print(f"matching: {escape(str(report.match))}")
-    render.catalog_summary(report.catalog)
-    if report.transcripts is not None:
-        where = f" (served by the demo on {report.documents_url})" if report.documents_url else ""
-        console.print(f"transcripts{where}:")
-        render.transcripts_report(report.transcripts)
-    if report.analysis is not None:
-        console.print(f"analysis: {escape(str(report.analysis))}")
+    if report.documents_url:
+        console.print(f"demo APIs, transcripts and chapters served on {report.documents_url}")
+    console.print(f"sources file: {report.sources_file}")
+    for run in report.runs[:1]:
+        run_table(run)
+        console.print(escape(str(run)))
+    if report.catalog is not None:
+        render.catalog_summary(report.catalog)
     if report.history_kept:
         console.print("listening: the demo's history was already in the lake (kept)")
     if report.listening is not None:
         console.print(f"listening: {escape(str(report.listening))}")
-    if report.consumed is not None:
-        console.print(f"consumed: {escape(str(report.consumed))}")
-    if report.recommender is not None:
-        render.train_report(report.recommender)
+    for run in report.runs[1:]:
+        run_table(run)
+        console.print(escape(str(run)))
+    if report.model is not None:
+        console.print(
+            f"recommender: model {escape(report.model['version'])}, "
+            f"status: {report.model['status']}"
+        )
     if report.timings:
         took = ", ".join(f"{part} {seconds:.1f} s" for part, seconds in report.timings.items())
         console.print(f"took: {took}")
+    if report.failed:
+        failed = [n.name for r in report.runs for n in r.nodes if n.status == "failed"]
+        console.print(f"[red]failed[/]: {', '.join(failed)} (their dependents did not run)")
+        raise typer.Exit(1)
 
 
 @demo_app.command("labels")

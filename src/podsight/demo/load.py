@@ -1,21 +1,27 @@
 """Loading a local platform: the demo world (or the feeds in ``PODSIGHT_FEEDS``) through
-the real paths, and serving the demo world as the source APIs.
+the pipeline graph, and serving the demo world as the source APIs.
 
 :func:`load_demo` is the ``demo.load`` step's work (``podsight demo load``, ``make
-run``): start a local server for the world (its podcast host's transcript and chapters
-documents, and Podcast Index, Apple, Spotify and YouTube), write the world's RSS
-documents with their document links pointing there, ingest them, sync the demo shows
-from the APIs through the real connectors, then match, so each demo show is one channel
-with its platforms' records linked; then fetch the transcripts the feeds link (the safe
-fetcher trusts this one server's origin while it does, nothing else on loopback) and
-analyse them, so search answers. Then the demo gets a listening history: a few hundred
-simulated listeners (:mod:`podsight.demo.simulate`, a fixed seed, their true tastes
-written for evaluation) play the catalog over the last 30 days, as fast as the machine
-goes; the events go into the event log, the consumer writes them to the lake, and the
-recommender is trained on them, so every simulated listener has recommendations. The
-ingest, sync, match, transcripts, analyze, simulate, consume and train steps are passed
-in (as :func:`add_feed <podsight.directory.service.add_feed>` takes its ingest), so this
-module depends on no front end and each part reports like it does on its own.
+run``). It prepares the pipeline's inputs and then runs the graph
+(:func:`podsight.pipeline.runner.run_pipeline`): nothing here chains steps by hand.
+
+- Inputs: the demo world's RSS documents (written under ``$PODSIGHT_HOME/demo/feeds``,
+  their transcript and chapters links pointing at the demo's own server), and its shows
+  added to the sources file ``$PODSIGHT_HOME/sources.toml`` with their feed file and the
+  ids Podcast Index, Apple, Spotify and YouTube know them by (with ``PODSIGHT_FEEDS``:
+  those feeds instead). A local server answers as those four APIs and hosts the
+  documents; while the catalog run goes, podsight's connectors point at it and the safe
+  fetcher trusts its origin (nothing else on loopback).
+- The catalog run: the graph's ``sources.sync``, ``match`` and (``content``)
+  ``content.transcripts`` and ``content.analyze``, while the server is up.
+- Listening: a few hundred simulated listeners (:mod:`podsight.demo.simulate`, a fixed
+  seed, their true tastes written for evaluation) play the catalog over the last 30
+  days, straight into the event log; loading again keeps the history written before.
+- The listening run: ``events.consume`` and everything after it in the graph
+  (engagement, training, promotion, the cached lists).
+
+Both runs are recorded like any other (``podsight pipeline runs``); the report carries
+them.
 """
 
 from __future__ import annotations
@@ -37,9 +43,6 @@ if TYPE_CHECKING:
     from podsight.demo.apiserver import ApiServer
     from podsight.demo.world import World
     from podsight.matching.report import CatalogSummary
-    from podsight.matching.run import MatchReport
-    from podsight.sources.rss.ingest import IngestReport
-    from podsight.sources.sync import SyncReport
 
 __all__ = [
     "DEMO_API_PORT",
@@ -77,29 +80,28 @@ class DemoFeeds:
 @dataclass
 class DemoLoadReport:
     """What ``demo.load`` did. ``feeds_from_env``: the feeds named in ``PODSIGHT_FEEDS``
-    (then no demo world); ``feeds``: the demo world's documents otherwise. ``sync`` is
-    None when the APIs were not synced; ``match`` and ``catalog`` are None when every
-    feed failed (nothing was matched)."""
+    (then no demo world); ``feeds``: the demo world's documents otherwise. ``runs``: the
+    pipeline runs (the catalog's, then the listening's when there are listeners);
+    ``catalog``: the summary after the catalog run; ``listening``: the simulation's report
+    (None when not run; ``history_kept``: the lake already held the demo's history);
+    ``model``: the serving model version and its status after the listening run."""
 
-    ingest: IngestReport
     feeds_from_env: list[str] = field(default_factory=list)
     feeds: DemoFeeds | None = None
     api_url: str | None = None
     sources_file: Path | None = None
-    sync: SyncReport | None = None
-    match: MatchReport | None = None
-    catalog: CatalogSummary | None = None
-    # The content steps' reports (content.transcripts, content.analyze); None when not run.
-    transcripts: Any = None
-    analysis: Any = None
-    # The listening history's: events.simulate, events.consume and recs.train (None when
-    # not run); ``history_kept``: the lake already held the demo's history.
-    listening: Any = None
-    consumed: Any = None
-    recommender: Any = None
-    history_kept: bool = False
     documents_url: str | None = None  # where the demo's transcripts and chapters are served
+    runs: list[Any] = field(default_factory=list)  # PipelineRunReport
+    catalog: CatalogSummary | None = None
+    listening: Any = None
+    history_kept: bool = False
+    model: dict[str, str] | None = None
     timings: dict[str, float] = field(default_factory=dict)  # seconds per part
+
+    @property
+    def failed(self) -> bool:
+        """Whether a node of a run failed (the command exits 1)."""
+        return any(run.failed for run in self.runs)
 
 
 @dataclass
@@ -133,10 +135,36 @@ def demo_feeds(
 
 
 def _write_sources_file(specs: list[Any]) -> Path:
+    """The demo APIs' shows, for ``podsight sync --sources`` beside ``podsight demo apis``."""
     sources_file = conf.podsight_home() / "demo" / "sources.toml"
     sources_file.parent.mkdir(parents=True, exist_ok=True)
     sources_file.write_text("".join("\n" + s.to_toml() for s in specs).lstrip(), "utf-8")
     return sources_file
+
+
+def _add_to_sources_file(specs: list[Any]) -> Path:
+    """The demo's shows added to the pipeline's sources file (those it lists already, by
+    name or any id, are left as they are)."""
+    from podsight.sources.sync import append_to_sources_file, default_sources_file
+
+    sources_file = default_sources_file()
+    sources_file.parent.mkdir(parents=True, exist_ok=True)
+    append_to_sources_file(sources_file, specs)
+    return sources_file
+
+
+def _world_specs(world: World, feeds: DemoFeeds, apis: bool) -> list[Any]:
+    """Each demo show: its feed document and (``apis``) its ids on the four platforms."""
+    from dataclasses import replace
+
+    from podsight.demo.apis import demo_show_specs
+    from podsight.sources.sync import ShowSpec
+
+    on_apis = {spec.name: spec for spec in demo_show_specs(world)} if apis else {}
+    return [
+        replace(on_apis.get(show.title) or ShowSpec(name=show.title), rss_url=str(path))
+        for show, path in zip(world.shows, feeds.paths, strict=True)
+    ]
 
 
 def _pick_port(host: str) -> int:
@@ -173,69 +201,82 @@ def _demo_server(world: World, **options: Any) -> Iterator[ApiServer]:
         yield server
 
 
+CATALOG_NODES = ("sources.sync", "match")
+CONTENT_NODES = ("content.transcripts", "content.analyze")
+LISTENING_FROM = "events.consume"
+
+
 def load_demo(
     *,
     seed: int = 42,
     shows: int = 24,
     apis: bool = True,
-    ingest: Callable[..., IngestReport],
-    sync: Callable[..., SyncReport],
-    match: Callable[..., MatchReport],
-    transcripts: Callable[..., Any] | None = None,
-    analyze: Callable[..., Any] | None = None,
+    content: bool = True,
     listeners: int = DEMO_LISTENERS,
+    run: Callable[..., Any],
     simulate: Callable[..., Any] | None = None,
-    consume: Callable[..., Any] | None = None,
-    train: Callable[..., Any] | None = None,
     progress: Progress = SILENT,
 ) -> DemoLoadReport:
-    """Load data for a local platform: the feeds in ``PODSIGHT_FEEDS`` if set, else the
-    demo world (its feeds, then its APIs when ``apis``); then match; then fetch the
-    episodes' transcripts and analyse them; then give ``listeners`` simulated listeners
-    a history, write it to the lake and train the recommender on it. ``ingest``, ``sync``,
-    ``match``, ``transcripts``, ``analyze``, ``simulate`` (events.simulate), ``consume``
-    (events.consume) and ``train`` (recs.train) are the pipeline's steps (each skipped
-    when None)."""
+    """Prepare the demo's inputs and run the pipeline graph on them: the feeds in
+    ``PODSIGHT_FEEDS`` if set, else the demo world (its feeds, and its APIs when
+    ``apis``); the catalog run (with the content nodes when ``content``) while the demo
+    server is up; then ``listeners`` simulated listeners' history and the listening run.
+    ``run`` is :func:`~podsight.pipeline.runner.run_pipeline`, ``simulate`` the
+    ``events.simulate`` step."""
     from podsight.demo import build_world
+    from podsight.matching.report import catalog_summary
+    from podsight.sources.rss.fetch import trusting
+    from podsight.sources.sync import ShowSpec
 
+    nodes = [*CATALOG_NODES, *(CONTENT_NODES if content else ())]
     named = feeds_from_environment()
+    report = DemoLoadReport(feeds_from_env=named)
     if named:
-        progress.note(f"ingesting {len(named)} feed(s) from PODSIGHT_FEEDS")
-        with _timed(timings := {}, "ingest"):
-            ingested = ingest(named, progress=progress)
-        report = DemoLoadReport(ingest=ingested, feeds_from_env=named, timings=timings)
-        if not report.ingest.all_failed:
-            _match_and_understand(report, match, transcripts, analyze, progress)
-            _listening_history(
-                report, listeners=listeners, seed=seed, simulate=simulate, consume=consume,
-                train=train, progress=progress,
-            )  # fmt: skip
+        progress.note(f"syncing {len(named)} feed(s) from PODSIGHT_FEEDS")
+        report.sources_file = _add_to_sources_file(
+            [ShowSpec(name=location, rss_url=location) for location in named]
+        )
+        with _timed(report.timings, "catalog"):
+            report.runs.append(run(only=nodes, trigger="demo", progress=progress))
+    else:
+        world = build_world(seed=seed, shows=shows)
+        with _demo_server(world) as server:
+            out_dir = conf.podsight_home() / "demo" / "feeds"
+            report.feeds = demo_feeds(out_dir, world=world)
+            report.documents_url = server.base_url
+            report.sources_file = _add_to_sources_file(_world_specs(world, report.feeds, apis))
+            progress.note(
+                f"wrote {len(report.feeds.paths)} demo feed documents to {out_dir} and listed "
+                f"the shows in {report.sources_file}; the demo APIs, transcripts and "
+                f"chapters are served on {server.base_url}"
+            )
+            if apis:
+                report.api_url = server.base_url
+            with _pointed(server, apis), trusting(server.base_url):
+                with _timed(report.timings, "catalog"):
+                    report.runs.append(run(only=nodes, trigger="demo", progress=progress))
+    report.catalog = catalog_summary()
+    if report.failed or listeners <= 0 or simulate is None:
         return report
-    world = build_world(seed=seed, shows=shows)
-    with _demo_server(world) as server:
-        out_dir = conf.podsight_home() / "demo" / "feeds"
-        feeds = demo_feeds(out_dir, world=world)
-        progress.note(
-            f"wrote {len(feeds.paths)} demo feed documents to {out_dir}; their transcripts "
-            f"and chapters are served on {server.base_url}"
-        )
-        with _timed(timings := {}, "ingest"):
-            ingested = ingest([str(out_dir)], progress=progress)
-        report = DemoLoadReport(
-            ingest=ingested, feeds=feeds, documents_url=server.base_url, timings=timings
-        )
-        if report.ingest.all_failed:
-            return report
-        if apis:
-            _sync_demo_apis(report, world, server, sync=sync, progress=progress)
-        _match_and_understand(
-            report, match, transcripts, analyze, progress, trusted=server.base_url
-        )
-    _listening_history(
-        report, listeners=listeners, seed=seed, simulate=simulate, consume=consume,
-        train=train, progress=progress,
-    )  # fmt: skip
+    _listening_history(report, listeners=listeners, seed=seed, simulate=simulate,
+                       progress=progress)  # fmt: skip
+    with _timed(report.timings, "listening run"):
+        report.runs.append(run(start=LISTENING_FROM, trigger="demo", progress=progress))
+    report.model = _serving_model()
     return report
+
+
+def _pointed(server: ApiServer, apis: bool):
+    from podsight.demo.apis import pointed_at
+
+    return pointed_at(server) if apis else nullcontext()
+
+
+def _serving_model() -> dict[str, str] | None:
+    from podsight.recs.models import ModelStatus, ModelVersion
+
+    row = ModelVersion.objects.filter(status=ModelStatus.SERVING).first()
+    return None if row is None else {"version": row.version, "status": row.status}
 
 
 def _history_written() -> bool:
@@ -251,15 +292,12 @@ def _history_written() -> bool:
 
 
 def _listening_history(
-    report: DemoLoadReport, *, listeners: int, seed: int,
-    simulate: Callable[..., Any] | None, consume: Callable[..., Any] | None,
-    train: Callable[..., Any] | None, progress: Progress,
+    report: DemoLoadReport, *, listeners: int, seed: int, simulate: Callable[..., Any],
+    progress: Progress,
 ) -> None:  # fmt: skip
-    """Simulated listening over the last ``HISTORY_DAYS`` days into the lake, and the
-    recommender trained on it. Loading the demo again keeps the history it wrote before
+    """Simulated listening over the last ``HISTORY_DAYS`` days into the event log (the
+    listening run consumes it). Loading the demo again keeps the history it wrote before
     (a second one would double every listener's plays)."""
-    if simulate is None or listeners <= 0:
-        return
     if _history_written():
         report.history_kept = True
         progress.note("the lake already holds the demo's listening history: kept, not repeated")
@@ -271,20 +309,13 @@ def _listening_history(
                 simulator.default_tastes_path(),
                 simulator.build_listeners(catalog, listeners, seed), catalog, seed=seed,
             )  # fmt: skip
-    else:
-        with _timed(report.timings, "listening"):
-            report.listening = simulate(
-                users=listeners, rate=HISTORY_RATE * listeners,
-                duration_s=HISTORY_DAYS * 86_400.0,
-                seed=seed, speedup=0.0, direct=True, batch_size=5_000, progress=progress,
-            )  # fmt: skip
-    if consume is not None:
-        with _timed(report.timings, "consume"):
-            # No refresh of lists a previous model computed: training follows.
-            report.consumed = consume(once=True, refresh=train is None)
-    if train is not None:
-        with _timed(report.timings, "train"):
-            report.recommender = train(progress=progress)
+        return
+    with _timed(report.timings, "simulation"):
+        report.listening = simulate(
+            users=listeners, rate=HISTORY_RATE * listeners,
+            duration_s=HISTORY_DAYS * 86_400.0,
+            seed=seed, speedup=0.0, direct=True, batch_size=5_000, progress=progress,
+        )  # fmt: skip
 
 
 @contextmanager
@@ -294,50 +325,6 @@ def _timed(timings: dict[str, float], part: str) -> Iterator[None]:
         yield
     finally:
         timings[part] = round(time.monotonic() - started, 2)
-
-
-def _match_and_understand(
-    report: DemoLoadReport,
-    match: Callable[..., MatchReport],
-    transcripts: Callable[..., Any] | None,
-    analyze: Callable[..., Any] | None,
-    progress: Progress,
-    *,
-    trusted: str | None = None,
-) -> None:
-    from podsight.matching.report import catalog_summary
-    from podsight.sources.rss.fetch import trusting
-
-    # One show on several platforms is one channel only once matching has linked them.
-    with _timed(report.timings, "match"):
-        report.match = match(full=False, progress=progress)
-    report.catalog = catalog_summary()
-    # The demo's own server on loopback (its transcripts, and the chapters the analysis
-    # reads), and no other private address.
-    with trusting(trusted) if trusted else nullcontext():
-        if transcripts is not None:
-            with _timed(report.timings, "transcripts"):
-                report.transcripts = transcripts(progress=progress)
-        if analyze is not None:
-            with _timed(report.timings, "analyze"):
-                report.analysis = analyze(progress=progress)
-
-
-def _sync_demo_apis(
-    report: DemoLoadReport, world: World, server: ApiServer, *,
-    sync: Callable[..., SyncReport], progress: Progress,
-) -> None:  # fmt: skip
-    from podsight.demo.apis import demo_show_specs, pointed_at
-
-    specs = demo_show_specs(world)
-    report.sources_file = _write_sources_file(specs)
-    with pointed_at(server), _timed(report.timings, "sync"):
-        report.api_url = server.base_url
-        progress.note(
-            f"demo APIs (Podcast Index, Apple, Spotify, YouTube) on {server.base_url}; "
-            f"syncing {len(specs)} shows listed in {report.sources_file}"
-        )
-        report.sync = sync(specs=specs, progress=progress)
 
 
 def demo_apis(

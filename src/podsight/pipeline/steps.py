@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         UserCreated,
     )
     from podsight.pipeline.runner import PipelineRunList, PipelineRunReport
+    from podsight.pipeline.schedule import ScheduleReport
     from podsight.recs.evaluate import EvaluationReport
     from podsight.recs.lifecycle import LifecycleReport, ModelList, RefreshReport, TrainReport
     from podsight.recs.offline import OfflineReport
@@ -425,30 +426,22 @@ def demo_load(
     listeners: int = 300,
     progress: Progress = SILENT,
 ) -> DemoLoadReport:
-    """Load data for a local platform: the feeds in PODSIGHT_FEEDS if set, else the demo
-    world's feeds and (``apis``) its shows synced from the local demo APIs; then match;
-    then (``content``) the episodes' transcripts are fetched and analysed, so search
-    answers; then ``listeners`` simulated listeners (0: none) get 30 days of listening
-    history, consumed into the lake, and the recommender is trained on it. The report
-    holds each part's report and the catalog summary."""
+    """Load data for a local platform through the pipeline graph: the feeds in
+    PODSIGHT_FEEDS if set, else the demo world's feeds and (``apis``) its shows on the
+    local demo APIs, listed in ``$PODSIGHT_HOME/sources.toml``; then the graph's catalog
+    nodes run (sync, match and, with ``content``, transcripts and analysis) while the demo
+    server is up; then ``listeners`` simulated listeners (0: none) get 30 days of
+    listening history and the graph runs from ``events.consume`` on (engagement, training,
+    promotion, the cached lists). The report holds both recorded runs and the catalog
+    summary."""
     ensure_database()
     from podsight.demo.load import load_demo
+    from podsight.pipeline.runner import run_pipeline
 
     return load_demo(
-        seed=seed,
-        shows=shows,
-        apis=apis,
-        ingest=ingest_rss,
-        sync=sync_sources,
-        match=lambda **options: match_records(**options).run,
-        transcripts=content_transcripts if content else None,
-        analyze=content_analyze if content else None,
-        listeners=listeners,
-        simulate=simulate_listeners,
-        consume=consume_events,
-        train=recs_train,
-        progress=progress,
-    )
+        seed=seed, shows=shows, apis=apis, content=content, listeners=listeners,
+        run=run_pipeline, simulate=simulate_listeners, progress=progress,
+    )  # fmt: skip
 
 
 @step("demo.labels", report="podsight.demo.truth:LabelCounts")
@@ -830,6 +823,26 @@ def pipeline_runs(*, limit: int = 10) -> PipelineRunList:
 
 
 # --- operations ---------------------------------------------------------------------------
+
+
+@step("pipeline.schedule", report="podsight.pipeline.schedule:ScheduleReport")
+def pipeline_schedule(
+    *,
+    every: float = 24 * 3600.0,
+    weekly_every: float = 7 * 24 * 3600.0,
+    engine: str | None = None,
+    progress: Progress = SILENT,
+) -> ScheduleReport:
+    """Run the daily graph every ``every`` seconds and its weekly branch every
+    ``weekly_every``, until SIGTERM or SIGINT: never two runs at once (the runner's lock;
+    a due run waits while another holds it), catching up at start on a cadence whose last
+    complete recorded run is older than its interval (or that never ran). The first signal
+    ends the current run after its node at hand (recorded interrupted), a second one
+    interrupts that node."""
+    ensure_database()
+    from podsight.pipeline.schedule import schedule
+
+    return schedule(every=every, weekly_every=weekly_every, engine=engine, progress=progress)
 
 
 @step("migrate", report="podsight.pipeline.reports:Migrated")
