@@ -25,7 +25,7 @@ EXPECTED = {
     "recs.evaluate", "recs.offline",
     "recs.train", "recs.promote", "recs.rollback", "recs.ab", "recs.models",
     "recs.refresh",
-    "pipeline.run", "pipeline.runs",
+    "pipeline.run", "pipeline.runs", "pipeline.schedule",
     "lake.history", "lake.restore", "db.backup", "db.restore",
 }  # fmt: skip
 

@@ -148,3 +148,38 @@ def runs(
     if nodes:
         for found in listed.runs:
             run_table(found)
+
+
+@pipeline_app.command("schedule")
+def schedule(
+    every: Annotated[
+        str, typer.Option(help="How often the daily graph runs: 24h, 6h, 90m, 30s…")
+    ] = "24h",
+    weekly_every: Annotated[
+        str, typer.Option(help="How often the weekly branch runs (directory import).")
+    ] = "7d",
+    engine: Annotated[
+        str | None,
+        typer.Option(help="local or spark, for the nodes that take an engine."),
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = False,
+) -> None:
+    """Run the pipeline graph on a schedule until stopped (SIGTERM or Ctrl-C): never two
+    runs at once (a run already going, e.g. `podsight pipeline run`, is waited for), and
+    at start whatever is overdue since the last recorded run (or never ran) runs at once.
+    The first signal ends the current run after its step at hand, a second one interrupts
+    that step; the run is recorded as interrupted and the command exits 0."""
+    from podsight.conf import parse_timespan
+
+    report = run_step(
+        "pipeline.schedule",
+        every=parse_timespan(every), weekly_every=parse_timespan(weekly_every), engine=engine,
+        progress=progress_view(progress),
+    )  # fmt: skip
+    for found in report.runs:
+        console.print(
+            f"run {found.run_id} ({found.cadence}) {_status(found.status)}, started "
+            f"{when(found.started_at)}, {_seconds(found.seconds)} s"
+            + (f": {escape(found.error[:200])}" if found.error else "")
+        )
+    console.print(escape(str(report)))
