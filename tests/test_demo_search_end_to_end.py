@@ -63,7 +63,8 @@ def _episodes_with_transcripts(language: str):
 
 def test_load_fetches_the_transcripts_and_a_second_load_revalidates(served) -> None:
     _base, first, again = served
-    stored = re.search(r"(\d+) episodes: (\d+) stored .*, 0 failed", first)
+    # The pipeline's table: content.transcripts' one-line summary.
+    stored = re.search(r"(\d+) episodes: (\d+) transcripts stored, .*, 0 failed", first)
     assert stored, first
     # Every linked transcript of the well-formed feeds (a truncated one adds its first items).
     linked = sum(1 for lang in ("en", "fr", "de", "sv") for _ in _episodes_with_transcripts(lang))
@@ -71,11 +72,11 @@ def test_load_fetches_the_transcripts_and_a_second_load_revalidates(served) -> N
     # Nothing changed. When the demo server had the same address both times (its stable
     # port was free: other jobs on the machine may hold it), the links are the same and
     # it answers the second load's conditional requests with 304s.
-    assert f"0 stored, {stored[2]} unchanged (" in again, again
-    served_on = [re.search(r"served by the demo on (\S+)\)", out)[1] for out in (first, again)]
+    assert f"0 transcripts stored, {stored[2]} unchanged (" in again, again
+    served_on = [re.search(r"chapters served on (\S+)", out)[1] for out in (first, again)]
     if served_on[0] == served_on[1]:
         assert f"{stored[2]} unchanged ({stored[2]} not modified)" in again, again
-    assert "analysis" in first, first
+    assert "content.analyze" in first and "episodes analysed" in first, first
 
 
 @pytest.mark.parametrize("language", ["en", "fr", "de", "sv"])

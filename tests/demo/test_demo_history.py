@@ -29,7 +29,7 @@ def test_demo_load_gives_listeners_a_history_once_and_trains_on_it(home, rss_cor
     command = ["demo", "load", "--listeners", "25", "--no-content", "--no-progress"]
     first = CliRunner().invoke(app, command)
     assert first.exit_code == 0, first.output
-    assert "listening: " in first.output and "consumed: " in first.output
+    assert "listening: " in first.output and "events.consume succeeded" in first.output
     assert "status: serving" in first.output, first.output
     events = _events()
     assert events and {e["client"] for e in events} == {"simulator"}

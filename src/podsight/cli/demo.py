@@ -53,8 +53,6 @@ def demo_load(
     transcripts, analysis). Simulated listeners then get a listening history and the graph
     runs from events.consume on (engagement, training, promotion, the cached lists). Both
     runs are recorded (`podsight pipeline runs`). Exits 1 when a node failed."""
-    from podsight.cli.pipeline import run_table
-
     report = run_step(
         "demo.load",
         seed=seed,
@@ -68,8 +66,7 @@ def demo_load(
         console.print(f"demo APIs, transcripts and chapters served on {report.documents_url}")
     console.print(f"sources file: {report.sources_file}")
     for run in report.runs[:1]:
-        run_table(run)
-        console.print(escape(str(run)))
+        _run_lines(run)
     if report.catalog is not None:
         render.catalog_summary(report.catalog)
     if report.history_kept:
@@ -77,8 +74,7 @@ def demo_load(
     if report.listening is not None:
         console.print(f"listening: {escape(str(report.listening))}")
     for run in report.runs[1:]:
-        run_table(run)
-        console.print(escape(str(run)))
+        _run_lines(run)
     if report.model is not None:
         console.print(
             f"recommender: model {escape(report.model['version'])}, "
@@ -91,6 +87,16 @@ def demo_load(
         failed = [n.name for r in report.runs for n in r.nodes if n.status == "failed"]
         console.print(f"[red]failed[/]: {', '.join(failed)} (their dependents did not run)")
         raise typer.Exit(1)
+
+
+def _run_lines(run) -> None:  # noqa: ANN001 - a PipelineRunReport
+    """The run and each node's outcome, one unwrapped line each (`podsight pipeline runs
+    --nodes` shows them as a table)."""
+    console.print(escape(str(run)), soft_wrap=True)
+    for node in run.nodes:
+        text = node.summary if node.status == "succeeded" else node.error
+        took = "" if node.seconds is None else f" in {node.seconds:.1f} s"
+        console.print(f"  {escape(node.name)} {node.status}{took}: {escape(text)}", soft_wrap=True)
 
 
 @demo_app.command("labels")

@@ -147,7 +147,8 @@ def summarize(step: str, report: Any) -> tuple[str, str | None]:
     if step == "content.transcripts":
         line = (
             f"{report.episodes} episodes: {report.stored} transcripts stored, "
-            f"{report.unchanged} unchanged, {report.failed} failed, {report.no_link} without a "
+            f"{report.unchanged} unchanged ({report.not_modified} not modified), "
+            f"{report.failed} failed, {report.no_link} without a "
             "transcript link"
         )
         if report.all_failed:
