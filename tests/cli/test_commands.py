@@ -185,6 +185,8 @@ CASES: dict[tuple[str, ...], list[Case]] = {
         Case(["pipeline", "run", "--only", "match", "--no-progress"], expect="succeeded"),
     ],
     ("pipeline", "runs"): [Case(["pipeline", "runs"], expect="no pipeline run yet")],
+    # Long-running: tests/pipeline/test_schedule.py runs it and stops it with SIGTERM.
+    ("pipeline", "schedule"): [Case(["pipeline", "schedule", "--every", "0s"], code=2)],
     ("recs", "evaluate"): [
         Case(["recs", "evaluate", "--dataset", "movielens-100k", "--data-dir", "{tmp}"], code=2)
     ],

@@ -121,16 +121,27 @@ def demo_apis(
     seed: Annotated[int, typer.Option(help="Seed of the demo world.")] = 42,
     shows: Annotated[int, typer.Option(min=1, max=5000, help="Number of demo shows.")] = 24,
     cache_mode: Annotated[str, typer.Option(help="Caching headers: etag, max-age, ...")] = "etag",
+    inputs: Annotated[
+        bool,
+        typer.Option(
+            help="Also write the demo feeds and list the shows in PODSIGHT_HOME/sources.toml, "
+            "for `podsight pipeline run` to run on."
+        ),
+    ] = False,
 ) -> None:
-    """Serve the demo world as the Podcast Index, Apple, Spotify and YouTube APIs."""
+    """Serve the demo world as the Podcast Index, Apple, Spotify and YouTube APIs, and its
+    episodes' transcripts and chapters."""
 
     def ready(info: DemoApis) -> None:
         console.print("Point podsight at these APIs with:")
         for name, value in info.settings.items():
             console.print(f"  export {name}={value}")
-        console.print(f"then: podsight sync --sources {info.sources_file}")
+        if inputs:
+            console.print(f"then: podsight pipeline run (the shows are in {info.sources_file})")
+        else:
+            console.print(f"then: podsight sync --sources {info.sources_file}")
 
     run_step(
         "demo.apis", host=host, port=port, seed=seed, shows=shows, cache_mode=cache_mode,
-        on_ready=ready,
+        inputs=inputs, on_ready=ready,
     )  # fmt: skip

@@ -334,10 +334,15 @@ def demo_apis(
     seed: int = 42,
     shows: int = 24,
     cache_mode: str = "etag",
+    inputs: bool = False,
     on_ready: Callable[[DemoApis], None] | None = None,
 ) -> DemoApis:
-    """Serve the demo world as the four APIs until interrupted (Ctrl-C); ``on_ready`` is
-    called once the server listens and the demo sources file is written."""
+    """Serve the demo world as the four APIs, and its episodes' transcripts and chapters,
+    until interrupted (Ctrl-C); ``on_ready`` is called once the server listens and the
+    demo sources file is written. ``inputs``: also write the world's feeds (their
+    document links pointing at this server) and list its shows in the home's sources
+    file, so the pipeline (``podsight pipeline run``, the scheduler) runs on the demo with
+    the settings printed."""
     from podsight.demo import build_world
     from podsight.demo.apis import (
         DEMO_CREDENTIALS,
@@ -345,15 +350,23 @@ def demo_apis(
         build_demo_api_server,
         demo_show_specs,
     )
+    from podsight.demo.documents import host_documents
 
     world = build_world(seed=seed, shows=shows)
+    port = port or _pick_port(host)
+    # The documents' links name this server before the feeds and API records are built.
+    host_documents(world, f"http://{host}:{port}")
     server = build_demo_api_server(world, host=host, port=port, cache_mode=cache_mode)
     specs = demo_show_specs(world)
+    settings = {**server.env(), **DEMO_CREDENTIALS, **DEMO_RATE_LIMITS}
+    sources_file = _write_sources_file(specs)
+    if inputs:
+        feeds = demo_feeds(conf.podsight_home() / "demo" / "feeds", world=world)
+        sources_file = _add_to_sources_file(_world_specs(world, feeds, True))
+        # The documents are on this loopback server, which the safe fetcher refuses.
+        settings["PODSIGHT_ALLOW_PRIVATE_URLS"] = "1"
     info = DemoApis(
-        base_url=server.base_url,
-        settings={**server.env(), **DEMO_CREDENTIALS, **DEMO_RATE_LIMITS},
-        sources_file=_write_sources_file(specs),
-        shows=len(specs),
+        base_url=server.base_url, settings=settings, sources_file=sources_file, shows=len(specs)
     )
     if on_ready is not None:
         on_ready(info)

@@ -461,15 +461,19 @@ def demo_apis(
     seed: int = 42,
     shows: int = 24,
     cache_mode: str = "etag",
+    inputs: bool = False,
     on_ready: Callable[[DemoApis], None] | None = None,
 ) -> DemoApis:
-    """Serve the demo world as the Podcast Index, Apple, Spotify and YouTube APIs until
-    interrupted; ``on_ready`` gets the settings that point podsight at them."""
+    """Serve the demo world as the Podcast Index, Apple, Spotify and YouTube APIs, and its
+    episodes' transcripts and chapters, until interrupted; ``on_ready`` gets the settings
+    that point podsight at them. ``inputs``: also write the world's feeds and list its
+    shows in ``$PODSIGHT_HOME/sources.toml``, for the pipeline to run on."""
     from podsight.demo.load import demo_apis as serve
 
     return serve(
-        host=host, port=port, seed=seed, shows=shows, cache_mode=cache_mode, on_ready=on_ready
-    )
+        host=host, port=port, seed=seed, shows=shows, cache_mode=cache_mode, inputs=inputs,
+        on_ready=on_ready,
+    )  # fmt: skip
 
 
 # --- the directory ------------------------------------------------------------------------
