@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from podsight.pipeline import STEPS
-from podsight.pipeline.graph import Node, _graph
+from podsight.pipeline.graph import Node, build
 from podsight.pipeline.registry import step
 
 BIN = Path(sys.executable).parent
@@ -130,7 +130,7 @@ def tiny(monkeypatch, tmp_path):
     registered = step("test.tick", report="podsight.pipeline.reports:Migrated")
     saved = dict(STEPS)
     registered(tick)
-    graph = _graph(
+    graph = build(
         Node("first", "test.tick", params={"name": "first"}, retries=0),
         Node("second", "test.tick", needs=("first",), params={"name": "second"}, retries=0),
     )
