@@ -176,7 +176,7 @@ def schedule(
                         report.busy += 1
                         retry = min(BUSY_RETRY_S, intervals[cadence])
                         progress.note(
-                            f"{cadence} run due but {exc}; trying again in {retry:.0f} s",
+                            f"{cadence} run due but {exc}; trying again in {retry:g} s",
                             level=logging.WARNING,
                         )
                         due[cadence] = now + timedelta(seconds=retry)
