@@ -109,10 +109,10 @@ def _vm_hwm_mb(pid: int) -> float:
 
 def child_spark(path: str, factors: int, iterations: int) -> dict:
     os.environ.setdefault("PODSIGHT_SPARK_DRIVER_MEMORY", "6g")
-    from podsight_spark.session import get_session
+    import podsight_spark.session as spark_session
     from pyspark.ml.recommendation import ALS
 
-    spark = get_session("podsight bench ALS")
+    spark = spark_session.get_session("podsight bench ALS")
     ratings = spark.read.parquet(path).cache()
     ratings.count()
     als = ALS(rank=factors, maxIter=iterations, regParam=0.05, alpha=1.0, implicitPrefs=True,

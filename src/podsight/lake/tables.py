@@ -1,5 +1,32 @@
 """The lake's tables (name, schema, partitioning, key): defined in :mod:`podsight.lake_tables`,
 which imports only pyarrow so the Spark engine shares it without the rest of podsight."""
 
-from podsight.lake_tables import *  # noqa: F403
-from podsight.lake_tables import __all__  # noqa: F401
+from podsight.lake_tables import (
+    API_PAYLOADS,
+    EMBEDDING_DIM,
+    ENGAGEMENT_DAILY,
+    ENGAGEMENT_MAX_SPEED,
+    ENGAGEMENT_WEIGHT_SQL,
+    EVENTS,
+    PASSAGES,
+    PODCASTINDEX_FEEDS,
+    SOURCE_METRICS,
+    TABLES,
+    TRANSCRIPTS,
+    LakeTable,
+)
+
+__all__ = [
+    "API_PAYLOADS",
+    "EMBEDDING_DIM",
+    "ENGAGEMENT_DAILY",
+    "ENGAGEMENT_MAX_SPEED",
+    "ENGAGEMENT_WEIGHT_SQL",
+    "EVENTS",
+    "PASSAGES",
+    "PODCASTINDEX_FEEDS",
+    "SOURCE_METRICS",
+    "TABLES",
+    "TRANSCRIPTS",
+    "LakeTable",
+]
