@@ -123,6 +123,10 @@ def tiny(monkeypatch, tmp_path):
         """Record the call (and take ``state["sleep"]`` seconds); the scheduler stops
         after the last node of a run."""
         calls.append(name)
+        if name == "first" and state.get("signal"):
+            # From inside the run, so the scheduler's handler is surely installed (a
+            # timer could fire before it is and end the whole test process).
+            os.kill(os.getpid(), state["signal"])
         time.sleep(state["sleep"])
         if name == "second":
             state["stop"].set()
@@ -216,7 +220,7 @@ def test_a_signal_ends_the_run_after_its_current_node_recorded_interrupted(tiny)
 
     graph, calls, state = tiny
     state["sleep"] = 1.0
-    threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGTERM)).start()
+    state["signal"] = signal.SIGTERM
     report = schedule(graph=graph, every=3600)
     assert report.stopped_by == "SIGTERM"
     assert [r.status for r in report.runs] == ["interrupted"] and calls == ["first"]
