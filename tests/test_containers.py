@@ -27,10 +27,10 @@ PODSIGHT = str(Path(sys.executable).with_name("podsight"))
 TOOLS = ROOT / ".venv-containers"
 DOCKERFILES = (ROOT / "Dockerfile", ROOT / "docker" / "airflow.Dockerfile")
 
-SERVICES = {"postgres", "redis", "migrate", "api", "consumer", "dashboard"}
-PODSIGHT_SERVICES = {"migrate", "api", "consumer", "dashboard"}
+SERVICES = {"postgres", "redis", "migrate", "api", "consumer", "scheduler", "dashboard"}
+PODSIGHT_SERVICES = {"migrate", "api", "consumer", "scheduler", "dashboard"}
 # Long-running services that have no port to ask: the image's API healthcheck is off there.
-NO_HEALTHCHECK = {"migrate", "consumer"}
+NO_HEALTHCHECK = {"migrate", "consumer", "scheduler"}
 SECRET = "compose-test-secret-key-" + "x" * 40
 
 
@@ -114,6 +114,7 @@ def test_compose_declares_the_services_with_their_images_ports_and_volumes(confi
         "redis": [],
         "migrate": [],
         "consumer": [],
+        "scheduler": [],
         "api": [("8000", 8000)],
         "dashboard": [("8501", 8501)],
     }
@@ -170,9 +171,12 @@ def test_compose_healthchecks_and_start_order(config: dict) -> None:
         "migrate": {"postgres": "service_healthy"},
         "api": after_migrate,
         "consumer": after_migrate,
+        "scheduler": after_migrate,
         "dashboard": {"api": "service_healthy"},
     }
     assert services["migrate"]["restart"] == "no"
+    # The scheduler finishes its current step on SIGTERM: more than Docker's 10 s.
+    assert services["scheduler"]["stop_grace_period"] == "5m0s"
 
 
 def test_airflow_profile_builds_on_the_podsight_image(airflow_config: dict) -> None:
@@ -259,6 +263,7 @@ def _podsight_commands(config: dict) -> dict[str, list[str]]:
 
 def test_every_compose_command_is_a_podsight_command(config: dict, tmp_path: Path) -> None:
     commands = _podsight_commands(config)
+    assert commands["scheduler"][:3] == ["podsight", "pipeline", "schedule"]
     env = user_env(tmp_path / "home")
     for name, command in commands.items():
         assert command[0] == "podsight", name

@@ -226,6 +226,22 @@ def test_the_compose_services_run_together_on_one_home(
         if database:  # the PostgreSQL pass: the services used it, not a SQLite file
             assert not (home / "podsight.sqlite3").exists()
 
+        # The scheduler: nothing ran yet, so its first run starts at once; `docker stop`
+        # gives it its stop_grace_period to end the step at hand and record the run.
+        start("scheduler")
+        runs = [PODSIGHT, "pipeline", "runs", "--limit", "1"]
+        deadline = time.monotonic() + 120
+        listed = ""
+        while "running" not in listed and time.monotonic() < deadline:
+            assert running["scheduler"].poll() is None, "the scheduler exited"
+            listed = subprocess.run(runs, capture_output=True, text=True, env=env).stdout
+        assert "running" in listed, f"no pipeline run started within 120 s:\n{listed}"
+        grace = services["scheduler"]["stop_grace_period"]
+        assert grace == "5m0s"
+        running["scheduler"].stop(grace_s=300)
+        listed = subprocess.run(runs, capture_output=True, text=True, env=env).stdout
+        assert "running" not in listed and "interrupted" in listed, listed
+
         for name in ("dashboard", "consumer", "api"):
             running[name].stop()
         # The API's healthcheck says so once it is down.
