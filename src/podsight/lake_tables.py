@@ -29,6 +29,8 @@ import pyarrow as pa
 
 __all__ = [
     "API_PAYLOADS",
+    "DURATION_SLACK",
+    "DURATION_SLACK_S",
     "ENGAGEMENT_DAILY",
     "EMBEDDING_DIM",
     "ENGAGEMENT_MAX_SPEED",
@@ -43,6 +45,12 @@ __all__ = [
 ]
 
 _TS = pa.timestamp("us", tz="UTC")
+
+# How far an event's position may pass the catalog's duration: feeds state the duration
+# without the dynamically inserted ads a listener hears. The event API refuses more
+# (events.services) and the events table's quality gate checks it (lake.quality).
+DURATION_SLACK = 1.10
+DURATION_SLACK_S = 300
 
 
 @dataclass(frozen=True)

@@ -142,8 +142,33 @@ def test_rows_added_must_equal_the_events_the_consumer_says_it_wrote():
 def test_a_table_created_by_the_run_is_named_as_such():
     lake.append(EVENTS, _events(2, user_id=[None, "b"]))
     report = quality.QualityReport("events.consume", quality.check_events(None), {"events": None})
-    with pytest.raises(QualityError, match="events was created by this run: move .* aside"):
+    created = r"move .*events aside \(events has passed no check since it was created\)"
+    with pytest.raises(QualityError, match=created):
         report.raise_if_failed()
+
+
+def test_a_table_whose_first_check_failed_stays_checked_whole_until_one_passes():
+    assert quality.passed_version(EVENTS) is None  # no table yet: recorded as such
+    lake.append(EVENTS, _events(2, user_id=[None, "b"]))  # the first write is bad
+    assert quality.passed_version(EVENTS) is None  # still: every file is checked
+    failed = [c for c in quality.check_events(quality.passed_version(EVENTS)) if not c.ok]
+    assert [c.check for c in failed] == [
+        "no nulls in event_id, user_id, type, occurred_at, received_at, date, log_partition, "
+        "log_offset"
+    ]
+    quality.record_passed({EVENTS.name: lake.version(EVENTS)})
+    assert quality.passed_version(EVENTS) == lake.version(EVENTS)
+
+
+def test_a_lake_gated_first_adopts_the_current_version_and_a_remade_table_is_all_new():
+    lake.append(EVENTS, _events(2))
+    assert quality.passed_version(EVENTS) == 0  # adopted, and recorded at once
+    lake.append(EVENTS, _events(1))
+    assert quality.passed_version(EVENTS) == 0
+    # The table moved aside and made again (a new Delta table id): nothing of it passed.
+    lake.table_path(EVENTS).rename(lake.table_path(EVENTS).with_name("events-aside"))
+    lake.append(EVENTS, _events(1))
+    assert quality.passed_version(EVENTS) is None
 
 
 def test_the_schema_check_names_a_changed_type_and_a_missing_column():

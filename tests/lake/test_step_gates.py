@@ -80,6 +80,56 @@ def test_a_consumer_writing_bad_weights_fails_its_step_and_the_restore_repairs_i
     assert {r["user_id"] for r in rows} == {"ann", "bob"}
 
 
+def test_a_failed_gate_keeps_failing_on_the_next_run_until_the_data_is_fixed():
+    episodes = list(Episode.objects.order_by("pk")[:4])
+    _plays(episodes[:2], "ann", 0)
+    run_step("events.consume", once=True, refresh=False)
+    good_version = DeltaTable(str(lake.table_path("engagement_daily"))).version()
+    _plays(episodes[2:], "bob", 50)
+    with pytest.MonkeyPatch.context() as bug:
+        bug.setattr("podsight.events.consumer.WEIGHT_SQL", "CAST('NaN' AS DOUBLE)")
+        with pytest.raises(QualityError):
+            run_step("events.consume", once=True, refresh=False)
+
+    # The bug is fixed, nothing new arrived: the next run (a schedule, an Airflow retry)
+    # still finds the bad rows, and says how to clear them.
+    for _ in range(2):
+        with pytest.raises(QualityError) as raised:
+            run_step("events.consume", once=True, refresh=False)
+        message = str(raised.value)
+        assert "engagement_daily: weight finite: 2 of" in message and "user_id=bob" in message
+        assert f"podsight lake restore engagement_daily --version {good_version}" in message
+        assert "fails on every run" in message
+        assert f"engagement_daily since version {good_version}" in message
+
+    # Rewriting the table (the batch recomputation, fixed) clears it: the gate then covers
+    # the new files only, and passes from then on.
+    done = run_step("events.engagement", engine="local", force=True)
+    assert done.quality.ok
+    assert run_step("events.consume", once=True, refresh=False).quality.ok
+    assert all(math.isfinite(r["weight"]) for r in _engagement())
+
+
+def test_a_gate_that_fails_after_a_restore_clears_and_new_writes_are_checked_once():
+    episodes = list(Episode.objects.order_by("pk")[:3])
+    _plays(episodes[:1], "ann", 0)
+    run_step("events.consume", once=True, refresh=False)
+    good_version = DeltaTable(str(lake.table_path("engagement_daily"))).version()
+    _plays(episodes[1:2], "bob", 50)
+    with pytest.MonkeyPatch.context() as bug:
+        bug.setattr("podsight.events.consumer.WEIGHT_SQL", "CAST('NaN' AS DOUBLE)")
+        with pytest.raises(QualityError):
+            run_step("events.consume", once=True, refresh=False)
+    restore("engagement_daily", good_version)
+    assert run_step("events.consume", once=True, refresh=False).quality.ok
+    passed = DeltaTable(str(lake.table_path("engagement_daily"))).version()
+    # Nothing new: the next gate reads nothing of engagement_daily's rows again.
+    again = run_step("events.consume", once=True, refresh=False)
+    ranged = {c.check: c for c in again.quality.checks if c.table == "engagement_daily"}
+    assert "weight finite" not in ranged, sorted(ranged)
+    assert DeltaTable(str(lake.table_path("engagement_daily"))).version() == passed
+
+
 def test_restoring_events_makes_the_consumer_read_the_taken_out_events_again():
     episodes = list(Episode.objects.order_by("pk")[:3])
     _plays(episodes[:1], "ann", 0)

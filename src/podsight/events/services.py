@@ -15,14 +15,11 @@ from django.utils import timezone
 from podsight.events.log import EventLog, Record, open_log
 from podsight.events.resolve import Resolver, Target
 from podsight.events.schema import CHANNEL_TYPES, Checked, check_item
+from podsight.lake.tables import DURATION_SLACK, DURATION_SLACK_S
 from podsight.sources.models import CandidateKind, CatalogCandidate
 
 __all__ = ["IngestResult", "ingest", "reference_key", "resolver"]
 
-# A position may pass the catalog's duration by this much: feeds state the duration
-# without the dynamically inserted ads a listener hears.
-DURATION_SLACK = 1.10
-DURATION_SLACK_S = 300
 
 resolver = Resolver()
 

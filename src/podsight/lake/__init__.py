@@ -62,13 +62,16 @@ def version(table: LakeTable | str) -> int | None:
     return DeltaTable(str(table_path(table))).version()
 
 
-def files_added_since(table: LakeTable | str, since: int) -> list[str] | None:
-    """The data files the table has now that version ``since`` did not (their URIs); None
-    when that version can no longer be read (its log or files were vacuumed)."""
+def files_added_since(
+    table: LakeTable | str, since: int, *, at: DeltaTable | None = None
+) -> list[str] | None:
+    """The data files the table has now (or in ``at``, a version already opened) that
+    version ``since`` did not (their URIs); None when that version can no longer be read
+    (its log or files were vacuumed)."""
     from deltalake.exceptions import DeltaError
 
     path = str(table_path(table))
-    now = DeltaTable(path)
+    now = at if at is not None else DeltaTable(path)
     if now.version() == since:
         return []
     try:

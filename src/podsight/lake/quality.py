@@ -30,9 +30,12 @@ checks of database rows take the querysets their callers build.
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -43,6 +46,8 @@ from podsight import lake
 from podsight.errors import QualityError
 from podsight.lake.tables import (
     API_PAYLOADS,
+    DURATION_SLACK,
+    DURATION_SLACK_S,
     EMBEDDING_DIM,
     ENGAGEMENT_DAILY,
     EVENTS,
@@ -74,6 +79,8 @@ __all__ = [
     "check_table",
     "check_transcripts",
     "count_check",
+    "passed_version",
+    "record_passed",
     "timestamp_rule",
     "versions",
     "written",
@@ -86,10 +93,6 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 FUTURE_SKEW = timedelta(days=1)
 # A week: longer than any episode (the event API's limit too).
 MAX_SECONDS = 7 * 24 * 3600.0
-# How far a position may pass the catalog's duration (events.services, which the lake
-# cannot import: it imports no app).
-DURATION_SLACK = 1.10
-DURATION_SLACK_S = 300
 # Offending keys shown per failed check.
 EXAMPLES = 5
 
@@ -121,8 +124,9 @@ class Check:
 
 @dataclass
 class QualityReport:
-    """The checks of one step's writes; ``restore``: each lake table's version before the
-    step (None: the step created it), which the error message points back to."""
+    """The checks of one step's writes; ``restore``: each lake table's version its gate
+    last passed at (None: none since it was created), which the error message points
+    back to."""
 
     step: str
     checks: list[Check] = field(default_factory=list)
@@ -161,21 +165,27 @@ class QualityReport:
             return
         failed = "; ".join(str(c) for c in self.failures)
         actions = []
+        held = []
         for table in sorted({c.table for c in self.failures}):
             if table not in self.restore:
                 continue
             before = self.restore[table]
             if before is None:
                 actions.append(
-                    f"{table} was created by this run: move {lake.table_path(table)} aside"
+                    f"move {lake.table_path(table)} aside ({table} has passed no check "
+                    "since it was created)"
                 )
+                held.append(f"all of {table}")
             else:
                 actions.append(f"`podsight lake restore {table} --version {before}`")
+                held.append(f"everything written to {table} since version {before}")
         what = "fix the cause, then run the step again"
         if actions:
             what = (
-                "see `podsight lake history TABLE`; go back to the data before this step "
-                f"with {'; '.join(actions)}; then " + what
+                "see `podsight lake history TABLE`; go back to the data that last passed: "
+                f"{'; '.join(actions)} (or rewrite the bad rows); then {what}. Until then "
+                "this check fails on every run, retries included: it covers "
+                + "; ".join(held)
             )
         else:
             what += " (database rows: correct them, or restore a backup: docs/operations.md)"
@@ -391,6 +401,68 @@ def versions(*tables: LakeTable) -> dict[str, int | None]:
     }
 
 
+# Where each table's last passed version is kept (B2: a failed gate must keep failing
+# until the data is fixed, whatever process or run comes next).
+STATE_DIR = ".quality"
+
+
+def _state_file(name: str) -> Path:
+    return lake.table_path(STATE_DIR) / f"{name}.json"
+
+
+def _table_id(table: LakeTable | str) -> str:
+    return str(DeltaTable(str(lake.table_path(table))).metadata().id)
+
+
+def _read_state(name: str) -> dict[str, Any] | None:
+    try:
+        found = json.loads(_state_file(name).read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {"version": None, "table_id": None}  # unreadable: check everything
+    return found if isinstance(found, dict) else {"version": None, "table_id": None}
+
+
+def _write_state(name: str, state: dict[str, Any]) -> None:
+    path = _state_file(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    temp.write_text(json.dumps(state))
+    os.replace(temp, path)
+
+
+def passed_version(table: LakeTable | str) -> int | None:
+    """The version of ``table`` its gate last passed at: a step's checks cover everything
+    written since (None: every file, nothing has passed since the table was created).
+
+    The first gate to look at a table with no record adopts its current version (what
+    was there before gates existed is not judged) and records it at once, so a failure
+    of that first check holds for the next run too."""
+    name = table if isinstance(table, str) else table.name
+    state = _read_state(name)
+    exists = lake.exists(name)
+    if state is None:
+        adopted = lake.version(name) if exists else None
+        _write_state(name, {"version": adopted, "table_id": _table_id(name) if exists else None,
+                            "adopted": True})  # fmt: skip
+        return adopted
+    version, table_id = state.get("version"), state.get("table_id")
+    if not exists or version is None:
+        return None
+    if table_id != _table_id(name) or version > lake.version(name):  # type: ignore[operator]
+        return None  # the table was moved aside and made again: all of it is new
+    return int(version)
+
+
+def record_passed(versions: Mapping[str, int | None]) -> None:
+    """Record each table's version as passed (taken when its checks began: a write that
+    raced them is checked next time)."""
+    for name, version in versions.items():
+        if version is not None:
+            _write_state(name, {"version": version, "table_id": _table_id(name)})
+
+
 @dataclass
 class Written:
     """What a step wrote to one table: the files added since ``before`` (``new``), and
@@ -408,7 +480,9 @@ class Written:
 
 
 def written(table: LakeTable, before: int | None) -> Written:
-    """The files of ``table`` that were not there at version ``before``."""
+    """The files of ``table`` that were not there at version ``before`` (None: every
+    file), found by :func:`podsight.lake.files_added_since`; a version that can no
+    longer be read (vacuumed) makes every file new."""
     if not lake.exists(table):
         return Written(table, before, None, None, None)
     current = DeltaTable(str(lake.table_path(table)))
@@ -416,12 +490,18 @@ def written(table: LakeTable, before: int | None) -> Written:
     if after == before:
         return Written(table, before, after, None, None)
     full = current.to_pyarrow_dataset()
-    old: set[str] = set()
-    if before is not None:
-        previous = DeltaTable(str(lake.table_path(table)), version=before)
-        old = set(pa.table(previous.get_add_actions()).column("path").to_pylist())
     fragments = list(full.get_fragments())
-    added = [f for f in fragments if f.path not in old]
+    added_uris = None if before is None else lake.files_added_since(table, before, at=current)
+    if added_uris is None:
+        added = fragments
+    else:
+        # A fragment's path is its URI's tail (relative to the table, the same encoding).
+        ends = {uri.rsplit("/", 1)[-1]: uri for uri in added_uris}
+        added = [
+            f for f in fragments
+            if (uri := ends.get(f.path.rsplit("/", 1)[-1])) is not None
+            and uri.endswith("/" + f.path)
+        ]  # fmt: skip
     new = ds.FileSystemDataset(added, full.schema, full.format, full.filesystem)
     if not table.partition_by:
         return Written(table, before, after, new, full)
@@ -484,10 +564,12 @@ def check_table(table: LakeTable, before: int | None, *, required: Sequence[str]
     return checks
 
 
-def check_events(before: int | None, *, written_rows: int | None = None) -> list[Check]:
+def check_events(before: int | None, *, written_rows: int | None = None,
+                 run_started: int | None | type[Ellipsis] = ...) -> list[Check]:  # fmt: skip
     """``events`` after a consumer run: keys, unique event ids, sane times, positions and
-    durations, ratings; and (``written_rows``: what the consumer says it wrote) as many
-    rows added to the table as events written."""
+    durations, ratings on what was written since ``before``; and (``written_rows``: what
+    the consumer says this run wrote) as many rows added since ``run_started`` (the
+    version when the run began; default ``before``) as events written."""
 
     checks = check_table(
         EVENTS, before,
@@ -510,7 +592,8 @@ def check_events(before: int | None, *, written_rows: int | None = None) -> list
     if written_rows is not None:
         checks.append(
             count_check(
-                EVENTS.name, "rows added equal events consumed", added_rows(EVENTS, before),
+                EVENTS.name, "rows added equal events consumed",
+                added_rows(EVENTS, before if run_started is ... else run_started),
                 written_rows, detail="the Delta log's added rows against the consumer's count",
             )
         )  # fmt: skip

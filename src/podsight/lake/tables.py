@@ -3,6 +3,8 @@ which imports only pyarrow so the Spark engine shares it without the rest of pod
 
 from podsight.lake_tables import (
     API_PAYLOADS,
+    DURATION_SLACK,
+    DURATION_SLACK_S,
     EMBEDDING_DIM,
     ENGAGEMENT_DAILY,
     ENGAGEMENT_MAX_SPEED,
@@ -18,6 +20,8 @@ from podsight.lake_tables import (
 
 __all__ = [
     "API_PAYLOADS",
+    "DURATION_SLACK",
+    "DURATION_SLACK_S",
     "EMBEDDING_DIM",
     "ENGAGEMENT_DAILY",
     "ENGAGEMENT_MAX_SPEED",

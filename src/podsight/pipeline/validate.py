@@ -15,7 +15,7 @@ import logging
 import math
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -50,16 +50,25 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Before:
-    """What a step's checks compare with: the lake tables' versions, the start time."""
+    """What a step's checks compare with: each lake table's version its gate last passed
+    at (``versions``: the checks cover everything written since, so a failure holds until
+    the data is fixed), the versions when the step began (``current``: for row counts of
+    this run), the start time; ``checked``: the versions when the checks began, recorded
+    as passed when they pass."""
 
     versions: dict[str, int | None]
     started: datetime
     clock: float
+    current: dict[str, int | None] = field(default_factory=dict)
+    checked: dict[str, int | None] = field(default_factory=dict)
 
 
 def before(*tables: LakeTable) -> Before:
-    """Taken when a step starts: ``tables``' versions (the lake tables it writes)."""
-    return Before(quality.versions(*tables), datetime.now(UTC), time.monotonic())
+    """Taken when a step starts: ``tables``' (the lake tables it writes) last passed
+    versions and current ones."""
+    current = quality.versions(*tables)
+    passed = {t.name: quality.passed_version(t) for t in tables}
+    return Before(passed, datetime.now(UTC), time.monotonic(), current)
 
 
 def _finish(step: str, start: Before, checks: Iterable[Check], report: Any) -> Any:
@@ -67,12 +76,15 @@ def _finish(step: str, start: Before, checks: Iterable[Check], report: Any) -> A
     gathered.seconds = round(time.monotonic() - start.clock, 3)
     logger.info("%s: %s", step, gathered.summary())  # the log file: what each gate cost
     gathered.raise_if_failed()
+    quality.record_passed(start.checked)
     return quality.attach(report, gathered)
 
 
 def _timed(start: Before) -> Before:
-    """``start`` with the clock reset: the checks' own time, not the step's."""
-    return Before(start.versions, start.started, time.monotonic())
+    """``start`` with the clock reset (the checks' own time, not the step's) and the
+    tables' versions as the checks begin."""
+    checked = {name: lake.version(name) for name in start.versions}
+    return Before(start.versions, start.started, time.monotonic(), start.current, checked)
 
 
 # --------------------------------------------------------------------------- events
@@ -82,8 +94,9 @@ def check_consume(start: Before, report: Any) -> Any:
     """``events.consume``: ``events`` and ``engagement_daily`` as written by the run."""
     start = _timed(start)
     checks = quality.check_events(
-        start.versions.get(EVENTS.name), written_rows=report.events_written
-    )
+        start.versions.get(EVENTS.name), written_rows=report.events_written,
+        run_started=start.current.get(EVENTS.name, start.versions.get(EVENTS.name)),
+    )  # fmt: skip
     checks += quality.check_engagement(start.versions.get(ENGAGEMENT_DAILY.name))
     return _finish("events.consume", start, checks, report)
 
@@ -315,11 +328,46 @@ def check_model(path: Path, items: Sequence[str], metrics: dict[str, Any], *,
         failed = "; ".join(str(c) for c in report.failures)
         from podsight.errors import QualityError
 
+        causes = _model_causes(report.failures, bad)
         raise QualityError(
             f"data-quality check(s) failed after recs.train, so the model was not promoted: "
             f"{failed}. What to do: the files stay in {path} for a look (it serves no one); "
-            "fix the cause (the engagement data: `podsight lake history engagement_daily`), "
-            "then train again.",
+            f"fix the cause ({'; '.join(causes)}), then train again.",
             report=report,
         )
     return report
+
+
+# Where a model's arrays come from (recs.blend.save_facts, the algorithms' files): the
+# episode vectors from content.analyze's passages, per-item facts and follows from the
+# catalog, everything else (the interactions, factors, weights) from engagement_daily.
+_FROM_PASSAGES = ("item_vectors",)
+_FROM_CATALOG = ("item_show", "item_published", "item_available", "follows", "unfollowed")
+_ENGAGEMENT = "engagement_daily (`podsight lake history engagement_daily`)"
+
+
+def _model_causes(failures: Sequence[Check], arrays: Sequence[str]) -> list[str]:
+    """What each failed model check points at, named by the data it was built from."""
+    causes: list[str] = []
+
+    def add(text: str) -> None:
+        if text not in causes:
+            causes.append(text)
+
+    for check in failures:
+        if check.check.startswith("factor and weight arrays"):
+            for array in arrays:
+                if any(name in array for name in _FROM_PASSAGES):
+                    add("the episode vectors, from content.analyze's passages "
+                        "(`podsight lake history passages`)")  # fmt: skip
+                elif any(name in array for name in _FROM_CATALOG):
+                    add("the catalog's per-episode facts or follows (the database)")
+                else:
+                    add(_ENGAGEMENT)
+        elif check.check.startswith("items are catalog episodes"):
+            add("episodes the training data names that the catalog does not have: deleted or "
+                "merged away since, or wrong ids in " + _ENGAGEMENT)  # fmt: skip
+        else:
+            add("the validation metrics are computed wrongly: podsight.recs.evaluate, not the "
+                "data")  # fmt: skip
+    return causes
