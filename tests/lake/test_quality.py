@@ -289,3 +289,35 @@ def test_the_duplicate_rule_counts_keys_held_twice(ids):
     with quality.Rows("t", table, key=("id",)) as rows:
         check = rows.duplicates()
     assert check.failed == sum(1 for i in set(ids) if ids.count(i) > 1)
+
+
+def test_written_finds_new_files_through_the_lake_and_a_lost_version_makes_all_new():
+    lake.append(EVENTS, _events(2))
+    lake.append(EVENTS, _events(3))
+    w = quality.written(EVENTS, 0)
+    assert w.new.count_rows() == 3 and w.touched.count_rows() == 5
+    # The same files lake.files_added_since names (the one seam for "new since N").
+    names = {u.rsplit("/", 1)[-1] for u in lake.files_added_since(EVENTS, 0)}
+    assert {f.path.rsplit("/", 1)[-1] for f in w.new.get_fragments()} == names
+    # Version 0's log cleaned up after a checkpoint: it cannot be read, all files are new.
+    from deltalake import DeltaTable
+
+    DeltaTable(str(lake.table_path(EVENTS))).create_checkpoint()
+    (lake.table_path(EVENTS) / "_delta_log" / f"{0:020d}.json").unlink()
+    assert lake.files_added_since(EVENTS, 0) is None
+    assert quality.written(EVENTS, 0).new.count_rows() == 5
+
+
+def test_the_duration_slack_is_defined_once():
+    src = Path(quality.__file__).parents[1]
+    defined = sorted(
+        str(p.relative_to(src))
+        for p in src.rglob("*.py")
+        if any(line.startswith("DURATION_SLACK") for line in p.read_text().splitlines())
+    )
+    assert defined == ["lake/tables.py"]
+    from podsight.events import services
+    from podsight.lake import tables
+
+    assert services.DURATION_SLACK is tables.DURATION_SLACK
+    assert services.DURATION_SLACK_S is tables.DURATION_SLACK_S

@@ -194,6 +194,26 @@ def test_a_model_with_nan_factors_unknown_items_or_metrics_out_of_range_never_se
     assert "validation metrics in [0, 1]: 1 of 1 failed; e.g. hybrid.ndcg@10=1.7" in message
     assert "was not promoted" in message
     json.dumps(raised.value.report.as_dict())  # the report is JSON-ready for run records
+    # Each failure names where its data came from: the factors from engagement, the
+    # unknown item from the catalog, the metrics from the evaluation code.
+    assert "podsight lake history engagement_daily" in message
+    assert "the catalog does not have" in message
+    assert "podsight.recs.evaluate" in message
+
+
+def test_a_model_failing_on_its_episode_vectors_names_the_passages_not_engagement(tmp_path):
+    known = str(Episode.objects.order_by("pk").first().pk)
+    bad = tmp_path / "bad"
+    (bad / "model" / "facts").mkdir(parents=True)
+    vectors = np.ones((1, 4), np.float32)
+    vectors[0, 0] = np.nan
+    np.savez(bad / "model" / "facts" / "facts.npz", item_vectors=vectors)
+    with pytest.raises(QualityError) as raised:
+        validate.check_model(bad, [known], {})
+    message = str(raised.value)
+    assert "facts.npz:item_vectors (1 values)" in message
+    assert "podsight lake history passages" in message
+    assert "engagement_daily" not in message
 
 
 def test_the_batch_engagement_step_is_gated_too():
