@@ -16,6 +16,7 @@ import sqlite3
 import subprocess
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from podsight import conf
@@ -34,6 +35,8 @@ class DbBackup:
     path: str
     bytes: int
     seconds: float
+    # A restore: where the database as it was before is saved (undo: restore that file).
+    safety: str = ""
 
 
 def _database() -> tuple[str, str]:
@@ -67,14 +70,30 @@ def _tool(name: str) -> str:
     return found
 
 
-def _run(args: list[str]) -> None:
-    done = subprocess.run(args, capture_output=True, text=True, check=False)
+def _pg_args(url: str) -> tuple[list[str], dict[str, str]]:
+    """``--dbname`` for pg_dump/pg_restore without the password, and the environment with
+    it as ``PGPASSWORD``: a command line is readable by every local user (``ps``)."""
+    from urllib.parse import unquote, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    env = dict(os.environ)
+    if parts.password is not None:
+        env["PGPASSWORD"] = unquote(parts.password)
+        user = parts.username or ""
+        host = parts.netloc.rsplit("@", 1)[1]
+        parts = parts._replace(netloc=f"{user}@{host}" if user else host)
+    return [f"--dbname={urlunsplit(parts)}"], env
+
+
+def _run(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    done = subprocess.run(args, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
         message = (done.stderr or done.stdout).strip().splitlines()
         raise StorageError(
             f"{Path(args[0]).name} failed (exit {done.returncode}): "
             f"{' '.join(message[-3:]) or 'no message'}"
         )
+    return done
 
 
 def _close_connections() -> None:
@@ -104,7 +123,8 @@ def backup_database(path: Path) -> DbBackup:
                 dest.close()
                 source.close()
         else:
-            _run([_tool("pg_dump"), "--format=custom", f"--file={temp}", f"--dbname={target}"])
+            dbname, env = _pg_args(target)
+            _run([_tool("pg_dump"), "--format=custom", f"--file={temp}", *dbname], env)
         os.replace(temp, path)
     except sqlite3.Error as exc:
         raise StorageError(f"cannot back up {target} to {path}: {exc}") from exc
@@ -130,16 +150,94 @@ def _check_sqlite_backup(path: Path) -> None:
         raise InputError(f"{path} is not a podsight database (it has no django_migrations)")
 
 
-def restore_database(path: Path) -> DbBackup:
-    """Replace the database's content with the backup at ``path``."""
+def _code_migrations() -> set[tuple[str, str]]:
+    """The (app, name) of every migration this code has."""
+    from django.db.migrations.loader import MigrationLoader
+
+    return set(MigrationLoader(None, ignore_no_migrations=True).disk_migrations)
+
+
+def _backup_migrations(engine: str, path: Path) -> set[tuple[str, str]]:
+    """The (app, name) of the migrations applied in the backup at ``path``."""
+    if engine == "sqlite":
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return {(a, n) for a, n in con.execute("SELECT app, name FROM django_migrations")}
+        finally:
+            con.close()
+    # The table's rows as pg_restore prints them (COPY text), read from the file alone.
+    done = _run([_tool("pg_restore"), "--data-only", "--table=django_migrations", "--file=-",
+                 str(path)])  # fmt: skip
+    found: set[tuple[str, str]] = set()
+    copying = False
+    for line in done.stdout.splitlines():
+        if line.startswith("COPY ") and "django_migrations" in line:
+            copying = True
+        elif copying and line == "\\.":
+            break
+        elif copying:
+            fields = line.split("\t")
+            if len(fields) >= 3:
+                found.add((fields[1], fields[2]))
+    if not found:
+        raise InputError(f"{path} holds no django_migrations rows: it is not a podsight backup")
+    return found
+
+
+def _check_schema(engine: str, path: Path) -> None:
+    """Refuse a backup whose schema is not this code's (its migrations differ)."""
+    backup = _backup_migrations(engine, path)
+    code = _code_migrations()
+    newer = sorted(backup - code)
+    older = sorted(code - backup)
+    if newer:
+        shown = ", ".join(f"{a}.{n}" for a, n in newer[:5])
+        raise InputError(
+            f"{path} was written by a newer podsight: its database has migrations this code "
+            f"does not know ({shown}{', …' if len(newer) > 5 else ''}); restore it with that "
+            "version of podsight, or add --force to restore it anyway (this code may then "
+            "fail on its tables)"
+        )
+    if older:
+        shown = ", ".join(f"{a}.{n}" for a, n in older[:5])
+        raise InputError(
+            f"{path} was written by an older podsight: it lacks {len(older)} migration(s) of "
+            f"this code ({shown}{', …' if len(older) > 5 else ''}); add --force to restore it "
+            "anyway (the next podsight command migrates it forward)"
+        )
+
+
+def _safety_path(path: Path, engine: str) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    suffix = ".sqlite3" if engine == "sqlite" else ".dump"
+    return path.parent / f"podsight-before-restore-{stamp}{suffix}"
+
+
+def restore_database(path: Path, *, force: bool = False) -> DbBackup:
+    """Replace the database's content with the backup at ``path``: after checking its
+    schema is this code's (``force``: restore another anyway), and after backing up the
+    current database next to it (``DbBackup.safety``), so a wrong file can be undone."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path} is not a file; give a backup written by `podsight db backup`")
     engine, target = _database()
     started = time.monotonic()
-    _close_connections()  # this process's own connections must not hold the old pages
     if engine == "sqlite":
         _check_sqlite_backup(path)
+    if not force:
+        _check_schema(engine, path)
+    safety: str = ""
+    if engine != "sqlite" or Path(target).exists():
+        try:
+            saved = backup_database(_safety_path(path, engine))
+        except (InputError, StorageError) as exc:
+            raise StorageError(
+                f"not restoring: the current database could not be backed up first next to "
+                f"{path} ({exc}); make that folder writable, or back it up yourself"
+            ) from exc
+        safety = saved.path
+    _close_connections()  # this process's own connections must not hold the old pages
+    if engine == "sqlite":
         try:
             source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
             dest = sqlite3.connect(target, timeout=30)
@@ -155,7 +253,8 @@ def restore_database(path: Path) -> DbBackup:
                 "(serve, events consume) and try again"
             ) from exc
     else:
+        dbname, env = _pg_args(target)
         _run([_tool("pg_restore"), "--clean", "--if-exists", "--no-owner",
-              "--single-transaction", f"--dbname={target}", str(path)])  # fmt: skip
+              "--single-transaction", *dbname, str(path)], env)  # fmt: skip
     return DbBackup("restore", engine, _shown(engine, target), str(path), path.stat().st_size,
-                    round(time.monotonic() - started, 3))  # fmt: skip
+                    round(time.monotonic() - started, 3), safety)  # fmt: skip

@@ -83,10 +83,25 @@ def backup(
 @db_app.command("restore")
 def restore_db(
     path: Annotated[Path, typer.Argument(help="A file written by `podsight db backup`.")],
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Restore a backup whose migrations differ from this podsight's (an older "
+            "or newer schema).",
+        ),
+    ] = False,
 ) -> None:
     """Replace the database's content with a backup (stop `podsight serve` and
-    `podsight events consume` first)."""
-    done = run_step("db.restore", path=path)
+    `podsight events consume` first). The current database is backed up next to the
+    file first."""
+    done = run_step("db.restore", path=path, force=force)
     console.print(
         f"restored {done.engine} database {done.database} from {done.path} ({done.seconds:.2f} s)"
     )
+    if done.safety:
+        err.print(
+            f"the database as it was is in {done.safety}; undo with "
+            f"`podsight db restore {done.safety}`",
+            soft_wrap=True,
+        )

@@ -891,15 +891,17 @@ def db_backup(path: Path) -> DbBackup:
 
 
 @step("db.restore", report="podsight.backup:DbBackup")
-def db_restore(path: Path) -> DbBackup:
+def db_restore(path: Path, *, force: bool = False) -> DbBackup:
     """Replace the database's content with a backup from ``db.backup`` (SQLite's backup
-    API; ``pg_restore --clean`` for PostgreSQL); stop the writers first."""
+    API; ``pg_restore --clean`` for PostgreSQL); stop the writers first. The current
+    database is backed up next to ``path`` first; a backup of another schema (its
+    migrations differ from this code's) is refused unless ``force``."""
     from podsight.bootstrap import setup_django
 
     setup_django()
     from podsight.backup import restore_database
 
-    return restore_database(Path(path))
+    return restore_database(Path(path), force=force)
 
 
 @step("dashboard", report="podsight.pipeline.reports:DashboardServed")
