@@ -362,3 +362,56 @@ def test_older_episodes_analysed_again_keep_their_show_language(
     report = analyze.analyze_episodes()
     assert report.analysed == 1 and report.reanalysed_for_repeats == 1
     assert languages == {new.pk: "fr", old.pk: "fr"}
+
+
+def test_restoring_passages_makes_the_next_run_analyse_the_episodes_it_took_out(
+    fake_run: dict,
+):
+    """The documented recovery (restore, fix, run again) redoes the episodes whose
+    passages the restore took out, although the database recorded them as done."""
+    from podsight import lake
+    from podsight.content import analyze
+    from podsight.content.passages import passages_to_table
+    from podsight.lake.tables import PASSAGES
+
+    a = make_episode("One", published_at=datetime(2025, 1, 1, tzinfo=UTC))
+    b = make_episode("Two", channel=a.channel, published_at=datetime(2025, 2, 1, tzinfo=UTC))
+    fake_run.update({a.pk: _passages(a.pk, 0), b.pk: _passages(b.pk, 1)})
+    lake.append(PASSAGES, passages_to_table(fake_run[a.pk], _Embedder.name))  # version 0
+    lake.append(PASSAGES, passages_to_table(fake_run[b.pk], _Embedder.name))  # 1: "bad"
+    assert analyze.analyze_episodes().analysed == 2
+    assert analyze.analyze_episodes().unchanged == 2
+
+    done = run_step("lake.restore", table="passages", version=0)
+    assert done.episodes_removed == (b.pk,)
+    assert "1 episode(s) lost their passages" in done.redo and "content analyze" in done.redo
+    again = analyze.analyze_episodes()
+    assert again.analysed == 1 and again.unchanged == 1
+    assert EpisodeAnalysis.objects.get(episode_id=b.pk).embedder == _Embedder.name
+
+
+def test_restoring_transcripts_makes_the_next_fetch_store_the_episodes_it_took_out(home):
+    from passage_helpers import ENGINE
+
+    from podsight.content.models import EpisodeTranscript
+    from podsight.content.segments import Transcript
+    from podsight.content.transcripts import StoreItem, read_segments, store_transcripts
+
+    a = make_episode("One")
+    b = make_episode("Two", channel=a.channel)
+    assert store_segments(a, ENGINE) == 1  # lake version 0
+    item = StoreItem(b.pk, Transcript(list(ENGINE), "vtt", "en"), "rss", "https://x/b.vtt",
+                     "sha-b", etag='"b1"')  # fmt: skip
+    assert store_transcripts([item]) == [1]  # lake version 1: taken out below
+    assert store_transcripts([item], skip_unchanged=True) == [0]  # unchanged: not stored
+
+    done = run_step("lake.restore", table="transcripts", version=0)
+    assert done.episodes_removed == (b.pk,)
+    assert "1 episode(s) lost their transcript" in done.redo
+    assert read_segments(b.pk) == [] and len(read_segments(a.pk)) == len(ENGINE)
+    state = EpisodeTranscript.objects.get(episode_id=b.pk)
+    assert state.etag == "" and state.content_sha256 == ""  # the next fetch downloads it
+    # The same document fetched again is stored again, as the next version.
+    assert store_transcripts([item], skip_unchanged=True) == [2]
+    assert len(read_segments(b.pk)) == len(ENGINE)
+    assert EpisodeTranscript.objects.get(episode_id=a.pk).version == 1  # untouched

@@ -61,6 +61,8 @@ def restore(
         f"(was {done.previous}; {done.files_removed} file(s) taken out, "
         f"{done.files_restored} put back)"
     )
+    if done.redo:
+        console.print(done.redo, soft_wrap=True)
     err.print(
         f"undo with `podsight lake restore {done.table} --version {done.previous}`",
         soft_wrap=True,

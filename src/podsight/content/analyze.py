@@ -44,6 +44,7 @@ __all__ = [
     "EpisodeFindings",
     "analyze_episode",
     "analyze_episodes",
+    "forget_analyses",
     "load_passages",
 ]
 
@@ -224,6 +225,16 @@ def _update_index(progress: Progress) -> Any:
     from podsight.content.index import update_index
 
     return update_index(progress=progress)
+
+
+def forget_analyses(episode_ids: Sequence[int]) -> int:
+    """Mark the analyses of ``episode_ids`` as not done (their passages were taken out of
+    the lake by a restore), so the next ``content.analyze`` cuts, embeds and analyses
+    them again; how many. The findings stay until then (search keeps its keywords)."""
+    from podsight.content.models import EpisodeAnalysis
+
+    # "Done" is (transcript version, embedder) matching: no embedder never matches.
+    return EpisodeAnalysis.objects.filter(episode_id__in=list(episode_ids)).update(embedder="")
 
 
 def analyze_episodes(

@@ -73,6 +73,7 @@ __all__ = [
     "VersionFacts",
     "choose_link",
     "fetch_transcripts",
+    "forget_stored",
     "read_current_segments",
     "read_segments",
     "segment_at",
@@ -484,6 +485,24 @@ class TranscriptsReport:
     def all_failed(self) -> bool:
         """Something was attempted and nothing of it worked (the command exits 1)."""
         return self.failed > 0 and self.stored == 0 and self.unchanged == 0
+
+
+def forget_stored(episode_ids: Sequence[int]) -> tuple[int, int]:
+    """Mark the transcripts of ``episode_ids`` as not stored (their lake rows were taken
+    out by a restore), so ``content.transcripts`` fetches them again; (from feeds, by
+    speech recognition) counts.
+
+    A feed's: its validators and hash are cleared, so the next fetch downloads and stores
+    it as the next version. A transcribed one: back to version 0, which
+    ``content transcripts --asr`` picks up."""
+    states = EpisodeTranscript.objects.filter(episode_id__in=list(episode_ids), version__gt=0)
+    asr = states.filter(source=TranscriptSource.ASR).update(
+        version=0, status=TranscriptStatus.PENDING, content_sha256="", checked_at=None
+    )
+    rss = states.exclude(source=TranscriptSource.ASR).update(
+        content_sha256="", etag="", last_modified="", checked_at=None
+    )
+    return rss, asr
 
 
 def _episodes(limit: int | None, asr: bool) -> list[Episode]:

@@ -19,6 +19,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.dataset as ds
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 
 from podsight import conf
@@ -31,6 +32,7 @@ __all__ = [
     "connect",
     "exists",
     "files_added_since",
+    "fragments_added_since",
     "io_lock",
     "merge",
     "overwrite",
@@ -79,6 +81,27 @@ def files_added_since(
     except (DeltaError, OSError):
         return None
     return [uri for uri in now.file_uris() if uri not in before]
+
+
+def fragments_added_since(
+    table: LakeTable | str, since: int | None, *, at: DeltaTable | None = None
+) -> tuple[ds.FileSystemDataset, list[ds.ParquetFileFragment]]:
+    """The table's Arrow dataset (now, or ``at``) and its fragments that version ``since``
+    did not have (:func:`files_added_since`): every fragment when ``since`` is None or
+    can no longer be read."""
+    now = at if at is not None else DeltaTable(str(table_path(table)))
+    full = now.to_pyarrow_dataset()
+    fragments = list(full.get_fragments())
+    added = None if since is None else files_added_since(table, since, at=now)
+    if added is None:
+        return full, fragments
+    # A fragment's path is its URI's tail (relative to the table, in the same encoding).
+    ends = {uri.rsplit("/", 1)[-1]: uri for uri in added}
+    return full, [
+        f for f in fragments
+        if (uri := ends.get(f.path.rsplit("/", 1)[-1])) is not None
+        and uri.endswith("/" + f.path)
+    ]  # fmt: skip
 
 
 def _commit(metadata: dict[str, str] | None) -> CommitProperties | None:

@@ -20,13 +20,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import pyarrow.dataset as ds
 from deltalake import CommitProperties, DeltaTable
 
 from podsight import lake
 from podsight.errors import InputError, NotFoundError, StorageError
-from podsight.lake.tables import ENGAGEMENT_DAILY, EVENTS, TABLES
+from podsight.lake.tables import ENGAGEMENT_DAILY, EVENTS, PASSAGES, TABLES, TRANSCRIPTS
 
 __all__ = [
+    "EPISODE_TABLES",
     "LakeHistory",
     "LakeRestored",
     "LakeVersion",
@@ -44,6 +46,9 @@ RESTORED_FROM = "podsight.restored_from"
 # must not interleave with its commits.
 _CONSUMER_LOCK = ".consumer.lock"
 _CONSUMER_TABLES = {EVENTS.name, ENGAGEMENT_DAILY.name}
+# Tables whose per-episode work the database records as done (content.transcripts,
+# content.analyze): rows a restore takes out must be made again.
+EPISODE_TABLES = {PASSAGES.name, TRANSCRIPTS.name}
 
 
 class NoSuchTable(NotFoundError, LookupError):
@@ -92,6 +97,10 @@ class LakeRestored:
     version: int
     files_removed: int
     files_restored: int
+    # passages / transcripts: the episodes whose rows the restore took out (the database
+    # records them as done: the restore step marks them to be done again).
+    episodes_removed: tuple[int, ...] = ()
+    redo: str = ""
 
 
 def _table(name: str) -> DeltaTable:
@@ -193,6 +202,7 @@ def restore(table: str, version: int) -> LakeRestored:
         dt = DeltaTable(str(lake.table_path(table)))
         previous = dt.version()
         metadata = {**_metadata_at(dt, version), RESTORED_FROM: str(version)}
+        episodes = _episodes_taken_out(table, version, dt)
         try:
             metrics = dt.restore(
                 version, commit_properties=CommitProperties(custom_metadata=metadata)
@@ -211,4 +221,20 @@ def restore(table: str, version: int) -> LakeRestored:
         version=after,
         files_removed=int(metrics.get("numRemovedFile", 0)),
         files_restored=int(metrics.get("numRestoredFile", 0)),
+        episodes_removed=episodes,
     )
+
+
+def _episodes_taken_out(table: str, version: int, now: DeltaTable) -> tuple[int, ...]:
+    """The episodes with rows in the files a restore to ``version`` takes out (those the
+    table has now that ``version`` did not): for the tables whose work the database
+    records per episode."""
+    if table not in EPISODE_TABLES:
+        return ()
+    full, added = lake.fragments_added_since(table, version, at=now)
+    if not added:
+        return ()
+    rows = ds.FileSystemDataset(added, full.schema, full.format, full.filesystem).to_table(
+        columns=["episode_id"]
+    )
+    return tuple(sorted({e for e in rows.column("episode_id").to_pylist() if e is not None}))

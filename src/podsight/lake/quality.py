@@ -481,7 +481,7 @@ class Written:
 
 def written(table: LakeTable, before: int | None) -> Written:
     """The files of ``table`` that were not there at version ``before`` (None: every
-    file), found by :func:`podsight.lake.files_added_since`; a version that can no
+    file), found by :func:`podsight.lake.fragments_added_since`; a version that can no
     longer be read (vacuumed) makes every file new."""
     if not lake.exists(table):
         return Written(table, before, None, None, None)
@@ -489,19 +489,8 @@ def written(table: LakeTable, before: int | None) -> Written:
     after = current.version()
     if after == before:
         return Written(table, before, after, None, None)
-    full = current.to_pyarrow_dataset()
+    full, added = lake.fragments_added_since(table, before, at=current)
     fragments = list(full.get_fragments())
-    added_uris = None if before is None else lake.files_added_since(table, before, at=current)
-    if added_uris is None:
-        added = fragments
-    else:
-        # A fragment's path is its URI's tail (relative to the table, the same encoding).
-        ends = {uri.rsplit("/", 1)[-1]: uri for uri in added_uris}
-        added = [
-            f for f in fragments
-            if (uri := ends.get(f.path.rsplit("/", 1)[-1])) is not None
-            and uri.endswith("/" + f.path)
-        ]  # fmt: skip
     new = ds.FileSystemDataset(added, full.schema, full.format, full.filesystem)
     if not table.partition_by:
         return Written(table, before, after, new, full)

@@ -873,9 +873,36 @@ def lake_history(table: str, *, limit: int | None = 20) -> LakeHistory:
 def lake_restore(table: str, *, version: int) -> LakeRestored:
     """Make a lake table's content that of an older ``version`` (Delta time travel), as a
     new version: nothing is lost, and restoring the version before undoes it."""
+    import dataclasses
+
     from podsight.lake.history import restore
 
-    return restore(table, version)
+    done = restore(table, version)
+    if not done.episodes_removed:
+        return done
+    # The database records these episodes' work as done: mark it undone, or the next run
+    # would skip them and their rows would stay gone.
+    ensure_database()
+    ids = done.episodes_removed
+    if table == "passages":
+        from podsight.content.analyze import forget_analyses
+
+        count = forget_analyses(ids)
+        redo = (
+            f"{count} episode(s) lost their passages: marked not analysed, so the next "
+            "`podsight content analyze` (or `podsight pipeline run`) analyses them again"
+        )
+    else:
+        from podsight.content.transcripts import forget_stored
+
+        rss, asr = forget_stored(ids)
+        redo = (
+            f"{rss + asr} episode(s) lost their transcript: marked not stored, so the next "
+            "`podsight content transcripts` (or `podsight pipeline run`) fetches them again"
+        )
+        if asr:
+            redo += f" ({asr} transcribed from audio: `podsight content transcripts --asr`)"
+    return dataclasses.replace(done, redo=redo)
 
 
 @step("db.backup", report="podsight.backup:DbBackup")
