@@ -316,8 +316,3 @@ def test_the_duration_slack_is_defined_once():
         if any(line.startswith("DURATION_SLACK") for line in p.read_text().splitlines())
     )
     assert defined == ["lake/tables.py"]
-    from podsight.events import services
-    from podsight.lake import tables
-
-    assert services.DURATION_SLACK is tables.DURATION_SLACK
-    assert services.DURATION_SLACK_S is tables.DURATION_SLACK_S
