@@ -315,4 +315,4 @@ def test_the_duration_slack_is_defined_once():
         for p in src.rglob("*.py")
         if any(line.startswith("DURATION_SLACK") for line in p.read_text().splitlines())
     )
-    assert defined == ["lake/tables.py"]
+    assert defined == ["lake_tables.py"]
