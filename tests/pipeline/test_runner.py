@@ -217,8 +217,15 @@ def test_engine_goes_to_engine_nodes_and_the_dump_path_from_its_setting(
     # A node given an engine whose step takes none fails clearly.
     report = runner.run_pipeline(graph=_graph(Node("b", "fake.b", engine=True)), engine="spark")
     assert "takes no engine" in report.nodes[0].error
-    with pytest.raises(UsageError, match="engine must be one of"):
+    # One list of engines and one message (engines.py), as an argument's error (exit 2,
+    # not a setting's 503), and the same spelling rules as PODSIGHT_ENGINE.
+    with pytest.raises(UsageError, match="'hadoop' is not an engine; use one of local, spark") as e:
         runner.run_pipeline(graph=graph, engine="hadoop")
+    assert type(e.value) is UsageError
+    assert not hasattr(runner, "ENGINES")
+    steps.calls.clear()
+    runner.run_pipeline(graph=graph, engine=" Spark ")
+    assert steps.calls[0] == ("a", {"engine": "spark"})
 
 
 def test_selection_only_and_from(steps: Steps) -> None:

@@ -43,15 +43,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from podsight import conf
-from podsight.errors import PodsightError, QualityError, UsageError
+from podsight import conf, engines
+from podsight.errors import ConfigurationError, PodsightError, QualityError, UsageError
 from podsight.pipeline import STEPS  # the package registers every step on first use
 from podsight.pipeline import graph as graphs
 from podsight.pipeline.graph import CADENCES, GRAPH, Node
 from podsight.progress import SILENT, Progress
 
 __all__ = [
-    "ENGINES",
     "LOCK_FILE",
     "NodeOutcome",
     "PipelineBusy",
@@ -70,7 +69,6 @@ log = logging.getLogger(__name__)
 internal_log = logging.getLogger("podsight.internal")
 
 LOCK_FILE = "pipeline.lock"
-ENGINES = ("local", "spark")
 # Parameters a node takes from a setting at run time, by step: the dump's path is where
 # the operator put it, not something the graph can know.
 SETTING_PARAMS: Mapping[str, Mapping[str, str]] = {
@@ -506,8 +504,12 @@ def run_pipeline(
     selected = _selected(only, start, cadences, graph)
     if not trigger or len(trigger) > 32:
         raise UsageError("trigger must be a name of 1 to 32 characters (cli, schedule, airflow…)")
-    if engine is not None and engine not in ENGINES:
-        raise UsageError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if engine:
+        try:
+            engine = engines.current(engine)  # the engines and their message: engines.py
+        except ConfigurationError as exc:
+            # An argument, not a setting: the request is wrong (not the server's 503).
+            raise UsageError(str(exc)) from None
     backoff_scale()  # a bad setting is said before anything runs
     with pipeline_lock(lock_wait) if lock else nullcontext():
         from podsight.bootstrap import ensure_database
