@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -44,6 +45,9 @@ ROOT = Path(__file__).resolve().parents[2]
 logger = logging.getLogger("podsight.engines.spark")
 # How podsight_spark's CLI starts the one stderr line that says why a job failed.
 _ERROR_PREFIX = "podsight_spark: error:"
+# Seconds a job gets to stop after SIGTERM before SIGKILL, when podsight is interrupted:
+# inside `docker stop`'s default 10 s, so the job is gone before podsight is killed.
+STOP_GRACE_S = 5.0
 
 
 class SparkUnavailable(ConfigurationError):
@@ -116,6 +120,33 @@ def _result(stdout: str) -> dict[str, Any] | None:
     return found if isinstance(found, dict) else None
 
 
+def _signal_group(pgid: int, sig: int) -> bool:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def _stop_job(process: subprocess.Popen, name: str) -> None:
+    """Stop the job's whole process group: SIGTERM, then SIGKILL after ``STOP_GRACE_S``."""
+    pgid = process.pid  # the job leads its own group (start_new_session)
+    logger.warning("stopping the Spark job %s (process group %d)", name, pgid)
+    if not _signal_group(pgid, signal.SIGTERM):
+        return
+    deadline = time.monotonic() + STOP_GRACE_S
+    try:
+        process.wait(timeout=STOP_GRACE_S)
+    except subprocess.TimeoutExpired:
+        pass
+    # Children (a JVM) may outlive the job's Python: wait for the group, then kill it.
+    while time.monotonic() < deadline and _signal_group(pgid, 0):
+        time.sleep(0.05)
+    if _signal_group(pgid, signal.SIGKILL):
+        logger.warning("the Spark job %s did not stop within %.0f s: killed", name, STOP_GRACE_S)
+    process.wait()
+
+
 def run_spark_job(name: str, /, **params: Any) -> dict[str, Any]:
     """Run the Spark job ``name`` with ``params`` (JSON-serialisable) and return its
     result; :class:`SparkJobError` with the job's message when it fails."""
@@ -133,6 +164,9 @@ def run_spark_job(name: str, /, **params: Any) -> dict[str, Any]:
             stderr=subprocess.PIPE,
             text=True,
             errors="replace",
+            # Its own process group: the job's JVM and Python workers are stopped with it
+            # (_stop_job), and a terminal's Ctrl-C reaches podsight, which stops them.
+            start_new_session=True,
         )
     except OSError as exc:
         raise SparkUnavailable(f"cannot start {python} for the Spark job {name}: {exc}") from None
@@ -151,8 +185,15 @@ def run_spark_job(name: str, /, **params: Any) -> dict[str, Any]:
     reader = threading.Thread(target=drain, name=f"spark-{name}-stderr", daemon=True)
     reader.start()
     assert process.stdout is not None
-    stdout = process.stdout.read()
-    code = process.wait()
+    try:
+        stdout = process.stdout.read()
+        code = process.wait()
+    except BaseException:
+        # Ctrl-C, SIGTERM (the CLI and the scheduler raise KeyboardInterrupt), anything:
+        # a job left running after podsight released its locks would later commit rows
+        # computed from data that others have changed since.
+        _stop_job(process, name)
+        raise
     reader.join()
     seconds = time.monotonic() - started
     result = _result(stdout)
