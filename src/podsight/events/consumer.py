@@ -33,6 +33,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -95,7 +96,17 @@ MAX_SPEED = ENGAGEMENT_MAX_SPEED
 
 
 class ConsumerBusy(StorageError, RuntimeError):
-    """Another consumer holds this lake's lock."""
+    """Another consumer holds this lake's lock; ``holder`` is who, as its lock file says
+    ("process 12 on host api-1 since …"), empty when it does not say."""
+
+    def __init__(self, message: str, holder: str = "") -> None:
+        super().__init__(message)
+        self.holder = holder
+
+    @property
+    def who(self) -> str:
+        """`` (process 12 on host … since …)``, or nothing when unknown."""
+        return f" ({self.holder})" if self.holder else ""
 
 
 @dataclass
@@ -106,8 +117,12 @@ class ConsumeReport:
     engagement_rows: int = 0
     recovered_keys: int = 0
     position: Position | None = None
+    # Why nothing was consumed: a drain found a consumer running (it keeps the lake current).
+    skipped: str | None = None
 
     def __str__(self) -> str:
+        if self.skipped:
+            return f"nothing consumed: {self.skipped}"
         text = (
             f"{self.batches} batch(es): {self.events_written:,} event(s) written, "
             f"{self.duplicates_dropped:,} duplicate(s) dropped, "
@@ -428,18 +443,36 @@ def _stall_for_tests(point: str) -> None:
 @contextmanager
 def consumer_lock() -> Iterator[None]:
     """Held by whatever writes ``events`` or ``engagement_daily`` (a consumer, the batch
-    recomputation of ``events.engagement``): :class:`ConsumerBusy` at once when taken."""
+    recomputation of ``events.engagement``): :class:`ConsumerBusy` at once when taken,
+    saying which process holds it (the holder writes itself into the lock file)."""
     lock_path = lake.table_path(".consumer.lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "w") as lock:
+    # Not opened with "w": that would wipe the holder's line before finding it busy.
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
         try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
+            who = f" ({holder})" if holder else ""
             raise ConsumerBusy(
-                "another `podsight events consume` (or an engagement recomputation) is running "
-                "on this lake; one at a time keeps the tables exact"
+                f"another `podsight events consume` (or an engagement recomputation) is running "
+                f"on this lake{who}; one at a time keeps the tables exact",
+                holder,
             ) from None
-        yield
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+        os.ftruncate(fd, 0)
+        os.pwrite(
+            fd, f"process {os.getpid()} on host {socket.gethostname()} since {stamp}\n".encode(),
+            0,
+        )  # fmt: skip
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 def consume(

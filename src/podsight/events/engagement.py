@@ -13,6 +13,10 @@ log, and what a scale-out setup runs on Spark when the events no longer fit one 
 from the current ``events`` version nothing changed, and the step does nothing. The
 commit also records the log position it covers (``podsight.events_position``), as the
 consumer's commits do, so a consumer started afterwards finds nothing to catch up on.
+Nor does it recompute when the consumer has kept the table exact since (every ``events``
+commit since the last recomputation is a consumer's, none a restore, and the position
+``engagement_daily`` covers is the one ``events`` is at): rewriting an identical table
+daily would copy it in storage each day and make every user "new" to ``recs.refresh``.
 
 It holds the consumer's lock while it runs: a consumer running meanwhile would change
 ``events`` under it. When a consumer is running, the step does nothing either: that
@@ -22,6 +26,7 @@ consumer keeps the table current itself.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from deltalake import DeltaTable
@@ -45,6 +50,8 @@ class EngagementReport:
     events_version: int | None = None
     seconds: float = 0.0
     skipped: str | None = None
+    # Why it recomputed (forced, events restored, written by another path…).
+    reason: str = ""
 
     def __str__(self) -> str:
         if self.skipped:
@@ -52,7 +59,7 @@ class EngagementReport:
         return (
             f"engagement_daily recomputed on {self.engine} from events version "
             f"{self.events_version}: {self.rows:,} row(s) over {self.days:,} day(s) "
-            f"in {self.seconds:.2f} s"
+            f"in {self.seconds:.2f} s" + (f" ({self.reason})" if self.reason else "")
         )
 
 
@@ -64,6 +71,57 @@ def recomputed_from() -> int | None:
     (newest,) = DeltaTable(str(lake.table_path(ENGAGEMENT_DAILY))).history(1)
     raw = newest.get(FROM_KEY)
     return int(raw) if raw is not None else None
+
+
+def _commits(table) -> Iterator[dict]:
+    """The table's commits, newest first, read a few at a time (most walks stop early)."""
+    dt = DeltaTable(str(lake.table_path(table)))
+    limit, seen = 16, 0
+    while True:
+        history = dt.history(limit)
+        yield from history[seen:]
+        if len(history) < limit:
+            return
+        seen, limit = len(history), limit * 4
+
+
+def _not_covered() -> str | None:
+    """None when ``engagement_daily`` already holds exactly what a recomputation would
+    write, else why not. It does when, since the last recomputation (or ever), every
+    ``events`` commit is a consumer's (it carries the log position; a restore or another
+    writer may not have kept engagement in step) and every ``engagement_daily`` commit is
+    the consumer's merge of the keys it wrote, covering the position ``events`` is at."""
+    from podsight.events.consumer import COVERS_KEY, POSITION_KEY, lake_position
+    from podsight.lake.history import RESTORED_FROM
+
+    if not lake.exists(ENGAGEMENT_DAILY):
+        return "engagement_daily does not exist yet"
+    base: int | None = None  # the events version of the last recomputation
+    for commit in _commits(ENGAGEMENT_DAILY):
+        if RESTORED_FROM in commit:
+            return f"engagement_daily was restored (version {commit['version']})"
+        if FROM_KEY in commit:
+            base = int(commit[FROM_KEY])
+            break
+        if COVERS_KEY not in commit:
+            return (
+                f"engagement_daily version {commit['version']} was not written by the "
+                "consumer"
+            )
+    for commit in _commits(EVENTS):
+        if base is not None and int(commit["version"]) <= base:
+            break
+        if RESTORED_FROM in commit:
+            return f"events was restored (version {commit['version']})"
+        if POSITION_KEY not in commit:
+            return (
+                f"events version {commit['version']} was not written by the consumer (no "
+                "log position)"
+            )
+    position = lake_position(EVENTS)
+    if lake_position(ENGAGEMENT_DAILY, COVERS_KEY) != position:
+        return "engagement_daily does not cover the events' log position"
+    return None
 
 
 def _days() -> int:
@@ -124,6 +182,15 @@ def recompute(*, engine: str | None = None, force: bool = False) -> EngagementRe
                     f"events unchanged since the last recomputation (version {version})"
                 )
                 return report
+            # Decided before a Spark job would start its JVM.
+            why = "forced" if force else _not_covered()
+            if why is None:
+                report.skipped = (
+                    f"it already covers every event (events version {version}): the "
+                    "consumer kept it current"
+                )
+                return report
+            report.reason = why
             metadata = {FROM_KEY: str(version)}
             position = lake_position(EVENTS)
             if position:
@@ -142,8 +209,10 @@ def recompute(*, engine: str | None = None, force: bool = False) -> EngagementRe
                 lake.overwrite(ENGAGEMENT_DAILY, rows, metadata=metadata)
                 report.rows = rows.num_rows
                 report.days = len(set(rows.column("day").to_pylist()))
-    except ConsumerBusy:
-        report.skipped = "a consumer is running on this lake: it keeps engagement_daily current"
+    except ConsumerBusy as busy:
+        report.skipped = (
+            f"a consumer is running on this lake{busy.who}: it keeps engagement_daily current"
+        )
         return report
     report.seconds = round(time.monotonic() - started, 3)
     return report

@@ -309,11 +309,17 @@ def consume_events(
     ``engagement_daily``), exactly once; until interrupted unless ``once``, polling an
     empty log every ``interval_s`` (default the consumer's, 0.5 s). With ``refresh``, the
     recommendations of the users each batch wrote are recomputed (when a model serves),
-    off the consumer's thread."""
+    off the consumer's thread. With ``once``, a consumer already running on the lake makes
+    it do nothing (its report says so); without, it is refused (ConsumerBusy)."""
     import logging
 
     ensure_database()
-    from podsight.events.consumer import DEFAULT_INTERVAL_S, consume
+    from podsight.events.consumer import (
+        DEFAULT_INTERVAL_S,
+        ConsumerBusy,
+        ConsumeReport,
+        consume,
+    )
     from podsight.lake.tables import ENGAGEMENT_DAILY, EVENTS
     from podsight.pipeline import validate
 
@@ -351,11 +357,23 @@ def consume_events(
             serving.refresh_users([])
 
     start = validate.before(EVENTS, ENGAGEMENT_DAILY)
-    report = consume(
-        once=once, batch_size=batch_size, on_batch=logged,
-        interval_s=DEFAULT_INTERVAL_S if interval_s is None else interval_s,
-        on_written=refreshed if refresh else None, on_start=warm if refresh and not once else None,
-    )  # fmt: skip
+    try:
+        report = consume(
+            once=once, batch_size=batch_size, on_batch=logged,
+            interval_s=DEFAULT_INTERVAL_S if interval_s is None else interval_s,
+            on_written=refreshed if refresh else None,
+            on_start=warm if refresh and not once else None,
+        )  # fmt: skip
+    except ConsumerBusy as busy:
+        if not once:
+            raise  # two long-running consumers: the second is refused
+        # A drain (the pipeline's node, `consume --once`) beside a running consumer has
+        # nothing to do: that consumer keeps events and engagement_daily current. Not
+        # gated either: what the table gained meanwhile is that consumer's, not this run's.
+        return ConsumeReport(
+            skipped=f"a consumer is running on this lake{busy.who} and keeps events and "
+            "engagement_daily current"
+        )
     # A drain (the pipeline's way) is checked before its dependents run. A long-running
     # consumer has no dependents to stop, and checking days of writes at SIGTERM would
     # outlast a container's stop timeout: it is not gated.
