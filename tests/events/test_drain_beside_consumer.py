@@ -4,6 +4,7 @@ and ``events.engagement`` recomputes only what the consumer did not keep exact."
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import stat
@@ -136,6 +137,9 @@ def test_engagement_is_not_rewritten_when_the_consumer_kept_it_exact(catalog):
     kept = _version(ENGAGEMENT_DAILY)
     assert run_step("events.engagement").skipped
     assert _version(ENGAGEMENT_DAILY) == kept
+    # What was walked is remembered: the next check reads only the commits after it.
+    checked = json.loads(lake.table_path(".engagement_checked.json").read_text("utf-8"))
+    assert checked == {"events": _version(EVENTS), "engagement_daily": kept}
     assert _rows(lake.query("SELECT * FROM g", g="engagement_daily")) == _rows(
         compute_engagement()
     )

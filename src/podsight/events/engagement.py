@@ -25,6 +25,8 @@ consumer keeps the table current itself.
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -85,6 +87,39 @@ def _commits(table) -> Iterator[dict]:
         seen, limit = len(history), limit * 4
 
 
+# The table versions up to which the walk below found only the consumer's commits: the
+# next walk stops there (a restore adds a new version, it never rewrites an old one), so
+# a daily check reads one day's commits, not the whole history.
+CHECKED_FILE = ".engagement_checked.json"
+
+
+def _checked() -> tuple[int, int]:
+    """(events, engagement_daily) versions already walked; (-1, -1) when unknown or
+    beyond the tables (recreated since)."""
+    try:
+        raw = json.loads(lake.table_path(CHECKED_FILE).read_text("utf-8"))
+        events, engagement = int(raw["events"]), int(raw["engagement_daily"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return -1, -1
+    if events > _version(EVENTS) or engagement > _version(ENGAGEMENT_DAILY):
+        return -1, -1
+    return events, engagement
+
+
+def _version(table) -> int:
+    return DeltaTable(str(lake.table_path(table))).version()
+
+
+def _remember_checked() -> None:
+    path = lake.table_path(CHECKED_FILE)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(
+        json.dumps({"events": _version(EVENTS), "engagement_daily": _version(ENGAGEMENT_DAILY)}),
+        "utf-8",
+    )
+    os.replace(temporary, path)
+
+
 def _not_covered() -> str | None:
     """None when ``engagement_daily`` already holds exactly what a recomputation would
     write, else why not. It does when, since the last recomputation (or ever), every
@@ -96,12 +131,15 @@ def _not_covered() -> str | None:
 
     if not lake.exists(ENGAGEMENT_DAILY):
         return "engagement_daily does not exist yet"
-    base: int | None = None  # the events version of the last recomputation
+    events_checked, engagement_checked = _checked()
+    base = events_checked  # events versions up to this one need no walk
     for commit in _commits(ENGAGEMENT_DAILY):
+        if int(commit["version"]) <= engagement_checked:
+            break
         if RESTORED_FROM in commit:
             return f"engagement_daily was restored (version {commit['version']})"
         if FROM_KEY in commit:
-            base = int(commit[FROM_KEY])
+            base = max(base, int(commit[FROM_KEY]))  # the last recomputation's events
             break
         if COVERS_KEY not in commit:
             return (
@@ -109,7 +147,7 @@ def _not_covered() -> str | None:
                 "consumer"
             )
     for commit in _commits(EVENTS):
-        if base is not None and int(commit["version"]) <= base:
+        if int(commit["version"]) <= base:
             break
         if RESTORED_FROM in commit:
             return f"events was restored (version {commit['version']})"
@@ -121,6 +159,7 @@ def _not_covered() -> str | None:
     position = lake_position(EVENTS)
     if lake_position(ENGAGEMENT_DAILY, COVERS_KEY) != position:
         return "engagement_daily does not cover the events' log position"
+    _remember_checked()
     return None
 
 
