@@ -108,6 +108,26 @@ def test_engagement_is_computed_from_real_sequences(catalog):
     assert bob["listened_s"] == pytest.approx(30)  # 3× the 10 s of wall time
 
 
+def test_a_signal_that_ends_a_drain_reaches_the_work_around_it(catalog):
+    episode = Episode.objects.filter(duration_s__gt=1200).first()
+    _send(_session(episode, "ann", 0, "s1"))
+    received: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
+    try:
+        # SIGTERM mid-drain, as a scheduler stopping would get: the batch at hand is
+        # finished and kept, then the scheduler's own handler hears of it.
+        report = consume(
+            once=True, batch_size=2, on_batch=lambda _: os.kill(os.getpid(), signal.SIGTERM)
+        )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert received == [signal.SIGTERM]
+    assert report.events_written == 2 and _engagement()
+    with pytest.raises(KeyboardInterrupt):  # Python's own SIGINT handler: an interruption
+        _send(_session(episode, "bob", 0, "s2"))
+        consume(once=True, batch_size=2, on_batch=lambda _: os.kill(os.getpid(), signal.SIGINT))
+
+
 @pytest.mark.clock
 def test_later_batches_recompute_rows_instead_of_adding_twice(catalog):
     episode = Episode.objects.filter(duration_s__gt=1200).first()

@@ -426,9 +426,11 @@ def _close_connections() -> None:
 class _Stop:
     def __init__(self) -> None:
         self.requested = False
+        self.signum: int | None = None
 
     def __call__(self, signum, frame) -> None:
         self.requested = True
+        self.signum = signum
 
 
 def _stall_for_tests(point: str) -> None:
@@ -513,6 +515,12 @@ def consume(
                 signal.signal(sig, handler)
             if refresher is not None:
                 refresher.close(REFRESH_DRAIN_S)
+    if once and stop.signum is not None and callable(previous.get(stop.signum)):
+        # A drain is part of larger work (a pipeline run, the scheduler): the signal that
+        # ended it after its batch was meant for that work too, so its handler gets it
+        # (Python's SIGINT handler raises KeyboardInterrupt). A long-running consumer's
+        # signal is its own stop.
+        previous[stop.signum](stop.signum, None)
     return report
 
 
