@@ -18,7 +18,7 @@ LAKE = SRC / "lake"
 # What lake/ may import of podsight: itself, the table definitions, the settings (where
 # the lake lives) and the error root (its QualityError, NotFoundError...: infrastructure,
 # no app).
-ALLOWED = re.compile(r"^podsight\.(lake(\..+)?|lake_tables|conf|errors)$")
+ALLOWED = re.compile(r"^podsight\.(lake(\..+)?|lake_tables|conf|errors|locks)$")
 
 
 def _podsight_imports(path: Path) -> set[str]:

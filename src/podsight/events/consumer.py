@@ -28,12 +28,10 @@ See ``docs/events.md`` for the weight formula and the listened-seconds rule.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
 import signal
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -47,7 +45,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from deltalake import DeltaTable
 
-from podsight import lake
+from podsight import lake, locks
 from podsight.errors import StorageError
 from podsight.events.log import Entry, EventLog, Position, open_log
 from podsight.lake.tables import (
@@ -447,34 +445,16 @@ def consumer_lock() -> Iterator[None]:
     """Held by whatever writes ``events`` or ``engagement_daily`` (a consumer, the batch
     recomputation of ``events.engagement``): :class:`ConsumerBusy` at once when taken,
     saying which process holds it (the holder writes itself into the lock file)."""
-    lock_path = lake.table_path(".consumer.lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    # Not opened with "w": that would wipe the holder's line before finding it busy.
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
-            who = f" ({holder})" if holder else ""
-            raise ConsumerBusy(
-                f"another `podsight events consume` (or an engagement recomputation) is running "
-                f"on this lake{who}; one at a time keeps the tables exact",
-                holder,
-            ) from None
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
-        os.ftruncate(fd, 0)
-        os.pwrite(
-            fd, f"process {os.getpid()} on host {socket.gethostname()} since {stamp}\n".encode(),
-            0,
-        )  # fmt: skip
-        try:
-            yield
-        finally:
-            os.ftruncate(fd, 0)
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
+    def busy(holder: str) -> ConsumerBusy:
+        who = f" ({holder})" if holder else ""
+        return ConsumerBusy(
+            f"another `podsight events consume` (or an engagement recomputation) is running "
+            f"on this lake{who}; one at a time keeps the tables exact",
+            holder,
+        )
+
+    with locks.held(lake.table_path(".consumer.lock"), busy):
+        yield
 
 
 def consume(

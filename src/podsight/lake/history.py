@@ -13,7 +13,6 @@ there: the events the restore took out of the table are read from the log again.
 
 from __future__ import annotations
 
-import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from typing import Any
 import pyarrow.dataset as ds
 from deltalake import CommitProperties, DeltaTable
 
-from podsight import lake
+from podsight import lake, locks
 from podsight.errors import InputError, NotFoundError, StorageError
 from podsight.lake.tables import ENGAGEMENT_DAILY, EVENTS, PASSAGES, TABLES, TRANSCRIPTS
 
@@ -168,19 +167,15 @@ def _consumer_held(table: str) -> Iterator[None]:
     if table not in _CONSUMER_TABLES:
         yield
         return
-    path = lake.table_path(_CONSUMER_LOCK)
-    with open(path, "a") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise StorageError(
-                f"`podsight events consume` is running and writes {table}: stop it, then "
-                "restore (it resumes from the restored position when started again)"
-            ) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    def busy(holder: str) -> StorageError:
+        who = f" ({holder})" if holder else ""
+        return StorageError(
+            f"`podsight events consume` is running{who} and writes {table}: stop it, then "
+            "restore (it resumes from the restored position when started again)"
+        )
+
+    with locks.held(lake.table_path(_CONSUMER_LOCK), busy):
+        yield
 
 
 def restore(table: str, version: int) -> LakeRestored:

@@ -31,10 +31,8 @@ and the CLI this module's report types before Django is set up.
 
 from __future__ import annotations
 
-import fcntl
 import inspect
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -43,7 +41,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from podsight import conf, engines
+from podsight import conf, engines, locks
 from podsight.errors import ConfigurationError, PodsightError, QualityError, UsageError
 from podsight.pipeline import STEPS  # the package registers every step on first use
 from podsight.pipeline import graph as graphs
@@ -191,29 +189,11 @@ def pipeline_lock(wait: float = 0.0) -> Iterator[None]:
     process dies, so a killed run never leaves it held."""
     if wait < 0:
         raise UsageError(f"the wait for the pipeline lock must be 0 or more seconds, not {wait}")
-    path = conf.podsight_home() / LOCK_FILE
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    holder = os.pread(fd, 200, 0).decode("utf-8", "replace")
-                    raise PipelineBusy(_busy_message(holder)) from None
-                time.sleep(min(0.5, max(deadline - time.monotonic(), 0.01)))
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"process {os.getpid()} since {stamp}\n".encode(), 0)
-        try:
-            yield
-        finally:
-            os.ftruncate(fd, 0)
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
+    with locks.held(
+        conf.podsight_home() / LOCK_FILE, lambda holder: PipelineBusy(_busy_message(holder)),
+        wait=wait,
+    ):  # fmt: skip
+        yield
 
 
 # --- records ------------------------------------------------------------------------------------
