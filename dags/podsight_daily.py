@@ -25,8 +25,9 @@ from airflow.sdk.exceptions import AirflowSkipException
 
 from podsight.pipeline import graph
 
-# `podsight pipeline run --only NODE` exits with this when the node was skipped (its
-# `when` said no), which Airflow turns into a skipped task.
+# An exit code Airflow turns into a skipped task. `podsight pipeline run --only NODE`
+# exits 0 for a skipped node today, so what skips a task is the check of the node's `when`
+# before podsight is called; this code is for a wrapper command that reports a skip so.
 SKIPPED_EXIT_CODE = 99
 
 # Airflow task ids allow letters, digits, '_', '-' and '.'; node names are dotted, so today
