@@ -233,3 +233,18 @@ def test_the_batch_engagement_step_is_gated_too():
     assert "after events.engagement" in message
     assert "engagement_daily: weight finite: 2 of 2 failed" in message
     assert f"podsight lake restore engagement_daily --version {kept}" in message
+
+
+def test_a_model_of_episodes_without_a_publication_date_serves(tmp_path):
+    # recs.core: NaN in item_published is "date not known" (a feed without pubDate);
+    # such a model is good. Infinity there is not a date.
+    known = str(Episode.objects.order_by("pk").first().pk)
+    model = tmp_path / "model-dir"
+    (model / "model" / "facts").mkdir(parents=True)
+    published = np.array([1.7e9, np.nan, 1.6e9])
+    np.savez(model / "model" / "facts" / "facts.npz", item_published=published)
+    assert validate.check_model(model, [known], {}).ok
+    published[0] = np.inf
+    np.savez(model / "model" / "facts" / "facts.npz", item_published=published)
+    with pytest.raises(QualityError, match="facts.npz:item_published"):
+        validate.check_model(model, [known], {})

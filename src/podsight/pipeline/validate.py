@@ -36,6 +36,7 @@ from podsight.lake.tables import (
 logger = logging.getLogger("podsight.quality")
 
 __all__ = [
+    "NAN_MEANS_UNKNOWN",
     "Before",
     "before",
     "check_analyze",
@@ -260,6 +261,11 @@ def check_analyze(start: Before, report: Any) -> Any:
 _SHARES = ("ndcg@", "p@", "r@", "coverage")
 
 
+# Arrays of a model whose NaN says "not known" (recs.core: an episode with no publication
+# date, a history entry with no time, a listener who never rated).
+NAN_MEANS_UNKNOWN = frozenset({"item_published", "times", "rating"})
+
+
 def check_model(path: Path, items: Sequence[str], metrics: dict[str, Any], *,
                 source: str = "lake") -> QualityReport:  # fmt: skip
     """A trained model's files before it may serve: every float array finite, every item
@@ -280,7 +286,10 @@ def check_model(path: Path, items: Sequence[str], metrics: dict[str, Any], *,
         for name, array in named:
             if array.dtype.kind in "fc":
                 arrays += 1
-                count = int(array.size - np.count_nonzero(np.isfinite(array)))
+                if name in NAN_MEANS_UNKNOWN:  # NaN is a value there; infinity is not
+                    count = int(np.count_nonzero(np.isinf(array)))
+                else:
+                    count = int(array.size - np.count_nonzero(np.isfinite(array)))
                 if count:
                     where = file.relative_to(path)
                     bad.append(f"{where}{':' + name if name else ''} ({count:,} values)")
