@@ -4,6 +4,7 @@ run refused while one holds the lock."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import threading
 from pathlib import Path
@@ -116,7 +117,9 @@ def test_a_run_whose_process_was_killed_is_marked_interrupted(seeded_home: Path)
         process.communicate(timeout=30)
     listed = run(["pipeline", "runs", "--nodes"], env)
     assert listed.code == 0, str(listed)
-    assert "interrupted" in _row(listed.out, "1")
+    # The newest run (the home's demo load recorded runs of its own before it).
+    runs = [line for line in listed.out.splitlines() if re.match(r"│ \d+ ", line)]
+    assert "interrupted" in max(runs, key=lambda line: int(line.split()[1]))
     assert "stopped before it finished" in _row(listed.out, "events.consume")
     # The next run finishes what the killed one left (the consumer's own recovery).
     again = run(["pipeline", "run", "--only", "events.consume", "--no-progress"], env)
