@@ -102,6 +102,17 @@ def _close_connections() -> None:
     connections.close_all()
 
 
+def _sqlite_copy(source: sqlite3.Connection, dest: sqlite3.Connection) -> None:
+    """Copy one SQLite database into another with the online backup API (a consistent
+    copy while others write), closing both."""
+    try:
+        with dest:
+            source.backup(dest)
+    finally:
+        dest.close()
+        source.close()
+
+
 def backup_database(path: Path) -> DbBackup:
     """Write a consistent copy of the database to ``path`` (a new file)."""
     path = Path(path)
@@ -114,14 +125,7 @@ def backup_database(path: Path) -> DbBackup:
     temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         if engine == "sqlite":
-            source = sqlite3.connect(target)
-            dest = sqlite3.connect(temp)
-            try:
-                with dest:
-                    source.backup(dest)
-            finally:
-                dest.close()
-                source.close()
+            _sqlite_copy(sqlite3.connect(target), sqlite3.connect(temp))
         else:
             dbname, env = _pg_args(target)
             _run([_tool("pg_dump"), "--format=custom", f"--file={temp}", *dbname], env)
@@ -239,14 +243,10 @@ def restore_database(path: Path, *, force: bool = False) -> DbBackup:
     _close_connections()  # this process's own connections must not hold the old pages
     if engine == "sqlite":
         try:
-            source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-            dest = sqlite3.connect(target, timeout=30)
-            try:
-                with dest:
-                    source.backup(dest)
-            finally:
-                dest.close()
-                source.close()
+            _sqlite_copy(
+                sqlite3.connect(f"file:{path}?mode=ro", uri=True),
+                sqlite3.connect(target, timeout=30),
+            )
         except sqlite3.Error as exc:
             raise StorageError(
                 f"cannot restore {target} from {path}: {exc}; stop the processes writing it "
