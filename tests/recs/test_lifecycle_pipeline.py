@@ -5,7 +5,7 @@ and the lake's ``events`` table (which refresh compares versions of) are real.""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -51,7 +51,7 @@ def _play(*users: str) -> None:
         type=["play"] * len(users),
         occurred_at=[now] * len(users),
         received_at=[now] * len(users),
-        date=[date.today()] * len(users),
+        date=[now.date()] * len(users),  # the UTC day of occurred_at, as the consumer writes it
         episode_id=[1] * len(users),
     )
     lake_io.append(EVENTS, pa.Table.from_pydict(columns, schema=EVENTS.schema))
